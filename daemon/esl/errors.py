@@ -1,0 +1,12 @@
+"""Errors raised by the ESL codec."""
+
+
+class ProtocolError(Exception):
+    """The peer sent bytes that are not a valid event-socket frame.
+
+    The connection cannot be trusted after this: the caller closes it.
+    """
+
+
+class UnsafeValueError(ValueError):
+    """A value to be written into a command holds a byte that could inject a command."""

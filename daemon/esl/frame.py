@@ -1,0 +1,199 @@
+"""Frames and events as they travel on the event socket.
+
+A :class:`Frame` is one unit on the wire: a header block (``Name: value`` lines
+ending in a blank line) and, when the block carries ``Content-Length``, a body of
+exactly that many bytes.  Header values are kept as they were on the wire and
+decoded on access, so a parsed frame serializes back to the very same bytes.
+
+An :class:`Event` is the payload of a ``text/event-plain`` or ``text/event-json``
+frame.  Plain events are large (about 150 headers, 5 KB) and we read a handful of
+their headers, so lookups scan the raw bytes instead of building a dict.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+from daemon.esl.encoding import url_decode
+from daemon.esl.errors import ProtocolError
+
+Header = tuple[str, str]
+
+
+def split_header_lines(block: bytes) -> list[Header]:
+    """Split a header block (no trailing blank line) into raw ``(name, value)`` pairs."""
+    headers: list[Header] = []
+    for line in block.decode("utf-8", "surrogateescape").split("\n"):
+        name, sep, value = line.partition(": ")
+        if not sep:
+            if line.endswith(":") and ":" not in line[:-1]:
+                name, value = line[:-1], ""
+            else:
+                raise ProtocolError(f"header line without ': ' separator: {line[:80]!r}")
+        if not name:
+            raise ProtocolError(f"header line without a name: {line[:80]!r}")
+        headers.append((name, value))
+    return headers
+
+
+class Frame:
+    """One frame: raw header pairs (as on the wire) and a body.
+
+    Frames written by the application (commands) also have a ``line``: the
+    command itself (``sendmsg``, ``api uuid_kill …``), which precedes the headers.
+    """
+
+    __slots__ = ("body", "line", "raw_headers")
+
+    def __init__(self, raw_headers: list[Header], body: bytes = b"", line: str | None = None) -> None:
+        self.raw_headers = raw_headers
+        self.body = body
+        self.line = line
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        """First value of ``name``, URL-decoded."""
+        for key, value in self.raw_headers:
+            if key == name:
+                return url_decode(value)
+        return default
+
+    def get_all(self, name: str) -> list[str]:
+        """Every value of a header that may repeat, in wire order."""
+        return [url_decode(v) for k, v in self.raw_headers if k == name]
+
+    def headers(self) -> list[Header]:
+        """All headers, decoded, in wire order (repeated names kept)."""
+        return [(k, url_decode(v)) for k, v in self.raw_headers]
+
+    @property
+    def content_type(self) -> str | None:
+        return self.get("Content-Type")
+
+    @property
+    def reply_text(self) -> str:
+        return self.get("Reply-Text") or ""
+
+    @property
+    def ok(self) -> bool:
+        """``command/reply`` success (``+OK …``); for ``api/response`` see :attr:`body_text`."""
+        return self.reply_text.startswith("+OK")
+
+    @property
+    def body_text(self) -> str:
+        return self.body.decode("utf-8", "replace")
+
+    def event(self) -> Event:
+        """The event carried by this frame (or by the CHANNEL_DATA connect reply)."""
+        ctype = self.content_type
+        if ctype == "text/event-plain":
+            return Event(self.body)
+        if ctype == "text/event-json":
+            return Event.from_json(self.body)
+        if ctype == "command/reply" and self.get("Event-Name") is not None:
+            return Event.from_headers(self.raw_headers)
+        raise ProtocolError(f"frame of type {ctype!r} carries no event")
+
+    def to_bytes(self) -> bytes:
+        """Serialize exactly as received (raw values, wire order)."""
+        head = "".join(f"{k}: {v}\n" for k, v in self.raw_headers)
+        if self.line is not None:
+            head = self.line + "\n" + head
+        return head.encode("utf-8", "surrogateescape") + b"\n" + self.body
+
+    def __repr__(self) -> str:
+        if self.line is not None:
+            return f"Frame(command {self.line!r}, {len(self.raw_headers)} headers)"
+        return f"Frame({self.content_type!r}, {len(self.raw_headers)} headers, {len(self.body)} body bytes)"
+
+
+class Event:
+    """One FreeSWITCH event with cheap header lookups.
+
+    ``raw`` is the event's own header block in event-plain form (URL-encoded
+    values); ``body`` is the event's nested body (``_body``) if it had one.
+    """
+
+    __slots__ = ("_raw", "_json", "body")
+
+    def __init__(self, payload: bytes) -> None:
+        """Build from an event-plain payload: header block, blank line, optional body."""
+        end = payload.find(b"\n\n")
+        if end < 0:
+            raise ProtocolError("event-plain payload without a blank line")
+        self._raw = b"\n" + payload[: end + 1]
+        self._json: dict[str, str] | None = None
+        self.body = b""
+        length = self._find(b"Content-Length")
+        if length is not None:
+            if not length.isdigit():
+                raise ProtocolError(f"bad nested Content-Length {length!r}")
+            self.body = payload[end + 2 : end + 2 + int(length)]
+
+    @classmethod
+    def from_json(cls, payload: bytes) -> Event:
+        try:
+            data = json.loads(payload)
+        except ValueError as exc:
+            raise ProtocolError(f"event-json body is not JSON: {exc}") from None
+        if not isinstance(data, dict):
+            raise ProtocolError("event-json body is not an object")
+        event = cls.__new__(cls)
+        event._raw = b""
+        event._json = {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in data.items()}
+        body = event._json.pop("_body", "")
+        event.body = body.encode("utf-8", "surrogateescape")
+        return event
+
+    @classmethod
+    def from_headers(cls, raw_headers: list[Header]) -> Event:
+        block = "".join(f"{k}: {v}\n" for k, v in raw_headers)
+        return cls(block.encode("utf-8", "surrogateescape") + b"\n")
+
+    def _find(self, name: bytes) -> str | None:
+        key = b"\n" + name + b": "
+        raw = self._raw
+        start = raw.find(key)
+        if start < 0:
+            return None
+        start += len(key)
+        value = raw[start : raw.find(b"\n", start)]
+        return url_decode(value.decode("utf-8", "surrogateescape"))
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        """First value of header ``name`` (decoded), or ``default``."""
+        if self._json is not None:
+            return self._json.get(name, default)
+        value = self._find(name.encode())
+        return default if value is None else value
+
+    def __getitem__(self, name: str) -> str:
+        value = self.get(name)
+        if value is None:
+            raise KeyError(name)
+        return value
+
+    def get_all(self, name: str) -> list[str]:
+        return [v for k, v in self.items() if k == name]
+
+    def items(self) -> Iterator[Header]:
+        """All headers, decoded, in order; repeated names kept."""
+        if self._json is not None:
+            yield from self._json.items()
+            return
+        if len(self._raw) > 2:
+            for k, v in split_header_lines(self._raw[1:-1]):
+                if k == "Content-Length" and self.body:
+                    continue  # framing of the nested body, not an event header
+                yield k, url_decode(v)
+
+    @property
+    def name(self) -> str:
+        return self.get("Event-Name") or ""
+
+    @property
+    def unique_id(self) -> str:
+        return self.get("Unique-ID") or ""
+
+    def __repr__(self) -> str:
+        return f"Event({self.name!r})"
