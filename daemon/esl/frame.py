@@ -114,7 +114,7 @@ class Event:
     values); ``body`` is the event's nested body (``_body``) if it had one.
     """
 
-    __slots__ = ("_raw", "_json", "body")
+    __slots__ = ("_json", "_raw", "body")
 
     def __init__(self, payload: bytes) -> None:
         """Build from an event-plain payload: header block, blank line, optional body."""

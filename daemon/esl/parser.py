@@ -23,7 +23,7 @@ class Parser:
     a hostile or broken peer cannot make us buffer without limit.
     """
 
-    __slots__ = ("_buf", "_scan", "_pending", "_max_header", "_max_body", "_commands", "_closed")
+    __slots__ = ("_buf", "_closed", "_commands", "_max_body", "_max_header", "_pending", "_scan")
 
     def __init__(
         self,
