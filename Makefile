@@ -18,8 +18,8 @@ run: $(STAMP)
 	$(PY) -m daemon run
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check daemon tests benchmarks
-	$(VENV)/bin/ruff format --check daemon tests benchmarks
+	$(VENV)/bin/ruff check daemon emulator tests benchmarks
+	$(VENV)/bin/ruff format --check daemon emulator tests benchmarks
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy

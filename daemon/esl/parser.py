@@ -42,8 +42,8 @@ class Parser:
 
     @property
     def buffered(self) -> int:
-        """Bytes received but not yet returned as a frame."""
-        return len(self._buf)
+        """Bytes received but not yet returned as a frame (a parsed header block counts as 1)."""
+        return len(self._buf) + (self._pending is not None)
 
     def feed(self, data: bytes) -> list[Frame]:
         """Add bytes; return every frame they complete, in order."""

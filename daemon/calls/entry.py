@@ -1,0 +1,127 @@
+"""Where every call starts: identify the channel, take a line, hand over to the product.
+
+connect → myevents → linger
+→ dialled number → tenant and product, and one of the tenant's lines (PostgreSQL, atomic)
+    unknown number     → "not in service" guidance, hang up
+    all lines in use   → "busy" guidance, hang up
+    database trouble   → "temporarily unavailable" guidance, hang up (fail closed)
+→ the product's flow (Coaching Dial, IVR)
+→ the line is given back, however the call ended
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import Awaitable, Callable
+
+import asyncpg
+import structlog
+
+from daemon.calls import guidance
+from daemon.calls.numbers import national
+from daemon.calls.services import Services
+from daemon.db import admission
+from daemon.db.admission import Admission, Outcome
+from daemon.logs import get_logger, mask_number
+from daemon.outbound.session import CallEnded, Session
+
+_log = get_logger(__name__)
+
+ProductFlow = Callable[[Session, asyncio.TaskGroup, Services, Admission], Awaitable[None]]
+
+DB_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError)
+
+
+class CallEntry:
+    """The call handler given to :class:`~daemon.outbound.server.OutboundServer`."""
+
+    def __init__(self, services: Services, products: dict[str, ProductFlow]) -> None:
+        self.services = services
+        self.products = products
+
+    async def __call__(self, session: Session, calls: asyncio.TaskGroup) -> None:
+        svc = self.services
+        channel = await session.connect()
+        structlog.contextvars.bind_contextvars(
+            call_uuid=channel.unique_id,
+            caller=mask_number(channel.caller_id_number),
+            dialled=channel.destination_number,
+        )
+        await session.myevents()
+        await session.linger(svc.settings.linger_seconds)
+
+        number = national(channel.destination_number)
+        try:
+            call_uuid = uuid.UUID(channel.unique_id)
+        except ValueError:
+            _log.warning("call_bad_uuid", unique_id=channel.unique_id[:64])
+            await self._reject(session, "unavailable", "protocol")
+            return
+        if number is None:
+            await self._reject(session, "not_in_service", "not_in_service")
+            return
+
+        decision = await self._admit(call_uuid, number)
+        if decision is None:
+            await self._reject(session, "unavailable", "unavailable")
+            return
+        if decision.outcome is Outcome.NOT_IN_SERVICE:
+            await self._reject(session, "not_in_service", "not_in_service")
+            return
+        if decision.outcome is Outcome.BUSY:
+            _log.info("call_busy", lines=decision.lines, in_use=decision.in_use)
+            await self._reject(session, "busy", "busy")
+            return
+
+        assert decision.tenant_id is not None
+        tenant = str(decision.tenant_id)
+        svc.metrics.calls_admitted.labels(tenant).inc()
+        svc.metrics.live_calls.labels(tenant).inc()
+        svc.live_calls[channel.unique_id] = decision.tenant_id
+        _log.info("call_admitted", tenant_id=decision.tenant_id, lines=decision.lines, in_use=decision.in_use)
+        try:
+            flow = self.products.get(decision.product or "")
+            if flow is None:
+                await self._reject(session, "unavailable", "unavailable")
+                return
+            await flow(session, calls, svc, decision)
+        finally:
+            svc.live_calls.pop(channel.unique_id, None)
+            svc.metrics.live_calls.labels(tenant).dec()
+            await asyncio.shield(self._release(call_uuid))
+
+    async def _admit(self, call_uuid: uuid.UUID, number: str) -> Admission | None:
+        svc = self.services
+        if svc.pool is None:
+            svc.metrics.db_errors.inc()
+            return None
+        try:
+            return await asyncio.wait_for(
+                admission.admit(svc.pool, call_uuid, number, svc.node_id), svc.settings.db_timeout_seconds
+            )
+        except DB_ERRORS as exc:
+            svc.metrics.db_errors.inc()
+            _log.error("admission_db_error", error=repr(exc))
+            return None
+
+    async def _release(self, call_uuid: uuid.UUID) -> None:
+        """Give the line back.  If the database is down now, the node's housekeeping
+        frees it later (lines of this node that no live session owns)."""
+        pool = self.services.pool
+        if pool is None:
+            return
+        try:
+            await asyncio.wait_for(
+                admission.release(pool, call_uuid), self.services.settings.db_timeout_seconds
+            )
+        except DB_ERRORS as exc:
+            self.services.metrics.db_errors.inc()
+            _log.error("release_db_error", error=repr(exc))
+
+    async def _reject(self, session: Session, prompt: str, reason: str) -> None:
+        self.services.metrics.calls_rejected.labels(reason).inc()
+        _log.info("call_rejected", reason=reason)
+        with contextlib.suppress(CallEnded):
+            await guidance.refuse(session, self.services.prompts, prompt)

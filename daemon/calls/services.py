@@ -1,0 +1,25 @@
+"""Everything a call flow needs from the rest of the daemon, in one object."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import asyncpg
+
+from daemon.config import Settings
+from daemon.metrics import Metrics
+
+
+class Prompts(Protocol):
+    def path(self, name: str) -> str: ...
+
+
+@dataclass
+class Services:
+    settings: Settings
+    metrics: Metrics
+    prompts: Prompts
+    pool: asyncpg.Pool | None  # None while the database is unreachable
+    node_id: str
+    live_calls: dict[str, int] = field(default_factory=dict)  # call uuid -> tenant id, on this node

@@ -1,0 +1,48 @@
+"""Settings, read from environment variables prefixed ``CALLD_`` (see README)."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CALLD_", extra="ignore")
+
+    database_url: str = Field("", description="PostgreSQL DSN; empty starts an embedded PostgreSQL")
+    data_dir: Path = Field(Path("var"), description="embedded PostgreSQL data and generated prompts")
+    prompts_dir: Path | None = Field(None, description="guidance WAV files; default <data_dir>/prompts")
+    esl_host: str = "127.0.0.1"
+    esl_port: int = Field(8084, ge=0, le=65535)
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(8080, ge=0, le=65535)
+    admin_token: SecretStr = Field(SecretStr(""), description="bearer token of the admin API")
+    node_id: str = Field(default_factory=socket.gethostname, min_length=1, max_length=100)
+    log_level: str = "info"
+    demo: bool = Field(False, description="create a demo tenant on 0312345678 at start")
+    linger_seconds: int = Field(
+        10, ge=1, le=60, description="how long FreeSWITCH keeps the socket after hangup"
+    )
+    hangup_complete_timeout: float = Field(
+        5.0, gt=0, description="seconds to wait for CHANNEL_HANGUP_COMPLETE before closing"
+    )
+    heartbeat_seconds: float = Field(5.0, gt=0)
+    node_timeout_seconds: float = Field(30.0, gt=0, description="a silent node's lines are freed after this")
+    db_pool_size: int = Field(10, ge=1, le=200)
+    db_timeout_seconds: float = Field(2.0, gt=0, description="admission fails closed after this")
+    generate_prompts: bool = Field(True, description="generate missing guidance WAVs at start")
+
+    @field_validator("log_level")
+    @classmethod
+    def _level(cls, value: str) -> str:
+        value = value.lower()
+        if value not in {"debug", "info", "warning", "error"}:
+            raise ValueError("log_level must be debug, info, warning or error")
+        return value
+
+    @property
+    def prompts_path(self) -> Path:
+        return self.prompts_dir or self.data_dir / "prompts"

@@ -1,0 +1,1 @@
+"""PostgreSQL: the single source of truth shared by every daemon node."""

@@ -1,0 +1,57 @@
+"""Node liveness: heartbeats, and freeing the lines of nodes that died.
+
+A node frees its own leftover lines when it starts (it crashed, so none of its
+sessions survive).  Every node also frees the lines of nodes whose heartbeat is
+older than the timeout, so a node that never comes back holds nothing forever.
+"""
+
+from __future__ import annotations
+
+import asyncpg
+
+
+async def register(pool: asyncpg.Pool, node_id: str) -> int:
+    """Announce this node; free the lines its previous life left behind."""
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute(
+            "INSERT INTO nodes (node_id) VALUES ($1) ON CONFLICT (node_id) DO UPDATE"
+            " SET started_at = now(), heartbeat_at = now()",
+            node_id,
+        )
+        status: str = await conn.execute("DELETE FROM active_calls WHERE node_id = $1", node_id)
+    return int(status.rsplit(maxsplit=1)[-1])
+
+
+async def heartbeat(pool: asyncpg.Pool, node_id: str) -> None:
+    await pool.execute(
+        "INSERT INTO nodes (node_id) VALUES ($1) ON CONFLICT (node_id) DO UPDATE SET heartbeat_at = now()",
+        node_id,
+    )
+
+
+async def reap_dead(pool: asyncpg.Pool, timeout_seconds: float) -> int:
+    """Free lines held by nodes silent for longer than ``timeout_seconds``; return how many."""
+    status: str = await pool.execute(
+        "DELETE FROM active_calls a WHERE NOT EXISTS ("
+        " SELECT 1 FROM nodes n WHERE n.node_id = a.node_id"
+        " AND n.heartbeat_at > now() - make_interval(secs => $1))",
+        timeout_seconds,
+    )
+    return int(status.rsplit(maxsplit=1)[-1])
+
+
+async def free_orphans(pool: asyncpg.Pool, node_id: str, live: list[str], grace_seconds: float) -> int:
+    """Free this node's lines that no live session owns (a release lost to a DB outage).
+
+    Lines younger than ``grace_seconds`` are left alone: their session may
+    still be between admission and registering itself as live.
+    """
+    status: str = await pool.execute(
+        "DELETE FROM active_calls WHERE node_id = $1"
+        " AND started_at < now() - make_interval(secs => $3)"
+        " AND NOT (call_uuid = ANY($2::uuid[]))",
+        node_id,
+        live,
+        grace_seconds,
+    )
+    return int(status.rsplit(maxsplit=1)[-1])

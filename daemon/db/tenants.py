@@ -1,0 +1,101 @@
+"""Tenants, their numbers and their line contracts (operator operations)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import asyncpg
+
+
+class NotFound(LookupError):
+    """The tenant or number does not exist."""
+
+
+class Conflict(ValueError):
+    """The name or number is already taken."""
+
+
+@dataclass(frozen=True, slots=True)
+class TenantLines:
+    tenant_id: int
+    name: str
+    lines: int
+    live_calls: int
+
+
+async def create_tenant(pool: asyncpg.Pool, name: str, lines: int) -> int:
+    async with pool.acquire() as conn, conn.transaction():
+        try:
+            tenant_id: int = await conn.fetchval("INSERT INTO tenants (name) VALUES ($1) RETURNING id", name)
+        except asyncpg.UniqueViolationError:
+            raise Conflict(f"tenant {name!r} already exists") from None
+        await conn.execute("INSERT INTO line_contracts (tenant_id, lines) VALUES ($1, $2)", tenant_id, lines)
+        await conn.execute(
+            "INSERT INTO line_contract_changes (tenant_id, old_lines, new_lines) VALUES ($1, NULL, $2)",
+            tenant_id,
+            lines,
+        )
+    return tenant_id
+
+
+async def tenant_id_by_name(pool: asyncpg.Pool, name: str) -> int:
+    tenant_id: int | None = await pool.fetchval("SELECT id FROM tenants WHERE name = $1", name)
+    if tenant_id is None:
+        raise NotFound(f"no tenant named {name!r}")
+    return tenant_id
+
+
+async def set_lines(pool: asyncpg.Pool, tenant_id: int, lines: int) -> int:
+    """Change a tenant's line count; it applies to the next call.  Returns the old count."""
+    async with pool.acquire() as conn, conn.transaction():
+        old: int | None = await conn.fetchval(
+            "SELECT lines FROM line_contracts WHERE tenant_id = $1 FOR NO KEY UPDATE", tenant_id
+        )
+        if old is None:
+            raise NotFound(f"no tenant with id {tenant_id}")
+        await conn.execute(
+            "UPDATE line_contracts SET lines = $2, updated_at = now() WHERE tenant_id = $1", tenant_id, lines
+        )
+        await conn.execute(
+            "INSERT INTO line_contract_changes (tenant_id, old_lines, new_lines) VALUES ($1, $2, $3)",
+            tenant_id,
+            old,
+            lines,
+        )
+    return old
+
+
+async def add_number(pool: asyncpg.Pool, tenant_id: int, number: str, product: str) -> None:
+    try:
+        await pool.execute(
+            "INSERT INTO numbers (number, tenant_id, product) VALUES ($1, $2, $3)", number, tenant_id, product
+        )
+    except asyncpg.UniqueViolationError:
+        raise Conflict(f"number {number} is already assigned") from None
+    except asyncpg.ForeignKeyViolationError:
+        raise NotFound(f"no tenant with id {tenant_id}") from None
+
+
+async def remove_number(pool: asyncpg.Pool, number: str) -> None:
+    status = await pool.execute("DELETE FROM numbers WHERE number = $1", number)
+    if status != "DELETE 1":
+        raise NotFound(f"number {number} is not assigned")
+
+
+async def lines_overview(pool: asyncpg.Pool) -> list[TenantLines]:
+    rows = await pool.fetch(
+        "SELECT t.id, t.name, COALESCE(c.lines, 0) AS lines,"
+        " (SELECT count(*) FROM active_calls a WHERE a.tenant_id = t.id) AS live"
+        " FROM tenants t LEFT JOIN line_contracts c ON c.tenant_id = t.id ORDER BY t.id"
+    )
+    return [TenantLines(r["id"], r["name"], r["lines"], r["live"]) for r in rows]
+
+
+async def ensure_demo(pool: asyncpg.Pool, number: str = "0312345678", lines: int = 2) -> int:
+    """The demo tenant of ``make run``: created once, left alone afterwards."""
+    try:
+        tenant_id = await create_tenant(pool, "demo", lines)
+    except Conflict:
+        return await tenant_id_by_name(pool, "demo")
+    await add_number(pool, tenant_id, number, "coaching")
+    return tenant_id

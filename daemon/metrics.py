@@ -1,0 +1,46 @@
+"""Prometheus metrics of one daemon process (served at ``GET /metrics``).
+
+Each :class:`Metrics` owns its registry, so several daemons can live in one
+test process without clashing.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+LATENCY_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.calls_admitted = Counter("calld_calls_admitted", "Calls that got a line", ["tenant"], registry=r)
+        self.calls_rejected = Counter(
+            "calld_calls_rejected",
+            "Calls turned away, by reason (busy, not_in_service, unavailable, protocol)",
+            ["reason"],
+            registry=r,
+        )
+        self.live_calls = Gauge(
+            "calld_live_calls", "Calls holding a line on this node", ["tenant"], registry=r
+        )
+        self.esl_sessions = Gauge("calld_esl_sessions", "Open outbound event-socket sessions", registry=r)
+        self.esl_sessions_total = Counter(
+            "calld_esl_sessions", "Outbound event-socket sessions accepted", registry=r
+        )
+        self.esl_protocol_errors = Counter(
+            "calld_esl_protocol_errors", "Sessions ended by malformed or hostile ESL input", registry=r
+        )
+        self.db_errors = Counter(
+            "calld_db_errors", "Database failures at call time (the call was refused)", registry=r
+        )
+        self.first_command_latency = Histogram(
+            "calld_connect_to_first_command_seconds",
+            "From the CHANNEL_DATA reply to the first call-control command we sent",
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.lines_reaped = Counter(
+            "calld_lines_reaped", "Lines freed because their node died or restarted", registry=r
+        )

@@ -1,0 +1,1 @@
+"""The outbound event socket: FreeSWITCH connects to us once per call."""

