@@ -18,6 +18,8 @@ from aiohttp import web
 
 from daemon import __version__
 from daemon.calls.answering import welcome_and_hang_up
+from daemon.calls.balance_watch import BalanceWatcher
+from daemon.calls.coaching import CoachingDial
 from daemon.calls.entry import DB_ERRORS, CallEntry
 from daemon.calls.services import Services
 from daemon.config import Settings
@@ -41,10 +43,9 @@ class Daemon:
         self.started_at = time.time()
         self.prompts = PromptLibrary(settings.prompts_path)
         self.services = Services(settings, self.metrics, self.prompts, None, settings.node_id)
-        entry = CallEntry(self.services, {"coaching": welcome_and_hang_up, "ivr": welcome_and_hang_up})
-        self.outbound = OutboundServer(
-            entry, self.metrics, hangup_complete_timeout=settings.hangup_complete_timeout
-        )
+        self.watcher = BalanceWatcher()
+        entry = CallEntry(self.services, {"coaching": CoachingDial(self.watcher), "ivr": welcome_and_hang_up})
+        self.outbound = OutboundServer(entry, self.metrics, hangup_complete_timeout=settings.hangup_complete_timeout)
         self.embedded: EmbeddedPostgres | None = None
         self.esl_port = 0
         self.http_port = 0
@@ -111,6 +112,7 @@ class Daemon:
                     _log.warning("lines_freed_after_restart", count=freed)
                 if self.settings.demo:
                     await tenants.ensure_demo(pool)
+                await self.watcher.start(pool)
                 self.services.pool = pool
                 self.db_ready.set()
                 return
@@ -160,6 +162,7 @@ class Daemon:
                 await task
         if self._http is not None:
             await self._http.cleanup()
+        await self.watcher.stop()
         if self.services.pool is not None:
             await self.services.pool.close()
             self.services.pool = None

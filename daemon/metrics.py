@@ -22,24 +22,31 @@ class Metrics:
             ["reason"],
             registry=r,
         )
-        self.live_calls = Gauge(
-            "calld_live_calls", "Calls holding a line on this node", ["tenant"], registry=r
-        )
+        self.live_calls = Gauge("calld_live_calls", "Calls holding a line on this node", ["tenant"], registry=r)
         self.esl_sessions = Gauge("calld_esl_sessions", "Open outbound event-socket sessions", registry=r)
-        self.esl_sessions_total = Counter(
-            "calld_esl_sessions", "Outbound event-socket sessions accepted", registry=r
-        )
+        self.esl_sessions_total = Counter("calld_esl_sessions", "Outbound event-socket sessions accepted", registry=r)
         self.esl_protocol_errors = Counter(
             "calld_esl_protocol_errors", "Sessions ended by malformed or hostile ESL input", registry=r
         )
-        self.db_errors = Counter(
-            "calld_db_errors", "Database failures at call time (the call was refused)", registry=r
-        )
+        self.db_errors = Counter("calld_db_errors", "Database failures at call time (the call was refused)", registry=r)
         self.first_command_latency = Histogram(
             "calld_connect_to_first_command_seconds",
             "From the CHANNEL_DATA reply to the first call-control command we sent",
             buckets=LATENCY_BUCKETS,
             registry=r,
+        )
+        self.cutoffs = Counter("calld_cutoffs", "Talks ended because the money ran out", registry=r)
+        self.cutoff_lag = Histogram(
+            "calld_cutoff_lag_seconds",
+            "Counsellor leg hung up minus the deadline",
+            buckets=(0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0),
+            registry=r,
+        )
+        self.hunts = Counter("calld_hunts", "Hunts for a counsellor, by outcome", ["outcome"], registry=r)
+        self.billed_seconds = Counter("calld_billed_seconds", "Billed talk seconds", ["tenant"], registry=r)
+        self.revenue_yen = Counter("calld_revenue_yen", "Yen charged to callers", ["tenant"], registry=r)
+        self.uncollected_yen = Counter(
+            "calld_uncollected_yen", "Talk cost beyond a caller's money (not booked)", ["tenant"], registry=r
         )
         self.lines_reaped = Counter(
             "calld_lines_reaped", "Lines freed because their node died or restarted", registry=r

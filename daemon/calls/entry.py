@@ -113,9 +113,7 @@ class CallEntry:
         if pool is None:
             return
         try:
-            await asyncio.wait_for(
-                admission.release(pool, call_uuid), self.services.settings.db_timeout_seconds
-            )
+            await asyncio.wait_for(admission.release(pool, call_uuid), self.services.settings.db_timeout_seconds)
         except DB_ERRORS as exc:
             self.services.metrics.db_errors.inc()
             _log.error("release_db_error", error=repr(exc))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import asyncpg
+from daemon.db.types import Conn
 
 SQL_DIR = Path(__file__).resolve().parents[2] / "sql"
 _LOCK_KEY = 0x63616C6C64  # "calld"
@@ -22,7 +22,7 @@ def migration_files(directory: Path = SQL_DIR) -> list[Path]:
     return files
 
 
-async def migrate(conn: asyncpg.Connection, directory: Path = SQL_DIR) -> list[str]:
+async def migrate(conn: Conn, directory: Path = SQL_DIR) -> list[str]:
     """Apply pending migrations; return the names applied now."""
     applied_now: list[str] = []
     await conn.execute("SELECT pg_advisory_lock($1)", _LOCK_KEY)

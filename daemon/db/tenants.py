@@ -99,3 +99,44 @@ async def ensure_demo(pool: asyncpg.Pool, number: str = "0312345678", lines: int
         return await tenant_id_by_name(pool, "demo")
     await add_number(pool, tenant_id, number, "coaching")
     return tenant_id
+
+
+@dataclass(frozen=True, slots=True)
+class NumberAssignment:
+    number: str
+    product: str
+
+
+@dataclass(frozen=True, slots=True)
+class TenantDetail:
+    tenant_id: int
+    name: str
+    lines: int
+    live_calls: int  # across every node sharing the database
+    numbers: tuple[NumberAssignment, ...]
+
+
+# One statement, so the lines, the live calls and the numbers come from one snapshot.
+_TENANT_DETAIL = (
+    "SELECT t.id, t.name, COALESCE(c.lines, 0) AS lines,"
+    " (SELECT count(*) FROM active_calls a WHERE a.tenant_id = t.id) AS live,"
+    " ARRAY(SELECT n.number FROM numbers n WHERE n.tenant_id = t.id ORDER BY n.number) AS numbers,"
+    " ARRAY(SELECT n.product FROM numbers n WHERE n.tenant_id = t.id ORDER BY n.number) AS products"
+    " FROM tenants t LEFT JOIN line_contracts c ON c.tenant_id = t.id"
+)
+
+
+def _detail(row: asyncpg.Record) -> TenantDetail:
+    numbers = tuple(NumberAssignment(n, p) for n, p in zip(row["numbers"], row["products"], strict=True))
+    return TenantDetail(row["id"], row["name"], row["lines"], row["live"], numbers)
+
+
+async def get_tenant(pool: asyncpg.Pool, tenant_id: int) -> TenantDetail:
+    row = await pool.fetchrow(_TENANT_DETAIL + " WHERE t.id = $1", tenant_id)
+    if row is None:
+        raise NotFound(f"no tenant with id {tenant_id}")
+    return _detail(row)
+
+
+async def list_tenants(pool: asyncpg.Pool) -> list[TenantDetail]:
+    return [_detail(r) for r in await pool.fetch(_TENANT_DETAIL + " ORDER BY t.id")]

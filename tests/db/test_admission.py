@@ -1,0 +1,100 @@
+"""Line admission against the real PostgreSQL: atomic across pools (nodes), released on every path."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import asyncpg
+
+from daemon.db import admission, nodes, tenants
+from daemon.db.admission import Outcome
+
+
+async def make_tenant(pool: asyncpg.Pool, lines: int, number: str = "0312345678") -> int:
+    tenant_id = await tenants.create_tenant(pool, f"t-{uuid.uuid4().hex[:6]}", lines)
+    await tenants.add_number(pool, tenant_id, number, "coaching")
+    return tenant_id
+
+
+async def test_unknown_number_is_not_in_service(pool: asyncpg.Pool) -> None:
+    result = await admission.admit(pool, uuid.uuid4(), "0399999999", "n1")
+    assert result.outcome is Outcome.NOT_IN_SERVICE
+    assert result.tenant_id is None
+
+
+async def test_twenty_calls_three_lines_two_nodes(db_dsn: str) -> None:
+    """Two independent pools race like two daemon nodes: exactly 3 lines are taken."""
+    pools = [await asyncpg.create_pool(db_dsn, min_size=10, max_size=10) for _ in range(2)]
+    try:
+        assert all(pools)
+        await make_tenant(pools[0], 3)
+        calls = [uuid.uuid4() for _ in range(20)]
+        results = await asyncio.gather(
+            *(admission.admit(pools[i % 2], c, "0312345678", f"node{i % 2}") for i, c in enumerate(calls))
+        )
+        admitted = [c for c, r in zip(calls, results, strict=True) if r.outcome is Outcome.ADMITTED]
+        assert len(admitted) == 3
+        assert sum(r.outcome is Outcome.BUSY for r in results) == 17
+        await asyncio.gather(*(admission.release(pools[0], c) for c in admitted))
+        assert await pools[0].fetchval("SELECT count(*) FROM active_calls") == 0
+    finally:
+        for p in pools:
+            await p.close()
+
+
+async def test_readmission_of_the_same_call_is_idempotent(pool: asyncpg.Pool) -> None:
+    await make_tenant(pool, 1)
+    call = uuid.uuid4()
+    assert (await admission.admit(pool, call, "0312345678", "n1")).outcome is Outcome.ADMITTED
+    assert (await admission.admit(pool, call, "0312345678", "n1")).outcome is Outcome.ADMITTED
+    assert await pool.fetchval("SELECT count(*) FROM active_calls") == 1
+    assert await admission.release(pool, call)
+    assert not await admission.release(pool, call)
+
+
+async def test_changed_line_count_applies_to_the_next_call(pool: asyncpg.Pool) -> None:
+    tenant_id = await make_tenant(pool, 1)
+    first = await admission.admit(pool, uuid.uuid4(), "0312345678", "n1")
+    assert first.outcome is Outcome.ADMITTED
+    assert (await admission.admit(pool, uuid.uuid4(), "0312345678", "n1")).outcome is Outcome.BUSY
+    assert await tenants.set_lines(pool, tenant_id, 2) == 1
+    assert (await admission.admit(pool, uuid.uuid4(), "0312345678", "n1")).outcome is Outcome.ADMITTED
+    history = await pool.fetch("SELECT old_lines, new_lines FROM line_contract_changes ORDER BY id")
+    assert [(r["old_lines"], r["new_lines"]) for r in history] == [(None, 1), (1, 2)]
+    # lowering below the live count refuses new calls but keeps the live ones
+    await tenants.set_lines(pool, tenant_id, 0)
+    assert (await admission.admit(pool, uuid.uuid4(), "0312345678", "n1")).outcome is Outcome.BUSY
+    assert await pool.fetchval("SELECT count(*) FROM active_calls") == 2
+
+
+async def test_restarted_node_frees_its_old_lines(pool: asyncpg.Pool) -> None:
+    await make_tenant(pool, 5)
+    await nodes.register(pool, "n1")
+    for _ in range(3):
+        await admission.admit(pool, uuid.uuid4(), "0312345678", "n1")
+    await admission.admit(pool, uuid.uuid4(), "0312345678", "n2")
+    assert await nodes.register(pool, "n1") == 3
+    assert await pool.fetchval("SELECT count(*) FROM active_calls") == 1
+
+
+async def test_dead_node_lines_are_reaped_by_heartbeat_age(pool: asyncpg.Pool) -> None:
+    await make_tenant(pool, 5)
+    await nodes.register(pool, "alive")
+    await nodes.register(pool, "dead")
+    await admission.admit(pool, uuid.uuid4(), "0312345678", "alive")
+    await admission.admit(pool, uuid.uuid4(), "0312345678", "dead")
+    await pool.execute("UPDATE nodes SET heartbeat_at = now() - interval '1 minute' WHERE node_id = 'dead'")
+    assert await nodes.reap_dead(pool, 30.0) == 1
+    assert await pool.fetchval("SELECT node_id FROM active_calls") == "alive"
+
+
+async def test_orphaned_lines_of_this_node_are_freed(pool: asyncpg.Pool) -> None:
+    await make_tenant(pool, 5)
+    live, lost = uuid.uuid4(), uuid.uuid4()
+    await admission.admit(pool, live, "0312345678", "n1")
+    await admission.admit(pool, lost, "0312345678", "n1")
+    assert await nodes.free_orphans(pool, "n1", [str(live), str(lost)], 0.0) == 0
+    assert await nodes.free_orphans(pool, "n1", [str(live)], 3600.0) == 0  # too young to judge
+    assert await nodes.free_orphans(pool, "n1", [str(live)], 0.0) == 1
+    assert await pool.fetchval("SELECT call_uuid FROM active_calls") == live

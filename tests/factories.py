@@ -1,0 +1,41 @@
+"""Test data built through the same repository functions the operator API uses."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+import asyncpg
+
+from daemon.db import coaching_admin, ledger, tenants
+
+
+@dataclass
+class Shop:
+    tenant_id: int
+    number: str
+
+
+async def shop(pool: asyncpg.Pool, *, lines: int = 10, number: str = "0312345678") -> Shop:
+    tenant_id = await tenants.create_tenant(pool, f"shop-{uuid.uuid4().hex[:6]}", lines)
+    await tenants.add_number(pool, tenant_id, number, "coaching")
+    return Shop(tenant_id, number)
+
+
+async def prepaid_caller(pool: asyncpg.Pool, tenant_id: int, *, yen: int, number: str = "09012345678") -> int:
+    caller_id = await coaching_admin.create_caller(
+        pool, tenant_id, name=f"caller {number}", billing="prepaid", payment_method="bank_transfer", numbers=[number]
+    )
+    if yen:
+        await ledger.post(pool, tenant_id, caller_id, "deposit", yen, memo="opening deposit")
+    return caller_id
+
+
+async def counsellor(pool: asyncpg.Pool, tenant_id: int, user: str, **kw: object) -> int:
+    return await coaching_admin.create_counsellor(
+        pool,
+        tenant_id,
+        name=f"counsellor {user}",
+        dial_string=f"sofia/external/{user}@127.0.0.1:5090",
+        **kw,  # type: ignore[arg-type]
+    )
