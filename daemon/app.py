@@ -23,13 +23,15 @@ from daemon.calls.coaching import CoachingDial
 from daemon.calls.entry import DB_ERRORS, CallEntry
 from daemon.calls.services import Services
 from daemon.config import Settings
-from daemon.db import nodes, tenants
+from daemon.db import call_records, nodes, tenants
 from daemon.db.embedded import EmbeddedPostgres
 from daemon.db.migrate import migrate
 from daemon.db.pool import create_pool
 from daemon.logs import get_logger
 from daemon.metrics import Metrics
+from daemon.inbound.client import InboundClient, InboundError
 from daemon.outbound.server import OutboundServer
+from daemon.recovery.reconcile import reconcile
 from daemon.prompts.library import PromptLibrary
 
 _log = get_logger(__name__)
@@ -52,6 +54,7 @@ class Daemon:
         self._http: web.AppRunner | None = None
         self._background: set[asyncio.Task[None]] = set()
         self.db_ready = asyncio.Event()
+        self.recovered = asyncio.Event()
 
     @property
     def pool(self) -> asyncpg.Pool | None:
@@ -115,11 +118,35 @@ class Daemon:
                 await self.watcher.start(pool)
                 self.services.pool = pool
                 self.db_ready.set()
+                self._spawn(self._recover(pool))
                 return
             except DB_ERRORS as exc:
                 _log.error("database_unreachable", error=repr(exc), retry_in=delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10.0)
+
+    async def _recover(self, pool: asyncpg.Pool) -> None:
+        """Finish the calls a previous life of this node left open (see daemon.recovery)."""
+        s = self.settings
+        if not await call_records.open_on_node(pool, s.node_id):
+            self.recovered.set()
+            return
+        delay = 0.5
+        while True:
+            client = InboundClient()
+            try:
+                async with asyncio.timeout(5):
+                    await client.connect(s.fs_esl_host, s.fs_esl_port, s.fs_esl_password.get_secret_value())
+                outcome = await reconcile(pool, s.node_id, client)
+                _log.warning("recovered_calls", **vars(outcome))
+                self.recovered.set()
+                return
+            except (*DB_ERRORS, InboundError) as exc:
+                _log.error("recovery_retry", error=repr(exc), retry_in=delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+            finally:
+                await client.close()
 
     async def _housekeeping(self) -> None:
         """Heartbeat; free the lines of dead nodes and this node's orphaned lines."""

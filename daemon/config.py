@@ -23,9 +23,7 @@ class Settings(BaseSettings):
     node_id: str = Field(default_factory=socket.gethostname, min_length=1, max_length=100)
     log_level: str = "info"
     demo: bool = Field(False, description="create a demo tenant on 0312345678 at start")
-    linger_seconds: int = Field(
-        10, ge=1, le=60, description="how long FreeSWITCH keeps the socket after hangup"
-    )
+    linger_seconds: int = Field(10, ge=1, le=60, description="how long FreeSWITCH keeps the socket after hangup")
     hangup_complete_timeout: float = Field(
         5.0, gt=0, description="seconds to wait for CHANNEL_HANGUP_COMPLETE before closing"
     )
@@ -33,6 +31,9 @@ class Settings(BaseSettings):
     node_timeout_seconds: float = Field(30.0, gt=0, description="a silent node's lines are freed after this")
     db_pool_size: int = Field(10, ge=1, le=200)
     db_timeout_seconds: float = Field(2.0, gt=0, description="admission fails closed after this")
+    fs_esl_host: str = Field("127.0.0.1", description="FreeSWITCH inbound event socket, for crash recovery")
+    fs_esl_port: int = Field(8021, ge=1, le=65535)
+    fs_esl_password: SecretStr = Field(SecretStr(""), description="event_socket.conf.xml password")
     generate_prompts: bool = Field(True, description="generate missing guidance WAVs at start")
 
     @field_validator("log_level")

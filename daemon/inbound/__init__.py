@@ -1,0 +1,1 @@
+"""The inbound event socket: the daemon connecting to FreeSWITCH (port 8021)."""

@@ -1,0 +1,1 @@
+"""Crash recovery: reconciling the calls a dead daemon left open."""
