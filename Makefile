@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 run: $(STAMP)
-	$(PY) -m daemon run
+	CALLD_DEMO=$${CALLD_DEMO:-true} $(PY) -m daemon run
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check daemon emulator tests benchmarks

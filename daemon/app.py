@@ -182,7 +182,7 @@ class Daemon:
         return True
 
     async def stop(self) -> None:
-        await self.outbound.stop()
+        await self.outbound.stop(self.settings.drain_seconds)
         for task in list(self._background):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

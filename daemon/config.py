@@ -27,6 +27,7 @@ class Settings(BaseSettings):
     hangup_complete_timeout: float = Field(
         5.0, gt=0, description="seconds to wait for CHANNEL_HANGUP_COMPLETE before closing"
     )
+    drain_seconds: float = Field(45.0, ge=0, description="on stop, how long live calls may finish")
     heartbeat_seconds: float = Field(5.0, gt=0)
     node_timeout_seconds: float = Field(30.0, gt=0, description="a silent node's lines are freed after this")
     db_pool_size: int = Field(10, ge=1, le=200)
@@ -42,6 +43,13 @@ class Settings(BaseSettings):
         value = value.lower()
         if value not in {"debug", "info", "warning", "error"}:
             raise ValueError("log_level must be debug, info, warning or error")
+        return value
+
+    @field_validator("admin_token", "fs_esl_password")
+    @classmethod
+    def _not_placeholder(cls, value: SecretStr) -> SecretStr:
+        if value.get_secret_value() in {"CHANGE_ME", "ClueCon"}:
+            raise ValueError("still the placeholder/default secret: set a real one")
         return value
 
     @property

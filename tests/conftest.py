@@ -86,6 +86,7 @@ def make_settings(db_dsn: str, **overrides: object) -> Settings:
         "linger_seconds": 1,
         "hangup_complete_timeout": 2.0,
         "heartbeat_seconds": 0.5,
+        "drain_seconds": 2.0,
     }
     values.update(overrides)
     return Settings.model_validate(values)

@@ -33,6 +33,7 @@ from daemon.db.directory import Caller, Group
 from daemon.db.hunting import Counsellor
 from daemon.logs import get_logger
 from daemon.outbound.session import CallEnded, Session
+from daemon.prompts.catalog import minutes_prompt
 
 _log = get_logger(__name__)
 
@@ -157,9 +158,7 @@ async def announce_minutes(c: Consultation) -> None:
     deadline = joint_deadline(who.available_yen, [*talking.values(), TalkingCall(now, c.group.tariff)])
     if deadline is None:
         return
-    minutes = max(0, (deadline - now) // 60_000_000)
-    for name in ("minutes_prefix", f"num_{minutes}" if minutes < 60 else "num_60plus", "minutes_suffix"):
-        await guidance.play(c.session, c.svc.prompts, name)
+    await guidance.play(c.session, c.svc.prompts, minutes_prompt((deadline - now) // 60_000_000))
 
 
 async def arm_before_ringing(c: Consultation, batch: list[Counsellor]) -> None:

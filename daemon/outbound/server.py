@@ -78,12 +78,21 @@ class OutboundServer:
         with contextlib.suppress(CallEnded, TimeoutError, OSError):
             await asyncio.wait_for(session.hangup("NORMAL_TEMPORARY_FAILURE"), 1.0)
 
-    async def stop(self) -> None:
-        """Stop accepting calls; wait for the calls in progress to end."""
+    async def stop(self, drain_seconds: float = 45.0) -> None:
+        """Stop accepting calls; let live calls finish for ``drain_seconds``, then drop them.
+
+        A call dropped during a bridge goes on inside FreeSWITCH and ends on time
+        through the ``sched_hangup`` armed before its money started to flow; the
+        next start of this node reconciles and charges it.
+        """
         if self._server is not None:
             self._server.close()
         if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+            _done, pending = await asyncio.wait(set(self._tasks), timeout=drain_seconds)
+            if pending:
+                _log.warning("drain_timeout_dropping_calls", calls=len(pending))
+                self.abort_all()
+                await asyncio.gather(*pending, return_exceptions=True)
         if self._server is not None:
             await self._server.wait_closed()
 

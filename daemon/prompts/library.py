@@ -1,0 +1,200 @@
+"""The prompt directory: where each guidance WAV lives, and generating the missing ones.
+
+Layout of ``directory``::
+
+    busy.wav, welcome.wav, ...   generated prompts (8 kHz 16-bit mono PCM WAV)
+    manifest.json                {"synth": SYNTH_VERSION, "prompts": {name: sha256 of text}}
+    .lock                        flock(2) taken by ensure(); never deleted
+
+``ensure()`` regenerates a prompt when its file is missing or its text (or the synthesis
+chain, ``SYNTH_VERSION``) changed since it was made. Each WAV is written to a temporary
+file in the same directory and renamed over the old one, so FreeSWITCH never plays a half
+written file. Two processes (two daemons on one host, a test run next to ``make run``)
+serialise on an exclusive ``flock`` of ``.lock``; the second one finds everything fresh.
+
+Customer recordings: pass ``overrides={"welcome": Path("/srv/acme/welcome.wav")}`` (or
+call :meth:`PromptLibrary.set_override`); ``path()`` then returns the customer file and
+``ensure()`` still keeps the generated one as a fallback. Overrides are not converted:
+FreeSWITCH plays any WAV it can read (it resamples other rates itself), but 8 kHz 16-bit
+mono avoids that work on every call.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import re
+import tempfile
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+from daemon.prompts import synth
+from daemon.prompts.catalog import PROMPTS
+
+MANIFEST = "manifest.json"
+LOCK = ".lock"
+_TMP_PREFIX = ".tmp-"
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+class UnknownPromptError(KeyError):
+    """A prompt name that is neither in the catalogue nor overridden."""
+
+    def __str__(self) -> str:  # KeyError would repr() the message, quotes and all
+        return str(self.args[0]) if self.args else "unknown prompt"
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+class PromptLibrary:
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        prompts: Mapping[str, str] | None = None,
+        overrides: Mapping[str, Path] | None = None,
+    ) -> None:
+        self.directory = Path(directory).absolute()
+        self.prompts: dict[str, str] = dict(PROMPTS if prompts is None else prompts)
+        for name in self.prompts:
+            if not _NAME.match(name):
+                raise ValueError(f"invalid prompt name {name!r}: use [a-z][a-z0-9_]*")
+        self.overrides: dict[str, Path] = {}
+        for name, file in (overrides or {}).items():
+            self.set_override(name, file)
+
+    # --- lookup ------------------------------------------------------------------------------
+
+    def names(self) -> list[str]:
+        return sorted(self.prompts)
+
+    def path(self, name: str) -> str:
+        """Absolute path of the WAV FreeSWITCH should play for ``name``."""
+        override = self.overrides.get(name)
+        if override is not None:
+            return str(override)
+        if name not in self.prompts:
+            raise UnknownPromptError(f"unknown prompt {name!r}; known prompts are defined in daemon/prompts/catalog.py")
+        return str(self.directory / f"{name}.wav")
+
+    def set_override(self, name: str, file: Path | None) -> None:
+        """Play ``file`` instead of the generated ``name`` (``None`` removes the override)."""
+        if file is None:
+            self.overrides.pop(name, None)
+            return
+        if name not in self.prompts:
+            raise UnknownPromptError(f"cannot override unknown prompt {name!r}")
+        file = Path(file).absolute()
+        if not file.is_file():
+            raise FileNotFoundError(f"override for prompt {name!r} does not exist: {file}")
+        self.overrides[name] = file
+
+    # --- generation --------------------------------------------------------------------------
+
+    def stale(self) -> list[str]:
+        """Names whose WAV is missing or was made from another text / synthesis chain."""
+        made = self._read_manifest()
+        return [
+            name
+            for name, text in sorted(self.prompts.items())
+            if made.get(name) != text_hash(text) or not (self.directory / f"{name}.wav").is_file()
+        ]
+
+    def ensure(self) -> list[str]:
+        """Generate every missing or stale prompt; return the names generated (sorted).
+
+        Blocking (synthesis takes ~0.1-0.5 s per prompt): call it from a thread in async code.
+        """
+        self.directory.mkdir(parents=True, exist_ok=True)
+        with self._locked():
+            self._remove_leftovers()
+            todo = self.stale()
+            if not todo:
+                return []
+            made = self._read_manifest()  # entries of names not in this catalogue are kept as they are
+            try:
+                for name in todo:
+                    text = self.prompts[name]
+                    self._generate(name, text)
+                    made[name] = text_hash(text)
+            finally:
+                # Record whatever was finished, even if one prompt failed.
+                self._write_manifest(made)
+                _fsync_dir(self.directory)
+            return todo
+
+    def _generate(self, name: str, text: str) -> None:
+        fd, tmp = tempfile.mkstemp(prefix=f"{_TMP_PREFIX}{name}-", suffix=".wav", dir=self.directory)
+        os.close(fd)
+        try:
+            synth.synthesize(text, Path(tmp))
+            _fsync_file(tmp)
+            os.chmod(tmp, 0o644)  # FreeSWITCH runs as another user and must read it
+            os.replace(tmp, self.directory / f"{name}.wav")
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        fd = os.open(self.directory / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # closing releases the lock
+
+    def _remove_leftovers(self) -> None:
+        """Temporary files of a generation that crashed (safe: we hold the lock)."""
+        for leftover in self.directory.glob(f"{_TMP_PREFIX}*"):
+            with contextlib.suppress(FileNotFoundError):
+                leftover.unlink()
+
+    def _read_manifest(self) -> dict[str, str]:
+        """name -> text hash of the prompts made by the current synthesis chain."""
+        try:
+            data = json.loads((self.directory / MANIFEST).read_text(encoding="utf-8"))
+        except (FileNotFoundError, ValueError):
+            return {}
+        if not isinstance(data, dict) or data.get("synth") != synth.SYNTH_VERSION:
+            return {}
+        prompts = data.get("prompts")
+        if not isinstance(prompts, dict):
+            return {}
+        return {k: v for k, v in prompts.items() if isinstance(k, str) and isinstance(v, str)}
+
+    def _write_manifest(self, made: dict[str, str]) -> None:
+        data = {"synth": synth.SYNTH_VERSION, "prompts": dict(sorted(made.items()))}
+        fd, tmp = tempfile.mkstemp(prefix=f"{_TMP_PREFIX}manifest-", suffix=".json", dir=self.directory)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump(data, f, ensure_ascii=False, indent=1)
+                f.write("\n")
+                f.flush()
+                os.fsync(f.fileno())
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, self.directory / MANIFEST)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+
+
+def _fsync_file(path: str) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_dir(directory: Path) -> None:
+    """Make the renames durable (best effort: some filesystems refuse fsync on a directory)."""
+    with contextlib.suppress(OSError):
+        _fsync_file(str(directory))
