@@ -8,7 +8,10 @@ never see each other's rows.
 from __future__ import annotations
 
 import itertools
+import math
+import struct
 import uuid
+import wave
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -20,10 +23,35 @@ from daemon.app import Daemon
 from daemon.config import Settings
 from daemon.db.embedded import EmbeddedPostgres
 from daemon.db.migrate import migrate
+from daemon.prompts.catalog import PROMPTS
 
 REPO = Path(__file__).resolve().parents[1]
 TEST_PROMPTS = REPO / "var" / "test-prompts"
 _db_counter = itertools.count()
+
+
+def write_prompts(directory: Path, seconds: float = 0.1, **longer: float) -> Path:
+    """Short stand-in WAVs for every prompt name (8 kHz 16-bit mono, a quiet 440 Hz tone).
+
+    Call-flow tests care which prompt plays, not what it says; the emulator plays a
+    WAV for its real duration, so short files keep those tests fast.  Real prompt
+    synthesis is tested in tests/prompts.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    for name in PROMPTS:
+        frames = int(8000 * longer.get(name, seconds))
+        tone = b"".join(struct.pack("<h", int(800 * math.sin(2 * math.pi * 440 * i / 8000))) for i in range(frames))
+        with wave.open(str(directory / f"{name}.wav"), "wb") as w:
+            w.setnchannels(1)
+            w.setsampwidth(2)
+            w.setframerate(8000)
+            w.writeframes(tone)
+    return directory
+
+
+@pytest.fixture(scope="session")
+def prompts_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_prompts(tmp_path_factory.mktemp("prompts"))
 
 
 def with_database(dsn: str, database: str) -> str:
@@ -75,13 +103,14 @@ async def pool(db_dsn: str) -> AsyncIterator[asyncpg.Pool]:
     await p.close()
 
 
-def make_settings(db_dsn: str, **overrides: object) -> Settings:
+def make_settings(db_dsn: str, prompts: Path, **overrides: object) -> Settings:
     values: dict[str, object] = {
         "database_url": db_dsn,
         "esl_port": 0,
         "http_port": 0,
         "node_id": f"test-{uuid.uuid4().hex[:8]}",
-        "prompts_dir": TEST_PROMPTS,
+        "prompts_dir": prompts,
+        "generate_prompts": False,
         "admin_token": "test-token",
         "linger_seconds": 1,
         "hangup_complete_timeout": 2.0,
@@ -96,12 +125,12 @@ DaemonFactory = Callable[..., Awaitable[Daemon]]
 
 
 @pytest.fixture
-async def start_daemon(db_dsn: str) -> AsyncIterator[DaemonFactory]:
+async def start_daemon(db_dsn: str, prompts_dir: Path) -> AsyncIterator[DaemonFactory]:
     """Start daemons on the test's database (several may share it, like nodes)."""
     started: list[Daemon] = []
 
     async def factory(**overrides: object) -> Daemon:
-        daemon = Daemon(make_settings(db_dsn, **overrides))
+        daemon = Daemon(make_settings(db_dsn, prompts_dir, **overrides))
         await daemon.start()
         await daemon.db_ready.wait()
         started.append(daemon)

@@ -1,0 +1,106 @@
+"""The call path end to end: emulated FreeSWITCH → daemon → PostgreSQL → decision."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import asyncpg
+
+from daemon.app import Daemon
+from emulator import CallerScript, CallResult, FakeFreeSwitch
+from tests.conftest import DaemonFactory, write_prompts
+from tests.factories import shop
+
+
+def prompt_name(path: str) -> str:
+    return path.rsplit("/", 1)[-1].removesuffix(".wav")
+
+
+def played(result: CallResult) -> list[str]:
+    """Names of the prompts the caller heard, in order (playback and keypad prompts)."""
+    names = []
+    for app, arg in result.apps:
+        if app == "playback" and arg:
+            names.append(prompt_name(arg))
+        elif app == "play_and_get_digits" and arg:
+            names.append(prompt_name(arg.split()[5]))
+    return names
+
+
+def emulator_for(daemon: Daemon, **kw: object) -> FakeFreeSwitch:
+    return FakeFreeSwitch(host="127.0.0.1", port=daemon.esl_port, linger_scale=0.1, **kw)  # type: ignore[arg-type]
+
+
+async def live_lines(pool: asyncpg.Pool) -> int:
+    count: int = await pool.fetchval("SELECT count(*) FROM active_calls")
+    return count
+
+
+async def test_unknown_number_hears_not_in_service(start_daemon: DaemonFactory) -> None:
+    daemon = await start_daemon()
+    result = await emulator_for(daemon).place_call(CallerScript(destination="0399999999"))
+    assert result.errors == []
+    assert played(result) == ["not_in_service"]
+    assert result.hangup_by == "app"
+    assert daemon.metrics.calls_rejected.labels("not_in_service")._value.get() == 1
+
+
+async def test_twenty_calls_on_three_lines_across_two_daemons(start_daemon: DaemonFactory, pool: asyncpg.Pool) -> None:
+    s = await shop(pool, lines=3)
+    daemons = [await start_daemon(), await start_daemon()]
+    switches = [emulator_for(d) for d in daemons]
+    ivr = await pool.fetchval("UPDATE numbers SET product = 'ivr' WHERE tenant_id = $1 RETURNING number", s.tenant_id)
+    assert ivr == s.number
+    results = await asyncio.gather(
+        *(switches[i % 2].place_call(CallerScript(caller=f"090{i:08d}", destination=s.number)) for i in range(20))
+    )
+    assert all(r.errors == [] for r in results)
+    outcomes = [played(r)[0] for r in results]
+    assert outcomes.count("welcome") == 3
+    assert outcomes.count("busy") == 17
+    assert await live_lines(pool) == 0
+    admitted = sum(d.metrics.calls_admitted.labels(str(s.tenant_id))._value.get() for d in daemons)
+    assert admitted == 3
+
+
+async def test_database_down_fails_closed(start_daemon: DaemonFactory) -> None:
+    daemon = await start_daemon()
+    assert daemon.services.pool is not None
+    pool, daemon.services.pool = daemon.services.pool, None
+    try:
+        result = await emulator_for(daemon).place_call(CallerScript())
+    finally:
+        daemon.services.pool = pool
+    assert played(result) == ["unavailable"]
+    assert daemon.metrics.db_errors._value.get() >= 1
+
+
+async def test_line_is_released_when_the_caller_hangs_up(
+    start_daemon: DaemonFactory, pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    s = await shop(pool, lines=1)
+    await pool.execute("UPDATE numbers SET product = 'ivr' WHERE tenant_id = $1", s.tenant_id)
+    daemon = await start_daemon(prompts_dir=write_prompts(tmp_path, welcome=2.0))
+    fs = emulator_for(daemon)
+    result = await fs.place_call(CallerScript(destination=s.number, hangup_after=0.2))
+    assert result.hangup_by == "caller"
+    assert await live_lines(pool) == 0
+    again = await fs.place_call(CallerScript(destination=s.number, hangup_after=0.2))
+    assert played(again) == ["welcome"]
+
+
+async def test_hostile_input_ends_one_session_not_the_daemon(start_daemon: DaemonFactory, pool: asyncpg.Pool) -> None:
+    s = await shop(pool, lines=2)
+    await pool.execute("UPDATE numbers SET product = 'ivr' WHERE tenant_id = $1", s.tenant_id)
+    daemon = await start_daemon()
+    reader, writer = await asyncio.open_connection("127.0.0.1", daemon.esl_port)
+    assert await reader.readexactly(9) == b"connect\n\n"
+    writer.write(b"Content-Type: command/reply\nContent-Length: 999999999999\n\n")
+    await writer.drain()
+    assert await asyncio.wait_for(reader.read(), 5) == b""  # the daemon hung up on us
+    writer.close()
+    result = await emulator_for(daemon).place_call(CallerScript(caller_name="Taro\r\napi uuid_kill all"))
+    assert result.errors == []
+    assert daemon.metrics.esl_protocol_errors._value.get() == 1
+    assert all("\n" not in arg and "\r" not in arg for _, arg in result.apps if arg)

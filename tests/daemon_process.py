@@ -1,0 +1,68 @@
+"""Run the daemon as a real child process (`python -m daemon run`), for crash tests and benchmarks."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+class DaemonProcess:
+    def __init__(self, env: dict[str, str]) -> None:
+        self.esl_port = free_port()
+        self.http_port = free_port()
+        self.env = {
+            **os.environ,
+            "CALLD_ESL_PORT": str(self.esl_port),
+            "CALLD_HTTP_PORT": str(self.http_port),
+            "CALLD_LOG_LEVEL": "warning",
+            **env,
+        }
+        self.proc: asyncio.subprocess.Process | None = None
+
+    async def start(self, timeout: float = 60.0) -> None:
+        self.proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "daemon", "run", cwd=REPO, env=self.env, stdin=asyncio.subprocess.DEVNULL
+        )
+        loop = asyncio.get_running_loop()
+        until = loop.time() + timeout
+        while loop.time() < until:
+            if self.proc.returncode is not None:
+                raise RuntimeError(f"daemon exited with {self.proc.returncode}")
+            try:
+                reader, writer = await asyncio.open_connection("127.0.0.1", self.http_port)
+                writer.write(b"GET /status HTTP/1.0\r\n\r\n")
+                status = await reader.read()
+                writer.close()
+                if b" 200 " in status.split(b"\r\n", 1)[0]:
+                    return
+            except OSError:
+                pass
+            await asyncio.sleep(0.1)
+        raise TimeoutError("daemon did not become ready")
+
+    def kill(self) -> None:
+        """SIGKILL: no clean-up of any kind, like a crash."""
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+
+    async def stop(self) -> None:
+        if self.proc is not None and self.proc.returncode is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(self.proc.wait(), 15)
+            except TimeoutError:
+                self.proc.kill()
+                await self.proc.wait()
