@@ -32,12 +32,12 @@ class DaemonProcess:
         }
         self.proc: asyncio.subprocess.Process | None = None
 
-    async def start(self, timeout: float = 60.0) -> None:
+    async def start(self, ready_within: float = 60.0) -> None:
         self.proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "daemon", "run", cwd=REPO, env=self.env, stdin=asyncio.subprocess.DEVNULL
         )
         loop = asyncio.get_running_loop()
-        until = loop.time() + timeout
+        until = loop.time() + ready_within
         while loop.time() < until:
             if self.proc.returncode is not None:
                 raise RuntimeError(f"daemon exited with {self.proc.returncode}")

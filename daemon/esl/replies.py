@@ -85,3 +85,16 @@ def disconnect_final(session_uuid: str) -> bytes:
         ]
     )
     return head + DISCONNECT_GOODBYE
+
+
+def event_frame(payload: bytes, content_type: str = "text/event-plain") -> bytes:
+    """Wrap an already serialized event payload (event-plain or event-json body)."""
+    return f"Content-Length: {len(payload)}\nContent-Type: {content_type}\n\n".encode() + payload
+
+
+def disconnect_inbound() -> bytes:
+    """The notice an inbound connection gets after ``exit`` (no Controlled-Session-UUID)."""
+    head = plain_block(
+        [("Content-Type", "text/disconnect-notice"), ("Content-Length", str(len(DISCONNECT_GOODBYE)))]
+    )
+    return head + DISCONNECT_GOODBYE
