@@ -25,10 +25,10 @@ class DaemonProcess:
         self.http_port = free_port()
         self.env = {
             **os.environ,
-            "CALLD_ESL_PORT": str(self.esl_port),
-            "CALLD_HTTP_PORT": str(self.http_port),
             "CALLD_LOG_LEVEL": "warning",
             **env,
+            "CALLD_ESL_PORT": str(self.esl_port),
+            "CALLD_HTTP_PORT": str(self.http_port),
         }
         self.proc: asyncio.subprocess.Process | None = None
 

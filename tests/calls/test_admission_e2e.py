@@ -9,8 +9,9 @@ import asyncpg
 
 from daemon.app import Daemon
 from emulator import CallerScript, CallResult, FakeFreeSwitch
-from tests.conftest import DaemonFactory, write_prompts
+from tests.conftest import DaemonFactory
 from tests.factories import shop
+from tests.stand_in_prompts import write_prompts
 
 
 def prompt_name(path: str) -> str:

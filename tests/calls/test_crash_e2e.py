@@ -9,9 +9,9 @@ import asyncpg
 import pytest
 
 from emulator import CallerScript, FakeFreeSwitch
-from tests.conftest import write_prompts
 from tests.daemon_process import DaemonProcess
 from tests.factories import shop
+from tests.stand_in_prompts import write_prompts
 
 pytestmark = pytest.mark.slow
 
