@@ -43,14 +43,12 @@ class CallEntry:
 
     async def __call__(self, session: Session, calls: asyncio.TaskGroup) -> None:
         svc = self.services
-        channel = await session.connect()
+        channel = await session.start(svc.settings.linger_seconds)
         structlog.contextvars.bind_contextvars(
             call_uuid=channel.unique_id,
             caller=mask_number(channel.caller_id_number),
             dialled=channel.destination_number,
         )
-        await session.myevents()
-        await session.linger(svc.settings.linger_seconds)
 
         number = national(channel.destination_number)
         try:

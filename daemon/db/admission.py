@@ -33,5 +33,5 @@ async def admit(pool: asyncpg.Pool, call_uuid: uuid.UUID, number: str, node_id: 
 
 async def release(pool: asyncpg.Pool, call_uuid: uuid.UUID) -> bool:
     """Give the call's line back; False if it held none (already released or reaped)."""
-    status = await pool.execute("DELETE FROM active_calls WHERE call_uuid = $1", call_uuid)
-    return bool(status == "DELETE 1")
+    released: bool = await pool.fetchval("SELECT release_call($1)", call_uuid)
+    return released

@@ -94,7 +94,5 @@ def event_frame(payload: bytes, content_type: str = "text/event-plain") -> bytes
 
 def disconnect_inbound() -> bytes:
     """The notice an inbound connection gets after ``exit`` (no Controlled-Session-UUID)."""
-    head = plain_block(
-        [("Content-Type", "text/disconnect-notice"), ("Content-Length", str(len(DISCONNECT_GOODBYE)))]
-    )
+    head = plain_block([("Content-Type", "text/disconnect-notice"), ("Content-Length", str(len(DISCONNECT_GOODBYE)))])
     return head + DISCONNECT_GOODBYE

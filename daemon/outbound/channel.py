@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from daemon.esl import Frame
+from daemon.esl.encoding import url_decode
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,16 +22,21 @@ class ChannelInfo:
 
     @classmethod
     def from_connect_reply(cls, frame: Frame) -> ChannelInfo:
-        headers = dict(reversed(frame.headers()))  # first occurrence wins
-        created = headers.get("Caller-Channel-Created-Time", "0")
+        raw = dict(reversed(frame.raw_headers))  # first occurrence wins; values still encoded
+
+        def get(name: str) -> str:
+            return url_decode(raw.get(name, ""))
+
+        created = get("Caller-Channel-Created-Time")
+        diversion = raw.get("variable_sip_h_Diversion")
         return cls(
-            unique_id=headers.get("Unique-ID", ""),
-            caller_id_number=headers.get("Caller-Caller-ID-Number", ""),
-            caller_id_name=headers.get("Caller-Caller-ID-Name", ""),
-            destination_number=headers.get("Caller-Destination-Number", ""),
-            channel_name=headers.get("Channel-Name", ""),
+            unique_id=get("Unique-ID"),
+            caller_id_number=get("Caller-Caller-ID-Number"),
+            caller_id_name=get("Caller-Caller-ID-Name"),
+            destination_number=get("Caller-Destination-Number"),
+            channel_name=get("Channel-Name"),
             created_us=int(created) if created.isdigit() else 0,
-            diversion=headers.get("variable_sip_h_Diversion"),
-            core_uuid=headers.get("Core-UUID", ""),
-            hostname=headers.get("FreeSWITCH-Hostname", ""),
+            diversion=None if diversion is None else url_decode(diversion),
+            core_uuid=get("Core-UUID"),
+            hostname=get("FreeSWITCH-Hostname"),
         )

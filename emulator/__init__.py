@@ -1,0 +1,34 @@
+"""A FreeSWITCH 1.10.12 emulator speaking the real event-socket protocol over TCP.
+
+It places calls into the daemon's outbound socket (``socket 127.0.0.1:8084 async
+full``) the way the captures in ../shared/freeswitch/transcripts show, and serves
+the inbound socket::
+
+    fs = FakeFreeSwitch(port=daemon_port, linger_scale=0.1)
+    result = await fs.place_call(
+        CallerScript(caller="09012345678", destination="0312345678", digits=["12#"],
+                     far_ends={"08011112222": FarEnd("answer", answer_after=1.0)})
+    )
+    assert result.errors == []
+
+Modules: ``switch`` (FakeFreeSwitch), ``session`` (one call: session thread, outbound
+socket), ``listener`` (event-socket commands and subscriptions), ``apps`` (dialplan
+applications), ``api`` (api commands), ``farend`` (dial strings, far ends),
+``scheduler`` (whole-second sched_*), ``channel`` (state, variables, billing),
+``events`` / ``templates`` (wire format and captured data), ``inbound`` (port 8021),
+``script`` (CallerScript, FarEnd, CallResult).
+"""
+
+from emulator.script import BridgeAttempt, Broadcast, CallerScript, CallResult, FarEnd, Keys, LegOutcome
+from emulator.switch import FakeFreeSwitch
+
+__all__ = [
+    "BridgeAttempt",
+    "Broadcast",
+    "CallResult",
+    "CallerScript",
+    "FakeFreeSwitch",
+    "FarEnd",
+    "Keys",
+    "LegOutcome",
+]

@@ -1,0 +1,176 @@
+"""``api`` commands (mod_commands), with the reply texts of api_commands and inbound_show_channels.
+
+Bodies are returned as FreeSWITCH writes them: ``uuid_exists`` answers ``true`` /
+``false`` without a newline, errors end in ``\\n``, an unknown command gives
+``-ERR <name> Command not found!\\n``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from emulator.inbound import call_rows, channel_rows
+from emulator.templates import STATUS_TEMPLATE, cause_or_default
+
+if TYPE_CHECKING:
+    from emulator.switch import FakeFreeSwitch
+
+NO_SUCH_CHANNEL = "-ERR No such channel!\n"
+Handler = Callable[["FakeFreeSwitch", str], str]
+
+
+def uuid_exists(fs: FakeFreeSwitch, arg: str) -> str:
+    return "true" if fs.find_channel(arg.strip()) is not None else "false"
+
+
+def uuid_kill(fs: FakeFreeSwitch, arg: str) -> str:
+    """``uuid_kill <uuid> [cause]``: CHANNEL_HANGUP in the same ms as the ``+OK`` (api_commands)."""
+    uuid, _, cause = arg.strip().partition(" ")
+    if not uuid:
+        return "-USAGE: <uuid> [cause]\n"
+    return "+OK\n" if fs.kill(uuid, cause_or_default(cause.strip() or None)) else NO_SUCH_CHANNEL
+
+
+def sched_hangup(fs: FakeFreeSwitch, arg: str) -> str:
+    """``sched_hangup [+]<time> <uuid> [<cause>]`` (+OK, or -ERR No such channel!)."""
+    parts = arg.split()
+    if len(parts) < 2:
+        return "-USAGE: [+]<time> <uuid> [<cause>]\n"
+    session = fs.sessions.get(parts[1])
+    if session is None or session.is_down:
+        return NO_SUCH_CHANNEL
+    cause = cause_or_default(parts[2] if len(parts) > 2 else None, "ALLOTTED_TIMEOUT")
+    fs.schedule_hangup(session, parts[0], cause)
+    return "+OK\n"
+
+
+def sched_del(fs: FakeFreeSwitch, arg: str) -> str:
+    """``sched_del <task id|group>``: the group of sched_hangup/sched_broadcast is the channel UUID."""
+    target = arg.strip()
+    if not target:
+        return "-ERR Invalid syntax\n"
+    count = fs.scheduler.delete_id(int(target)) if target.isdigit() else fs.scheduler.delete_group(target)
+    return f"+OK Deleted: {count}\n"
+
+
+def uuid_broadcast(fs: FakeFreeSwitch, arg: str) -> str:
+    """``uuid_broadcast <uuid> <path> [aleg|bleg|both]``: ``+OK Message sent`` (queued on the leg)."""
+    parts = arg.split()
+    if len(parts) < 2:
+        return "-USAGE: <uuid> <path> [aleg|bleg|both]\n"
+    session = fs.sessions.get(parts[0])
+    if session is not None:
+        fs.broadcast(session, parts[1], parts[2] if len(parts) > 2 else "aleg", scheduled=False)
+    return "+OK Message sent\n"
+
+
+def sched_broadcast(fs: FakeFreeSwitch, arg: str) -> str:
+    """``sched_broadcast [+]<time> <uuid> <path> [leg]``: whole-second scheduler (api_commands: 0.71 s for +1)."""
+    parts = arg.split()
+    if len(parts) < 3:
+        return "-USAGE: [+]<time> <uuid> <path> [aleg|bleg|both]\n"
+    when, uuid, path = parts[:3]
+    leg = parts[3] if len(parts) > 3 else "aleg"
+    session = fs.sessions.get(uuid)
+    seconds, relative = _when(when)
+
+    def fire() -> None:
+        if session is not None and not session.is_down:
+            fs.broadcast(session, path, leg, scheduled=True)
+
+    fs.scheduler.add(seconds, uuid, "broadcast", fire, relative=relative)
+    return "+OK Message scheduled\n"
+
+
+def _when(text: str) -> tuple[int, bool]:
+    if text.startswith("+"):
+        return (int(text[1:]) if text[1:].isdigit() else 0), True
+    return (int(text) if text.isdigit() else 0), False
+
+
+def uuid_setvar(fs: FakeFreeSwitch, arg: str) -> str:
+    uuid, _, rest = arg.strip().partition(" ")
+    name, _, value = rest.strip().partition(" ")
+    if not uuid or not name:
+        return "-USAGE: <uuid> <var> [value]\n"
+    channel = fs.find_channel(uuid)
+    if channel is None:
+        return NO_SUCH_CHANNEL
+    channel.set_var(name, value or None)
+    return "+OK\n"
+
+
+def uuid_getvar(fs: FakeFreeSwitch, arg: str) -> str:
+    uuid, _, name = arg.strip().partition(" ")
+    if not uuid or not name.strip():
+        return "-USAGE: <uuid> <var>\n"
+    channel = fs.find_channel(uuid)
+    if channel is None:
+        return NO_SUCH_CHANNEL
+    value = channel.get_var(name.strip())
+    return "_undef_" if value is None else value
+
+
+def status(fs: FakeFreeSwitch, arg: str) -> str:
+    up = time.time() - fs.started_at
+    return STATUS_TEMPLATE.format(
+        hours=int(up // 3600) % 24,
+        minutes=int(up // 60) % 60,
+        seconds=int(up) % 60,
+        ms=int(up * 1000) % 1000,
+        us=int(up * 1_000_000) % 1000,
+        total=fs.total_sessions,
+        current=len(fs.sessions) + len(fs.b_legs),
+        peak=fs.peak_sessions,
+    )
+
+
+def version(fs: FakeFreeSwitch, arg: str) -> str:
+    return "FreeSWITCH Version 1.10.12-release+git~20240802T210227Z~a88d069~64bit (-release 64bit)\n"
+
+
+def show(fs: FakeFreeSwitch, arg: str) -> str:
+    """``show channels|calls [as json]`` (inbound_show_channels)."""
+    words = arg.split()
+    what = words[0].lower() if words else ""
+    as_json = len(words) >= 3 and words[1].lower() == "as" and words[2].lower() == "json"
+    if what == "channels":
+        rows = channel_rows(fs)
+    elif what == "calls":
+        rows = call_rows(fs)
+    else:
+        return "-USAGE: show channels|calls [as json]\n"
+    if as_json:
+        if not rows:
+            return json.dumps({"row_count": 0}, separators=(",", ":"))
+        return json.dumps({"row_count": len(rows), "rows": rows}, separators=(",", ":"), ensure_ascii=False)
+    if not rows:
+        return "\n0 total.\n"
+    lines = [",".join(rows[0].keys())] + [",".join(row.values()) for row in rows]
+    return "\n".join(lines) + f"\n\n{len(rows)} total.\n"
+
+
+COMMANDS: dict[str, Handler] = {
+    "uuid_exists": uuid_exists,
+    "uuid_kill": uuid_kill,
+    "sched_hangup": sched_hangup,
+    "sched_del": sched_del,
+    "uuid_broadcast": uuid_broadcast,
+    "sched_broadcast": sched_broadcast,
+    "uuid_setvar": uuid_setvar,
+    "uuid_getvar": uuid_getvar,
+    "status": status,
+    "version": version,
+    "show": show,
+}
+
+
+def execute(fs: FakeFreeSwitch, command: str) -> str:
+    name, _, arg = command.strip().partition(" ")
+    handler = COMMANDS.get(name.lower())
+    if handler is None:
+        return f"-ERR {name} Command not found!\n"
+    return handler(fs, arg)

@@ -1,0 +1,518 @@
+"""Dialplan applications the daemon may execute with ``sendmsg``.
+
+Each application is a coroutine run by :meth:`emulator.session.Session.execute`
+between its CHANNEL_EXECUTE and CHANNEL_EXECUTE_COMPLETE; what it sets on the
+channel is what the captures show between those two events.  Durations follow the
+media: a ``tone_stream`` lasts its tones (``%(500,0,440);loops=2`` completed 1.004 s
+after it started, play_fs_hangup), a WAV file its frames.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import re
+import time
+import uuid as uuidlib
+import wave
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from emulator.channel import Profile
+from emulator.events import now_us
+from emulator.farend import (
+    DIALSTATUS,
+    Leg,
+    LegPlan,
+    group_result,
+    originate_deadline,
+    parse_dial_string,
+    plan_leg,
+)
+from emulator.script import BridgeAttempt, Keys, LegOutcome
+from emulator.templates import FAR_END_SDP, cause_or_default
+
+if TYPE_CHECKING:
+    from emulator.session import Session
+
+AppFunc = Callable[["Session", str], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class AppSpec:
+    func: AppFunc
+    #: Without SAF_SUPPORT_NOMEDIA FreeSWITCH pre-answers first ("Requires media! pre_answering").
+    needs_media: bool = False
+
+
+# -- media ------------------------------------------------------------------------------
+
+_TONE = re.compile(r"%\((\d+),(\d+)")
+_LOOPS = re.compile(r"(?:^|;)\s*(?:loops|L)\s*=\s*(-?\d+)")
+_wav_cache: dict[str, tuple[float, float]] = {}
+
+
+def tone_duration(spec: str) -> float:
+    """``tone_stream://`` length in seconds: the sum of on+off of each ``%(on,off,…)``, times loops."""
+    once = sum(int(on) + int(off) for on, off in _TONE.findall(spec)) / 1000
+    match = _LOOPS.search(spec)
+    loops = int(match.group(1)) if match else 1
+    if loops < 0:
+        return math.inf
+    return once * max(loops, 1)
+
+
+def wav_duration(path: str) -> float | None:
+    try:
+        mtime = os.stat(path).st_mtime
+    except OSError:
+        return None
+    cached = _wav_cache.get(path)
+    if cached is not None and cached[0] == mtime:
+        return cached[1]
+    try:
+        with wave.open(path, "rb") as w:
+            duration = w.getnframes() / float(w.getframerate())
+    except (wave.Error, EOFError, OSError):
+        return None
+    _wav_cache[path] = (mtime, duration)
+    return duration
+
+
+def media_duration(path: str) -> float | None:
+    """Seconds a playback of ``path`` lasts; ``None`` when FreeSWITCH could not open it."""
+    path = path.strip()
+    if path.startswith("{") and "}" in path:
+        path = path[path.index("}") + 1 :]
+    if path.startswith("tone_stream://"):
+        return tone_duration(path[len("tone_stream://") :])
+    if path.startswith("silence_stream://"):
+        first = path[len("silence_stream://") :].split(",")[0]
+        ms = int(first) if first.lstrip("-").isdigit() else 0
+        return math.inf if ms <= 0 else ms / 1000
+    if path.startswith("file_string://"):
+        total = 0.0
+        for part in path[len("file_string://") :].split("!"):
+            one = media_duration(part)
+            if one is None:
+                return None
+            total += one
+        return total
+    if path.lower().endswith(".wav"):
+        return wav_duration(path)
+    return None
+
+
+def expand(session: Session, arg: str) -> str:
+    """``switch_channel_expand_variables`` for plain ``${name}`` references."""
+    if "${" not in arg:
+        return arg
+    return re.sub(r"\$\{([^}]+)\}", lambda m: session.ch.get_var(m.group(1)) or "", arg)
+
+
+# -- simple applications ------------------------------------------------------------------
+
+
+async def answer(s: Session, arg: str) -> None:
+    """200 OK: PROGRESS_MEDIA, ANSWER and EXECUTE_COMPLETE one media tick after EXECUTE (play_fs_hangup)."""
+    if s.answered_at is not None:
+        return
+    if await s.wait(s.tick) == "down":
+        return
+    s.mark_answered()
+    s.ch.set_var("endpoint_disposition", "ANSWER")
+
+
+async def pre_answer(s: Session, arg: str) -> None:
+    await s.pre_answer()
+
+
+async def ring_ready(s: Session, arg: str) -> None:
+    """180 Ringing: CHANNEL_PROGRESS."""
+    p = s.ch.profile
+    if not p.progress:
+        p.progress = now_us()
+        s.ch.touch()
+        s.fire("CHANNEL_PROGRESS")
+
+
+async def set_app(s: Session, arg: str) -> None:
+    name, _, value = arg.partition("=")
+    if name:
+        s.ch.set_var(name.strip(), value or None)
+
+
+async def export_app(s: Session, arg: str) -> None:
+    """``export``: set it here and list it in ``export_vars`` for the legs this one originates."""
+    name, _, value = arg.partition("=")
+    name = name.strip()
+    if not name:
+        return
+    s.ch.set_var(name, value or None)
+    current = s.ch.get_var("export_vars")
+    names = current.split(",") if current else []
+    if name not in names:
+        s.ch.set_var("export_vars", ",".join([*names, name]))
+
+
+async def unset_app(s: Session, arg: str) -> None:
+    if arg.strip():
+        s.ch.set_var(arg.strip(), None)
+
+
+async def sleep_app(s: Session, arg: str) -> None:
+    ms = int(arg) if arg.strip().isdigit() else 0
+    await s.app_wait(s.wait(ms / 1000))
+
+
+async def hangup_app(s: Session, arg: str) -> None:
+    """mod_dptools ``hangup``: an unknown cause name becomes NORMAL_CLEARING (no_daemon_fallback)."""
+    s.hangup(cause_or_default(arg), s.phase)
+
+
+async def sched_hangup_app(s: Session, arg: str) -> None:
+    """``sched_hangup [+]<sec> [cause]`` on this channel (the application form)."""
+    when, _, cause = arg.strip().partition(" ")
+    s.fs.schedule_hangup(s, when, cause_or_default(cause.strip() or None, "ALLOTTED_TIMEOUT"))
+
+
+async def noop(s: Session, arg: str) -> None:
+    """``log``, ``info`` … : nothing visible on the socket."""
+
+
+async def playback(s: Session, arg: str) -> None:
+    """Play; FILE PLAYED, PLAYBACK ERROR when the caller hung up during it (play_caller_hangup)."""
+    duration = media_duration(arg)
+    if duration is None:
+        s.error(f"playback: file not found: {arg!r}")
+        s.ch.set_var("current_application_response", "FILE NOT FOUND")
+        return
+    played = await play(s, duration)
+    s.ch.set_var("current_application_response", "FILE PLAYED" if played else "PLAYBACK ERROR")
+
+
+async def play(s: Session, duration: float) -> bool:
+    """``switch_ivr_play_file``: play, set the playback_* variables; False if the channel went down."""
+    started = time.monotonic()
+    outcome = await s.app_wait(s.wait(duration if math.isfinite(duration) else None))
+    ms = int(min(duration, time.monotonic() - started) * 1000) if outcome == "down" else int(duration * 1000)
+    s.played_ms += ms
+    samples = ms * 8
+    s.ch.set_vars(
+        [
+            ("playback_last_offset_pos", str(samples)),
+            ("playback_seconds", str(ms // 1000)),
+            ("playback_ms", str(ms)),
+            ("playback_samples", str(samples)),
+        ]
+    )
+    return outcome != "down"
+
+
+async def play_and_get_digits(s: Session, arg: str) -> None:
+    """``min max tries timeout terminators prompt invalid var regex [digit_timeout]``.
+
+    dtmf_digits: the prompt plays, the caller's digits arrive as DTMF events, the
+    terminator ends the input, and EXECUTE_COMPLETE (same recv as the ``#``) carries
+    ``read_terminator_used``, ``read_result: success`` and the variable.
+    """
+    argv = arg.split()
+    if len(argv) < 9:
+        s.error(f"play_and_get_digits: expected at least 9 arguments, got {arg!r}")
+        return
+    min_d, max_d, tries, timeout_ms = (int(x) if x.isdigit() else 0 for x in argv[:4])
+    terminators, prompt, invalid, var_name, pattern = argv[4:9]
+    digit_limit = int(argv[9]) / 1000 if len(argv) > 9 and argv[9].isdigit() else timeout_ms / 1000
+    for attempt in range(max(tries, 1)):
+        prompt_len = media_duration(prompt)
+        if prompt_len is None:
+            s.error(f"play_and_get_digits: prompt not found: {prompt!r}")
+            prompt_len = 0.0
+        if not await play(s, prompt_len):
+            return
+        digits, terminator = await collect(
+            s,
+            s.next_keys(),
+            max_digits=max_d,
+            terminators=terminators,
+            first_limit=timeout_ms / 1000,
+            digit_limit=digit_limit,
+        )
+        if s.is_down:
+            return
+        if terminator:
+            s.ch.set_var("read_terminator_used", terminator)
+        if digits and min_d <= len(digits) <= max_d and re.search(pattern, digits):
+            s.ch.set_var("read_result", "success")
+            s.ch.set_var(var_name, digits)
+            return
+        s.ch.set_var("read_result", "timeout" if not digits else "failure")
+        if attempt + 1 < tries and invalid and invalid != "silence_stream://250":
+            bad = media_duration(invalid)
+            if bad is not None and not await play(s, bad):
+                return
+    s.ch.set_var(var_name, None)
+    s.ch.set_var("read_result", "failure")
+
+
+async def collect(
+    s: Session, keys: Keys | None, *, max_digits: int, terminators: str, first_limit: float, digit_limit: float
+) -> tuple[str, str]:
+    """Feed the scripted keys as DTMF events; return (digits, terminator used)."""
+    if keys is None or not keys.digits:
+        await s.app_wait(s.wait(first_limit))
+        return "", ""
+    digits = ""
+    for index, digit in enumerate(keys.digits):
+        gap = keys.delay if index == 0 else keys.interval
+        limit = first_limit if index == 0 else digit_limit
+        if gap > limit:
+            await s.app_wait(s.wait(limit))
+            return digits, ""
+        if await s.app_wait(s.wait(gap)) == "down":
+            return digits, ""
+        s.dtmf(digit)
+        if digit in terminators:
+            return digits, digit
+        digits += digit
+        if len(digits) >= max_digits:
+            return digits, ""
+    return digits, ""
+
+
+# -- bridge ------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class BridgeState:
+    """The running bridge app (Session.hangup asks whether the caller is bridged)."""
+
+    bridged: bool = False
+    plans: list[tuple[LegPlan, str]] = field(default_factory=list)
+
+
+def _array(values: list[str]) -> str:
+    """``switch_channel_add_variable_var_check(..., SWITCH_STACK_PUSH)`` shape for several legs."""
+    return values[0] if len(values) == 1 else "ARRAY::" + "|:".join(values)
+
+
+async def bridge(s: Session, arg: str) -> None:
+    """Originate to the dial string, bridge on answer, return when either leg hangs up.
+
+    Variables set on the caller leg are the ones the captures show for each outcome
+    (bridge_answered_caller_hangup, bridge_counselor_hangup, bridge_busy,
+    bridge_noanswer, bridge_unreachable).  A failed bridge hangs the caller up unless
+    ``continue_on_fail`` allows the cause.
+    """
+    dial = parse_dial_string(arg)
+    state = BridgeState()
+    s.bridge = state
+    try:
+        winner = await _originate(s, dial.groups, dial.timeout, state)
+        if winner is None:
+            return
+        await _bridged(s, winner, state)
+    finally:
+        s.bridge = None
+
+
+async def _originate(
+    s: Session, groups: tuple[tuple[Leg, ...], ...], originate_timeout: int, state: BridgeState
+) -> tuple[LegPlan, str] | None:
+    ch = s.ch
+    loop = s.loop
+    cause = "NORMAL_TEMPORARY_FAILURE"
+    last_failure: LegPlan | None = None
+    for group in groups:
+        start_epoch, start_loop = time.time(), loop.time()
+        deadline = start_loop + originate_deadline(start_epoch, originate_timeout) - start_epoch
+        plans = [(plan_leg(leg, s.script.far_ends, start_loop, deadline, s.tick), leg_uuid(leg)) for leg in group]
+        state.plans += plans
+        ringing = [p for p, _ in plans if p.ring_at is not None]
+        if ringing:
+            ch.profile.callee = ("Outbound Call", ringing[0].leg.user)
+            ch.profile.progress = ch.profile.progress or now_us()
+            ch.touch()
+        winner, ends_at, cause = group_result([p for p, _ in plans])
+        outcome = await s.app_wait(s.wait(max(0.0, ends_at - loop.time())))
+        if outcome == "down":
+            cause = "ORIGINATOR_CANCEL"
+            _record(s, plans, start_epoch, None, cause)
+            break
+        _record(s, plans, start_epoch, winner, cause)
+        if winner is not None:
+            return next((p, u) for p, u in plans if p is winner)
+        last_failure = max((p for p, _ in plans), key=lambda p: p.fail_at or 0.0)
+    _failed(s, state, cause, last_failure)
+    return None
+
+
+def leg_uuid(leg: Leg) -> str:
+    """``[origination_uuid=…]`` names the far-end leg; FreeSWITCH makes one up otherwise."""
+    return leg.variables.get("origination_uuid") or str(uuidlib.uuid4())
+
+
+def _record(s: Session, plans: list[tuple[LegPlan, str]], at: float, winner: LegPlan | None, cause: str) -> None:
+    """One BridgeAttempt per group; each leg: SUCCESS, LOSE_RACE, its failure, or ORIGINATOR_CANCEL."""
+    legs = []
+    for plan, b_uuid in plans:
+        if s.is_down:
+            outcome = "ORIGINATOR_CANCEL"
+        elif winner is not None:
+            outcome = "SUCCESS" if plan is winner else "LOSE_RACE"
+        else:
+            outcome = plan.cause
+        legs.append(LegOutcome(plan.leg.endpoint, outcome, b_uuid))
+    group = ",".join(plan.leg.text for plan, _ in plans)
+    s.result.bridged_to.append(BridgeAttempt(group, "ORIGINATOR_CANCEL" if s.is_down else cause, at, tuple(legs)))
+
+
+def _failed(s: Session, state: BridgeState, cause: str, last: LegPlan | None) -> None:
+    """Originate failed: the variables of bridge_busy / bridge_noanswer / bridge_unreachable."""
+    ch = s.ch
+    uuids = [u for _, u in state.plans]
+    legs = [f"{u};Outbound Call;{p.leg.user}" for p, u in state.plans]
+    values: list[tuple[str, str | None]] = [
+        ("originate_signal_bond", uuids[-1] if uuids else None),
+        ("originated_legs", _array(legs) if legs else None),
+    ]
+    if last is not None and last.sip_status:
+        values += [
+            ("sip_invite_failure_status", last.sip_status),
+            ("sip_invite_failure_phrase", last.sip_phrase),
+            ("sip_hangup_phrase", last.sip_phrase),
+        ]
+    values.append(("last_bridge_hangup_cause", cause))
+    if last is not None and last.sip_status:
+        values.append(("last_bridge_proto_specific_hangup_cause", f"sip:{last.sip_status}"))
+    values += [
+        ("originate_disposition", cause),
+        ("DIALSTATUS", DIALSTATUS.get(cause, cause)),
+        ("originate_causes", _array([f"{u};{p.cause}" for p, u in state.plans]) if state.plans else None),
+        ("originate_failed_cause", cause),
+    ]
+    ch.set_vars(values)
+    if not s.is_down and not _continue_on_fail(ch.get_var("continue_on_fail"), cause):
+        s.hangup(cause, "bridge_failed")
+
+
+def _continue_on_fail(value: str | None, cause: str) -> bool:
+    """``continue_on_fail``: true, or a list of cause names / Q.850 numbers that may continue."""
+    if not value:
+        return False
+    if value.strip().lower() in ("true", "yes", "on", "1"):
+        return True
+    from emulator.templates import CAUSES
+
+    allowed = {item.strip().upper() for item in value.split(",")}
+    return cause in allowed or str(CAUSES.get(cause, -1)) in allowed
+
+
+async def _bridged(s: Session, winner: tuple[LegPlan, str], state: BridgeState) -> None:
+    plan, b_uuid = winner
+    ch = s.ch
+    loop = s.loop
+    user = plan.leg.user
+    answered_us = now_us()
+    if s.answered_at is None:
+        s.mark_answered()
+    # CHANNEL_BRIDGE ~20 ms after the far end's 200 OK (bridge_answered_caller_hangup)
+    if await s.wait(s.tick) == "down":
+        return
+    p = ch.profile
+    ch.set_vars(
+        [
+            ("originated_legs", f"{b_uuid};Outbound Call;{user}"),
+            ("switch_m_sdp", FAR_END_SDP),
+            ("video_media_flow", "inactive"),
+            ("text_media_flow", "inactive"),
+            ("audio_media_flow", "sendrecv"),
+            ("originate_disposition", "SUCCESS"),
+            ("DIALSTATUS", "SUCCESS"),
+            ("originate_causes", f"{b_uuid};NONE"),
+            ("signal_bond", b_uuid),
+        ]
+    )
+    created = int((time.time() - (loop.time() - (plan.ring_at or loop.time()))) * 1e6)
+    bridged_at = now_us()
+    variables = plan.leg.variables
+    other = Profile(
+        "outbound",
+        p.cid_number,
+        variables.get("origination_caller_id_name", p.cid_name),
+        variables.get("origination_caller_id_number", p.cid_number),
+        user,
+        b_uuid,
+        plan.leg.channel_name,
+        created,
+        answered=answered_us,
+        progress=created,
+        bridged=bridged_at,
+        callee=("Outbound Call", user),
+    )
+    ch.other = dataclasses.replace(other, bridged=0)  # A's copy: Other-Leg-Channel-Bridged-Time: 0
+    p.callee = ("Outbound Call", user)
+    p.bridged = bridged_at
+    ch.touch()
+    b_leg = s.fs.b_leg_started(s, other, plan.leg.endpoint)
+    pre = f"Bridge-A-Unique-ID: {ch.uuid}\nBridge-B-Unique-ID: {b_uuid}\n".encode()
+    s.fire("CHANNEL_BRIDGE", pre=pre)
+    s.bridged_once()
+    ch.set_vars(
+        [
+            ("bridge_to", b_uuid),
+            ("last_bridge_to", b_uuid),
+            ("bridge_channel", plan.leg.channel_name),
+            ("bridge_uuid", b_uuid),
+            ("signal_bond", b_uuid),
+            ("last_sent_callee_id_name", "Outbound Call"),
+            ("last_sent_callee_id_number", user),
+        ]
+    )
+    state.bridged = True
+    far_end = plan.far_end
+    b_hangup = far_end.hangup_after if far_end is not None else None
+    outcome = await s.app_wait(s.wait(b_hangup, b_leg.gone))
+    state.bridged = False
+    ch.set_var("bridge_to", None)
+    if outcome == "down":
+        if s.disposition in ("recv_bye", "recv_cancel"):
+            ch.set_var("sip_hangup_disposition", s.disposition)
+        ch.set_var("bridge_hangup_cause", "NORMAL_CLEARING")
+        s.fire("CHANNEL_UNBRIDGE", pre=pre)
+        s.fs.b_leg_ended(b_leg, "NORMAL_CLEARING", caller_cause=ch.hangup_cause, caller_bye=s.disposition == "recv_bye")
+        return
+    b_cause = b_leg.channel.hangup_cause or "NORMAL_CLEARING"  # uuid_kill on the far end sets it
+    ch.set_vars(
+        [
+            ("sip_hangup_phrase", "OK"),
+            ("last_bridge_hangup_cause", b_cause),
+            ("last_bridge_proto_specific_hangup_cause", "sip:200"),
+            ("bridge_hangup_cause", b_cause),
+        ]
+    )
+    s.fire("CHANNEL_UNBRIDGE", pre=pre)
+    s.fs.b_leg_ended(b_leg, b_cause, caller_cause=None)
+    hangup_after_bridge = (ch.get_var("hangup_after_bridge") or "").lower() in ("true", "yes", "on", "1")
+    if hangup_after_bridge:
+        s.hangup("NORMAL_CLEARING", "far_end")
+
+
+APPS: dict[str, AppSpec] = {
+    "answer": AppSpec(answer),
+    "pre_answer": AppSpec(pre_answer),
+    "ring_ready": AppSpec(ring_ready),
+    "playback": AppSpec(playback, needs_media=True),
+    "play_and_get_digits": AppSpec(play_and_get_digits, needs_media=True),
+    "set": AppSpec(set_app),
+    "export": AppSpec(export_app),
+    "unset": AppSpec(unset_app),
+    "sleep": AppSpec(sleep_app),
+    "bridge": AppSpec(bridge),
+    "hangup": AppSpec(hangup_app),
+    "sched_hangup": AppSpec(sched_hangup_app),
+    "log": AppSpec(noop),
+    "info": AppSpec(noop),
+}

@@ -1,0 +1,331 @@
+"""The emulator against the real FreeSWITCH 1.10.12 captures.
+
+For each outbound capture, the app side is replayed (same commands, same waits)
+against the emulator with the equivalent CallerScript, and what the emulator sent
+is compared with what FreeSWITCH sent: same frame kinds in the same order, same
+event names, Application / Application-Response / Hangup-Cause / states, and for
+every event the same header names in the same order (variables included).  UUIDs, times, ports and tags differ by
+nature; CHANNEL_PARK is a race (absent from both sides); the linger notice's
+position is a race too and is checked on its own.
+
+All scenarios run concurrently in one fixture, so the suite takes as long as the
+longest call (about 5 s).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+from dataclasses import dataclass, field
+
+import pytest
+
+from daemon.esl import Frame
+from emulator import CallerScript, CallResult, FakeFreeSwitch, FarEnd, Keys
+from emulator.switch import Fallback
+from tests.emulator.replay import Norm, ReplayApp, comparable, fs_frames, parse_frames, steps
+
+COUNSELLOR = "08011112222"
+ANSWERS = {COUNSELLOR: FarEnd("answer", answer_after=1.0)}
+LINGER_SCALE = 0.02
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    script: CallerScript
+    fallback: Fallback = "guidance"
+    fallback_cause: str = "NORMAL_TEMPORARY_FAILURE"
+    inbound: str | None = None  # the inbound companion capture
+    inbound_after_bridge: float | None = None  # connect it this long after CHANNEL_BRIDGE (else first)
+
+    @property
+    def outbound(self) -> str:
+        return "inbound_show_channels.outbound" if self.name == "inbound_show_channels" else self.name
+
+
+SCENARIOS = [
+    Scenario("play_fs_hangup", CallerScript()),
+    Scenario("play_caller_hangup", CallerScript(hangup_after=1.05)),
+    Scenario("dtmf_digits", CallerScript(digits=[Keys("12#", delay=0.6, interval=0.7)])),
+    Scenario("bridge_answered_caller_hangup", CallerScript(hangup_after=4.0, far_ends=ANSWERS)),
+    Scenario(
+        "bridge_counselor_hangup",
+        CallerScript(far_ends={COUNSELLOR: FarEnd("answer", answer_after=1.0, hangup_after=2.0)}),
+    ),
+    Scenario("bridge_busy", CallerScript(far_ends={COUNSELLOR: FarEnd("busy")})),
+    Scenario("bridge_noanswer", CallerScript(far_ends={COUNSELLOR: FarEnd("noanswer")})),
+    Scenario("bridge_unreachable", CallerScript(far_ends={COUNSELLOR: FarEnd("unreachable")})),
+    Scenario("api_commands", CallerScript()),
+    Scenario("cutoff_in_bridge", CallerScript(far_ends=ANSWERS)),
+    Scenario("cutoff_in_bridge_nolock", CallerScript(far_ends=ANSWERS)),
+    Scenario("hangup_complete_vars", CallerScript(hangup_after=4.0, far_ends=ANSWERS)),
+    Scenario("diversion", CallerScript(diversion="<sip:0355556666@127.0.0.1>;reason=unconditional")),
+    Scenario("events_json", CallerScript()),
+    Scenario("slow_connect", CallerScript()),
+    Scenario("backstop_app_crash", CallerScript(), fallback="none", inbound="backstop_app_crash.inbound"),
+    Scenario(
+        "backstop_app_crash_fallback_dialplan",
+        CallerScript(),
+        fallback_cause="TEMPORARY_FAILURE",  # the captured dialplan's (invalid) cause name
+        inbound="backstop_app_crash_fallback_dialplan.inbound",
+    ),
+    Scenario("backstop_crash_in_bridge", CallerScript(far_ends=ANSWERS), inbound="backstop_crash_in_bridge.inbound"),
+    Scenario("crash_in_bridge_no_sched", CallerScript(hangup_after=3.5, far_ends=ANSWERS)),
+    Scenario(
+        "inbound_show_channels",
+        CallerScript(hangup_after=3.0, far_ends=ANSWERS),
+        inbound="inbound_show_channels",
+        inbound_after_bridge=0.5,
+    ),
+]
+BY_NAME = {s.name: s for s in SCENARIOS}
+
+
+@dataclass
+class Outcome:
+    result: CallResult
+    app: ReplayApp
+    inbound: ReplayApp | None = None
+    crash_time: float | None = None
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+def channel_uuid(name: str) -> str:
+    uuid = fs_frames(name + ".jsonl")[0].get("Unique-ID")
+    assert uuid
+    return uuid
+
+
+async def run(scenario: Scenario) -> Outcome:
+    app = ReplayApp(steps(scenario.outbound + ".jsonl"))
+    port = await app.start()
+    fs = FakeFreeSwitch(
+        port=port,
+        linger_scale=LINGER_SCALE,
+        fallback=scenario.fallback,
+        fallback_cause=scenario.fallback_cause,
+        park_event=False,
+    )
+    inbound: ReplayApp | None = None
+    inbound_task: asyncio.Future[None] | None = None
+    try:
+        if scenario.inbound is not None:
+            server = await fs.serve_inbound("127.0.0.1", 0, "ClueCon")
+            inbound_port = server.sockets[0].getsockname()[1]
+            inbound = ReplayApp(steps(scenario.inbound + ".jsonl"))
+
+            async def connect_inbound() -> None:
+                assert inbound is not None
+                if scenario.inbound_after_bridge is not None:
+                    await app.wait_for(("event", "CHANNEL_BRIDGE", ""))
+                    await asyncio.sleep(scenario.inbound_after_bridge)
+                await inbound.connect("127.0.0.1", inbound_port)
+
+            inbound_task = asyncio.ensure_future(connect_inbound())
+            if scenario.inbound_after_bridge is None:
+                await inbound.wait_for(("reply", "+OK event listener enabled plain"))
+        result = await asyncio.wait_for(fs.place_call(scenario.script, call_uuid=channel_uuid(scenario.outbound)), 30)
+        if inbound_task is not None:
+            await asyncio.wait_for(inbound_task, 10)
+        await asyncio.wait_for(app.done.wait(), 10)
+    finally:
+        await app.stop()
+        await fs.close()
+    return Outcome(result, app, inbound)
+
+
+@pytest.fixture(scope="session")
+async def outcomes() -> dict[str, Outcome]:
+    started = time.monotonic()
+    done = await asyncio.gather(*(run(s) for s in SCENARIOS))
+    print(f"\nall {len(SCENARIOS)} scenarios in {time.monotonic() - started:.1f} s")
+    return {s.name: o for s, o in zip(SCENARIOS, done, strict=True)}
+
+
+def describe(norm: Norm | None) -> str:
+    return norm.describe()[:160] if norm is not None else "(nothing)"
+
+
+def compare(theirs: list[Norm], ours: list[Norm]) -> list[str]:
+    """Human-readable differences; empty when the sequences agree."""
+    problems = []
+    for index, (a, b) in enumerate(itertools.zip_longest(theirs, ours)):
+        if a is None or b is None or a.kind != b.kind or a.values != b.values:
+            problems.append(f"#{index}: FreeSWITCH {describe(a)}\n      emulator {describe(b)}")
+            break
+        if a.names != b.names:
+            problems.append(
+                f"#{index} {describe(a)}: missing {sorted(a.names - b.names)}, extra {sorted(b.names - a.names)}"
+            )
+        elif a.order != b.order:
+            problems.append(f"#{index} {describe(a)}: same headers in another order")
+    return problems
+
+
+def outbound_frames(outcome: Outcome) -> list[Frame]:
+    return parse_frames(outcome.result.frames_sent)
+
+
+@pytest.mark.parametrize("name", [s.name for s in SCENARIOS])
+def test_same_frames_as_freeswitch(outcomes: dict[str, Outcome], name: str) -> None:
+    scenario = BY_NAME[name]
+    theirs, their_linger = comparable(fs_frames(scenario.outbound + ".jsonl"))
+    ours, our_linger = comparable(outbound_frames(outcomes[name]))
+    assert compare(theirs, ours) == []
+    assert (their_linger >= 0) == (our_linger >= 0), "linger notice present on one side only"
+    if our_linger >= 0:
+        hangup = next(i for i, n in enumerate(ours) if n.kind[1:3] == ("event", "CHANNEL_HANGUP"))
+        assert our_linger > hangup, "the linger notice comes after CHANNEL_HANGUP"
+
+
+@pytest.mark.parametrize("name", [s.name for s in SCENARIOS])
+def test_app_misbehaved_in_no_way(outcomes: dict[str, Outcome], name: str) -> None:
+    assert outcomes[name].result.errors == []
+
+
+def test_caller_hangup_is_recv_bye(outcomes: dict[str, Outcome]) -> None:
+    result = outcomes["play_caller_hangup"].result
+    assert (result.hangup_by, result.hangup_cause) == ("caller", "NORMAL_CLEARING")
+    assert result.variables["sip_hangup_disposition"] == "recv_bye"
+    assert outcomes["play_fs_hangup"].result.variables["sip_hangup_disposition"] == "send_bye"
+
+
+def test_billing_of_a_bridged_call(outcomes: dict[str, Outcome]) -> None:
+    """hangup_complete_vars.md: billsec counts from the caller's answer, waitsec to the bridge."""
+    result = outcomes["hangup_complete_vars"].result
+    v = result.variables
+    assert result.answered and result.billsec == 4
+    assert v["billsec"] == "4" and v["duration"] == "4" and v["answersec"] == "0" and v["waitsec"] == "1"
+    assert v["last_bridge_role"] == "originator" and "last_bridge_hangup_cause" not in v
+    assert v["bridge_hangup_cause"] == "NORMAL_CLEARING" and v["originate_disposition"] == "SUCCESS"
+    assert [a.outcome for a in result.bridged_to] == ["SUCCESS"]
+    counsellor = outcomes["bridge_counselor_hangup"].result.variables
+    assert counsellor["last_bridge_hangup_cause"] == "NORMAL_CLEARING"
+
+
+@pytest.mark.parametrize(
+    ("name", "disposition"),
+    [
+        ("bridge_busy", "USER_BUSY"),
+        ("bridge_noanswer", "NO_ANSWER"),
+        ("bridge_unreachable", "NORMAL_TEMPORARY_FAILURE"),
+    ],
+)
+def test_failed_bridges(outcomes: dict[str, Outcome], name: str, disposition: str) -> None:
+    result = outcomes[name].result
+    complete = [f for f in outbound_frames(outcomes[name]) if f.content_type == "text/event-plain"]
+    bridge_done = next(
+        f.event()
+        for f in complete
+        if f.event().name == "CHANNEL_EXECUTE_COMPLETE" and f.event().get("Application") == "bridge"
+    )
+    assert bridge_done.get("variable_originate_disposition") == disposition
+    assert [a.outcome for a in result.bridged_to] == [disposition]
+    assert result.hangup_by == "app"
+
+
+def test_noanswer_gives_up_on_a_whole_second(outcomes: dict[str, Outcome]) -> None:
+    """bridge_noanswer: originate_timeout=3 ended after 2.39 s: somewhere in (2, 3] s."""
+    frames = [f.event() for f in outbound_frames(outcomes["bridge_noanswer"]) if f.content_type == "text/event-plain"]
+    bridge = [e for e in frames if e.get("Application") == "bridge"]
+    took = (int(bridge[1]["Event-Date-Timestamp"]) - int(bridge[0]["Event-Date-Timestamp"])) / 1e6
+    assert 2.0 <= took <= 3.1
+
+
+def test_event_lock_holds_the_broadcast(outcomes: dict[str, Outcome]) -> None:
+    locked = outcomes["cutoff_in_bridge"].result.broadcasts
+    unlocked = outcomes["cutoff_in_bridge_nolock"].result.broadcasts
+    assert [b.response for b in locked] == [None]  # queued behind the bridge, dropped at hangup
+    assert [b.response for b in unlocked] == ["FILE PLAYED"]  # played inside the bridge
+
+
+def test_sched_broadcast_runs_on_whole_seconds(outcomes: dict[str, Outcome]) -> None:
+    result = outcomes["api_commands"].result
+    scheduled = next(b for b in result.broadcasts if b.scheduled)
+    assert scheduled.started_at is not None
+    assert 0.0 < scheduled.started_at - scheduled.requested_at < 1.8
+    assert result.hangup_by == "uuid_kill"
+
+
+def test_crash_outside_a_bridge_ends_the_call_at_once(outcomes: dict[str, Outcome]) -> None:
+    plain = outcomes["backstop_app_crash"].result
+    assert (plain.hangup_by, plain.hangup_cause) == ("fallback", "NORMAL_CLEARING")
+    assert plain.end_time is not None and plain.end_time - plain.start_time < 0.5
+    guided = outcomes["backstop_app_crash_fallback_dialplan"].result
+    assert guided.fallback_ran and guided.hangup_cause == "NORMAL_CLEARING"  # TEMPORARY_FAILURE is no cause
+
+
+def test_crash_in_bridge_with_backstop(outcomes: dict[str, Outcome]) -> None:
+    """backstop_crash_in_bridge: the bridge outlives the app; sched_hangup ends it 2-3.5 s after arming."""
+    outcome = outcomes["backstop_crash_in_bridge"]
+    result = outcome.result
+    assert (result.hangup_by, result.hangup_cause) == ("sched_hangup", "ALLOTTED_TIMEOUT")
+    assert result.socket_closed_by == "app"
+    bridge = next(
+        f.event()
+        for f in outbound_frames(outcome)
+        if f.content_type == "text/event-plain" and f.event().name == "CHANNEL_BRIDGE"
+    )
+    armed = int(bridge["Event-Date-Timestamp"]) / 1e6
+    assert result.end_time is not None and 2.0 < result.end_time - armed < 3.6
+
+
+def test_crash_in_bridge_without_backstop_runs_on(outcomes: dict[str, Outcome]) -> None:
+    result = outcomes["crash_in_bridge_no_sched"].result
+    assert result.hangup_by == "caller" and result.answer_time is not None and result.end_time is not None
+    assert result.end_time - result.answer_time >= 3.4
+
+
+def inbound_events(outcome: Outcome) -> list[Frame]:
+    assert outcome.inbound is not None
+    return outcome.inbound.received
+
+
+@pytest.mark.parametrize(
+    "name", ["backstop_app_crash", "backstop_app_crash_fallback_dialplan", "backstop_crash_in_bridge"]
+)
+def test_inbound_hangup_complete(outcomes: dict[str, Outcome], name: str) -> None:
+    scenario = BY_NAME[name]
+    assert scenario.inbound is not None
+    theirs, _ = comparable(fs_frames(scenario.inbound + ".jsonl"))
+    ours, _ = comparable(inbound_events(outcomes[name]))
+    assert [n.kind for n in ours] == [n.kind for n in theirs]
+    assert [n.values for n in ours] == [n.values for n in theirs]
+    for got, want in zip(ours, theirs, strict=True):  # both legs' CHANNEL_HANGUP_COMPLETE
+        assert got.names == want.names, (sorted(want.names - got.names), sorted(got.names - want.names))
+
+
+def test_inbound_show_channels(outcomes: dict[str, Outcome]) -> None:
+    theirs = [f for f in fs_frames("inbound_show_channels.jsonl") if f.content_type == "api/response"]
+    ours = [f for f in inbound_events(outcomes["inbound_show_channels"]) if f.content_type == "api/response"]
+    assert len(ours) == len(theirs) == 2
+    for mine, real in zip(ours, theirs, strict=True):
+        a, b = json.loads(mine.body), json.loads(real.body)
+        assert a["row_count"] == b["row_count"]
+        for row_a, row_b in zip(a["rows"], b["rows"], strict=True):
+            assert list(row_a) == list(row_b)
+            for key in (
+                "direction",
+                "name",
+                "state",
+                "cid_name",
+                "cid_num",
+                "dest",
+                "application",
+                "application_data",
+                "callstate",
+                "callee_name",
+                "callee_num",
+                "b_state",
+                "b_dest",
+            ):
+                assert row_a.get(key) == row_b.get(key), key
+    theirs_events, _ = comparable(fs_frames("inbound_show_channels.jsonl"))
+    ours_events, _ = comparable(inbound_events(outcomes["inbound_show_channels"]))
+    assert [n.kind for n in ours_events] == [n.kind for n in theirs_events]
+    assert [n.values for n in ours_events] == [n.values for n in theirs_events]
+    for got, want in zip(ours_events, theirs_events, strict=True):  # far end first, then the caller
+        assert got.names == want.names, (sorted(want.names - got.names), sorted(got.names - want.names))
