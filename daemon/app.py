@@ -104,7 +104,7 @@ class Daemon:
         delay = 0.5
         while True:
             try:
-                pool = await create_pool(dsn, size=self.settings.db_pool_size, fast_commit=True)
+                pool = await create_pool(dsn, size=self.settings.db_pool_size)
                 async with pool.acquire() as conn:
                     applied = await migrate(conn)
                 if applied:
