@@ -8,9 +8,11 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from emulator import CallerScript, FakeFreeSwitch
+from daemon.billing.charges import Tariff
+from daemon.db import coaching_admin
+from emulator import CallerScript, FakeFreeSwitch, FarEnd
 from tests.daemon_process import DaemonProcess
-from tests.factories import shop
+from tests.factories import counsellor, prepaid_caller, shop
 from tests.stand_in_prompts import write_prompts
 
 pytestmark = pytest.mark.slow
@@ -51,3 +53,75 @@ async def test_sigkill_mid_call_then_restart_frees_the_line(db_dsn: str, pool: a
         assert any("welcome" in (arg or "") for _, arg in again.apps)
     finally:
         await second.stop()
+
+
+async def test_sigkill_mid_bridge_then_restart_charges_once_for_the_real_talk(
+    db_dsn: str, pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    """The daemon dies while caller and counsellor talk; FreeSWITCH carries the bridge on.
+
+    The restarted node asks FreeSWITCH (inbound event socket) whether the call
+    still lives, hears its CHANNEL_HANGUP_COMPLETE and books exactly one charge
+    from FreeSWITCH's own timestamps.
+    """
+    s = await shop(pool, lines=2)
+    caller_id = await prepaid_caller(pool, s.tenant_id, yen=10_000, number="09012345678")
+    member = await counsellor(pool, s.tenant_id, "08011110001")
+    await coaching_admin.create_group(
+        pool, s.tenant_id, code="12", name="tarot", rate_yen_per_min=600, members=[member], ring_timeout_s=2
+    )
+    fs = FakeFreeSwitch(host="127.0.0.1", port=0, linger_scale=0.1)
+    inbound = await fs.serve_inbound("127.0.0.1", 0, "s3cret-esl")
+    env = {
+        "CALLD_DATABASE_URL": db_dsn,
+        "CALLD_NODE_ID": "crashy-coach",
+        "CALLD_PROMPTS_DIR": str(write_prompts(tmp_path / "prompts")),
+        "CALLD_GENERATE_PROMPTS": "false",
+        "CALLD_FS_ESL_PORT": str(inbound.sockets[0].getsockname()[1]),
+        "CALLD_FS_ESL_PASSWORD": "s3cret-esl",
+    }
+    first = DaemonProcess(env)
+    await first.start()
+    fs.port = first.esl_port
+    call = asyncio.create_task(
+        fs.place_call(
+            CallerScript(
+                destination=s.number,
+                digits=["12#"],
+                far_ends={"08011110001": FarEnd("answer", answer_after=0.1)},
+                hangup_after_bridge=4.0,
+            )
+        )
+    )
+    for _ in range(300):
+        if await pool.fetchval("SELECT count(*) FROM call_records WHERE state = 'talking'"):
+            break
+        await asyncio.sleep(0.02)
+    await asyncio.sleep(0.5)
+    first.kill()
+    assert first.proc is not None
+    await first.proc.wait()
+
+    second = DaemonProcess(env)
+    try:
+        await second.start()
+        result = await asyncio.wait_for(call, 30)
+        assert result.hangup_by == "caller"
+        for _ in range(200):
+            if await pool.fetchval("SELECT count(*) FROM call_records WHERE state = 'ended'"):
+                break
+            await asyncio.sleep(0.05)
+        rec = await pool.fetchrow("SELECT * FROM call_records")
+        assert rec is not None and rec["state"] == "ended" and rec["ended_by"] == "reconciled_live"
+        charges = await pool.fetch("SELECT amount_yen FROM ledger WHERE caller_id = $1 AND kind = 'charge'", caller_id)
+        assert len(charges) == 1
+        assert result.end_time is not None
+        real_talk = result.end_time - rec["answer_us"] / 1e6
+        assert abs(rec["billed_seconds"] - real_talk) <= 1.0
+        assert -charges[0]["amount_yen"] == rec["charge_yen"] == Tariff(600).charge(rec["billed_seconds"])
+        balance = await pool.fetchval("SELECT balance_yen FROM callers WHERE id = $1", caller_id)
+        assert balance == 10_000 - rec["charge_yen"] >= 0
+        assert await pool.fetchval("SELECT current_call FROM counsellors WHERE id = $1", member) is None
+    finally:
+        await second.stop()
+        await fs.close()
