@@ -1,0 +1,96 @@
+"""Shared benchmark plumbing: an embedded PostgreSQL, the daemon's environment, statistics."""
+
+from __future__ import annotations
+
+import asyncio
+import resource
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import asyncpg
+
+from daemon.db.embedded import EmbeddedPostgres
+from daemon.db.migrate import migrate
+from emulator import CallerScript, CallResult, FakeFreeSwitch
+from tests.stand_in_prompts import write_prompts
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def raise_fd_limit() -> None:
+    """Thousands of calls need thousands of sockets (two per call on one machine)."""
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise RuntimeError("no VmRSS")
+
+
+@asynccontextmanager
+async def bench_database() -> AsyncIterator[tuple[str, Path]]:
+    """A throw-away embedded PostgreSQL, migrated; yields (dsn, work dir)."""
+    work = Path(tempfile.mkdtemp(prefix="calld-bench-"))
+    pg = await asyncio.to_thread(EmbeddedPostgres, work / "pgdata", delete_on_stop=True)
+    try:
+        conn = await asyncpg.connect(pg.dsn)
+        try:
+            await migrate(conn)
+        finally:
+            await conn.close()
+        yield pg.dsn, work
+    finally:
+        await asyncio.to_thread(pg.stop)
+
+
+def daemon_env(dsn: str, work: Path, *, node: str, pool_size: int = 20, **prompt_seconds: float) -> dict[str, str]:
+    """Environment of a benchmark daemon: short stand-in prompts, quiet logs."""
+    prompts = write_prompts(work / f"prompts-{uuid.uuid4().hex[:6]}", seconds=0.02, **prompt_seconds)
+    return {
+        "CALLD_DATABASE_URL": dsn,
+        "CALLD_PROMPTS_DIR": str(prompts),
+        "CALLD_GENERATE_PROMPTS": "false",
+        "CALLD_NODE_ID": f"{node}-{uuid.uuid4().hex[:6]}",
+        "CALLD_DB_POOL_SIZE": str(pool_size),
+        "CALLD_LOG_LEVEL": "error",
+    }
+
+
+async def place_many(
+    fs: FakeFreeSwitch,
+    scripts: list[CallerScript],
+    inflight: int,
+    rate: float | None = None,
+) -> tuple[list[CallResult], float]:
+    """Place the calls with at most ``inflight`` at once (and at most ``rate`` per second)."""
+    gate = asyncio.Semaphore(inflight)
+    results: list[CallResult] = []
+
+    async def one(script: CallerScript) -> None:
+        try:
+            results.append(await fs.place_call(script))
+        finally:
+            gate.release()
+
+    started = time.perf_counter()
+    async with asyncio.TaskGroup() as tg:
+        for i, script in enumerate(scripts):
+            await gate.acquire()
+            if rate is not None:
+                delay = started + i / rate - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+            tg.create_task(one(script))
+    return results, time.perf_counter() - started
