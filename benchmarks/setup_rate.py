@@ -11,9 +11,10 @@ Phases (each prints one line; results go to BENCHMARKS.md by hand):
 2. **latency at 100 set-ups/s**: connect→first-command (emulator side: from
    writing the CHANNEL_DATA reply to reading the daemon's first sendmsg/api,
    i.e. including the admission round trip), p50/p99.
-3. **concurrent sessions**: ``--concurrent`` calls that stay up (a long
-   guidance); the daemon's RSS growth, measured once they are all up and
-   settled, divided by the sessions is the memory per session.
+3. **concurrent sessions**: ``--concurrent`` calls arriving at ``--ramp-rate``
+   per second that stay up (a long guidance); the daemon's RSS growth, measured
+   once they are all up and settled, divided by the sessions is the memory per
+   session.
 
 The daemon runs in its own process; the emulator runs in this process; both
 share the machine with PostgreSQL.
@@ -84,11 +85,12 @@ async def concurrency(env: dict[str, str], args: argparse.Namespace) -> dict[str
         await asyncio.sleep(1.0)
         base = rss_kib(daemon.proc.pid)
         fs = FakeFreeSwitch(port=daemon.esl_port, linger_scale=0.0, record_frames=False)
-        hold = CallerScript(destination=NUMBER, hangup_after=args.hold_seconds)
-        calls = [asyncio.create_task(fs.place_call(hold)) for _ in range(args.concurrent)]
-        await asyncio.sleep(args.hold_seconds * 0.75)  # all up and settled, none gone yet
+        ramp = args.concurrent / args.ramp_rate
+        hold = CallerScript(destination=NUMBER, hangup_after=ramp + 5.0)
+        placing = asyncio.create_task(place_many(fs, [hold] * args.concurrent, args.concurrent, rate=args.ramp_rate))
+        await asyncio.sleep(ramp + 2.5)  # all up and settled, none gone yet
         settled = rss_kib(daemon.proc.pid)
-        done = await asyncio.gather(*calls)
+        done, _elapsed = await placing
         answered = sum(1 for r in done if r.answered)
         per_session = (settled - base) / max(answered, 1)
         print(f"concurrent: {answered} sessions, {per_session:.1f} KiB each", flush=True)
@@ -110,7 +112,8 @@ async def main(args: argparse.Namespace) -> dict[str, object]:
     async with bench_database() as (dsn, work):
         await prepare_database(dsn)
         report |= await rate_and_latency(dsn, daemon_env(dsn, work, node="rate"), args)
-        report |= await concurrency(daemon_env(dsn, work, node="hold", welcome=args.hold_seconds * 2), args)
+        hold_prompt = args.concurrent / args.ramp_rate + 30.0
+        report |= await concurrency(daemon_env(dsn, work, node="hold", welcome=hold_prompt), args)
     return report
 
 
@@ -120,7 +123,7 @@ def cli() -> None:
     parser.add_argument("--inflight", type=int, default=200)
     parser.add_argument("--latency-seconds", type=float, default=10.0)
     parser.add_argument("--concurrent", type=int, default=5000)
-    parser.add_argument("--hold-seconds", type=float, default=30.0)
+    parser.add_argument("--ramp-rate", type=float, default=500.0, help="concurrent calls arrive at this rate")
     report = asyncio.run(main(parser.parse_args()))
     print(json.dumps(report, indent=2))
 

@@ -17,7 +17,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from daemon.billing.charges import Tariff
 from daemon.billing.deadline import TalkingCall, joint_deadline
@@ -38,6 +40,7 @@ from daemon.prompts.catalog import minutes_prompt
 _log = get_logger(__name__)
 
 CODE_TRIES = 2
+T = TypeVar("T")
 PIN_TRIES = 2
 
 
@@ -125,28 +128,52 @@ async def identify(c: Consultation) -> Caller | None:
         found = await directory.caller_by_number(pool, c.tenant_id, number)
         if found is not None:
             return found
-    for attempt in range(PIN_TRIES):
-        prompt = "enter_pin" if attempt == 0 else "invalid_pin"
-        pin = await read_digits(c.session, c.svc.prompts, prompt, var="caller_pin", min_digits=4, max_digits=8)
-        if pin is None:
-            continue
-        found = await directory.caller_by_pin(pool, c.tenant_id, pin)
-        if found is not None:
-            return found
-    return None
+    return await ask(
+        c,
+        ("enter_pin", "invalid_pin"),
+        "caller_pin",
+        lambda pin: directory.caller_by_pin(pool, c.tenant_id, pin),
+        tries=PIN_TRIES,
+        min_digits=4,
+        max_digits=8,
+    )
 
 
 async def choose_group(c: Consultation) -> Group | None:
     pool = c.svc.pool
     assert pool is not None
-    for attempt in range(CODE_TRIES):
-        prompt = "choose_group" if attempt == 0 else "invalid_code"
-        code = await read_digits(c.session, c.svc.prompts, prompt, var="group_code", max_digits=6)
-        if code is None:
+    return await ask(
+        c,
+        ("choose_group", "invalid_code"),
+        "group_code",
+        lambda code: directory.group_by_code(pool, c.tenant_id, code),
+        tries=CODE_TRIES,
+        min_digits=1,
+        max_digits=6,
+    )
+
+
+async def ask(
+    c: Consultation,
+    prompts: tuple[str, str],
+    var: str,
+    lookup: Callable[[str], Awaitable[T | None]],
+    *,
+    tries: int,
+    min_digits: int,
+    max_digits: int,
+) -> T | None:
+    """Ask for digits until they name something: the first prompt, then the retry prompt."""
+    for attempt in range(tries):
+        prompt = prompts[0] if attempt == 0 else prompts[1]
+        digits = await read_digits(
+            c.session, c.svc.prompts, prompt, var=var, min_digits=min_digits, max_digits=max_digits
+        )
+        if digits is None:
             continue
-        group = await directory.group_by_code(pool, c.tenant_id, code)
-        if group is not None:
-            return group
+        found = await lookup(digits)
+        if found is not None:
+            return found
     return None
 
 
