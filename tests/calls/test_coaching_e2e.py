@@ -11,7 +11,7 @@ import pytest
 from daemon.app import Daemon
 from daemon.billing.charges import Tariff, billed_seconds
 from daemon.db import coaching_admin, ledger
-from emulator import CallerScript, CallResult, FakeFreeSwitch, FarEnd
+from emulator import CallerScript, CallResult, FakeFreeSwitch, FarEnd, Keys
 from tests.calls.test_admission_e2e import emulator_for, played
 from tests.conftest import DaemonFactory
 from tests.factories import counsellor, prepaid_caller, shop
@@ -61,6 +61,11 @@ async def world(
     return World(pool, daemon, emulator_for(daemon), s.tenant_id, s.number, caller_id, ids)
 
 
+def fast(digits: str) -> Keys:
+    """A caller who keys quickly: the tests measure the daemon, not a thumb."""
+    return Keys(digits, delay=0.05, interval=0.05)
+
+
 def answers(after: float = 0.1, hangup_after: float | None = None) -> FarEnd:
     return FarEnd("answer", answer_after=after, hangup_after=hangup_after)
 
@@ -87,7 +92,7 @@ async def test_happy_path_with_keypad_group_selection(start_daemon: DaemonFactor
         CallerScript(
             caller=TARO,
             destination=w.number,
-            digits=["12#"],
+            digits=[fast("12#")],
             hangup_after=None,
             far_ends={user: answers(0.1, hangup_after=1.5)},
         )
@@ -109,7 +114,7 @@ async def test_happy_path_with_keypad_group_selection(start_daemon: DaemonFactor
 
 async def test_invalid_code_retries_then_goodbye(start_daemon: DaemonFactory, pool: asyncpg.Pool) -> None:
     w = await world(start_daemon, pool)
-    result = await w.fs.place_call(CallerScript(caller=TARO, destination=w.number, digits=["99#", "98#"]))
+    result = await w.fs.place_call(CallerScript(caller=TARO, destination=w.number, digits=[fast("99#"), fast("98#")]))
     assert played(result) == ["choose_group", "invalid_code", "goodbye"]
     assert await pool.fetchval("SELECT count(*) FROM call_records") == 0
 
@@ -120,7 +125,7 @@ async def test_invalid_then_valid_code(start_daemon: DaemonFactory, pool: asyncp
         CallerScript(
             caller=TARO,
             destination=w.number,
-            digits=["99#", "12#"],
+            digits=[fast("99#"), fast("12#")],
             far_ends={"08011110001": answers(0.1, hangup_after=0.3)},
         )
     )
@@ -130,14 +135,16 @@ async def test_invalid_then_valid_code(start_daemon: DaemonFactory, pool: asyncp
 
 async def test_insufficient_balance(start_daemon: DaemonFactory, pool: asyncpg.Pool) -> None:
     w = await world(start_daemon, pool, yen=5)  # 600 yen/min: the first second costs 10 yen
-    result = await w.fs.place_call(CallerScript(caller=TARO, destination=w.number, digits=["12#"]))
+    result = await w.fs.place_call(CallerScript(caller=TARO, destination=w.number, digits=[fast("12#")]))
     assert played(result)[-1] == "insufficient_balance"
     assert not result.bridged_to
 
 
 async def test_unregistered_caller_without_pin(start_daemon: DaemonFactory, pool: asyncpg.Pool) -> None:
     w = await world(start_daemon, pool)
-    result = await w.fs.place_call(CallerScript(caller="09099999999", destination=w.number, digits=[]))
+    result = await w.fs.place_call(
+        CallerScript(caller="09099999999", destination=w.number, digits=[fast("#"), fast("#")])
+    )
     assert played(result) == ["enter_pin", "invalid_pin", "not_registered"]
 
 
@@ -148,7 +155,7 @@ async def test_withheld_number_identified_by_pin(start_daemon: DaemonFactory, po
         CallerScript(
             caller="anonymous",
             destination=w.number,
-            digits=["4321#", "12#"],
+            digits=[fast("4321#"), fast("12#")],
             far_ends={"08011110001": answers(0.1, hangup_after=0.2)},
         )
     )
@@ -162,7 +169,7 @@ async def test_no_answer_moves_to_the_next_member(start_daemon: DaemonFactory, p
         CallerScript(
             caller=TARO,
             destination=w.number,
-            digits=["12#"],
+            digits=[fast("12#")],
             far_ends={"08011110001": FarEnd("noanswer"), "08011110002": answers(0.1, hangup_after=0.3)},
         )
     )
@@ -180,7 +187,9 @@ async def test_missed_calls_in_a_row_take_a_counsellor_off_duty(
     w = await world(start_daemon, pool, max_missed=2)
     for _ in range(2):
         result = await w.fs.place_call(
-            CallerScript(caller=TARO, destination=w.number, digits=["12#"], far_ends={"08011110001": FarEnd("busy")})
+            CallerScript(
+                caller=TARO, destination=w.number, digits=[fast("12#")], far_ends={"08011110001": FarEnd("busy")}
+            )
         )
         assert played(result)[-1] == "all_counsellors_busy"
     assert not await pool.fetchval("SELECT on_duty FROM counsellors WHERE id = $1", w.counsellors["08011110001"])
@@ -200,7 +209,7 @@ async def test_every_hunt_strategy_connects(start_daemon: DaemonFactory, pool: a
             CallerScript(
                 caller=TARO,
                 destination=w.number,
-                digits=["12#"],
+                digits=[fast("12#")],
                 far_ends={u: answers(0.05, hangup_after=0.1) for u in users},
             )
         )
@@ -219,7 +228,7 @@ async def test_every_hunt_strategy_connects(start_daemon: DaemonFactory, pool: a
 async def test_all_counsellors_busy(start_daemon: DaemonFactory, pool: asyncpg.Pool) -> None:
     w = await world(start_daemon, pool)
     await pool.execute("UPDATE counsellors SET on_duty = false")
-    result = await w.fs.place_call(CallerScript(caller=TARO, destination=w.number, digits=["12#"]))
+    result = await w.fs.place_call(CallerScript(caller=TARO, destination=w.number, digits=[fast("12#")]))
     assert played(result)[-1] == "all_counsellors_busy"
     assert not result.bridged_to
 
@@ -230,7 +239,7 @@ async def test_caller_hangs_up_first(start_daemon: DaemonFactory, pool: asyncpg.
         CallerScript(
             caller=TARO,
             destination=w.number,
-            digits=["12#"],
+            digits=[fast("12#")],
             hangup_after=None,
             far_ends={"08011110001": answers(0.1)},
             hangup_after_bridge=1.0,
@@ -246,7 +255,7 @@ async def test_caller_hangs_up_first(start_daemon: DaemonFactory, pool: asyncpg.
 async def test_prepaid_cutoff_with_warning(start_daemon: DaemonFactory, pool: asyncpg.Pool) -> None:
     w = await world(start_daemon, pool, yen=30, warning_seconds=1)  # 600 yen/min: 3 s of talk
     result = await w.fs.place_call(
-        CallerScript(caller=TARO, destination=w.number, digits=["12#"], far_ends={"08011110001": answers(0.1)})
+        CallerScript(caller=TARO, destination=w.number, digits=[fast("12#")], far_ends={"08011110001": answers(0.1)})
     )
     assert result.errors == []
     rec = await record(w, result.call_uuid)
@@ -264,7 +273,7 @@ async def test_two_calls_of_one_caller_end_together(start_daemon: DaemonFactory,
     script = CallerScript(
         caller=TARO,
         destination=w.number,
-        digits=["12#"],
+        digits=[fast("12#")],
         far_ends={u: answers(0.1) for u in ("08011110001", "08011110002")},
     )
     first, second = await asyncio.gather(w.fs.place_call(script), w.fs.place_call(script))
@@ -279,7 +288,9 @@ async def test_deposit_mid_call_extends_the_call(start_daemon: DaemonFactory, po
     w = await world(start_daemon, pool, yen=30, warning_seconds=0)  # 3 s
     call = asyncio.create_task(
         w.fs.place_call(
-            CallerScript(caller=TARO, destination=w.number, digits=["12#"], far_ends={"08011110001": answers(0.1)})
+            CallerScript(
+                caller=TARO, destination=w.number, digits=[fast("12#")], far_ends={"08011110001": answers(0.1)}
+            )
         )
     )
     for _ in range(200):
@@ -302,7 +313,7 @@ async def test_postpaid_accumulates(start_daemon: DaemonFactory, pool: asyncpg.P
             CallerScript(
                 caller=TARO,
                 destination=w.number,
-                digits=["12#"],
+                digits=[fast("12#")],
                 far_ends={"08011110001": answers(0.05, hangup_after=1.2)},
             )
         )
@@ -316,7 +327,10 @@ async def test_counsellor_is_never_in_two_calls(start_daemon: DaemonFactory, poo
     other = await start_daemon()
     fs2 = emulator_for(other)
     script = CallerScript(
-        caller=TARO, destination=w.number, digits=["12#"], far_ends={"08011110001": answers(0.05, hangup_after=1.0)}
+        caller=TARO,
+        destination=w.number,
+        digits=[fast("12#")],
+        far_ends={"08011110001": answers(0.05, hangup_after=1.0)},
     )
     results: list[CallResult] = await asyncio.gather(*(f.place_call(script) for f in (w.fs, fs2, w.fs, fs2)))
     talked = [r for r in results if r.bridged_to and r.answered and "all_counsellors_busy" not in played(r)]
