@@ -1,0 +1,243 @@
+"""Admin CLI: ``python -m daemon tenant|lines|number|status ...`` against the daemon's database.
+
+    python -m daemon tenant create NAME --lines N
+    python -m daemon tenant list
+    python -m daemon tenant show TENANT_ID
+    python -m daemon lines set TENANT_ID N
+    python -m daemon number add TENANT_ID NUMBER --product coaching|ivr
+    python -m daemon number remove NUMBER
+    python -m daemon status
+
+The database is the daemon's (``CALLD_DATABASE_URL``, or the embedded one in
+``CALLD_DATA_DIR``); pending migrations are applied first.  Names, numbers and
+line counts follow the admin API's rules (:mod:`daemon.http.models`).
+
+Exit codes: 0 done, 1 not found / already exists / database unavailable,
+2 bad usage or invalid value.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, NoReturn, TextIO
+
+import asyncpg
+from pydantic import TypeAdapter, ValidationError
+
+from daemon.config import Settings
+from daemon.db import tenants
+from daemon.db.embedded import EmbeddedPostgres
+from daemon.db.migrate import migrate
+from daemon.http.errors import DB_UNAVAILABLE
+from daemon.http.models import Lines, PhoneNumber, TenantName, normalise_assigned_number
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+CONNECT_TIMEOUT = 10.0
+PROG = "python -m daemon"
+
+# Settings() reads CALLD_*; spelled this way so mypy (without the pydantic plugin) accepts it.
+_FROM_ENVIRONMENT: dict[str, Any] = {}
+
+Command = Callable[[asyncpg.Pool, argparse.Namespace, TextIO], Awaitable[None]]
+
+
+class _Parser(argparse.ArgumentParser):
+    """Raises instead of exiting, so ``main`` returns the code (and tests can call it)."""
+
+    def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
+        if message:
+            sys.stderr.write(message)
+        raise _Exit(status)
+
+
+class _Exit(Exception):
+    def __init__(self, code: int) -> None:
+        self.code = code
+
+
+def _value(adapter: TypeAdapter[Any], convert: Callable[[str], Any] = str) -> Callable[[str], Any]:
+    """An argparse ``type=`` that applies the API's validation rules."""
+
+    def parse(text: str) -> Any:
+        try:
+            return adapter.validate_python(convert(text))
+        except ValueError as exc:  # ValidationError is a ValueError, and so is int("x")
+            if isinstance(exc, ValidationError):
+                raise argparse.ArgumentTypeError("; ".join(e["msg"] for e in exc.errors())) from None
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+
+    return parse
+
+
+def _assigned_number(text: str) -> str:
+    try:
+        return normalise_assigned_number(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _tenant_id(text: str) -> int:
+    if not text.isascii() or not text.isdigit() or not 0 < int(text) < 2**63:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a tenant id (a positive whole number)")
+    return int(text)
+
+
+_name = _value(TypeAdapter(TenantName))
+_lines = _value(TypeAdapter(Lines), int)
+_number = _value(TypeAdapter(PhoneNumber))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog=PROG, description="Administer tenants, their lines and their numbers.")
+    groups = parser.add_subparsers(dest="group", metavar="{tenant,lines,number,status}", required=True)
+
+    tenant = groups.add_parser("tenant", help="create, list and show tenants")
+    tenant_cmds = tenant.add_subparsers(dest="command", required=True)
+    create = tenant_cmds.add_parser("create", help="create a tenant")
+    create.add_argument("name", type=_name, help="unique name, 1-200 characters")
+    create.add_argument("--lines", type=_lines, required=True, help="concurrent calls allowed (0-100000)")
+    create.set_defaults(run=_tenant_create)
+    tenant_cmds.add_parser("list", help="tenants with lines, live calls and numbers").set_defaults(run=_tenant_list)
+    show = tenant_cmds.add_parser("show", help="one tenant")
+    show.add_argument("tenant_id", type=_tenant_id)
+    show.set_defaults(run=_tenant_show)
+
+    lines = groups.add_parser("lines", help="change a tenant's lines")
+    lines_cmds = lines.add_subparsers(dest="command", required=True)
+    set_lines = lines_cmds.add_parser("set", help="set the line count; applies to the next call")
+    set_lines.add_argument("tenant_id", type=_tenant_id)
+    set_lines.add_argument("lines", type=_lines, help="0-100000")
+    set_lines.set_defaults(run=_lines_set)
+
+    number = groups.add_parser("number", help="assign and remove numbers")
+    number_cmds = number.add_subparsers(dest="command", required=True)
+    add = number_cmds.add_parser("add", help="assign a number to a tenant's product")
+    add.add_argument("tenant_id", type=_tenant_id)
+    add.add_argument("number", type=_number, help="e.g. 0312345678 or +81312345678")
+    add.add_argument("--product", choices=("coaching", "ivr"), required=True)
+    add.set_defaults(run=_number_add)
+    remove = number_cmds.add_parser("remove", help="take a number out of service")
+    remove.add_argument("number", type=_assigned_number)
+    remove.set_defaults(run=_number_remove)
+
+    groups.add_parser("status", help="every tenant's lines and live calls (all nodes)").set_defaults(run=_status)
+    return parser
+
+
+def main(argv: Sequence[str]) -> int:
+    try:
+        args = build_parser().parse_args(list(argv))
+    except _Exit as exc:
+        return exc.code
+    try:
+        settings = Settings(**_FROM_ENVIRONMENT)
+    except ValidationError as exc:
+        print(f"error: invalid CALLD_* configuration:\n{exc}", file=sys.stderr)
+        return EXIT_FAILED
+    try:
+        asyncio.run(_execute(settings, args.run, args))
+    except (tenants.NotFound, tenants.Conflict) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except DB_UNAVAILABLE as exc:
+        print(f"error: the database is unavailable: {exc or type(exc).__name__}", file=sys.stderr)
+        return EXIT_FAILED
+    except asyncpg.PostgresError as exc:
+        print(f"error: database error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+async def _execute(settings: Settings, run: Command, args: argparse.Namespace) -> None:
+    embedded: EmbeddedPostgres | None = None
+    dsn = settings.database_url
+    if not dsn:
+        embedded = await asyncio.to_thread(EmbeddedPostgres, settings.data_dir / "pgdata")
+        dsn = embedded.dsn
+    try:
+        conn = await asyncpg.connect(dsn, timeout=CONNECT_TIMEOUT)
+        try:
+            await migrate(conn)
+        finally:
+            await conn.close()
+        pool = await asyncpg.create_pool(
+            dsn,
+            min_size=1,
+            max_size=2,
+            timeout=CONNECT_TIMEOUT,
+            server_settings={"application_name": "calld-cli"},
+        )
+        assert pool is not None
+        try:
+            await run(pool, args, sys.stdout)
+        finally:
+            await pool.close()
+    finally:
+        if embedded is not None:
+            await asyncio.to_thread(embedded.stop)
+
+
+# Commands.
+
+
+async def _tenant_create(pool: asyncpg.Pool, args: argparse.Namespace, out: TextIO) -> None:
+    tenant_id = await tenants.create_tenant(pool, args.name, args.lines)
+    print(f"created tenant {tenant_id} ({args.name}) with {args.lines} lines", file=out)
+
+
+async def _tenant_list(pool: asyncpg.Pool, args: argparse.Namespace, out: TextIO) -> None:
+    rows = [
+        [str(t.tenant_id), t.name, str(t.lines), str(t.live_calls), _numbers(t.numbers)]
+        for t in await tenants.list_tenants(pool)
+    ]
+    _table(out, ["ID", "NAME", "LINES", "LIVE", "NUMBERS"], rows, empty="no tenants")
+
+
+async def _tenant_show(pool: asyncpg.Pool, args: argparse.Namespace, out: TextIO) -> None:
+    t = await tenants.get_tenant(pool, args.tenant_id)
+    print(f"tenant {t.tenant_id}: {t.name}", file=out)
+    print(f"lines: {t.lines}, live calls: {t.live_calls}", file=out)
+    print(f"numbers: {_numbers(t.numbers) or '-'}", file=out)
+
+
+async def _lines_set(pool: asyncpg.Pool, args: argparse.Namespace, out: TextIO) -> None:
+    previous = await tenants.set_lines(pool, args.tenant_id, args.lines)
+    print(f"tenant {args.tenant_id}: lines {previous} -> {args.lines} (applies to the next call)", file=out)
+
+
+async def _number_add(pool: asyncpg.Pool, args: argparse.Namespace, out: TextIO) -> None:
+    await tenants.add_number(pool, args.tenant_id, args.number, args.product)
+    print(f"number {args.number} -> tenant {args.tenant_id} ({args.product})", file=out)
+
+
+async def _number_remove(pool: asyncpg.Pool, args: argparse.Namespace, out: TextIO) -> None:
+    await tenants.remove_number(pool, args.number)
+    print(f"number {args.number} removed", file=out)
+
+
+async def _status(pool: asyncpg.Pool, args: argparse.Namespace, out: TextIO) -> None:
+    overview = await tenants.lines_overview(pool)
+    rows = [[str(t.tenant_id), t.name, str(t.lines), str(t.live_calls)] for t in overview]
+    _table(out, ["ID", "NAME", "LINES", "LIVE"], rows, empty="no tenants")
+    if overview:
+        live = sum(t.live_calls for t in overview)
+        print(f"{len(overview)} tenants, {live} live calls on all nodes", file=out)
+
+
+def _numbers(numbers: Sequence[tenants.NumberAssignment]) -> str:
+    return ", ".join(f"{n.number} ({n.product})" for n in numbers)
+
+
+def _table(out: TextIO, header: list[str], rows: list[list[str]], *, empty: str) -> None:
+    if not rows:
+        print(empty, file=out)
+        return
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip(), file=out)

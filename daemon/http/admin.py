@@ -1,0 +1,123 @@
+"""The admin API: tenants, their line counts and their numbers (bearer token, see auth.py).
+
+Handlers only translate: the SQL, and the one transaction per operation, live
+in :mod:`daemon.db.tenants`; unknown ids surface as ``tenants.NotFound`` (404)
+and duplicates as ``tenants.Conflict`` (409) through the error middleware.
+"""
+
+from __future__ import annotations
+
+from aiohttp import hdrs, web
+from pydantic_core import PydanticCustomError
+
+from daemon.db import tenants
+from daemon.http.context import pool_of
+from daemon.http.errors import ApiError
+from daemon.http.models import (
+    MAX_TENANT_ID,
+    ErrorDetail,
+    LinesChanged,
+    LinesUpdate,
+    NumberAssigned,
+    NumberCreate,
+    NumberOut,
+    Tenant,
+    TenantCreate,
+    TenantList,
+    normalise_assigned_number,
+)
+from daemon.http.registry import RouteTable, json_response
+
+routes = RouteTable()
+
+
+def _tenant_id(request: web.Request) -> int:
+    tenant_id = int(request.match_info["tenant_id"])  # the route admits digits only
+    if not 0 < tenant_id <= MAX_TENANT_ID:
+        raise tenants.NotFound(f"no tenant with id {request.match_info['tenant_id']}")
+    return tenant_id
+
+
+def _number(request: web.Request) -> str:
+    try:
+        return normalise_assigned_number(request.match_info["number"])
+    except PydanticCustomError as exc:
+        detail = ErrorDetail(loc=["path", "number"], msg=exc.message(), type=exc.type)
+        raise ApiError(422, f"number: {exc.message()}", [detail]) from None
+
+
+def _tenant(t: tenants.TenantDetail) -> Tenant:
+    return Tenant(
+        id=t.tenant_id,
+        name=t.name,
+        lines=t.lines,
+        live_calls=t.live_calls,
+        numbers=[NumberOut.model_validate(n, from_attributes=True) for n in t.numbers],
+    )
+
+
+@routes.route(
+    "POST",
+    "/api/v1/tenants",
+    summary="Create a tenant with its lines",
+    body=TenantCreate,
+    response=Tenant,
+    status=201,
+    errors=(409,),
+)
+async def create_tenant(request: web.Request, body: TenantCreate) -> web.Response:
+    tenant_id = await tenants.create_tenant(pool_of(request), body.name, body.lines)
+    created = Tenant(id=tenant_id, name=body.name, lines=body.lines, live_calls=0, numbers=[])
+    response = json_response(created, 201)
+    response.headers[hdrs.LOCATION] = str(request.app.router["get_tenant"].url_for(tenant_id=str(tenant_id)))
+    return response
+
+
+@routes.route("GET", "/api/v1/tenants", summary="List tenants with lines, live calls and numbers", response=TenantList)
+async def list_tenants(request: web.Request) -> TenantList:
+    return TenantList(tenants=[_tenant(t) for t in await tenants.list_tenants(pool_of(request))])
+
+
+@routes.route("GET", r"/api/v1/tenants/{tenant_id:\d+}", summary="One tenant", response=Tenant, errors=(404,))
+async def get_tenant(request: web.Request) -> Tenant:
+    return _tenant(await tenants.get_tenant(pool_of(request), _tenant_id(request)))
+
+
+@routes.route(
+    "PUT",
+    r"/api/v1/tenants/{tenant_id:\d+}/lines",
+    summary="Change a tenant's lines; the next call is admitted against the new count",
+    body=LinesUpdate,
+    response=LinesChanged,
+    errors=(404,),
+)
+async def set_lines(request: web.Request, body: LinesUpdate) -> LinesChanged:
+    tenant_id = _tenant_id(request)
+    previous = await tenants.set_lines(pool_of(request), tenant_id, body.lines)
+    return LinesChanged(tenant_id=tenant_id, lines=body.lines, previous_lines=previous)
+
+
+@routes.route(
+    "POST",
+    r"/api/v1/tenants/{tenant_id:\d+}/numbers",
+    summary="Assign a number to a tenant's product",
+    body=NumberCreate,
+    response=NumberAssigned,
+    status=201,
+    errors=(404, 409),
+)
+async def add_number(request: web.Request, body: NumberCreate) -> NumberAssigned:
+    tenant_id = _tenant_id(request)
+    await tenants.add_number(pool_of(request), tenant_id, body.number, body.product)
+    return NumberAssigned(number=body.number, tenant_id=tenant_id, product=body.product)
+
+
+@routes.route(
+    "DELETE",
+    "/api/v1/numbers/{number}",
+    summary="Take a number out of service",
+    status=204,
+    errors=(404, 422),
+)
+async def remove_number(request: web.Request) -> None:
+    await tenants.remove_number(pool_of(request), _number(request))

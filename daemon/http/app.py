@@ -1,0 +1,47 @@
+"""The daemon's aiohttp application.
+
+    GET  /status                    health and line usage (public; 503 when the database is down)
+    GET  /metrics                   Prometheus exposition (public)
+    GET  /api/v1/openapi.json       this API's OpenAPI 3.1 document (public)
+    *    /api/v1/...                admin API, bearer token (see admin.py)
+
+Bind it to a private interface: ``/status`` and ``/metrics`` need no token.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from daemon.http import admin, auth, openapi, status
+from daemon.http.context import DAEMON
+from daemon.http.errors import error_middleware
+from daemon.http.registry import install
+
+if TYPE_CHECKING:
+    from daemon.app import Daemon
+
+OPENAPI_PATH = "/api/v1/openapi.json"
+MAX_BODY = 64 * 1024
+
+_OPENAPI: web.AppKey[dict[str, Any]] = web.AppKey("openapi")
+
+
+def build_app(daemon: Daemon) -> web.Application:
+    app = web.Application(
+        middlewares=[error_middleware, auth.bearer_auth(daemon.settings.admin_token)],
+        client_max_size=MAX_BODY,
+    )
+    app[DAEMON] = daemon
+    operations = install(app, status.routes, admin.routes)
+    app[_OPENAPI] = openapi.document(
+        operations, title="calld admin API", version=daemon.version, secured=auth.requires_auth
+    )
+    app.router.add_get("/metrics", status.metrics, name="metrics")
+    app.router.add_get(OPENAPI_PATH, _openapi, name="openapi")
+    return app
+
+
+async def _openapi(request: web.Request) -> web.Response:
+    return web.json_response(request.app[_OPENAPI])

@@ -1,0 +1,212 @@
+"""Request and response bodies of the HTTP API, and the value rules they share with the CLI.
+
+The rules (what a phone number, a line count and a tenant name may be) live
+here once; the CLI validates its arguments with the same types through
+:class:`pydantic.TypeAdapter`.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic_core import PydanticCustomError
+
+MAX_LINES = 100_000
+MAX_NAME = 200
+MAX_TENANT_ID = 2**63 - 1  # bigserial
+
+# Non-geographic prefixes whose numbers have 11 digits (0800 toll-free is among 080).
+_ELEVEN_DIGIT_PREFIXES = ("020", "050", "060", "070", "080", "090")
+_FORBIDDEN_IN_NAMES = {"Cc", "Cf", "Cs", "Zl", "Zp"}  # controls, invisible formatting, separators
+
+
+def _strip_country_code(value: str) -> str:
+    value = value.strip()
+    return "0" + value[3:] if value.startswith("+81") else value
+
+
+def _digits_only(value: str) -> bool:
+    return value.isascii() and value.isdigit()
+
+
+def normalise_number(value: str) -> str:
+    """A Japanese number in national form: ``+81312345678`` → ``0312345678``.
+
+    10 digits (``03…``, ``06…``, ``0120…``, ``0570…``) or 11 digits
+    (``050…``, ``070…``, ``080…``, ``090…``, ``0800…``), digits only.
+    """
+    number = _strip_country_code(value)
+    if not _digits_only(number):
+        raise PydanticCustomError(
+            "phone_number",
+            "a phone number has digits only, without hyphens or spaces:"
+            " national form 0312345678 or international form +81312345678",
+        )
+    if len(number) not in (10, 11) or number[0] != "0" or number[1] == "0":
+        raise PydanticCustomError(
+            "phone_number",
+            "{number} is not a Japanese phone number: it must have 10 or 11 digits and start with 0"
+            " (e.g. 0312345678, 0120123456, 08001234567) or with +81",
+            {"number": number},
+        )
+    eleven = number.startswith(_ELEVEN_DIGIT_PREFIXES)
+    if eleven and len(number) != 11:
+        raise PydanticCustomError(
+            "phone_number",
+            "{number} has {length} digits, but numbers starting with {prefix} have 11",
+            {"number": number, "length": len(number), "prefix": number[:3]},
+        )
+    if not eleven and len(number) != 10:
+        raise PydanticCustomError(
+            "phone_number",
+            "{number} has {length} digits, but numbers starting with {prefix} have 10"
+            " (only 020, 050, 060, 070, 080 and 090 numbers have 11)",
+            {"number": number, "length": len(number), "prefix": number[:3]},
+        )
+    return number
+
+
+def normalise_assigned_number(value: str) -> str:
+    """A number to look up or remove: national form, but any length the database holds.
+
+    Looser than :func:`normalise_number` so that a number stored before the
+    rules tightened can still be removed.
+    """
+    number = _strip_country_code(value)
+    if not _digits_only(number) or not 6 <= len(number) <= 15:
+        raise PydanticCustomError(
+            "phone_number",
+            "a phone number has 6 to 15 digits and nothing else: national form 0312345678"
+            " or international form +81312345678",
+        )
+    return number
+
+
+def check_name(value: str) -> str:
+    name = unicodedata.normalize("NFC", value.strip())
+    if not name:
+        raise PydanticCustomError("tenant_name", "the name must not be empty or only spaces")
+    if len(name) > MAX_NAME:
+        raise PydanticCustomError(
+            "tenant_name",
+            "the name has {length} characters; at most {max} are allowed",
+            {"length": len(name), "max": MAX_NAME},
+        )
+    if any(unicodedata.category(ch) in _FORBIDDEN_IN_NAMES for ch in name):
+        raise PydanticCustomError(
+            "tenant_name",
+            "the name must not contain control characters (tabs, newlines, invisible formatting)",
+        )
+    return name
+
+
+PhoneNumber = Annotated[
+    str,
+    Field(strict=True),
+    AfterValidator(normalise_number),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^\s*(0|\+81)[1-9][0-9]{8,9}\s*$",
+            "description": "Japanese number, digits only: national (0312345678) or +81 (+81312345678);"
+            " stored in national form",
+            "examples": ["0312345678", "0120123456", "+81312345678"],
+        }
+    ),
+]
+Lines = Annotated[
+    int,
+    Field(strict=True, ge=0, le=MAX_LINES, description="concurrent calls the tenant may have"),
+]
+TenantName = Annotated[
+    str,
+    Field(strict=True, min_length=1, max_length=MAX_NAME, description="no control characters"),
+    AfterValidator(check_name),
+]
+Product = Literal["coaching", "ivr"]
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _Response(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+# Requests.
+
+
+class TenantCreate(_Request):
+    name: TenantName
+    lines: Lines
+
+
+class LinesUpdate(_Request):
+    lines: Lines
+
+
+class NumberCreate(_Request):
+    number: PhoneNumber
+    product: Product
+
+
+# Responses.
+
+
+class NumberOut(_Response):
+    number: str
+    product: Product
+
+
+class Tenant(_Response):
+    id: int
+    name: str
+    lines: int
+    live_calls: int = Field(description="calls holding a line now, on every node")
+    numbers: list[NumberOut]
+
+
+class TenantList(_Response):
+    tenants: list[Tenant]
+
+
+class LinesChanged(_Response):
+    tenant_id: int
+    lines: int
+    previous_lines: int
+
+
+class NumberAssigned(_Response):
+    number: str
+    tenant_id: int
+    product: Product
+
+
+class TenantStatus(_Response):
+    tenant_id: int
+    name: str
+    lines: int
+    live_calls: int
+
+
+class Status(_Response):
+    version: str
+    node: str
+    uptime_seconds: float
+    db_reachable: bool
+    esl_sessions: int = Field(description="open event-socket sessions on this node")
+    tenants: list[TenantStatus] = Field(description="empty when the database is unreachable")
+
+
+class ErrorDetail(_Response):
+    loc: list[str | int] = Field(description='where the problem is, e.g. ["body", "lines"]')
+    msg: str
+    type: str
+
+
+class Error(_Response):
+    error: str = Field(description="what went wrong, for a human")
+    detail: list[ErrorDetail] = Field(default_factory=list)

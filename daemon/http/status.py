@@ -1,0 +1,63 @@
+"""Monitoring: ``GET /status`` (JSON health and line usage) and ``GET /metrics`` (Prometheus)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import asyncpg
+from aiohttp import hdrs, web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from daemon.db import tenants
+from daemon.http.context import daemon_of
+from daemon.http.models import Status, TenantStatus
+from daemon.http.registry import RouteTable, json_response
+from daemon.logs import get_logger
+
+_log = get_logger(__name__)
+
+routes = RouteTable()
+
+# A monitor must get an answer even when the database hangs.
+STATUS_DB_TIMEOUT = 2.0
+_DB_FAILURES = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
+
+
+@routes.route(
+    "GET",
+    "/status",
+    summary="Health of this node, and every tenant's lines and live calls (503: database unreachable)",
+    response=Status,
+    also={503: Status},
+)
+async def status(request: web.Request) -> web.Response:
+    daemon = daemon_of(request)
+    reachable = await daemon.db_reachable()
+    overview: list[tenants.TenantLines] = []
+    pool = daemon.pool
+    if reachable and pool is not None:
+        try:
+            overview = await asyncio.wait_for(tenants.lines_overview(pool), STATUS_DB_TIMEOUT)
+        except _DB_FAILURES as exc:
+            _log.error("status_db_error", error=repr(exc))
+            reachable = False
+    else:
+        reachable = False
+    body = Status(
+        version=daemon.version,
+        node=daemon.settings.node_id,
+        uptime_seconds=round(max(0.0, time.time() - daemon.started_at), 3),
+        db_reachable=reachable,
+        esl_sessions=len(daemon.outbound.sessions),
+        tenants=[
+            TenantStatus(tenant_id=t.tenant_id, name=t.name, lines=t.lines, live_calls=t.live_calls) for t in overview
+        ],
+    )
+    return json_response(body, 200 if reachable else 503)
+
+
+async def metrics(request: web.Request) -> web.Response:
+    """Prometheus text exposition of this daemon's registry."""
+    body = generate_latest(daemon_of(request).metrics.registry)
+    return web.Response(body=body, headers={hdrs.CONTENT_TYPE: CONTENT_TYPE_LATEST})
