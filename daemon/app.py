@@ -27,12 +27,12 @@ from daemon.db import call_records, nodes, tenants
 from daemon.db.embedded import EmbeddedPostgres
 from daemon.db.migrate import migrate
 from daemon.db.pool import create_pool
+from daemon.inbound.client import InboundClient, InboundError
 from daemon.logs import get_logger
 from daemon.metrics import Metrics
-from daemon.inbound.client import InboundClient, InboundError
 from daemon.outbound.server import OutboundServer
-from daemon.recovery.reconcile import reconcile
 from daemon.prompts.library import PromptLibrary
+from daemon.recovery.reconcile import reconcile
 
 _log = get_logger(__name__)
 

@@ -24,7 +24,9 @@ class Metrics:
         )
         self.live_calls = Gauge("calld_live_calls", "Calls holding a line on this node", ["tenant"], registry=r)
         self.esl_sessions = Gauge("calld_esl_sessions", "Open outbound event-socket sessions", registry=r)
-        self.esl_sessions_total = Counter("calld_esl_sessions_accepted", "Outbound event-socket sessions accepted", registry=r)
+        self.esl_sessions_total = Counter(
+            "calld_esl_sessions_accepted", "Outbound event-socket sessions accepted", registry=r
+        )
         self.esl_protocol_errors = Counter(
             "calld_esl_protocol_errors", "Sessions ended by malformed or hostile ESL input", registry=r
         )

@@ -262,7 +262,9 @@ async def test_prepaid_cutoff_with_warning(start_daemon: DaemonFactory, pool: as
     assert rec["ended_by"] == "cutoff"
     assert rec["billed_seconds"] == 3 and rec["charge_yen"] == 30
     assert await balance(w) == 0
-    assert [b for b in result.broadcasts if "balance_warning" in b[1]]
+    warnings = [b for b in result.broadcasts if "balance_warning" in b.path]
+    assert len(warnings) == 1 and warnings[0].response == "FILE PLAYED"  # heard inside the bridge
+    assert rec["answer_us"] / 1e6 + 1.5 < warnings[0].requested_at < rec["deadline_us"] / 1e6 - 0.9
     assert played(result)[-1] == "balance_exhausted"
     lag = (rec["end_us"] - rec["deadline_us"]) / 1e6
     assert -0.001 <= lag < 0.1
