@@ -92,9 +92,7 @@ def test_frame_split_across_reads_is_reassembled() -> None:
 
 def test_background_job_nested_body() -> None:
     frames, _ = parse(chunks("api_commands.jsonl", "fs>app"))
-    job = next(
-        f.event() for f in frames if f.content_type == "text/event-plain" and b"BACKGROUND_JOB" in f.body
-    )
+    job = next(f.event() for f in frames if f.content_type == "text/event-plain" and b"BACKGROUND_JOB" in f.body)
     assert job.get("Job-Command") == "status"
     assert job.body.startswith(b"UP ")
     assert len(job.body) == 371
