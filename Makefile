@@ -31,6 +31,7 @@ test: lint typecheck unit
 
 bench: $(STAMP)
 	$(PY) -m benchmarks.setup_rate
+	$(PY) -m benchmarks.coaching
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache
