@@ -105,3 +105,19 @@ async def test_hostile_input_ends_one_session_not_the_daemon(start_daemon: Daemo
     assert result.errors == []
     assert daemon.metrics.esl_protocol_errors._value.get() == 1
     assert all("\n" not in arg and "\r" not in arg for _, arg in result.apps if arg)
+
+
+async def test_database_errors_at_call_time_fail_closed(start_daemon: DaemonFactory, db_dsn: str) -> None:
+    """The pool is there but the database no longer answers (here: a closed pool)."""
+    daemon = await start_daemon()
+    broken = await asyncpg.create_pool(db_dsn, min_size=1, max_size=1)
+    assert broken is not None
+    await broken.close()
+    pool, daemon.services.pool = daemon.services.pool, broken
+    try:
+        result = await emulator_for(daemon).place_call(CallerScript())
+    finally:
+        daemon.services.pool = pool
+    assert result.errors == []
+    assert played(result) == ["unavailable"]
+    assert daemon.metrics.calls_rejected.labels("unavailable")._value.get() == 1
