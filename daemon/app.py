@@ -32,7 +32,7 @@ from daemon.logs import get_logger
 from daemon.metrics import Metrics
 from daemon.outbound.server import OutboundServer
 from daemon.prompts.library import PromptLibrary
-from daemon.recovery.reconcile import reconcile
+from daemon.recovery.reconcile import adopt_dead_nodes, reconcile
 
 _log = get_logger(__name__)
 
@@ -168,6 +168,9 @@ class Daemon:
                 if freed:
                     self.metrics.lines_reaped.inc(freed)
                     _log.warning("lines_reaped", count=freed)
+                adopted = await adopt_dead_nodes(pool, s.node_id, s.node_timeout_seconds)
+                if adopted.closed_unanswered or adopted.finished_from_cdr:
+                    _log.warning("dead_node_calls_finished", **vars(adopted))
             except DB_ERRORS as exc:
                 _log.error("housekeeping_db_error", error=repr(exc))
 

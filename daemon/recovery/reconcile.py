@@ -59,7 +59,10 @@ async def reconcile(
     client: InboundClient | None,
     *,
     wait_live_seconds: float = 3600.0,
+    estimate: bool = True,
 ) -> Outcome:
+    """Finish ``node_id``'s open records.  With ``estimate=False`` a talking call
+    without any evidence of its end (no hangup heard, no CDR) is left open."""
     outcome = Outcome()
     records = await call_records.open_on_node(pool, node_id)
     talking = {r["call_uuid"]: r for r in records if r["state"] == "talking"}
@@ -86,6 +89,8 @@ async def reconcile(
         legs = [call] + ([r["counsellor_leg"]] if r["counsellor_leg"] else [])
         ends = [heard[leg] for leg in legs if leg in heard]
         end = min(ends) if ends else await cdr_end(pool, legs)
+        if end is None and not estimate:
+            continue
         if end is None:
             end = r["deadline_us"] or time.time_ns() // 1000
             outcome.estimated += 1
@@ -157,3 +162,25 @@ async def _close(pool: asyncpg.Pool, record: asyncpg.Record, end_us: int, cause:
         charge_yen=result.charge_yen,
         how=ended_by,
     )
+
+
+async def adopt_dead_nodes(pool: asyncpg.Pool, my_node: str, dead_after_seconds: float) -> Outcome:
+    """Finish the records of nodes that died and did not come back, from evidence only.
+
+    Their FreeSWITCH is out of our reach, but its CDRs are in the shared
+    database: a talking call is charged once its CDR is there; unanswered
+    records are closed.  Nothing is estimated for another node.
+    """
+    total = Outcome()
+    dead = await pool.fetch(
+        "SELECT DISTINCT r.node_id FROM call_records r LEFT JOIN nodes n ON n.node_id = r.node_id"
+        " WHERE r.state <> 'ended' AND r.node_id <> $1"
+        " AND (n.heartbeat_at IS NULL OR n.heartbeat_at < now() - make_interval(secs => $2))",
+        my_node,
+        dead_after_seconds,
+    )
+    for row in dead:
+        done = await reconcile(pool, row["node_id"], None, estimate=False)
+        total.closed_unanswered += done.closed_unanswered
+        total.finished_from_cdr += done.finished_from_cdr
+    return total
