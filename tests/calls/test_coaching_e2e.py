@@ -341,3 +341,21 @@ async def test_counsellor_is_never_in_two_calls(start_daemon: DaemonFactory, poo
         "SELECT answer_us, end_us FROM call_records WHERE state = 'ended' AND answer_us IS NOT NULL"
     )
     assert len(recs) == 1
+
+
+async def test_wrapup_keeps_a_counsellor_free_of_calls(start_daemon: DaemonFactory, pool: asyncpg.Pool) -> None:
+    w = await world(start_daemon, pool, wrapup_seconds=30)
+    script = CallerScript(
+        caller=TARO,
+        destination=w.number,
+        digits=[fast("12#")],
+        far_ends={"08011110001": answers(0.05, hangup_after=0.2)},
+    )
+    first = await w.fs.place_call(script)
+    assert first.bridged_to
+    second = await w.fs.place_call(script)
+    assert played(second)[-1] == "all_counsellors_busy"
+    assert not second.bridged_to
+    await pool.execute("UPDATE counsellors SET wrapup_until = now()")
+    third = await w.fs.place_call(script)
+    assert third.bridged_to
