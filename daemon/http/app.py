@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from daemon.http import admin, auth, openapi, status
+from daemon.http import admin, auth, coaching_api, openapi, status
 from daemon.http.context import DAEMON
 from daemon.http.errors import error_middleware
 from daemon.http.registry import install
+from daemon.http.tenant_auth import is_operator_path, tenant_token_auth
 
 if TYPE_CHECKING:
     from daemon.app import Daemon
@@ -30,13 +31,16 @@ _OPENAPI: web.AppKey[dict[str, Any]] = web.AppKey("openapi")
 
 def build_app(daemon: Daemon) -> web.Application:
     app = web.Application(
-        middlewares=[error_middleware, auth.bearer_auth(daemon.settings.admin_token)],
+        middlewares=[error_middleware, auth.bearer_auth(daemon.settings.admin_token), tenant_token_auth],
         client_max_size=MAX_BODY,
     )
     app[DAEMON] = daemon
-    operations = install(app, status.routes, admin.routes)
+    operations = install(app, status.routes, admin.routes, coaching_api.admin_routes, coaching_api.operator_routes)
     app[_OPENAPI] = openapi.document(
-        operations, title="calld admin API", version=daemon.version, secured=auth.requires_auth
+        operations,
+        title="calld admin and operator API",
+        version=daemon.version,
+        secured=lambda path: auth.requires_auth(path) or is_operator_path(path),
     )
     app.router.add_get("/metrics", status.metrics, name="metrics")
     app.router.add_get(OPENAPI_PATH, _openapi, name="openapi")

@@ -15,6 +15,7 @@ from aiohttp.typedefs import Handler, Middleware
 from pydantic import SecretStr
 
 from daemon.http.errors import ApiError
+from daemon.http.tenant_auth import is_operator_path
 from daemon.logs import get_logger
 
 _log = get_logger(__name__)
@@ -25,7 +26,8 @@ _REALM = 'Bearer realm="calld admin"'
 
 
 def requires_auth(path: str) -> bool:
-    return path.startswith(API_PREFIX) and path not in PUBLIC
+    """Admin token needed?  Operator paths take tenant tokens instead (tenant_auth.py)."""
+    return path.startswith(API_PREFIX) and path not in PUBLIC and not is_operator_path(path)
 
 
 def _presented_token(request: web.Request) -> str | None:

@@ -1,0 +1,453 @@
+"""The Coaching Dial operator API (``/api/v1/operator/…``, tenant tokens) and token admin.
+
+Handlers translate only: SQL lives in :mod:`daemon.db.operator_queries`,
+:mod:`daemon.db.coaching_admin` and :mod:`daemon.db.ledger`; every operation is
+one transaction.  A deposit NOTIFYs the daemons, so it extends the caller's live
+calls at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel, ValidationError
+
+from daemon.db import coaching_admin, ledger, tokens
+from daemon.db import operator_queries as q
+from daemon.db.tenants import Conflict, NotFound
+from daemon.http.coaching_models import (
+    AdjustmentIn,
+    CallerIn,
+    CallerList,
+    CallerOut,
+    CallList,
+    CallOut,
+    CounsellorIn,
+    CounsellorList,
+    CounsellorOut,
+    DepositIn,
+    DutyIn,
+    EntryOut,
+    GroupIn,
+    GroupList,
+    GroupOut,
+    Ledger,
+    MembersIn,
+    TokenCreate,
+    TokenCreated,
+)
+from daemon.http.context import pool_of
+from daemon.http.errors import ApiError
+from daemon.http.registry import RouteTable, json_response
+from daemon.http.tenant_auth import tenant_of
+
+admin_routes = RouteTable()
+operator_routes = RouteTable()
+OP = "/api/v1/operator"
+ID = r"{id:\d+}"
+
+
+MAX_ID = 2**63 - 1  # bigserial
+
+
+def _id(request: web.Request, name: str = "id") -> int:
+    value = int(request.match_info[name])
+    if not 0 < value <= MAX_ID:
+        raise NotFound(f"no such {name.removesuffix('_id') or 'object'} {request.match_info[name]}")
+    return value
+
+
+def _refused(exc: Exception, status: int = 422) -> ApiError:
+    return ApiError(status, str(exc))
+
+
+@contextlib.contextmanager
+def _rules_as_422() -> Iterator[None]:
+    """A broken data rule (ValueError) is the client's 422; a duplicate stays a 409."""
+    try:
+        yield
+    except Conflict:
+        raise
+    except ValueError as exc:
+        raise _refused(exc) from None
+
+
+# -- tokens (admin) --------------------------------------------------------------
+
+
+@admin_routes.route(
+    "POST",
+    r"/api/v1/tenants/{tenant_id:\d+}/tokens",
+    summary="Create an operator token for one tenant",
+    body=TokenCreate,
+    response=TokenCreated,
+    status=201,
+    errors=(404,),
+)
+async def create_token(request: web.Request, body: TokenCreate) -> TokenCreated:
+    tenant_id = _id(request, "tenant_id")
+    token_id, token = await tokens.create(pool_of(request), tenant_id, body.label)
+    return TokenCreated(id=token_id, tenant_id=tenant_id, token=token)
+
+
+@admin_routes.route(
+    "DELETE",
+    r"/api/v1/tenants/{tenant_id:\d+}/tokens/{id:\d+}",
+    summary="Revoke an operator token",
+    status=204,
+    errors=(404,),
+)
+async def revoke_token(request: web.Request) -> None:
+    await tokens.revoke(pool_of(request), _id(request, "tenant_id"), _id(request))
+
+
+# -- counsellors -----------------------------------------------------------------
+
+
+@operator_routes.route("GET", f"{OP}/counsellors", summary="List counsellors", response=CounsellorList)
+async def list_counsellors(request: web.Request) -> CounsellorList:
+    rows = await q.counsellors(pool_of(request), tenant_of(request))
+    return CounsellorList(counsellors=[CounsellorOut(**r) for r in rows])
+
+
+@operator_routes.route(
+    "POST",
+    f"{OP}/counsellors",
+    summary="Register a counsellor",
+    body=CounsellorIn,
+    response=CounsellorOut,
+    status=201,
+    errors=(409,),
+)
+async def create_counsellor(request: web.Request, body: CounsellorIn) -> CounsellorOut:
+    pool, tenant = pool_of(request), tenant_of(request)
+    with _rules_as_422():
+        new_id = await coaching_admin.create_counsellor(pool, tenant, **body.model_dump())
+    return CounsellorOut(**await q.counsellor(pool, tenant, new_id))
+
+
+@operator_routes.route("GET", f"{OP}/counsellors/{ID}", summary="One counsellor", response=CounsellorOut, errors=(404,))
+async def get_counsellor(request: web.Request) -> CounsellorOut:
+    return CounsellorOut(**await q.counsellor(pool_of(request), tenant_of(request), _id(request)))
+
+
+@operator_routes.route(
+    "PUT",
+    f"{OP}/counsellors/{ID}",
+    summary="Replace a counsellor's settings",
+    body=CounsellorIn,
+    response=CounsellorOut,
+    errors=(404, 409),
+)
+async def update_counsellor(request: web.Request, body: CounsellorIn) -> CounsellorOut:
+    pool, tenant = pool_of(request), tenant_of(request)
+    await q.update_counsellor(pool, tenant, _id(request), body.model_dump())
+    return CounsellorOut(**await q.counsellor(pool, tenant, _id(request)))
+
+
+@operator_routes.route(
+    "PUT",
+    f"{OP}/counsellors/{ID}/duty",
+    summary="Put a counsellor on or off duty",
+    body=DutyIn,
+    response=CounsellorOut,
+    errors=(404,),
+)
+async def set_duty(request: web.Request, body: DutyIn) -> CounsellorOut:
+    pool, tenant = pool_of(request), tenant_of(request)
+    await coaching_admin.set_duty(pool, tenant, _id(request), body.on_duty)
+    return CounsellorOut(**await q.counsellor(pool, tenant, _id(request)))
+
+
+@operator_routes.route(
+    "DELETE",
+    f"{OP}/counsellors/{ID}",
+    summary="Remove a counsellor (not while in a call)",
+    status=204,
+    errors=(404, 409),
+)
+async def delete_counsellor(request: web.Request) -> None:
+    await q.delete_counsellor(pool_of(request), tenant_of(request), _id(request))
+
+
+# -- groups ----------------------------------------------------------------------
+
+
+@operator_routes.route("GET", f"{OP}/groups", summary="List counsellor groups", response=GroupList)
+async def list_groups(request: web.Request) -> GroupList:
+    return GroupList(groups=[GroupOut(**r) for r in await q.groups(pool_of(request), tenant_of(request))])
+
+
+@operator_routes.route(
+    "POST",
+    f"{OP}/groups",
+    summary="Create a group (code, rate, strategy, members)",
+    body=GroupIn,
+    response=GroupOut,
+    status=201,
+    errors=(404, 409),
+)
+async def create_group(request: web.Request, body: GroupIn) -> GroupOut:
+    pool, tenant = pool_of(request), tenant_of(request)
+    with _rules_as_422():
+        new_id = await coaching_admin.create_group(pool, tenant, **body.model_dump())
+    return GroupOut(**await q.group(pool, tenant, new_id))
+
+
+@operator_routes.route("GET", f"{OP}/groups/{ID}", summary="One group", response=GroupOut, errors=(404,))
+async def get_group(request: web.Request) -> GroupOut:
+    return GroupOut(**await q.group(pool_of(request), tenant_of(request), _id(request)))
+
+
+@operator_routes.route(
+    "PUT",
+    f"{OP}/groups/{ID}",
+    summary="Replace a group's settings and members",
+    body=GroupIn,
+    response=GroupOut,
+    errors=(404, 409),
+)
+async def update_group(request: web.Request, body: GroupIn) -> GroupOut:
+    pool, tenant = pool_of(request), tenant_of(request)
+    await q.update_group(pool, tenant, _id(request), body.model_dump())
+    return GroupOut(**await q.group(pool, tenant, _id(request)))
+
+
+@operator_routes.route(
+    "PUT",
+    f"{OP}/groups/{ID}/members",
+    summary="Replace a group's members (hunting order)",
+    body=MembersIn,
+    response=GroupOut,
+    errors=(404,),
+)
+async def set_members(request: web.Request, body: MembersIn) -> GroupOut:
+    pool, tenant = pool_of(request), tenant_of(request)
+    await q.set_group_members(pool, tenant, _id(request), body.members)
+    return GroupOut(**await q.group(pool, tenant, _id(request)))
+
+
+@operator_routes.route("DELETE", f"{OP}/groups/{ID}", summary="Delete a group", status=204, errors=(404,))
+async def delete_group(request: web.Request) -> None:
+    await q.delete_group(pool_of(request), tenant_of(request), _id(request))
+
+
+# -- callers ---------------------------------------------------------------------
+
+
+@operator_routes.route("GET", f"{OP}/callers", summary="List callers with balances", response=CallerList)
+async def list_callers(request: web.Request) -> CallerList:
+    return CallerList(callers=[CallerOut(**r) for r in await q.callers(pool_of(request), tenant_of(request))])
+
+
+@operator_routes.route(
+    "POST",
+    f"{OP}/callers",
+    summary="Register a caller (numbers, PIN, prepaid or postpaid)",
+    body=CallerIn,
+    response=CallerOut,
+    status=201,
+    errors=(409,),
+)
+async def create_caller(request: web.Request, body: CallerIn) -> CallerOut:
+    pool, tenant = pool_of(request), tenant_of(request)
+    with _rules_as_422():
+        new_id = await coaching_admin.create_caller(pool, tenant, **body.model_dump())
+    return CallerOut(**await q.caller(pool, tenant, new_id))
+
+
+@operator_routes.route("GET", f"{OP}/callers/{ID}", summary="One caller", response=CallerOut, errors=(404,))
+async def get_caller(request: web.Request) -> CallerOut:
+    return CallerOut(**await q.caller(pool_of(request), tenant_of(request), _id(request)))
+
+
+@operator_routes.route(
+    "PUT",
+    f"{OP}/callers/{ID}",
+    summary="Replace a caller's settings and numbers",
+    body=CallerIn,
+    response=CallerOut,
+    errors=(404, 409),
+)
+async def update_caller(request: web.Request, body: CallerIn) -> CallerOut:
+    pool, tenant = pool_of(request), tenant_of(request)
+    with _rules_as_422():
+        await q.update_caller(pool, tenant, _id(request), body.model_dump())
+    return CallerOut(**await q.caller(pool, tenant, _id(request)))
+
+
+@operator_routes.route(
+    "DELETE", f"{OP}/callers/{ID}", summary="Remove a caller without money history", status=204, errors=(404, 409)
+)
+async def delete_caller(request: web.Request) -> None:
+    await q.delete_caller(pool_of(request), tenant_of(request), _id(request))
+
+
+# -- money -----------------------------------------------------------------------
+
+
+async def _book(request: web.Request, kind: str, body: DepositIn | AdjustmentIn) -> web.Response:
+    try:
+        entry = await ledger.post(
+            pool_of(request),
+            tenant_of(request),
+            _id(request),
+            kind,
+            body.amount_yen,
+            memo=body.memo,
+            idempotency_key=body.idempotency_key,
+        )
+    except ledger.CallerNotFound as exc:
+        raise NotFound(str(exc)) from None
+    except ledger.IdempotencyConflict as exc:
+        raise _refused(exc, 409) from None
+    except ledger.InsufficientFunds as exc:
+        raise ApiError(409, f"a prepaid balance cannot go below zero: {exc}") from None
+    out = EntryOut.model_validate(entry, from_attributes=True)
+    return json_response(out, 200 if entry.replayed else 201)
+
+
+@operator_routes.route(
+    "POST",
+    f"{OP}/callers/{ID}/deposits",
+    summary="Book a deposit (bank transfer checked by the operator)",
+    body=DepositIn,
+    response=EntryOut,
+    status=201,
+    errors=(404, 409),
+    also={200: EntryOut},
+)
+async def deposit(request: web.Request, body: DepositIn) -> web.Response:
+    return await _book(request, "deposit", body)
+
+
+@operator_routes.route(
+    "POST",
+    f"{OP}/callers/{ID}/refunds",
+    summary="Book a refund to the caller",
+    body=DepositIn,
+    response=EntryOut,
+    status=201,
+    errors=(404, 409),
+    also={200: EntryOut},
+)
+async def refund(request: web.Request, body: DepositIn) -> web.Response:
+    return await _book(request, "refund", body)
+
+
+@operator_routes.route(
+    "POST",
+    f"{OP}/callers/{ID}/adjustments",
+    summary="Book a correction (positive or negative)",
+    body=AdjustmentIn,
+    response=EntryOut,
+    status=201,
+    errors=(404, 409),
+    also={200: EntryOut},
+)
+async def adjust(request: web.Request, body: AdjustmentIn) -> web.Response:
+    return await _book(request, "adjustment", body)
+
+
+@operator_routes.route(
+    "GET", f"{OP}/callers/{ID}/ledger", summary="A caller's ledger, oldest first", response=Ledger, errors=(404,)
+)
+async def caller_ledger(request: web.Request) -> Ledger:
+    pool, tenant = pool_of(request), tenant_of(request)
+    who = await q.caller(pool, tenant, _id(request))
+    entries = await ledger.entries(pool, tenant, _id(request))
+    return Ledger(
+        caller_id=who["id"],
+        balance_yen=who["balance_yen"],
+        entries=[EntryOut.model_validate(e, from_attributes=True) for e in entries],
+    )
+
+
+# -- call records ----------------------------------------------------------------
+
+
+class _CallQuery(BaseModel):
+    since: datetime | None = None
+    until: datetime | None = None
+    caller_id: int | None = None
+    counsellor_id: int | None = None
+    group_id: int | None = None
+    state: str | None = None
+    limit: int = 100
+    offset: int = 0
+
+
+def _query(request: web.Request) -> _CallQuery:
+    try:
+        query = _CallQuery.model_validate(dict(request.query))
+    except ValidationError as exc:
+        raise ApiError.invalid(exc, "query") from None
+    if not 1 <= query.limit <= 1000 or query.offset < 0:
+        raise ApiError(422, "limit must be 1..1000 and offset >= 0")
+    return query
+
+
+def _rows(request: web.Request, query: _CallQuery) -> Any:
+    filters = {k: getattr(query, k) for k in ("caller_id", "counsellor_id", "group_id", "state")}
+    return q.calls(
+        pool_of(request),
+        tenant_of(request),
+        since=query.since,
+        until=query.until,
+        filters=filters,
+        limit=query.limit,
+        offset=query.offset,
+    )
+
+
+@operator_routes.route(
+    "GET",
+    f"{OP}/calls",
+    summary="Call records, newest first (filters: since, until, caller_id, counsellor_id,"
+    " group_id, state, limit, offset)",
+    response=CallList,
+    errors=(422,),
+)
+async def list_calls(request: web.Request) -> CallList:
+    query = _query(request)
+    return CallList(calls=[CallOut(**dict(r)) async for r in _rows(request, query)])
+
+
+CSV_FIELDS = list(CallOut.model_fields)
+
+
+def _cell(value: object) -> str:
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text  # no formulas in spreadsheets
+
+
+@operator_routes.route(
+    "GET", f"{OP}/calls.csv", summary="Call records as CSV (same filters), for accounting", errors=(422,)
+)
+async def export_calls(request: web.Request) -> web.StreamResponse:
+    query = _query(request)
+    response = web.StreamResponse(
+        headers={"Content-Type": "text/csv; charset=utf-8", "Content-Disposition": 'attachment; filename="calls.csv"'}
+    )
+    await response.prepare(request)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(CSV_FIELDS)
+    async for row in _rows(request, query):
+        writer.writerow([_cell(row[name]) for name in CSV_FIELDS])
+        if buffer.tell() > 32_768:
+            await response.write(buffer.getvalue().encode())
+            buffer.seek(0)
+            buffer.truncate()
+    await response.write(buffer.getvalue().encode())
+    await response.write_eof()
+    return response
+
+
+__all__ = ["admin_routes", "operator_routes"]

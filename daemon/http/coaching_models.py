@@ -1,0 +1,203 @@
+"""Bodies of the Coaching Dial operator API.  Money is integer yen: floats and strings are refused."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from daemon.http.models import PhoneNumber, check_name
+
+Name = Annotated[str, Field(strict=True, min_length=1, max_length=200), AfterValidator(check_name)]
+Yen = Annotated[int, Field(strict=True, ge=0, le=10**9, description="integer yen")]
+RatePerMinute = Annotated[int, Field(strict=True, ge=0, le=100_000, description="integer yen per minute")]
+Seconds = Annotated[int, Field(strict=True, ge=0, le=3600)]
+DialString = Annotated[
+    str,
+    Field(
+        strict=True,
+        pattern=r"^[A-Za-z0-9_./@:+=-]{3,200}$",
+        description="how FreeSWITCH reaches the phone, e.g. sofia/gateway/trunk/08011112222",
+    ),
+]
+Strategy = Literal["longest_idle", "round_robin", "sequential", "random", "ring_all"]
+Billing = Literal["prepaid", "postpaid"]
+PaymentMethod = Literal["card", "bank_transfer"]
+Memo = Annotated[str, Field(strict=True, max_length=1000)]
+IdempotencyKey = Annotated[str, Field(strict=True, min_length=1, max_length=200)]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class TokenCreate(_In):
+    label: Annotated[str, Field(strict=True, max_length=200)] = ""
+
+
+class TokenCreated(_Out):
+    id: int
+    tenant_id: int
+    token: str = Field(description="shown once; only its hash is kept")
+
+
+class CounsellorIn(_In):
+    name: Name
+    dial_string: DialString
+    rate_yen_per_min: RatePerMinute | None = Field(None, description="overrides the group's rate")
+    on_duty: bool = False
+
+
+class CounsellorOut(_Out):
+    id: int
+    name: str
+    dial_string: str
+    rate_yen_per_min: int | None
+    on_duty: bool
+    in_call: bool
+    missed_in_row: int
+    last_call_end: datetime | None
+
+
+class CounsellorList(_Out):
+    counsellors: list[CounsellorOut]
+
+
+class DutyIn(_In):
+    on_duty: bool
+
+
+class GroupIn(_In):
+    code: Annotated[str, Field(strict=True, pattern=r"^[0-9]{1,6}$", description="what the caller keys")]
+    name: Name
+    rate_yen_per_min: RatePerMinute
+    strategy: Strategy = "longest_idle"
+    ring_timeout_s: Annotated[int, Field(strict=True, ge=1, le=120)] = 20
+    free_seconds: Seconds = 0
+    minimum_charge_yen: Yen = 0
+    max_missed: Annotated[int, Field(strict=True, ge=1, le=100)] = 3
+    wrapup_seconds: Seconds = 0
+    warning_seconds: Annotated[int, Field(strict=True, ge=0, le=600)] = 60
+    members: list[int] = Field(default_factory=list, description="counsellor ids, in hunting order")
+
+
+class GroupOut(_Out):
+    id: int
+    code: str
+    name: str
+    rate_yen_per_min: int
+    strategy: Strategy
+    ring_timeout_s: int
+    free_seconds: int
+    minimum_charge_yen: int
+    max_missed: int
+    wrapup_seconds: int
+    warning_seconds: int
+    members: list[int]
+
+
+class GroupList(_Out):
+    groups: list[GroupOut]
+
+
+class MembersIn(_In):
+    members: list[int]
+
+
+class CallerIn(_In):
+    name: Name
+    numbers: list[PhoneNumber] = Field(default_factory=list, max_length=20)
+    pin: Annotated[str | None, Field(strict=True, pattern=r"^[0-9]{4,8}$")] = None
+    billing: Billing
+    payment_method: PaymentMethod
+    credit_limit_yen: Yen | None = Field(None, description="postpaid only; none = no limit")
+
+    @model_validator(mode="after")
+    def _rules(self) -> CallerIn:
+        if self.payment_method == "card" and self.billing != "postpaid":
+            raise ValueError("card payers are postpaid: set billing to 'postpaid'")
+        if self.billing == "prepaid" and self.credit_limit_yen is not None:
+            raise ValueError("a credit limit applies to postpaid callers only; a prepaid caller's limit is the balance")
+        if len(set(self.numbers)) != len(self.numbers):
+            raise ValueError("the same number is listed twice")
+        return self
+
+
+class CallerOut(_Out):
+    id: int
+    name: str
+    numbers: list[str]
+    pin: str | None
+    billing: Billing
+    payment_method: PaymentMethod
+    credit_limit_yen: int | None
+    balance_yen: int = Field(description="negative for a postpaid caller who owes")
+
+
+class CallerList(_Out):
+    callers: list[CallerOut]
+
+
+class DepositIn(_In):
+    amount_yen: Annotated[int, Field(strict=True, gt=0, le=10**9)]
+    memo: Memo = ""
+    idempotency_key: IdempotencyKey | None = Field(
+        None, description="a retry with the same key and body books nothing twice"
+    )
+
+
+class AdjustmentIn(_In):
+    amount_yen: Annotated[int, Field(strict=True, ge=-(10**9), le=10**9)]
+    memo: Memo = ""
+    idempotency_key: IdempotencyKey | None = None
+
+    @model_validator(mode="after")
+    def _not_zero(self) -> AdjustmentIn:
+        if self.amount_yen == 0:
+            raise ValueError("an adjustment of 0 yen changes nothing")
+        return self
+
+
+class EntryOut(_Out):
+    id: int
+    caller_id: int
+    kind: str
+    amount_yen: int
+    balance_after: int
+    call_uuid: uuid.UUID | None
+    idempotency_key: str | None
+    memo: str
+    created_at: datetime
+    replayed: bool = Field(False, description="true: this request was a replay; nothing new was booked")
+
+
+class Ledger(_Out):
+    caller_id: int
+    balance_yen: int
+    entries: list[EntryOut]
+
+
+class CallOut(_Out):
+    call_uuid: uuid.UUID
+    created_at: datetime
+    caller_id: int | None
+    caller_number: str
+    group_id: int | None
+    counsellor_id: int | None
+    state: str
+    answer_us: int | None
+    end_us: int | None
+    billed_seconds: int | None
+    charge_yen: int | None
+    hangup_cause: str | None
+    ended_by: str | None
+
+
+class CallList(_Out):
+    calls: list[CallOut]

@@ -1,0 +1,209 @@
+"""The Coaching Dial operator API: tenant-scoped tokens, CRUD, money, call records (real database)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import asyncpg
+import pytest
+
+from daemon.app import Daemon
+from daemon.billing.charges import Tariff
+from daemon.db import call_records, directory
+from tests.conftest import DaemonFactory
+from tests.http.test_status_admin import ADMIN, call
+
+OP = "/api/v1/operator"
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as session:
+        yield session
+
+
+async def operator(http: aiohttp.ClientSession, daemon: Daemon, name: str) -> tuple[int, dict[str, str]]:
+    status, tenant = await call(http, daemon, "POST", "/api/v1/tenants", {"name": name, "lines": 2})
+    assert status == 201
+    status, token = await call(http, daemon, "POST", f"/api/v1/tenants/{tenant['id']}/tokens", {"label": "desk"})
+    assert status == 201 and token["token"].startswith("ctk_")
+    return tenant["id"], {"Authorization": f"Bearer {token['token']}"}
+
+
+CALLER = {"name": "Taro", "numbers": ["+819012345678"], "billing": "prepaid", "payment_method": "bank_transfer"}
+
+
+async def test_tokens_are_scoped_to_one_tenant(start_daemon: DaemonFactory, http: aiohttp.ClientSession) -> None:
+    daemon = await start_daemon()
+    _, acme = await operator(http, daemon, "acme")
+    _, other = await operator(http, daemon, "other")
+    status, created = await call(http, daemon, "POST", f"{OP}/callers", CALLER, headers=acme)
+    assert status == 201 and created["numbers"] == ["09012345678"] and created["balance_yen"] == 0
+    assert (await call(http, daemon, "GET", f"{OP}/callers/{created['id']}", headers=other))[0] == 404
+    assert (
+        await call(http, daemon, "POST", f"{OP}/callers/{created['id']}/deposits", {"amount_yen": 100}, headers=other)
+    )[0] == 404
+    _, listed = await call(http, daemon, "GET", f"{OP}/callers", headers=other)
+    assert listed == {"callers": []}
+    assert (await call(http, daemon, "GET", "/api/v1/tenants", headers=acme))[0] == 401  # not an admin
+    assert (await call(http, daemon, "GET", f"{OP}/callers", headers=ADMIN))[0] == 401  # not an operator
+    assert (await call(http, daemon, "GET", f"{OP}/callers", headers={}))[0] == 401
+
+
+async def test_revoked_token_stops_working(start_daemon: DaemonFactory, http: aiohttp.ClientSession) -> None:
+    daemon = await start_daemon()
+    tenant_id, acme = await operator(http, daemon, "acme")
+    token_id = (await call(http, daemon, "POST", f"/api/v1/tenants/{tenant_id}/tokens", {}))[1]["id"]
+    assert (await call(http, daemon, "DELETE", f"/api/v1/tenants/{tenant_id}/tokens/{token_id}"))[0] == 204
+    assert (await call(http, daemon, "GET", f"{OP}/callers", headers=acme))[0] == 200  # the other token lives
+
+
+async def test_deposit_is_exactly_once(
+    start_daemon: DaemonFactory, http: aiohttp.ClientSession, pool: asyncpg.Pool
+) -> None:
+    daemon = await start_daemon()
+    _, acme = await operator(http, daemon, "acme")
+    caller = (await call(http, daemon, "POST", f"{OP}/callers", CALLER, headers=acme))[1]
+    path = f"{OP}/callers/{caller['id']}/deposits"
+    body = {"amount_yen": 3000, "memo": "bank 11/25", "idempotency_key": "furikomi-0001"}
+    results = await asyncio.gather(*(call(http, daemon, "POST", path, body, headers=acme) for _ in range(4)))
+    assert sorted(status for status, _ in results) == [200, 200, 200, 201]
+    assert len({entry["id"] for _, entry in results}) == 1
+    assert sum(entry["replayed"] for _, entry in results) == 3
+    status, _ = await call(http, daemon, "POST", path, {**body, "amount_yen": 5000}, headers=acme)
+    assert status == 409
+    status, book = await call(http, daemon, "GET", f"{OP}/callers/{caller['id']}/ledger", headers=acme)
+    assert status == 200 and book["balance_yen"] == 3000
+    assert [e["amount_yen"] for e in book["entries"]] == [3000]
+
+
+@pytest.mark.parametrize("amount", [100.5, "100", 0, -5, True])
+async def test_money_is_integer_yen(start_daemon: DaemonFactory, http: aiohttp.ClientSession, amount: Any) -> None:
+    daemon = await start_daemon()
+    _, acme = await operator(http, daemon, "acme")
+    caller = (await call(http, daemon, "POST", f"{OP}/callers", CALLER, headers=acme))[1]
+    status, body = await call(
+        http, daemon, "POST", f"{OP}/callers/{caller['id']}/deposits", {"amount_yen": amount}, headers=acme
+    )
+    assert status == 422 and body["error"]
+    assert (await call(http, daemon, "GET", f"{OP}/callers/{caller['id']}", headers=acme))[1]["balance_yen"] == 0
+
+
+async def test_adjustments_never_take_prepaid_below_zero(
+    start_daemon: DaemonFactory, http: aiohttp.ClientSession
+) -> None:
+    daemon = await start_daemon()
+    _, acme = await operator(http, daemon, "acme")
+    caller = (await call(http, daemon, "POST", f"{OP}/callers", CALLER, headers=acme))[1]
+    base = f"{OP}/callers/{caller['id']}"
+    assert (await call(http, daemon, "POST", f"{base}/deposits", {"amount_yen": 500}, headers=acme))[0] == 201
+    status, body = await call(http, daemon, "POST", f"{base}/adjustments", {"amount_yen": -600}, headers=acme)
+    assert status == 409 and "below zero" in body["error"]
+    assert (await call(http, daemon, "POST", f"{base}/adjustments", {"amount_yen": -200}, headers=acme))[0] == 201
+    assert (await call(http, daemon, "POST", f"{base}/refunds", {"amount_yen": 50}, headers=acme))[0] == 201
+    book = (await call(http, daemon, "GET", f"{base}/ledger", headers=acme))[1]
+    assert book["balance_yen"] == sum(e["amount_yen"] for e in book["entries"]) == 350
+    assert [e["balance_after"] for e in book["entries"]] == [500, 300, 350]
+
+
+async def test_caller_rules_and_nothing_half_written(
+    start_daemon: DaemonFactory, http: aiohttp.ClientSession, pool: asyncpg.Pool
+) -> None:
+    daemon = await start_daemon()
+    _, acme = await operator(http, daemon, "acme")
+    status, body = await call(http, daemon, "POST", f"{OP}/callers", {**CALLER, "payment_method": "card"}, headers=acme)
+    assert status == 422 and "postpaid" in body["error"]
+    assert (await call(http, daemon, "POST", f"{OP}/callers", CALLER, headers=acme))[0] == 201
+    dup = {**CALLER, "name": "Jiro", "numbers": ["09099998888", "09012345678"]}
+    assert (await call(http, daemon, "POST", f"{OP}/callers", dup, headers=acme))[0] == 409
+    assert await pool.fetchval("SELECT count(*) FROM callers") == 1
+    assert await pool.fetchval("SELECT count(*) FROM caller_numbers") == 1
+    card = {
+        **CALLER,
+        "name": "Hanako",
+        "numbers": [],
+        "billing": "postpaid",
+        "payment_method": "card",
+        "credit_limit_yen": 20000,
+    }
+    assert (await call(http, daemon, "POST", f"{OP}/callers", card, headers=acme))[0] == 201
+
+
+async def test_counsellors_groups_crud(start_daemon: DaemonFactory, http: aiohttp.ClientSession) -> None:
+    daemon = await start_daemon()
+    _, acme = await operator(http, daemon, "acme")
+    ids = []
+    for i in range(2):
+        status, c = await call(
+            http,
+            daemon,
+            "POST",
+            f"{OP}/counsellors",
+            {"name": f"c{i}", "dial_string": f"sofia/gateway/trunk/0801111000{i}"},
+            headers=acme,
+        )
+        assert status == 201 and c["on_duty"] is False and c["in_call"] is False
+        ids.append(c["id"])
+    bad = {"name": "x", "dial_string": "sofia/x\napi uuid_kill all"}
+    assert (await call(http, daemon, "POST", f"{OP}/counsellors", bad, headers=acme))[0] == 422
+    status, c = await call(http, daemon, "PUT", f"{OP}/counsellors/{ids[0]}/duty", {"on_duty": True}, headers=acme)
+    assert status == 200 and c["on_duty"] is True
+    group = {"code": "12", "name": "tarot", "rate_yen_per_min": 300, "members": ids, "strategy": "round_robin"}
+    status, g = await call(http, daemon, "POST", f"{OP}/groups", group, headers=acme)
+    assert status == 201 and g["members"] == ids
+    assert (await call(http, daemon, "POST", f"{OP}/groups", group, headers=acme))[0] == 409
+    assert (await call(http, daemon, "POST", f"{OP}/groups", {**group, "rate_yen_per_min": 1.5}, headers=acme))[
+        0
+    ] == 422
+    status, g = await call(http, daemon, "PUT", f"{OP}/groups/{g['id']}/members", {"members": ids[::-1]}, headers=acme)
+    assert status == 200 and g["members"] == ids[::-1]
+    assert (await call(http, daemon, "DELETE", f"{OP}/counsellors/{ids[1]}", headers=acme))[0] == 204
+    assert (await call(http, daemon, "GET", f"{OP}/groups/{g['id']}", headers=acme))[1]["members"] == [ids[0]]
+
+
+async def test_call_records_json_and_csv(
+    start_daemon: DaemonFactory, http: aiohttp.ClientSession, pool: asyncpg.Pool
+) -> None:
+    daemon = await start_daemon()
+    tenant_id, acme = await operator(http, daemon, "acme")
+    caller = (await call(http, daemon, "POST", f"{OP}/callers", {**CALLER, "name": "=HYPERLINK()"}, headers=acme))[1]
+    who = await directory.caller(pool, caller["id"])
+    assert who is not None
+    for _ in range(3):
+        await call_records.open_record(
+            pool,
+            uuid.uuid4(),
+            tenant_id=tenant_id,
+            node_id="n",
+            caller=who,
+            caller_number="=1+1",
+            group_id=None,
+            tariff=Tariff(300),
+            created_us=0,
+        )
+    status, listed = await call(http, daemon, "GET", f"{OP}/calls?limit=2&caller_id={caller['id']}", headers=acme)
+    assert status == 200 and len(listed["calls"]) == 2
+    assert (await call(http, daemon, "GET", f"{OP}/calls?since=yesterday", headers=acme))[0] == 422
+    assert (await call(http, daemon, "GET", f"{OP}/calls?limit=5000", headers=acme))[0] == 422
+    async with http.get(f"http://127.0.0.1:{daemon.http_port}{OP}/calls.csv", headers=acme) as resp:
+        assert resp.status == 200 and resp.content_type == "text/csv"
+        lines = (await resp.text()).strip().splitlines()
+    assert lines[0].startswith("call_uuid,created_at,caller_id")
+    assert len(lines) == 4
+    assert all("'=1+1" in line for line in lines[1:])  # no spreadsheet formulas
+
+
+async def test_openapi_documents_the_operator_api(start_daemon: DaemonFactory, http: aiohttp.ClientSession) -> None:
+    daemon = await start_daemon()
+    doc = (await call(http, daemon, "GET", "/api/v1/openapi.json", headers={}))[1]
+    for path in (
+        "/api/v1/operator/callers/{id}/deposits",
+        "/api/v1/operator/groups",
+        "/api/v1/operator/calls.csv",
+        "/api/v1/tenants/{tenant_id}/tokens",
+    ):
+        assert path in doc["paths"], path
