@@ -14,6 +14,7 @@ from daemon.prompts import PROMPTS
 CONF = Path(__file__).resolve().parents[2] / "freeswitch" / "conf"
 DIALPLAN = CONF / "dialplan" / "public" / "00_calld.xml"
 EVENT_SOCKET = CONF / "autoload_configs" / "event_socket.conf.xml"
+CDR_PG_CSV = CONF / "autoload_configs" / "cdr_pg_csv.conf.xml"
 PROMPTS_DIR = "/var/lib/calld/prompts"  # StateDirectory=calld + "prompts" (systemd/calld.service)
 
 # CAUSE_CHART of src/switch_channel.c (signalwire/freeswitch): the names `hangup` accepts.
@@ -213,7 +214,7 @@ def test_event_socket_is_loopback_with_own_password() -> None:
     assert password == "@CALLD_ESL_PASSWORD@"
 
 
-@pytest.mark.parametrize("path", [DIALPLAN, EVENT_SOCKET], ids=lambda p: p.name)
+@pytest.mark.parametrize("path", [DIALPLAN, EVENT_SOCKET, CDR_PG_CSV], ids=lambda p: p.name)
 def test_safe_for_the_freeswitch_preprocessor(path: Path) -> None:
     """FreeSWITCH's line pre-processor acts on X-PRE-PROCESS even inside comments and drops
     every line that contains <include> or </include> (src/switch_xml.c, preprocess())."""
