@@ -40,6 +40,7 @@ class CallEntry:
     def __init__(self, services: Services, products: dict[str, ProductFlow]) -> None:
         self.services = services
         self.products = products
+        self.releaser = admission.BatchReleaser()
 
     async def __call__(self, session: Session, calls: asyncio.TaskGroup) -> None:
         svc = self.services
@@ -111,7 +112,7 @@ class CallEntry:
         if pool is None:
             return
         try:
-            await asyncio.wait_for(admission.release(pool, call_uuid), self.services.settings.db_timeout_seconds)
+            await asyncio.wait_for(self.releaser.release(pool, call_uuid), self.services.settings.db_timeout_seconds)
         except DB_ERRORS as exc:
             self.services.metrics.db_errors.inc()
             _log.error("release_db_error", error=repr(exc))

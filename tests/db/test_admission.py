@@ -98,3 +98,15 @@ async def test_orphaned_lines_of_this_node_are_freed(pool: asyncpg.Pool) -> None
     assert await nodes.free_orphans(pool, "n1", [str(live)], 3600.0) == 0  # too young to judge
     assert await nodes.free_orphans(pool, "n1", [str(live)], 0.0) == 1
     assert await pool.fetchval("SELECT call_uuid FROM active_calls") == live
+
+
+async def test_batched_release_answers_each_call(pool: asyncpg.Pool) -> None:
+    await make_tenant(pool, 50)
+    calls = [uuid.uuid4() for _ in range(30)]
+    for call in calls[:20]:
+        await admission.admit(pool, call, "0312345678", "n1")
+    releaser = admission.BatchReleaser()
+    results = await asyncio.gather(*(releaser.release(pool, c) for c in calls))
+    assert results == [True] * 20 + [False] * 10  # the last 10 never held a line
+    assert await pool.fetchval("SELECT count(*) FROM active_calls") == 0
+    assert await releaser.release(pool, calls[0]) is False
