@@ -11,10 +11,12 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import asyncpg
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
@@ -107,48 +109,117 @@ async def revoke_token(request: web.Request) -> None:
     await tokens.revoke(pool_of(request), _id(request, "tenant_id"), _id(request))
 
 
-# -- counsellors -----------------------------------------------------------------
+# -- counsellors, groups, callers: the same five routes each -------------------
 
 
-@operator_routes.route("GET", f"{OP}/counsellors", summary="List counsellors", response=CounsellorList)
-async def list_counsellors(request: web.Request) -> CounsellorList:
-    rows = await q.counsellors(pool_of(request), tenant_of(request))
-    return CounsellorList(counsellors=[CounsellorOut(**r) for r in rows])
+@dataclass(frozen=True)
+class Resource:
+    """One kind of object the operator manages, and how to store it."""
+
+    singular: str
+    plural: str
+    body: type[BaseModel]
+    out: type[BaseModel]
+    listing: type[BaseModel]
+    create: Callable[[asyncpg.Pool, int, dict[str, Any]], Awaitable[int]]
+    read: Callable[[asyncpg.Pool, int, int], Awaitable[dict[str, Any]]]
+    read_all: Callable[[asyncpg.Pool, int], Awaitable[list[dict[str, Any]]]]
+    update: Callable[[asyncpg.Pool, int, int, dict[str, Any]], Awaitable[None]]
+    delete: Callable[[asyncpg.Pool, int, int], Awaitable[None]]
+    delete_note: str = ""
 
 
-@operator_routes.route(
-    "POST",
-    f"{OP}/counsellors",
-    summary="Register a counsellor",
-    body=CounsellorIn,
-    response=CounsellorOut,
-    status=201,
-    errors=(409,),
+def _named(handler: Any, name: str) -> Any:
+    handler.__name__ = name
+    return handler
+
+
+def register(table: RouteTable, r: Resource) -> None:
+    """List, create, read, replace and delete routes for ``r`` under ``/api/v1/operator/<plural>``."""
+    base, one = f"{OP}/{r.plural}", f"{OP}/{r.plural}/{ID}"
+
+    async def read(request: web.Request, ident: int | None = None) -> BaseModel:
+        return r.out(**await r.read(pool_of(request), tenant_of(request), ident or _id(request)))
+
+    async def list_all(request: web.Request) -> BaseModel:
+        rows = await r.read_all(pool_of(request), tenant_of(request))
+        return r.listing(**{r.plural: [r.out(**row) for row in rows]})
+
+    async def create(request: web.Request, body: BaseModel) -> BaseModel:
+        with _rules_as_422():
+            new_id = await r.create(pool_of(request), tenant_of(request), body.model_dump())
+        return await read(request, new_id)
+
+    async def replace(request: web.Request, body: BaseModel) -> BaseModel:
+        with _rules_as_422():
+            await r.update(pool_of(request), tenant_of(request), _id(request), body.model_dump())
+        return await read(request)
+
+    async def delete(request: web.Request) -> None:
+        await r.delete(pool_of(request), tenant_of(request), _id(request))
+
+    table.route("GET", base, summary=f"List {r.plural}", response=r.listing)(_named(list_all, f"list_{r.plural}"))
+    table.route(
+        "POST", base, summary=f"Register a {r.singular}", body=r.body, response=r.out, status=201, errors=(404, 409)
+    )(_named(create, f"create_{r.singular}"))
+    table.route("GET", one, summary=f"One {r.singular}", response=r.out, errors=(404,))(
+        _named(read, f"get_{r.singular}")
+    )
+    table.route(
+        "PUT", one, summary=f"Replace a {r.singular}'s settings", body=r.body, response=r.out, errors=(404, 409)
+    )(_named(replace, f"update_{r.singular}"))
+    table.route("DELETE", one, summary=f"Remove a {r.singular}{r.delete_note}", status=204, errors=(404, 409))(
+        _named(delete, f"delete_{r.singular}")
+    )
+
+
+register(
+    operator_routes,
+    Resource(
+        "counsellor",
+        "counsellors",
+        CounsellorIn,
+        CounsellorOut,
+        CounsellorList,
+        create=lambda pool, tenant, v: coaching_admin.create_counsellor(pool, tenant, **v),
+        read=q.counsellor,
+        read_all=q.counsellors,
+        update=q.update_counsellor,
+        delete=q.delete_counsellor,
+        delete_note=" (not while in a call)",
+    ),
 )
-async def create_counsellor(request: web.Request, body: CounsellorIn) -> CounsellorOut:
-    pool, tenant = pool_of(request), tenant_of(request)
-    with _rules_as_422():
-        new_id = await coaching_admin.create_counsellor(pool, tenant, **body.model_dump())
-    return CounsellorOut(**await q.counsellor(pool, tenant, new_id))
-
-
-@operator_routes.route("GET", f"{OP}/counsellors/{ID}", summary="One counsellor", response=CounsellorOut, errors=(404,))
-async def get_counsellor(request: web.Request) -> CounsellorOut:
-    return CounsellorOut(**await q.counsellor(pool_of(request), tenant_of(request), _id(request)))
-
-
-@operator_routes.route(
-    "PUT",
-    f"{OP}/counsellors/{ID}",
-    summary="Replace a counsellor's settings",
-    body=CounsellorIn,
-    response=CounsellorOut,
-    errors=(404, 409),
+register(
+    operator_routes,
+    Resource(
+        "group",
+        "groups",
+        GroupIn,
+        GroupOut,
+        GroupList,
+        create=lambda pool, tenant, v: coaching_admin.create_group(pool, tenant, **v),
+        read=q.group,
+        read_all=q.groups,
+        update=q.update_group,
+        delete=q.delete_group,
+    ),
 )
-async def update_counsellor(request: web.Request, body: CounsellorIn) -> CounsellorOut:
-    pool, tenant = pool_of(request), tenant_of(request)
-    await q.update_counsellor(pool, tenant, _id(request), body.model_dump())
-    return CounsellorOut(**await q.counsellor(pool, tenant, _id(request)))
+register(
+    operator_routes,
+    Resource(
+        "caller",
+        "callers",
+        CallerIn,
+        CallerOut,
+        CallerList,
+        create=lambda pool, tenant, v: coaching_admin.create_caller(pool, tenant, **v),
+        read=q.caller,
+        read_all=q.callers,
+        update=q.update_caller,
+        delete=q.delete_caller,
+        delete_note=" who has no money history",
+    ),
+)
 
 
 @operator_routes.route(
@@ -166,60 +237,6 @@ async def set_duty(request: web.Request, body: DutyIn) -> CounsellorOut:
 
 
 @operator_routes.route(
-    "DELETE",
-    f"{OP}/counsellors/{ID}",
-    summary="Remove a counsellor (not while in a call)",
-    status=204,
-    errors=(404, 409),
-)
-async def delete_counsellor(request: web.Request) -> None:
-    await q.delete_counsellor(pool_of(request), tenant_of(request), _id(request))
-
-
-# -- groups ----------------------------------------------------------------------
-
-
-@operator_routes.route("GET", f"{OP}/groups", summary="List counsellor groups", response=GroupList)
-async def list_groups(request: web.Request) -> GroupList:
-    return GroupList(groups=[GroupOut(**r) for r in await q.groups(pool_of(request), tenant_of(request))])
-
-
-@operator_routes.route(
-    "POST",
-    f"{OP}/groups",
-    summary="Create a group (code, rate, strategy, members)",
-    body=GroupIn,
-    response=GroupOut,
-    status=201,
-    errors=(404, 409),
-)
-async def create_group(request: web.Request, body: GroupIn) -> GroupOut:
-    pool, tenant = pool_of(request), tenant_of(request)
-    with _rules_as_422():
-        new_id = await coaching_admin.create_group(pool, tenant, **body.model_dump())
-    return GroupOut(**await q.group(pool, tenant, new_id))
-
-
-@operator_routes.route("GET", f"{OP}/groups/{ID}", summary="One group", response=GroupOut, errors=(404,))
-async def get_group(request: web.Request) -> GroupOut:
-    return GroupOut(**await q.group(pool_of(request), tenant_of(request), _id(request)))
-
-
-@operator_routes.route(
-    "PUT",
-    f"{OP}/groups/{ID}",
-    summary="Replace a group's settings and members",
-    body=GroupIn,
-    response=GroupOut,
-    errors=(404, 409),
-)
-async def update_group(request: web.Request, body: GroupIn) -> GroupOut:
-    pool, tenant = pool_of(request), tenant_of(request)
-    await q.update_group(pool, tenant, _id(request), body.model_dump())
-    return GroupOut(**await q.group(pool, tenant, _id(request)))
-
-
-@operator_routes.route(
     "PUT",
     f"{OP}/groups/{ID}/members",
     summary="Replace a group's members (hunting order)",
@@ -231,62 +248,6 @@ async def set_members(request: web.Request, body: MembersIn) -> GroupOut:
     pool, tenant = pool_of(request), tenant_of(request)
     await q.set_group_members(pool, tenant, _id(request), body.members)
     return GroupOut(**await q.group(pool, tenant, _id(request)))
-
-
-@operator_routes.route("DELETE", f"{OP}/groups/{ID}", summary="Delete a group", status=204, errors=(404,))
-async def delete_group(request: web.Request) -> None:
-    await q.delete_group(pool_of(request), tenant_of(request), _id(request))
-
-
-# -- callers ---------------------------------------------------------------------
-
-
-@operator_routes.route("GET", f"{OP}/callers", summary="List callers with balances", response=CallerList)
-async def list_callers(request: web.Request) -> CallerList:
-    return CallerList(callers=[CallerOut(**r) for r in await q.callers(pool_of(request), tenant_of(request))])
-
-
-@operator_routes.route(
-    "POST",
-    f"{OP}/callers",
-    summary="Register a caller (numbers, PIN, prepaid or postpaid)",
-    body=CallerIn,
-    response=CallerOut,
-    status=201,
-    errors=(409,),
-)
-async def create_caller(request: web.Request, body: CallerIn) -> CallerOut:
-    pool, tenant = pool_of(request), tenant_of(request)
-    with _rules_as_422():
-        new_id = await coaching_admin.create_caller(pool, tenant, **body.model_dump())
-    return CallerOut(**await q.caller(pool, tenant, new_id))
-
-
-@operator_routes.route("GET", f"{OP}/callers/{ID}", summary="One caller", response=CallerOut, errors=(404,))
-async def get_caller(request: web.Request) -> CallerOut:
-    return CallerOut(**await q.caller(pool_of(request), tenant_of(request), _id(request)))
-
-
-@operator_routes.route(
-    "PUT",
-    f"{OP}/callers/{ID}",
-    summary="Replace a caller's settings and numbers",
-    body=CallerIn,
-    response=CallerOut,
-    errors=(404, 409),
-)
-async def update_caller(request: web.Request, body: CallerIn) -> CallerOut:
-    pool, tenant = pool_of(request), tenant_of(request)
-    with _rules_as_422():
-        await q.update_caller(pool, tenant, _id(request), body.model_dump())
-    return CallerOut(**await q.caller(pool, tenant, _id(request)))
-
-
-@operator_routes.route(
-    "DELETE", f"{OP}/callers/{ID}", summary="Remove a caller without money history", status=204, errors=(404, 409)
-)
-async def delete_caller(request: web.Request) -> None:
-    await q.delete_caller(pool_of(request), tenant_of(request), _id(request))
 
 
 # -- money -----------------------------------------------------------------------
