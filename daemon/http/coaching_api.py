@@ -274,46 +274,27 @@ async def _book(request: web.Request, kind: str, body: DepositIn | AdjustmentIn)
     return json_response(out, 200 if entry.replayed else 201)
 
 
-@operator_routes.route(
-    "POST",
-    f"{OP}/callers/{ID}/deposits",
-    summary="Book a deposit (bank transfer checked by the operator)",
-    body=DepositIn,
-    response=EntryOut,
-    status=201,
-    errors=(404, 409),
-    also={200: EntryOut},
-)
-async def deposit(request: web.Request, body: DepositIn) -> web.Response:
-    return await _book(request, "deposit", body)
+def _entry_route(kind: str, path: str, body: type[DepositIn | AdjustmentIn], summary: str) -> None:
+    """One money route: a ledger entry of ``kind``, exactly once per idempotency key."""
+
+    async def book(request: web.Request, payload: DepositIn | AdjustmentIn) -> web.Response:
+        return await _book(request, kind, payload)
+
+    operator_routes.route(
+        "POST",
+        f"{OP}/callers/{ID}/{path}",
+        summary=summary,
+        body=body,
+        response=EntryOut,
+        status=201,
+        errors=(404, 409),
+        also={200: EntryOut},
+    )(_named(book, kind))
 
 
-@operator_routes.route(
-    "POST",
-    f"{OP}/callers/{ID}/refunds",
-    summary="Book a refund to the caller",
-    body=DepositIn,
-    response=EntryOut,
-    status=201,
-    errors=(404, 409),
-    also={200: EntryOut},
-)
-async def refund(request: web.Request, body: DepositIn) -> web.Response:
-    return await _book(request, "refund", body)
-
-
-@operator_routes.route(
-    "POST",
-    f"{OP}/callers/{ID}/adjustments",
-    summary="Book a correction (positive or negative)",
-    body=AdjustmentIn,
-    response=EntryOut,
-    status=201,
-    errors=(404, 409),
-    also={200: EntryOut},
-)
-async def adjust(request: web.Request, body: AdjustmentIn) -> web.Response:
-    return await _book(request, "adjustment", body)
+_entry_route("deposit", "deposits", DepositIn, "Book a deposit (bank transfer checked by the operator)")
+_entry_route("refund", "refunds", DepositIn, "Book a refund to the caller")
+_entry_route("adjustment", "adjustments", AdjustmentIn, "Book a correction (positive or negative)")
 
 
 @operator_routes.route(
