@@ -105,6 +105,11 @@ async def main(args: argparse.Namespace) -> dict[str, object]:
             )
             errors = [float(r["err_ms"]) for r in rows if r["ended_by"] == "cutoff"]
             negative = await conn.fetchval("SELECT count(*) FROM callers WHERE balance_yen < 0")
+            report["ended_by"] = {
+                r["ended_by"]: r["n"]
+                for r in await conn.fetch("SELECT ended_by, count(*) AS n FROM call_records GROUP BY ended_by")
+            }
+            report["placed_outcomes"] = sorted({f"{r.hangup_by}:{r.errors[:1]}" for r in results})
             await conn.close()
             report["cutoff_calls"] = len(errors)
             report["cutoff_calls_placed"] = len(results)
