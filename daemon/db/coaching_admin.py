@@ -133,6 +133,8 @@ async def create_group(
 
 async def set_members(conn: Conn, tenant_id: int, group_id: int, members: list[int]) -> None:
     """Replace the group's members; their order is the sequential/round-robin order."""
+    if len(set(members)) != len(members):
+        raise ValueError("a counsellor is listed twice among the members")
     found = await conn.fetchval(
         "SELECT count(*) FROM counsellors WHERE tenant_id = $1 AND id = ANY($2::bigint[])", tenant_id, members
     )

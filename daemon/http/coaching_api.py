@@ -13,7 +13,7 @@ import csv
 import io
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC
 from typing import Any
 
 import asyncpg
@@ -30,6 +30,7 @@ from daemon.http.coaching_models import (
     CallerOut,
     CallList,
     CallOut,
+    CallQuery,
     CounsellorIn,
     CounsellorList,
     CounsellorOut,
@@ -314,28 +315,19 @@ async def caller_ledger(request: web.Request) -> Ledger:
 # -- call records ----------------------------------------------------------------
 
 
-class _CallQuery(BaseModel):
-    since: datetime | None = None
-    until: datetime | None = None
-    caller_id: int | None = None
-    counsellor_id: int | None = None
-    group_id: int | None = None
-    state: str | None = None
-    limit: int = 100
-    offset: int = 0
-
-
-def _query(request: web.Request) -> _CallQuery:
+def _query(request: web.Request) -> CallQuery:
     try:
-        query = _CallQuery.model_validate(dict(request.query))
+        query = CallQuery.model_validate(dict(request.query))
     except ValidationError as exc:
         raise ApiError.invalid(exc, "query") from None
-    if not 1 <= query.limit <= 1000 or query.offset < 0:
-        raise ApiError(422, "limit must be 1..1000 and offset >= 0")
+    if query.since is not None and query.since.tzinfo is None:
+        query = query.model_copy(update={"since": query.since.replace(tzinfo=UTC)})
+    if query.until is not None and query.until.tzinfo is None:
+        query = query.model_copy(update={"until": query.until.replace(tzinfo=UTC)})
     return query
 
 
-def _rows(request: web.Request, query: _CallQuery) -> Any:
+def _rows(request: web.Request, query: CallQuery) -> Any:
     filters = {k: getattr(query, k) for k in ("caller_id", "counsellor_id", "group_id", "state")}
     return q.calls(
         pool_of(request),

@@ -26,6 +26,20 @@ Strategy = Literal["longest_idle", "round_robin", "sequential", "random", "ring_
 Billing = Literal["prepaid", "postpaid"]
 PaymentMethod = Literal["card", "bank_transfer"]
 Memo = Annotated[str, Field(strict=True, max_length=1000)]
+RowId = Annotated[int, Field(strict=True, ge=1, le=2**63 - 1)]
+RowIdQuery = Annotated[int, Field(ge=1, le=2**63 - 1)]  # query strings are text: parsed, then bounded
+Flag = Annotated[bool, Field(strict=True)]
+
+
+def _distinct(ids: list[int]) -> list[int]:
+    if len(set(ids)) != len(ids):
+        raise ValueError("a counsellor is listed twice")
+    return ids
+
+
+Members = Annotated[
+    list[RowId], Field(max_length=500, description="counsellor ids, in hunting order"), AfterValidator(_distinct)
+]
 IdempotencyKey = Annotated[str, Field(strict=True, min_length=1, max_length=200)]
 
 
@@ -51,7 +65,7 @@ class CounsellorIn(_In):
     name: Name
     dial_string: DialString
     rate_yen_per_min: RatePerMinute | None = Field(None, description="overrides the group's rate")
-    on_duty: bool = False
+    on_duty: Flag = False
 
 
 class CounsellorOut(_Out):
@@ -70,7 +84,7 @@ class CounsellorList(_Out):
 
 
 class DutyIn(_In):
-    on_duty: bool
+    on_duty: Flag
 
 
 class GroupIn(_In):
@@ -84,7 +98,7 @@ class GroupIn(_In):
     max_missed: Annotated[int, Field(strict=True, ge=1, le=100)] = 3
     wrapup_seconds: Seconds = 0
     warning_seconds: Annotated[int, Field(strict=True, ge=0, le=600)] = 60
-    members: list[int] = Field(default_factory=list, description="counsellor ids, in hunting order")
+    members: Members = Field(default_factory=list)
 
 
 class GroupOut(_Out):
@@ -107,7 +121,7 @@ class GroupList(_Out):
 
 
 class MembersIn(_In):
-    members: list[int]
+    members: Members
 
 
 class CallerIn(_In):
@@ -197,6 +211,21 @@ class CallOut(_Out):
     charge_yen: int | None
     hangup_cause: str | None
     ended_by: str | None
+
+
+class CallQuery(_In):
+    """Filters of the call-record listing (query string)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    since: datetime | None = Field(None, description="ISO 8601, inclusive; without a zone: UTC")
+    until: datetime | None = Field(None, description="ISO 8601, exclusive")
+    caller_id: RowIdQuery | None = None
+    counsellor_id: RowIdQuery | None = None
+    group_id: RowIdQuery | None = None
+    state: Literal["hunting", "talking", "ended"] | None = None
+    limit: Annotated[int, Field(ge=1, le=1000)] = 100
+    offset: Annotated[int, Field(ge=0, le=10**9)] = 0
 
 
 class CallList(_Out):

@@ -207,3 +207,46 @@ async def test_openapi_documents_the_operator_api(start_daemon: DaemonFactory, h
         "/api/v1/tenants/{tenant_id}/tokens",
     ):
         assert path in doc["paths"], path
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/groups", {"code": "1", "name": "g", "rate_yen_per_min": 100, "members": "DUP"}),
+        ("/groups", {"code": "1", "name": "g", "rate_yen_per_min": 100, "members": ["1"]}),
+        ("/groups", {"code": "1", "name": "g", "rate_yen_per_min": 100, "members": [1.0]}),
+        ("/groups", {"code": "1", "name": "g", "rate_yen_per_min": 100, "members": [2**70]}),
+        ("/counsellors", {"name": "a", "dial_string": "sofia/gateway/t/0801", "on_duty": "yes"}),
+    ],
+)
+async def test_lax_values_are_refused(
+    start_daemon: DaemonFactory, http: aiohttp.ClientSession, path: str, body: dict[str, Any]
+) -> None:
+    daemon = await start_daemon()
+    _, acme = await operator(http, daemon, "acme")
+    member = (
+        await call(
+            http,
+            daemon,
+            "POST",
+            f"{OP}/counsellors",
+            {"name": "m", "dial_string": "sofia/gateway/t/0801"},
+            headers=acme,
+        )
+    )[1]["id"]
+    if body.get("members") == "DUP":
+        body = {**body, "members": [member, member]}
+    status, payload = await call(http, daemon, "POST", f"{OP}{path}", body, headers=acme)
+    assert status == 422, payload
+    assert (await call(http, daemon, "GET", f"{OP}/groups", headers=acme))[1] == {"groups": []}
+
+
+@pytest.mark.parametrize(
+    "query", ["caller_id=99999999999999999999999", "state=bogus", "from=2026-01-01", "limit=0", "since=yesterday"]
+)
+async def test_bad_call_filters_are_422(start_daemon: DaemonFactory, http: aiohttp.ClientSession, query: str) -> None:
+    daemon = await start_daemon()
+    _, acme = await operator(http, daemon, "acme")
+    status, payload = await call(http, daemon, "GET", f"{OP}/calls?{query}", headers=acme)
+    assert status == 422 and payload["error"]
+    assert (await call(http, daemon, "GET", f"{OP}/calls?since=2026-01-01T00:00:00", headers=acme))[0] == 200
