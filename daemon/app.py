@@ -23,7 +23,7 @@ from daemon.calls.coaching import CoachingDial
 from daemon.calls.entry import DB_ERRORS, CallEntry
 from daemon.calls.services import Services
 from daemon.config import Settings
-from daemon.db import call_records, nodes, tenants
+from daemon.db import call_records, demo, nodes
 from daemon.db.embedded import EmbeddedPostgres
 from daemon.db.migrate import migrate
 from daemon.db.pool import create_pool
@@ -114,7 +114,7 @@ class Daemon:
                     self.metrics.lines_reaped.inc(freed)
                     _log.warning("lines_freed_after_restart", count=freed)
                 if self.settings.demo:
-                    await tenants.ensure_demo(pool)
+                    await demo.ensure_demo(pool)
                 await self.watcher.start(pool)
                 self.services.pool = pool
                 self.db_ready.set()

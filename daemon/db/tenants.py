@@ -91,16 +91,6 @@ async def lines_overview(pool: asyncpg.Pool) -> list[TenantLines]:
     return [TenantLines(r["id"], r["name"], r["lines"], r["live"]) for r in rows]
 
 
-async def ensure_demo(pool: asyncpg.Pool, number: str = "0312345678", lines: int = 2) -> int:
-    """The demo tenant of ``make run``: created once, left alone afterwards."""
-    try:
-        tenant_id = await create_tenant(pool, "demo", lines)
-    except Conflict:
-        return await tenant_id_by_name(pool, "demo")
-    await add_number(pool, tenant_id, number, "coaching")
-    return tenant_id
-
-
 @dataclass(frozen=True, slots=True)
 class NumberAssignment:
     number: str
