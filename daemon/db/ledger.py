@@ -130,10 +130,11 @@ async def post(
                 idempotency_key,
             )
             if first is not None:
-                same = (first["caller_id"], first["kind"], first["amount_yen"]) == (
+                same = (first["caller_id"], first["kind"], first["amount_yen"], first["memo"]) == (
                     caller_id,
                     kind,
                     amount_yen,
+                    memo,
                 )
                 if not same:
                     raise IdempotencyConflict(f"idempotency key {idempotency_key!r} was already used for another entry")
@@ -141,7 +142,7 @@ async def post(
         return await book(conn, tenant_id, caller_id, kind, amount_yen, memo=memo, idempotency_key=idempotency_key)
 
 
-async def entries(pool: asyncpg.Pool, tenant_id: int, caller_id: int, limit: int = 1000) -> list[Entry]:
+async def entries(pool: asyncpg.Pool, tenant_id: int, caller_id: int, limit: int = 1_000_000) -> list[Entry]:
     rows = await pool.fetch(
         "SELECT * FROM ledger WHERE tenant_id = $1 AND caller_id = $2 ORDER BY id LIMIT $3",
         tenant_id,

@@ -26,7 +26,7 @@ GROUP_COLUMNS = (
     " WHERE m.group_id = g.id), '{}') AS members"
 )
 CALLER_COLUMNS = (
-    "c.id, c.name, c.pin, c.billing, c.payment_method, c.credit_limit_yen, c.balance_yen,"
+    "c.id, c.name, c.pin IS NOT NULL AS has_pin, c.billing, c.payment_method, c.credit_limit_yen, c.balance_yen,"
     " COALESCE((SELECT array_agg(n.number ORDER BY n.number) FROM caller_numbers n"
     " WHERE n.caller_id = c.id), '{}') AS numbers"
 )

@@ -49,6 +49,9 @@ from daemon.http.context import pool_of
 from daemon.http.errors import ApiError
 from daemon.http.registry import RouteTable, json_response
 from daemon.http.tenant_auth import tenant_of
+from daemon.logs import get_logger
+
+_log = get_logger(__name__)
 
 admin_routes = RouteTable()
 operator_routes = RouteTable()
@@ -316,6 +319,9 @@ async def caller_ledger(request: web.Request) -> Ledger:
 
 
 def _query(request: web.Request) -> CallQuery:
+    repeated = sorted({k for k in request.query if len(request.query.getall(k)) > 1})
+    if repeated:
+        raise ApiError(422, f"give each filter once: {', '.join(repeated)} is repeated")
     try:
         query = CallQuery.model_validate(dict(request.query))
     except ValidationError as exc:
@@ -373,12 +379,19 @@ async def export_calls(request: web.Request) -> web.StreamResponse:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(CSV_FIELDS)
-    async for row in _rows(request, query):
-        writer.writerow([_cell(row[name]) for name in CSV_FIELDS])
-        if buffer.tell() > 32_768:
-            await response.write(buffer.getvalue().encode())
-            buffer.seek(0)
-            buffer.truncate()
+    try:
+        async for row in _rows(request, query):
+            writer.writerow([_cell(row[name]) for name in CSV_FIELDS])
+            if buffer.tell() > 32_768:
+                await response.write(buffer.getvalue().encode())
+                buffer.seek(0)
+                buffer.truncate()
+    except Exception:
+        # the status line is gone already: cut the stream so the client sees a broken download
+        _log.exception("csv_export_failed")
+        if request.transport is not None:
+            request.transport.abort()
+        raise
     await response.write(buffer.getvalue().encode())
     await response.write_eof()
     return response

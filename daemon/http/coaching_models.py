@@ -25,7 +25,16 @@ DialString = Annotated[
 Strategy = Literal["longest_idle", "round_robin", "sequential", "random", "ring_all"]
 Billing = Literal["prepaid", "postpaid"]
 PaymentMethod = Literal["card", "bank_transfer"]
-Memo = Annotated[str, Field(strict=True, max_length=1000)]
+
+
+def _printable(value: str) -> str:
+    """PostgreSQL text cannot hold NUL, and keys and memos have no business holding controls."""
+    if any(ord(ch) < 0x20 and ch not in "\t\n" for ch in value) or "\x7f" in value:
+        raise ValueError("control characters (NUL and the like) are not allowed")
+    return value
+
+
+Memo = Annotated[str, Field(strict=True, max_length=1000), AfterValidator(_printable)]
 RowId = Annotated[int, Field(strict=True, ge=1, le=2**63 - 1)]
 RowIdQuery = Annotated[int, Field(ge=1, le=2**63 - 1)]  # query strings are text: parsed, then bounded
 Flag = Annotated[bool, Field(strict=True)]
@@ -40,7 +49,18 @@ def _distinct(ids: list[int]) -> list[int]:
 Members = Annotated[
     list[RowId], Field(max_length=500, description="counsellor ids, in hunting order"), AfterValidator(_distinct)
 ]
-IdempotencyKey = Annotated[str, Field(strict=True, min_length=1, max_length=200)]
+IdempotencyKey = Annotated[
+    str, Field(strict=True, min_length=1, max_length=200, pattern=r"^[\x21-\x7e]+$", description="printable ASCII")
+]
+
+
+def _bounded_time(value: datetime) -> datetime:
+    if not 2000 <= value.year <= 2100:
+        raise ValueError("dates between the years 2000 and 2100 only")
+    return value
+
+
+QueryTime = Annotated[datetime, Field(description="ISO 8601; without a zone: UTC"), AfterValidator(_bounded_time)]
 
 
 class _In(BaseModel):
@@ -52,7 +72,7 @@ class _Out(BaseModel):
 
 
 class TokenCreate(_In):
-    label: Annotated[str, Field(strict=True, max_length=200)] = ""
+    label: Annotated[str, Field(strict=True, max_length=200), AfterValidator(_printable)] = ""
 
 
 class TokenCreated(_Out):
@@ -147,7 +167,7 @@ class CallerOut(_Out):
     id: int
     name: str
     numbers: list[str]
-    pin: str | None
+    has_pin: bool = Field(description="the PIN itself is never shown")
     billing: Billing
     payment_method: PaymentMethod
     credit_limit_yen: int | None
@@ -218,8 +238,8 @@ class CallQuery(_In):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    since: datetime | None = Field(None, description="ISO 8601, inclusive; without a zone: UTC")
-    until: datetime | None = Field(None, description="ISO 8601, exclusive")
+    since: QueryTime | None = Field(None, description="inclusive")
+    until: QueryTime | None = Field(None, description="exclusive")
     caller_id: RowIdQuery | None = None
     counsellor_id: RowIdQuery | None = None
     group_id: RowIdQuery | None = None

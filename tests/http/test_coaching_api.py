@@ -250,3 +250,26 @@ async def test_bad_call_filters_are_422(start_daemon: DaemonFactory, http: aioht
     status, payload = await call(http, daemon, "GET", f"{OP}/calls?{query}", headers=acme)
     assert status == 422 and payload["error"]
     assert (await call(http, daemon, "GET", f"{OP}/calls?since=2026-01-01T00:00:00", headers=acme))[0] == 200
+
+
+async def test_review_findings_stay_fixed(
+    start_daemon: DaemonFactory, http: aiohttp.ClientSession, pool: asyncpg.Pool
+) -> None:
+    """NUL in text, a replay with another memo, far-away dates, repeated filters, the PIN itself."""
+    daemon = await start_daemon()
+    tenant_id, acme = await operator(http, daemon, "acme")
+    caller = (await call(http, daemon, "POST", f"{OP}/callers", {**CALLER, "pin": "1234"}, headers=acme))[1]
+    assert caller["has_pin"] is True and "pin" not in caller
+    base = f"{OP}/callers/{caller['id']}"
+    for body in ({"amount_yen": 1, "memo": "a\x00b"}, {"amount_yen": 1, "idempotency_key": "k\x00"}):
+        assert (await call(http, daemon, "POST", f"{base}/deposits", body, headers=acme))[0] == 422
+    assert (await call(http, daemon, "POST", f"/api/v1/tenants/{tenant_id}/tokens", {"label": "\x00"}))[0] == 422
+    first = {"amount_yen": 100, "memo": "bank", "idempotency_key": "k1"}
+    assert (await call(http, daemon, "POST", f"{base}/deposits", first, headers=acme))[0] == 201
+    other_memo = {**first, "memo": "another transfer"}
+    assert (await call(http, daemon, "POST", f"{base}/deposits", other_memo, headers=acme))[0] == 409
+    for query in ("until=9999-12-31T23:59:59-14:00", "state=ended&state=talking"):
+        assert (await call(http, daemon, "GET", f"{OP}/calls?{query}", headers=acme))[0] == 422
+        async with http.get(f"http://127.0.0.1:{daemon.http_port}{OP}/calls.csv?{query}", headers=acme) as resp:
+            assert resp.status == 422
+    assert await pool.fetchval("SELECT balance_yen FROM callers WHERE id = $1", caller["id"]) == 100
