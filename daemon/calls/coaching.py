@@ -87,6 +87,8 @@ class CoachingDial:
         if not members:
             svc.metrics.hunts.labels("all_busy").inc()
             return await goodbye(c, "all_counsellors_busy")
+        if c.caller.limited and not await announce_minutes(c):
+            return await goodbye(c, "insufficient_balance")
 
         await call_records.open_record(
             svc.pool,
@@ -100,8 +102,6 @@ class CoachingDial:
             created_us=session.channel.created_us,
         )
         try:
-            if c.caller.limited:
-                await announce_minutes(c)
             await bridge.prepare(session)
             await hunt(c, members)
         finally:
@@ -177,15 +177,22 @@ async def ask(
     return None
 
 
-async def announce_minutes(c: Consultation) -> None:
-    """Roughly how many minutes the money buys at the group's rate, other live calls included."""
+async def announce_minutes(c: Consultation) -> bool:
+    """Roughly how many minutes the money buys at the group's rate, other live calls included.
+
+    False when the caller's other live calls already use up the money (less
+    than a second would be left): there is nothing to announce, nor to sell.
+    """
     assert c.caller is not None and c.group is not None and c.svc.pool is not None
     now = wall_us()
     who, talking = await call_records.money_picture(c.svc.pool, c.caller.id)
     deadline = joint_deadline(who.available_yen, [*talking.values(), TalkingCall(now, c.group.tariff)])
     if deadline is None:
-        return
+        return True
+    if deadline - now < 1_000_000:
+        return False
     await guidance.play(c.session, c.svc.prompts, minutes_prompt((deadline - now) // 60_000_000))
+    return True
 
 
 async def arm_before_ringing(c: Consultation, batch: list[Counsellor]) -> None:
