@@ -3,11 +3,17 @@
 A node frees its own leftover lines when it starts (it crashed, so none of its
 sessions survive).  Every node also frees the lines of nodes whose heartbeat is
 older than the timeout, so a node that never comes back holds nothing forever.
+
+A line whose call was *talking* when the node died is kept: the bridge may go
+on inside FreeSWITCH without us, so the line stays taken until the recovery
+finishes that call (and releases it there).
 """
 
 from __future__ import annotations
 
 import asyncpg
+
+_TALKING_HERE = "SELECT r.call_uuid FROM call_records r WHERE r.node_id = $1 AND r.state = 'talking'"
 
 
 async def register(pool: asyncpg.Pool, node_id: str) -> int:
@@ -18,7 +24,10 @@ async def register(pool: asyncpg.Pool, node_id: str) -> int:
             " SET started_at = now(), heartbeat_at = now()",
             node_id,
         )
-        status: str = await conn.execute("DELETE FROM active_calls WHERE node_id = $1", node_id)
+        status: str = await conn.execute(
+            f"DELETE FROM active_calls WHERE node_id = $1 AND call_uuid NOT IN ( {_TALKING_HERE})",
+            node_id,
+        )
     return int(status.rsplit(maxsplit=1)[-1])
 
 
@@ -49,7 +58,8 @@ async def free_orphans(pool: asyncpg.Pool, node_id: str, live: list[str], grace_
     status: str = await pool.execute(
         "DELETE FROM active_calls WHERE node_id = $1"
         " AND started_at < now() - make_interval(secs => $3)"
-        " AND NOT (call_uuid = ANY($2::uuid[]))",
+        " AND NOT (call_uuid = ANY($2::uuid[]))"
+        f" AND call_uuid NOT IN ({_TALKING_HERE})",
         node_id,
         live,
         grace_seconds,

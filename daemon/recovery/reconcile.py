@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from daemon.db import call_records, hunting
+from daemon.db import admission, call_records, hunting
 from daemon.inbound.client import InboundClient
 from daemon.logs import get_logger
 
@@ -153,6 +153,7 @@ async def _wait_for_hangups(
 async def _close(pool: asyncpg.Pool, record: asyncpg.Record, end_us: int, cause: str, ended_by: str) -> None:
     call = record["call_uuid"]
     result = await call_records.finish(pool, call, end_us=end_us, hangup_cause=cause, ended_by=ended_by)
+    await admission.release(pool, call)  # the line was kept for the bridge that outlived us
     if record["counsellor_id"] is not None:
         await hunting.release(pool, record["counsellor_id"], call, talked=True)
     _log.info(

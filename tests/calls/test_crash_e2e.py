@@ -105,6 +105,8 @@ async def test_sigkill_mid_bridge_then_restart_charges_once_for_the_real_talk(
     second = DaemonProcess(env)
     try:
         await second.start()
+        # the bridge outlived the daemon inside FreeSWITCH: its line is still taken
+        assert await pool.fetchval("SELECT count(*) FROM active_calls") == 1
         result = await asyncio.wait_for(call, 30)
         assert result.hangup_by == "caller"
         for _ in range(200):
@@ -122,6 +124,7 @@ async def test_sigkill_mid_bridge_then_restart_charges_once_for_the_real_talk(
         balance = await pool.fetchval("SELECT balance_yen FROM callers WHERE id = $1", caller_id)
         assert balance == 10_000 - rec["charge_yen"] >= 0
         assert await pool.fetchval("SELECT current_call FROM counsellors WHERE id = $1", member) is None
+        assert await pool.fetchval("SELECT count(*) FROM active_calls") == 0  # released by the recovery
     finally:
         await second.stop()
         await fs.close()

@@ -110,3 +110,40 @@ async def test_batched_release_answers_each_call(pool: asyncpg.Pool) -> None:
     assert results == [True] * 20 + [False] * 10  # the last 10 never held a line
     assert await pool.fetchval("SELECT count(*) FROM active_calls") == 0
     assert await releaser.release(pool, calls[0]) is False
+
+
+async def test_restart_keeps_the_line_of_a_bridge_that_outlived_the_node(pool: asyncpg.Pool) -> None:
+    from daemon.billing.charges import Tariff
+    from daemon.db import call_records, directory
+    from tests.factories import prepaid_caller
+
+    tenant_id = await make_tenant(pool, 5)
+    caller_id = await prepaid_caller(pool, tenant_id, yen=1000)
+    who = await directory.caller(pool, caller_id)
+    assert who is not None
+    talking, idle = uuid.uuid4(), uuid.uuid4()
+    for call in (talking, idle):
+        await admission.admit(pool, call, "0312345678", "n1")
+    await call_records.open_record(
+        pool,
+        talking,
+        tenant_id=tenant_id,
+        node_id="n1",
+        caller=who,
+        caller_number="",
+        group_id=None,
+        tariff=Tariff(60),
+        created_us=0,
+    )
+    await call_records.mark_talking(
+        pool,
+        talking,
+        counsellor_id=None,
+        counsellor_leg=uuid.uuid4(),
+        answer_us=0,
+        rate_yen_per_min=60,
+        caller_id=caller_id,
+    )
+    assert await nodes.register(pool, "n1") == 1
+    assert await nodes.free_orphans(pool, "n1", [], 0.0) == 0
+    assert await pool.fetchval("SELECT call_uuid FROM active_calls") == talking
