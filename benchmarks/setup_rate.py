@@ -113,7 +113,7 @@ async def main(args: argparse.Namespace) -> dict[str, object]:
         await prepare_database(dsn)
         report |= await rate_and_latency(dsn, daemon_env(dsn, work, node="rate"), args)
         hold_prompt = args.concurrent / args.ramp_rate + 30.0
-        report |= await concurrency(daemon_env(dsn, work, node="hold", welcome=hold_prompt), args)
+        report |= await concurrency(daemon_env(dsn, work, node="hold", greeting=hold_prompt), args)
     return report
 
 

@@ -17,7 +17,7 @@ import asyncpg
 from aiohttp import web
 
 from daemon import __version__
-from daemon.calls.answering import welcome_and_hang_up
+from daemon.calls.answering import greet_and_hang_up
 from daemon.calls.balance_watch import BalanceWatcher
 from daemon.calls.coaching import CoachingDial
 from daemon.calls.entry import DB_ERRORS, CallEntry
@@ -46,7 +46,7 @@ class Daemon:
         self.prompts = PromptLibrary(settings.prompts_path)
         self.services = Services(settings, self.metrics, self.prompts, None, settings.node_id)
         self.watcher = BalanceWatcher()
-        entry = CallEntry(self.services, {"coaching": CoachingDial(self.watcher), "ivr": welcome_and_hang_up})
+        entry = CallEntry(self.services, {"coaching": CoachingDial(self.watcher), "ivr": greet_and_hang_up})
         self.outbound = OutboundServer(entry, self.metrics, hangup_complete_timeout=settings.hangup_complete_timeout)
         self.embedded: EmbeddedPostgres | None = None
         self.esl_port = 0

@@ -1,4 +1,4 @@
-"""The interim product flow: answer, welcome guidance, hang up.
+"""The interim product flow: answer, a neutral greeting, hang up.
 
 Serves admitted calls until the Coaching Dial and IVR flows take over their
 products; it holds the line for the length of the guidance.
@@ -14,9 +14,9 @@ from daemon.db.admission import Admission
 from daemon.outbound.session import Session
 
 
-async def welcome_and_hang_up(
+async def greet_and_hang_up(
     session: Session, calls: asyncio.TaskGroup, services: Services, decision: Admission
 ) -> None:
     await session.execute("answer")
-    await guidance.play(session, services.prompts, "welcome")
+    await guidance.play(session, services.prompts, "greeting")
     await session.hangup("NORMAL_CLEARING")

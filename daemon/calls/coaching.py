@@ -74,6 +74,7 @@ class CoachingDial:
         prompts = svc.prompts
 
         await session.execute("answer")
+        await guidance.play(session, prompts, "welcome")
         c.caller = await identify(c)
         if c.caller is None:
             return await goodbye(c, "not_registered")

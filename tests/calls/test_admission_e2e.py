@@ -58,7 +58,7 @@ async def test_twenty_calls_on_three_lines_across_two_daemons(start_daemon: Daem
     )
     assert all(r.errors == [] for r in results)
     outcomes = [played(r)[0] for r in results]
-    assert outcomes.count("welcome") == 3
+    assert outcomes.count("greeting") == 3
     assert outcomes.count("busy") == 17
     assert await live_lines(pool) == 0
     admitted = sum(d.metrics.calls_admitted.labels(str(s.tenant_id))._value.get() for d in daemons)
@@ -82,13 +82,13 @@ async def test_line_is_released_when_the_caller_hangs_up(
 ) -> None:
     s = await shop(pool, lines=1)
     await pool.execute("UPDATE numbers SET product = 'ivr' WHERE tenant_id = $1", s.tenant_id)
-    daemon = await start_daemon(prompts_dir=write_prompts(tmp_path, welcome=2.0))
+    daemon = await start_daemon(prompts_dir=write_prompts(tmp_path, greeting=2.0))
     fs = emulator_for(daemon)
     result = await fs.place_call(CallerScript(destination=s.number, hangup_after=0.2))
     assert result.hangup_by == "caller"
     assert await live_lines(pool) == 0
     again = await fs.place_call(CallerScript(destination=s.number, hangup_after=0.2))
-    assert played(again) == ["welcome"]
+    assert played(again) == ["greeting"]
 
 
 async def test_hostile_input_ends_one_session_not_the_daemon(start_daemon: DaemonFactory, pool: asyncpg.Pool) -> None:

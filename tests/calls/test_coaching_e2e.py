@@ -98,7 +98,7 @@ async def test_happy_path_with_keypad_group_selection(start_daemon: DaemonFactor
         )
     )
     assert result.errors == []
-    assert played(result)[0] == "choose_group"
+    assert played(result)[:2] == ["welcome", "choose_group"]
     assert "minutes_16" in played(result)  # 10,000 yen at 600 yen/min
     rec = await record(w, result.call_uuid)
     assert rec["state"] == "ended" and rec["ended_by"] == "counsellor"
@@ -115,7 +115,7 @@ async def test_happy_path_with_keypad_group_selection(start_daemon: DaemonFactor
 async def test_invalid_code_retries_then_goodbye(start_daemon: DaemonFactory, pool: asyncpg.Pool) -> None:
     w = await world(start_daemon, pool)
     result = await w.fs.place_call(CallerScript(caller=TARO, destination=w.number, digits=[fast("99#"), fast("98#")]))
-    assert played(result) == ["choose_group", "invalid_code", "goodbye"]
+    assert played(result) == ["welcome", "choose_group", "invalid_code", "goodbye"]
     assert await pool.fetchval("SELECT count(*) FROM call_records") == 0
 
 
@@ -129,7 +129,7 @@ async def test_invalid_then_valid_code(start_daemon: DaemonFactory, pool: asyncp
             far_ends={"08011110001": answers(0.1, hangup_after=0.3)},
         )
     )
-    assert played(result)[:2] == ["choose_group", "invalid_code"]
+    assert played(result)[1:3] == ["choose_group", "invalid_code"]
     assert result.bridged_to
 
 
@@ -145,7 +145,7 @@ async def test_unregistered_caller_without_pin(start_daemon: DaemonFactory, pool
     result = await w.fs.place_call(
         CallerScript(caller="09099999999", destination=w.number, digits=[fast("#"), fast("#")])
     )
-    assert played(result) == ["enter_pin", "invalid_pin", "not_registered"]
+    assert played(result) == ["welcome", "enter_pin", "invalid_pin", "not_registered"]
 
 
 async def test_withheld_number_identified_by_pin(start_daemon: DaemonFactory, pool: asyncpg.Pool) -> None:
@@ -159,7 +159,7 @@ async def test_withheld_number_identified_by_pin(start_daemon: DaemonFactory, po
             far_ends={"08011110001": answers(0.1, hangup_after=0.2)},
         )
     )
-    assert played(result)[:2] == ["enter_pin", "choose_group"]
+    assert played(result)[1:3] == ["enter_pin", "choose_group"]
     assert result.bridged_to
 
 

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.slow
 async def test_sigkill_mid_call_then_restart_frees_the_line(db_dsn: str, pool: asyncpg.Pool, tmp_path: Path) -> None:
     s = await shop(pool, lines=1)
     await pool.execute("UPDATE numbers SET product = 'ivr' WHERE tenant_id = $1", s.tenant_id)
-    prompts = write_prompts(tmp_path / "prompts", welcome=3.0)
+    prompts = write_prompts(tmp_path / "prompts", greeting=3.0)
     env = {
         "CALLD_DATABASE_URL": db_dsn,
         "CALLD_NODE_ID": "crashy",
@@ -50,7 +50,7 @@ async def test_sigkill_mid_call_then_restart_frees_the_line(db_dsn: str, pool: a
         fs2 = FakeFreeSwitch(host="127.0.0.1", port=second.esl_port, linger_scale=0.1)
         again = await fs2.place_call(CallerScript(destination=s.number, hangup_after=0.1))
         assert again.errors == []
-        assert any("welcome" in (arg or "") for _, arg in again.apps)
+        assert any("greeting" in (arg or "") for _, arg in again.apps)
     finally:
         await second.stop()
 

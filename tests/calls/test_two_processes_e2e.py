@@ -20,7 +20,7 @@ pytestmark = pytest.mark.slow
 async def test_three_lines_twenty_calls_two_processes(db_dsn: str, pool: asyncpg.Pool, tmp_path: Path) -> None:
     s = await shop(pool, lines=3)
     await pool.execute("UPDATE numbers SET product = 'ivr' WHERE tenant_id = $1", s.tenant_id)
-    prompts = write_prompts(tmp_path / "prompts", welcome=1.0)
+    prompts = write_prompts(tmp_path / "prompts", greeting=1.0)
     nodes = [
         DaemonProcess(
             {
@@ -40,7 +40,7 @@ async def test_three_lines_twenty_calls_two_processes(db_dsn: str, pool: asyncpg
         )
         assert all(r.errors == [] for r in results)
         first_prompts = [played(r)[0] for r in results]
-        assert first_prompts.count("welcome") == 3
+        assert first_prompts.count("greeting") == 3
         assert first_prompts.count("busy") == 17
         assert await pool.fetchval("SELECT count(*) FROM active_calls") == 0
     finally:
