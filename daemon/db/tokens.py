@@ -11,7 +11,7 @@ from daemon.db.tenants import NotFound
 
 
 def digest(token: str) -> bytes:
-    return hashlib.sha256(token.encode()).digest()
+    return hashlib.sha256(token.encode("utf-8", "surrogateescape")).digest()
 
 
 async def create(pool: asyncpg.Pool, tenant_id: int, label: str) -> tuple[int, str]:

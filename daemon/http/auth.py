@@ -38,7 +38,9 @@ def _presented_token(request: web.Request) -> str | None:
 
 
 def bearer_auth(token: SecretStr) -> Middleware:
-    expected = token.get_secret_value().encode()
+    # surrogateescape: header values (and the environment) carry undecodable bytes as
+    # surrogates; compare the original bytes instead of failing with a 500.
+    expected = token.get_secret_value().encode("utf-8", "surrogateescape")
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -53,7 +55,7 @@ def bearer_auth(token: SecretStr) -> Middleware:
                 "authentication required: send 'Authorization: Bearer <token>'",
                 headers={hdrs.WWW_AUTHENTICATE: _REALM},
             )
-        if not hmac.compare_digest(presented.encode(), expected):
+        if not hmac.compare_digest(presented.encode("utf-8", "surrogateescape"), expected):
             _log.warning("admin_auth_failed", path=request.path, peer=request.remote)
             raise ApiError(
                 401,

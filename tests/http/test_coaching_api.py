@@ -273,3 +273,10 @@ async def test_review_findings_stay_fixed(
         async with http.get(f"http://127.0.0.1:{daemon.http_port}{OP}/calls.csv?{query}", headers=acme) as resp:
             assert resp.status == 422
     assert await pool.fetchval("SELECT balance_yen FROM callers WHERE id = $1", caller["id"]) == 100
+
+
+async def test_undecodable_tokens_are_401_not_500(start_daemon: DaemonFactory, http: aiohttp.ClientSession) -> None:
+    daemon = await start_daemon()
+    for path in ("/api/v1/tenants", f"{OP}/callers"):
+        status, _ = await call(http, daemon, "GET", path, headers={"Authorization": "Bearer caf\xe9"})
+        assert status == 401
