@@ -128,13 +128,13 @@ class Daemon:
     async def _recover(self, pool: asyncpg.Pool) -> None:
         """Finish the calls a previous life of this node left open (see daemon.recovery)."""
         s = self.settings
-        if not await call_records.open_on_node(pool, s.node_id):
-            self.recovered.set()
-            return
         delay = 0.5
         while True:
             client = InboundClient()
             try:
+                if not await call_records.open_on_node(pool, s.node_id):
+                    self.recovered.set()
+                    return
                 async with asyncio.timeout(5):
                     await client.connect(s.fs_esl_host, s.fs_esl_port, s.fs_esl_password.get_secret_value())
                 outcome = await reconcile(pool, s.node_id, client)
@@ -168,6 +168,7 @@ class Daemon:
                 if freed:
                     self.metrics.lines_reaped.inc(freed)
                     _log.warning("lines_reaped", count=freed)
+                await self.watcher.ensure_listening()
                 adopted = await adopt_dead_nodes(pool, s.node_id, s.node_timeout_seconds)
                 if adopted.closed_unanswered or adopted.finished_from_cdr:
                     _log.warning("dead_node_calls_finished", **vars(adopted))

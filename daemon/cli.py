@@ -41,9 +41,6 @@ EXIT_USAGE = 2
 CONNECT_TIMEOUT = 10.0
 PROG = "python -m daemon"
 
-# Settings() reads CALLD_*; spelled this way so mypy (without the pydantic plugin) accepts it.
-_FROM_ENVIRONMENT: dict[str, Any] = {}
-
 Command = Callable[[asyncpg.Pool, argparse.Namespace, TextIO], Awaitable[None]]
 
 
@@ -136,7 +133,7 @@ def main(argv: Sequence[str]) -> int:
     except _Exit as exc:
         return exc.code
     try:
-        settings = Settings(**_FROM_ENVIRONMENT)
+        settings = Settings()
     except ValidationError as exc:
         print(f"error: invalid CALLD_* configuration:\n{exc}", file=sys.stderr)
         return EXIT_FAILED

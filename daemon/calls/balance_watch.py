@@ -12,6 +12,7 @@ rows.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 
 import asyncpg
@@ -44,12 +45,32 @@ class BalanceWatcher:
         self._conn = conn
         self._task = asyncio.get_running_loop().create_task(self._loop())
 
+    async def ensure_listening(self) -> None:
+        """Re-open the LISTEN connection if the database dropped it (called by housekeeping).
+
+        Notifications sent while it was down are lost, so every caller with live
+        calls here is recomputed.
+        """
+        if self.pool is None or (self._conn is not None and not self._conn.is_closed()):
+            return
+        if self._conn is not None:
+            with contextlib.suppress(*DB_ERRORS):
+                await self.pool.release(self._conn)
+        conn = await self.pool.acquire()
+        await conn.add_listener(BALANCE_CHANNEL, self._notified)
+        self._conn = conn
+        _log.warning("balance_listener_reopened", callers=len(self._by_caller))
+        self._dirty.update(self._by_caller)
+        self._wake.set()
+
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
         if self._conn is not None and self.pool is not None:
-            await self._conn.remove_listener(BALANCE_CHANNEL, self._notified)
-            await self.pool.release(self._conn)
+            with contextlib.suppress(*DB_ERRORS):
+                await self._conn.remove_listener(BALANCE_CHANNEL, self._notified)
+            with contextlib.suppress(*DB_ERRORS):
+                await self.pool.release(self._conn, timeout=2)
             self._conn = None
 
     def _notified(self, conn: object, pid: int, channel: str, payload: object) -> None:

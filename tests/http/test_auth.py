@@ -1,0 +1,83 @@
+"""Admin bearer token: closed without one, 401 on a wrong one, constant-time compared."""
+
+from __future__ import annotations
+
+import asyncio
+
+import aiohttp
+import pytest
+
+from tests.conftest import DaemonFactory
+from tests.http.test_status_admin import ADMIN, url
+
+ADMIN_PATHS = [
+    ("GET", "/api/v1/tenants"),
+    ("POST", "/api/v1/tenants"),
+    ("GET", "/api/v1/tenants/1"),
+    ("PUT", "/api/v1/tenants/1/lines"),
+    ("POST", "/api/v1/tenants/1/numbers"),
+    ("DELETE", "/api/v1/numbers/0312345678"),
+    ("GET", "/api/v1/no-such-endpoint"),  # unknown admin paths reveal nothing either
+]
+
+
+@pytest.mark.parametrize(("method", "path"), ADMIN_PATHS)
+async def test_no_configured_token_closes_the_admin_api(
+    start_daemon: DaemonFactory, http: aiohttp.ClientSession, method: str, path: str
+) -> None:
+    daemon = await start_daemon(admin_token="")
+    for headers in ({}, ADMIN, {"Authorization": "Bearer "}):
+        async with http.request(method, url(daemon, path), json={}, headers=headers) as resp:
+            assert resp.status == 503
+            assert "no admin token is configured" in (await resp.json())["error"]
+
+
+@pytest.mark.parametrize(("method", "path"), ADMIN_PATHS)
+@pytest.mark.parametrize(
+    "authorization",
+    [None, "", "Bearer", "Bearer ", "Bearer wrong", "Bearer test-tokenx", "Basic dGVzdC10b2tlbg==", "test-token"],
+)
+async def test_bad_or_missing_token_is_401(
+    start_daemon: DaemonFactory, http: aiohttp.ClientSession, method: str, path: str, authorization: str | None
+) -> None:
+    daemon = await start_daemon()
+    headers = {} if authorization is None else {"Authorization": authorization}
+    async with http.request(method, url(daemon, path), json={}, headers=headers) as resp:
+        assert resp.status == 401
+        assert resp.headers["WWW-Authenticate"].startswith("Bearer")
+        assert (await resp.json())["error"]
+
+
+@pytest.mark.parametrize("authorization", ["Bearer test-token", "bearer test-token", "  Bearer   test-token  "])
+async def test_the_right_token_in_any_spelling_of_the_scheme(
+    start_daemon: DaemonFactory, http: aiohttp.ClientSession, authorization: str
+) -> None:
+    daemon = await start_daemon()
+    async with http.get(url(daemon, "/api/v1/tenants"), headers={"Authorization": authorization}) as resp:
+        assert resp.status == 200
+
+
+async def raw_get(port: int, authorization: bytes) -> bytes:
+    """The status line of a request whose header bytes aiohttp's client would not send."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(
+        b"GET /api/v1/tenants HTTP/1.1\r\nHost: calld\r\nConnection: close\r\n"
+        b"Authorization: " + authorization + b"\r\n\r\n"
+    )
+    response = await reader.read()
+    writer.close()
+    await writer.wait_closed()
+    return response.split(b"\r\n", 1)[0]
+
+
+async def test_token_bytes_that_are_not_utf8_are_401_not_500(start_daemon: DaemonFactory) -> None:
+    daemon = await start_daemon(admin_token="トークン")
+    assert await raw_get(daemon.http_port, "Bearer トークン".encode()) == b"HTTP/1.1 200 OK"
+    for junk in (b"Bearer \xff\xfe", b"Bearer \xe3\x83", b"Bearer \xe3\x83\x88"):
+        assert await raw_get(daemon.http_port, junk) == b"HTTP/1.1 401 Unauthorized"
+
+
+async def test_openapi_document_is_public(start_daemon: DaemonFactory, http: aiohttp.ClientSession) -> None:
+    daemon = await start_daemon(admin_token="")
+    async with http.get(url(daemon, "/api/v1/openapi.json")) as resp:
+        assert resp.status == 200

@@ -1,0 +1,158 @@
+"""``GET /status`` and ``GET /metrics``: values from the real database, and 503 when it is gone."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import asyncpg
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from daemon import __version__
+from daemon.app import Daemon
+from daemon.db import admission, tenants
+from daemon.db.admission import Outcome
+from tests.conftest import DaemonFactory, make_settings
+from tests.http.test_status_admin import ADMIN, call
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+@pytest.fixture
+async def dead_db_daemon(prompts_dir: Path) -> AsyncIterator[Daemon]:
+    """A daemon whose database never answers (it keeps retrying in the background)."""
+    daemon = Daemon(make_settings(f"postgresql://calld@127.0.0.1:{closed_port()}/calld", prompts_dir))
+    await daemon.start()
+    try:
+        yield daemon
+    finally:
+        await daemon.stop()
+
+
+async def test_status_fields_and_live_calls_of_every_node(
+    start_daemon: DaemonFactory, http: aiohttp.ClientSession, pool: asyncpg.Pool
+) -> None:
+    daemon = await start_daemon()
+    acme = await tenants.create_tenant(pool, "acme", 3)
+    await tenants.add_number(pool, acme, "0312345678", "coaching")
+    await tenants.add_number(pool, acme, "0120123456", "ivr")
+    idle = await tenants.create_tenant(pool, "idle", 0)
+    calls = [uuid.uuid4() for _ in range(2)]
+    here = await admission.admit(pool, calls[0], "0312345678", daemon.settings.node_id)
+    there = await admission.admit(pool, calls[1], "0120123456", "another-node")
+    assert here.outcome is Outcome.ADMITTED and there.outcome is Outcome.ADMITTED
+
+    status, body = await call(http, daemon, "GET", "/status", headers={})
+    assert status == 200
+    assert set(body) == {"version", "node", "uptime_seconds", "db_reachable", "esl_sessions", "tenants"}
+    assert body["version"] == __version__
+    assert body["node"] == daemon.settings.node_id
+    assert 0 <= body["uptime_seconds"] < 120
+    assert body["db_reachable"] is True
+    assert body["esl_sessions"] == 0
+    assert body["tenants"] == [
+        {"tenant_id": acme, "name": "acme", "lines": 3, "live_calls": 2},
+        {"tenant_id": idle, "name": "idle", "lines": 0, "live_calls": 0},
+    ]
+
+    await admission.release(pool, calls[1])
+    _, body = await call(http, daemon, "GET", "/status", headers={})
+    assert body["tenants"][0]["live_calls"] == 1
+
+
+async def test_status_counts_open_event_socket_sessions(
+    start_daemon: DaemonFactory, http: aiohttp.ClientSession
+) -> None:
+    daemon = await start_daemon()
+    _, writer = await asyncio.open_connection("127.0.0.1", daemon.esl_port)  # FreeSWITCH connecting
+    try:
+        for _ in range(250):  # the session registers itself as soon as its task runs
+            if (await call(http, daemon, "GET", "/status", headers={}))[1]["esl_sessions"] == 1:
+                break
+            await asyncio.sleep(0.02)
+        else:
+            pytest.fail("the open event-socket session never showed in /status")
+    finally:
+        writer.close()
+        await writer.wait_closed()
+
+
+async def test_status_is_503_while_the_database_never_came_up(
+    dead_db_daemon: Daemon, http: aiohttp.ClientSession
+) -> None:
+    status, body = await call(http, dead_db_daemon, "GET", "/status", headers={})
+    assert status == 503
+    assert body["db_reachable"] is False
+    assert body["tenants"] == []
+    assert body["node"] == dead_db_daemon.settings.node_id  # the rest is still reported
+    assert body["version"] == __version__
+
+
+async def test_admin_api_is_503_while_the_database_is_down(dead_db_daemon: Daemon, http: aiohttp.ClientSession) -> None:
+    status, body = await call(http, dead_db_daemon, "POST", "/api/v1/tenants", {"name": "acme", "lines": 1})
+    assert status == 503
+    assert "database is unavailable" in body["error"]
+    status, _ = await call(http, dead_db_daemon, "GET", "/metrics", headers={})
+    assert status == 200  # metrics do not need the database
+
+
+async def test_status_is_503_when_the_pool_breaks(
+    start_daemon: DaemonFactory, http: aiohttp.ClientSession, db_dsn: str
+) -> None:
+    daemon = await start_daemon()
+    broken = await asyncpg.create_pool(db_dsn, min_size=1, max_size=1)
+    assert broken is not None
+    broken.terminate()  # every query on it fails, as with a dead server
+    own, daemon.services.pool = daemon.services.pool, broken
+    try:
+        status, body = await call(http, daemon, "GET", "/status", headers={})
+        assert status == 503 and body["db_reachable"] is False and body["tenants"] == []
+        status, body = await call(http, daemon, "GET", "/api/v1/tenants")
+        assert status == 503 and "database is unavailable" in body["error"]
+    finally:
+        daemon.services.pool = own
+    assert (await call(http, daemon, "GET", "/status", headers={}))[0] == 200
+
+
+async def test_metrics_expose_every_metric_of_the_daemon(
+    start_daemon: DaemonFactory, http: aiohttp.ClientSession
+) -> None:
+    daemon = await start_daemon()
+    daemon.metrics.lines_reaped.inc(2)
+    daemon.metrics.calls_rejected.labels(reason="busy").inc()
+    async with http.get(f"http://127.0.0.1:{daemon.http_port}/metrics") as resp:
+        assert resp.status == 200
+        assert resp.headers["Content-Type"].startswith("text/plain")
+        text = await resp.text()
+    exposed = {family.name: family for family in text_string_to_metric_families(text)}
+    declared = {family.name for family in daemon.metrics.registry.collect()}
+    assert declared <= set(exposed)
+    for name in (
+        "calld_calls_admitted",
+        "calld_calls_rejected",
+        "calld_live_calls",
+        "calld_esl_sessions",
+        "calld_db_errors",
+        "calld_connect_to_first_command_seconds",
+        "calld_lines_reaped",
+    ):
+        assert name in exposed, name
+    assert "calld_lines_reaped_total 2.0" in text
+    assert 'calld_calls_rejected_total{reason="busy"} 1.0' in text
+
+
+async def test_status_and_metrics_need_no_token(start_daemon: DaemonFactory, http: aiohttp.ClientSession) -> None:
+    daemon = await start_daemon(admin_token="")
+    assert (await call(http, daemon, "GET", "/status", headers={}))[0] == 200
+    assert (await call(http, daemon, "GET", "/metrics", headers={}))[0] == 200
+    assert (await call(http, daemon, "GET", "/api/v1/tenants", headers=ADMIN))[0] == 503
