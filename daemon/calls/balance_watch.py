@@ -51,7 +51,7 @@ class BalanceWatcher:
         Notifications sent while it was down are lost, so every caller with live
         calls here is recomputed.
         """
-        if self.pool is None or (self._conn is not None and not self._conn.is_closed()):
+        if self.pool is None or self._listening():
             return
         if self._conn is not None:
             with contextlib.suppress(*DB_ERRORS):
@@ -62,6 +62,14 @@ class BalanceWatcher:
         _log.warning("balance_listener_reopened", callers=len(self._by_caller))
         self._dirty.update(self._by_caller)
         self._wake.set()
+
+    def _listening(self) -> bool:
+        if self._conn is None:
+            return False
+        try:
+            return not self._conn.is_closed()
+        except asyncpg.InterfaceError:  # the pool took the dead connection back already
+            return False
 
     async def stop(self) -> None:
         if self._task is not None:
