@@ -20,11 +20,12 @@ from daemon import __version__
 from daemon.calls.answering import greet_and_hang_up
 from daemon.calls.balance_watch import BalanceWatcher
 from daemon.calls.coaching import CoachingDial
-from daemon.calls.entry import DB_ERRORS, CallEntry
+from daemon.calls.entry import CallEntry
 from daemon.calls.services import Services
 from daemon.config import Settings
 from daemon.db import call_records, demo, nodes
 from daemon.db.embedded import EmbeddedPostgres
+from daemon.db.errors import DB_ERRORS
 from daemon.db.migrate import migrate
 from daemon.db.pool import create_pool
 from daemon.inbound.client import InboundClient, InboundError

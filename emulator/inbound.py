@@ -150,27 +150,8 @@ _CALL_A_KEYS = (
     "sent_callee_name",
     "sent_callee_num",
 )
-_CALL_B_KEYS = (
-    "uuid",
-    "direction",
-    "created",
-    "created_epoch",
-    "name",
-    "state",
-    "cid_name",
-    "cid_num",
-    "ip_addr",
-    "dest",
-    "presence_id",
-    "presence_data",
-    "accountcode",
-    "callstate",
-    "callee_name",
-    "callee_num",
-    "callee_direction",
-    "sent_callee_name",
-    "sent_callee_num",
-)
+# The B-leg half of a `show calls` row: the same columns, without the call's own ids.
+_CALL_B_KEYS = tuple(key for key in _CALL_A_KEYS if key not in {"call_uuid", "hostname"})
 
 
 def call_rows(fs: FakeFreeSwitch) -> list[dict[str, str]]:

@@ -21,12 +21,11 @@ from asyncpg.pool import PoolConnectionProxy
 from daemon.billing.deadline import joint_deadline
 from daemon.calls.cutoff import Cutoff
 from daemon.db import call_records
+from daemon.db.errors import DB_ERRORS
 from daemon.db.ledger import BALANCE_CHANNEL, CallerNotFound
 from daemon.logs import get_logger
 
 _log = get_logger(__name__)
-
-DB_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError)
 
 
 class BalanceWatcher:

@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TypeVar
 
 from daemon.billing.charges import Tariff
@@ -59,7 +59,6 @@ class Consultation:
     cutoff: Cutoff | None = None
     cutoff_task: asyncio.Task[None] | None = None
     talk: bridge.BridgeResult | None = None
-    tried: set[int] = field(default_factory=set)
 
 
 class CoachingDial:
@@ -230,7 +229,6 @@ async def hunt(c: Consultation, members: list[Counsellor]) -> None:
         claimed = [m for m in batch if await hunting.claim(pool, m.id, c.call_uuid)]
         if not claimed:
             continue
-        c.tried.update(m.id for m in claimed)
         result: bridge.BridgeResult | None = None
         try:
             await arm_before_ringing(c, claimed)

@@ -16,7 +16,6 @@ import contextlib
 import uuid
 from collections.abc import Awaitable, Callable
 
-import asyncpg
 import structlog
 
 from daemon.calls import guidance
@@ -24,14 +23,13 @@ from daemon.calls.numbers import national
 from daemon.calls.services import Services
 from daemon.db import admission
 from daemon.db.admission import Admission, Outcome
+from daemon.db.errors import DB_ERRORS
 from daemon.logs import get_logger, mask_number
 from daemon.outbound.session import CallEnded, Session
 
 _log = get_logger(__name__)
 
 ProductFlow = Callable[[Session, asyncio.TaskGroup, Services, Admission], Awaitable[None]]
-
-DB_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError)
 
 
 class CallEntry:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 import time
 
-import asyncpg
 from aiohttp import hdrs, web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from daemon.db import tenants
+from daemon.db.errors import DB_ERRORS
 from daemon.http.context import daemon_of
 from daemon.http.models import Status, TenantStatus
 from daemon.http.registry import RouteTable, json_response
@@ -21,7 +21,6 @@ routes = RouteTable()
 
 # A monitor must get an answer even when the database hangs.
 STATUS_DB_TIMEOUT = 2.0
-_DB_FAILURES = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
 
 
 @routes.route(
@@ -39,7 +38,7 @@ async def status(request: web.Request) -> web.Response:
     if reachable and pool is not None:
         try:
             overview = await asyncio.wait_for(tenants.lines_overview(pool), STATUS_DB_TIMEOUT)
-        except _DB_FAILURES as exc:
+        except DB_ERRORS as exc:
             _log.error("status_db_error", error=repr(exc))
             reachable = False
     else:

@@ -69,6 +69,8 @@ class OutboundServer:
         finally:
             if session.protocol_error is not None:
                 self._metrics.esl_protocol_errors.inc()
+            if session.first_command_latency is not None:
+                self._metrics.first_command_latency.observe(session.first_command_latency)
             await session.finish(self._hangup_complete_timeout)
             self.sessions.discard(session)
             self._metrics.esl_sessions.dec()

@@ -55,11 +55,7 @@ class Session(asyncio.Protocol):
         "_parser",
         "_replies",
         "_transport",
-        "_waiters",
-        "accepted_at",
         "channel",
-        "closed",
-        "disconnect_notice",
         "first_command_latency",
         "hangup_complete",
         "hangup_event",
@@ -73,15 +69,11 @@ class Session(asyncio.Protocol):
         self._transport: asyncio.Transport | None = None
         self._replies: deque[asyncio.Future[Frame]] = deque()
         self._executing: dict[str, asyncio.Future[Event]] = {}
-        self._waiters: list[tuple[str, asyncio.Future[Event]]] = []
         self._hooks: list[EventHook] = []
         self.channel: ChannelInfo | None = None
         self.hangup_event: Event | None = None
         self.hangup_complete: asyncio.Future[Event] = self._loop.create_future()
-        self.closed: asyncio.Future[None] = self._loop.create_future()
-        self.disconnect_notice = False
         self.protocol_error: ProtocolError | None = None
-        self.accepted_at = time.perf_counter()
         self._connected_at: float | None = None
         self.first_command_latency: float | None = None
 
@@ -107,8 +99,6 @@ class Session(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._transport = None
         self._end(CallEnded("event socket closed"))
-        if not self.closed.done():
-            self.closed.set_result(None)
 
     # -- frames in -----------------------------------------------------------
 
@@ -117,7 +107,7 @@ class Session(asyncio.Protocol):
         if ctype in ("text/event-plain", "text/event-json"):
             self._on_event(frame.event())
         elif ctype == "text/disconnect-notice":
-            self.disconnect_notice = True
+            pass  # linger/disconnect notices: we close after CHANNEL_HANGUP_COMPLETE (see finish)
         elif self._replies:
             future = self._replies.popleft()
             if not future.done():
@@ -140,22 +130,12 @@ class Session(asyncio.Protocol):
                 self.hangup_complete.set_result(event)
         for hook in self._hooks:
             hook(event)
-        if self._waiters:
-            keep = []
-            for wanted, future in self._waiters:
-                if wanted == name and not future.done():
-                    future.set_result(event)
-                elif not future.done():
-                    keep.append((wanted, future))
-            self._waiters = keep
         if name == "CHANNEL_HANGUP_COMPLETE":
             self._end(CallEnded("channel hung up"))
 
     def _end(self, exc: CallEnded) -> None:
         pending: list[asyncio.Future[Event]] = list(self._executing.values())
-        pending += [f for _, f in self._waiters]
         self._executing.clear()
-        self._waiters.clear()
         if self._transport is None:
             _fail(self._replies, exc)
             self._replies.clear()
@@ -194,12 +174,6 @@ class Session(asyncio.Protocol):
         """Send one encoded command and wait for its reply frame."""
         return await self._write(data)
 
-    async def connect(self) -> ChannelInfo:
-        reply = await self.command(commands.connect())
-        self._connected_at = time.perf_counter()
-        self.channel = ChannelInfo.from_connect_reply(reply)
-        return self.channel
-
     async def start(self, linger_seconds: int) -> ChannelInfo:
         """``connect``, ``myevents`` and ``linger`` in one write.
 
@@ -219,12 +193,6 @@ class Session(asyncio.Protocol):
             if not answer.ok:
                 raise CommandFailed(answer.reply_text)
         return self.channel
-
-    async def myevents(self) -> None:
-        await self._checked(commands.myevents())
-
-    async def linger(self, seconds: int | None) -> None:
-        await self._checked(commands.linger(seconds))
 
     async def _checked(self, data: bytes) -> Frame:
         reply = await self.command(data)
@@ -271,14 +239,6 @@ class Session(asyncio.Protocol):
 
     def remove_hook(self, hook: EventHook) -> None:
         self._hooks.remove(hook)
-
-    async def wait_event(self, name: str) -> Event:
-        """The next event called ``name``."""
-        if self._transport is None:
-            raise CallEnded("event socket closed")
-        future: asyncio.Future[Event] = self._loop.create_future()
-        self._waiters.append((name, future))
-        return await future
 
     async def finish(self, grace: float) -> None:
         """Wait for CHANNEL_HANGUP_COMPLETE (bounded), then close the socket.

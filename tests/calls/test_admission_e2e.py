@@ -45,6 +45,8 @@ async def test_unknown_number_hears_not_in_service(start_daemon: DaemonFactory) 
     assert played(result) == ["not_in_service"]
     assert result.hangup_by == "app"
     assert daemon.metrics.calls_rejected.labels("not_in_service")._value.get() == 1
+    latency = daemon.metrics.registry.get_sample_value("calld_connect_to_first_command_seconds_count")
+    assert latency == 1
 
 
 async def test_twenty_calls_on_three_lines_across_two_daemons(start_daemon: DaemonFactory, pool: asyncpg.Pool) -> None:
