@@ -143,23 +143,15 @@ async def finish(
             cost = Tariff(record["rate_yen_per_min"], record["free_seconds"], record["minimum_charge_yen"]).charge(
                 billed
             )
-            charged = cost
             if cost > 0:
-                payer = await ledger.lock_caller(conn, record["tenant_id"], record["caller_id"])
-                if payer["billing"] == "prepaid":
-                    charged = min(cost, max(payer["balance_yen"], 0))
-                elif payer["credit_limit_yen"] is not None:
-                    charged = min(cost, max(payer["credit_limit_yen"] + payer["balance_yen"], 0))
-                if charged > 0:
-                    await ledger.book(
-                        conn,
-                        record["tenant_id"],
-                        record["caller_id"],
-                        "charge",
-                        -charged,
-                        call_uuid=call_uuid,
-                        memo=f"{billed} s at {record['rate_yen_per_min']} yen/min",
-                    )
+                charged = await ledger.charge_call(
+                    conn,
+                    record["tenant_id"],
+                    record["caller_id"],
+                    cost,
+                    call_uuid=call_uuid,
+                    memo=f"{billed} s at {record['rate_yen_per_min']} yen/min",
+                )
         await conn.execute(
             "UPDATE call_records SET state = 'ended', end_us = $2, billed_seconds = $3, charge_yen = $4,"
             " hangup_cause = $5, ended_by = $6, ended_at = now() WHERE call_uuid = $1",

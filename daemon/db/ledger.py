@@ -14,6 +14,7 @@ from datetime import datetime
 
 import asyncpg
 
+from daemon.db.directory import Caller
 from daemon.db.types import Conn
 
 BALANCE_CHANNEL = "calld_balance"
@@ -84,6 +85,36 @@ async def book(
 ) -> Entry:
     """Append one row and move the cached balance with it, the caller row locked (inside a transaction)."""
     caller = await lock_caller(conn, tenant_id, caller_id)
+    return await _append(conn, caller, tenant_id, kind, amount_yen, memo, call_uuid, idempotency_key)
+
+
+async def charge_call(
+    conn: Conn, tenant_id: int, caller_id: int, cost_yen: int, *, call_uuid: uuid.UUID, memo: str
+) -> int:
+    """Book a call's charge, never more than the caller's money allows; return the yen charged.
+
+    Prepaid: at most the balance.  Postpaid with a credit limit: at most the
+    credit left.  Postpaid without a limit: the whole cost (it is owed).
+    """
+    row = await lock_caller(conn, tenant_id, caller_id)
+    payer = Caller(row["id"], "", row["billing"], row["balance_yen"], row["credit_limit_yen"])
+    charged = min(cost_yen, max(payer.available_yen, 0)) if payer.limited else cost_yen
+    if charged > 0:
+        await _append(conn, row, tenant_id, "charge", -charged, memo, call_uuid, None)
+    return charged
+
+
+async def _append(
+    conn: Conn,
+    caller: asyncpg.Record,
+    tenant_id: int,
+    kind: str,
+    amount_yen: int,
+    memo: str,
+    call_uuid: uuid.UUID | None,
+    idempotency_key: str | None,
+) -> Entry:
+    caller_id = caller["id"]
     balance = caller["balance_yen"] + amount_yen
     if caller["billing"] == "prepaid" and balance < 0:
         raise InsufficientFunds(f"balance {caller['balance_yen']} yen cannot cover {-amount_yen} yen")
