@@ -17,7 +17,6 @@ import asyncpg
 from aiohttp import web
 
 from daemon import __version__
-from daemon.calls.answering import greet_and_hang_up
 from daemon.calls.balance_watch import BalanceWatcher
 from daemon.calls.coaching import CoachingDial
 from daemon.calls.entry import CallEntry
@@ -29,6 +28,7 @@ from daemon.db.errors import DB_ERRORS
 from daemon.db.migrate import migrate
 from daemon.db.pool import create_pool
 from daemon.inbound.client import InboundClient, InboundError
+from daemon.ivr.interpreter import Ivr
 from daemon.logs import get_logger
 from daemon.metrics import Metrics
 from daemon.outbound.server import OutboundServer
@@ -47,7 +47,7 @@ class Daemon:
         self.prompts = PromptLibrary(settings.prompts_path)
         self.services = Services(settings, self.metrics, self.prompts, None, settings.node_id)
         self.watcher = BalanceWatcher()
-        entry = CallEntry(self.services, {"coaching": CoachingDial(self.watcher), "ivr": greet_and_hang_up})
+        entry = CallEntry(self.services, {"coaching": CoachingDial(self.watcher), "ivr": Ivr()})
         self.outbound = OutboundServer(entry, self.metrics, hangup_complete_timeout=settings.hangup_complete_timeout)
         self.embedded: EmbeddedPostgres | None = None
         self.esl_port = 0

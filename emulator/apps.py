@@ -516,3 +516,7 @@ APPS: dict[str, AppSpec] = {
     "log": AppSpec(noop),
     "info": AppSpec(noop),
 }
+
+from emulator.apps_ivr import APPS_IVR  # noqa: E402 (the IVR's applications: record, multiset)
+
+APPS.update(APPS_IVR)

@@ -65,9 +65,14 @@ async def bridge(
     ring_timeout_s: int,
     shown_number: str,
     on_answer: AnswerHandler,
+    leg_uuids: Sequence[uuid.UUID] | None = None,
 ) -> BridgeResult:
-    """Ring ``counsellors`` (one, or several at once) and run the talk until it ends."""
-    legs = [(uuid.uuid4(), c) for c in counsellors]
+    """Ring ``counsellors`` (one, or several at once) and run the talk until it ends.
+
+    ``leg_uuids``: the legs' ``origination_uuid`` s, when the caller recorded them before ringing.
+    """
+    ids = leg_uuids if leg_uuids is not None else [uuid.uuid4() for _ in counsellors]
+    legs = list(zip(ids, counsellors, strict=True))
     by_leg = {str(leg): (leg, c) for leg, c in legs}
     result = BridgeResult(disposition="")
     answered = asyncio.get_running_loop().create_future()

@@ -1,0 +1,116 @@
+"""The ``forward`` node: ring the customer's phones, talk, bill the forwarded time.
+
+→ the tenant's forwarding add-on must be on (checked at publish, and again here)
+→ per attempt (each number in turn, or all at once): a ``forward_legs`` row per
+  leg, written before it rings
+→ ring; the first to answer talks to the caller (an announcement first, if set);
+  billing starts at the answer (FreeSWITCH's timestamp)
+→ each row finished with its outcome, billed seconds and charge
+The forwarded legs take no line: the caller's call holds the only one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+from daemon.calls import bridge
+from daemon.calls.cutoff import wall_us
+from daemon.db import forwarding as legs_db
+from daemon.ivr import media
+from daemon.ivr.call import IvrCall
+from daemon.ivr.models import ForwardNode
+from daemon.ivr.tariff import ForwardTariff
+from daemon.logs import get_logger
+from daemon.outbound.session import CallEnded
+
+_log = get_logger(__name__)
+
+OUTCOMES = {"USER_BUSY": "busy", "NO_ANSWER": "no_answer", "NO_USER_RESPONSE": "no_answer"}
+
+
+async def forward(c: IvrCall, node: ForwardNode) -> str | None:
+    contract = await legs_db.contract(c.pool, c.tenant_id)
+    if not contract.forwarding:
+        _log.warning("ivr_forwarding_off", node=c.node)
+        return node.on_fail
+    rounds = [list(node.numbers)] if node.strategy == "simultaneous" else [[n] for n in node.numbers]
+    announcement = c.prompts.path(f"g{node.announcement}") if node.announcement is not None else None
+    for numbers in rounds:
+        result = await attempt(c, node, numbers, contract.tariff, announcement)
+        _log.info("ivr_forward_result", node=c.node, disposition=result.disposition, talked=result.talked)
+        if result.talked:
+            return None
+        if c.session.hung_up:
+            raise CallEnded("caller hung up while forwarded numbers rang")
+    return node.on_fail
+
+
+async def attempt(
+    c: IvrCall, node: ForwardNode, numbers: list[str], tariff: ForwardTariff, announcement: str | None
+) -> bridge.BridgeResult:
+    """Ring ``numbers`` at once: rows first, then the bridge, then every row closed."""
+    legs = [(uuid.uuid4(), n) for n in numbers]
+    await legs_db.open_legs(
+        c.pool,
+        legs,
+        call_uuid=c.call_uuid,
+        tenant_id=c.tenant_id,
+        node_id=c.svc.node_id,
+        flow_node=c.node,
+        tariff=tariff,
+        created_us=wall_us(),
+    )
+    answered: dict[uuid.UUID, int] = {}
+
+    async def on_answer(leg: uuid.UUID, at: int) -> None:
+        answered[leg] = at
+        await legs_db.mark_answered(c.pool, leg, at)
+
+    result: bridge.BridgeResult | None = None
+    try:
+        result = await media.ring(
+            c.session,
+            c.calls,
+            legs,
+            ring_timeout_s=node.ring_timeout_s,
+            shown_number=shown(c, node),
+            announcement=announcement,
+            on_answer=on_answer,
+        )
+    finally:
+        await asyncio.shield(finish(c, legs, result, answered))
+    return result
+
+
+def shown(c: IvrCall, node: ForwardNode) -> str:
+    """The number the forwarded party sees: ours (the dialled one) unless the flow says otherwise."""
+    if node.shown_number == "caller":
+        return c.caller_number or c.dialled
+    if node.shown_number == "dialled":
+        return c.dialled
+    return node.shown_number
+
+
+def outcome(disposition: str, caller_gone: bool) -> str:
+    if caller_gone or disposition == "ORIGINATOR_CANCEL":
+        return "caller_hangup"
+    return OUTCOMES.get(disposition, "failed")
+
+
+async def finish(
+    c: IvrCall, legs: list[tuple[uuid.UUID, str]], result: bridge.BridgeResult | None, answered: dict[uuid.UUID, int]
+) -> None:
+    """Close every row of this attempt; the answered leg with its talk and charge."""
+    hangup = c.session.hangup_event
+    gone_at = bridge.event_time_us(hangup) if hangup is not None else None
+    for leg, _ in legs:
+        if leg in answered:
+            end = result.end_us if result is not None and result.end_us else (gone_at or wall_us())
+            done = await legs_db.finish(c.pool, leg, outcome="answered", answer_us=answered[leg], end_us=end)
+            c.svc.metrics.billed_seconds.labels(str(c.tenant_id)).inc(done.billsec)
+            _log.info("ivr_forward_charged", leg=str(leg), billsec=done.billsec, charge_yen=done.charge_yen)
+            continue
+        disposition = result.disposition if result is not None else ""
+        how = "no_answer" if answered else outcome(disposition, c.session.hung_up)
+        await legs_db.finish(c.pool, leg, outcome=how, end_us=None)

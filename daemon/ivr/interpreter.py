@@ -1,0 +1,177 @@
+"""The IVR: the tenant's published flow, run node by node over the call.
+
+answer
+→ the live flow version (cached per node process; the call keeps it to the end)
+→ the entry node for how the call arrived (diverted-from number, toll-free, direct, number, default)
+→ each node's function returns the next node's name, or None to hang up:
+    play       guidance items, then next
+    menu       prompt + keys (type-ahead kept); timeout / invalid: its prompt, retry; retries used up: fallback
+    hours      open or closed now (Asia/Tokyo, holidays, the tenant's own days)
+    forward    ring external numbers (daemon.ivr.forwarding); talk; busy / no answer / failure: on_fail
+    voicemail  prompt, beep, record (# / silence / limit), stored; then next or hang up
+    hangup
+A tenant with nothing published gets the interim greeting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from daemon.calls.answering import greet_and_hang_up
+from daemon.calls.numbers import national
+from daemon.calls.services import Services
+from daemon.db import voicemail as voicemail_db
+from daemon.db.admission import Admission
+from daemon.ivr import forwarding, media
+from daemon.ivr.arrival import arrival, diverted_from
+from daemon.ivr.cache import FlowCache
+from daemon.ivr.call import IvrCall
+from daemon.ivr.hours import is_open
+from daemon.ivr.models import ForwardNode, HangupNode, HoursNode, MenuNode, PlayNode, VoicemailNode
+from daemon.logs import get_logger
+from daemon.outbound.session import CallEnded, Session
+
+_log = get_logger(__name__)
+
+MAX_STEPS = 500  # a published flow cannot loop without the caller; this is the belt to those braces
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Ivr:
+    """The product flow given to :class:`~daemon.calls.entry.CallEntry` for ``ivr`` numbers."""
+
+    def __init__(self, cache: FlowCache | None = None, clock: Callable[[], dt.datetime] | None = None) -> None:
+        self.cache = cache or FlowCache()
+        self.clock = clock
+
+    async def __call__(self, session: Session, calls: asyncio.TaskGroup, svc: Services, adm: Admission) -> None:
+        assert adm.tenant_id is not None and svc.pool is not None and session.channel is not None
+        live = await self.cache.get(svc.pool, adm.tenant_id)
+        if live is None:
+            return await greet_and_hang_up(session, calls, svc, adm)
+        channel = session.channel
+        dialled = national(channel.destination_number) or ""
+        original = diverted_from(channel.diversion)
+        c = IvrCall(
+            session,
+            calls,
+            svc,
+            svc.pool,
+            adm.tenant_id,
+            uuid.UUID(channel.unique_id),
+            live,
+            media.GuidancePrompts(live.paths, svc.prompts),
+            dialled,
+            national(channel.caller_id_number) or "",
+            self.clock or now,
+            svc.settings.data_dir.resolve() / "voicemail",
+        )
+        start = live.flow.entry.start(arrival(dialled, original), dialled, original)
+        _log.info("ivr_start", version=live.version, node=start, diverted_from=original)
+        await session.execute("answer")
+        await run(c, start)
+        await session.hangup("NORMAL_CLEARING")
+
+
+async def run(c: IvrCall, start: str) -> None:
+    name: str | None = start
+    for _ in range(MAX_STEPS):
+        if name is None:
+            return
+        c.node = name
+        node = c.live.flow.nodes[name]
+        name = await STEPS[node.kind](c, node)
+    _log.error("ivr_too_many_steps", node=name)
+
+
+async def play(c: IvrCall, node: PlayNode) -> str | None:
+    for item in node.guidance:
+        await media.play(c.session, c.prompts, item)
+    return node.next
+
+
+async def menu(c: IvrCall, node: MenuNode) -> str | None:
+    longest = max(len(keys) for keys in node.options)
+    for _ in range(node.max_retries + 1):
+        keys = await media.read_keys(
+            c.session,
+            c.prompts,
+            node.prompt,
+            max_digits=longest,
+            first_ms=node.first_digit_timeout_ms,
+            inter_ms=node.inter_digit_timeout_ms,
+        )
+        if keys is not None and keys in node.options:
+            return node.options[keys]
+        again = node.timeout_prompt if keys is None else node.invalid_prompt
+        _log.info("ivr_menu_retry", node=c.node, keys=keys or "", timeout=keys is None)
+        if again is not None:
+            await media.play(c.session, c.prompts, again)
+    return node.fallback
+
+
+async def hours(c: IvrCall, node: HoursNode) -> str | None:
+    return node.open if is_open(node, c.clock()) else node.closed
+
+
+async def forward(c: IvrCall, node: ForwardNode) -> str | None:
+    return await forwarding.forward(c, node)
+
+
+async def voicemail(c: IvrCall, node: VoicemailNode) -> str | None:
+    if node.prompt is not None:
+        await media.play(c.session, c.prompts, node.prompt)
+    if node.beep:
+        await media.beep(c.session, c.prompts)
+    folder = c.recordings / str(c.tenant_id)
+    await asyncio.to_thread(folder.mkdir, parents=True, exist_ok=True)
+    path = folder / f"{c.call_uuid}-{c.node}.wav"
+    ms = 0
+    try:
+        ms = await media.record(
+            c.session, str(path), max_seconds=node.max_seconds, silence_seconds=node.silence_seconds
+        )
+    except CallEnded:
+        ms = media.recorded_ms(str(path))  # the caller hung up to end the message: keep it
+        raise
+    finally:
+        await asyncio.shield(keep_message(c, path, ms))
+    return node.next
+
+
+async def keep_message(c: IvrCall, path: Path, ms: int) -> None:
+    if ms <= 0 or not await asyncio.to_thread(path.exists):
+        return
+    await voicemail_db.add(
+        c.pool,
+        tenant_id=c.tenant_id,
+        call_uuid=c.call_uuid,
+        flow_node=c.node,
+        caller_number=c.caller_number,
+        dialled=c.dialled,
+        path=str(path),
+        duration_ms=ms,
+    )
+    _log.info("ivr_voicemail", node=c.node, ms=ms)
+
+
+async def hangup(c: IvrCall, node: HangupNode) -> str | None:
+    return None
+
+
+STEPS: dict[str, Callable[[IvrCall, Any], Awaitable[str | None]]] = {
+    "play": play,
+    "menu": menu,
+    "hours": hours,
+    "forward": forward,
+    "voicemail": voicemail,
+    "hangup": hangup,
+}

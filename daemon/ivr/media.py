@@ -1,0 +1,132 @@
+"""The one place the IVR touches the shared call code: guidance, keypad, bridge, record.
+
+Guidance items of the ``guidance`` table are played by the shared helpers under
+a name (``g<id>``) that :class:`GuidancePrompts` turns into the item's processed
+WAV; stock prompts fall through to the daemon's prompt library.  Forwarding
+rings through :func:`daemon.calls.bridge.bridge` with stand-in counsellors
+(one per number); the optional announcement to the answering person is
+FreeSWITCH's ``group_confirm_file`` run with ``group_confirm_key=exec`` (the
+originate plays it on the answered leg before bridging).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+import wave
+from collections.abc import Awaitable, Callable, Sequence
+
+from daemon.calls import bridge, guidance
+from daemon.calls.keypad import read_digits
+from daemon.calls.services import Prompts
+from daemon.db.hunting import Counsellor
+from daemon.esl.encoding import check_safe
+from daemon.outbound.session import Session
+
+BEEP = "tone_stream://%(500,0,1000)"
+#: How a forwarded number is dialled (the carrier trunk); ``{number}`` is national digits.
+DIAL_TEMPLATE = os.environ.get("CALLD_FORWARD_DIAL_TEMPLATE", "sofia/gateway/carrier/{number}")
+SILENCE_THRESHOLD = 200  # FreeSWITCH energy level under which a frame counts as silence
+_KEYS_VAR = "ivr_keys"
+
+
+class GuidancePrompts:
+    """:class:`~daemon.calls.services.Prompts` over one flow version's guidance paths."""
+
+    def __init__(self, paths: dict[int, str], stock: Prompts) -> None:
+        self.paths = paths
+        self.stock = stock
+
+    def path(self, name: str) -> str:
+        if name == "beep":
+            return BEEP
+        if name.startswith("g") and name[1:].isdigit():
+            return self.paths[int(name[1:])]
+        return self.stock.path(name)
+
+
+def _name(guidance_id: int) -> str:
+    return f"g{guidance_id}"
+
+
+async def play(session: Session, prompts: GuidancePrompts, guidance_id: int) -> None:
+    await guidance.play(session, prompts, _name(guidance_id))
+
+
+async def beep(session: Session, prompts: GuidancePrompts) -> None:
+    await guidance.play(session, prompts, "beep")
+
+
+async def read_keys(
+    session: Session, prompts: GuidancePrompts, guidance_id: int, *, max_digits: int, first_ms: int, inter_ms: int
+) -> str | None:
+    """Play the prompt and collect up to ``max_digits`` keys (keys during the prompt count); None: nothing."""
+    return await read_digits(
+        session,
+        prompts,
+        _name(guidance_id),
+        var=_KEYS_VAR,
+        min_digits=1,
+        max_digits=max_digits,
+        timeout_ms=first_ms,
+        digit_timeout_ms=inter_ms,
+    )
+
+
+ForwardAnswered = Callable[[uuid.UUID, int], Awaitable[None]]
+
+
+async def ring(
+    session: Session,
+    calls: asyncio.TaskGroup,
+    legs: Sequence[tuple[uuid.UUID, str]],
+    *,
+    ring_timeout_s: int,
+    shown_number: str,
+    announcement: str | None,
+    on_answer: ForwardAnswered,
+) -> bridge.BridgeResult:
+    """Ring the numbers at once (one: sequential hunting is the caller's loop) and run the talk."""
+    await bridge.prepare(session)
+    # copied by the originate from this channel; an empty value unsets it (no announcement)
+    confirm = f"playback {check_safe(announcement)}" if announcement else ""
+    key, cancel = ("exec", "1") if confirm else ("", "")
+    await session.execute(
+        "multiset", f"^^|group_confirm_key={key}|group_confirm_file={confirm}|group_confirm_cancel_timeout={cancel}"
+    )
+    stand_ins = [Counsellor(i, number, DIAL_TEMPLATE.format(number=number), None) for i, (_, number) in enumerate(legs)]
+    return await bridge.bridge(
+        session,
+        calls,
+        stand_ins,
+        ring_timeout_s=ring_timeout_s,
+        shown_number=shown_number,
+        on_answer=lambda _who, leg, at: on_answer(leg, at),
+        leg_uuids=[leg for leg, _ in legs],
+    )
+
+
+async def record(session: Session, path: str, *, max_seconds: int, silence_seconds: int) -> int:
+    """Record the caller into ``path`` until ``#``, silence or the limit; return the ms recorded.
+
+    ``record path time_limit_secs [silence_thresh silence_hits]``; FreeSWITCH
+    reports the length as ``variable_record_ms`` on EXECUTE_COMPLETE.
+    """
+    check_safe(path)
+    if any(ch.isspace() for ch in path):
+        raise ValueError(f"recording path {path!r} contains white space; record splits on it")
+    await session.execute("set", "playback_terminators=#")
+    arg = f"{path} {max_seconds}" + (f" {SILENCE_THRESHOLD} {silence_seconds}" if silence_seconds else "")
+    done = await session.execute("record", arg)
+    value = done.get("variable_record_ms") or ""
+    return int(value) if value.isdigit() else recorded_ms(path)
+
+
+def recorded_ms(path: str) -> int:
+    """Length of a WAV that FreeSWITCH wrote (0 if there is none)."""
+    try:
+        with wave.open(path, "rb") as w:
+            return w.getnframes() * 1000 // w.getframerate()
+    except (OSError, EOFError, wave.Error):
+        return 0
