@@ -79,7 +79,6 @@ async def ivr_shop(
     for number in numbers:
         await tenants.add_number(pool, tenant_id, number, "ivr")
     await pool.execute("UPDATE line_contracts SET forwarding = $2 WHERE tenant_id = $1", tenant_id, forwarding)
-    folder.mkdir(parents=True, exist_ok=True)
     ids = {n: await add_guidance(pool, tenant_id, folder, n, (long or {}).get(n, 0.1)) for n in GUIDANCE}
     return Ivr(pool, tenant_id, folder, ids)
 
