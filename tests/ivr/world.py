@@ -100,5 +100,5 @@ def fast(digits: str) -> Keys:
     return Keys(digits, delay=0.05, interval=0.05)
 
 
-def tokyo(*args: int) -> dt.datetime:
-    return dt.datetime(*args, tzinfo=TOKYO)  # type: ignore[misc]
+def tokyo(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> dt.datetime:
+    return dt.datetime(year, month, day, hour, minute, tzinfo=TOKYO)
