@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import uuid
 import wave
@@ -79,6 +80,7 @@ async def ivr_shop(
     for number in numbers:
         await tenants.add_number(pool, tenant_id, number, "ivr")
     await pool.execute("UPDATE line_contracts SET forwarding = $2 WHERE tenant_id = $1", tenant_id, forwarding)
+    await asyncio.to_thread(folder.mkdir, parents=True, exist_ok=True)
     ids = {n: await add_guidance(pool, tenant_id, folder, n, (long or {}).get(n, 0.1)) for n in GUIDANCE}
     return Ivr(pool, tenant_id, folder, ids)
 

@@ -1,0 +1,167 @@
+"""The IVR API: a tenant's operator edits, publishes and rolls back its flow, and hears its voicemail.
+
+Operator routes (``/api/v1/operator/ivr/…``, tenant token): save a version
+(its shape checked: 422), publish a version (the graph checked against the
+tenant: 422 naming each node, nothing changed), roll back by publishing an
+earlier version; voicemail listed, downloaded, deleted.  Admin route: the
+forwarding add-on and its tariff per tenant.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from pathlib import Path
+
+from aiohttp import web
+from pydantic import ValidationError
+
+from daemon.db import forwarding, ivr_flows, tenants, voicemail
+from daemon.db.ivr_flows import PublishRefused, Version
+from daemon.db.voicemail import Voicemail
+from daemon.http.context import pool_of
+from daemon.http.errors import ApiError
+from daemon.http.ivr_models import (
+    ForwardingIn,
+    ForwardingOut,
+    VersionList,
+    VersionOut,
+    VersionSummary,
+    VoicemailList,
+    VoicemailOut,
+    VoicemailQuery,
+)
+from daemon.http.models import ErrorDetail
+from daemon.http.registry import RouteTable
+from daemon.http.tenant_auth import tenant_of
+from daemon.ivr.models import Flow
+from daemon.ivr.tariff import ForwardTariff
+
+operator_routes = RouteTable()
+admin_routes = RouteTable()
+IVR = "/api/v1/operator/ivr"
+MAX_ID = 2**63 - 1
+
+
+def _number(request: web.Request, name: str) -> int:
+    value = int(request.match_info[name])
+    if not 0 < value <= MAX_ID:
+        raise tenants.NotFound(f"no such {name} {request.match_info[name]}")
+    return value
+
+
+def _summary(v: Version) -> VersionSummary:
+    return VersionSummary(version=v.version, live=v.live, created_at=v.created_at, published_at=v.published_at)
+
+
+def _full(v: Version) -> VersionOut:
+    return VersionOut(**_summary(v).model_dump(), definition=v.definition)
+
+
+@operator_routes.route("GET", f"{IVR}/flows", summary="The flow's versions", response=VersionList)
+async def list_flow_versions(request: web.Request) -> VersionList:
+    found = await ivr_flows.versions(pool_of(request), tenant_of(request))
+    return VersionList(versions=[_summary(v) for v in found])
+
+
+@operator_routes.route(
+    "POST", f"{IVR}/flows", summary="Save a new flow version (not live yet)", body=Flow, response=VersionOut, status=201
+)
+async def save_flow_version(request: web.Request, body: Flow) -> VersionOut:
+    return _full(await ivr_flows.save(pool_of(request), tenant_of(request), body))
+
+
+@operator_routes.route(
+    "GET", IVR + r"/flows/{version:\d+}", summary="One flow version", response=VersionOut, errors=(404,)
+)
+async def get_flow_version(request: web.Request) -> VersionOut:
+    return _full(await ivr_flows.version(pool_of(request), tenant_of(request), _number(request, "version")))
+
+
+@operator_routes.route(
+    "POST",
+    IVR + r"/flows/{version:\d+}/publish",
+    summary="Make a version live for the next call (publishing an earlier one rolls back)",
+    response=VersionOut,
+    errors=(404, 422),
+)
+async def publish_flow_version(request: web.Request) -> VersionOut:
+    try:
+        done = await ivr_flows.publish(pool_of(request), tenant_of(request), _number(request, "version"))
+    except PublishRefused as exc:
+        detail = [ErrorDetail(loc=["flow", p.node], msg=p.message, type="flow_refused") for p in exc.problems]
+        raise ApiError(422, f"the flow cannot be published: {exc}", detail) from None
+    return _full(done)
+
+
+@operator_routes.route("GET", f"{IVR}/voicemails", summary="Voicemail, newest first", response=VoicemailList)
+async def list_voicemails(request: web.Request) -> VoicemailList:
+    try:
+        query = VoicemailQuery.model_validate(dict(request.query))
+    except ValidationError as exc:
+        raise ApiError.invalid(exc, "query") from None
+    found = await voicemail.listing(pool_of(request), tenant_of(request), limit=query.limit, offset=query.offset)
+    return VoicemailList(voicemails=[_voicemail(v) for v in found])
+
+
+def _voicemail(v: Voicemail) -> VoicemailOut:
+    return VoicemailOut(
+        id=v.id,
+        call_uuid=v.call_uuid,
+        flow_node=v.flow_node,
+        caller_number=v.caller_number,
+        dialled=v.dialled,
+        duration_ms=v.duration_ms,
+        created_at=v.created_at,
+    )
+
+
+@operator_routes.route(
+    "GET", IVR + r"/voicemails/{voicemail:\d+}/audio", summary="The recording (audio/wav)", errors=(404,)
+)
+async def download_voicemail(request: web.Request) -> web.StreamResponse:
+    found = await voicemail.get(pool_of(request), tenant_of(request), _number(request, "voicemail"))
+    path = Path(found.path)
+    if not await asyncio.to_thread(path.is_file):
+        raise ApiError(404, f"the recording of voicemail {found.id} is missing on this node")
+    return web.FileResponse(
+        path,
+        headers={
+            "Content-Type": "audio/wav",
+            "Content-Disposition": f'attachment; filename="voicemail-{found.id}.wav"',
+        },
+    )
+
+
+@operator_routes.route(
+    "DELETE", IVR + r"/voicemails/{voicemail:\d+}", summary="Delete a voicemail", status=204, errors=(404,)
+)
+async def delete_voicemail(request: web.Request) -> None:
+    gone = await voicemail.delete(pool_of(request), tenant_of(request), _number(request, "voicemail"))
+    with contextlib.suppress(FileNotFoundError):
+        await asyncio.to_thread(Path(gone.path).unlink)
+
+
+@admin_routes.route(
+    "PUT",
+    r"/api/v1/tenants/{tenant_id:\d+}/forwarding",
+    summary="The forwarding add-on and its tariff (applies to the next forwarded call)",
+    body=ForwardingIn,
+    response=ForwardingOut,
+    errors=(404, 422),
+)
+async def set_forwarding(request: web.Request, body: ForwardingIn) -> ForwardingOut:
+    pool = pool_of(request)
+    tenant_id = _number(request, "tenant_id")
+    async with pool.acquire() as conn, conn.transaction():
+        status = await conn.execute(
+            "UPDATE line_contracts SET forwarding = $2, updated_at = now() WHERE tenant_id = $1",
+            tenant_id,
+            body.enabled,
+        )
+        if status.endswith(" 0"):
+            raise tenants.NotFound(f"no tenant with id {tenant_id}")
+        await forwarding.set_tariff(conn, tenant_id, ForwardTariff(body.unit_seconds, body.yen_per_unit))
+    return ForwardingOut(
+        tenant_id=tenant_id, enabled=body.enabled, unit_seconds=body.unit_seconds, yen_per_unit=body.yen_per_unit
+    )

@@ -1,0 +1,68 @@
+"""Bodies of the IVR API: flow versions, voicemail, the forwarding add-on and tariff."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
+
+from daemon.ivr.models import Flow
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class VersionSummary(_Out):
+    version: int
+    live: bool = Field(description="new calls start with this version")
+    created_at: datetime
+    published_at: datetime | None = Field(description="when it first went live")
+
+
+class VersionOut(VersionSummary):
+    definition: Flow
+
+
+class VersionList(_Out):
+    versions: list[VersionSummary]
+
+
+class VoicemailOut(_Out):
+    id: int
+    call_uuid: uuid.UUID
+    flow_node: str
+    caller_number: str = Field(description="national digits; empty when withheld")
+    dialled: str
+    duration_ms: int
+    created_at: datetime
+
+
+class VoicemailList(_Out):
+    voicemails: list[VoicemailOut]
+
+
+class VoicemailQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    limit: Annotated[int, Field(ge=1, le=1000)] = 100
+    offset: Annotated[int, Field(ge=0, le=10**9)] = 0
+
+
+class ForwardingIn(BaseModel):
+    """The forwarding add-on of a tenant's contract and its per-duration tariff."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: StrictBool
+    unit_seconds: Literal[1, 30, 60] = 60
+    yen_per_unit: Annotated[int, Field(ge=0, le=100_000, strict=True)] = 20
+
+
+class ForwardingOut(_Out):
+    tenant_id: int
+    enabled: bool
+    unit_seconds: int
+    yen_per_unit: int
