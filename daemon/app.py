@@ -33,6 +33,7 @@ from daemon.logs import get_logger
 from daemon.metrics import Metrics
 from daemon.outbound.server import OutboundServer
 from daemon.prompts.library import PromptLibrary
+from daemon.recovery import forwarding
 from daemon.recovery.reconcile import adopt_dead_nodes, reconcile
 
 _log = get_logger(__name__)
@@ -133,7 +134,9 @@ class Daemon:
         while True:
             client = InboundClient()
             try:
-                if not await call_records.open_on_node(pool, s.node_id):
+                if not await call_records.open_on_node(pool, s.node_id) and not await forwarding.pending(
+                    pool, s.node_id
+                ):
                     self.recovered.set()
                     return
                 async with asyncio.timeout(5):

@@ -29,6 +29,7 @@ import asyncpg
 from daemon.db import admission, call_records, hunting
 from daemon.inbound.client import InboundClient
 from daemon.logs import get_logger
+from daemon.recovery import forwarding
 
 _log = get_logger(__name__)
 
@@ -63,6 +64,19 @@ async def reconcile(
 ) -> Outcome:
     """Finish ``node_id``'s open records.  With ``estimate=False`` a talking call
     without any evidence of its end (no hangup heard, no CDR) is left open."""
+    forwarded = await forwarding.begin(pool, node_id, client, wait_live_seconds=wait_live_seconds, estimate=estimate)
+    try:
+        outcome = await _reconcile_calls(pool, node_id, client, wait_live_seconds=wait_live_seconds, estimate=estimate)
+    except BaseException:
+        forwarded.cancel()
+        raise
+    await forwarded  # the IVR's forwarded legs still alive in FreeSWITCH (daemon.recovery.forwarding)
+    return outcome
+
+
+async def _reconcile_calls(
+    pool: asyncpg.Pool, node_id: str, client: InboundClient | None, *, wait_live_seconds: float, estimate: bool
+) -> Outcome:
     outcome = Outcome()
     records = await call_records.open_on_node(pool, node_id)
     talking = {r["call_uuid"]: r for r in records if r["state"] == "talking"}
