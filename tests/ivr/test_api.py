@@ -102,6 +102,13 @@ def refused(g: Any, other_guidance: int) -> list[tuple[str, dict[str, Any], str]
             "guidance 999998",
         ),
         ("fwd", with_nodes(fwd={"kind": "forward", "numbers": ["09011112222"], "on_fail": "bye"}), "add-on"),
+        (
+            "fwd",
+            with_nodes(
+                fwd={"kind": "forward", "numbers": ["09011112222"], "shown_number": "0399990000", "on_fail": "bye"}
+            ),
+            "not one of the tenant's numbers",
+        ),
         ("a", with_nodes(a={"kind": "play", "guidance": [g("welcome")], "next": "a"}), "loop"),
         (
             "h",
