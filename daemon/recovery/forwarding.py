@@ -9,8 +9,9 @@ event socket.  For each open ``forward_legs`` row of the node:
 * the leg is gone: finished from the hangup heard meanwhile or its CDR
   (``fs_cdr``, mod_cdr_pg_csv);
 * no evidence at all: a leg never marked answered closes without a charge; an
-  answered one is charged up to now and flagged ``estimate`` (or left open when
-  ``estimate=False``: another node's legs, finished later from their CDR).
+  answered one is charged up to now and flagged ``estimate``.  With
+  ``estimate=False`` (the legs of another node that died, whose FreeSWITCH is out
+  of reach) only CDRs count: the rest stay open until their CDR arrives.
 
 ``daemon.db.forwarding.finish`` is idempotent, so a second crash or a second
 run books nothing twice.  Hangup events are shared with the Coaching Dial
@@ -103,10 +104,12 @@ async def _from_evidence(pool: asyncpg.Pool, r: asyncpg.Record, event: Event | N
     cdr = await pool.fetchrow("SELECT answer_uepoch, end_uepoch, hangup_cause FROM fs_cdr WHERE uuid = $1", leg)
     if cdr is not None and _us(cdr["end_uepoch"]) is not None:
         await _close(pool, r, cdr["answer_uepoch"], cdr["end_uepoch"], cdr["hangup_cause"] or "", "cdr")
+    elif not estimate:
+        return  # another node's leg: its CDR comes when it ends
     elif r["answer_us"] is None:
         await legs_db.finish(pool, leg, outcome="failed", end_us=None, reconciled="no_evidence")
         await _release_if_done(pool, r["call_uuid"])
-    elif estimate:
+    else:
         _log.error("forward_reconcile_estimated", leg=str(leg))
         await _close(pool, r, r["answer_us"], time.time_ns() // 1000, "", "estimate")
 
@@ -158,3 +161,17 @@ async def _wait(
             )
             done += 1
     return done
+
+
+async def adopt_dead_nodes(pool: asyncpg.Pool, my_node: str, dead_after_seconds: float) -> int:
+    """Finish the legs of nodes that died and did not come back, from their CDRs only (nothing estimated)."""
+    dead = await pool.fetch(
+        "SELECT DISTINCT f.node_id FROM forward_legs f LEFT JOIN nodes n ON n.node_id = f.node_id"
+        " WHERE f.state <> 'ended' AND f.node_id <> $1"
+        " AND (n.heartbeat_at IS NULL OR n.heartbeat_at < now() - make_interval(secs => $2))",
+        my_node,
+        dead_after_seconds,
+    )
+    for row in dead:
+        await (await begin(pool, row["node_id"], None, wait_live_seconds=0.0, estimate=False))
+    return len(dead)

@@ -198,4 +198,5 @@ async def adopt_dead_nodes(pool: asyncpg.Pool, my_node: str, dead_after_seconds:
         done = await reconcile(pool, row["node_id"], None, estimate=False)
         total.closed_unanswered += done.closed_unanswered
         total.finished_from_cdr += done.finished_from_cdr
+    await forwarding.adopt_dead_nodes(pool, my_node, dead_after_seconds)  # nodes with only forwarded legs open
     return total

@@ -11,7 +11,7 @@ import pytest
 
 from daemon.db import forwarding
 from daemon.ivr.tariff import ForwardTariff
-from daemon.recovery.reconcile import reconcile
+from daemon.recovery.reconcile import adopt_dead_nodes, reconcile
 from emulator import CallerScript, FakeFreeSwitch, FarEnd
 from tests.daemon_process import DaemonProcess
 from tests.ivr.test_forwarding_e2e import SHOP_A, forward_flow
@@ -122,3 +122,22 @@ async def test_sigkill_mid_forwarded_talk_then_restart_charges_once(
     finally:
         await second.stop()
         await fs.close()
+
+
+async def test_dead_node_legs_are_finished_from_cdrs_only(pool: asyncpg.Pool, tmp_path: Path) -> None:
+    shop = await ivr_shop(pool, tmp_path, forwarding=True)
+    await pool.execute("INSERT INTO nodes (node_id, heartbeat_at) VALUES ('gone', now() - interval '1 hour')")
+    with_cdr = await open_leg(pool, shop.tenant_id, "gone", answered=True)
+    still_ringing = await open_leg(pool, shop.tenant_id, "gone", answered=False)
+    mine = await open_leg(pool, shop.tenant_id, "me", answered=True)
+    await pool.execute(
+        "INSERT INTO fs_cdr (uuid, answer_uepoch, end_uepoch, hangup_cause) VALUES ($1, $2, $3, 'NORMAL_CLEARING')",
+        with_cdr,
+        T0 + 1_000_000,
+        T0 + 4_200_000,
+    )
+    await adopt_dead_nodes(pool, "me", 30.0)
+    rows = {r["leg_uuid"]: r for r in await pool.fetch("SELECT * FROM forward_legs")}
+    assert (rows[with_cdr]["state"], rows[with_cdr]["billsec"], rows[with_cdr]["charge_yen"]) == ("ended", 4, 40)
+    assert rows[still_ringing]["state"] == "ringing"  # no evidence yet: left for its CDR
+    assert rows[mine]["state"] == "talking"  # a live node's leg is never adopted
