@@ -135,3 +135,22 @@ async def open_on_node(pool: Queryable, node_id: str) -> list[asyncpg.Record]:
 
 async def legs_of_call(pool: Queryable, call_uuid: uuid.UUID) -> list[asyncpg.Record]:
     return list(await pool.fetch("SELECT * FROM forward_legs WHERE call_uuid = $1 ORDER BY created_at", call_uuid))
+
+
+async def listing(
+    pool: Queryable, tenant_id: int, *, since_us: int | None, until_us: int | None, limit: int, offset: int
+) -> list[asyncpg.Record]:
+    """The tenant's forwarded legs, newest first; ``since``/``until`` by when they were rung."""
+    return list(
+        await pool.fetch(
+            "SELECT leg_uuid, call_uuid, number, state, outcome, created_us, answer_us, end_us, billsec,"
+            " unit_seconds, yen_per_unit, charge_yen FROM forward_legs WHERE tenant_id = $1"
+            " AND ($2::bigint IS NULL OR created_us >= $2) AND ($3::bigint IS NULL OR created_us < $3)"
+            " ORDER BY created_us DESC, leg_uuid LIMIT $4 OFFSET $5",
+            tenant_id,
+            since_us,
+            until_us,
+            limit,
+            offset,
+        )
+    )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from datetime import UTC, datetime
 from pathlib import Path
 
 from aiohttp import web
@@ -22,6 +23,10 @@ from daemon.db.voicemail import Voicemail
 from daemon.http.context import pool_of
 from daemon.http.errors import ApiError
 from daemon.http.ivr_models import (
+    ContractOut,
+    ForwardedLeg,
+    ForwardedList,
+    ForwardedQuery,
     ForwardingIn,
     ForwardingOut,
     VersionList,
@@ -140,6 +145,41 @@ async def delete_voicemail(request: web.Request) -> None:
     gone = await voicemail.delete(pool_of(request), tenant_of(request), _number(request, "voicemail"))
     with contextlib.suppress(FileNotFoundError):
         await asyncio.to_thread(Path(gone.path).unlink)
+
+
+def _us(at: datetime | None) -> int | None:
+    if at is None:
+        return None
+    return int((at if at.tzinfo is not None else at.replace(tzinfo=UTC)).timestamp() * 1_000_000)
+
+
+@operator_routes.route(
+    "GET", f"{IVR}/forwarded-calls", summary="Forwarded legs with their charges, newest first", response=ForwardedList
+)
+async def list_forwarded_calls(request: web.Request) -> ForwardedList:
+    try:
+        query = ForwardedQuery.model_validate(dict(request.query))
+    except ValidationError as exc:
+        raise ApiError.invalid(exc, "query") from None
+    rows = await forwarding.listing(
+        pool_of(request),
+        tenant_of(request),
+        since_us=_us(query.since),
+        until_us=_us(query.until),
+        limit=query.limit,
+        offset=query.offset,
+    )
+    return ForwardedList(legs=[ForwardedLeg(**dict(r)) for r in rows])
+
+
+@operator_routes.route(
+    "GET", f"{IVR}/forwarding", summary="The forwarding add-on and tariff of this tenant", response=ContractOut
+)
+async def get_forwarding(request: web.Request) -> ContractOut:
+    found = await forwarding.contract(pool_of(request), tenant_of(request))
+    return ContractOut(
+        enabled=found.forwarding, unit_seconds=found.tariff.unit_seconds, yen_per_unit=found.tariff.yen_per_unit
+    )
 
 
 @admin_routes.route(

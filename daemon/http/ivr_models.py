@@ -66,3 +66,37 @@ class ForwardingOut(_Out):
     enabled: bool
     unit_seconds: int
     yen_per_unit: int
+
+
+class ForwardedQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    since: datetime | None = Field(None, description="rung at or after (ISO 8601, UTC if no offset)")
+    until: datetime | None = Field(None, description="rung before")
+    limit: Annotated[int, Field(ge=1, le=1000)] = 100
+    offset: Annotated[int, Field(ge=0, le=10**9)] = 0
+
+
+class ForwardedLeg(_Out):
+    leg_uuid: uuid.UUID
+    call_uuid: uuid.UUID
+    number: str = Field(description="the number rung")
+    state: Literal["ringing", "talking", "ended"]
+    outcome: str | None = Field(description="answered, busy, no_answer, failed, caller_hangup")
+    created_us: int
+    answer_us: int | None
+    end_us: int | None
+    billsec: int | None
+    unit_seconds: int
+    yen_per_unit: int
+    charge_yen: int | None
+
+
+class ForwardedList(_Out):
+    legs: list[ForwardedLeg]
+
+
+class ContractOut(_Out):
+    enabled: bool = Field(description="the forwarding add-on")
+    unit_seconds: int
+    yen_per_unit: int

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,8 @@ import aiohttp
 import asyncpg
 import pytest
 
-from daemon.db import tokens
+from daemon.db import forwarding, tokens
+from daemon.ivr.tariff import ForwardTariff
 from emulator import CallerScript, Keys
 from tests.conftest import DaemonFactory
 from tests.http.test_status_admin import call, url
@@ -263,3 +265,47 @@ async def test_voicemail_listed_downloaded_deleted(
     assert (await call(http, shop.daemon, "GET", "/api/v1/operator/ivr/voicemails", headers=me))[1] == {
         "voicemails": []
     }
+
+
+async def test_forwarded_calls_and_contract_for_the_operator(
+    start_daemon: DaemonFactory, pool: asyncpg.Pool, http: aiohttp.ClientSession, tmp_path: Path
+) -> None:
+    shop = await ivr_shop(pool, tmp_path, forwarding=True)
+    daemon = await start_daemon()
+    me = await operator(pool, shop)
+    assert (await call(http, daemon, "GET", "/api/v1/operator/ivr/forwarding", headers=me))[1] == {
+        "enabled": True,
+        "unit_seconds": 60,
+        "yen_per_unit": 20,
+    }
+    t0 = 1_795_582_441_000_000
+    legs = [uuid.uuid4(), uuid.uuid4()]
+    for i, leg in enumerate(legs):
+        await forwarding.open_legs(
+            pool,
+            [(leg, "09011112222")],
+            call_uuid=uuid.uuid4(),
+            tenant_id=shop.tenant_id,
+            node_id="n",
+            flow_node="fwd",
+            tariff=ForwardTariff(60, 20),
+            created_us=t0 + i * 3_600_000_000,
+        )
+    await forwarding.mark_answered(pool, legs[1], t0 + 3_601_000_000)
+    await forwarding.finish(pool, legs[1], outcome="answered", end_us=t0 + 3_662_000_000)
+    status, body = await call(http, daemon, "GET", "/api/v1/operator/ivr/forwarded-calls", headers=me)
+    assert status == 200
+    assert [(x["leg_uuid"], x["outcome"], x["billsec"], x["charge_yen"]) for x in body["legs"]] == [
+        (str(legs[1]), "answered", 61, 40),
+        (str(legs[0]), None, None, None),
+    ]
+    since = "2026-11-25T05:30:00Z"  # between the two
+    status, body = await call(http, daemon, "GET", f"/api/v1/operator/ivr/forwarded-calls?since={since}", headers=me)
+    assert [x["leg_uuid"] for x in body["legs"]] == [str(legs[1])]
+    bad = "/api/v1/operator/ivr/forwarded-calls?limit=abc"
+    assert (await call(http, daemon, "GET", bad, headers=me))[0] == 422
+    other = await ivr_shop(pool, tmp_path / "other", numbers=("0311110000",))
+    theirs = await call(
+        http, daemon, "GET", "/api/v1/operator/ivr/forwarded-calls", headers=await operator(pool, other)
+    )
+    assert theirs[1] == {"legs": []}
