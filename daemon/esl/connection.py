@@ -269,14 +269,13 @@ class Connection:
                 self._executing.pop(request.event_uuid, None)  # refused: it will never run
             return CommandReply(request, frame)
         if ctype == "api/response":
-            request = self._answered(ctype)
-            if request.kind is not Kind.API:
-                raise ProtocolError(f"api/response to {request.line!r}, which is not an api command")
-            return ApiResponse(request, frame)
+            if self._replies and self._replies[0].kind is not Kind.API:
+                raise ProtocolError(f"api/response to {self._replies[0].line!r}, which is not an api command")
+            return ApiResponse(self._answered(ctype), frame)
         if ctype in _NOTICE_TYPES:
             return DisconnectNotice(frame)
         if ctype == "auth/request":
-            raise ProtocolError("auth/request on an authenticated connection")
+            raise ProtocolError("unexpected auth/request (outbound socket, or after the greeting)")
         raise ProtocolError(f"unexpected frame type {ctype!r}")
 
     def _answered(self, ctype: str) -> Request:

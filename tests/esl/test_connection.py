@@ -372,7 +372,7 @@ def test_api_refused_with_a_command_reply() -> None:
     [
         (replies.command_reply("+OK"), "no command waiting"),
         (replies.api_response("+OK\n"), "no command waiting"),
-        (replies.auth_request(), "auth/request on an authenticated"),
+        (replies.auth_request(), "unexpected auth/request"),
         (b"Content-Type: log/data\nContent-Length: 2\n\nhi", "unexpected frame type"),
         (b"Content-Length: 3\n\nabc", "unexpected frame type None"),
         (b"garbage\n\n", "separator"),
@@ -397,9 +397,10 @@ def test_a_read_that_fails_delivers_nothing_and_its_requests_stay_unanswered() -
 
 def test_api_response_to_a_plain_command_is_a_protocol_error() -> None:
     conn, _ = connected()
-    conn.myevents()
+    request = conn.myevents()
     with pytest.raises(ProtocolError, match="not an api command"):
         conn.receive_data(replies.api_response("+OK\n"))
+    assert conn.connection_lost() == Disconnect((request,))
 
 
 def test_inbound_wants_auth_request_first() -> None:
