@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 import asyncpg
 
@@ -28,9 +29,16 @@ from daemon.db import contracts
 from daemon.db.tenants import NotFound
 from daemon.db.types import Conn
 
+if TYPE_CHECKING:
+    from daemon.config import Settings
+
 
 class InvoiceRefused(Exception):
     """The month is not in a state that allows this (not over yet, closed already, calls still open…)."""
+
+
+class AlreadyClosed(InvoiceRefused):
+    """The month's invoice was issued before."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +47,16 @@ class Terms:
 
     issuer: Issuer
     due_days: int
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Terms:
+        issuer = Issuer(
+            name=settings.invoice_issuer_name.strip(),
+            registration_number=settings.invoice_registration_number,
+            address=settings.invoice_issuer_address.strip(),
+            bank_account=settings.invoice_bank_account.strip(),
+        )
+        return cls(issuer=issuer, due_days=settings.invoice_due_days)
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,7 +195,7 @@ async def close(pool: asyncpg.Pool, tenant_id: int, period: Period, terms: Terms
             )
         stored = await _stored(conn, tenant_id, period)
         if stored is not None:
-            raise InvoiceRefused(f"{period} is closed already: invoice {stored.number} of {stored.issued_on}")
+            raise AlreadyClosed(f"{period} is closed already: invoice {stored.number} of {stored.issued_on}")
         issued, unpriced = await _compute(conn, tenant_id, addressee, period, terms, now, closed=True)
         if unpriced:
             raise InvoiceRefused(

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from aiohttp import hdrs, web
 
 from daemon.billing import invoice_render
-from daemon.billing.invoice import Invoice, Issuer, NoContract, Period
+from daemon.billing.invoice import Invoice, NoContract, Period
 from daemon.db import contracts, invoices
 from daemon.db.tenants import NotFound
 from daemon.http.context import daemon_of, pool_of
@@ -67,14 +67,7 @@ def _period(request: web.Request) -> Period:
 
 
 def _terms(request: web.Request) -> invoices.Terms:
-    s = daemon_of(request).settings
-    issuer = Issuer(
-        name=s.invoice_issuer_name.strip(),
-        registration_number=s.invoice_registration_number,
-        address=s.invoice_issuer_address.strip(),
-        bank_account=s.invoice_bank_account.strip(),
-    )
-    return invoices.Terms(issuer=issuer, due_days=s.invoice_due_days)
+    return invoices.Terms.from_settings(daemon_of(request).settings)
 
 
 @contextlib.contextmanager
