@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import asyncpg
 import pytest
 
 from daemon.billing.invoice import JST, Invoice, Issuer, NoContract, Period, epoch_us, month_usage
 from daemon.db import contracts, invoices, tenants
+from daemon.db.migrate import migrate, migration_files
+from tests.conftest import with_database
 
 MARCH = Period(2026, 3)
 APRIL = Period(2026, 4)
@@ -327,3 +331,47 @@ async def test_closed_invoices_are_listed(pool: asyncpg.Pool) -> None:
     listed = await invoices.closed_invoices(pool, tenant_id)
     assert [(c.number, c.total_yen) for c in listed] == [("INV-1-202602", 16_280), ("INV-1-202603", 16_280)]
     assert listed[0].closed_at == AFTER_MARCH.astimezone(UTC)
+
+
+async def test_contracts_that_existed_before_the_history_get_their_line_changes(pg_server: str, tmp_path: Path) -> None:
+    """The migration seeds the history from line_contract_changes; the add-on counts from the migration on."""
+    earlier = tmp_path / "sql"
+    earlier.mkdir()
+    for path in migration_files():
+        if int(path.name[:3]) < 11:
+            shutil.copy(path, earlier / path.name)
+    name = f"seed_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(pg_server)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    conn = await asyncpg.connect(with_database(pg_server, name))
+    try:
+        await migrate(conn, earlier)
+        old = await conn.fetchval(
+            "INSERT INTO tenants (name, created_at) VALUES ('old', '2026-01-05 10:00+09') RETURNING id"
+        )
+        await conn.execute("INSERT INTO line_contracts (tenant_id, lines, forwarding) VALUES ($1, 2, true)", old)
+        await conn.execute(
+            "INSERT INTO line_contract_changes (tenant_id, old_lines, new_lines, changed_at) VALUES"
+            " ($1, NULL, 1, '2026-01-05 10:00+09'), ($1, 1, 4, '2026-02-10 12:00+09'),"
+            " ($1, 4, 2, '2026-03-03 12:00+09')",
+            old,
+        )
+        bare = await conn.fetchval(
+            "INSERT INTO tenants (name, created_at) VALUES ('bare', '2026-02-20 10:00+09') RETURNING id"
+        )
+        await conn.execute("INSERT INTO line_contracts (tenant_id, lines) VALUES ($1, 3)", bare)
+        assert await migrate(conn) == [p.stem for p in migration_files() if int(p.name[:3]) >= 11]
+        migrated_at: datetime = await conn.fetchval("SELECT max(applied_at) FROM schema_migrations")
+
+        old_history = contracts.states(await contracts.changes(conn, old))
+        assert [(s.lines, s.forwarding) for s in old_history] == [(1, False), (4, False), (2, False), (2, True)]
+        assert old_history[-1].at == migrated_at
+        assert month_usage(old_history, Period(2026, 2)).max_lines == 4
+        assert (month_usage(old_history, MARCH).max_lines, month_usage(old_history, MARCH).forwarding) == (4, False)
+        bare_history = contracts.states(await contracts.changes(conn, bare))
+        assert [(s.at, s.lines, s.forwarding) for s in bare_history] == [(jst(2026, 2, 20, 10), 3, False)]
+    finally:
+        await conn.close()
