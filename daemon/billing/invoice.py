@@ -204,6 +204,8 @@ LineCode = Literal["base", "extra_lines", "forwarding_addon", "forwarding_calls"
 
 
 class _Frozen(BaseModel):
+    # Closed invoices are stored as this model's JSON and read back with it: add fields
+    # only with defaults, never remove or rename one (a stored invoice must always load).
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 

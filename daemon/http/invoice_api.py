@@ -23,6 +23,7 @@ from daemon.billing import invoice_render
 from daemon.billing.invoice import Invoice, NoContract, Period
 from daemon.db import contracts, invoices
 from daemon.db.tenants import NotFound
+from daemon.http.admin import _tenant_id
 from daemon.http.context import daemon_of, pool_of
 from daemon.http.errors import ApiError
 from daemon.http.invoice_models import (
@@ -35,7 +36,7 @@ from daemon.http.invoice_models import (
     InvoiceList,
     InvoiceSummary,
 )
-from daemon.http.models import MAX_TENANT_ID, ErrorDetail
+from daemon.http.models import ErrorDetail
 from daemon.http.registry import RouteTable, json_response
 
 routes = RouteTable()
@@ -48,13 +49,6 @@ _HTML_POLICY = "default-src 'none'; style-src 'unsafe-inline'"
 def clock() -> datetime:
     """Now; the tests put another function here to set the time."""
     return datetime.now(UTC)
-
-
-def _tenant_id(request: web.Request) -> int:
-    tenant_id = int(request.match_info["tenant_id"])  # the route admits digits only
-    if not 0 < tenant_id <= MAX_TENANT_ID:
-        raise NotFound(f"no tenant with id {request.match_info['tenant_id']}")
-    return tenant_id
 
 
 def _period(request: web.Request) -> Period:
