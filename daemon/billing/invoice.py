@@ -286,7 +286,7 @@ def invoice_lines(
             code="base",
             description=f"基本料金（{prices.included_lines}回線を含む）",
             quantity=1,
-            unit="月",
+            unit="ヶ月",
             unit_price_yen=prices.base_yen,
             amount_yen=prices.base_yen,
         )
@@ -309,7 +309,7 @@ def invoice_lines(
                 code="forwarding_addon",
                 description="転送オプション",
                 quantity=1,
-                unit="月",
+                unit="ヶ月",
                 unit_price_yen=prices.forwarding_yen,
                 amount_yen=prices.forwarding_yen,
             )

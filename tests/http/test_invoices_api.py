@@ -305,9 +305,9 @@ async def test_the_printable_document_in_japanese(
     assert doc.by_id["taxable-10"] == "34,923円"
     assert "preview" not in doc.by_id
     assert doc.rows == [
-        ["基本料金（1回線を含む）", "1月", "14,800円", "14,800円", "10%"],
+        ["基本料金（1回線を含む）", "1ヶ月", "14,800円", "14,800円", "10%"],
         ["追加回線", "1回線", "10,000円", "10,000円", "10%"],
-        ["転送オプション", "1月", "10,000円", "10,000円", "10%"],
+        ["転送オプション", "1ヶ月", "10,000円", "10,000円", "10%"],
         ["転送通話料（通話時間 1時間02分05秒）", "1件", "—", "123円", "10%"],
     ]
     for word in (
@@ -354,7 +354,7 @@ async def test_csv_columns(
     ]
     number = f"INV-{tenant_id}-{month.compact}"
     assert rows[1:] == [
-        [number, str(month), "base", "基本料金（1回線を含む）", "1", "月", "14800", "14800", "10"],
+        [number, str(month), "base", "基本料金（1回線を含む）", "1", "ヶ月", "14800", "14800", "10"],
         [number, str(month), "adjustment", "調整: =1+1 端数調整", "1", "式", "-5", "-5", "10"],
         [number, str(month), "subtotal", "小計（税抜）", "", "", "", "14795", ""],
         [number, str(month), "tax", "消費税（10%対象 14795円）", "", "", "", "1479", "10"],
