@@ -199,8 +199,8 @@ async def close(pool: asyncpg.Pool, tenant_id: int, period: Period, terms: Terms
         issued, unpriced = await _compute(conn, tenant_id, addressee, period, terms, now, closed=True)
         if unpriced:
             raise InvoiceRefused(
-                f"{unpriced} forwarded call(s) answered in {period} are not priced yet (still in progress);"
-                " close the month once they have ended"
+                f"{unpriced} forwarded call(s) answered in {period} have no charge yet (still in progress,"
+                " or ended without one); close the month once they are priced"
             )
         await conn.execute(
             "INSERT INTO invoices (tenant_id, period, number, issued_on, due_on, subtotal_yen, tax_yen, total_yen,"
