@@ -6,14 +6,16 @@
     python -m daemon lines set TENANT_ID N
     python -m daemon number add TENANT_ID NUMBER --product coaching|ivr
     python -m daemon number remove NUMBER
+    python -m daemon forwarding set TENANT_ID on|off
+    python -m daemon invoice close YYYY-MM [--tenant TENANT_ID]
     python -m daemon status
 
 The database is the daemon's (``CALLD_DATABASE_URL``, or the embedded one in
 ``CALLD_DATA_DIR``); pending migrations are applied first.  Names, numbers and
 line counts follow the admin API's rules (:mod:`daemon.http.models`).
 
-Exit codes: 0 done, 1 not found / already exists / database unavailable,
-2 bad usage or invalid value.
+Exit codes: 0 done, 1 not found / already exists / refused / database
+unavailable, 2 bad usage or invalid value.
 """
 
 from __future__ import annotations
@@ -22,13 +24,15 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
 from typing import Any, NoReturn, TextIO
 
 import asyncpg
 from pydantic import TypeAdapter, ValidationError
 
+from daemon.billing.invoice import NoContract, Period
 from daemon.config import Settings
-from daemon.db import tenants
+from daemon.db import contracts, invoices, tenants
 from daemon.db.embedded import EmbeddedPostgres
 from daemon.db.migrate import migrate
 from daemon.http.errors import DB_UNAVAILABLE
@@ -90,9 +94,18 @@ _lines = _value(TypeAdapter(Lines), int)
 _number = _value(TypeAdapter(PhoneNumber))
 
 
+def _period(text: str) -> Period:
+    try:
+        return Period.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog=PROG, description="Administer tenants, their lines and their numbers.")
-    groups = parser.add_subparsers(dest="group", metavar="{tenant,lines,number,status}", required=True)
+    groups = parser.add_subparsers(
+        dest="group", metavar="{tenant,lines,number,forwarding,invoice,status}", required=True
+    )
 
     tenant = groups.add_parser("tenant", help="create, list and show tenants")
     tenant_cmds = tenant.add_subparsers(dest="command", required=True)
@@ -123,6 +136,20 @@ def build_parser() -> argparse.ArgumentParser:
     remove.add_argument("number", type=_assigned_number)
     remove.set_defaults(run=_number_remove)
 
+    forwarding = groups.add_parser("forwarding", help="the forwarding add-on (+10,000 yen a month)")
+    forwarding_cmds = forwarding.add_subparsers(dest="command", required=True)
+    set_forwarding = forwarding_cmds.add_parser("set", help="turn the add-on on or off")
+    set_forwarding.add_argument("tenant_id", type=_tenant_id)
+    set_forwarding.add_argument("state", choices=("on", "off"))
+    set_forwarding.set_defaults(run=_forwarding_set)
+
+    invoice = groups.add_parser("invoice", help="our monthly invoices")
+    invoice_cmds = invoice.add_subparsers(dest="command", required=True)
+    close = invoice_cmds.add_parser("close", help="issue a finished month's invoices (every tenant, or one)")
+    close.add_argument("period", type=_period, help="the month, YYYY-MM (Asia/Tokyo)")
+    close.add_argument("--tenant", type=_tenant_id, help="only this tenant")
+    close.set_defaults(run=_invoice_close)
+
     groups.add_parser("status", help="every tenant's lines and live calls (all nodes)").set_defaults(run=_status)
     return parser
 
@@ -137,9 +164,10 @@ def main(argv: Sequence[str]) -> int:
     except ValidationError as exc:
         print(f"error: invalid CALLD_* configuration:\n{exc}", file=sys.stderr)
         return EXIT_FAILED
+    args.settings = settings
     try:
         asyncio.run(_execute(settings, args.run, args))
-    except (tenants.NotFound, tenants.Conflict) as exc:
+    except (tenants.NotFound, tenants.Conflict, invoices.InvoiceRefused) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FAILED
     except DB_UNAVAILABLE as exc:
@@ -216,6 +244,34 @@ async def _number_add(pool: asyncpg.Pool, args: argparse.Namespace, out: TextIO)
 async def _number_remove(pool: asyncpg.Pool, args: argparse.Namespace, out: TextIO) -> None:
     await tenants.remove_number(pool, args.number)
     print(f"number {args.number} removed", file=out)
+
+
+async def _forwarding_set(pool: asyncpg.Pool, args: argparse.Namespace, out: TextIO) -> None:
+    previous = await contracts.set_forwarding(pool, args.tenant_id, args.state == "on")
+    print(f"tenant {args.tenant_id}: forwarding {'on' if previous else 'off'} -> {args.state}", file=out)
+
+
+async def _invoice_close(pool: asyncpg.Pool, args: argparse.Namespace, out: TextIO) -> None:
+    """Close the month for each tenant; one refusal does not stop the others (exit 1 at the end)."""
+    terms = invoices.Terms.from_settings(args.settings)
+    ids = [args.tenant] if args.tenant else [t.tenant_id for t in await tenants.lines_overview(pool)]
+    refused = 0
+    for tenant_id in ids:
+        try:
+            issued = await invoices.close(pool, tenant_id, args.period, terms, datetime.now(UTC))
+        except NoContract:
+            print(f"tenant {tenant_id}: no contract in {args.period}", file=out)
+        except invoices.AlreadyClosed as exc:
+            print(f"tenant {tenant_id}: {exc}", file=out)
+        except invoices.InvoiceRefused as exc:
+            refused += 1
+            print(f"tenant {tenant_id}: refused: {exc}", file=out)
+        else:
+            print(
+                f"tenant {tenant_id}: {issued.number} total {issued.total_yen:,} yen (tax {issued.tax_yen:,})", file=out
+            )
+    if refused:
+        raise invoices.InvoiceRefused(f"{refused} of {len(ids)} invoices for {args.period} were not closed")
 
 
 async def _status(pool: asyncpg.Pool, args: argparse.Namespace, out: TextIO) -> None:

@@ -8,6 +8,8 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from daemon.billing.invoice import RegistrationNumber
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CALLD_", extra="ignore")
@@ -36,6 +38,11 @@ class Settings(BaseSettings):
     fs_esl_port: int = Field(8021, ge=1, le=65535)
     fs_esl_password: SecretStr = Field(SecretStr(""), description="event_socket.conf.xml password")
     generate_prompts: bool = Field(True, description="generate missing guidance WAVs at start")
+    invoice_issuer_name: str = Field("", max_length=200, description="issuer's name on our invoices")
+    invoice_issuer_address: str = Field("", max_length=300, description="issuer's address on our invoices")
+    invoice_registration_number: RegistrationNumber = Field("", description="qualified-invoice number, T + 13 digits")
+    invoice_bank_account: str = Field("", max_length=500, description="bank account for transfers (振込先)")
+    invoice_due_days: int = Field(30, ge=0, le=365, description="payment due this many days after issue")
 
     @field_validator("log_level")
     @classmethod
