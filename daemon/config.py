@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     fs_esl_port: int = Field(8021, ge=1, le=65535)
     fs_esl_password: SecretStr = Field(SecretStr(""), description="event_socket.conf.xml password")
     generate_prompts: bool = Field(True, description="generate missing guidance WAVs at start")
+    embedded_pg_port: int = Field(
+        5433, ge=0, le=65535, description="embedded PostgreSQL on 127.0.0.1 for FreeSWITCH's CDRs (0: off)"
+    )
 
     @field_validator("log_level")
     @classmethod
