@@ -33,7 +33,6 @@ import fcntl
 import hashlib
 import logging
 import os
-import secrets
 import shutil
 import socket
 import subprocess
@@ -44,6 +43,7 @@ from typing import IO, Any
 
 from daemon.db.types import Conn
 from daemon.logs import get_logger
+from daemon.secret_files import read_or_create_secret
 
 _log = get_logger(__name__)
 
@@ -111,23 +111,6 @@ def _port_free(port: int) -> bool:
         except OSError:
             return False
     return True
-
-
-def read_or_create_secret(path: Path, make: str | None = None) -> str:
-    """A secret kept in a 0600 file: read it, or write ``make`` (default: random hex) once."""
-    try:
-        value = path.read_text().strip()
-    except FileNotFoundError:
-        value = ""
-    if value:
-        path.chmod(0o600)
-        return value
-    value = make or secrets.token_hex(24)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as out:
-        out.write(value + "\n")
-    path.chmod(0o600)
-    return value
 
 
 class EmbeddedPostgres:
