@@ -22,6 +22,7 @@ from daemon.db import tenants
 from daemon.db.embedded import CDR_ROLE
 from tests.conftest import make_settings
 from tests.daemon_process import REPO, free_port
+from tests.db.test_embedded import alive
 
 
 def accepting(port: int) -> bool:
@@ -158,3 +159,37 @@ async def test_a_failed_background_task_stops_the_daemon_non_zero(
     assert len(failed) == 1 and failed[0]["task"] == "database" and "0312345678" in failed[0]["error"]
     assert "Task exception was never retrieved" not in err
     assert await pool.fetchval("SELECT count(*) FROM tenants") == 1  # no half-built demo
+
+
+@pytest.mark.slow
+async def test_sigkill_then_restart_takes_the_embedded_server_back_and_stops_it(
+    prompts_dir: Path, tmp_path: Path
+) -> None:
+    from tests.daemon_process import DaemonProcess
+
+    pgdata = tmp_path / "data" / "pgdata"
+    env = {
+        "CALLD_DATABASE_URL": "",
+        "CALLD_DATA_DIR": str(tmp_path / "data"),
+        "CALLD_EMBEDDED_PG_PORT": str(free_port()),
+        "CALLD_PROMPTS_DIR": str(prompts_dir),
+        "CALLD_GENERATE_PROMPTS": "false",
+        "CALLD_DEMO": "false",
+    }
+    first = DaemonProcess(env)
+    await first.start()
+    stale = int((pgdata / "postmaster.pid").read_text().split()[0])
+    first.kill()
+    assert first.proc is not None
+    await first.proc.wait()
+    assert alive(stale), "the killed daemon's PostgreSQL is still running"
+
+    second = DaemonProcess(env)
+    try:
+        await second.start()
+        assert int((pgdata / "postmaster.pid").read_text().split()[0]) != stale
+        assert not alive(stale)
+    finally:
+        await second.stop()
+    assert second.proc is not None and second.proc.returncode == 0
+    assert not (pgdata / "postmaster.pid").exists(), "a clean stop stops the embedded server"

@@ -31,7 +31,7 @@ def _postmaster(pgdata: Path) -> int:
     return int((pgdata / "postmaster.pid").read_text().split()[0])
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -66,18 +66,18 @@ def test_a_server_left_by_a_killed_owner_is_stopped_and_started_again(tmp_path: 
     finally:
         child.send_signal(signal.SIGKILL)
         child.wait()
-    assert _alive(stale), "SIGKILL of the daemon leaves its PostgreSQL running"
+    assert alive(stale), "SIGKILL of the daemon leaves its PostgreSQL running"
 
     server = EmbeddedPostgres(pgdata)
     try:
         assert server.owner
         fresh = _postmaster(pgdata)
-        assert fresh != stale and not _alive(stale)
+        assert fresh != stale and not alive(stale)
         assert not (pgdata / ".handle_pids.json").exists()
         assert _answers(server.dsn)
     finally:
         server.stop()
-    assert not _alive(fresh) and not server.running()
+    assert not alive(fresh) and not server.running()
 
 
 def test_a_postmaster_pid_of_a_dead_process_is_ignored(tmp_path: Path) -> None:
