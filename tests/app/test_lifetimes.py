@@ -193,3 +193,12 @@ async def test_sigkill_then_restart_takes_the_embedded_server_back_and_stops_it(
         await second.stop()
     assert second.proc is not None and second.proc.returncode == 0
     assert not (pgdata / "postmaster.pid").exists(), "a clean stop stops the embedded server"
+
+
+async def test_a_busy_embedded_port_names_its_variable(tmp_path: Path, prompts_dir: Path, busy_port: int) -> None:
+    values = embedded_settings(tmp_path, prompts_dir, embedded_pg_port=busy_port)
+    daemon = Daemon(make_settings("", prompts_dir, **values))
+    with pytest.raises(StartupError, match=rf"127\.0\.0\.1:{busy_port} is already in use.*CALLD_EMBEDDED_PG_PORT"):
+        await daemon.start()
+    assert not (tmp_path / "data" / "pgdata" / "postmaster.pid").exists()
+    assert not accepting(int(str(values["http_port"]))) and not accepting(int(str(values["esl_port"])))
