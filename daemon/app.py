@@ -134,8 +134,17 @@ class Daemon:
 
     async def _start_embedded(self) -> EmbeddedPostgres:
         s = self.settings
+        starting = asyncio.ensure_future(
+            asyncio.to_thread(EmbeddedPostgres, s.data_dir / "pgdata", cdr_port=s.embedded_pg_port or None)
+        )
         try:
-            return await asyncio.to_thread(EmbeddedPostgres, s.data_dir / "pgdata", cdr_port=s.embedded_pg_port or None)
+            return await asyncio.shield(starting)
+        except asyncio.CancelledError:
+            # Stopped while the thread starts the server: let it finish, then stop it.
+            with contextlib.suppress(Exception):
+                server = await starting
+                await asyncio.to_thread(server.stop)
+            raise
         except PortBusy as exc:
             raise StartupError(
                 f"embedded PostgreSQL port 127.0.0.1:{exc.port} is already in use:"
@@ -284,16 +293,25 @@ async def serve(settings: Settings) -> None:
     after a background task failed.
     """
     daemon = Daemon(settings)
-    try:
-        await daemon.start()
-    except StartupError as exc:
-        _log.error("startup_failed", error=str(exc))
-        raise SystemExit(EXIT_STARTUP_ERROR) from None
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     stopping = asyncio.ensure_future(stop.wait())
+    starting = asyncio.ensure_future(daemon.start())
+    await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    if not starting.done():  # a signal during the start: undo what is up, and leave
+        starting.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await starting
+        _log.info("daemon_stopped_during_start")
+        return
+    try:
+        starting.result()
+    except StartupError as exc:
+        stopping.cancel()
+        _log.error("startup_failed", error=str(exc))
+        raise SystemExit(EXIT_STARTUP_ERROR) from None
     failing = asyncio.ensure_future(daemon.failed.wait())
     await asyncio.wait({stopping, failing}, return_when=asyncio.FIRST_COMPLETED)
     stopping.cancel()

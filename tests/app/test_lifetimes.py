@@ -8,6 +8,7 @@ server's postmaster.pid) after the failure or the stop.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import socket
 import sys
@@ -202,3 +203,22 @@ async def test_a_busy_embedded_port_names_its_variable(tmp_path: Path, prompts_d
         await daemon.start()
     assert not (tmp_path / "data" / "pgdata" / "postmaster.pid").exists()
     assert not accepting(int(str(values["http_port"]))) and not accepting(int(str(values["esl_port"])))
+
+
+@pytest.mark.parametrize("after", [0.2, 1.0])
+async def test_a_start_cancelled_part_way_leaves_nothing_running(
+    tmp_path: Path, prompts_dir: Path, after: float
+) -> None:
+    """SIGTERM during the start cancels it (serve): whatever was up by then is undone."""
+    values = embedded_settings(tmp_path, prompts_dir)
+    daemon = Daemon(make_settings("", prompts_dir, **values))
+    starting = asyncio.create_task(daemon.start())
+    await asyncio.sleep(after)
+    starting.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await starting
+    await daemon.stop()
+    pgdata = tmp_path / "data" / "pgdata"
+    assert not (pgdata / "postmaster.pid").exists()
+    for key in ("esl_port", "http_port", "embedded_pg_port"):
+        assert not accepting(int(str(values[key]))), key
