@@ -64,7 +64,7 @@ class Daemon:
         self.metrics = Metrics()
         self.version = __version__
         self.started_at = time.time()
-        self.admin_token = demo_access.admin_token(settings)
+        self.admin_token = settings.admin_token  # in demo mode resolved at start (demo_access)
         self.prompts = PromptLibrary(settings.prompts_path)
         self.services = Services(settings, self.metrics, self.prompts, None, settings.node_id)
         self.watcher = BalanceWatcher()
@@ -114,6 +114,7 @@ class Daemon:
             stack.push_async_callback(asyncio.to_thread, self.embedded.stop)
             dsn = self.embedded.dsn
         stack.push_async_callback(self._close_database)
+        self.admin_token = demo_access.admin_token(s)
         if s.generate_prompts:
             made = await asyncio.to_thread(self.prompts.ensure)
             if made:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import signal
 import socket
 import sys
 from collections.abc import Iterator
@@ -222,3 +223,40 @@ async def test_a_start_cancelled_part_way_leaves_nothing_running(
     assert not (pgdata / "postmaster.pid").exists()
     for key in ("esl_port", "http_port", "embedded_pg_port"):
         assert not accepting(int(str(values[key]))), key
+
+
+@pytest.mark.slow
+async def test_sigterm_during_the_start_exits_cleanly_with_nothing_left(prompts_dir: Path, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    env = {
+        "CALLD_DATABASE_URL": "",
+        "CALLD_DATA_DIR": str(data),
+        "CALLD_EMBEDDED_PG_PORT": str(free_port()),
+        "CALLD_PROMPTS_DIR": str(prompts_dir),
+        "CALLD_GENERATE_PROMPTS": "false",
+        "CALLD_ESL_PORT": str(free_port()),
+        "CALLD_HTTP_PORT": str(free_port()),
+    }
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "daemon",
+        "run",
+        cwd=REPO,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), **env},
+        stdin=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(600):  # the data dir appears once serve() handles signals and the start has begun
+            if (data / "pgdata").exists():
+                break
+            await asyncio.sleep(0.01)
+        proc.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(proc.wait(), 60) == 0
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    assert not (data / "pgdata" / "postmaster.pid").exists()
+    assert not accepting(int(env["CALLD_EMBEDDED_PG_PORT"]))
