@@ -122,7 +122,7 @@ class Daemon:
         self._http = await self._start_http()
         stack.push_async_callback(self._http.cleanup)
         stack.push_async_callback(self._cancel_background)
-        self.esl_port = await _listen("ESL", "CALLD_ESL_PORT", s.esl_host, s.esl_port, self._start_outbound)
+        self.esl_port = await _listen("ESL", "CALLD_ESL_PORT", s.esl_host, s.esl_port, self.outbound.start)
         stack.push_async_callback(self.outbound.stop, s.drain_seconds)
         self._spawn("database", self._connect_db(dsn))
         self._spawn("housekeeping", housekeeping.run(s, self.services, self.metrics, self.watcher))
@@ -151,9 +151,6 @@ class Daemon:
                 f"embedded PostgreSQL port 127.0.0.1:{exc.port} is already in use:"
                 " set CALLD_EMBEDDED_PG_PORT to a free port (0: no TCP listener)"
             ) from None
-
-    async def _start_outbound(self, host: str, port: int) -> int:
-        return await self.outbound.start(host, port)
 
     async def _start_http(self) -> web.AppRunner:
         from daemon.http.app import build_app
