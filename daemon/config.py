@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     invoice_registration_number: RegistrationNumber = Field("", description="qualified-invoice number, T + 13 digits")
     invoice_bank_account: str = Field("", max_length=500, description="bank account for transfers (振込先)")
     invoice_due_days: int = Field(30, ge=0, le=365, description="payment due this many days after issue")
+    embedded_pg_port: int = Field(
+        5433, ge=0, le=65535, description="embedded PostgreSQL on 127.0.0.1 for FreeSWITCH's CDRs (0: off)"
+    )
 
     @field_validator("log_level")
     @classmethod

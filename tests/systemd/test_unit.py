@@ -17,6 +17,7 @@ ENV_EXAMPLE = SYSTEMD / "calld.env.example"
 # The settings the daemon reads (daemon/config.py) that belong in an operator's env file.
 KNOWN = {
     "CALLD_DATABASE_URL",
+    "CALLD_EMBEDDED_PG_PORT",
     "CALLD_DATA_DIR",
     "CALLD_ESL_HOST",
     "CALLD_ESL_PORT",
