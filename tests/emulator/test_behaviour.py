@@ -192,6 +192,40 @@ async def test_sched_hangup_never_fires_before_the_whole_second() -> None:
     assert result.end_time - armed < 1.6
 
 
+async def test_sched_hangup_at_an_absolute_epoch_second() -> None:
+    """A time without '+' is an epoch second: fired by the poll once now >= it, never before."""
+    runtime = math.floor(time.time()) + 2
+
+    async def app(conn: AppConn) -> None:
+        data = await conn.start()
+        await conn.run("answer")
+        uuid = data.get("Unique-ID")
+        reply = await conn.command(f"api sched_hangup {runtime} {uuid} ALLOTTED_TIMEOUT\n\n".encode())
+        assert reply.body == b"+OK\n"
+        await conn.drain()
+
+    async with AppServer(app) as server:
+        result = await switch(server.port).place_call(CallerScript())
+    assert result.hangup_by == "sched_hangup" and result.end_time is not None
+    assert runtime <= result.end_time < runtime + 0.6
+
+
+async def test_sched_hangup_at_a_past_epoch_never_fires() -> None:
+    """switch_scheduler_add_task: a runtime in the past is taken as relative (runtime += now): decades away."""
+
+    async def app(conn: AppConn) -> None:
+        data = await conn.start()
+        await conn.run("answer")
+        await conn.command(f"api sched_hangup {math.floor(time.time()) - 5} {data.get('Unique-ID')}\n\n".encode())
+        await asyncio.sleep(1.2)
+        conn.send(HANGUP)
+        await conn.drain()
+
+    async with AppServer(app) as server:
+        result = await switch(server.port).place_call(CallerScript())
+    assert result.hangup_by == "app"
+
+
 def test_scheduler_fire_time_is_whole_second_plus_poll_phase() -> None:
     scheduler = Scheduler(poll_interval=0.5)
     fire = scheduler.fire_time(1_000)
