@@ -90,18 +90,17 @@ async def prepare(session: Session) -> None:
 class Ring(Generic[T]):
     """One running ``bridge``: ringing, then (maybe) the talk."""
 
-    def __init__(self, session: Session, legs: Sequence[tuple[uuid.UUID, T]]) -> None:
+    def __init__(
+        self, session: Session, calls: asyncio.TaskGroup, legs: Sequence[tuple[uuid.UUID, T]], dial: str
+    ) -> None:
         self.session = session
         self._by_leg = {str(leg): (leg, target) for leg, target in legs}
         self._answer: Answer[T] | None = None
         self._answered: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._end_us: int | None = None
         self._caller_hung_up = False
-        self._running: asyncio.Task[Event | None] | None = None
         self._result: BridgeResult[T] | None = None
-
-    def _start(self, calls: asyncio.TaskGroup, dial: str) -> None:
-        self.session.add_hook(self._watch)
+        session.add_hook(self._watch)
         self._running = calls.create_task(self._bridge(dial))
         self._running.add_done_callback(lambda _: self._settle())
 
@@ -146,14 +145,13 @@ class Ring(Generic[T]):
         """
         if self._result is not None:
             return self._result
-        assert self._running is not None, "started by ring()"
         try:
             done = await self._running
         finally:
             self.session.remove_hook(self._watch)
         if done is None:
             self._caller_hung_up = True
-        disposition = done.get("variable_originate_disposition") or "" if done is not None else ""
+        disposition = (done.get("variable_originate_disposition") or "") if done is not None else ""
         end_us = self._end_us
         if self._answer is not None and end_us is None:
             end_us = event_time_us(done) if done is not None else None
@@ -175,6 +173,4 @@ async def ring(
         raise ValueError("nothing to ring")
     legs = [(uuid.uuid4(), t) for t in targets]
     dial = dial_string(legs, ring_timeout_s=ring_timeout_s, shown_number=shown_number, simultaneous=simultaneous)
-    running = Ring(session, legs)
-    running._start(calls, dial)
-    return running
+    return Ring(session, calls, legs, dial)
