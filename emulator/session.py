@@ -217,8 +217,9 @@ class Session:
         broadcasts, whose EXECUTE came 0.2 s after the api call in api_commands).
 
         ``park``: the park loop (``switch_ivr_park`` with no input args) dequeues and
-        drops every DTMF digit once the application it ran has returned and while it
-        idles, so a digit keyed between two applications is lost.
+        drops every DTMF digit once the applications queued for it have returned and
+        while it idles, so a digit keyed between two applications is lost unless the
+        second was already queued.
         """
         while not until.done():
             if self._can_pop():
@@ -226,8 +227,8 @@ class Session:
                 if until.done() or not self._can_pop():
                     continue
                 await self.process(self.queue.popleft())
-                if park:
-                    self.dtmf_queue.clear()
+                if park and not self.queue:
+                    self.dtmf_queue.clear()  # switch_ivr_parse_all_events ran what was queued; then the DTMF check
                 continue
             if park:
                 self.dtmf_queue.clear()
