@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import math
+import uuid
+from dataclasses import dataclass
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from daemon.calls import guidance
+from daemon.calls import bridge, guidance
 from daemon.calls.cutoff import BACKSTOP_GUARD_US, backstop_time
 from daemon.esl import UnsafeValueError
 from daemon.prompts.catalog import PROMPTS, warning_prompt
@@ -88,3 +90,25 @@ def test_refusals_have_their_own_causes() -> None:
         "not_in_service": "UNALLOCATED_NUMBER",
         "unavailable": "NORMAL_TEMPORARY_FAILURE",
     }
+
+
+@dataclass(frozen=True)
+class Phone:
+    dial_string: str
+
+
+def test_dial_string_rings_at_once_or_in_turn_and_shows_the_service_number() -> None:
+    a, b = uuid.UUID(int=1), uuid.UUID(int=2)
+    legs = [(a, Phone("sofia/external/0801@gw")), (b, Phone("sofia/external/0802@gw"))]
+    at_once = bridge.dial_string(legs, ring_timeout_s=20, shown_number="0312345678")
+    assert at_once == (
+        "{originate_timeout=20,origination_caller_id_number=0312345678,"
+        "origination_caller_id_name=0312345678,ignore_early_media=true}"
+        f"[origination_uuid={a}]sofia/external/0801@gw,[origination_uuid={b}]sofia/external/0802@gw"
+    )
+    in_turn = bridge.dial_string(legs, ring_timeout_s=20, shown_number="0312345678", simultaneous=False)
+    assert in_turn.endswith(f"0801@gw|[origination_uuid={b}]sofia/external/0802@gw")
+    with pytest.raises(ValueError):
+        bridge.dial_string(legs, ring_timeout_s=20, shown_number="03,1234")  # would end the variable list
+    with pytest.raises(UnsafeValueError):
+        bridge.dial_string([(a, Phone("sofia/external/0801@gw\napi uuid_kill all"))], ring_timeout_s=5, shown_number="")
