@@ -76,15 +76,19 @@ class CallEntry:
             await self._reject(session, "busy", "busy")
             return
 
+        if decision.tenant_id is None:  # admit_call names the tenant of every admitted call
+            await asyncio.shield(self._release(call_uuid))
+            await self._reject(session, "unavailable", "unavailable")
+            return
         tenant_id = decision.tenant_id
         tenant = str(tenant_id)
         svc.metrics.calls_admitted.labels(tenant).inc()
         svc.metrics.live_calls.labels(tenant).inc()
-        svc.live_calls[channel.unique_id] = tenant_id or 0
+        svc.live_calls[channel.unique_id] = tenant_id
         _log.info("call_admitted", tenant_id=tenant_id, lines=decision.lines, in_use=decision.in_use)
         try:
             flow = self.products.get(decision.product or "")
-            if flow is None or tenant_id is None:  # admit_call names the tenant of every admitted call
+            if flow is None:
                 await self._reject(session, "unavailable", "unavailable")
                 return
             await flow(CallContext(session, channel, calls, svc, pool, tenant_id, decision.product or "", call_uuid))
