@@ -13,10 +13,11 @@ the inbound socket::
 
 Modules: ``switch`` (FakeFreeSwitch), ``session`` (one call: session thread, outbound
 socket), ``listener`` (event-socket commands and subscriptions), ``apps`` (dialplan
-applications), ``api`` (api commands), ``farend`` (dial strings, far ends),
-``scheduler`` (whole-second sched_*), ``channel`` (state, variables, billing),
-``events`` / ``templates`` (wire format and captured data), ``inbound`` (port 8021),
-``script`` (CallerScript, FarEnd, CallResult).
+applications), ``media`` (durations, playing while the caller keys), ``keypad``
+(``play_and_get_digits``), ``sip`` (the responses the caller gets), ``api`` (api
+commands), ``farend`` (dial strings, far ends), ``scheduler`` (whole-second sched_*),
+``channel`` (state, variables, billing), ``events`` / ``templates`` (wire format and
+captured data), ``inbound`` (port 8021), ``script`` (CallerScript, FarEnd, CallResult).
 """
 
 from emulator.script import BridgeAttempt, Broadcast, CallerScript, CallResult, FarEnd, Keys, LegOutcome
