@@ -22,14 +22,14 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from daemon.billing.charges import Tariff
-from daemon.billing.deadline import TalkingCall, joint_deadline
+from daemon.billing.deadline import TalkingCall
 from daemon.calls import bridge, guidance
 from daemon.calls.balance_watch import BalanceWatcher
 from daemon.calls.cutoff import Cutoff, wall_us
 from daemon.calls.keypad import read_digits
 from daemon.calls.numbers import national
 from daemon.calls.services import Services
-from daemon.db import call_records, directory, hunting
+from daemon.db import call_records, directory, hunting, money
 from daemon.db.admission import Admission
 from daemon.db.directory import Caller, Group
 from daemon.db.hunting import Counsellor
@@ -185,8 +185,7 @@ async def announce_minutes(c: Consultation) -> bool:
     """
     assert c.caller is not None and c.group is not None and c.svc.pool is not None
     now = wall_us()
-    who, talking = await call_records.money_picture(c.svc.pool, c.caller.id)
-    deadline = joint_deadline(who.available_yen, [*talking.values(), TalkingCall(now, c.group.tariff)])
+    deadline = await money.joint_deadline_of(c.svc.pool, c.caller.id, TalkingCall(now, c.group.tariff))
     if deadline is None:
         return True
     if deadline - now < 1_000_000:
@@ -207,7 +206,7 @@ async def arm_before_ringing(c: Consultation, batch: list[Counsellor]) -> None:
     tariff = c.group.tariff
     highest = max([m.rate_yen_per_min or 0 for m in batch] + [tariff.rate_yen_per_min])
     worst = Tariff(highest, tariff.free_seconds, tariff.minimum_charge_yen)
-    who, talking = await call_records.money_picture(c.svc.pool, c.caller.id)
+    deadline = await money.joint_deadline_of(c.svc.pool, c.caller.id, TalkingCall(wall_us(), worst))
     if c.cutoff is None:
         c.cutoff = Cutoff(
             c.session,
@@ -216,7 +215,7 @@ async def arm_before_ringing(c: Consultation, batch: list[Counsellor]) -> None:
             prompts=c.svc.prompts,
             metrics=c.svc.metrics,
         )
-    c.cutoff.update(joint_deadline(who.available_yen, [*talking.values(), TalkingCall(wall_us(), worst)]))
+    c.cutoff.update(deadline)
     await c.cutoff.arm_backstop()
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import asyncpg
 
 from daemon.billing.charges import Tariff
+from daemon.billing.limits import MAX_BALANCE_YEN
 from daemon.db.types import Queryable
 
 
@@ -29,6 +30,19 @@ class Caller:
         if self.billing == "prepaid":
             return self.balance_yen
         return (self.credit_limit_yen or 0) + self.balance_yen
+
+    @property
+    def floor_yen(self) -> int:
+        """The lowest the balance may be taken by a charge or an adjustment.
+
+        Prepaid: 0.  Postpaid with a credit limit: minus the limit.  Postpaid
+        without one: minus the most anyone may owe (``MAX_BALANCE_YEN``).
+        """
+        if self.billing == "prepaid":
+            return 0
+        if self.credit_limit_yen is not None:
+            return -self.credit_limit_yen
+        return -MAX_BALANCE_YEN
 
 
 @dataclass(frozen=True, slots=True)

@@ -42,6 +42,8 @@ from daemon.http.coaching_models import (
     GroupOut,
     Ledger,
     MembersIn,
+    PayoutIn,
+    RefundIn,
     TokenCreate,
     TokenCreated,
 )
@@ -257,31 +259,35 @@ async def set_members(request: web.Request, body: MembersIn) -> GroupOut:
 # -- money -----------------------------------------------------------------------
 
 
-async def _book(request: web.Request, kind: str, body: DepositIn | AdjustmentIn) -> web.Response:
+MoneyIn = DepositIn | AdjustmentIn | PayoutIn | RefundIn
+
+
+async def _book(request: web.Request, kind: str, body: MoneyIn) -> web.Response:
+    amount = -body.amount_yen if kind == "payout" else body.amount_yen  # a payout leaves the balance
+    charge = ledger.ChargeRef(body.call_uuid, body.charge_id) if isinstance(body, RefundIn) else None
     try:
         entry = await ledger.post(
             pool_of(request),
             tenant_of(request),
             _id(request),
             kind,
-            body.amount_yen,
+            amount,
             memo=body.memo,
             idempotency_key=body.idempotency_key,
+            charge=charge,
         )
-    except ledger.CallerNotFound as exc:
-        raise NotFound(str(exc)) from None
-    except ledger.IdempotencyConflict as exc:
+    except ledger.ChargeNotFound as exc:
+        raise _refused(exc) from None
+    except (ledger.IdempotencyConflict, ledger.MoneyRefused) as exc:
         raise _refused(exc, 409) from None
-    except ledger.InsufficientFunds as exc:
-        raise ApiError(409, f"a prepaid balance cannot go below zero: {exc}") from None
     out = EntryOut.model_validate(entry, from_attributes=True)
     return json_response(out, 200 if entry.replayed else 201)
 
 
-def _entry_route(kind: str, path: str, body: type[DepositIn | AdjustmentIn], summary: str) -> None:
+def _entry_route(kind: str, path: str, body: type[MoneyIn], summary: str) -> None:
     """One money route: a ledger entry of ``kind``, exactly once per idempotency key."""
 
-    async def book(request: web.Request, payload: DepositIn | AdjustmentIn) -> web.Response:
+    async def book(request: web.Request, payload: MoneyIn) -> web.Response:
         return await _book(request, kind, payload)
 
     operator_routes.route(
@@ -291,14 +297,30 @@ def _entry_route(kind: str, path: str, body: type[DepositIn | AdjustmentIn], sum
         body=body,
         response=EntryOut,
         status=201,
-        errors=(404, 409),
+        errors=(404, 409, 422),
         also={200: EntryOut},
     )(_named(book, kind))
 
 
 _entry_route("deposit", "deposits", DepositIn, "Book a deposit (bank transfer checked by the operator)")
-_entry_route("refund", "refunds", DepositIn, "Book a refund to the caller")
-_entry_route("adjustment", "adjustments", AdjustmentIn, "Book a correction (positive or negative)")
+_entry_route(
+    "payout",
+    "payouts",
+    PayoutIn,
+    "Pay money back to the caller out of their balance (never below 0)",
+)
+_entry_route(
+    "refund",
+    "refunds",
+    RefundIn,
+    "Refund a charge (by call_uuid or charge_id; all refunds of a charge at most what it charged)",
+)
+_entry_route(
+    "adjustment",
+    "adjustments",
+    AdjustmentIn,
+    "Book a correction (positive or negative; never below 0 prepaid, or the credit limit postpaid)",
+)
 
 
 @operator_routes.route(

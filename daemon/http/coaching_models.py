@@ -8,11 +8,26 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from daemon.billing.limits import (
+    MAX_CREDIT_LIMIT_YEN,
+    MAX_ENTRY_YEN,
+    MAX_MINIMUM_CHARGE_YEN,
+    MAX_RATE_YEN_PER_MIN,
+)
 from daemon.http.models import PhoneNumber, check_name
 
 Name = Annotated[str, Field(strict=True, min_length=1, max_length=200), AfterValidator(check_name)]
-Yen = Annotated[int, Field(strict=True, ge=0, le=10**9, description="integer yen")]
-RatePerMinute = Annotated[int, Field(strict=True, ge=0, le=100_000, description="integer yen per minute")]
+EntryYen = Annotated[
+    int, Field(strict=True, gt=0, le=MAX_ENTRY_YEN, description=f"integer yen, 1 to {MAX_ENTRY_YEN:,}")
+]
+CreditLimit = Annotated[
+    int, Field(strict=True, ge=0, le=MAX_CREDIT_LIMIT_YEN, description=f"integer yen, 0 to {MAX_CREDIT_LIMIT_YEN:,}")
+]
+MinimumCharge = Annotated[
+    int,
+    Field(strict=True, ge=0, le=MAX_MINIMUM_CHARGE_YEN, description=f"integer yen, 0 to {MAX_MINIMUM_CHARGE_YEN:,}"),
+]
+RatePerMinute = Annotated[int, Field(strict=True, ge=0, le=MAX_RATE_YEN_PER_MIN, description="integer yen per minute")]
 Seconds = Annotated[int, Field(strict=True, ge=0, le=3600)]
 DialString = Annotated[
     str,
@@ -114,7 +129,7 @@ class GroupIn(_In):
     strategy: Strategy = "longest_idle"
     ring_timeout_s: Annotated[int, Field(strict=True, ge=1, le=120)] = 20
     free_seconds: Seconds = 0
-    minimum_charge_yen: Yen = 0
+    minimum_charge_yen: MinimumCharge = 0
     max_missed: Annotated[int, Field(strict=True, ge=1, le=100)] = 3
     wrapup_seconds: Seconds = 0
     warning_seconds: Annotated[int, Field(strict=True, ge=0, le=600)] = 60
@@ -150,7 +165,7 @@ class CallerIn(_In):
     pin: Annotated[str | None, Field(strict=True, pattern=r"^[0-9]{4,8}$")] = None
     billing: Billing
     payment_method: PaymentMethod
-    credit_limit_yen: Yen | None = Field(None, description="postpaid only; none = no limit")
+    credit_limit_yen: CreditLimit | None = Field(None, description="postpaid only; none = no limit")
 
     @model_validator(mode="after")
     def _rules(self) -> CallerIn:
@@ -179,15 +194,35 @@ class CallerList(_Out):
 
 
 class DepositIn(_In):
-    amount_yen: Annotated[int, Field(strict=True, gt=0, le=10**9)]
+    amount_yen: EntryYen
     memo: Memo = ""
     idempotency_key: IdempotencyKey | None = Field(
         None, description="a retry with the same key and body books nothing twice"
     )
 
 
+class PayoutIn(DepositIn):
+    """Money paid back to the caller out of their balance (the balance never goes below 0)."""
+
+
+class RefundIn(DepositIn):
+    """A refund of one charge, named by its call or its ledger entry (at most what it charged, in all)."""
+
+    call_uuid: uuid.UUID | None = Field(None, description="the call whose charge is refunded")
+    charge_id: RowId | None = Field(None, description="or: the ledger id of the charge")
+
+    @model_validator(mode="after")
+    def _one_charge(self) -> RefundIn:
+        if (self.call_uuid is None) == (self.charge_id is None):
+            raise ValueError(
+                "name the charge to refund by call_uuid or by charge_id (exactly one); to pay money back"
+                " out of the balance, POST …/payouts"
+            )
+        return self
+
+
 class AdjustmentIn(_In):
-    amount_yen: Annotated[int, Field(strict=True, ge=-(10**9), le=10**9)]
+    amount_yen: Annotated[int, Field(strict=True, ge=-MAX_ENTRY_YEN, le=MAX_ENTRY_YEN)]
     memo: Memo = ""
     idempotency_key: IdempotencyKey | None = None
 
@@ -208,6 +243,7 @@ class EntryOut(_Out):
     idempotency_key: str | None
     memo: str
     created_at: datetime
+    refund_of: int | None = Field(None, description="refunds: the ledger id of the charge given back")
     replayed: bool = Field(False, description="true: this request was a replay; nothing new was booked")
 
 

@@ -13,7 +13,7 @@ import pytest
 
 from daemon.app import Daemon
 from daemon.billing.charges import Tariff
-from daemon.db import call_records, directory
+from daemon.db import call_records, directory, ledger
 from tests.conftest import DaemonFactory
 from tests.http.test_status_admin import ADMIN, call
 
@@ -104,10 +104,129 @@ async def test_adjustments_never_take_prepaid_below_zero(
     status, body = await call(http, daemon, "POST", f"{base}/adjustments", {"amount_yen": -600}, headers=acme)
     assert status == 409 and "below zero" in body["error"]
     assert (await call(http, daemon, "POST", f"{base}/adjustments", {"amount_yen": -200}, headers=acme))[0] == 201
-    assert (await call(http, daemon, "POST", f"{base}/refunds", {"amount_yen": 50}, headers=acme))[0] == 201
+    assert (await call(http, daemon, "POST", f"{base}/payouts", {"amount_yen": 50}, headers=acme))[0] == 201
     book = (await call(http, daemon, "GET", f"{base}/ledger", headers=acme))[1]
-    assert book["balance_yen"] == sum(e["amount_yen"] for e in book["entries"]) == 350
-    assert [e["balance_after"] for e in book["entries"]] == [500, 300, 350]
+    assert book["balance_yen"] == sum(e["amount_yen"] for e in book["entries"]) == 250
+    assert [e["balance_after"] for e in book["entries"]] == [500, 300, 250]
+    assert [e["kind"] for e in book["entries"]] == ["deposit", "adjustment", "payout"]
+
+
+async def book_of(http: aiohttp.ClientSession, daemon: Daemon, base: str, headers: dict[str, str]) -> dict[str, Any]:
+    status, book = await call(http, daemon, "GET", f"{base}/ledger", headers=headers)
+    assert status == 200
+    return book
+
+
+async def test_payouts_come_out_of_the_balance(start_daemon: DaemonFactory, http: aiohttp.ClientSession) -> None:
+    """Issue 11 bug 5: a caller with no charges went from 6,000 to 1,006,499 yen through refunds."""
+    daemon = await start_daemon()
+    _, acme = await operator(http, daemon, "acme")
+    caller = (await call(http, daemon, "POST", f"{OP}/callers", CALLER, headers=acme))[1]
+    base = f"{OP}/callers/{caller['id']}"
+    assert (await call(http, daemon, "POST", f"{base}/deposits", {"amount_yen": 6000}, headers=acme))[0] == 201
+    status, body = await call(http, daemon, "POST", f"{base}/refunds", {"amount_yen": 1_000_499}, headers=acme)
+    assert status == 422 and "call_uuid or by charge_id" in body["error"] and "payouts" in body["error"]
+    status, body = await call(http, daemon, "POST", f"{base}/payouts", {"amount_yen": 6001}, headers=acme)
+    assert status == 409 and "6,000 yen cannot pay out 6,001 yen" in body["error"]
+    assert (await book_of(http, daemon, base, acme))["balance_yen"] == 6000
+    payout = {"amount_yen": 6000, "memo": "returned", "idempotency_key": "pay-1"}
+    status, entry = await call(http, daemon, "POST", f"{base}/payouts", payout, headers=acme)
+    assert status == 201 and (entry["kind"], entry["amount_yen"], entry["balance_after"]) == ("payout", -6000, 0)
+    status, again = await call(http, daemon, "POST", f"{base}/payouts", payout, headers=acme)
+    assert status == 200 and again["replayed"] is True and again["id"] == entry["id"]
+    status, _ = await call(http, daemon, "POST", f"{base}/payouts", {**payout, "amount_yen": 1}, headers=acme)
+    assert status == 409
+    book = await book_of(http, daemon, base, acme)
+    assert book["balance_yen"] == 0 and len(book["entries"]) == 2
+
+
+async def test_refund_of_a_charge_at_most_once(
+    start_daemon: DaemonFactory, http: aiohttp.ClientSession, pool: asyncpg.Pool
+) -> None:
+    daemon = await start_daemon()
+    tenant_id, acme = await operator(http, daemon, "acme")
+    caller = (await call(http, daemon, "POST", f"{OP}/callers", CALLER, headers=acme))[1]
+    base = f"{OP}/callers/{caller['id']}"
+    assert (await call(http, daemon, "POST", f"{base}/deposits", {"amount_yen": 1000}, headers=acme))[0] == 201
+    call_uuid = uuid.uuid4()
+    async with pool.acquire() as conn, conn.transaction():
+        assert await ledger.charge_call(conn, tenant_id, caller["id"], 500, call_uuid=call_uuid, memo="call") == 500
+    charge_id = (await book_of(http, daemon, base, acme))["entries"][-1]["id"]
+    refund = f"{base}/refunds"
+    status, body = await call(
+        http, daemon, "POST", refund, {"amount_yen": 501, "call_uuid": str(call_uuid)}, headers=acme
+    )
+    assert status == 409 and "at most 500 yen can be refunded" in body["error"]
+    status, entry = await call(http, daemon, "POST", refund, {"amount_yen": 499, "charge_id": charge_id}, headers=acme)
+    assert status == 201 and entry["refund_of"] == charge_id and entry["call_uuid"] == str(call_uuid)
+    status, body = await call(
+        http, daemon, "POST", refund, {"amount_yen": 2, "call_uuid": str(call_uuid)}, headers=acme
+    )
+    assert status == 409 and "at most 1 yen" in body["error"]
+    assert (await call(http, daemon, "POST", refund, {"amount_yen": 1, "charge_id": charge_id}, headers=acme))[0] == 201
+    status, body = await call(http, daemon, "POST", refund, {"amount_yen": 1, "charge_id": charge_id}, headers=acme)
+    assert status == 409
+    for wrong in (
+        {"amount_yen": 1, "call_uuid": str(uuid.uuid4())},
+        {"amount_yen": 1, "charge_id": charge_id, "call_uuid": str(call_uuid)},
+        {"amount_yen": 1, "call_uuid": "not-a-uuid"},
+    ):
+        status, body = await call(http, daemon, "POST", refund, wrong, headers=acme)
+        assert status == 422 and body["error"], wrong
+    book = await book_of(http, daemon, base, acme)
+    assert book["balance_yen"] == 1000 and [e["kind"] for e in book["entries"]] == [
+        "deposit",
+        "charge",
+        "refund",
+        "refund",
+    ]
+
+
+async def test_adjustments_respect_the_credit_limit(start_daemon: DaemonFactory, http: aiohttp.ClientSession) -> None:
+    """Issue 11 bug 6: a caller with a 5,000 yen limit reached -12,000,999,999 yen."""
+    daemon = await start_daemon()
+    _, acme = await operator(http, daemon, "acme")
+    card = {**CALLER, "billing": "postpaid", "payment_method": "card", "credit_limit_yen": 5000}
+    caller = (await call(http, daemon, "POST", f"{OP}/callers", card, headers=acme))[1]
+    base = f"{OP}/callers/{caller['id']}"
+    status, body = await call(http, daemon, "POST", f"{base}/adjustments", {"amount_yen": -5001}, headers=acme)
+    assert status == 409 and "credit limit of 5,000 yen" in body["error"]
+    status, body = await call(
+        http, daemon, "POST", f"{base}/adjustments", {"amount_yen": -12_000_999_999}, headers=acme
+    )
+    assert status == 422 and body["error"]
+    assert (await call(http, daemon, "POST", f"{base}/adjustments", {"amount_yen": -5000}, headers=acme))[0] == 201
+    assert (await call(http, daemon, "POST", f"{base}/adjustments", {"amount_yen": -1}, headers=acme))[0] == 409
+    assert (await book_of(http, daemon, base, acme))["balance_yen"] == -5000
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("deposits", {"amount_yen": 100_000_001}),
+        ("payouts", {"amount_yen": 100_000_001}),
+        ("adjustments", {"amount_yen": -100_000_001}),
+        ("refunds", {"amount_yen": 100_000_001, "charge_id": 1}),
+        ("deposits", {"amount_yen": 2**63}),
+        ("payouts", {"amount_yen": 0}),
+    ],
+)
+async def test_money_fields_are_bounded(
+    start_daemon: DaemonFactory, http: aiohttp.ClientSession, path: str, body: dict[str, Any]
+) -> None:
+    daemon = await start_daemon()
+    _, acme = await operator(http, daemon, "acme")
+    caller = (await call(http, daemon, "POST", f"{OP}/callers", CALLER, headers=acme))[1]
+    status, payload = await call(http, daemon, "POST", f"{OP}/callers/{caller['id']}/{path}", body, headers=acme)
+    assert status == 422 and payload["error"]
+    too_big = [
+        ({**CALLER, "billing": "postpaid", "credit_limit_yen": 1_000_000_001}, "callers"),
+        ({"code": "1", "name": "g", "rate_yen_per_min": 100_001}, "groups"),
+        ({"code": "1", "name": "g", "rate_yen_per_min": 100, "minimum_charge_yen": 1_000_001}, "groups"),
+    ]
+    for over, where in too_big:
+        status, payload = await call(http, daemon, "POST", f"{OP}/{where}", over, headers=acme)
+        assert status == 422 and payload["error"], over
 
 
 async def test_caller_rules_and_nothing_half_written(
