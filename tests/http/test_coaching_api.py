@@ -113,7 +113,7 @@ async def test_adjustments_never_take_prepaid_below_zero(
 
 async def book_of(http: aiohttp.ClientSession, daemon: Daemon, base: str, headers: dict[str, str]) -> dict[str, Any]:
     status, book = await call(http, daemon, "GET", f"{base}/ledger", headers=headers)
-    assert status == 200
+    assert status == 200 and isinstance(book, dict)
     return book
 
 
