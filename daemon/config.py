@@ -36,6 +36,11 @@ class Settings(BaseSettings):
     fs_esl_port: int = Field(8021, ge=1, le=65535)
     fs_esl_password: SecretStr = Field(SecretStr(""), description="event_socket.conf.xml password")
     generate_prompts: bool = Field(True, description="generate missing guidance WAVs at start")
+    counsellor_dial_template: str = Field(
+        "sofia/gateway/carrier/{number}",
+        pattern=r"^[A-Za-z0-9_./@:+=-]*\{(number|e164)\}[A-Za-z0-9_./@:+=-]*$",
+        description="how FreeSWITCH rings a counsellor's phone number: {number} (0312345678) or {e164} (+81312345678)",
+    )
 
     @field_validator("log_level")
     @classmethod

@@ -17,7 +17,7 @@ from daemon.billing.charges import Tariff, billed_seconds
 from daemon.billing.deadline import TalkingCall
 from daemon.db import ledger, money
 from daemon.db.balance_channel import notify_balance
-from daemon.db.directory import Caller
+from daemon.db.callers import Caller
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,7 +27,7 @@ import asyncpg
 
 from daemon.billing.limits import MAX_BALANCE_YEN, MAX_ENTRY_YEN
 from daemon.db.balance_channel import notify_balance
-from daemon.db.directory import Caller
+from daemon.db.callers import Caller
 from daemon.db.errors import Conflict, NotFound
 from daemon.db.types import Conn
 

@@ -16,7 +16,7 @@ import asyncpg
 
 from daemon.billing.charges import Tariff
 from daemon.billing.deadline import TalkingCall, joint_deadline
-from daemon.db.directory import Caller, caller
+from daemon.db.callers import Caller, caller
 from daemon.db.ledger import CallerNotFound
 from daemon.db.types import Queryable
 

@@ -14,6 +14,7 @@ from daemon.billing.limits import (
     MAX_MINIMUM_CHARGE_YEN,
     MAX_RATE_YEN_PER_MIN,
 )
+from daemon.db.counsellors import DIAL_STRING_PATTERN
 from daemon.http.models import PhoneNumber, check_name
 
 Name = Annotated[str, Field(strict=True, min_length=1, max_length=200), AfterValidator(check_name)]
@@ -33,8 +34,8 @@ DialString = Annotated[
     str,
     Field(
         strict=True,
-        pattern=r"^[A-Za-z0-9_./@:+=-]{3,200}$",
-        description="how FreeSWITCH reaches the phone, e.g. sofia/gateway/trunk/08011112222",
+        pattern=DIAL_STRING_PATTERN,
+        description="a raw FreeSWITCH dial string, e.g. sofia/external/1001@192.0.2.10:5060",
     ),
 ]
 Strategy = Literal["longest_idle", "round_robin", "sequential", "random", "ring_all"]
@@ -98,15 +99,25 @@ class TokenCreated(_Out):
 
 class CounsellorIn(_In):
     name: Name
-    dial_string: DialString
+    phone_number: PhoneNumber | None = Field(
+        None,
+        description="the counsellor's phone, national (09012345678) or +81; rung through"
+        " CALLD_COUNSELLOR_DIAL_TEMPLATE. Required unless the admin set a dial string",
+    )
     rate_yen_per_min: RatePerMinute | None = Field(None, description="overrides the group's rate")
     on_duty: Flag = False
+
+
+class DialOverrideIn(_In):
+    dial_string: DialString | None = Field(description="null drops the override: the phone number is rung again")
 
 
 class CounsellorOut(_Out):
     id: int
     name: str
-    dial_string: str
+    phone_number: str | None
+    dial_string: str = Field(description="what FreeSWITCH rings: the admin's override, or the template filled in")
+    dial_override: bool = Field(description="true: dial_string is a raw override set by the admin")
     rate_yen_per_min: int | None
     on_duty: bool
     in_call: bool

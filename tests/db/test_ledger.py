@@ -81,7 +81,7 @@ async def test_deposit_must_be_positive_and_caller_of_the_tenant(pool: asyncpg.P
 
 async def test_card_payers_are_postpaid(pool: asyncpg.Pool) -> None:
     s = await shop(pool)
-    with pytest.raises(ValueError, match="check"):
+    with pytest.raises(ValueError, match="card payers are postpaid"):
         await coaching_admin.create_caller(
             pool, s.tenant_id, name="x", billing="prepaid", payment_method="card", numbers=["09011112222"]
         )

@@ -13,7 +13,7 @@ import pytest
 
 from daemon.app import Daemon
 from daemon.billing.charges import Tariff
-from daemon.db import call_records, directory, ledger
+from daemon.db import call_records, coaching_admin, directory, ledger
 from tests.conftest import DaemonFactory
 from tests.http.test_status_admin import ADMIN, call
 
@@ -262,13 +262,17 @@ async def test_counsellors_groups_crud(start_daemon: DaemonFactory, http: aiohtt
             daemon,
             "POST",
             f"{OP}/counsellors",
-            {"name": f"c{i}", "dial_string": f"sofia/gateway/trunk/0801111000{i}"},
+            {"name": f"c{i}", "phone_number": f"0801111000{i}"},
             headers=acme,
         )
         assert status == 201 and c["on_duty"] is False and c["in_call"] is False
         ids.append(c["id"])
-    bad = {"name": "x", "dial_string": "sofia/x\napi uuid_kill all"}
-    assert (await call(http, daemon, "POST", f"{OP}/counsellors", bad, headers=acme))[0] == 422
+    for bad in (
+        {"name": "x", "dial_string": "sofia/gateway/carrier/0801"},  # raw dial strings are the admin's
+        {"name": "x", "phone_number": "0801\napi uuid_kill all"},
+        {"name": "x"},
+    ):
+        assert (await call(http, daemon, "POST", f"{OP}/counsellors", bad, headers=acme))[0] == 422, bad
     status, c = await call(http, daemon, "PUT", f"{OP}/counsellors/{ids[0]}/duty", {"on_duty": True}, headers=acme)
     assert status == 200 and c["on_duty"] is True
     group = {"code": "12", "name": "tarot", "rate_yen_per_min": 300, "members": ids, "strategy": "round_robin"}
@@ -335,7 +339,8 @@ async def test_openapi_documents_the_operator_api(start_daemon: DaemonFactory, h
         ("/groups", {"code": "1", "name": "g", "rate_yen_per_min": 100, "members": ["1"]}),
         ("/groups", {"code": "1", "name": "g", "rate_yen_per_min": 100, "members": [1.0]}),
         ("/groups", {"code": "1", "name": "g", "rate_yen_per_min": 100, "members": [2**70]}),
-        ("/counsellors", {"name": "a", "dial_string": "sofia/gateway/t/0801", "on_duty": "yes"}),
+        ("/counsellors", {"name": "a", "phone_number": "09011112222", "on_duty": "yes"}),
+        ("/counsellors", {"name": "a", "phone_number": 9011112222}),
     ],
 )
 async def test_lax_values_are_refused(
@@ -349,7 +354,7 @@ async def test_lax_values_are_refused(
             daemon,
             "POST",
             f"{OP}/counsellors",
-            {"name": "m", "dial_string": "sofia/gateway/t/0801"},
+            {"name": "m", "phone_number": "09000000000"},
             headers=acme,
         )
     )[1]["id"]
@@ -399,3 +404,73 @@ async def test_undecodable_tokens_are_401_not_500(start_daemon: DaemonFactory, h
     for path in ("/api/v1/tenants", f"{OP}/callers"):
         status, _ = await call(http, daemon, "GET", path, headers={"Authorization": "Bearer caf\xe9"})
         assert status == 401
+
+
+@pytest.mark.parametrize(
+    ("given", "stored"),
+    [("09012345678", "09012345678"), ("+819012345678", "09012345678"), ("0312345678", "0312345678")],
+)
+async def test_counsellors_are_entered_by_phone_number(
+    start_daemon: DaemonFactory, http: aiohttp.ClientSession, given: str, stored: str
+) -> None:
+    daemon = await start_daemon(counsellor_dial_template="sofia/gateway/ntt/{number}")
+    _, acme = await operator(http, daemon, "acme")
+    status, c = await call(
+        http, daemon, "POST", f"{OP}/counsellors", {"name": "m", "phone_number": given}, headers=acme
+    )
+    assert status == 201
+    assert (c["phone_number"], c["dial_string"], c["dial_override"]) == (stored, f"sofia/gateway/ntt/{stored}", False)
+
+
+@pytest.mark.parametrize("number", ["0901234567", "031234567", "+8190123456789", "090-1234-5678", "00012345678"])
+async def test_counsellor_phone_numbers_are_checked(
+    start_daemon: DaemonFactory, http: aiohttp.ClientSession, number: str
+) -> None:
+    daemon = await start_daemon()
+    _, acme = await operator(http, daemon, "acme")
+    status, body = await call(
+        http, daemon, "POST", f"{OP}/counsellors", {"name": "m", "phone_number": number}, headers=acme
+    )
+    assert status == 422 and "phone_number" in body["error"]
+    assert (await call(http, daemon, "GET", f"{OP}/counsellors", headers=acme))[1] == {"counsellors": []}
+
+
+async def test_raw_dial_string_is_an_admin_override(
+    start_daemon: DaemonFactory, http: aiohttp.ClientSession, pool: asyncpg.Pool
+) -> None:
+    daemon = await start_daemon()
+    tenant_id, acme = await operator(http, daemon, "acme")
+    other_id, _ = await operator(http, daemon, "other")
+    c = (
+        await call(
+            http, daemon, "POST", f"{OP}/counsellors", {"name": "m", "phone_number": "08011112222"}, headers=acme
+        )
+    )[1]
+    assert c["dial_string"] == "sofia/gateway/carrier/08011112222"  # the default template
+    path = f"/api/v1/tenants/{tenant_id}/counsellors/{c['id']}/dial_string"
+    raw = {"dial_string": "sofia/external/08011112222@127.0.0.1:5090"}
+    assert (await call(http, daemon, "PUT", path, raw, headers=acme))[0] == 401  # operators cannot
+    assert (await call(http, daemon, "PUT", f"/api/v1/tenants/{other_id}/counsellors/{c['id']}/dial_string", raw))[
+        0
+    ] == 404
+    for bad in ("sofia/x\napi uuid_kill all", "sofia/${system rm}", "ab"):
+        assert (await call(http, daemon, "PUT", path, {"dial_string": bad}))[0] == 422, bad
+    status, out = await call(http, daemon, "PUT", path, raw)
+    assert status == 200 and out["dial_string"] == raw["dial_string"] and out["dial_override"] is True
+    # the operator's edits keep the override; dropping it rings the phone number again
+    put = {"name": "m2", "phone_number": "08011113333", "on_duty": True}
+    status, out = await call(http, daemon, "PUT", f"{OP}/counsellors/{c['id']}", put, headers=acme)
+    assert status == 200 and out["dial_string"] == raw["dial_string"] and out["phone_number"] == "08011113333"
+    status, out = await call(http, daemon, "PUT", path, {"dial_string": None})
+    assert status == 200 and out["dial_string"] == "sofia/gateway/carrier/08011113333" and not out["dial_override"]
+    # a counsellor with only a raw dial string (the demo's) keeps it; removing it needs a phone number first
+    raw_only = await coaching_admin.create_counsellor(pool, tenant_id, name="raw", dial_string=raw["dial_string"])
+    status, body = await call(
+        http, daemon, "PUT", f"/api/v1/tenants/{tenant_id}/counsellors/{raw_only}/dial_string", {"dial_string": None}
+    )
+    assert status == 422 and "phone number" in body["error"]
+    status, listed = await call(http, daemon, "GET", f"{OP}/counsellors", headers=acme)
+    assert [x["dial_string"] for x in listed["counsellors"]] == [
+        "sofia/gateway/carrier/08011113333",
+        raw["dial_string"],
+    ]
