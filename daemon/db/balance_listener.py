@@ -21,8 +21,8 @@ from asyncpg.pool import PoolConnectionProxy
 
 from daemon.db import call_records, money
 from daemon.db.balance_channel import BALANCE_CHANNEL
+from daemon.db.callers import CallerNotFound
 from daemon.db.errors import DB_ERRORS
-from daemon.db.ledger import CallerNotFound
 from daemon.logs import get_logger
 
 _log = get_logger(__name__)

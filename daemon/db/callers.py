@@ -17,6 +17,10 @@ from daemon.db.errors import Conflict, NotFound
 from daemon.db.types import Queryable
 
 
+class CallerNotFound(NotFound):
+    """No such caller in this tenant (or deleted meanwhile)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Caller:
     """A caller as a call sees them: their money."""

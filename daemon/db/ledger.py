@@ -19,13 +19,16 @@ Every row moves at most ``MAX_ENTRY_YEN`` and leaves the balance within
 
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
 import asyncpg
 
+from daemon.billing.deadline import charges_at
 from daemon.billing.limits import MAX_BALANCE_YEN, MAX_ENTRY_YEN
+from daemon.db import callers, money
 from daemon.db.balance_channel import notify_balance
 from daemon.db.callers import Caller
 from daemon.db.errors import Conflict, NotFound
@@ -34,8 +37,7 @@ from daemon.db.types import Conn
 OPERATOR_KINDS = frozenset({"deposit", "adjustment", "payout", "refund"})
 
 
-class CallerNotFound(NotFound):
-    pass
+CallerNotFound = callers.CallerNotFound  # importable from here as before
 
 
 class ChargeNotFound(NotFound):
@@ -117,8 +119,13 @@ async def lock_caller(conn: Conn, tenant_id: int, caller_id: int) -> Caller:
     return Caller(row["id"], row["name"], row["billing"], row["balance_yen"], row["credit_limit_yen"])
 
 
-def _check(caller: Caller, kind: str, amount_yen: int) -> None:
-    """Refuse an entry the caller's money does not allow (the rules of README, Money rules)."""
+def _check(caller: Caller, kind: str, amount_yen: int, committed_yen: int = 0) -> None:
+    """Refuse an entry the caller's money does not allow (the rules of README, Money rules).
+
+    ``committed_yen`` is what the caller's talking calls have cost so far (booked
+    when they end): a payout or a negative adjustment must leave that in place,
+    or the calls' charges could not be collected.
+    """
     if not 0 < abs(amount_yen) <= MAX_ENTRY_YEN:
         raise ValueError(f"an entry moves 1 to {MAX_ENTRY_YEN:,} yen; {amount_yen:,} yen is out of range")
     if (kind in ("deposit", "refund") and amount_yen < 0) or (kind in ("payout", "charge") and amount_yen > 0):
@@ -131,14 +138,16 @@ def _check(caller: Caller, kind: str, amount_yen: int) -> None:
         )
     if amount_yen > 0:
         return
+    talking = f" ({committed_yen:,} yen of it owed for calls in progress)" if committed_yen else ""
     if kind == "payout":
-        if after < 0:
+        if after - committed_yen < 0:
             raise InsufficientFunds(
-                f"a payout comes out of the caller's balance: {before:,} yen cannot pay out {-amount_yen:,} yen"
+                f"a payout comes out of the caller's balance: {before:,} yen{talking} cannot pay out"
+                f" {-amount_yen:,} yen"
             )
         return
     floor = caller.floor_yen
-    if after >= floor:
+    if after - committed_yen >= floor:
         return
     if caller.billing == "prepaid":
         rule = "a prepaid balance cannot go below zero"
@@ -146,25 +155,7 @@ def _check(caller: Caller, kind: str, amount_yen: int) -> None:
         rule = f"a postpaid balance cannot go below the credit limit of {caller.credit_limit_yen:,} yen"
     else:
         rule = f"a postpaid caller may owe at most {MAX_BALANCE_YEN:,} yen"
-    raise InsufficientFunds(f"{rule}: balance {before:,} yen cannot cover {-amount_yen:,} yen")
-
-
-async def book(
-    conn: Conn,
-    tenant_id: int,
-    caller_id: int,
-    kind: str,
-    amount_yen: int,
-    *,
-    memo: str = "",
-    call_uuid: uuid.UUID | None = None,
-    idempotency_key: str | None = None,
-    refund_of: int | None = None,
-) -> Entry:
-    """Append one row and move the cached balance with it, the caller row locked (inside a transaction)."""
-    caller = await lock_caller(conn, tenant_id, caller_id)
-    _check(caller, kind, amount_yen)
-    return await _append(conn, caller, tenant_id, kind, amount_yen, memo, call_uuid, idempotency_key, refund_of)
+    raise InsufficientFunds(f"{rule}: balance {before:,} yen{talking} cannot cover {-amount_yen:,} yen")
 
 
 async def charge_call(
@@ -212,6 +203,12 @@ async def _append(
     await notify_balance(conn, caller.id)
     assert row is not None
     return Entry.from_row(row)
+
+
+async def _committed(conn: Conn, caller_id: int) -> int:
+    """What the caller's talking calls (any node) have cost up to now, not yet booked."""
+    talking = await money.talking_calls(conn, caller_id)
+    return charges_at(list(talking.values()), time.time_ns() // 1000) if talking else 0
 
 
 async def _charge_to_refund(conn: Conn, tenant_id: int, caller_id: int, ref: ChargeRef, amount_yen: int) -> int:
@@ -287,7 +284,7 @@ async def post(
                     raise IdempotencyConflict(f"idempotency key {idempotency_key!r} was already used for another entry")
                 return Entry.from_row(first, replayed=True)
         caller = await lock_caller(conn, tenant_id, caller_id)
-        _check(caller, kind, amount_yen)
+        _check(caller, kind, amount_yen, await _committed(conn, caller_id) if amount_yen < 0 else 0)
         refund_of = None
         if charge is not None:
             refund_of = await _charge_to_refund(conn, tenant_id, caller_id, charge, amount_yen)

@@ -16,8 +16,7 @@ import asyncpg
 
 from daemon.billing.charges import Tariff
 from daemon.billing.deadline import TalkingCall, joint_deadline
-from daemon.db.callers import Caller, caller
-from daemon.db.ledger import CallerNotFound
+from daemon.db.callers import Caller, CallerNotFound, caller
 from daemon.db.types import Queryable
 
 

@@ -8,12 +8,14 @@ rows on its own (CHECK constraints and triggers), whoever writes them.
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 
 import asyncpg
 import pytest
 
-from daemon.db import coaching_admin, ledger
+from daemon.billing.charges import Tariff
+from daemon.db import call_records, coaching_admin, directory, ledger
 from tests.factories import prepaid_caller, shop
 
 
@@ -209,3 +211,43 @@ async def test_the_database_refuses_what_the_rules_refuse(pool: asyncpg.Pool) ->
     await pool.execute("UPDATE callers SET credit_limit_yen = 1000 WHERE id = $1", postpaid)
     assert await state(pool, caller) == (500, 500, 2)
     assert call is not None
+
+
+async def test_money_owed_for_calls_in_progress_stays(pool: asyncpg.Pool) -> None:
+    """A payout or a negative adjustment leaves what the caller's talking calls already cost."""
+    s = await shop(pool)
+    caller = await prepaid_caller(pool, s.tenant_id, yen=1000)
+    who = await directory.caller(pool, caller)
+    assert who is not None
+    call = uuid.uuid4()
+    answered = time.time_ns() // 1000 - 180_500_000  # 180.5 s ago: 181 started seconds at 100 yen/min = 302 yen
+    await call_records.open_record(
+        pool,
+        call,
+        tenant_id=s.tenant_id,
+        node_id="other-node",
+        caller=who,
+        caller_number="",
+        group_id=None,
+        tariff=Tariff(100),
+        created_us=answered,
+    )
+    await call_records.mark_talking(
+        pool,
+        call,
+        counsellor_id=None,
+        counsellor_leg=uuid.uuid4(),
+        answer_us=answered,
+        rate_yen_per_min=100,
+        caller_id=caller,
+    )
+    with pytest.raises(ledger.InsufficientFunds, match="302 yen of it owed for calls in progress"):
+        await ledger.post(pool, s.tenant_id, caller, "payout", -699)
+    with pytest.raises(ledger.InsufficientFunds, match="calls in progress"):
+        await ledger.post(pool, s.tenant_id, caller, "adjustment", -699)
+    await ledger.post(pool, s.tenant_id, caller, "payout", -600)
+    assert await state(pool, caller) == (400, 400, 2)
+    done = await call_records.finish(
+        pool, call, end_us=answered + 181_000_000, hangup_cause="NORMAL_CLEARING", ended_by="caller"
+    )
+    assert done.charge_yen == 302 and done.uncollected_yen == 0
