@@ -325,11 +325,16 @@ async def test_openapi_documents_the_operator_api(start_daemon: DaemonFactory, h
     doc = (await call(http, daemon, "GET", "/api/v1/openapi.json", headers={}))[1]
     for path in (
         "/api/v1/operator/callers/{id}/deposits",
+        "/api/v1/operator/callers/{id}/payouts",
+        "/api/v1/operator/callers/{id}/refunds",
+        "/api/v1/tenants/{tenant_id}/counsellors/{id}/dial_string",
         "/api/v1/operator/groups",
         "/api/v1/operator/calls.csv",
         "/api/v1/tenants/{tenant_id}/tokens",
     ):
         assert path in doc["paths"], path
+    refund = doc["paths"]["/api/v1/operator/callers/{id}/refunds"]["post"]
+    assert {"200", "201", "409", "422"} <= set(refund["responses"])
 
 
 @pytest.mark.parametrize(
