@@ -6,6 +6,8 @@
   (a caller's, a counsellor's, a service number): ``+81`` accepted and
   normalised, then checked: 10 digits (``03…``, ``06…``, ``0120…``) or 11
   (``050``/``070``/``080``/``090``/``0800``…).
+* :func:`normalise_dialled_number` -- a number we ring (a counsellor's phone):
+  the same, and never a premium-rate, caller-pays or M2M number.
 * :func:`normalise_assigned_number` -- a number to look up or remove: any
   length the database holds (6 to 15 digits).
 
@@ -83,6 +85,28 @@ def normalise_number(value: str) -> str:
             " (only 020, 050, 060, 070, 080 and 090 numbers have 11)",
             {"number": number, "length": len(number), "prefix": number[:3]},
         )
+    return number
+
+
+# We pay for calls we place: never to premium-rate or caller-pays services, nor to M2M numbers.
+UNDIALLABLE_PREFIXES = {
+    "0990": "a premium-rate (Dial Q2) number",
+    "0570": "a caller-pays navigation number",
+    "0180": "an information-service number",
+    "020": "an M2M/pager number",
+}
+
+
+def normalise_dialled_number(value: str) -> str:
+    """A number we ring (a counsellor's phone): :func:`normalise_number`, and no premium or M2M service."""
+    number = normalise_number(value)
+    for prefix, what in UNDIALLABLE_PREFIXES.items():
+        if number.startswith(prefix):
+            raise PydanticCustomError(
+                "phone_number",
+                "{number} is {what}; a counsellor needs a landline (03…, 06…), mobile (070/080/090) or 050 number",
+                {"number": number, "what": what},
+            )
     return number
 
 

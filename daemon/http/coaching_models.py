@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema, model_validator
 
 from daemon.billing.limits import (
     MAX_CREDIT_LIMIT_YEN,
@@ -16,6 +16,7 @@ from daemon.billing.limits import (
 )
 from daemon.db.counsellors import DIAL_STRING_PATTERN
 from daemon.http.models import PhoneNumber, check_name
+from daemon.numbers import normalise_dialled_number
 
 Name = Annotated[str, Field(strict=True, min_length=1, max_length=200), AfterValidator(check_name)]
 EntryYen = Annotated[
@@ -36,6 +37,20 @@ DialString = Annotated[
         strict=True,
         pattern=DIAL_STRING_PATTERN,
         description="a raw FreeSWITCH dial string, e.g. sofia/external/1001@192.0.2.10:5060",
+    ),
+]
+CounsellorPhone = Annotated[
+    str,
+    Field(strict=True),
+    AfterValidator(normalise_dialled_number),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^\s*(0|\+81)[1-9][0-9]{8,9}\s*$",
+            "description": "Japanese number, national (09012345678) or +81; not premium-rate (0990),"
+            " caller-pays (0570), 0180 or M2M (020)",
+            "examples": ["09012345678", "0312345678", "+819012345678"],
+        }
     ),
 ]
 Strategy = Literal["longest_idle", "round_robin", "sequential", "random", "ring_all"]
@@ -99,7 +114,7 @@ class TokenCreated(_Out):
 
 class CounsellorIn(_In):
     name: Name
-    phone_number: PhoneNumber | None = Field(
+    phone_number: CounsellorPhone | None = Field(
         None,
         description="the counsellor's phone, national (09012345678) or +81; rung through"
         " CALLD_COUNSELLOR_DIAL_TEMPLATE. Required unless the admin set a dial string",
