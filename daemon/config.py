@@ -46,6 +46,11 @@ class Settings(BaseSettings):
     embedded_pg_port: int = Field(
         5433, ge=0, le=65535, description="embedded PostgreSQL on 127.0.0.1 for FreeSWITCH's CDRs (0: off)"
     )
+    counsellor_dial_template: str = Field(
+        "sofia/gateway/carrier/{number}",
+        pattern=r"^[A-Za-z0-9_./@:+=-]*\{(number|e164)\}[A-Za-z0-9_./@:+=-]*$",
+        description="how FreeSWITCH rings a counsellor's phone number: {number} (0312345678) or {e164} (+81312345678)",
+    )
 
     @field_validator("log_level")
     @classmethod

@@ -57,7 +57,7 @@ async def prepare(base: str, admin: dict[str, str]) -> dict[str, str]:
         await post(f"/api/v1/operator/callers/{caller['id']}/deposits", {"amount_yen": 3000}, op)
         member = await post(
             "/api/v1/operator/counsellors",
-            {"name": "Hana", "dial_string": "sofia/external/08011112222@127.0.0.1:5090"},
+            {"name": "Hana", "phone_number": "08011112222"},
             op,
         )
         await post(

@@ -22,13 +22,13 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from daemon.billing.charges import Tariff
-from daemon.billing.deadline import TalkingCall, joint_deadline
+from daemon.billing.deadline import TalkingCall
 from daemon.calls import bridge, guidance
 from daemon.calls.balance_watch import BalanceWatcher
 from daemon.calls.context import CallContext
 from daemon.calls.cutoff import Backstop, Cutoff, wall_us
 from daemon.calls.keypad import read_digits
-from daemon.db import call_records, directory, hunting
+from daemon.db import call_records, directory, hunting, money
 from daemon.db.directory import Caller, Group
 from daemon.db.hunting import Counsellor
 from daemon.logs import get_logger
@@ -84,7 +84,9 @@ class CoachingDial:
         if caller.limited and caller.available_yen < group.tariff.charge(group.tariff.free_seconds + 1):
             return await goodbye(call, "insufficient_balance")
 
-        members = await hunting.free_members(call.pool, group.id, group.strategy)
+        members = await hunting.free_members(
+            call.pool, group.id, group.strategy, dial_template=call.services.settings.counsellor_dial_template
+        )
         if not members:
             call.metrics.hunts.labels("all_busy").inc()
             return await goodbye(call, "all_counsellors_busy")
@@ -303,8 +305,7 @@ async def announce_minutes(sale: Sale) -> bool:
     """
     call = sale.call
     now = wall_us()
-    who, talking = await call_records.money_picture(call.pool, sale.caller.id)
-    deadline = joint_deadline(who.available_yen, [*talking.values(), TalkingCall(now, sale.group.tariff)])
+    deadline = await money.joint_deadline_of(call.pool, sale.caller.id, TalkingCall(now, sale.group.tariff))
     if deadline is None:
         return True
     if deadline - now < 1_000_000:
@@ -324,5 +325,4 @@ async def arm_before_ringing(sale: Sale, backstop: Backstop, batch: list[Counsel
     tariff = sale.group.tariff
     highest = max([m.rate_yen_per_min or 0 for m in batch] + [tariff.rate_yen_per_min])
     worst = Tariff(highest, tariff.free_seconds, tariff.minimum_charge_yen)
-    who, talking = await call_records.money_picture(sale.call.pool, sale.caller.id)
-    await backstop.arm(joint_deadline(who.available_yen, [*talking.values(), TalkingCall(wall_us(), worst)]))
+    await backstop.arm(await money.joint_deadline_of(sale.call.pool, sale.caller.id, TalkingCall(wall_us(), worst)))

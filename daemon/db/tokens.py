@@ -7,7 +7,7 @@ import secrets
 
 import asyncpg
 
-from daemon.db.tenants import NotFound
+from daemon.db.errors import NotFound
 
 
 def digest(token: str) -> bytes:

@@ -12,12 +12,12 @@ import asyncio
 from collections.abc import Mapping, Sequence
 from http import HTTPStatus
 
-import asyncpg
 from aiohttp import hdrs, web
 from aiohttp.typedefs import Handler
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
+from daemon.db import errors as db_errors
 from daemon.db import tenants
 from daemon.http.models import Error, ErrorDetail
 from daemon.logs import get_logger
@@ -25,14 +25,7 @@ from daemon.logs import get_logger
 _log = get_logger(__name__)
 
 # The database is down, restarting, out of connections, or too slow: try again later.
-DB_UNAVAILABLE: tuple[type[BaseException], ...] = (
-    OSError,
-    TimeoutError,
-    asyncpg.InterfaceError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.exceptions.OperatorInterventionError,
-    asyncpg.exceptions.InsufficientResourcesError,
-)
+DB_UNAVAILABLE = db_errors.DB_UNAVAILABLE  # defined once in daemon.db.errors
 
 
 class ApiError(Exception):

@@ -13,75 +13,17 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
+from daemon import numbers
+
 MAX_LINES = 100_000
 MAX_NAME = 200
 MAX_TENANT_ID = 2**63 - 1  # bigserial
 
-# Non-geographic prefixes whose numbers have 11 digits (0800 toll-free is among 080).
-_ELEVEN_DIGIT_PREFIXES = ("020", "050", "060", "070", "080", "090")
 _FORBIDDEN_IN_NAMES = {"Cc", "Cf", "Cs", "Zl", "Zp"}  # controls, invisible formatting, separators
 
-
-def _strip_country_code(value: str) -> str:
-    value = value.strip()
-    return "0" + value[3:] if value.startswith("+81") else value
-
-
-def _digits_only(value: str) -> bool:
-    return value.isascii() and value.isdigit()
-
-
-def normalise_number(value: str) -> str:
-    """A Japanese number in national form: ``+81312345678`` → ``0312345678``.
-
-    10 digits (``03…``, ``06…``, ``0120…``, ``0570…``) or 11 digits
-    (``050…``, ``070…``, ``080…``, ``090…``, ``0800…``), digits only.
-    """
-    number = _strip_country_code(value)
-    if not _digits_only(number):
-        raise PydanticCustomError(
-            "phone_number",
-            "a phone number has digits only, without hyphens or spaces:"
-            " national form 0312345678 or international form +81312345678",
-        )
-    if len(number) not in (10, 11) or number[0] != "0" or number[1] == "0":
-        raise PydanticCustomError(
-            "phone_number",
-            "{number} is not a Japanese phone number: it must have 10 or 11 digits and start with 0"
-            " (e.g. 0312345678, 0120123456, 08001234567) or with +81",
-            {"number": number},
-        )
-    eleven = number.startswith(_ELEVEN_DIGIT_PREFIXES)
-    if eleven and len(number) != 11:
-        raise PydanticCustomError(
-            "phone_number",
-            "{number} has {length} digits, but numbers starting with {prefix} have 11",
-            {"number": number, "length": len(number), "prefix": number[:3]},
-        )
-    if not eleven and len(number) != 10:
-        raise PydanticCustomError(
-            "phone_number",
-            "{number} has {length} digits, but numbers starting with {prefix} have 10"
-            " (only 020, 050, 060, 070, 080 and 090 numbers have 11)",
-            {"number": number, "length": len(number), "prefix": number[:3]},
-        )
-    return number
-
-
-def normalise_assigned_number(value: str) -> str:
-    """A number to look up or remove: national form, but any length the database holds.
-
-    Looser than :func:`normalise_number` so that a number stored before the
-    rules tightened can still be removed.
-    """
-    number = _strip_country_code(value)
-    if not _digits_only(number) or not 6 <= len(number) <= 15:
-        raise PydanticCustomError(
-            "phone_number",
-            "a phone number has 6 to 15 digits and nothing else: national form 0312345678"
-            " or international form +81312345678",
-        )
-    return number
+# The number rules live in daemon.numbers (one normaliser for the API, the CLI and the call flow).
+normalise_number = numbers.normalise_number
+normalise_assigned_number = numbers.normalise_assigned_number
 
 
 def check_name(value: str) -> str:

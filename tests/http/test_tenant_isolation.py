@@ -81,7 +81,7 @@ async def seed(http: aiohttp.ClientSession, daemon: Daemon, token: dict[str, str
 
     caller = await post("callers", CALLER | {"numbers": ["09077776666"]})
     await post(f"callers/{caller['id']}/deposits", {"amount_yen": 5000, "idempotency_key": "seed-1"})
-    member = await post("counsellors", {"name": "Hana", "dial_string": "sofia/external/08055554444@127.0.0.1:5090"})
+    member = await post("counsellors", {"name": "Hana", "phone_number": "08055554444"})
     await post("groups", {"code": "7", "name": "tarot", "rate_yen_per_min": 200, "members": [member["id"]]})
     assert daemon.pool is not None
     found = await directory.caller_by_number(daemon.pool, tenant_id, "09077776666")

@@ -32,6 +32,8 @@ KNOWN = {
     "CALLD_FS_ESL_HOST",
     "CALLD_FS_ESL_PORT",
     "CALLD_FS_ESL_PASSWORD",
+    # Coaching Dial: the carrier gateway counsellors' phones are rung through.
+    "CALLD_COUNSELLOR_DIAL_TEMPLATE",
 }
 # Documented for the inbound reconciliation connection, not yet fields of Settings.
 NOT_YET_IN_SETTINGS = {"CALLD_FS_ESL_HOST", "CALLD_FS_ESL_PORT", "CALLD_FS_ESL_PASSWORD"}
