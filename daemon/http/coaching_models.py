@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from daemon.http.models import PhoneNumber, check_name
+from daemon.http.models import Label, PhoneNumber, check_name
 
 Name = Annotated[str, Field(strict=True, min_length=1, max_length=200), AfterValidator(check_name)]
 Yen = Annotated[int, Field(strict=True, ge=0, le=10**9, description="integer yen")]
@@ -60,7 +60,9 @@ def _bounded_time(value: datetime) -> datetime:
     return value
 
 
-QueryTime = Annotated[datetime, Field(description="ISO 8601; without a zone: UTC"), AfterValidator(_bounded_time)]
+QueryTime = Annotated[
+    datetime, Field(description="ISO 8601; without a zone: Japan time (Asia/Tokyo)"), AfterValidator(_bounded_time)
+]
 
 
 class _In(BaseModel):
@@ -72,7 +74,7 @@ class _Out(BaseModel):
 
 
 class TokenCreate(_In):
-    label: Annotated[str, Field(strict=True, max_length=200), AfterValidator(_printable)] = ""
+    label: Label = ""
 
 
 class TokenCreated(_Out):
