@@ -90,8 +90,9 @@ class Daemon:
 
     async def _start_http(self) -> web.AppRunner:
         from daemon.http.app import build_app
+        from daemon.http.bad_requests import AppRunner
 
-        runner = web.AppRunner(build_app(self), access_log=None)
+        runner = AppRunner(build_app(self), access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, self.settings.http_host, self.settings.http_port)
         await site.start()

@@ -189,36 +189,40 @@ def main(argv: Sequence[str]) -> int:
 
 
 def _run_daemon(settings: Settings) -> int:
-    from daemon.app import serve
     from daemon.logs import configure, get_logger
 
-    configure(settings.log_level)
+    configure(settings.log_level)  # first: what importing the daemon warns about is a JSON line too
+    from daemon.app import serve
+
     try:
         asyncio.run(serve(settings))
     except OSError as exc:
         if exc.errno != errno.EADDRINUSE:
             raise
-        variables = _port_settings(settings, str(exc))
+        address, variables = _busy(settings, str(exc))
         get_logger("daemon.cli").error(
             "port_in_use",
-            error=str(exc),
-            message=f"the port is already in use; stop the other program or set {' or '.join(variables)}"
+            message=f"{address} is already in use: stop the program holding it, or set {' or '.join(variables)}"
             " to a free port",
             settings=variables,
+            error=str(exc),
         )
         return EXIT_FAILED
     return EXIT_OK
 
 
-def _port_settings(settings: Settings, error: str) -> list[str]:
-    """Which of our settings name the port an ``address already in use`` error is about."""
-    ports = {int(p) for p in re.findall(r"', (\d+)\)", error)}
+def _busy(settings: Settings, error: str) -> tuple[str, list[str]]:
+    """The address of an ``address already in use`` error, and which of our settings chose its port."""
+    found = re.search(r"\('([^']*)', (\d+)\)", error)
+    if found is None:
+        return "a port", ["CALLD_ESL_PORT", "CALLD_HTTP_PORT"]
+    port = int(found.group(2))
     named = [
         name
-        for name, port in (("CALLD_ESL_PORT", settings.esl_port), ("CALLD_HTTP_PORT", settings.http_port))
-        if port in ports
+        for name, value in (("CALLD_ESL_PORT", settings.esl_port), ("CALLD_HTTP_PORT", settings.http_port))
+        if value == port
     ]
-    return named or ["CALLD_ESL_PORT", "CALLD_HTTP_PORT"]
+    return f"{found.group(1)}:{port}", named or ["CALLD_ESL_PORT", "CALLD_HTTP_PORT"]
 
 
 async def _execute(settings: Settings, run: Command, args: argparse.Namespace) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 
 import aiohttp
 import pytest
@@ -95,3 +96,55 @@ async def test_openapi_document_is_public(start_daemon: DaemonFactory, http: aio
     daemon = await start_daemon(admin_token="")
     async with http.get(url(daemon, "/api/v1/openapi.json")) as resp:
         assert resp.status == 200
+
+
+async def raw_request(port: int, head: bytes) -> tuple[bytes, bytes]:
+    """Send request bytes as given; the status line and the body of the answer."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(head)
+    response = await reader.read()
+    writer.close()
+    await writer.wait_closed()
+    status, _, rest = response.partition(b"\r\n")
+    return status, rest.partition(b"\r\n\r\n")[2]
+
+
+SECRET = "ctk_ThisIsTheSecretPartOfTheToken"
+
+
+@pytest.mark.parametrize("tail", [b"\r", b"\x01", b"\x00", b"\x7f", b"\x1b[2J"])
+@pytest.mark.parametrize("path", [b"/api/v1/tenants", b"/api/v1/operator/callers"])
+async def test_a_control_byte_in_the_authorization_header_is_a_json_401_that_leaks_nothing(
+    start_daemon: DaemonFactory,
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
+    tail: bytes,
+    path: bytes,
+) -> None:
+    daemon = await start_daemon()
+    capsys.readouterr()
+    status, body = await raw_request(
+        daemon.http_port,
+        b"GET " + path + b" HTTP/1.1\r\nHost: calld\r\nAuthorization: Bearer " + SECRET.encode() + tail + b"\r\n\r\n",
+    )
+    assert status.split(b" ")[1] == b"401"
+    answer = json.loads(body)
+    assert "Authorization" in answer["error"] and SECRET not in body.decode("utf-8", "replace")
+    out, err = capsys.readouterr()
+    assert "http_unparsable_request" in out + err  # the log line is there, without the token
+    for text in (out, err, caplog.text):
+        assert SECRET not in text and SECRET[4:20] not in text
+
+
+async def test_other_unparsable_headers_are_a_json_400_without_their_value(
+    start_daemon: DaemonFactory, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    daemon = await start_daemon()
+    status, body = await raw_request(
+        daemon.http_port, b"GET /status HTTP/1.1\r\nHost: calld\r\nCookie: session=" + SECRET.encode() + b"\x01\r\n\r\n"
+    )
+    assert status.split(b" ")[1] == b"400"
+    assert json.loads(body)["error"] == "malformed HTTP request: invalid header value char in the cookie header"
+    out, err = capsys.readouterr()
+    for text in (out, err, caplog.text):
+        assert SECRET not in text
