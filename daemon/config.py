@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 from pathlib import Path
 from typing import Any
@@ -105,7 +106,7 @@ def describe(error: ErrorDetails) -> str:
     field = str(error["loc"][0]) if error["loc"] else ""
     variable = ENV_PREFIX + field.upper() if field else "the configuration"
     message = _MUST_BE.get(error["type"]) or error["msg"].removeprefix("Value error, ")
-    message = message.replace("Input should be", "must be", 1)
+    message = re.sub(r"^(?:Input|String|Value|List) should ", "must ", message)
     if not message.startswith(("must ", "is ", "has ")):
         message = f"is invalid: {message}"
     given: Any = error.get("input")

@@ -91,7 +91,7 @@ def test_the_admin_cli_refuses_the_same_way_and_never_echoes_a_secret() -> None:
     [
         ("CALLD_DB_POOL_SIZE", "0", "CALLD_DB_POOL_SIZE must be greater than or equal to 1 (got '0')"),
         ("CALLD_DRAIN_SECONDS", "soon", "CALLD_DRAIN_SECONDS must be a number (got 'soon')"),
-        ("CALLD_NODE_ID", "", "CALLD_NODE_ID "),
+        ("CALLD_NODE_ID", "", "CALLD_NODE_ID must have at least 1 character (got '')"),
         ("CALLD_ADMIN_TOKEN", "x" * 15, "CALLD_ADMIN_TOKEN has 15 characters; use at least 16"),
     ],
 )
