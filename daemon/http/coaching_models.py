@@ -240,8 +240,13 @@ class CallQuery(_In):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    since: QueryTime | None = Field(None, description="inclusive")
-    until: QueryTime | None = Field(None, description="exclusive")
+    since: QueryTime | None = Field(
+        None, description="calls created at or after, ISO 8601 (2026-12-01T09:00); without a zone: Asia/Tokyo"
+    )
+    until: QueryTime | None = Field(
+        None,
+        description="calls created before, ISO 8601 (2026-12-02 or 2026-12-01T18:00+09:00); without a zone: Asia/Tokyo",
+    )
     caller_id: RowIdQuery | None = None
     counsellor_id: RowIdQuery | None = None
     group_id: RowIdQuery | None = None
