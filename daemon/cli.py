@@ -28,6 +28,7 @@ import asyncio
 import errno
 import re
 import sys
+import warnings
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any, NoReturn, TextIO
@@ -174,6 +175,7 @@ def main(argv: Sequence[str]) -> int:
         return EXIT_USAGE
     if args.run is None:
         return _run_daemon(settings)
+    warnings.showwarning = _one_line_warning
     try:
         asyncio.run(_execute(settings, args.run, args))
     except (tenants.NotFound, tenants.Conflict) as exc:
@@ -186,6 +188,13 @@ def main(argv: Sequence[str]) -> int:
         print(f"error: database error: {exc}", file=sys.stderr)
         return EXIT_FAILED
     return EXIT_OK
+
+
+def _one_line_warning(
+    message: Warning | str, category: type[Warning], filename: str, lineno: int, *args: object, **kw: object
+) -> None:
+    """A library's warning for a person at a terminal: one line, without the source line it came from."""
+    print(f"warning: {message}", file=sys.stderr)
 
 
 def _run_daemon(settings: Settings) -> int:
