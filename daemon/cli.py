@@ -36,7 +36,7 @@ from typing import Any, NoReturn, TextIO
 import asyncpg
 from pydantic import TypeAdapter, ValidationError
 
-from daemon.config import ConfigurationError, Settings, load_settings
+from daemon.config import ConfigurationError, Settings, load_settings, unknown_variables
 from daemon.db import tenants, tokens
 from daemon.db.constraints import explain
 from daemon.db.embedded import EmbeddedPostgres
@@ -176,6 +176,8 @@ def main(argv: Sequence[str]) -> int:
     if args.run is None:
         return _run_daemon(settings)
     warnings.showwarning = _one_line_warning
+    for unknown in unknown_variables():
+        print(f"warning: {unknown}", file=sys.stderr)
     try:
         asyncio.run(_execute(settings, args.run, args))
     except (tenants.NotFound, tenants.Conflict) as exc:
@@ -203,13 +205,17 @@ def _run_daemon(settings: Settings) -> int:
     configure(settings.log_level)  # first: what importing the daemon warns about is a JSON line too
     from daemon.app import serve
 
+    log = get_logger("daemon.cli")
+    for unknown in unknown_variables():
+        log.warning("unknown_setting", message=unknown)
+
     try:
         asyncio.run(serve(settings))
     except OSError as exc:
         if exc.errno != errno.EADDRINUSE:
             raise
         address, variables = _busy(settings, str(exc))
-        get_logger("daemon.cli").error(
+        log.error(
             "port_in_use",
             message=f"{address} is already in use: stop the program holding it, or set {' or '.join(variables)}"
             " to a free port",

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import difflib
+import os
 import re
 import socket
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -113,3 +116,19 @@ def describe(error: ErrorDetails) -> str:
     if field in SECRETS or not isinstance(given, str):
         return f"{variable} {message}"
     return f"{variable} {message} (got {given!r})"
+
+
+# CALLD_* variables that are read by something other than the daemon's settings.
+NOT_SETTINGS = frozenset({"CALLD_OPERATOR_TOKEN"})  # python -m emulator call
+
+
+def unknown_variables(environ: Mapping[str, str] | None = None) -> list[str]:
+    """A sentence for each ``CALLD_*`` variable that no setting reads (a typo is otherwise silently ignored)."""
+    known = {ENV_PREFIX + name.upper() for name in Settings.model_fields}
+    found = []
+    for name in sorted(os.environ if environ is None else environ):
+        if not name.startswith(ENV_PREFIX) or name in known or name in NOT_SETTINGS:
+            continue
+        close = difflib.get_close_matches(name, known, n=1)
+        found.append(f"{name} is not a setting" + (f" (did you mean {close[0]}?)" if close else "") + "; ignored")
+    return found

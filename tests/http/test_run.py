@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from daemon.config import ConfigurationError, load_settings
+from daemon.config import ConfigurationError, load_settings, unknown_variables
 from tests.conftest import REPO, make_settings
 from tests.daemon_process import DaemonProcess, clean_environment
 from tests.http.test_auth import SECRET, raw_request
@@ -216,3 +216,10 @@ async def test_a_busy_port_names_the_setting(tmp_path: Path, prompts_dir: Path, 
     [line] = [line for line in json_lines(done.stderr) if line["event"] == "port_in_use"]
     assert line["settings"] == ["CALLD_HTTP_PORT"]
     assert line["message"].startswith(f"127.0.0.1:{port} is already in use")
+
+
+def test_a_mistyped_variable_is_pointed_out() -> None:
+    environ = {"CALLD_HTTP_PROT": "8081", "CALLD_DEMO": "true", "CALLD_OPERATOR_TOKEN": "ctk_x", "HOME": "/root"}
+    assert unknown_variables(environ) == ["CALLD_HTTP_PROT is not a setting (did you mean CALLD_HTTP_PORT?); ignored"]
+    done = daemon_command("status", env={"CALLD_DEMOO": "1", "CALLD_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/x"})
+    assert done.stderr.splitlines()[0] == "warning: CALLD_DEMOO is not a setting (did you mean CALLD_DEMO?); ignored"
