@@ -175,6 +175,7 @@ def main(argv: Sequence[str]) -> int:
         return EXIT_USAGE
     if args.run is None:
         return _run_daemon(settings)
+    args.settings = settings
     warnings.showwarning = _one_line_warning
     for unknown in unknown_variables():
         print(f"warning: {unknown}", file=sys.stderr)
@@ -311,6 +312,9 @@ async def _token_create(pool: asyncpg.Pool, args: argparse.Namespace, out: TextI
     token_id, token = await tokens.create(pool, args.tenant_id, args.label)
     print(f"created operator token {token_id} for tenant {args.tenant_id}; it is shown only now:", file=out)
     print(token, file=out)
+    host, port = args.settings.http_host, args.settings.http_port
+    hint = f'curl -H "Authorization: Bearer <token>" http://{host}:{port}/api/v1/operator/callers'
+    print(f"use it: {hint}", file=sys.stderr)
 
 
 async def _token_list(pool: asyncpg.Pool, args: argparse.Namespace, out: TextIO) -> None:

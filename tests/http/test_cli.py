@@ -178,8 +178,9 @@ async def test_operator_tokens_from_the_cli(env: str, pool: asyncpg.Pool, capsys
     tenant_id = await pool.fetchval("SELECT id FROM tenants")
     assert await run(capsys, "token", "list", str(tenant_id)) == (0, f"tenant {tenant_id} has no tokens\n", "")
 
-    code, out, _ = await run(capsys, "token", "create", str(tenant_id), "--label", "front desk")
+    code, out, err = await run(capsys, "token", "create", str(tenant_id), "--label", "front desk")
     assert code == 0
+    assert 'curl -H "Authorization: Bearer <token>" http://127.0.0.1:8080/api/v1/operator/callers' in err
     announcement, token = out.splitlines()
     assert announcement.startswith("created operator token 1 for tenant") and "shown only now" in announcement
     assert token.startswith("ctk_") and len(token) > 40
