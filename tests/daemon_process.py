@@ -77,13 +77,27 @@ class DaemonProcess:
         assert self.proc is not None
         self.proc.send_signal(signal.SIGKILL)
 
-    async def stop(self) -> None:
+    async def stop(self, within: float = 15.0) -> None:
+        """SIGTERM, then SIGKILL if it has not exited ``within`` seconds."""
         if self.proc is not None and self.proc.returncode is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
-                await asyncio.wait_for(self.proc.wait(), 15)
+                await asyncio.wait_for(self.proc.wait(), within)
             except TimeoutError:
                 self.proc.kill()
                 await self.proc.wait()
         if self._log is not None:
             self._log.close()
+
+
+def stop_leftover_postgres(pgdata: Path) -> None:
+    """Fast-shut-down an embedded PostgreSQL a killed daemon left running in ``pgdata`` (no-op if none)."""
+    pidfile = pgdata / "postmaster.pid"
+    try:
+        pid = int(pidfile.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return
+    try:
+        os.kill(pid, signal.SIGINT)
+    except ProcessLookupError:
+        return

@@ -15,7 +15,7 @@ import pytest
 
 from daemon.config import ConfigurationError, load_settings, unknown_variables
 from tests.conftest import REPO, make_settings
-from tests.daemon_process import DaemonProcess, clean_environment
+from tests.daemon_process import DaemonProcess, clean_environment, stop_leftover_postgres
 from tests.http.test_auth import SECRET, raw_request
 
 
@@ -149,7 +149,8 @@ async def test_every_stderr_line_of_a_running_daemon_is_json(
         )
         assert status.split(b" ")[1] == b"401"
     finally:
-        await daemon.stop()
+        await daemon.stop(within=60)  # stopping the embedded PostgreSQL can be slow on a busy machine
+        stop_leftover_postgres(tmp_path / "data" / "pgdata")
     text = log.read_text(encoding="utf-8")
     lines = json_lines(text)
     events = [line["event"] for line in lines]
