@@ -154,9 +154,10 @@ class Daemon:
 
     async def _start_http(self) -> web.AppRunner:
         from daemon.http.app import build_app
+        from daemon.http.bad_requests import AppRunner
 
         s = self.settings
-        runner = web.AppRunner(build_app(self), access_log=None)
+        runner = AppRunner(build_app(self), access_log=None)
         await runner.setup()
         try:
 

@@ -8,8 +8,6 @@
   (``050``/``070``/``080``/``090``/``0800``…).
 * :func:`normalise_dialled_number` -- a number we ring (a counsellor's phone):
   the same, and never a premium-rate, caller-pays or M2M number.
-* :func:`normalise_assigned_number` -- a number to look up or remove: any
-  length the database holds (6 to 15 digits).
 
 Errors are :class:`pydantic_core.PydanticCustomError` (a ``ValueError``), so the
 API and the CLI report them word for word.
@@ -107,20 +105,4 @@ def normalise_dialled_number(value: str) -> str:
                 "{number} is {what}; a counsellor needs a landline (03…, 06…), mobile (070/080/090) or 050 number",
                 {"number": number, "what": what},
             )
-    return number
-
-
-def normalise_assigned_number(value: str) -> str:
-    """A number to look up or remove: national form, but any length the database holds.
-
-    Looser than :func:`normalise_number` so that a number stored before the
-    rules tightened can still be removed.
-    """
-    number = strip_country_code(value)
-    if not digits_only(number) or not 6 <= len(number) <= 15:
-        raise PydanticCustomError(
-            "phone_number",
-            "a phone number has 6 to 15 digits and nothing else: national form 0312345678"
-            " or international form +81312345678",
-        )
     return number

@@ -14,7 +14,7 @@ import csv
 import io
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -51,6 +51,7 @@ from daemon.http.coaching_models import (
 )
 from daemon.http.context import daemon_of, pool_of
 from daemon.http.errors import ApiError
+from daemon.http.models import TOKYO
 from daemon.http.registry import RouteTable, json_response
 from daemon.http.tenant_auth import tenant_of
 from daemon.logs import get_logger
@@ -391,10 +392,10 @@ def _query(request: web.Request) -> CallQuery:
         query = CallQuery.model_validate(dict(request.query))
     except ValidationError as exc:
         raise ApiError.invalid(exc, "query") from None
-    if query.since is not None and query.since.tzinfo is None:
-        query = query.model_copy(update={"since": query.since.replace(tzinfo=UTC)})
+    if query.since is not None and query.since.tzinfo is None:  # a person's "9:00" is Japan time
+        query = query.model_copy(update={"since": query.since.replace(tzinfo=TOKYO)})
     if query.until is not None and query.until.tzinfo is None:
-        query = query.model_copy(update={"until": query.until.replace(tzinfo=UTC)})
+        query = query.model_copy(update={"until": query.until.replace(tzinfo=TOKYO)})
     return query
 
 
@@ -415,16 +416,34 @@ def _rows(request: web.Request, query: CallQuery) -> Any:
     "GET",
     f"{OP}/calls",
     summary="Call records, newest first (filters: since, until, caller_id, counsellor_id,"
-    " group_id, state, limit, offset)",
+    " group_id, state, limit, offset; times without a zone are Asia/Tokyo)",
     response=CallList,
     errors=(422,),
+    query=CallQuery,
 )
 async def list_calls(request: web.Request) -> CallList:
     query = _query(request)
     return CallList(calls=[CallOut(**dict(r)) async for r in _rows(request, query)])
 
 
-CSV_FIELDS = list(CallOut.model_fields)
+# Beside FreeSWITCH's microsecond timestamps, the same instants for people: ISO 8601 in Japan time.
+_READABLE = {"answer_us": "answer_time", "end_us": "end_time"}
+CSV_FIELDS = [name for field in CallOut.model_fields for name in (field, _READABLE.get(field)) if name]
+
+
+_EPOCH = datetime.fromtimestamp(0, TOKYO)
+
+
+def _readable_us(value: int | None) -> str | None:
+    return None if value is None else (_EPOCH + timedelta(microseconds=value)).isoformat()  # exact, no float
+
+
+def _csv_row(row: Any) -> list[str]:
+    values = dict(row)
+    values["created_at"] = values["created_at"].astimezone(TOKYO).isoformat()
+    for micros, readable in _READABLE.items():
+        values[readable] = _readable_us(values[micros])
+    return [_cell(values[name]) for name in CSV_FIELDS]
 
 
 def _cell(value: object) -> str:
@@ -433,7 +452,11 @@ def _cell(value: object) -> str:
 
 
 @operator_routes.route(
-    "GET", f"{OP}/calls.csv", summary="Call records as CSV (same filters), for accounting", errors=(422,)
+    "GET",
+    f"{OP}/calls.csv",
+    summary="Call records as CSV (same filters), for accounting; times in Asia/Tokyo beside the microseconds",
+    errors=(422,),
+    query=CallQuery,
 )
 async def export_calls(request: web.Request) -> web.StreamResponse:
     query = _query(request)
@@ -446,7 +469,7 @@ async def export_calls(request: web.Request) -> web.StreamResponse:
     writer.writerow(CSV_FIELDS)
     try:
         async for row in _rows(request, query):
-            writer.writerow([_cell(row[name]) for name in CSV_FIELDS])
+            writer.writerow(_csv_row(row))
             if buffer.tell() > 32_768:
                 await response.write(buffer.getvalue().encode())
                 buffer.seek(0)

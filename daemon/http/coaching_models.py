@@ -15,7 +15,7 @@ from daemon.billing.limits import (
     MAX_RATE_YEN_PER_MIN,
 )
 from daemon.db.counsellors import DIAL_STRING_PATTERN
-from daemon.http.models import PhoneNumber, check_name
+from daemon.http.models import Label, PhoneNumber, check_name
 from daemon.numbers import normalise_dialled_number
 
 Name = Annotated[str, Field(strict=True, min_length=1, max_length=200), AfterValidator(check_name)]
@@ -91,7 +91,9 @@ def _bounded_time(value: datetime) -> datetime:
     return value
 
 
-QueryTime = Annotated[datetime, Field(description="ISO 8601; without a zone: UTC"), AfterValidator(_bounded_time)]
+QueryTime = Annotated[
+    datetime, Field(description="ISO 8601; without a zone: Japan time (Asia/Tokyo)"), AfterValidator(_bounded_time)
+]
 
 
 class _In(BaseModel):
@@ -103,7 +105,7 @@ class _Out(BaseModel):
 
 
 class TokenCreate(_In):
-    label: Annotated[str, Field(strict=True, max_length=200), AfterValidator(_printable)] = ""
+    label: Label = ""
 
 
 class TokenCreated(_Out):
@@ -300,8 +302,13 @@ class CallQuery(_In):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    since: QueryTime | None = Field(None, description="inclusive")
-    until: QueryTime | None = Field(None, description="exclusive")
+    since: QueryTime | None = Field(
+        None, description="calls created at or after, ISO 8601 (2026-12-01T09:00); without a zone: Asia/Tokyo"
+    )
+    until: QueryTime | None = Field(
+        None,
+        description="calls created before, ISO 8601 (2026-12-02 or 2026-12-01T18:00+09:00); without a zone: Asia/Tokyo",
+    )
     caller_id: RowIdQuery | None = None
     counsellor_id: RowIdQuery | None = None
     group_id: RowIdQuery | None = None

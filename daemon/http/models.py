@@ -1,13 +1,15 @@
 """Request and response bodies of the HTTP API, and the value rules they share with the CLI.
 
-The rules (what a phone number, a line count and a tenant name may be) live
+The rules (what a phone number, a line count, a name and a label may be) live
 here once; the CLI validates its arguments with the same types through
-:class:`pydantic.TypeAdapter`.
+:class:`pydantic.TypeAdapter`.  One number rule serves adding, looking up and
+removing a number.
 """
 
 from __future__ import annotations
 
 import unicodedata
+from datetime import timedelta, timezone
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
@@ -15,33 +17,45 @@ from pydantic_core import PydanticCustomError
 
 from daemon import numbers
 
+# Times given without a zone are Japan time, and times shown to people are in it (no DST: a fixed offset).
+TOKYO = timezone(timedelta(hours=9), "Asia/Tokyo")
+
 MAX_LINES = 100_000
 MAX_NAME = 200
 MAX_TENANT_ID = 2**63 - 1  # bigserial
 
 _FORBIDDEN_IN_NAMES = {"Cc", "Cf", "Cs", "Zl", "Zp"}  # controls, invisible formatting, separators
 
-# The number rules live in daemon.numbers (one normaliser for the API, the CLI and the call flow).
+# The number rule lives in daemon.numbers (one normaliser for the API, the CLI and the call flow).
 normalise_number = numbers.normalise_number
-normalise_assigned_number = numbers.normalise_assigned_number
+
+
+def _check_text(value: str, what: str, *, required: bool) -> str:
+    """The one rule for names and labels: trimmed, NFC, at most 200 characters, no controls."""
+    text = unicodedata.normalize("NFC", value.strip())
+    if required and not text:
+        raise PydanticCustomError("text", "the {what} must not be empty or only spaces", {"what": what})
+    if len(text) > MAX_NAME:
+        raise PydanticCustomError(
+            "text",
+            "the {what} has {length} characters; at most {max} are allowed",
+            {"what": what, "length": len(text), "max": MAX_NAME},
+        )
+    if any(unicodedata.category(ch) in _FORBIDDEN_IN_NAMES for ch in text):
+        raise PydanticCustomError(
+            "text",
+            "the {what} must not contain control characters (tabs, newlines, invisible formatting)",
+            {"what": what},
+        )
+    return text
 
 
 def check_name(value: str) -> str:
-    name = unicodedata.normalize("NFC", value.strip())
-    if not name:
-        raise PydanticCustomError("tenant_name", "the name must not be empty or only spaces")
-    if len(name) > MAX_NAME:
-        raise PydanticCustomError(
-            "tenant_name",
-            "the name has {length} characters; at most {max} are allowed",
-            {"length": len(name), "max": MAX_NAME},
-        )
-    if any(unicodedata.category(ch) in _FORBIDDEN_IN_NAMES for ch in name):
-        raise PydanticCustomError(
-            "tenant_name",
-            "the name must not contain control characters (tabs, newlines, invisible formatting)",
-        )
-    return name
+    return _check_text(value, "name", required=True)
+
+
+def check_label(value: str) -> str:
+    return _check_text(value, "label", required=False)
 
 
 PhoneNumber = Annotated[
@@ -66,6 +80,11 @@ TenantName = Annotated[
     str,
     Field(strict=True, min_length=1, max_length=MAX_NAME, description="no control characters"),
     AfterValidator(check_name),
+]
+Label = Annotated[
+    str,
+    Field(strict=True, max_length=MAX_NAME, description="free text for people, may be empty; no control characters"),
+    AfterValidator(check_label),
 ]
 Product = Literal["coaching", "ivr"]
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -481,3 +483,110 @@ async def test_raw_dial_string_is_an_admin_override(
         "sofia/gateway/carrier/08011113333",
         raw["dial_string"],
     ]
+
+
+async def test_conflicts_and_rules_are_said_in_words(start_daemon: DaemonFactory, http: aiohttp.ClientSession) -> None:
+    daemon = await start_daemon()
+    _, acme = await operator(http, daemon, "acme")
+    assert (await call(http, daemon, "POST", f"{OP}/callers", CALLER, headers=acme))[0] == 201
+    status, body = await call(http, daemon, "POST", f"{OP}/callers", {**CALLER, "name": "Jiro"}, headers=acme)
+    assert status == 409
+    assert body["error"] == (
+        "a number in the request already belongs to another caller of this tenant;"
+        " a number identifies exactly one caller"
+    )
+    pinned = {**CALLER, "numbers": [], "pin": "4321"}
+    assert (await call(http, daemon, "POST", f"{OP}/callers", {**pinned, "name": "A"}, headers=acme))[0] == 201
+    status, body = await call(http, daemon, "POST", f"{OP}/callers", {**pinned, "name": "B"}, headers=acme)
+    assert status == 409 and body["error"].startswith("this PIN is already another caller's")
+    status, body = await call(http, daemon, "POST", f"{OP}/callers", {**CALLER, "payment_method": "card"}, headers=acme)
+    assert status == 422
+    assert body["error"] == "card payers are postpaid: set billing to 'postpaid'"
+    assert [d["msg"] for d in body["detail"]] == ["card payers are postpaid: set billing to 'postpaid'"]
+    status, missing = await call(http, daemon, "POST", f"{OP}/groups", {}, headers=acme)
+    assert status == 422
+    for payload in (body, missing):
+        assert "Value error" not in str(payload) and "_pkey" not in str(payload) and "_check" not in str(payload)
+
+
+async def test_token_bodies_are_optional_and_labels_follow_the_name_rule(
+    start_daemon: DaemonFactory, http: aiohttp.ClientSession, pool: asyncpg.Pool
+) -> None:
+    daemon = await start_daemon()
+    tenant = (await call(http, daemon, "POST", "/api/v1/tenants", {"name": "acme", "lines": 1}))[1]
+    path = f"/api/v1/tenants/{tenant['id']}/tokens"
+    async with http.post(f"http://127.0.0.1:{daemon.http_port}{path}", headers=ADMIN) as resp:  # no body at all
+        assert resp.status == 201 and (await resp.json())["token"].startswith("ctk_")
+    for label in ("desk\nadmin", "tab\there", "bell\x07"):
+        status, body = await call(http, daemon, "POST", path, {"label": label})
+        assert status == 422, label
+        assert body["error"] == (
+            "label: the label must not contain control characters (tabs, newlines, invisible formatting)"
+        )
+    status, body = await call(http, daemon, "POST", "/api/v1/tenants", {"name": "a\nb", "lines": 1})
+    assert status == 422 and "must not contain control characters" in body["error"]
+    assert (await call(http, daemon, "POST", path, {"label": "  front desk 受付 "}))[0] == 201
+    labels = await pool.fetch("SELECT label FROM tenant_tokens ORDER BY id")
+    assert [r["label"] for r in labels] == ["", "front desk 受付"]
+    assert (await call(http, daemon, "POST", path, {"labels": "typo"}))[0] == 422  # unknown fields still refused
+
+
+async def test_call_times_are_readable_and_zoneless_filters_are_tokyo(
+    start_daemon: DaemonFactory, http: aiohttp.ClientSession, pool: asyncpg.Pool
+) -> None:
+    daemon = await start_daemon()
+    tenant_id, acme = await operator(http, daemon, "acme")
+    caller = (await call(http, daemon, "POST", f"{OP}/callers", CALLER, headers=acme))[1]
+    who = await directory.caller(pool, caller["id"])
+    assert who is not None
+    call_uuid = uuid.uuid4()
+    await call_records.open_record(
+        pool,
+        call_uuid,
+        tenant_id=tenant_id,
+        node_id="n",
+        caller=who,
+        caller_number="09012345678",
+        group_id=None,
+        tariff=Tariff(300),
+        created_us=0,
+    )
+    # 2026-12-01 00:30 UTC is 09:30 in Tokyo; the talk from 09:30:05.25 to 09:31:10 Tokyo time.
+    answer_us = 1_796_085_005_250_000
+    await pool.execute(
+        "UPDATE call_records SET created_at = '2026-12-01 00:30:00+00', answer_us = $2, end_us = $3"
+        " WHERE call_uuid = $1",
+        call_uuid,
+        answer_us,
+        answer_us + 64_750_000,
+    )
+    for since, found in (("2026-12-01T09:00:00", 1), ("2026-12-01T09:31", 0), ("2026-12-01T00:00:00Z", 1)):
+        _, listed = await call(http, daemon, "GET", f"{OP}/calls?since={since}", headers=acme)
+        assert len(listed["calls"]) == found, since
+    _, listed = await call(http, daemon, "GET", f"{OP}/calls?until=2026-12-01T09:30:01", headers=acme)
+    assert len(listed["calls"]) == 1
+    async with http.get(f"http://127.0.0.1:{daemon.http_port}{OP}/calls.csv", headers=acme) as resp:
+        rows = list(csv.DictReader(io.StringIO(await resp.text())))
+    assert list(rows[0])[:2] == ["call_uuid", "created_at"]
+    assert list(rows[0]).index("answer_time") == list(rows[0]).index("answer_us") + 1
+    assert list(rows[0]).index("end_time") == list(rows[0]).index("end_us") + 1
+    [row] = rows
+    assert row["created_at"] == "2026-12-01T09:30:00+09:00"
+    assert row["answer_us"] == str(answer_us) and row["answer_time"] == "2026-12-01T09:30:05.250000+09:00"
+    assert row["end_time"] == "2026-12-01T09:31:10+09:00"
+
+
+async def test_openapi_describes_the_call_filters(start_daemon: DaemonFactory, http: aiohttp.ClientSession) -> None:
+    daemon = await start_daemon()
+    doc = (await call(http, daemon, "GET", "/api/v1/openapi.json", headers={}))[1]
+    for path in (f"{OP}/calls", f"{OP}/calls.csv"):
+        params = {p["name"]: p for p in doc["paths"][path]["get"]["parameters"]}
+        assert set(params) == {"since", "until", "caller_id", "counsellor_id", "group_id", "state", "limit", "offset"}
+        assert all(p["in"] == "query" and p["required"] is False for p in params.values())
+        assert params["since"]["schema"] == {"type": "string", "format": "date-time"}
+        assert "Asia/Tokyo" in params["since"]["description"] and "Asia/Tokyo" in params["until"]["description"]
+        assert params["state"]["schema"]["enum"] == ["hunting", "talking", "ended"]
+        assert params["limit"]["schema"] == {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}
+    tokens = doc["paths"]["/api/v1/tenants/{tenant_id}/tokens"]["post"]
+    assert tokens["requestBody"]["required"] is False
+    assert doc["paths"]["/api/v1/tenants"]["post"]["requestBody"]["required"] is True
