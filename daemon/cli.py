@@ -27,8 +27,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import errno
-import re
 import sys
 import warnings
 from collections.abc import Awaitable, Callable, Sequence
@@ -243,35 +241,8 @@ def _run_daemon(settings: Settings) -> int:
     for unknown in unknown_variables():
         log.warning("unknown_setting", message=unknown)
 
-    try:
-        asyncio.run(serve(settings))
-    except OSError as exc:
-        if exc.errno != errno.EADDRINUSE:
-            raise
-        address, variables = _busy(settings, str(exc))
-        log.error(
-            "port_in_use",
-            message=f"{address} is already in use: stop the program holding it, or set {' or '.join(variables)}"
-            " to a free port",
-            settings=variables,
-            error=str(exc),
-        )
-        return EXIT_FAILED
+    asyncio.run(serve(settings))  # a busy port or a failed task ends in SystemExit (daemon.app.serve)
     return EXIT_OK
-
-
-def _busy(settings: Settings, error: str) -> tuple[str, list[str]]:
-    """The address of an ``address already in use`` error, and which of our settings chose its port."""
-    found = re.search(r"\('([^']*)', (\d+)\)", error)
-    if found is None:
-        return "a port", ["CALLD_ESL_PORT", "CALLD_HTTP_PORT"]
-    port = int(found.group(2))
-    named = [
-        name
-        for name, value in (("CALLD_ESL_PORT", settings.esl_port), ("CALLD_HTTP_PORT", settings.http_port))
-        if value == port
-    ]
-    return f"{found.group(1)}:{port}", named or ["CALLD_ESL_PORT", "CALLD_HTTP_PORT"]
 
 
 async def _execute(settings: Settings, run: Command, args: argparse.Namespace) -> None:

@@ -73,7 +73,9 @@ _CHANNEL_VARIABLES = re.compile(r"\{[^{}]*\}|\[[^\[\]]*\]")  # {for all legs} [f
 
 
 def prompt(path: str) -> str:
-    return path.rsplit("/", 1)[-1].removesuffix(".wav")
+    """``/…/welcome.wav`` → ``welcome``; a ``file_string://a.wav!b.wav`` lead-in → ``a, then b``."""
+    files = path.removeprefix("file_string://").split("!")
+    return ", then ".join(f.rsplit("/", 1)[-1].removesuffix(".wav") for f in files)
 
 
 def describe(name: str, h: Mapping[str, str]) -> str | None:
