@@ -13,6 +13,7 @@ on the container's header *and* while decoding, since headers can lie), no sampl
 from __future__ import annotations
 
 import math
+import struct
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -58,7 +59,9 @@ def _open(path: Path) -> av.container.InputContainer:
     try:
         return av.open(str(path), mode="r", metadata_errors="ignore")
     except (av.error.InvalidDataError, av.error.EOFError):
-        raise AudioRejected("not_audio", "this is not an audio or video file we can read") from None
+        raise AudioRejected(
+            "not_audio", "this is not an audio or video file we can read (or it is damaged beyond reading)"
+        ) from None
     except av.error.FFmpegError as exc:
         raise AudioRejected("corrupt", f"the file cannot be opened: {exc.strerror or exc}") from None
 
@@ -90,6 +93,27 @@ def _clipped(a: npt.NDArray[np.float64]) -> int:
     return int(np.count_nonzero(marked) + np.count_nonzero((np.abs(a) > 1.0) & ~marked))
 
 
+def _riff_shortfall(path: Path) -> float:
+    """Share of a WAV's declared ``data`` chunk missing from the file (FFmpeg clamps it silently)."""
+    size = path.stat().st_size
+    with path.open("rb") as f:
+        head = f.read(12)
+        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            return 0.0
+        offset = 12
+        while offset + 8 <= size:
+            f.seek(offset)
+            chunk = f.read(8)
+            declared: int = struct.unpack("<I", chunk[4:8])[0]
+            if chunk[:4] == b"data":
+                if declared in (0, 0xFFFFFFFF):  # streamed WAV: size unknown
+                    return 0.0
+                present = size - offset - 8
+                return max(0.0, 1.0 - float(present) / float(declared))
+            offset += 8 + declared + (declared & 1)
+    return 0.0
+
+
 def _declared_seconds(container: av.container.InputContainer, stream: av.AudioStream) -> float | None:
     if stream.duration is not None and stream.time_base is not None:
         return float(stream.duration * stream.time_base)
@@ -108,6 +132,8 @@ def decode(path: Path, *, max_seconds: float, rate: int = WORK_RATE) -> Decoded:
         ctx = stream.codec_context
         if ctx is None or ctx.codec is None or not ctx.codec.is_decoder:
             raise AudioRejected("unsupported_codec", "the sound track's codec is not supported")
+        if container.format.name == "wav" and _riff_shortfall(path) > 1 - TRUNCATED_RATIO:
+            raise AudioRejected("corrupt", "the WAV file ends early: part of its audio is missing (truncated upload?)")
         declared = _declared_seconds(container, stream)
         if declared is not None and declared > max_seconds:
             raise AudioRejected("too_long", f"the recording lasts {declared:.0f} s; the limit is {max_seconds:.0f} s")

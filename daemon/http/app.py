@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from daemon.http import admin, auth, coaching_api, openapi, status
+from daemon.http import admin, auth, coaching_api, guidance_api, openapi, status
 from daemon.http.context import DAEMON
 from daemon.http.errors import error_middleware
 from daemon.http.registry import install
@@ -35,7 +35,14 @@ def build_app(daemon: Daemon) -> web.Application:
         client_max_size=MAX_BODY,
     )
     app[DAEMON] = daemon
-    operations = install(app, status.routes, admin.routes, coaching_api.admin_routes, coaching_api.operator_routes)
+    operations = install(
+        app,
+        status.routes,
+        admin.routes,
+        coaching_api.admin_routes,
+        coaching_api.operator_routes,
+        guidance_api.operator_routes,
+    )
     app[_OPENAPI] = openapi.document(
         operations,
         title="calld admin and operator API",
