@@ -71,6 +71,20 @@ def _native_float(frame: av.AudioFrame) -> npt.NDArray[np.float64]:
     a = frame.to_ndarray()
     if frame.format.is_packed:
         a = a.reshape(-1, len(frame.layout.channels)).T
+    return _as_float(a)
+
+
+def _peak(frame: av.AudioFrame) -> float:
+    """Largest |sample| of a frame, in -1..1 terms, without converting the frame to float."""
+    a = frame.to_ndarray()
+    if a.dtype == np.uint8:
+        return max(int(a.max()) - 128, 128 - int(a.min())) / 128.0
+    if a.dtype.kind == "i":
+        return max(int(a.max()), -int(a.min())) / float(2 ** (8 * a.dtype.itemsize - 1))
+    return max(float(a.max()), -float(a.min()))
+
+
+def _as_float(a: np.ndarray) -> npt.NDArray[np.float64]:
     if a.dtype == np.uint8:
         return (a.astype(np.float64) - 128.0) / 128.0
     if a.dtype.kind == "i":
@@ -174,9 +188,10 @@ def _decode_stream(
                     sample_format = frame.format.name
                     layout = "stereo" if channels >= 2 else "mono"
                     resampler = av.AudioResampler(format="dblp", layout=layout, rate=rate)
-                native = _native_float(frame)
-                peak = max(peak, float(np.max(np.abs(native))))
-                clipped += _clipped(native)
+                frame_peak = _peak(frame)
+                peak = max(peak, frame_peak)
+                if frame_peak >= CLIP_LEVEL:  # only then look for runs at full scale
+                    clipped += _clipped(_native_float(frame))
                 native_samples += frame.samples
                 take(resampler.resample(frame))
         if resampler is not None:

@@ -84,9 +84,6 @@ def normalise(x: Audio, rate: int) -> Normalised:
         level = integrated_loudness(y, rate)
         if abs(level - TARGET_LUFS) <= LOUDNESS_TOLERANCE_LU:
             break
-    peak = true_peak(y)
-    if peak > ceiling:  # the limiter's gain is smooth, so a residue is tiny; scale it away
-        y = y * (ceiling / peak)
     return Normalised(y, first_gain, limited)
 
 
@@ -110,6 +107,27 @@ def pcm16_samples(wav: bytes) -> tuple[Audio, int]:
     return np.frombuffer(raw, dtype="<i2").astype(np.float64) / 32768.0, rate
 
 
+def _render(x: Audio, rate: int) -> tuple[bytes, Output]:
+    """Pad, write 16-bit, and measure what FreeSWITCH will play (a residue over the ceiling is scaled away)."""
+    lead, tail = np.zeros(round(LEAD_PAD_S * rate)), np.zeros(round(TAIL_PAD_S * rate))
+    ceiling = 10 ** (TRUE_PEAK_CEILING_DBTP / 20)
+    for _ in range(3):
+        data = wav_bytes(np.concatenate([lead, x, tail]), rate)
+        final, _ = pcm16_samples(data)
+        peak = true_peak(final)
+        if peak <= ceiling:
+            break
+        x = x * (10 ** ((TRUE_PEAK_CEILING_DBTP - CEILING_MARGIN_DB) / 20) / peak)
+    out = Output(
+        rate=rate,
+        file=f"{rate}.wav",
+        duration_s=round(len(final) / rate, 3),
+        loudness_lufs=_level(integrated_loudness(final, rate)),
+        true_peak_dbtp=_level(db(peak)),
+    )
+    return data, out
+
+
 def telephony(x: Audio, rate: int, source: SourceInfo, before: InputLevels, staging: Path) -> Report:
     """Steps 1-6 on mono ``x`` at ``rate`` (16 kHz); WAVs into ``staging`` as ``<rate>.wav``."""
     if before.loudness_lufs is None or before.loudness_lufs < SILENT_BELOW_LUFS:
@@ -121,27 +139,18 @@ def telephony(x: Audio, rate: int, source: SourceInfo, before: InputLevels, stag
     if span is None or (span.end - span.start) / rate < MIN_CONTENT_S:
         raise AudioRejected("too_short", f"less than {MIN_CONTENT_S} s of sound stands out of the silence")
     core = dsp.fade(x[span.start : span.end], rate)
-    variants = {8000: dsp.narrowband(core, rate), 16000: dsp.wideband(core, rate)}
+    length = len(x)
+    del x
     outputs: list[Output] = []
     gain = 0.0
     limited = False
     files: dict[int, bytes] = {}
-    for out_rate in RATES:
-        done = normalise(variants[out_rate], out_rate)
-        padded = np.concatenate(
-            [np.zeros(round(LEAD_PAD_S * out_rate)), done.samples, np.zeros(round(TAIL_PAD_S * out_rate))]
-        )
-        files[out_rate] = wav_bytes(padded, out_rate)
-        final, _ = pcm16_samples(files[out_rate])  # measure what FreeSWITCH will play
-        outputs.append(
-            Output(
-                rate=out_rate,
-                file=f"{out_rate}.wav",
-                duration_s=round(len(final) / out_rate, 3),
-                loudness_lufs=_level(integrated_loudness(final, out_rate)),
-                true_peak_dbtp=_level(db(true_peak(final))),
-            )
-        )
+    for out_rate in RATES:  # one variant at a time: memory holds the core and one variant
+        variant = dsp.narrowband(core, rate) if out_rate == 8000 else dsp.wideband(core, rate)
+        done = normalise(variant, out_rate)
+        del variant
+        files[out_rate], out = _render(done.samples, out_rate)
+        outputs.append(out)
         if out_rate == 8000:
             gain, limited = done.gain_db, done.limited
     staging.mkdir(parents=True, exist_ok=True)
@@ -155,7 +164,7 @@ def telephony(x: Audio, rate: int, source: SourceInfo, before: InputLevels, stag
         gain_db=round(gain, 2),
         limited=limited,
         trimmed_lead_s=round(span.start / rate, 3),
-        trimmed_tail_s=round((len(x) - span.end) / rate, 3),
+        trimmed_tail_s=round((length - span.end) / rate, 3),
         lead_pad_s=LEAD_PAD_S,
         tail_pad_s=TAIL_PAD_S,
         steps=STEPS,
