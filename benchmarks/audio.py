@@ -23,7 +23,6 @@ import argparse
 import asyncio
 import os
 import platform
-import resource
 import shutil
 import statistics
 import subprocess
@@ -76,20 +75,31 @@ def bench_in_process(mp3: Path, runs: int, work: Path) -> list[float]:
     return times
 
 
-def bench_child(mp3: Path, runs: int, work: Path) -> list[float]:
+def bench_child(mp3: Path, runs: int, work: Path) -> tuple[list[float], int]:
+    """The upload job as the daemon runs it (isolate's command and environment); times and peak RSS (KiB)."""
     from daemon.audio import isolate
 
-    times = []
+    times, peak = [], 0
     for i in range(runs):
+        job = isolate._job("upload", {"path": str(mp3), "staging": str(work / f"child-{i}"), "max_seconds": 600}, 2**31)
         started = time.perf_counter()
-        isolate.run_sync(
-            "upload",
-            {"path": str(mp3), "staging": str(work / f"child-{i}"), "max_seconds": 600},
-            timeout=120,
-            memory_bytes=2 * 1024**3,
+        child = subprocess.Popen(
+            isolate._command(),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=isolate._env(),
         )
+        assert child.stdin is not None and child.stdout is not None
+        child.stdin.write(job)
+        child.stdin.close()
+        answer = child.stdout.read()
+        _, status, usage = os.wait4(child.pid, 0)
         times.append(time.perf_counter() - started)
-    return times
+        peak = max(peak, usage.ru_maxrss)
+        if status != 0 or b'"ok"' not in answer[:10]:
+            raise RuntimeError(f"child failed: {answer[:300]!r}")
+    return times, peak
 
 
 async def idle_rss(tree: Path, work: Path) -> tuple[int, float]:
@@ -157,8 +167,7 @@ def main() -> None:
         print(f"input: {mp3.stat().st_size / 1e6:.1f} MB mp3, {args.seconds:.0f} s, 44.1 kHz stereo")
         times = bench_in_process(mp3, args.runs, work)
         print(f"in process: median {statistics.median(times):.2f} s, best {min(times):.2f} s ({args.runs} runs)")
-        times = bench_child(mp3, args.runs, work)
-        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        times, peak = bench_child(mp3, args.runs, work)
         print(
             f"through the child: median {statistics.median(times):.2f} s, best {min(times):.2f} s;"
             f" child peak RSS {peak / 1024:.0f} MB"

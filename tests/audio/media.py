@@ -51,6 +51,7 @@ FORMATS = {
     "wav16": Format("wav", "pcm_s16le", ".wav"),
     "wav24": Format("wav", "pcm_s24le", ".wav"),
     "wav8": Format("wav", "pcm_u8", ".wav"),
+    "wav_float": Format("wav", "pcm_f32le", ".wav"),
     "flac": Format("flac", "flac", ".flac"),
     "ogg_opus": Format("ogg", "libopus", ".ogg", rate=48000),
     "webm_opus": Format("webm", "libopus", ".webm", rate=48000),

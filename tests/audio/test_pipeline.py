@@ -25,6 +25,7 @@ CASES = {
     "wav_16bit_8k_mono": ("wav16", 8000, 1),
     "wav_24bit_44k_stereo": ("wav24", 44100, 2),
     "wav_24bit_48k_stereo": ("wav24", 48000, 2),
+    "wav_float_96k_stereo": ("wav_float", 96000, 2),
     "flac_48k_stereo": ("flac", 48000, 2),
     "ogg_opus_48k_stereo": ("ogg_opus", 48000, 2),
     "webm_opus_48k_stereo": ("webm_opus", 48000, 2),
