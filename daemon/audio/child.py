@@ -7,8 +7,8 @@ when the time limit passes.  pyopenjtalk prints to stdout when imported, so the 
 to a private copy of the original stdout and fd 1 points at stderr.
 
 Answers: ``{"ok": <result>}``, ``{"rejected": {"reason", "message"}}`` (the input's fault), or
-``{"error": "<text>"}`` (ours).  JSON, not pickle: the parent never unpickles what a child
-that parsed hostile data sends back.
+``{"error": "<text>"}`` (ours); each with ``peak_rss_kib``, the child's peak memory.
+JSON, not pickle: the parent never unpickles what a child that parsed hostile data sends back.
 """
 
 from __future__ import annotations
@@ -70,8 +70,17 @@ def main() -> int:
             answer = {"rejected": {"reason": exc.reason, "message": exc.message}}
         else:
             answer = {"error": f"{type(exc).__name__}: {exc}"}
+    answer["peak_rss_kib"] = _peak_rss_kib()
     with os.fdopen(answer_fd, "w", encoding="utf-8") as out:
         json.dump(answer, out)
+    return 0
+
+
+def _peak_rss_kib() -> int:
+    """VmHWM: this process image's peak RSS (ru_maxrss would include the parent's, copied by fork)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
     return 0
 
 

@@ -56,6 +56,7 @@ def _answer(task: str, returncode: int | None, out: bytes, err: bytes) -> Any:
         if returncode is not None and returncode < 0:  # killed by a signal (e.g. the kernel at the memory cap)
             raise AudioRejected("corrupt", "the file could not be decoded (the decoder was stopped)")
         raise ChildFailed(f"audio child exited with {returncode} and no answer")
+    _log.debug("audio_child_done", task=task, peak_rss_kib=answer.get("peak_rss_kib"))
     if "rejected" in answer:
         rejected = answer["rejected"]
         raise AudioRejected(str(rejected["reason"]), str(rejected["message"]))
