@@ -29,10 +29,16 @@ def _upload(args: dict[str, Any]) -> Any:
 
 
 def _speech(args: dict[str, Any]) -> Any:
+    from daemon.audio.errors import AudioRejected
     from daemon.audio.pipeline import process_speech
     from daemon.prompts import synth
 
-    audio, rate = synth.tts(args["text"], speed=float(args.get("speed", 1.0)), half_tone=float(args.get("pitch", 0.0)))
+    try:
+        audio, rate = synth.tts(
+            args["text"], speed=float(args.get("speed", 1.0)), half_tone=float(args.get("pitch", 0.0))
+        )
+    except ValueError as exc:  # nothing the voice can read (no Japanese, only symbols), or bad settings
+        raise AudioRejected("invalid_text", f"the text cannot be read aloud: {exc}") from None
     return process_speech(audio, rate, Path(args["staging"])).model_dump(mode="json")
 
 

@@ -208,6 +208,8 @@ async def test_typed_text_becomes_a_guidance(
     assert status == 201 and measure(Path(slower["path"])).duration > m.duration * 1.2  # speed is honoured
 
     assert (await call(http, daemon, "POST", f"{G}/speech", body, headers=acme))[0] == 409  # name taken
+    status, err = await call(http, daemon, "POST", f"{G}/speech", {"name": "dots", "text": "。。。"}, headers=acme)
+    assert status == 422 and "cannot be read aloud" in err["error"]
     status, err = await call(http, daemon, "POST", f"{G}/speech", {**body, "name": "x", "speed": 5}, headers=acme)
     assert status == 422 and "speed" in err["error"]
     assert (await call(http, daemon, "GET", f"{G}/{made['id']}", headers=other))[0] == 404  # another tenant's
