@@ -26,7 +26,6 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Final
 
@@ -87,24 +86,6 @@ class GuidanceStore:
         if not target.exists():
             _install(upload, target, mode=0o640)
         return target
-
-    def remove_unused(self, digests: Iterable[str], keep: set[str]) -> list[str]:
-        """Delete the files of ``digests`` that no guidance refers to any more (``keep``)."""
-        removed = []
-        for digest in set(digests) - keep:
-            if not _DIGEST.match(digest):
-                continue
-            for path in (self.path(digest), *(self.path(digest, r) for r in RATES)):
-                with contextlib.suppress(FileNotFoundError):
-                    path.unlink()
-            removed.append(digest)
-        return sorted(removed)
-
-
-def digest_of(path: str) -> str | None:
-    """The digest in a stored guidance path (``…/guidance/<digest>.wav``), else None."""
-    name = Path(path).name.removesuffix(".wav")
-    return name if _DIGEST.match(name) else None
 
 
 def _install(source: Path, target: Path, mode: int = 0o644) -> None:

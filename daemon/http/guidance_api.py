@@ -45,7 +45,7 @@ from daemon.db.tenants import NotFound
 from daemon.http.context import daemon_of, pool_of
 from daemon.http.errors import ApiError
 from daemon.http.guidance_models import GuidanceList, GuidanceName, GuidanceOut, SpeechIn, out
-from daemon.http.registry import RouteTable, read_body
+from daemon.http.registry import RouteTable
 from daemon.http.tenant_auth import tenant_of
 
 operator_routes = RouteTable()
@@ -196,7 +196,10 @@ async def _process(store: GuidanceStore, task: str, args: dict[str, object]) -> 
         raise
 
 
-def _finish(store: GuidanceStore, report: Report, staging: Path, upload: Upload | None) -> tuple[Report, db.Made]:
+def _finish(
+    store: GuidanceStore, report: Report, staging: Path, upload: Upload | None, speech: SpeechIn | None = None
+) -> db.Made:
+    """File the staged WAVs (and the original upload) and describe the row to write."""
     plain = store.commit(
         staging,
         report.digest,
@@ -206,24 +209,25 @@ def _finish(store: GuidanceStore, report: Report, staging: Path, upload: Upload 
     )
     outputs = [o.model_copy(update={"file": str(store.path(report.digest, o.rate))}) for o in report.outputs]
     report = report.model_copy(update={"outputs": outputs})
-    original = str(store.original_path(upload.sha256, _ext(upload.filename))) if upload else None
-    made = db.Made(
+    return db.Made(
         kind="upload" if upload else "speech",
         path=str(plain),
         wideband_path=str(store.path(report.digest, 16000)),
         digest=report.digest,
         stage_version=VERSION,
         report=report.model_dump(mode="json"),
-        original_path=original,
+        original_path=str(store.original_path(upload.sha256, _ext(upload.filename))) if upload else None,
         original_sha256=upload.sha256 if upload else None,
         original_name=upload.filename if upload else None,
+        speech_text=speech.text if speech else None,
+        speech_speed=speech.speed if speech else None,
+        speech_pitch=speech.pitch if speech else None,
     )
-    return report, made
 
 
-async def _from_upload(request: web.Request, upload: Upload, store: GuidanceStore) -> db.Made:
+async def _from_upload(upload: Upload, store: GuidanceStore) -> db.Made:
     report, staging = await _process(store, "upload", {"path": str(upload.path), "max_seconds": limits().max_seconds})
-    return _finish(store, report, staging, upload)[1]
+    return _finish(store, report, staging, upload)
 
 
 async def _from_text(store: GuidanceStore, body: SpeechIn) -> db.Made:
@@ -232,15 +236,7 @@ async def _from_text(store: GuidanceStore, body: SpeechIn) -> db.Made:
     if any(unicodedata.category(ch) == "Cc" for ch in body.text.replace("\n", "")):
         raise ApiError(422, "the text must not contain control characters")
     report, staging = await _process(store, "speech", {"text": body.text, "speed": body.speed, "pitch": body.pitch})
-    _, made = _finish(store, report, staging, None)
-    return db.Made(
-        **{
-            **{f: getattr(made, f) for f in made.__dataclass_fields__},
-            "speech_text": body.text,
-            "speech_speed": body.speed,
-            "speech_pitch": body.pitch,
-        }
-    )
+    return _finish(store, report, staging, None, body)
 
 
 async def _check_free(request: web.Request, name: str, but: int | None = None) -> None:
@@ -263,7 +259,7 @@ async def upload_guidance(request: web.Request) -> GuidanceOut:
         if upload.name is None:
             raise ApiError(400, "the request has no 'name' field: name the guidance")
         await _check_free(request, upload.name)
-        made = await _from_upload(request, upload, store)
+        made = await _from_upload(upload, store)
         return out(await db.create(pool_of(request), tenant_of(request), upload.name, made))
 
 
@@ -326,7 +322,7 @@ async def replace_guidance(request: web.Request) -> GuidanceOut:
     async with _received(request, store) as upload:
         if upload.name is not None:
             await _check_free(request, upload.name, but=ident)
-        made = await _from_upload(request, upload, store)
+        made = await _from_upload(upload, store)
         return out(await db.replace(pool, tenant, ident, made, upload.name))
 
 
@@ -354,4 +350,4 @@ async def delete_guidance(request: web.Request) -> None:
     await db.delete(pool_of(request), tenant_of(request), _id(request))
 
 
-__all__ = ["operator_routes", "read_body"]
+__all__ = ["operator_routes"]
