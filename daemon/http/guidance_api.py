@@ -143,6 +143,16 @@ async def _stream_part(part: BodyPartReader, into: Path, max_bytes: int) -> tupl
     return size, digest.hexdigest()
 
 
+async def _small_text(part: BodyPartReader, limit: int = 4096) -> str:
+    """A text field, read no further than ``limit`` bytes (a huge 'name' part is refused, not buffered)."""
+    raw = bytearray()
+    while chunk := await part.read_chunk(1024):
+        raw += chunk
+        if len(raw) > limit:
+            raise ApiError(422, f"name: at most {limit} bytes")
+    return bytes(raw).decode("utf-8", "replace")
+
+
 @contextlib.asynccontextmanager
 async def _received(request: web.Request, store: GuidanceStore) -> AsyncIterator[Upload]:
     """Stream the multipart body (fields ``name`` and ``file``) to a private file; removed afterwards."""
@@ -166,7 +176,7 @@ async def _received(request: web.Request, store: GuidanceStore) -> AsyncIterator
                 size, sha = await _stream_part(part, path, max_bytes)
                 upload = Upload(path, size, sha, _filename(part.filename), None)
             elif part.name == "name":
-                name = _name((await part.read(decode=True))[:4096].decode("utf-8", "replace"))
+                name = _name(await _small_text(part))
             else:
                 await part.release()
         if upload is None or upload.size == 0:
