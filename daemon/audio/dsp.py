@@ -86,18 +86,29 @@ def frame_rms(x: Audio, rate: int) -> Audio:
     return rms
 
 
-def content_span(x: Audio, rate: int, *, below_loudest_db: float = 45.0, above_floor_db: float = 12.0) -> Span | None:
+def content_span(
+    x: Audio,
+    rate: int,
+    *,
+    below_loudest_db: float = 45.0,
+    above_floor_db: float = 12.0,
+    floor_gate_cap_db: float = 35.0,
+) -> Span | None:
     """The span from the first to the last 10 ms frame that is not silence or room noise.
 
     A frame counts as content when it is within ``below_loudest_db`` of the loudest frame and
     ``above_floor_db`` over the noise floor (the 10th percentile of the frames), so hiss or a
-    fan under a recording is trimmed like digital silence.  ``None``: nothing stands out.
+    fan under a recording is trimmed like digital silence.  The floor's gate never rises above
+    ``floor_gate_cap_db`` under the loudest frame: in music or speech without pauses the 10th
+    percentile is quiet *content*, which must not be cut.  ``None``: nothing stands out.
     """
     rms = frame_rms(x, rate)
     if len(rms) == 0 or float(rms.max()) <= 0:
         return None
+    loudest = float(rms.max())
     floor = float(np.percentile(rms, 10))
-    gate = max(float(rms.max()) * 10 ** (-below_loudest_db / 20), floor * 10 ** (above_floor_db / 20))
+    floor_gate = min(floor * 10 ** (above_floor_db / 20), loudest * 10 ** (-floor_gate_cap_db / 20))
+    gate = max(loudest * 10 ** (-below_loudest_db / 20), floor_gate)
     loud = np.nonzero(rms >= gate)[0]
     if len(loud) == 0:
         return None

@@ -80,3 +80,10 @@ def test_content_span_ignores_silence_and_room_noise() -> None:
     assert span is not None
     assert abs(span.start - (rate - 480)) <= 160 and abs(span.end - (2 * rate + 480)) <= 160
     assert dsp.content_span(np.zeros(rate), rate) is None
+
+
+def test_content_span_keeps_a_quiet_start_of_continuous_sound() -> None:
+    rate = 16000
+    music = tone(440, rate, 4.0, 0.5) * np.concatenate([np.full(rate, 0.03), np.ones(3 * rate)])  # -30 dB intro
+    span = dsp.content_span(music, rate)
+    assert span is not None and span.start == 0
