@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from daemon.http import admin, auth, coaching_api, invoice_api, openapi, status
+from daemon.http import admin, auth, coaching_api, guidance_api, invoice_api, openapi, status
 from daemon.http.context import DAEMON, METRICS, NODE, POOL, SETTINGS, NodeInfo
 from daemon.http.errors import error_middleware
 from daemon.http.registry import install
@@ -41,7 +41,13 @@ def build_app(daemon: Daemon) -> web.Application:
     app[NODE] = NodeInfo(daemon.version, daemon.started_at, lambda: len(daemon.outbound.sessions))
     app[POOL] = lambda: daemon.pool
     operations = install(
-        app, status.routes, admin.routes, coaching_api.admin_routes, coaching_api.operator_routes, invoice_api.routes
+        app,
+        status.routes,
+        admin.routes,
+        coaching_api.admin_routes,
+        coaching_api.operator_routes,
+        guidance_api.operator_routes,
+        invoice_api.routes,
     )
     app[_OPENAPI] = openapi.document(
         operations,
