@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint typecheck unit bench soak clean
+.PHONY: run test lint typecheck unit bench soak fuzz fuzz-api clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || { \
@@ -18,8 +18,8 @@ run: $(STAMP)
 	CALLD_DEMO=$${CALLD_DEMO:-true} $(PY) -m daemon run
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check daemon emulator tests benchmarks
-	$(VENV)/bin/ruff format --check daemon emulator tests benchmarks
+	$(VENV)/bin/ruff check daemon emulator tests benchmarks fuzz
+	$(VENV)/bin/ruff format --check daemon emulator tests benchmarks fuzz
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
@@ -32,6 +32,17 @@ test: lint typecheck unit
 bench: $(STAMP)
 	$(PY) -m benchmarks.setup_rate
 	$(PY) -m benchmarks.coaching
+
+# Coverage-guided fuzzing of the ESL codec (atheris/libFuzzer), seeded with the transcripts.
+FUZZ_RUNS ?= 10000000
+fuzz: $(STAMP)
+	$(PY) -m pip install -q 'atheris>=2.3'
+	$(PY) -m fuzz.esl_parser -runs=$(FUZZ_RUNS) -rss_limit_mb=1024 -timeout=5 -print_final_stats=1
+
+# schemathesis over the whole OpenAPI document against a running daemon (real database).
+fuzz-api: $(STAMP)
+	$(PY) -m pip install -q 'schemathesis>=4.0'
+	$(PY) -m fuzz.api --examples $${EXAMPLES:-100}
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import platform
 import resource
 import tempfile
 import time
@@ -24,6 +26,22 @@ def percentile(values: list[float], q: float) -> float:
         return float("nan")
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def cpu_model() -> str:
+    """The CPU's model name (what ``lscpu`` shows as "Model name")."""
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.partition(":")[2].strip()
+    return platform.processor() or "unknown"
+
+
+def machine() -> dict[str, object]:
+    """What a result needs beside it: the CPU, the cores, Python, and how busy the machine already was."""
+    return {
+        "machine": f"{cpu_model()}, {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "load_average_before": [round(x, 2) for x in os.getloadavg()],
+    }
 
 
 def raise_fd_limit() -> None:

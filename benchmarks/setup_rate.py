@@ -26,12 +26,19 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import statistics
 
 import asyncpg
 
-from benchmarks.harness import bench_database, daemon_env, percentile, place_many, raise_fd_limit, rss_kib
+from benchmarks.harness import (
+    bench_database,
+    daemon_env,
+    machine,
+    percentile,
+    place_many,
+    raise_fd_limit,
+    rss_kib,
+)
 from emulator import CallerScript, CallResult, FakeFreeSwitch
 from tests.daemon_process import DaemonProcess
 
@@ -106,14 +113,14 @@ async def concurrency(env: dict[str, str], args: argparse.Namespace) -> dict[str
 
 async def main(args: argparse.Namespace) -> dict[str, object]:
     raise_fd_limit()
-    report: dict[str, object] = {
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
-    }
+    report = machine()
     async with bench_database() as (dsn, work):
         await prepare_database(dsn)
         report |= await rate_and_latency(dsn, daemon_env(dsn, work, node="rate"), args)
-        hold_prompt = args.concurrent / args.ramp_rate + 30.0
-        report |= await concurrency(daemon_env(dsn, work, node="hold", greeting=hold_prompt), args)
+        if args.concurrent:
+            hold_prompt = args.concurrent / args.ramp_rate + 30.0
+            report |= await concurrency(daemon_env(dsn, work, node="hold", greeting=hold_prompt), args)
+    report["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
     return report
 
 
@@ -122,7 +129,7 @@ def cli() -> None:
     parser.add_argument("--calls", type=int, default=10000)
     parser.add_argument("--inflight", type=int, default=200)
     parser.add_argument("--latency-seconds", type=float, default=10.0)
-    parser.add_argument("--concurrent", type=int, default=5000)
+    parser.add_argument("--concurrent", type=int, default=5000, help="0 skips the concurrency phase")
     parser.add_argument("--ramp-rate", type=float, default=500.0, help="concurrent calls arrive at this rate")
     report = asyncio.run(main(parser.parse_args()))
     print(json.dumps(report, indent=2))

@@ -1,42 +1,61 @@
-"""The daemon process: database, guidance prompts, event socket, HTTP, housekeeping.
+"""The daemon process: database, guidance prompts, event socket, HTTP, background tasks.
 
 Start-up order matters for failing closed: the event socket opens even when the
 database is unreachable (calls then hear "temporarily unavailable" instead of
 FreeSWITCH's bare 480), and the database connection is retried in the
 background until it comes.
+
+Every resource is entered on one ``AsyncExitStack`` as it comes up, so a start
+that fails half way undoes exactly what it did, in reverse, and ``stop()``
+undoes everything in the same order: stop taking calls and let live ones drain
+(housekeeping still heartbeats meanwhile), cancel the background tasks, close
+HTTP, the balance listener and the pool, stop the embedded PostgreSQL.
+
+A background task never dies silently: a database error is retried inside the
+task; anything else is logged and sets ``failed``, and ``serve`` then stops the
+daemon and exits non-zero (systemd restarts it).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import signal
+import sys
 import time
+from collections.abc import Coroutine
+from typing import Any
 
 import asyncpg
 from aiohttp import web
 
-from daemon import __version__
+from daemon import __version__, demo_access, housekeeping
 from daemon.calls.balance_watch import BalanceWatcher
 from daemon.calls.coaching import CoachingDial
-from daemon.calls.entry import CallEntry
+from daemon.calls.entry import CallEntry, ProductFlow
 from daemon.calls.services import Services
 from daemon.config import Settings
-from daemon.db import call_records, demo, nodes
-from daemon.db.embedded import EmbeddedPostgres
+from daemon.db import demo, nodes
+from daemon.db.embedded import EmbeddedPostgres, PortBusy, ensure_cdr_role
 from daemon.db.errors import DB_ERRORS
 from daemon.db.migrate import migrate
-from daemon.db.pool import create_pool
-from daemon.inbound.client import InboundClient, InboundError
+from daemon.db.pool import create_pool, reachable
 from daemon.ivr.interpreter import Ivr
 from daemon.logs import get_logger
 from daemon.metrics import Metrics
 from daemon.outbound.server import OutboundServer
 from daemon.prompts.library import PromptLibrary
-from daemon.recovery import forwarding
-from daemon.recovery.reconcile import adopt_dead_nodes, reconcile
+from daemon.recovery.loop import recover
 
 _log = get_logger(__name__)
+
+EXIT_BACKGROUND_FAILURE = 1
+EXIT_STARTUP_ERROR = 2
+
+
+class StartupError(RuntimeError):
+    """A start-up problem a person fixes in the settings (one line, names the variable)."""
 
 
 class Daemon:
@@ -45,61 +64,145 @@ class Daemon:
         self.metrics = Metrics()
         self.version = __version__
         self.started_at = time.time()
+        self.admin_token = settings.admin_token  # in demo mode resolved at start (demo_access)
         self.prompts = PromptLibrary(settings.prompts_path)
         self.services = Services(settings, self.metrics, self.prompts, None, settings.node_id)
         self.watcher = BalanceWatcher()
-        entry = CallEntry(self.services, {"coaching": CoachingDial(self.watcher), "ivr": Ivr()})
+        # One flow per product (numbers.product); a new product adds its entry here.
+        self.products: dict[str, ProductFlow] = {"coaching": CoachingDial(self.watcher), "ivr": Ivr()}
+        entry = CallEntry(self.services, self.products)
         self.outbound = OutboundServer(entry, self.metrics, hangup_complete_timeout=settings.hangup_complete_timeout)
         self.embedded: EmbeddedPostgres | None = None
         self.esl_port = 0
         self.http_port = 0
+        self.demo: demo_access.DemoAccess | None = None
         self._http: web.AppRunner | None = None
+        self._stack: contextlib.AsyncExitStack | None = None
         self._background: set[asyncio.Task[None]] = set()
         self.db_ready = asyncio.Event()
         self.recovered = asyncio.Event()
+        self.failed = asyncio.Event()
+        self.failure: BaseException | None = None
 
     @property
     def pool(self) -> asyncpg.Pool | None:
         return self.services.pool
 
+    # Starting and stopping.
+
     async def start(self) -> None:
-        s = self.settings
-        dsn = s.database_url
-        if not dsn:
-            self.embedded = await asyncio.to_thread(EmbeddedPostgres, s.data_dir / "pgdata")
-            dsn = self.embedded.dsn
-        if s.generate_prompts:
-            made = await asyncio.to_thread(self.prompts.ensure)
-            if made:
-                _log.info("prompts_generated", names=made)
-        self.esl_port = await self.outbound.start(s.esl_host, s.esl_port)
-        self._http = await self._start_http()
-        self._spawn(self._connect_db(dsn))
-        self._spawn(self._housekeeping())
+        stack = contextlib.AsyncExitStack()
+        try:
+            await self._start(stack)
+        except BaseException:
+            await stack.aclose()
+            raise
+        self._stack = stack
         _log.info(
             "daemon_started",
-            node=s.node_id,
+            node=self.settings.node_id,
             esl_port=self.esl_port,
             http_port=self.http_port,
             version=__version__,
         )
 
-    def _spawn(self, coro: asyncio._CoroutineLike[None]) -> None:
-        task = asyncio.get_running_loop().create_task(coro)
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
+    async def _start(self, stack: contextlib.AsyncExitStack) -> None:
+        s = self.settings
+        dsn = s.database_url
+        if not dsn:
+            self.embedded = await self._start_embedded()
+            stack.push_async_callback(asyncio.to_thread, self.embedded.stop)
+            dsn = self.embedded.dsn
+        stack.push_async_callback(self._close_database)
+        self.admin_token = demo_access.admin_token(s)
+        if s.generate_prompts:
+            made = await asyncio.to_thread(self.prompts.ensure)
+            if made:
+                _log.info("prompts_generated", names=made)
+        self._http = await self._start_http()
+        stack.push_async_callback(self._http.cleanup)
+        stack.push_async_callback(self._cancel_background)
+        self.esl_port = await _listen("ESL", "CALLD_ESL_PORT", s.esl_host, s.esl_port, self.outbound.start)
+        stack.push_async_callback(self.outbound.stop, s.drain_seconds)
+        self._spawn("database", self._connect_db(dsn))
+        self._spawn("housekeeping", housekeeping.run(s, self.services, self.metrics, self.watcher))
+
+    async def stop(self) -> None:
+        """Undo the start in reverse (idempotent)."""
+        stack, self._stack = self._stack, None
+        if stack is not None:
+            await stack.aclose()
+
+    async def _start_embedded(self) -> EmbeddedPostgres:
+        s = self.settings
+        starting = asyncio.ensure_future(
+            asyncio.to_thread(EmbeddedPostgres, s.data_dir / "pgdata", cdr_port=s.embedded_pg_port or None)
+        )
+        try:
+            return await asyncio.shield(starting)
+        except asyncio.CancelledError:
+            # Stopped while the thread starts the server: let it finish, then stop it.
+            with contextlib.suppress(Exception):
+                server = await starting
+                await asyncio.to_thread(server.stop)
+            raise
+        except PortBusy as exc:
+            raise StartupError(
+                f"embedded PostgreSQL port 127.0.0.1:{exc.port} is already in use:"
+                " set CALLD_EMBEDDED_PG_PORT to a free port (0: no TCP listener)"
+            ) from None
 
     async def _start_http(self) -> web.AppRunner:
         from daemon.http.app import build_app
+        from daemon.http.bad_requests import AppRunner
 
-        runner = web.AppRunner(build_app(self), access_log=None)
+        s = self.settings
+        runner = AppRunner(build_app(self), access_log=None)
         await runner.setup()
-        site = web.TCPSite(runner, self.settings.http_host, self.settings.http_port)
-        await site.start()
-        server = site._server
-        assert isinstance(server, asyncio.Server)
-        self.http_port = server.sockets[0].getsockname()[1]
+        try:
+
+            async def bind(host: str, port: int) -> int:
+                site = web.TCPSite(runner, host, port)
+                await site.start()
+                server = site._server
+                assert isinstance(server, asyncio.Server)
+                bound: int = server.sockets[0].getsockname()[1]
+                return bound
+
+            self.http_port = await _listen("HTTP", "CALLD_HTTP_PORT", s.http_host, s.http_port, bind)
+        except BaseException:
+            await runner.cleanup()
+            raise
         return runner
+
+    async def _close_database(self) -> None:
+        await self.watcher.stop()
+        pool, self.services.pool = self.services.pool, None
+        if pool is not None:
+            await pool.close()
+
+    # Background tasks.
+
+    def _spawn(self, name: str, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coro, name=name)
+        self._background.add(task)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._background.discard(task)
+        if task.cancelled() or task.exception() is None:
+            return
+        exc = task.exception()
+        _log.error("background_task_failed", task=task.get_name(), error=repr(exc), exc_info=exc)
+        if self.failure is None:
+            self.failure = exc
+        self.failed.set()
+
+    async def _cancel_background(self) -> None:
+        tasks = list(self._background)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _connect_db(self, dsn: str) -> None:
         """Connect, migrate, register this node; retry until the database answers."""
@@ -107,112 +210,112 @@ class Daemon:
         while True:
             try:
                 pool = await create_pool(dsn, size=self.settings.db_pool_size)
-                async with pool.acquire() as conn:
-                    applied = await migrate(conn)
-                if applied:
-                    _log.info("migrations_applied", versions=applied)
-                freed = await nodes.register(pool, self.settings.node_id)
-                if freed:
-                    self.metrics.lines_reaped.inc(freed)
-                    _log.warning("lines_freed_after_restart", count=freed)
-                if self.settings.demo:
-                    await demo.ensure_demo(pool)
-                await self.watcher.start(pool)
-                self.services.pool = pool
-                self.db_ready.set()
-                self._spawn(self._recover(pool))
-                return
             except DB_ERRORS as exc:
                 _log.error("database_unreachable", error=repr(exc), retry_in=delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10.0)
-
-    async def _recover(self, pool: asyncpg.Pool) -> None:
-        """Finish the calls a previous life of this node left open (see daemon.recovery)."""
-        s = self.settings
-        delay = 0.5
-        while True:
-            client = InboundClient()
-            try:
-                if not await call_records.open_on_node(pool, s.node_id) and not await forwarding.pending(
-                    pool, s.node_id
-                ):
-                    self.recovered.set()
-                    return
-                async with asyncio.timeout(5):
-                    await client.connect(s.fs_esl_host, s.fs_esl_port, s.fs_esl_password.get_secret_value())
-                outcome = await reconcile(pool, s.node_id, client)
-                _log.warning("recovered_calls", **vars(outcome))
-                self.recovered.set()
-                return
-            except (*DB_ERRORS, InboundError) as exc:
-                _log.error("recovery_retry", error=repr(exc), retry_in=delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 10.0)
-            finally:
-                await client.close()
-
-    async def _housekeeping(self) -> None:
-        """Heartbeat; free the lines of dead nodes and this node's orphaned lines."""
-        s = self.settings
-        while True:
-            await asyncio.sleep(s.heartbeat_seconds)
-            pool = self.services.pool
-            if pool is None:
                 continue
             try:
-                await nodes.heartbeat(pool, s.node_id)
-                freed = await nodes.reap_dead(pool, s.node_timeout_seconds)
-                freed += await nodes.free_orphans(
-                    pool,
-                    s.node_id,
-                    list(self.services.live_calls),
-                    grace_seconds=max(10.0, 2 * s.db_timeout_seconds),
-                )
-                if freed:
-                    self.metrics.lines_reaped.inc(freed)
-                    _log.warning("lines_reaped", count=freed)
-                await self.watcher.ensure_listening()
-                adopted = await adopt_dead_nodes(pool, s.node_id, s.node_timeout_seconds)
-                if adopted.closed_unanswered or adopted.finished_from_cdr:
-                    _log.warning("dead_node_calls_finished", **vars(adopted))
-            except DB_ERRORS as exc:
-                _log.error("housekeeping_db_error", error=repr(exc))
+                await self._prepare_database(pool)
+                await self.watcher.start(pool)
+            except BaseException as exc:
+                await pool.close()
+                if not isinstance(exc, DB_ERRORS):
+                    raise
+                _log.error("database_unreachable", error=repr(exc), retry_in=delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+                continue
+            self.services.pool = pool
+            self.db_ready.set()
+            self._spawn("recovery", recover(pool, self.settings, self.recovered))
+            if self.demo is not None:
+                self._announce_demo(self.demo)
+            return
+
+    async def _prepare_database(self, pool: asyncpg.Pool) -> None:
+        s = self.settings
+        async with pool.acquire() as conn:
+            applied = await migrate(conn)
+            if self.embedded is not None and self.embedded.cdr_password is not None:
+                await ensure_cdr_role(conn, self.embedded.cdr_password)
+        if applied:
+            _log.info("migrations_applied", versions=applied)
+        if self.embedded is not None and self.embedded.cdr_port is not None:
+            _log.info(
+                "embedded_postgres_cdr_listener",
+                db_info=f"host=127.0.0.1 port={self.embedded.cdr_port} dbname=postgres user=freeswitch_cdr",
+                password_file=str(s.data_dir / "fs_cdr_password"),
+            )
+        freed = await nodes.register(pool, s.node_id)
+        if freed:
+            self.metrics.lines_reaped.inc(freed)
+            _log.warning("lines_freed_after_restart", count=freed)
+        if s.demo:
+            tenant_id = await demo.ensure_demo(pool)
+            operator = await demo_access.operator_token(pool, s.data_dir, tenant_id)
+            explicit = bool(s.admin_token.get_secret_value())
+            self.demo = demo_access.DemoAccess(
+                url=demo_access.base_url(s.http_host, self.http_port),
+                admin_token=None if explicit else self.admin_token.get_secret_value(),
+                operator_token=operator,
+                data_dir=s.data_dir,
+            )
+
+    def _announce_demo(self, access: demo_access.DemoAccess) -> None:
+        _log.warning("demo_ready", url=access.url, curl=access.curl_lines())
+        print(access.banner(), file=sys.stdout, flush=True)
 
     async def db_reachable(self) -> bool:
         pool = self.services.pool
-        if pool is None:
-            return False
-        try:
-            await asyncio.wait_for(pool.fetchval("SELECT 1"), 1.0)
-        except DB_ERRORS:
-            return False
-        return True
+        return pool is not None and await reachable(pool)
 
-    async def stop(self) -> None:
-        await self.outbound.stop(self.settings.drain_seconds)
-        for task in list(self._background):
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        if self._http is not None:
-            await self._http.cleanup()
-        await self.watcher.stop()
-        if self.services.pool is not None:
-            await self.services.pool.close()
-            self.services.pool = None
-        if self.embedded is not None:
-            await asyncio.to_thread(self.embedded.stop)
+
+async def _listen(what: str, variable: str, host: str, port: int, bind: Any) -> int:
+    """``bind(host, port)``; a taken port becomes a StartupError naming the variable to set."""
+    try:
+        bound: int = await bind(host, port)
+    except OSError as exc:
+        if exc.errno in {errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL}:
+            reason = {errno.EADDRINUSE: "is already in use", errno.EACCES: "is not permitted"}.get(
+                exc.errno or 0, "cannot be bound"
+            )
+            raise StartupError(f"{what} port {host}:{port} {reason}: set {variable} to a free port") from None
+        raise
+    return bound
 
 
 async def serve(settings: Settings) -> None:
-    """Run until SIGTERM/SIGINT; then stop taking calls and let live ones finish."""
+    """Run until SIGTERM/SIGINT; then stop taking calls and let live ones finish.
+
+    Exits (SystemExit) with 2 on a start-up problem of the settings, and with 1
+    after a background task failed.
+    """
     daemon = Daemon(settings)
-    await daemon.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
-    _log.info("daemon_stopping")
+    stopping = asyncio.ensure_future(stop.wait())
+    starting = asyncio.ensure_future(daemon.start())
+    await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    if not starting.done():  # a signal during the start: undo what is up, and leave
+        starting.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await starting
+        _log.info("daemon_stopped_during_start")
+        return
+    try:
+        starting.result()
+    except StartupError as exc:
+        stopping.cancel()
+        _log.error("startup_failed", error=str(exc))
+        raise SystemExit(EXIT_STARTUP_ERROR) from None
+    failing = asyncio.ensure_future(daemon.failed.wait())
+    await asyncio.wait({stopping, failing}, return_when=asyncio.FIRST_COMPLETED)
+    stopping.cancel()
+    failing.cancel()
+    _log.info("daemon_stopping", reason="background task failed" if daemon.failure else "signal")
     await daemon.stop()
+    if daemon.failure is not None:
+        raise SystemExit(EXIT_BACKGROUND_FAILURE)

@@ -1,19 +1,26 @@
-"""Admin CLI: ``python -m daemon tenant|lines|number|status ...`` against the daemon's database.
+"""``python -m daemon``: run the daemon, or administer it against its database.
 
+    python -m daemon run
     python -m daemon tenant create NAME --lines N
     python -m daemon tenant list
     python -m daemon tenant show TENANT_ID
     python -m daemon lines set TENANT_ID N
     python -m daemon number add TENANT_ID NUMBER --product coaching|ivr
     python -m daemon number remove NUMBER
+    python -m daemon forwarding set TENANT_ID on|off
+    python -m daemon invoice close YYYY-MM [--tenant TENANT_ID]
+    python -m daemon token create TENANT_ID [--label LABEL]
+    python -m daemon token list TENANT_ID
+    python -m daemon token revoke TENANT_ID TOKEN_ID
     python -m daemon status
 
 The database is the daemon's (``CALLD_DATABASE_URL``, or the embedded one in
-``CALLD_DATA_DIR``); pending migrations are applied first.  Names, numbers and
-line counts follow the admin API's rules (:mod:`daemon.http.models`).
+``CALLD_DATA_DIR``); pending migrations are applied first.  Names, numbers,
+labels and line counts follow the admin API's rules (:mod:`daemon.http.models`);
+operator tokens too (shown once, only their SHA-256 is stored).
 
-Exit codes: 0 done, 1 not found / already exists / database unavailable,
-2 bad usage or invalid value.
+Exit codes: 0 done, 1 not found / already exists / refused / database unavailable,
+2 bad usage, an invalid value or an invalid ``CALLD_*`` setting.
 """
 
 from __future__ import annotations
@@ -21,18 +28,22 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+import warnings
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
 from typing import Any, NoReturn, TextIO
 
 import asyncpg
 from pydantic import TypeAdapter, ValidationError
 
-from daemon.config import Settings
-from daemon.db import tenants
+from daemon.billing.invoice import NoContract, Period
+from daemon.config import ConfigurationError, Settings, load_settings, unknown_variables
+from daemon.db import contracts, invoices, tenants, tokens
+from daemon.db.constraints import explain
 from daemon.db.embedded import EmbeddedPostgres
 from daemon.db.migrate import migrate
-from daemon.http.errors import DB_UNAVAILABLE
-from daemon.http.models import Lines, PhoneNumber, TenantName, normalise_assigned_number
+from daemon.http.errors import DB_UNAVAILABLE, readable
+from daemon.http.models import TOKYO, Label, Lines, PhoneNumber, TenantName
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -66,33 +77,53 @@ def _value(adapter: TypeAdapter[Any], convert: Callable[[str], Any] = str) -> Ca
             return adapter.validate_python(convert(text))
         except ValueError as exc:  # ValidationError is a ValueError, and so is int("x")
             if isinstance(exc, ValidationError):
-                raise argparse.ArgumentTypeError("; ".join(e["msg"] for e in exc.errors())) from None
+                raise argparse.ArgumentTypeError("; ".join(readable(e["msg"]) for e in exc.errors())) from None
             raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
 
     return parse
 
 
-def _assigned_number(text: str) -> str:
-    try:
-        return normalise_assigned_number(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+def _row_id(what: str) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        if not text.isascii() or not text.isdigit() or not 0 < int(text) < 2**63:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a {what} (a positive whole number)")
+        return int(text)
+
+    return parse
 
 
-def _tenant_id(text: str) -> int:
-    if not text.isascii() or not text.isdigit() or not 0 < int(text) < 2**63:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a tenant id (a positive whole number)")
-    return int(text)
-
-
+_tenant_id = _row_id("tenant id")
+_token_id = _row_id("token id")
 _name = _value(TypeAdapter(TenantName))
+_label = _value(TypeAdapter(Label))
 _lines = _value(TypeAdapter(Lines), int)
 _number = _value(TypeAdapter(PhoneNumber))
 
 
+def _period(text: str) -> Period:
+    try:
+        return Period.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog=PROG, description="Administer tenants, their lines and their numbers.")
-    groups = parser.add_subparsers(dest="group", metavar="{tenant,lines,number,status}", required=True)
+    parser = _Parser(
+        prog=PROG,
+        description="Run the calld daemon, or administer tenants, lines, numbers and operator tokens"
+        " in its database (settings: CALLD_* environment variables, see README).",
+    )
+    groups = parser.add_subparsers(
+        dest="group", metavar="{run,tenant,lines,number,token,forwarding,invoice,status}", required=True
+    )
+
+    groups.add_parser(
+        "run",
+        help="start the daemon (event socket, HTTP API) until SIGTERM/SIGINT",
+        description="Start the daemon: FreeSWITCH's outbound event socket on CALLD_ESL_HOST:CALLD_ESL_PORT,"
+        " status/metrics/admin API on CALLD_HTTP_HOST:CALLD_HTTP_PORT; JSON logs on stderr."
+        " Stops on SIGTERM/SIGINT, letting live calls finish (CALLD_DRAIN_SECONDS).",
+    ).set_defaults(run=None)
 
     tenant = groups.add_parser("tenant", help="create, list and show tenants")
     tenant_cmds = tenant.add_subparsers(dest="command", required=True)
@@ -120,11 +151,46 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--product", choices=("coaching", "ivr"), required=True)
     add.set_defaults(run=_number_add)
     remove = number_cmds.add_parser("remove", help="take a number out of service")
-    remove.add_argument("number", type=_assigned_number)
+    remove.add_argument("number", type=_number, help="as it was added, e.g. 0312345678 or +81312345678")
     remove.set_defaults(run=_number_remove)
+
+    _add_billing_commands(groups)
+    _add_token_commands(groups)
 
     groups.add_parser("status", help="every tenant's lines and live calls (all nodes)").set_defaults(run=_status)
     return parser
+
+
+def _add_billing_commands(groups: argparse._SubParsersAction[_Parser]) -> None:
+    forwarding = groups.add_parser("forwarding", help="the forwarding add-on (+10,000 yen a month)")
+    forwarding_cmds = forwarding.add_subparsers(dest="command", required=True)
+    set_forwarding = forwarding_cmds.add_parser("set", help="turn the add-on on or off")
+    set_forwarding.add_argument("tenant_id", type=_tenant_id)
+    set_forwarding.add_argument("state", choices=("on", "off"))
+    set_forwarding.set_defaults(run=_forwarding_set)
+
+    invoice = groups.add_parser("invoice", help="our monthly invoices")
+    invoice_cmds = invoice.add_subparsers(dest="command", required=True)
+    close = invoice_cmds.add_parser("close", help="issue a finished month's invoices (every tenant, or one)")
+    close.add_argument("period", type=_period, help="the month, YYYY-MM (Asia/Tokyo)")
+    close.add_argument("--tenant", type=_tenant_id, help="only this tenant")
+    close.set_defaults(run=_invoice_close)
+
+
+def _add_token_commands(groups: argparse._SubParsersAction[_Parser]) -> None:
+    token = groups.add_parser("token", help="operator tokens (the operator API of one tenant)")
+    token_cmds = token.add_subparsers(dest="command", required=True)
+    token_create = token_cmds.add_parser("create", help="create a token; it is shown once, only its hash is kept")
+    token_create.add_argument("tenant_id", type=_tenant_id)
+    token_create.add_argument("--label", type=_label, default="", help="who or what uses it, e.g. 'front desk'")
+    token_create.set_defaults(run=_token_create)
+    token_list = token_cmds.add_parser("list", help="a tenant's tokens (labels and dates, never the tokens)")
+    token_list.add_argument("tenant_id", type=_tenant_id)
+    token_list.set_defaults(run=_token_list)
+    token_revoke = token_cmds.add_parser("revoke", help="revoke a token at once")
+    token_revoke.add_argument("tenant_id", type=_tenant_id)
+    token_revoke.add_argument("token_id", type=_token_id)
+    token_revoke.set_defaults(run=_token_revoke)
 
 
 def main(argv: Sequence[str]) -> int:
@@ -133,14 +199,21 @@ def main(argv: Sequence[str]) -> int:
     except _Exit as exc:
         return exc.code
     try:
-        settings = Settings()
-    except ValidationError as exc:
-        print(f"error: invalid CALLD_* configuration:\n{exc}", file=sys.stderr)
-        return EXIT_FAILED
+        settings = load_settings()
+    except ConfigurationError as exc:
+        for problem in exc.problems:
+            print(f"error: {problem}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.run is None:
+        return _run_daemon(settings)
+    args.settings = settings
+    warnings.showwarning = _one_line_warning
+    for unknown in unknown_variables():
+        print(f"warning: {unknown}", file=sys.stderr)
     try:
         asyncio.run(_execute(settings, args.run, args))
-    except (tenants.NotFound, tenants.Conflict) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except (tenants.NotFound, tenants.Conflict, invoices.InvoiceRefused) as exc:
+        print(f"error: {explain(str(exc))}", file=sys.stderr)
         return EXIT_FAILED
     except DB_UNAVAILABLE as exc:
         print(f"error: the database is unavailable: {exc or type(exc).__name__}", file=sys.stderr)
@@ -148,6 +221,27 @@ def main(argv: Sequence[str]) -> int:
     except asyncpg.PostgresError as exc:
         print(f"error: database error: {exc}", file=sys.stderr)
         return EXIT_FAILED
+    return EXIT_OK
+
+
+def _one_line_warning(
+    message: Warning | str, category: type[Warning], filename: str, lineno: int, *args: object, **kw: object
+) -> None:
+    """A library's warning for a person at a terminal: one line, without the source line it came from."""
+    print(f"warning: {message}", file=sys.stderr)
+
+
+def _run_daemon(settings: Settings) -> int:
+    from daemon.logs import configure, get_logger
+
+    configure(settings.log_level)  # first: what importing the daemon warns about is a JSON line too
+    from daemon.app import serve
+
+    log = get_logger("daemon.cli")
+    for unknown in unknown_variables():
+        log.warning("unknown_setting", message=unknown)
+
+    asyncio.run(serve(settings))  # a busy port or a failed task ends in SystemExit (daemon.app.serve)
     return EXIT_OK
 
 
@@ -216,6 +310,60 @@ async def _number_add(pool: asyncpg.Pool, args: argparse.Namespace, out: TextIO)
 async def _number_remove(pool: asyncpg.Pool, args: argparse.Namespace, out: TextIO) -> None:
     await tenants.remove_number(pool, args.number)
     print(f"number {args.number} removed", file=out)
+
+
+async def _forwarding_set(pool: asyncpg.Pool, args: argparse.Namespace, out: TextIO) -> None:
+    previous = await contracts.set_forwarding(pool, args.tenant_id, args.state == "on")
+    print(f"tenant {args.tenant_id}: forwarding {'on' if previous else 'off'} -> {args.state}", file=out)
+
+
+async def _invoice_close(pool: asyncpg.Pool, args: argparse.Namespace, out: TextIO) -> None:
+    """Close the month for each tenant; one refusal does not stop the others (exit 1 at the end)."""
+    terms = invoices.Terms.from_settings(args.settings)
+    ids = [args.tenant] if args.tenant else [t.tenant_id for t in await tenants.lines_overview(pool)]
+    refused = 0
+    for tenant_id in ids:
+        try:
+            issued = await invoices.close(pool, tenant_id, args.period, terms, datetime.now(UTC))
+        except NoContract:
+            print(f"tenant {tenant_id}: no contract in {args.period}", file=out)
+        except invoices.AlreadyClosed as exc:
+            print(f"tenant {tenant_id}: {exc}", file=out)
+        except invoices.InvoiceRefused as exc:
+            refused += 1
+            print(f"tenant {tenant_id}: refused: {exc}", file=out)
+        else:
+            print(
+                f"tenant {tenant_id}: {issued.number} total {issued.total_yen:,} yen (tax {issued.tax_yen:,})", file=out
+            )
+    if refused:
+        raise invoices.InvoiceRefused(f"{refused} of {len(ids)} invoices for {args.period} were not closed")
+
+
+async def _token_create(pool: asyncpg.Pool, args: argparse.Namespace, out: TextIO) -> None:
+    token_id, token = await tokens.create(pool, args.tenant_id, args.label)
+    print(f"created operator token {token_id} for tenant {args.tenant_id}; it is shown only now:", file=out)
+    print(token, file=out)
+    host, port = args.settings.http_host, args.settings.http_port
+    hint = f'curl -H "Authorization: Bearer <token>" http://{host}:{port}/api/v1/operator/callers'
+    print(f"use it: {hint}", file=sys.stderr)
+
+
+async def _token_list(pool: asyncpg.Pool, args: argparse.Namespace, out: TextIO) -> None:
+    rows = [
+        [str(t.token_id), t.label or "-", _when(t.created_at), _when(t.revoked_at) if t.revoked_at else "-"]
+        for t in await tokens.list_tokens(pool, args.tenant_id)
+    ]
+    _table(out, ["ID", "LABEL", "CREATED", "REVOKED"], rows, empty=f"tenant {args.tenant_id} has no tokens")
+
+
+async def _token_revoke(pool: asyncpg.Pool, args: argparse.Namespace, out: TextIO) -> None:
+    await tokens.revoke(pool, args.tenant_id, args.token_id)
+    print(f"token {args.token_id} of tenant {args.tenant_id} revoked", file=out)
+
+
+def _when(moment: datetime) -> str:
+    return moment.astimezone(TOKYO).isoformat(timespec="seconds")
 
 
 async def _status(pool: asyncpg.Pool, args: argparse.Namespace, out: TextIO) -> None:

@@ -2,15 +2,29 @@
 
 from __future__ import annotations
 
+import difflib
+import os
+import re
 import socket
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from daemon.billing.invoice import RegistrationNumber
+
+ENV_PREFIX = "CALLD_"
+MIN_ADMIN_TOKEN = 16
+SECRETS = frozenset({"admin_token", "fs_esl_password"})  # never echoed in an error
+#: A dial template: dial-string characters around one ``{number}`` or ``{e164}``.
+DIAL_TEMPLATE = r"^[A-Za-z0-9_./@:+=-]*\{(number|e164)\}[A-Za-z0-9_./@:+=-]*$"
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="CALLD_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
 
     database_url: str = Field("", description="PostgreSQL DSN; empty starts an embedded PostgreSQL")
     data_dir: Path = Field(Path("var"), description="embedded PostgreSQL data and generated prompts")
@@ -36,22 +50,107 @@ class Settings(BaseSettings):
     fs_esl_port: int = Field(8021, ge=1, le=65535)
     fs_esl_password: SecretStr = Field(SecretStr(""), description="event_socket.conf.xml password")
     generate_prompts: bool = Field(True, description="generate missing guidance WAVs at start")
+    invoice_issuer_name: str = Field("", max_length=200, description="issuer's name on our invoices")
+    invoice_issuer_address: str = Field("", max_length=300, description="issuer's address on our invoices")
+    invoice_registration_number: RegistrationNumber = Field("", description="qualified-invoice number, T + 13 digits")
+    invoice_bank_account: str = Field("", max_length=500, description="bank account for transfers (振込先)")
+    invoice_due_days: int = Field(30, ge=0, le=365, description="payment due this many days after issue")
+    embedded_pg_port: int = Field(
+        5433, ge=0, le=65535, description="embedded PostgreSQL on 127.0.0.1 for FreeSWITCH's CDRs (0: off)"
+    )
+    counsellor_dial_template: str = Field(
+        "sofia/gateway/carrier/{number}",
+        pattern=DIAL_TEMPLATE,
+        description="how FreeSWITCH rings a counsellor's phone number: {number} (0312345678) or {e164} (+81312345678)",
+    )
+    forward_dial_template: str = Field(
+        "sofia/gateway/carrier/{number}",
+        pattern=DIAL_TEMPLATE,
+        description="how FreeSWITCH rings a number the IVR forwards to: {number} (09012345678) or {e164}",
+    )
 
     @field_validator("log_level")
     @classmethod
     def _level(cls, value: str) -> str:
         value = value.lower()
         if value not in {"debug", "info", "warning", "error"}:
-            raise ValueError("log_level must be debug, info, warning or error")
+            raise ValueError("must be debug, info, warning or error")
         return value
 
     @field_validator("admin_token", "fs_esl_password")
     @classmethod
     def _not_placeholder(cls, value: SecretStr) -> SecretStr:
         if value.get_secret_value() in {"CHANGE_ME", "ClueCon"}:
-            raise ValueError("still the placeholder/default secret: set a real one")
+            raise ValueError(f"is still the placeholder {value.get_secret_value()}: set a secret of your own")
+        return value
+
+    @field_validator("admin_token")
+    @classmethod
+    def _long_enough(cls, value: SecretStr) -> SecretStr:
+        length = len(value.get_secret_value())
+        if 0 < length < MIN_ADMIN_TOKEN:
+            raise ValueError(
+                f"has {length} characters; use at least {MIN_ADMIN_TOKEN}"
+                " (e.g. python3 -c 'import secrets; print(secrets.token_urlsafe(24))'), or leave it empty"
+                " to keep the admin API closed"
+            )
         return value
 
     @property
     def prompts_path(self) -> Path:
         return self.prompts_dir or self.data_dir / "prompts"
+
+
+class ConfigurationError(Exception):
+    """The environment holds settings that cannot be used; ``problems`` has one sentence per variable."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+def load_settings() -> Settings:
+    """Settings from the ``CALLD_*`` environment, or :class:`ConfigurationError` that a person can read."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise ConfigurationError([describe(error) for error in exc.errors(include_url=False)]) from None
+
+
+# What a broken value must be, by pydantic's error type (the rest: pydantic's own words).
+_MUST_BE = {
+    "int_parsing": "must be a whole number",
+    "int_from_float": "must be a whole number",
+    "float_parsing": "must be a number",
+    "bool_parsing": "must be true or false",
+}
+
+
+def describe(error: ErrorDetails) -> str:
+    """One line naming the variable and what is wrong: ``CALLD_HTTP_PORT must be a whole number (got 'abc')``."""
+    field = str(error["loc"][0]) if error["loc"] else ""
+    variable = ENV_PREFIX + field.upper() if field else "the configuration"
+    message = _MUST_BE.get(error["type"]) or error["msg"].removeprefix("Value error, ")
+    message = re.sub(r"^(?:Input|String|Value|List) should ", "must ", message)
+    if not message.startswith(("must ", "is ", "has ")):
+        message = f"is invalid: {message}"
+    given: Any = error.get("input")
+    if field in SECRETS or not isinstance(given, str):
+        return f"{variable} {message}"
+    return f"{variable} {message} (got {given!r})"
+
+
+# CALLD_* variables that are read by something other than the daemon's settings.
+NOT_SETTINGS = frozenset({"CALLD_OPERATOR_TOKEN"})  # python -m emulator call
+
+
+def unknown_variables(environ: Mapping[str, str] | None = None) -> list[str]:
+    """A sentence for each ``CALLD_*`` variable that no setting reads (a typo is otherwise silently ignored)."""
+    known = {ENV_PREFIX + name.upper() for name in Settings.model_fields}
+    found = []
+    for name in sorted(os.environ if environ is None else environ):
+        if not name.startswith(ENV_PREFIX) or name in known or name in NOT_SETTINGS:
+            continue
+        close = difflib.get_close_matches(name, known, n=1)
+        found.append(f"{name} is not a setting" + (f" (did you mean {close[0]}?)" if close else "") + "; ignored")
+    return found

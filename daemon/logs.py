@@ -1,11 +1,25 @@
-"""Structured JSON logs (structlog), with caller numbers masked."""
+"""Structured JSON logs (structlog) on stderr, one JSON object per line, with caller numbers masked.
+
+Everything that writes to stderr goes through the same renderer: our structlog
+loggers, the standard ``logging`` of libraries (aiohttp, asyncio, embedded
+PostgreSQL), Python ``warnings`` and uncaught exceptions (main thread and
+other threads).  A traceback is the ``exception`` field of its line, never
+loose text.  Under systemd, stderr goes to the journal.
+"""
 
 from __future__ import annotations
 
 import logging
 import sys
+import threading
+import warnings
+from types import TracebackType
+from typing import Any, TextIO
 
 import structlog
+from structlog.typing import Processor
+
+_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
 
 
 def mask_number(number: str | None) -> str:
@@ -17,22 +31,83 @@ def mask_number(number: str | None) -> str:
     return "*" * (len(number) - 4) + number[-4:]
 
 
-def configure(level: str = "info") -> None:
-    logging.basicConfig(format="%(message)s", stream=sys.stderr, level=level.upper())
+def _renderer() -> Processor:
+    return structlog.processors.JSONRenderer(ensure_ascii=False, default=str)
+
+
+def configure(level: str = "info", stream: TextIO | None = None) -> None:
+    """JSON lines on ``stream`` (stderr) for our loggers, stdlib logging, warnings and crashes."""
+    out = stream or sys.stderr
+    threshold = _LEVELS.get(level.lower(), logging.INFO)
+    timestamper = structlog.processors.TimeStamper(fmt="iso", utc=True)
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            timestamper,
             structlog.processors.format_exc_info,
-            structlog.processors.JSONRenderer(ensure_ascii=False),
+            _renderer(),
         ],
-        wrapper_class=structlog.make_filtering_bound_logger(getattr(logging, level.upper())),
-        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        wrapper_class=structlog.make_filtering_bound_logger(threshold),
+        logger_factory=structlog.PrintLoggerFactory(out),
         cache_logger_on_first_use=True,
     )
+    handler = logging.StreamHandler(out)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=[
+                structlog.contextvars.merge_contextvars,
+                structlog.stdlib.add_log_level,
+                structlog.stdlib.add_logger_name,
+                timestamper,
+            ],
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.format_exc_info,
+                _renderer(),
+            ],
+        )
+    )
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(threshold)
+    warnings.showwarning = _show_warning
+    sys.excepthook = _uncaught
+    threading.excepthook = _uncaught_in_thread
 
 
 def get_logger(name: str) -> structlog.typing.FilteringBoundLogger:
     logger: structlog.typing.FilteringBoundLogger = structlog.get_logger(name)
     return logger
+
+
+def _show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> None:
+    get_logger("py.warnings").warning(
+        "python_warning", category=category.__name__, message=str(message), file=filename, line=lineno
+    )
+
+
+def _uncaught(kind: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:
+    if issubclass(kind, KeyboardInterrupt):
+        sys.__excepthook__(kind, value, tb)
+        return
+    get_logger("daemon").critical("uncaught_exception", exc_info=(kind, value, tb))
+
+
+def _uncaught_in_thread(args: Any) -> None:
+    if args.exc_type is SystemExit:
+        return
+    get_logger("daemon").critical(
+        "uncaught_exception_in_thread",
+        thread=getattr(args.thread, "name", None),
+        exc_info=(args.exc_type, args.exc_value, args.exc_traceback),
+    )

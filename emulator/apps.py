@@ -2,20 +2,16 @@
 
 Each application is a coroutine run by :meth:`emulator.session.Session.execute`
 between its CHANNEL_EXECUTE and CHANNEL_EXECUTE_COMPLETE; what it sets on the
-channel is what the captures show between those two events.  Durations follow the
-media: a ``tone_stream`` lasts its tones (``%(500,0,440);loops=2`` completed 1.004 s
-after it started, play_fs_hangup), a WAV file its frames.
+channel is what the captures show between those two events.  Media durations are in
+:mod:`emulator.media`, the keypad reader in :mod:`emulator.keypad`.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
-import os
 import re
 import time
 import uuid as uuidlib
-import wave
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -31,7 +27,9 @@ from emulator.farend import (
     parse_dial_string,
     plan_leg,
 )
-from emulator.script import BridgeAttempt, Keys, LegOutcome
+from emulator.keypad import play_and_get_digits
+from emulator.media import media_duration, play, playback_terminators
+from emulator.script import BridgeAttempt, LegOutcome
 from emulator.templates import FAR_END_SDP, cause_or_default
 
 if TYPE_CHECKING:
@@ -45,64 +43,6 @@ class AppSpec:
     func: AppFunc
     #: Without SAF_SUPPORT_NOMEDIA FreeSWITCH pre-answers first ("Requires media! pre_answering").
     needs_media: bool = False
-
-
-# -- media ------------------------------------------------------------------------------
-
-_TONE = re.compile(r"%\((\d+),(\d+)")
-_LOOPS = re.compile(r"(?:^|;)\s*(?:loops|L)\s*=\s*(-?\d+)")
-_wav_cache: dict[str, tuple[float, float]] = {}
-
-
-def tone_duration(spec: str) -> float:
-    """``tone_stream://`` length in seconds: the sum of on+off of each ``%(on,off,…)``, times loops."""
-    once = sum(int(on) + int(off) for on, off in _TONE.findall(spec)) / 1000
-    match = _LOOPS.search(spec)
-    loops = int(match.group(1)) if match else 1
-    if loops < 0:
-        return math.inf
-    return once * max(loops, 1)
-
-
-def wav_duration(path: str) -> float | None:
-    try:
-        mtime = os.stat(path).st_mtime
-    except OSError:
-        return None
-    cached = _wav_cache.get(path)
-    if cached is not None and cached[0] == mtime:
-        return cached[1]
-    try:
-        with wave.open(path, "rb") as w:
-            duration = w.getnframes() / float(w.getframerate())
-    except (wave.Error, EOFError, OSError):
-        return None
-    _wav_cache[path] = (mtime, duration)
-    return duration
-
-
-def media_duration(path: str) -> float | None:
-    """Seconds a playback of ``path`` lasts; ``None`` when FreeSWITCH could not open it."""
-    path = path.strip()
-    if path.startswith("{") and "}" in path:
-        path = path[path.index("}") + 1 :]
-    if path.startswith("tone_stream://"):
-        return tone_duration(path[len("tone_stream://") :])
-    if path.startswith("silence_stream://"):
-        first = path[len("silence_stream://") :].split(",")[0]
-        ms = int(first) if first.lstrip("-").isdigit() else 0
-        return math.inf if ms <= 0 else ms / 1000
-    if path.startswith("file_string://"):
-        total = 0.0
-        for part in path[len("file_string://") :].split("!"):
-            one = media_duration(part)
-            if one is None:
-                return None
-            total += one
-        return total
-    if path.lower().endswith(".wav"):
-        return wav_duration(path)
-    return None
 
 
 def expand(session: Session, arg: str) -> str:
@@ -183,103 +123,30 @@ async def noop(s: Session, arg: str) -> None:
 
 
 async def playback(s: Session, arg: str) -> None:
-    """Play; FILE PLAYED, PLAYBACK ERROR when the caller hung up during it (play_caller_hangup)."""
+    """mod_dptools ``playback``: FILE PLAYED (also when a terminator stopped it), PLAYBACK ERROR when the
+    caller hung up during it (play_caller_hangup).
+
+    Its DTMF callback (``on_dtmf``) dequeues every digit keyed meanwhile: one of
+    ``playback_terminators`` (default ``*``; ``any``, ``none``) stops the file and is
+    left in ``playback_terminator_used``; any other digit is dropped
+    (typeahead_lost, typeahead_playback_terminators).
+    """
     duration = media_duration(arg)
     if duration is None:
         s.error(f"playback: file not found: {arg!r}")
         s.ch.set_var("current_application_response", "FILE NOT FOUND")
         return
-    played = await play(s, duration)
-    s.ch.set_var("current_application_response", "FILE PLAYED" if played else "PLAYBACK ERROR")
+    s.ch.set_var("playback_terminator_used", None)
+    stops = playback_terminators(s.ch.get_var("playback_terminators"))
 
+    def on_dtmf(digit: str) -> bool:
+        if digit in stops:
+            s.ch.set_var("playback_terminator_used", digit)
+            return True
+        return False
 
-async def play(s: Session, duration: float) -> bool:
-    """``switch_ivr_play_file``: play, set the playback_* variables; False if the channel went down."""
-    started = time.monotonic()
-    outcome = await s.app_wait(s.wait(duration if math.isfinite(duration) else None))
-    ms = int(min(duration, time.monotonic() - started) * 1000) if outcome == "down" else int(duration * 1000)
-    s.played_ms += ms
-    samples = ms * 8
-    s.ch.set_vars(
-        [
-            ("playback_last_offset_pos", str(samples)),
-            ("playback_seconds", str(ms // 1000)),
-            ("playback_ms", str(ms)),
-            ("playback_samples", str(samples)),
-        ]
-    )
-    return outcome != "down"
-
-
-async def play_and_get_digits(s: Session, arg: str) -> None:
-    """``min max tries timeout terminators prompt invalid var regex [digit_timeout]``.
-
-    dtmf_digits: the prompt plays, the caller's digits arrive as DTMF events, the
-    terminator ends the input, and EXECUTE_COMPLETE (same recv as the ``#``) carries
-    ``read_terminator_used``, ``read_result: success`` and the variable.
-    """
-    argv = arg.split()
-    if len(argv) < 9:
-        s.error(f"play_and_get_digits: expected at least 9 arguments, got {arg!r}")
-        return
-    min_d, max_d, tries, timeout_ms = (int(x) if x.isdigit() else 0 for x in argv[:4])
-    terminators, prompt, invalid, var_name, pattern = argv[4:9]
-    digit_limit = int(argv[9]) / 1000 if len(argv) > 9 and argv[9].isdigit() else timeout_ms / 1000
-    for attempt in range(max(tries, 1)):
-        prompt_len = media_duration(prompt)
-        if prompt_len is None:
-            s.error(f"play_and_get_digits: prompt not found: {prompt!r}")
-            prompt_len = 0.0
-        if not await play(s, prompt_len):
-            return
-        digits, terminator = await collect(
-            s,
-            s.next_keys(),
-            max_digits=max_d,
-            terminators=terminators,
-            first_limit=timeout_ms / 1000,
-            digit_limit=digit_limit,
-        )
-        if s.is_down:
-            return
-        if terminator:
-            s.ch.set_var("read_terminator_used", terminator)
-        if digits and min_d <= len(digits) <= max_d and re.search(pattern, digits):
-            s.ch.set_var("read_result", "success")
-            s.ch.set_var(var_name, digits)
-            return
-        s.ch.set_var("read_result", "timeout" if not digits else "failure")
-        if attempt + 1 < tries and invalid and invalid != "silence_stream://250":
-            bad = media_duration(invalid)
-            if bad is not None and not await play(s, bad):
-                return
-    s.ch.set_var(var_name, None)
-    s.ch.set_var("read_result", "failure")
-
-
-async def collect(
-    s: Session, keys: Keys | None, *, max_digits: int, terminators: str, first_limit: float, digit_limit: float
-) -> tuple[str, str]:
-    """Feed the scripted keys as DTMF events; return (digits, terminator used)."""
-    if keys is None or not keys.digits:
-        await s.app_wait(s.wait(first_limit))
-        return "", ""
-    digits = ""
-    for index, digit in enumerate(keys.digits):
-        gap = keys.delay if index == 0 else keys.interval
-        limit = first_limit if index == 0 else digit_limit
-        if gap > limit:
-            await s.app_wait(s.wait(limit))
-            return digits, ""
-        if await s.app_wait(s.wait(gap)) == "down":
-            return digits, ""
-        s.dtmf(digit)
-        if digit in terminators:
-            return digits, digit
-        digits += digit
-        if len(digits) >= max_digits:
-            return digits, ""
-    return digits, ""
+    outcome = await play(s, duration, on_dtmf)
+    s.ch.set_var("current_application_response", "PLAYBACK ERROR" if outcome == "down" else "FILE PLAYED")
 
 
 # -- bridge ------------------------------------------------------------------------------

@@ -12,6 +12,9 @@ mono) when its folder exists, as FreeSWITCH would fail to open it otherwise.
 What the caller does while recording comes from the script's next ``digits``
 entry: :class:`~emulator.script.Keys` ``delay`` is how long they speak, then
 ``digits`` are keyed (``"#"`` ends the message); no entry: the caller says nothing.
+Digits keyed are dequeued (FreeSWITCH's record callback consumes them: a
+terminator ends the recording, any other is dropped), so none is left for the
+next application.
 
 ``multiset [^^<delim>]var=value<delim>var=value`` sets each (an empty value unsets).
 """
@@ -63,12 +66,13 @@ async def record(s: Session, arg: str) -> None:
         if await s.app_wait(s.wait(max(0.0, started + at - s.loop.time()))) == "down":
             break
         s.dtmf(digit)
-        if digit in terminators:
-            used = digit
+        used = _take_digits(s, terminators)
+        if used:
             break
     if not used and not s.is_down:
         left = None if end is None else max(0.0, started + end - s.loop.time())
         await s.app_wait(s.wait(left))
+    _take_digits(s, terminators)  # keyed meanwhile: record's input callback consumed them
     ms = int((s.loop.time() - started) * 1000)
     if end is not None:
         ms = min(ms, int(end * 1000))
@@ -82,6 +86,16 @@ async def record(s: Session, arg: str) -> None:
     if used:
         values.append(("playback_terminator_used", used))
     s.ch.set_vars(values)
+
+
+def _take_digits(s: Session, terminators: str) -> str:
+    """Dequeue the digits keyed so far, as record's DTMF callback does; the first terminator, or ""."""
+    used = ""
+    while s.dtmf_queue:
+        digit = s.dtmf_queue.popleft()
+        if digit in terminators and not used:
+            used = digit
+    return used
 
 
 def _folder_exists(path: str) -> bool:

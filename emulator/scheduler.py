@@ -9,6 +9,12 @@ later (api_commands), ``sched_hangup +3`` cut the bridged caller 2.98 s after th
 daemon armed it (backstop_crash_in_bridge).  A daemon must never rely on it firing
 at or after the exact deadline.
 
+A time without ``+`` is an absolute epoch second (mod_commands ``sched_hangup``:
+``when = atol(argv[0])``), fired by the same poll at ``now >= runtime``: nothing
+early, at most a poll late.  ``switch_scheduler_add_task`` treats a runtime already
+in the past as relative (``task_runtime += now``), so an absolute time that arrives
+late is scheduled decades ahead, i.e. never.
+
 Tasks are grouped by channel UUID, which is what ``sched_del <uuid>`` deletes.
 Instead of a polling thread, each task gets a timer at the instant the polling
 loop would have picked it up (the poll phase is fixed per scheduler).
@@ -53,7 +59,10 @@ class Scheduler:
 
     def add(self, seconds: int, group: str, desc: str, action: Callable[[], None], *, relative: bool = True) -> Task:
         """Schedule ``action`` at ``int(now) + seconds`` (or at epoch ``seconds`` if not relative)."""
-        runtime = int(time.time()) + seconds if relative else seconds
+        now = int(time.time())
+        runtime = now + seconds if relative else seconds
+        if runtime < now:
+            runtime += now  # switch_scheduler_add_task: "repeat" semantics for a past time
         task = Task(next(self._ids), group, runtime, desc, action)
         loop = asyncio.get_running_loop()
         delay = max(0.0, self.fire_time(runtime) - time.time())

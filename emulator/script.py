@@ -41,12 +41,17 @@ class Keys:
 class CallerScript:
     """One inbound call and everything its caller does.
 
-    ``digits``: one entry per prompt of ``play_and_get_digits`` (each retry consumes
-    the next entry).  ``hangup_after``: the caller hangs up this many seconds after
-    the call was answered; ``hangup_after_bridge``: this many seconds after the first
-    CHANNEL_BRIDGE.  ``hangup_unanswered_after``: the caller gives up if the
-    call is still not answered this many seconds after it started.  ``dtmf``: extra
-    (seconds after answer, digit) presses outside any prompt.  ``far_ends`` is keyed
+    ``digits``: one entry per try of ``play_and_get_digits`` (each retry consumes the
+    next entry), keyed from the end of that try's prompt while it listens.
+    ``hangup_after``: the caller hangs up this many seconds after the call was answered;
+    ``hangup_early_after``: this many seconds after the 183 (early media, never
+    answered); ``hangup_after_bridge``: this many seconds after the first
+    CHANNEL_BRIDGE.  ``hangup_unanswered_after``: the caller gives up if the call is
+    still not answered this many seconds after it started.  ``dtmf``: presses at fixed
+    times (seconds after the answer, digit), whatever the channel is doing: FreeSWITCH
+    queues them and the running application decides (a ``playback`` drops digits that
+    are not ``playback_terminators``, a ``play_and_get_digits`` prompt stops at one and
+    keeps it, the park loop between applications drops them).  ``far_ends`` is keyed
     by the user part of the dial string.  ``connect_timeout`` bounds the TCP connect
     to the daemon; ``connect_wait`` is how long the socket app waits for ``connect``
     (mod_event_socket reads the first command with a 25 s limit).
@@ -58,6 +63,7 @@ class CallerScript:
     diversion: str | None = None
     digits: Sequence[str | Keys] = ()
     hangup_after: float | None = None
+    hangup_early_after: float | None = None
     hangup_after_bridge: float | None = None
     hangup_unanswered_after: float | None = None
     dtmf: Sequence[tuple[float, str]] = ()
@@ -136,8 +142,18 @@ class CallResult:
     connected: bool = False  # the app sent ``connect``
     socket_closed_by: str | None = None  # "fs" or "app"
     fallback_ran: bool = False
+    #: The responses the caller got to its INVITE, in order: 100, then 183 (early media) and/or 200,
+    #: or a final refusal (486, 404, 503, 480 …) for a call hung up unanswered.
+    sip_responses: list[int] = field(default_factory=lambda: [100])
+    sip_reason: str | None = None  # the Reason header of the final refusal
     errors: list[str] = field(default_factory=list)
     final_variables: Callable[[], dict[str, str]] | None = field(default=None, repr=False)
+
+    @property
+    def sip_final(self) -> int | None:
+        """The final response to the INVITE (200 when answered, the refusal otherwise)."""
+        finals = [code for code in self.sip_responses if code >= 200]
+        return finals[0] if finals else None
 
     @property
     def variables(self) -> dict[str, str]:

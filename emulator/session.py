@@ -37,6 +37,7 @@ from emulator.channel import Channel, Profile, billing_variables, compile_vars, 
 from emulator.events import channel_data, channel_event, encode_headers, now_us
 from emulator.listener import MYEVENTS, Listener
 from emulator.script import Broadcast, CallerScript, CallResult, Keys
+from emulator.sip import OK, REQUEST_TERMINATED, SESSION_PROGRESS, final_response, reason_header
 from emulator.templates import (
     ACK_VARIABLES,
     INITIAL_VARIABLES,
@@ -103,6 +104,8 @@ class Session:
         self.lock_depth = 0
         self.digits_dialed = ""
         self.keys = deque(script.digits)
+        self.dtmf_queue: deque[str] = deque()  # switch_channel_queue_dtmf: read by the running app
+        self._dtmf_arrived: asyncio.Future[None] | None = None
         self.last_app = ("socket", fs.socket_data)
         self.disposition: str | None = None
         self.bridge: BridgeState | None = None  # while a bridge app runs
@@ -205,13 +208,18 @@ class Session:
     def _can_pop(self) -> bool:
         return bool(self.queue) and self.lock_depth == 0 and not self.is_down
 
-    async def serve(self, until: asyncio.Future[T] | asyncio.Future[None]) -> None:
+    async def serve(self, until: asyncio.Future[T] | asyncio.Future[None], *, park: bool = False) -> None:
         """``switch_ivr_parse_all_events`` in a loop until ``until`` resolves.
 
         The park loop serves at the top; a running app without event-lock serves
         nested while it waits (cutoff_in_bridge_nolock: the broadcast plays inside the
         bridge).  A message starts on the next media tick (``lead_ticks`` of them for
         broadcasts, whose EXECUTE came 0.2 s after the api call in api_commands).
+
+        ``park``: the park loop (``switch_ivr_park`` with no input args) dequeues and
+        drops every DTMF digit once the applications queued for it have returned and
+        while it idles, so a digit keyed between two applications is lost unless the
+        second was already queued.
         """
         while not until.done():
             if self._can_pop():
@@ -219,9 +227,15 @@ class Session:
                 if until.done() or not self._can_pop():
                     continue
                 await self.process(self.queue.popleft())
+                if park and not self.queue:
+                    self.dtmf_queue.clear()  # switch_ivr_parse_all_events ran what was queued; then the DTMF check
                 continue
-            kick = self._kicked()
-            await asyncio.wait([kick, until], return_when=asyncio.FIRST_COMPLETED)
+            if park:
+                self.dtmf_queue.clear()
+                waits: list[asyncio.Future[Any]] = [self._kicked(), until, self.dtmf_arrival()]
+            else:
+                waits = [self._kicked(), until]
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
 
     async def app_wait(self, awaitable: Awaitable[T]) -> T:
         """Run an app's blocking part; without event-lock, queued messages run nested meanwhile."""
@@ -309,6 +323,8 @@ class Session:
         ch.call_state = "EARLY"
         if self.answered_at is None:
             ch.set_var("rtp_local_sdp_str", LOCAL_SDP.format(port=self.fields["media_port"]))
+            self.result.sip_responses.append(SESSION_PROGRESS)
+            self._start_early_timers()
 
     def mark_answered(self) -> None:
         """200 OK: CHANNEL_ANSWER (call state still EARLY in it), then ACTIVE; the ACK follows."""
@@ -329,6 +345,7 @@ class Session:
         ch.touch()
         self.answered_at = now / 1e6
         self.result.answered = True
+        self.result.sip_responses.append(OK)
         self.result.answer_time = now / 1e6
         self.fire("CHANNEL_ANSWER")
         ch.call_state = "ACTIVE"
@@ -338,6 +355,11 @@ class Session:
     def _ack(self) -> None:
         if not self.is_down:
             self.ch.set_lines(instantiate(_ACK, self.fields))
+
+    def _start_early_timers(self) -> None:
+        after = self.script.hangup_early_after
+        if after is not None:
+            self.later(after, self._caller_gives_up)
 
     def _start_caller_timers(self) -> None:
         script = self.script
@@ -354,11 +376,23 @@ class Session:
             self.later(after, lambda: self.hangup("NORMAL_CLEARING", "caller", origin="caller"))
 
     def dtmf(self, digit: str) -> None:
-        """An RFC 2833 digit from the caller: a DTMF event (dtmf_digits), counted in digits_dialed."""
+        """An RFC 2833 digit from the caller: a DTMF event (dtmf_digits), counted in digits_dialed,
+        and queued on the channel for whichever application reads it."""
         if self.is_down:
             return
         self.digits_dialed += digit
         self.fire("DTMF", [("DTMF-Digit", digit), ("DTMF-Duration", "2240"), ("DTMF-Source", "RTP")])
+        self.dtmf_queue.append(digit)
+        if self._dtmf_arrived is not None and not self._dtmf_arrived.done():
+            self._dtmf_arrived.set_result(None)
+
+    def dtmf_arrival(self) -> asyncio.Future[None]:
+        """Resolves once a digit is queued (at once if one already is)."""
+        if self._dtmf_arrived is None or self._dtmf_arrived.done():
+            self._dtmf_arrived = self.loop.create_future()
+        if self.dtmf_queue:
+            self._dtmf_arrived.set_result(None)
+        return self._dtmf_arrived
 
     def next_keys(self) -> Keys | None:
         if not self.keys:
@@ -392,6 +426,8 @@ class Session:
             )
         if bridged:
             ch.set_var("last_bridge_role", "originator")
+        if self.answered_at is None:
+            self._refuse(cause, caller_cancelled=origin == "caller")
         ch.hangup_cause = cause
         ch.answer_state = "hangup"
         ch.state_number = 10
@@ -413,6 +449,17 @@ class Session:
         else:
             self._set_down()
         return True
+
+    def _refuse(self, cause: str, *, caller_cancelled: bool) -> None:
+        """The final response to the unanswered INVITE (``sofia_on_hangup``: ``nua_respond``)."""
+        result = self.result
+        if caller_cancelled:
+            result.sip_responses.append(REQUEST_TERMINATED)  # the stack's answer to the CANCEL
+            return
+        ignore = (self.ch.get_var("sip_ignore_remote_cause") or "").lower() in ("true", "yes", "on", "1")
+        remote = self.ch.get_var("last_bridge_proto_specific_hangup_cause")
+        result.sip_responses.append(final_response(cause, remote, ignore_remote=ignore))
+        result.sip_reason = reason_header(cause)
 
     def _set_down(self) -> None:
         if not self.down.done():
@@ -466,7 +513,7 @@ class Session:
         connected = await self._connect()
         if connected:
             if self.listener is not None and self.listener.app_open:
-                await self.serve(self.park_done)
+                await self.serve(self.park_done, park=True)
             ch.set_var("current_loop", None)
             ch.set_var("total_loops", None)
             self.fire("CHANNEL_UNPARK")

@@ -165,16 +165,25 @@ class FakeFreeSwitch:
         return False
 
     def schedule_hangup(self, session: Session, when: str, cause: str) -> None:
-        """``sched_hangup``: ``switch_ivr_schedule_hangup(now + N)``, run by the whole-second scheduler."""
+        """``sched_hangup [+]<time>``: ``+N`` is ``int(now) + N``, a bare number an absolute epoch.
+
+        mod_commands reads ``sec = atol(argv[0] + 1)`` whatever the form and hangs up at
+        once when it is 0 (``+0``, or an epoch like 2000000000), else hands the time
+        to the whole-second scheduler.
+        """
         text = when.strip()
         relative = text.startswith("+")
         digits = text.lstrip("+")
-        seconds = int(digits) if digits.isdigit() else 0
+        value = int(digits) if digits.isdigit() else 0
+        tail = text[1:]
+        if (int(tail) if tail.isdigit() else 0) == 0:
+            session.hangup(cause, "sched_hangup", origin="api")
+            return
 
         def fire() -> None:
             session.hangup(cause, "sched_hangup", origin="api")
 
-        self.scheduler.add(seconds, session.ch.uuid, "hangup", fire, relative=relative)
+        self.scheduler.add(value, session.ch.uuid, "hangup", fire, relative=relative)
 
     def broadcast(self, session: Session, path: str, leg: str, *, scheduled: bool) -> None:
         """``switch_ivr_broadcast``: queue an execute on the caller leg (the normal queue, so

@@ -8,6 +8,7 @@ never see each other's rows.
 from __future__ import annotations
 
 import itertools
+import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
@@ -15,6 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
 from daemon.app import Daemon
 from daemon.config import Settings
@@ -24,6 +26,15 @@ from tests.stand_in_prompts import write_prompts
 
 REPO = Path(__file__).resolve().parents[1]
 _db_counter = itertools.count()
+ADMIN_TOKEN = "test-admin-token-0123456789"  # 16+ characters, as the daemon demands
+
+
+@pytest.fixture(scope="session", autouse=True)
+def clean_environment() -> Iterator[None]:
+    """The developer's shell must not steer the tests: no ``CALLD_*`` variable is visible to them."""
+    saved = {name: os.environ.pop(name) for name in list(os.environ) if name.startswith("CALLD_")}
+    yield
+    os.environ.update(saved)
 
 
 @pytest.fixture(scope="session")
@@ -80,6 +91,21 @@ async def pool(db_dsn: str) -> AsyncIterator[asyncpg.Pool]:
     await p.close()
 
 
+class _SettingsWithoutEnvironment(Settings):
+    """Settings from the given values only: the environment (``CALLD_*``) is never read."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings,)
+
+
 def make_settings(db_dsn: str, prompts: Path, **overrides: object) -> Settings:
     values: dict[str, object] = {
         "database_url": db_dsn,
@@ -88,14 +114,14 @@ def make_settings(db_dsn: str, prompts: Path, **overrides: object) -> Settings:
         "node_id": f"test-{uuid.uuid4().hex[:8]}",
         "prompts_dir": prompts,
         "generate_prompts": False,
-        "admin_token": "test-token",
+        "admin_token": ADMIN_TOKEN,
         "linger_seconds": 1,
         "hangup_complete_timeout": 2.0,
         "heartbeat_seconds": 0.5,
         "drain_seconds": 2.0,
     }
     values.update(overrides)
-    return Settings.model_validate(values)
+    return _SettingsWithoutEnvironment.model_validate(values)
 
 
 DaemonFactory = Callable[..., Awaitable[Daemon]]

@@ -8,6 +8,7 @@ import signal
 import socket
 import sys
 from pathlib import Path
+from typing import IO
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -19,22 +20,40 @@ def free_port() -> int:
         return port
 
 
+def clean_environment() -> dict[str, str]:
+    """This process's environment without any ``CALLD_*`` variable (the developer's shell must not leak in)."""
+    return {name: value for name, value in os.environ.items() if not name.startswith("CALLD_")}
+
+
 class DaemonProcess:
-    def __init__(self, env: dict[str, str]) -> None:
+    """``env``: the daemon's ``CALLD_*`` settings (nothing else of ours is passed).
+
+    ``stderr``: a file that receives the daemon's log lines (default: this process's stderr).
+    """
+
+    def __init__(self, env: dict[str, str], *, stderr: Path | None = None) -> None:
         self.esl_port = free_port()
         self.http_port = free_port()
         self.env = {
-            **os.environ,
+            **clean_environment(),
             "CALLD_LOG_LEVEL": "warning",
             **env,
             "CALLD_ESL_PORT": str(self.esl_port),
             "CALLD_HTTP_PORT": str(self.http_port),
         }
+        self._log: IO[bytes] | None = stderr.open("ab") if stderr is not None else None
         self.proc: asyncio.subprocess.Process | None = None
 
     async def start(self, ready_within: float = 60.0) -> None:
         self.proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "daemon", "run", cwd=REPO, env=self.env, stdin=asyncio.subprocess.DEVNULL
+            sys.executable,
+            "-m",
+            "daemon",
+            "run",
+            cwd=REPO,
+            env=self.env,
+            stdin=asyncio.subprocess.DEVNULL,
+            stderr=self._log,
         )
         loop = asyncio.get_running_loop()
         until = loop.time() + ready_within
@@ -58,11 +77,27 @@ class DaemonProcess:
         assert self.proc is not None
         self.proc.send_signal(signal.SIGKILL)
 
-    async def stop(self) -> None:
+    async def stop(self, within: float = 15.0) -> None:
+        """SIGTERM, then SIGKILL if it has not exited ``within`` seconds."""
         if self.proc is not None and self.proc.returncode is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
-                await asyncio.wait_for(self.proc.wait(), 15)
+                await asyncio.wait_for(self.proc.wait(), within)
             except TimeoutError:
                 self.proc.kill()
                 await self.proc.wait()
+        if self._log is not None:
+            self._log.close()
+
+
+def stop_leftover_postgres(pgdata: Path) -> None:
+    """Fast-shut-down an embedded PostgreSQL a killed daemon left running in ``pgdata`` (no-op if none)."""
+    pidfile = pgdata / "postmaster.pid"
+    try:
+        pid = int(pidfile.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return
+    try:
+        os.kill(pid, signal.SIGINT)
+    except ProcessLookupError:
+        return

@@ -19,11 +19,17 @@ def write_prompts(directory: Path, seconds: float = 0.1, **longer: float) -> Pat
     """
     directory.mkdir(parents=True, exist_ok=True)
     for name in PROMPTS:
-        frames = int(8000 * longer.get(name, seconds))
-        tone = b"".join(struct.pack("<h", int(800 * math.sin(2 * math.pi * 440 * i / 8000))) for i in range(frames))
-        with wave.open(str(directory / f"{name}.wav"), "wb") as w:
-            w.setnchannels(1)
-            w.setsampwidth(2)
-            w.setframerate(8000)
-            w.writeframes(tone)
+        write_wav(directory / f"{name}.wav", longer.get(name, seconds))
     return directory
+
+
+def write_wav(path: Path, seconds: float) -> Path:
+    """One stand-in WAV of ``seconds`` (8 kHz 16-bit mono, a quiet 440 Hz tone)."""
+    frames = int(8000 * seconds)
+    tone = b"".join(struct.pack("<h", int(800 * math.sin(2 * math.pi * 440 * i / 8000))) for i in range(frames))
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(8000)
+        w.writeframes(tone)
+    return path

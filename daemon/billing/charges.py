@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from daemon.billing.limits import MAX_MINIMUM_CHARGE_YEN, MAX_RATE_YEN_PER_MIN
+
 MICROS = 1_000_000
 
 
@@ -23,6 +25,11 @@ class Tariff:
     def __post_init__(self) -> None:
         if self.rate_yen_per_min < 0 or self.free_seconds < 0 or self.minimum_charge_yen < 0:
             raise ValueError("rates, free seconds and minimum charges are never negative")
+        if self.rate_yen_per_min > MAX_RATE_YEN_PER_MIN or self.minimum_charge_yen > MAX_MINIMUM_CHARGE_YEN:
+            raise ValueError(
+                f"a rate is at most {MAX_RATE_YEN_PER_MIN:,} yen/min and a minimum charge"
+                f" at most {MAX_MINIMUM_CHARGE_YEN:,} yen"
+            )
 
     def charge(self, billed_seconds: int) -> int:
         """Yen for ``billed_seconds`` of talk."""

@@ -6,17 +6,11 @@ products; it holds the line for the length of the guidance.
 
 from __future__ import annotations
 
-import asyncio
-
 from daemon.calls import guidance
-from daemon.calls.services import Services
-from daemon.db.admission import Admission
-from daemon.outbound.session import Session
+from daemon.calls.context import CallContext
 
 
-async def greet_and_hang_up(
-    session: Session, calls: asyncio.TaskGroup, services: Services, decision: Admission
-) -> None:
-    await session.execute("answer")
-    await guidance.play(session, services.prompts, "greeting")
-    await session.hangup("NORMAL_CLEARING")
+async def greet_and_hang_up(call: CallContext) -> None:
+    await call.session.execute("answer")
+    await guidance.play(call.session, call.prompts, "greeting")
+    await call.session.hangup("NORMAL_CLEARING")

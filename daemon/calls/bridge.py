@@ -1,40 +1,64 @@
-"""Ringing counsellors and bridging the caller to the one who answers.
+"""Ringing one or several numbers and bridging the caller to the one who answers.
+
+Used by Coaching Dial (counsellors) and reusable for the IVR's call forwarding::
+
+    await bridge.prepare(session)
+    ring = await bridge.ring(session, calls, targets, ring_timeout_s=20, shown_number="0312345678")
+    answer = await ring.answered()          # None: nobody answered (busy, no answer, failure, caller gone)
+    if answer is not None:
+        ...                                 # billing starts at answer.answer_us, on leg answer.leg
+    result = await ring.ended()             # the talk is over (or never started)
 
 The bridge runs *without* event-lock, so a ``uuid_broadcast`` to the caller
 (the balance warning) plays inside it.  ``continue_on_fail`` and
 ``hangup_after_bridge=false`` keep the caller's leg, and our control of it,
-when a counsellor is busy, does not answer, or hangs up.  Each counsellor leg
-gets an ``origination_uuid`` chosen here, so we know which counsellor answered
-and can end exactly that leg at the cutoff.  The counsellor sees the service's
-number, never the caller's.
+when a target is busy, does not answer, or hangs up.  Each leg gets an
+``origination_uuid`` chosen here, so we know who answered and can end exactly that
+leg.  The far end sees ``shown_number`` (for Coaching Dial the service's number,
+never the caller's).  Several targets ring at once (``simultaneous``, ``,`` in the
+dial string) or one after the other (``|``), each for ``ring_timeout_s``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Generic, Protocol, TypeVar
 
-from daemon.db.hunting import Counsellor
 from daemon.esl import Event
-from daemon.outbound.session import Session
+from daemon.esl.encoding import check_safe
+from daemon.outbound.session import CallEnded, Session
 
-AnswerHandler = Callable[[Counsellor, uuid.UUID, int], Awaitable[None]]
+
+class Dialable(Protocol):
+    @property
+    def dial_string(self) -> str: ...
 
 
-@dataclass
-class BridgeResult:
+T = TypeVar("T", bound=Dialable)
+
+
+@dataclass(frozen=True, slots=True)
+class Answer(Generic[T]):
+    """Who answered: the target, its leg (``origination_uuid``) and FreeSWITCH's answer time (µs)."""
+
+    target: T
+    leg: uuid.UUID
+    answer_us: int
+
+
+@dataclass(frozen=True, slots=True)
+class BridgeResult(Generic[T]):
     disposition: str  # originate_disposition: SUCCESS, NO_ANSWER, USER_BUSY, …
-    counsellor: Counsellor | None = None
-    leg: uuid.UUID | None = None
-    answer_us: int | None = None
-    end_us: int | None = None
-    caller_hung_up: bool = False
+    answer: Answer[T] | None
+    end_us: int | None  # end of the talk (FreeSWITCH's clock); None when nobody answered
+    caller_hung_up: bool
 
     @property
     def talked(self) -> bool:
-        return self.answer_us is not None
+        return self.answer is not None
 
 
 def event_time_us(event: Event) -> int:
@@ -42,13 +66,19 @@ def event_time_us(event: Event) -> int:
     return int(value) if value.isdigit() else 0
 
 
-def dial_string(legs: Sequence[tuple[uuid.UUID, Counsellor]], *, ring_timeout_s: int, shown_number: str) -> str:
-    """``{globals}[leg vars]dial,[leg vars]dial`` — comma: ring them all at once."""
+def dial_string(
+    legs: Sequence[tuple[uuid.UUID, Dialable]], *, ring_timeout_s: int, shown_number: str, simultaneous: bool = True
+) -> str:
+    """``{globals}[leg vars]dial,[leg vars]dial`` — comma: ring them all at once; ``|``: one after the other."""
+    check_safe(shown_number, "shown number")
+    if not shown_number.isdigit() and shown_number:
+        raise ValueError(f"shown number {shown_number!r} is not digits")
     globals_ = (
         f"{{originate_timeout={ring_timeout_s},origination_caller_id_number={shown_number},"
         f"origination_caller_id_name={shown_number},ignore_early_media=true}}"
     )
-    return globals_ + ",".join(f"[origination_uuid={leg}]{c.dial_string}" for leg, c in legs)
+    joiner = "," if simultaneous else "|"
+    return globals_ + joiner.join(f"[origination_uuid={leg}]{check_safe(t.dial_string)}" for leg, t in legs)
 
 
 async def prepare(session: Session) -> None:
@@ -57,63 +87,99 @@ async def prepare(session: Session) -> None:
     await session.execute("set", "hangup_after_bridge=false")
 
 
-async def bridge(
+class Ring(Generic[T]):
+    """One running ``bridge``: ringing, then (maybe) the talk."""
+
+    def __init__(
+        self, session: Session, calls: asyncio.TaskGroup, legs: Sequence[tuple[uuid.UUID, T]], dial: str
+    ) -> None:
+        self.session = session
+        self._by_leg = {str(leg): (leg, target) for leg, target in legs}
+        self._answer: Answer[T] | None = None
+        self._answered: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._end_us: int | None = None
+        self._caller_hung_up = False
+        self._result: BridgeResult[T] | None = None
+        session.add_hook(self._watch)
+        self._running = calls.create_task(self._bridge(dial))
+        self._running.add_done_callback(lambda _: self._settle())
+
+    async def _bridge(self, dial: str) -> Event | None:
+        """The bridge application; None if the channel went before it completed (no task-group failure)."""
+        try:
+            return await self.session.execute("bridge", dial, lock=False)
+        except CallEnded:
+            return None
+
+    def _settle(self) -> None:
+        if not self._answered.done():
+            self._answered.set_result(None)
+
+    def _watch(self, event: Event) -> None:
+        name = event.name
+        if name == "CHANNEL_BRIDGE" and self._answer is None:
+            other = event.get("Other-Leg-Unique-ID") or event.get("Bridge-B-Unique-ID") or ""
+            if other in self._by_leg:
+                leg, target = self._by_leg[other]
+                answered_at = event.get("Other-Leg-Channel-Answered-Time") or ""
+                at = int(answered_at) if answered_at.isdigit() and int(answered_at) > 0 else event_time_us(event)
+                self._answer = Answer(target, leg, at)
+                self._settle()
+        elif name == "CHANNEL_UNBRIDGE" and self._end_us is None:
+            self._end_us = event_time_us(event)
+        elif name == "CHANNEL_HANGUP":
+            self._caller_hung_up = True
+            if self._answer is not None and self._end_us is None:
+                self._end_us = event_time_us(event)
+
+    async def answered(self) -> Answer[T] | None:
+        """The answer, as soon as the caller is bridged to someone; None if the bridge ended without."""
+        await asyncio.shield(self._answered)
+        return self._answer
+
+    async def ended(self) -> BridgeResult[T]:
+        """Wait for the bridge application to return.
+
+        If the channel is gone before its EXECUTE_COMPLETE could arrive, what the
+        events told (answer, CHANNEL_UNBRIDGE / CHANNEL_HANGUP) is the result.
+        """
+        if self._result is not None:
+            return self._result
+        try:
+            done = await self._running
+        finally:
+            self.session.remove_hook(self._watch)
+        if done is None:
+            self._caller_hung_up = True
+        disposition = (done.get("variable_originate_disposition") or "") if done is not None else ""
+        end_us = self._end_us
+        if self._answer is not None and end_us is None:
+            end_us = event_time_us(done) if done is not None else None
+        self._result = BridgeResult(disposition, self._answer, end_us, self._caller_hung_up)
+        return self._result
+
+
+async def ring(
     session: Session,
     calls: asyncio.TaskGroup,
-    counsellors: Sequence[Counsellor],
+    targets: Sequence[T],
     *,
     ring_timeout_s: int,
     shown_number: str,
-    on_answer: AnswerHandler,
+    simultaneous: bool = True,
     leg_uuids: Sequence[uuid.UUID] | None = None,
-) -> BridgeResult:
-    """Ring ``counsellors`` (one, or several at once) and run the talk until it ends.
+) -> Ring[T]:
+    """Start ringing ``targets`` (one, or several at once or in turn); see :class:`Ring`.
 
-    ``leg_uuids``: the legs' ``origination_uuid`` s, when the caller recorded them before ringing.
+    ``leg_uuids``: the legs' ``origination_uuid`` s, one per target, when the caller
+    has to record them before anything rings (the IVR's ``forward_legs`` rows);
+    by default each leg gets a fresh one.
     """
-    ids = leg_uuids if leg_uuids is not None else [uuid.uuid4() for _ in counsellors]
-    legs = list(zip(ids, counsellors, strict=True))
-    by_leg = {str(leg): (leg, c) for leg, c in legs}
-    result = BridgeResult(disposition="")
-    answered = asyncio.get_running_loop().create_future()
-
-    def watch(event: Event) -> None:
-        name = event.name
-        if name == "CHANNEL_BRIDGE" and result.answer_us is None:
-            other = event.get("Other-Leg-Unique-ID") or event.get("Bridge-B-Unique-ID") or ""
-            if other in by_leg:
-                result.leg, result.counsellor = by_leg[other]
-                answered_at = event.get("Other-Leg-Channel-Answered-Time") or ""
-                result.answer_us = int(answered_at) if answered_at.isdigit() and int(answered_at) > 0 else None
-                result.answer_us = result.answer_us or event_time_us(event)
-                if not answered.done():
-                    answered.set_result(None)
-        elif name == "CHANNEL_UNBRIDGE" and result.end_us is None:
-            result.end_us = event_time_us(event)
-        elif name == "CHANNEL_HANGUP":
-            result.caller_hung_up = True
-            if result.answer_us is not None and result.end_us is None:
-                result.end_us = event_time_us(event)
-
-    session.add_hook(watch)
-    try:
-        running = calls.create_task(
-            session.execute(
-                "bridge",
-                dial_string(legs, ring_timeout_s=ring_timeout_s, shown_number=shown_number),
-                lock=False,
-            )
-        )
-        await asyncio.wait({running, answered}, return_when=asyncio.FIRST_COMPLETED)
-        if answered.done() and result.counsellor is not None and result.leg is not None:
-            assert result.answer_us is not None
-            await on_answer(result.counsellor, result.leg, result.answer_us)
-        done = await running
-    finally:
-        session.remove_hook(watch)
-        if not answered.done():
-            answered.cancel()
-    result.disposition = done.get("variable_originate_disposition") or ""
-    if result.talked and result.end_us is None:
-        result.end_us = event_time_us(done)
-    return result
+    if not targets:
+        raise ValueError("nothing to ring")
+    ids = list(leg_uuids) if leg_uuids is not None else [uuid.uuid4() for _ in targets]
+    if len(ids) != len(targets) or len(set(ids)) != len(ids):
+        raise ValueError("one distinct leg uuid per target")
+    legs = list(zip(ids, targets, strict=True))
+    dial = dial_string(legs, ring_timeout_s=ring_timeout_s, shown_number=shown_number, simultaneous=simultaneous)
+    return Ring(session, calls, legs, dial)

@@ -2,7 +2,8 @@
 
 answer
 → identify the caller by caller ID (unknown or withheld: PIN, else "not registered")
-→ group selection by keypad (wrong code: once more, then goodbye)
+→ group selection by keypad (wrong code: once more, then goodbye); ``welcome`` is
+  the lead-in of the first question, so a regular caller may key the code during it
 → limited caller (prepaid, or postpaid with a credit limit) who cannot pay the
   group's first chargeable second: "insufficient balance"
 → free members of the group (none: "all counsellors are busy")
@@ -16,49 +17,49 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
 from daemon.billing.charges import Tariff
-from daemon.billing.deadline import TalkingCall, joint_deadline
+from daemon.billing.deadline import TalkingCall
 from daemon.calls import bridge, guidance
 from daemon.calls.balance_watch import BalanceWatcher
-from daemon.calls.cutoff import Cutoff, wall_us
+from daemon.calls.context import CallContext
+from daemon.calls.cutoff import Backstop, Cutoff, wall_us
 from daemon.calls.keypad import read_digits
-from daemon.calls.numbers import national
-from daemon.calls.services import Services
-from daemon.db import call_records, directory, hunting
-from daemon.db.admission import Admission
+from daemon.db import call_records, directory, hunting, money
 from daemon.db.directory import Caller, Group
 from daemon.db.hunting import Counsellor
 from daemon.logs import get_logger
-from daemon.outbound.session import CallEnded, Session
+from daemon.outbound.session import CallEnded
 from daemon.prompts.catalog import minutes_prompt
 
 _log = get_logger(__name__)
 
 CODE_TRIES = 2
-T = TypeVar("T")
 PIN_TRIES = 2
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Sale:
+    """An identified caller who chose a group: what the paid part of the call needs."""
+
+    call: CallContext
+    caller: Caller
+    group: Group
 
 
 @dataclass
-class Consultation:
-    """State of one Coaching Dial call, shared by the steps below."""
+class Talk:
+    """How the hunt went: the backstop armed before ringing, who answered, the cutoff, the bridge's end."""
 
-    session: Session
-    calls: asyncio.TaskGroup
-    svc: Services
-    watcher: BalanceWatcher
-    tenant_id: int
-    call_uuid: uuid.UUID
-    caller: Caller | None = None
-    group: Group | None = None
+    backstop: Backstop
+    answer: bridge.Answer[Counsellor] | None = None
     cutoff: Cutoff | None = None
     cutoff_task: asyncio.Task[None] | None = None
-    talk: bridge.BridgeResult | None = None
+    result: bridge.BridgeResult[Counsellor] | None = None
 
 
 class CoachingDial:
@@ -67,86 +68,195 @@ class CoachingDial:
     def __init__(self, watcher: BalanceWatcher) -> None:
         self.watcher = watcher
 
-    async def __call__(self, session: Session, calls: asyncio.TaskGroup, svc: Services, adm: Admission) -> None:
-        assert adm.tenant_id is not None and svc.pool is not None and session.channel is not None
-        c = Consultation(session, calls, svc, self.watcher, adm.tenant_id, uuid.UUID(session.uuid))
-        prompts = svc.prompts
-
+    async def __call__(self, call: CallContext) -> None:
+        session = call.session
         await session.execute("answer")
-        await guidance.play(session, prompts, "welcome")
-        c.caller = await identify(c)
-        if c.caller is None:
-            return await goodbye(c, "not_registered")
-        c.group = await choose_group(c)
-        if c.group is None:
-            return await goodbye(c, "goodbye")
-        if c.caller.limited and c.caller.available_yen < c.group.tariff.charge(c.group.tariff.free_seconds + 1):
-            return await goodbye(c, "insufficient_balance")
+        lead_in = ["welcome"]
+        caller = await by_caller_id(call)
+        if caller is None:
+            caller = await by_pin(call, lead_in)
+            lead_in = []
+        if caller is None:
+            return await goodbye(call, "not_registered")
+        group = await choose_group(call, lead_in)
+        if group is None:
+            return await goodbye(call, "goodbye")
+        if caller.limited and caller.available_yen < group.tariff.charge(group.tariff.free_seconds + 1):
+            return await goodbye(call, "insufficient_balance")
 
-        members = await hunting.free_members(svc.pool, c.group.id, c.group.strategy)
+        members = await hunting.free_members(
+            call.pool, group.id, group.strategy, dial_template=call.services.settings.counsellor_dial_template
+        )
         if not members:
-            svc.metrics.hunts.labels("all_busy").inc()
-            return await goodbye(c, "all_counsellors_busy")
-        if c.caller.limited and not await announce_minutes(c):
-            return await goodbye(c, "insufficient_balance")
+            call.metrics.hunts.labels("all_busy").inc()
+            return await goodbye(call, "all_counsellors_busy")
+        sale = Sale(call, caller, group)
+        if caller.limited and not await announce_minutes(sale):
+            return await goodbye(call, "insufficient_balance")
 
         await call_records.open_record(
-            svc.pool,
-            c.call_uuid,
-            tenant_id=c.tenant_id,
-            node_id=svc.node_id,
-            caller=c.caller,
-            caller_number=national(session.channel.caller_id_number) or "",
-            group_id=c.group.id,
-            tariff=c.group.tariff,
-            created_us=session.channel.created_us,
+            call.pool,
+            call.call_uuid,
+            tenant_id=call.tenant_id,
+            node_id=call.services.node_id,
+            caller=caller,
+            caller_number=call.caller_number or "",
+            group_id=group.id,
+            tariff=group.tariff,
+            created_us=call.channel.created_us,
         )
+        talk = Talk(Backstop(session))
         try:
             await bridge.prepare(session)
-            await hunt(c, members)
+            await self.hunt(sale, members, talk)
         finally:
-            await asyncio.shield(finish(c))
-        if c.talk is None or not c.talk.talked:
-            svc.metrics.hunts.labels("no_answer").inc()
-            return await goodbye(c, "all_counsellors_busy")
-        if c.cutoff is not None and c.cutoff.cut:
-            await guidance.play(session, prompts, "balance_exhausted")
+            await asyncio.shield(self.finish(sale, talk))
+        if talk.answer is None:
+            call.metrics.hunts.labels("no_answer").inc()
+            return await goodbye(call, "all_counsellors_busy")
+        if talk.cutoff is not None and talk.cutoff.cut:
+            await guidance.play(session, call.prompts, "balance_exhausted")
         await session.hangup("NORMAL_CLEARING")
 
+    async def hunt(self, sale: Sale, members: list[Counsellor], talk: Talk) -> None:
+        """Try members in strategy order until one talks; each is claimed before it rings."""
+        call, group = sale.call, sale.group
+        rounds = [members] if group.strategy == "ring_all" else [[m] for m in members]
+        for batch in rounds:
+            claimed = [m for m in batch if await hunting.claim(call.pool, m.id, call.call_uuid)]
+            if not claimed:
+                continue
+            try:
+                await arm_before_ringing(sale, talk.backstop, claimed)
+                ring = await bridge.ring(
+                    call.session,
+                    call.calls,
+                    claimed,
+                    ring_timeout_s=group.ring_timeout_s,
+                    shown_number=call.dialled,  # the service's number, never the caller's
+                )
+                talk.answer = await ring.answered()
+                if talk.answer is not None:
+                    await self.talk_starts(sale, talk, talk.answer)
+                result = await ring.ended()
+            finally:
+                talked_id = talk.answer.target.id if talk.answer is not None else None
+                for m in claimed:
+                    await asyncio.shield(
+                        hunting.release(
+                            call.pool,
+                            m.id,
+                            call.call_uuid,
+                            talked=m.id == talked_id,
+                            wrapup_seconds=group.wrapup_seconds,
+                            max_missed=group.max_missed,
+                        )
+                    )
+            talk.result = result
+            _log.info("bridge_result", disposition=result.disposition, talked=result.talked)
+            if result.talked:
+                call.metrics.hunts.labels("answered").inc()
+                return
+            call.metrics.hunts.labels(result.disposition.lower() or "failed").inc()
+            if call.session.hung_up:
+                raise CallEnded("caller hung up while ringing")
 
-async def goodbye(c: Consultation, prompt: str) -> None:
-    await guidance.play(c.session, c.svc.prompts, prompt)
-    await c.session.hangup("NORMAL_CLEARING")
+    async def talk_starts(self, sale: Sale, talk: Talk, answer: bridge.Answer[Counsellor]) -> None:
+        """The counsellor answered: billing starts; a limited caller's cutoff takes the exact deadline."""
+        call, caller, group = sale.call, sale.caller, sale.group
+        who = answer.target
+        rate = who.rate_yen_per_min if who.rate_yen_per_min is not None else group.tariff.rate_yen_per_min
+        await call_records.mark_talking(
+            call.pool,
+            call.call_uuid,
+            counsellor_id=who.id,
+            counsellor_leg=answer.leg,
+            answer_us=answer.answer_us,
+            rate_yen_per_min=rate,
+            caller_id=caller.id,
+        )
+        if not caller.limited:
+            return
+        cutoff = Cutoff(
+            call.session,
+            str(answer.leg),
+            talk.backstop,
+            warning_seconds=group.warning_seconds,
+            prompts=call.prompts,
+            metrics=call.metrics,
+            just_announced=True,  # the minutes announcement before ringing
+        )
+        talk.cutoff = cutoff
+        self.watcher.register(caller.id, call.call_uuid, cutoff)
+        await self.watcher.recompute(caller.id)
+        talk.cutoff_task = call.calls.create_task(cutoff.run())
+
+    async def finish(self, sale: Sale, talk: Talk) -> None:
+        """Stop the cutoff, book the charge and close the record (one transaction)."""
+        call = sale.call
+        if talk.cutoff_task is not None:
+            talk.cutoff_task.cancel()
+        with contextlib.suppress(CallEnded):
+            await talk.backstop.disarm()  # before any guidance: the backstop must not end the goodbye
+        self.watcher.unregister(sale.caller.id, call.call_uuid)
+        result = talk.result
+        end_us = result.end_us if result is not None and result.talked else None
+        if talk.answer is not None and end_us is None:
+            end_us = wall_us()
+        cut = talk.cutoff is not None and talk.cutoff.cut
+        if talk.answer is None:
+            ended_by = "no_answer"
+        elif cut:
+            ended_by = "cutoff"
+        else:
+            ended_by = "caller" if result is not None and result.caller_hung_up else "counsellor"
+        done = await call_records.finish(
+            call.pool,
+            call.call_uuid,
+            end_us=end_us,
+            hangup_cause="ALLOTTED_TIMEOUT" if cut else "NORMAL_CLEARING",
+            ended_by=ended_by,
+        )
+        tenant = str(call.tenant_id)
+        if done.billed_seconds:
+            call.metrics.billed_seconds.labels(tenant).inc(done.billed_seconds)
+            call.metrics.revenue_yen.labels(tenant).inc(done.charge_yen)
+        if done.uncollected_yen:
+            call.metrics.uncollected_yen.labels(tenant).inc(done.uncollected_yen)
+        _log.info("call_charged", billed_seconds=done.billed_seconds, charge_yen=done.charge_yen)
 
 
-async def identify(c: Consultation) -> Caller | None:
-    """By caller ID first; a withheld or unknown number may key a PIN."""
-    pool, channel = c.svc.pool, c.session.channel
-    assert pool is not None and channel is not None
-    number = national(channel.caller_id_number)
-    if number is not None:
-        found = await directory.caller_by_number(pool, c.tenant_id, number)
-        if found is not None:
-            return found
+async def goodbye(call: CallContext, prompt: str) -> None:
+    await guidance.play(call.session, call.prompts, prompt)
+    await call.session.hangup("NORMAL_CLEARING")
+
+
+async def by_caller_id(call: CallContext) -> Caller | None:
+    number = call.caller_number
+    return await directory.caller_by_number(call.pool, call.tenant_id, number) if number is not None else None
+
+
+async def by_pin(call: CallContext, lead_in: Sequence[str]) -> Caller | None:
+    """A withheld or unknown number may key a PIN."""
     return await ask(
-        c,
+        call,
         ("enter_pin", "invalid_pin"),
         "caller_pin",
-        lambda pin: directory.caller_by_pin(pool, c.tenant_id, pin),
+        lambda pin: directory.caller_by_pin(call.pool, call.tenant_id, pin),
+        lead_in=lead_in,
         tries=PIN_TRIES,
         min_digits=4,
         max_digits=8,
     )
 
 
-async def choose_group(c: Consultation) -> Group | None:
-    pool = c.svc.pool
-    assert pool is not None
+async def choose_group(call: CallContext, lead_in: Sequence[str]) -> Group | None:
     return await ask(
-        c,
+        call,
         ("choose_group", "invalid_code"),
         "group_code",
-        lambda code: directory.group_by_code(pool, c.tenant_id, code),
+        lambda code: directory.group_by_code(call.pool, call.tenant_id, code),
+        lead_in=lead_in,
         tries=CODE_TRIES,
         min_digits=1,
         max_digits=6,
@@ -154,20 +264,30 @@ async def choose_group(c: Consultation) -> Group | None:
 
 
 async def ask(
-    c: Consultation,
+    call: CallContext,
     prompts: tuple[str, str],
     var: str,
     lookup: Callable[[str], Awaitable[T | None]],
     *,
+    lead_in: Sequence[str],
     tries: int,
     min_digits: int,
     max_digits: int,
 ) -> T | None:
-    """Ask for digits until they name something: the first prompt, then the retry prompt."""
+    """Ask (``prompts[0]``) until the digits name something; a retry is led in by ``prompts[1]``.
+
+    Whatever plays before the question is its lead-in, so keys typed ahead count.
+    """
+    question, wrong = prompts
     for attempt in range(tries):
-        prompt = prompts[0] if attempt == 0 else prompts[1]
         digits = await read_digits(
-            c.session, c.svc.prompts, prompt, var=var, min_digits=min_digits, max_digits=max_digits
+            call.session,
+            call.prompts,
+            question,
+            var=var,
+            min_digits=min_digits,
+            max_digits=max_digits,
+            lead_in=lead_in if attempt == 0 else [wrong],
         )
         if digits is None:
             continue
@@ -177,143 +297,32 @@ async def ask(
     return None
 
 
-async def announce_minutes(c: Consultation) -> bool:
+async def announce_minutes(sale: Sale) -> bool:
     """Roughly how many minutes the money buys at the group's rate, other live calls included.
 
     False when the caller's other live calls already use up the money (less
     than a second would be left): there is nothing to announce, nor to sell.
     """
-    assert c.caller is not None and c.group is not None and c.svc.pool is not None
+    call = sale.call
     now = wall_us()
-    who, talking = await call_records.money_picture(c.svc.pool, c.caller.id)
-    deadline = joint_deadline(who.available_yen, [*talking.values(), TalkingCall(now, c.group.tariff)])
+    deadline = await money.joint_deadline_of(call.pool, sale.caller.id, TalkingCall(now, sale.group.tariff))
     if deadline is None:
         return True
     if deadline - now < 1_000_000:
         return False
-    await guidance.play(c.session, c.svc.prompts, minutes_prompt((deadline - now) // 60_000_000))
+    await guidance.play(call.session, call.prompts, minutes_prompt((deadline - now) // 60_000_000))
     return True
 
 
-async def arm_before_ringing(c: Consultation, batch: list[Counsellor]) -> None:
+async def arm_before_ringing(sale: Sale, backstop: Backstop, batch: list[Counsellor]) -> None:
     """Arm FreeSWITCH's backstop before any money can flow, as if a member answered now.
 
     The highest rate among the members ringing makes it err early; the exact
-    deadline replaces it when someone answers (:func:`on_answer`).
+    deadline replaces it when someone answers (the cutoff re-arms it).
     """
-    assert c.caller is not None and c.group is not None and c.svc.pool is not None
-    if not c.caller.limited:
+    if not sale.caller.limited:
         return
-    tariff = c.group.tariff
+    tariff = sale.group.tariff
     highest = max([m.rate_yen_per_min or 0 for m in batch] + [tariff.rate_yen_per_min])
     worst = Tariff(highest, tariff.free_seconds, tariff.minimum_charge_yen)
-    who, talking = await call_records.money_picture(c.svc.pool, c.caller.id)
-    if c.cutoff is None:
-        c.cutoff = Cutoff(
-            c.session,
-            "",
-            warning_seconds=c.group.warning_seconds,
-            prompts=c.svc.prompts,
-            metrics=c.svc.metrics,
-        )
-    c.cutoff.update(joint_deadline(who.available_yen, [*talking.values(), TalkingCall(wall_us(), worst)]))
-    await c.cutoff.arm_backstop()
-
-
-async def hunt(c: Consultation, members: list[Counsellor]) -> None:
-    """Try members in strategy order until one talks; each is claimed before ringing."""
-    assert c.group is not None and c.svc.pool is not None
-    pool, group = c.svc.pool, c.group
-    rounds = [members] if group.strategy == "ring_all" else [[m] for m in members]
-    for batch in rounds:
-        claimed = [m for m in batch if await hunting.claim(pool, m.id, c.call_uuid)]
-        if not claimed:
-            continue
-        result: bridge.BridgeResult | None = None
-        try:
-            await arm_before_ringing(c, claimed)
-            result = await bridge.bridge(
-                c.session,
-                c.calls,
-                claimed,
-                ring_timeout_s=group.ring_timeout_s,
-                shown_number=national(c.session.channel.destination_number if c.session.channel else "") or "",
-                on_answer=lambda who, leg, at: on_answer(c, who, leg, at),
-            )
-        finally:
-            talked_id = result.counsellor.id if result and result.talked and result.counsellor else None
-            for m in claimed:
-                await asyncio.shield(
-                    hunting.release(
-                        pool,
-                        m.id,
-                        c.call_uuid,
-                        talked=m.id == talked_id,
-                        wrapup_seconds=group.wrapup_seconds,
-                        max_missed=group.max_missed,
-                    )
-                )
-        c.talk = result
-        _log.info("bridge_result", disposition=result.disposition, talked=result.talked)
-        if result.talked:
-            c.svc.metrics.hunts.labels("answered").inc()
-            return
-        c.svc.metrics.hunts.labels(result.disposition.lower() or "failed").inc()
-        if c.session.hung_up:
-            raise CallEnded("caller hung up while ringing")
-
-
-async def on_answer(c: Consultation, who: Counsellor, leg: uuid.UUID, answer_us: int) -> None:
-    """The counsellor answered: billing starts; the cutoff takes the exact deadline."""
-    assert c.caller is not None and c.group is not None and c.svc.pool is not None
-    rate = who.rate_yen_per_min if who.rate_yen_per_min is not None else c.group.tariff.rate_yen_per_min
-    await call_records.mark_talking(
-        c.svc.pool,
-        c.call_uuid,
-        counsellor_id=who.id,
-        counsellor_leg=leg,
-        answer_us=answer_us,
-        rate_yen_per_min=rate,
-        caller_id=c.caller.id,
-    )
-    if not c.caller.limited:
-        return
-    assert c.cutoff is not None, "armed before ringing"
-    c.cutoff.counsellor_leg = str(leg)
-    c.watcher.register(c.caller.id, c.call_uuid, c.cutoff)
-    await c.watcher.recompute(c.caller.id)
-    c.cutoff_task = c.calls.create_task(c.cutoff.run())
-
-
-async def finish(c: Consultation) -> None:
-    """Stop the cutoff, book the charge and close the record (one transaction)."""
-    pool = c.svc.pool
-    assert pool is not None
-    if c.cutoff_task is not None:
-        c.cutoff_task.cancel()
-    if c.cutoff is not None:
-        # before any guidance: the backstop must not end the goodbye
-        with contextlib.suppress(CallEnded):
-            await c.session.api(f"sched_del {c.session.uuid}")
-    if c.caller is not None:
-        c.watcher.unregister(c.caller.id, c.call_uuid)
-    talk = c.talk
-    end_us = talk.end_us if talk is not None and talk.talked else None
-    if talk is not None and talk.talked and end_us is None:
-        end_us = wall_us()
-    cut = c.cutoff is not None and c.cutoff.cut
-    ended_by = "cutoff" if cut else ("caller" if talk is not None and talk.caller_hung_up else "counsellor")
-    done = await call_records.finish(
-        pool,
-        c.call_uuid,
-        end_us=end_us,
-        hangup_cause="ALLOTTED_TIMEOUT" if cut else "NORMAL_CLEARING",
-        ended_by=ended_by if talk is not None and talk.talked else "no_answer",
-    )
-    tenant = str(c.tenant_id)
-    if done.billed_seconds:
-        c.svc.metrics.billed_seconds.labels(tenant).inc(done.billed_seconds)
-        c.svc.metrics.revenue_yen.labels(tenant).inc(done.charge_yen)
-    if done.uncollected_yen:
-        c.svc.metrics.uncollected_yen.labels(tenant).inc(done.uncollected_yen)
-    _log.info("call_charged", billed_seconds=done.billed_seconds, charge_yen=done.charge_yen)
+    await backstop.arm(await money.joint_deadline_of(sale.call.pool, sale.caller.id, TalkingCall(wall_us(), worst)))

@@ -2,34 +2,35 @@
 
 connect → myevents → linger
 → dialled number → tenant and product, and one of the tenant's lines (PostgreSQL, atomic)
-    unknown number     → "not in service" guidance, hang up
-    all lines in use   → "busy" guidance, hang up
-    database trouble   → "temporarily unavailable" guidance, hang up (fail closed)
-→ the product's flow (Coaching Dial, IVR)
+    unknown number     → "not in service" as early media, UNALLOCATED_NUMBER (404)
+    all lines in use   → "busy" as early media, USER_BUSY (486)
+    database trouble   → "temporarily unavailable" as early media, NORMAL_TEMPORARY_FAILURE (503)
+    (a refused call is never answered: nothing is billed to the caller)
+→ the call's context, built once → the product's flow (Coaching Dial, IVR)
 → the line is given back, however the call ended
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import uuid
-from collections.abc import Awaitable, Callable
 
+import asyncpg
 import structlog
 
 from daemon.calls import guidance
+from daemon.calls.context import CallContext, ProductFlow
 from daemon.calls.numbers import national
 from daemon.calls.services import Services
 from daemon.db import admission
 from daemon.db.admission import Admission, Outcome
 from daemon.db.errors import DB_ERRORS
 from daemon.logs import get_logger, mask_number
-from daemon.outbound.session import CallEnded, Session
+from daemon.outbound.session import Session
 
 _log = get_logger(__name__)
 
-ProductFlow = Callable[[Session, asyncio.TaskGroup, Services, Admission], Awaitable[None]]
+__all__ = ["CallEntry", "ProductFlow"]
 
 
 class CallEntry:
@@ -60,8 +61,11 @@ class CallEntry:
             await self._reject(session, "not_in_service", "not_in_service")
             return
 
-        decision = await self._admit(call_uuid, number)
-        if decision is None:
+        pool = svc.pool
+        if pool is None:
+            svc.metrics.db_errors.inc()
+        decision = await self._admit(pool, call_uuid, number) if pool is not None else None
+        if pool is None or decision is None:
             await self._reject(session, "unavailable", "unavailable")
             return
         if decision.outcome is Outcome.NOT_IN_SERVICE:
@@ -72,31 +76,32 @@ class CallEntry:
             await self._reject(session, "busy", "busy")
             return
 
-        assert decision.tenant_id is not None
-        tenant = str(decision.tenant_id)
+        if decision.tenant_id is None:  # admit_call names the tenant of every admitted call
+            await asyncio.shield(self._release(call_uuid))
+            await self._reject(session, "unavailable", "unavailable")
+            return
+        tenant_id = decision.tenant_id
+        tenant = str(tenant_id)
         svc.metrics.calls_admitted.labels(tenant).inc()
         svc.metrics.live_calls.labels(tenant).inc()
-        svc.live_calls[channel.unique_id] = decision.tenant_id
-        _log.info("call_admitted", tenant_id=decision.tenant_id, lines=decision.lines, in_use=decision.in_use)
+        svc.live_calls[channel.unique_id] = tenant_id
+        _log.info("call_admitted", tenant_id=tenant_id, lines=decision.lines, in_use=decision.in_use)
         try:
             flow = self.products.get(decision.product or "")
             if flow is None:
                 await self._reject(session, "unavailable", "unavailable")
                 return
-            await flow(session, calls, svc, decision)
+            await flow(CallContext(session, channel, calls, svc, pool, tenant_id, decision.product or "", call_uuid))
         finally:
             svc.live_calls.pop(channel.unique_id, None)
             svc.metrics.live_calls.labels(tenant).dec()
             await asyncio.shield(self._release(call_uuid))
 
-    async def _admit(self, call_uuid: uuid.UUID, number: str) -> Admission | None:
+    async def _admit(self, pool: asyncpg.Pool, call_uuid: uuid.UUID, number: str) -> Admission | None:
         svc = self.services
-        if svc.pool is None:
-            svc.metrics.db_errors.inc()
-            return None
         try:
             return await asyncio.wait_for(
-                admission.admit(svc.pool, call_uuid, number, svc.node_id), svc.settings.db_timeout_seconds
+                admission.admit(pool, call_uuid, number, svc.node_id), svc.settings.db_timeout_seconds
             )
         except DB_ERRORS as exc:
             svc.metrics.db_errors.inc()
@@ -116,7 +121,7 @@ class CallEntry:
             _log.error("release_db_error", error=repr(exc))
 
     async def _reject(self, session: Session, prompt: str, reason: str) -> None:
+        """Early media and the refusal's own cause (guidance.REFUSAL_CAUSES); never answered."""
         self.services.metrics.calls_rejected.labels(reason).inc()
         _log.info("call_rejected", reason=reason)
-        with contextlib.suppress(CallEnded):
-            await guidance.refuse(session, self.services.prompts, prompt)
+        await guidance.refuse(session, self.services.prompts, prompt)

@@ -15,9 +15,9 @@ import asyncpg
 
 from daemon.billing.charges import Tariff, billed_seconds
 from daemon.billing.deadline import TalkingCall
-from daemon.db import ledger
-from daemon.db.directory import Caller, caller
-from daemon.db.types import Queryable
+from daemon.db import ledger, money
+from daemon.db.balance_channel import notify_balance
+from daemon.db.callers import Caller
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +80,7 @@ async def mark_talking(
             answer_us,
             rate_yen_per_min,
         )
-        await conn.execute("SELECT pg_notify($1, $2)", ledger.BALANCE_CHANNEL, str(caller_id))
+        await notify_balance(conn, caller_id)
 
 
 async def set_deadline(pool: asyncpg.Pool, call_uuid: uuid.UUID, deadline_us: int | None) -> None:
@@ -88,29 +88,10 @@ async def set_deadline(pool: asyncpg.Pool, call_uuid: uuid.UUID, deadline_us: in
     await pool.execute("UPDATE call_records SET deadline_us = $2 WHERE call_uuid = $1", call_uuid, deadline_us)
 
 
-async def talking_calls(conn: Queryable, caller_id: int) -> dict[uuid.UUID, TalkingCall]:
-    """Every talking call of this caller, on any node."""
-    rows = await conn.fetch(
-        "SELECT call_uuid, answer_us, rate_yen_per_min, free_seconds, minimum_charge_yen FROM call_records"
-        " WHERE caller_id = $1 AND state = 'talking'",
-        caller_id,
-    )
-    return {
-        r["call_uuid"]: TalkingCall(
-            r["answer_us"], Tariff(r["rate_yen_per_min"], r["free_seconds"], r["minimum_charge_yen"])
-        )
-        for r in rows
-    }
-
-
 async def money_picture(pool: asyncpg.Pool, caller_id: int) -> tuple[Caller, dict[uuid.UUID, TalkingCall]]:
-    """The caller's money and talking calls, read in one snapshot."""
-    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
-        who = await caller(conn, caller_id)
-        calls = await talking_calls(conn, caller_id)
-    if who is None:
-        raise ledger.CallerNotFound(f"caller {caller_id} is gone")
-    return who, calls
+    """Compatibility shape of :func:`daemon.db.money.money_picture` (use that, or ``money.joint_deadline_of``)."""
+    picture = await money.money_picture(pool, caller_id)
+    return picture.caller, dict(picture.talking)
 
 
 async def finish(
@@ -163,7 +144,7 @@ async def finish(
             ended_by,
         )
         if record["state"] == "talking" and record["caller_id"] is not None:
-            await conn.execute("SELECT pg_notify($1, $2)", ledger.BALANCE_CHANNEL, str(record["caller_id"]))
+            await notify_balance(conn, record["caller_id"])
     return Finished(call_uuid, billed, charged, cost - charged, False)
 
 

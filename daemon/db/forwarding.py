@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from daemon.db.errors import NotFound
 from daemon.db.types import Queryable
 from daemon.ivr.tariff import DEFAULT_TARIFF, ForwardTariff, talk_seconds
 
@@ -45,14 +46,18 @@ async def contract(pool: Queryable, tenant_id: int) -> Contract:
 
 
 async def set_tariff(pool: Queryable, tenant_id: int, tariff: ForwardTariff) -> None:
-    await pool.execute(
-        "INSERT INTO forwarding_tariffs (tenant_id, unit_seconds, yen_per_unit) VALUES ($1, $2, $3)"
-        " ON CONFLICT (tenant_id) DO UPDATE SET unit_seconds = EXCLUDED.unit_seconds,"
-        " yen_per_unit = EXCLUDED.yen_per_unit, updated_at = now()",
-        tenant_id,
-        tariff.unit_seconds,
-        tariff.yen_per_unit,
-    )
+    """Set the tenant's tariff; :class:`NotFound` if there is no such tenant."""
+    try:
+        await pool.execute(
+            "INSERT INTO forwarding_tariffs (tenant_id, unit_seconds, yen_per_unit) VALUES ($1, $2, $3)"
+            " ON CONFLICT (tenant_id) DO UPDATE SET unit_seconds = EXCLUDED.unit_seconds,"
+            " yen_per_unit = EXCLUDED.yen_per_unit, updated_at = now()",
+            tenant_id,
+            tariff.unit_seconds,
+            tariff.yen_per_unit,
+        )
+    except asyncpg.ForeignKeyViolationError:
+        raise NotFound(f"no tenant with id {tenant_id}") from None
 
 
 async def open_legs(

@@ -13,19 +13,29 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from daemon.db.counsellors import DEFAULT_DIAL_TEMPLATE, dial_string
+
 _FREE = "c.on_duty AND c.current_call IS NULL AND (c.wrapup_until IS NULL OR c.wrapup_until <= now())"
 
 
 @dataclass(frozen=True, slots=True)
 class Counsellor:
+    """A counsellor as the hunt sees them: whom to ring (``dial_string``, ready to use) and at what rate."""
+
     id: int
     name: str
     dial_string: str
     rate_yen_per_min: int | None
 
 
-async def free_members(pool: asyncpg.Pool, group_id: int, strategy: str) -> list[Counsellor]:
-    """The group's free members, in the order the strategy tries them."""
+async def free_members(
+    pool: asyncpg.Pool, group_id: int, strategy: str, *, dial_template: str = DEFAULT_DIAL_TEMPLATE
+) -> list[Counsellor]:
+    """The group's free members, in the order the strategy tries them.
+
+    Each one's dial string is the admin's override, or ``dial_template``
+    (``Settings.counsellor_dial_template``) filled with their phone number.
+    """
     order = {
         "longest_idle": "c.last_call_end ASC NULLS FIRST, m.position, c.id",
         "sequential": "m.position, c.id",
@@ -34,12 +44,17 @@ async def free_members(pool: asyncpg.Pool, group_id: int, strategy: str) -> list
         "ring_all": "m.position, c.id",
     }[strategy]
     rows = await pool.fetch(
-        "SELECT c.id, c.name, c.dial_string, c.rate_yen_per_min, m.position"
+        "SELECT c.id, c.name, c.phone_number, c.dial_string, c.rate_yen_per_min, m.position"
         " FROM group_members m JOIN counsellors c ON c.id = m.counsellor_id"
         f" WHERE m.group_id = $1 AND {_FREE} ORDER BY {order}",
         group_id,
     )
-    members = [Counsellor(r["id"], r["name"], r["dial_string"], r["rate_yen_per_min"]) for r in rows]
+    members = [
+        Counsellor(
+            r["id"], r["name"], dial_string(r["phone_number"], r["dial_string"], dial_template), r["rate_yen_per_min"]
+        )
+        for r in rows
+    ]
     if strategy == "random":
         random.shuffle(members)
     elif strategy == "round_robin" and members:

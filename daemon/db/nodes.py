@@ -13,7 +13,12 @@ from __future__ import annotations
 
 import asyncpg
 
-_TALKING_HERE = "SELECT r.call_uuid FROM call_records r WHERE r.node_id = $1 AND r.state = 'talking'"
+#: Calls of this node whose talk may outlive the daemon inside FreeSWITCH: a Coaching Dial
+#: consultation, or an IVR call bridged to a forwarded number.  Recovery gives their lines back.
+_TALKING_HERE = (
+    "SELECT r.call_uuid FROM call_records r WHERE r.node_id = $1 AND r.state = 'talking'"
+    " UNION ALL SELECT f.call_uuid FROM forward_legs f WHERE f.node_id = $1 AND f.state = 'talking'"
+)
 
 
 async def register(pool: asyncpg.Pool, node_id: str) -> int:

@@ -8,8 +8,11 @@ on every query made through ``pool.fetch…``.
 
 from __future__ import annotations
 
+import asyncio
+
 import asyncpg
 
+from daemon.db.errors import DB_ERRORS
 from daemon.db.types import Conn
 
 
@@ -28,3 +31,15 @@ async def create_pool(dsn: str, *, size: int) -> asyncpg.Pool:
     )
     assert pool is not None
     return pool
+
+
+REACHABLE_TIMEOUT = 1.0
+
+
+async def reachable(pool: asyncpg.Pool) -> bool:
+    """Does the database answer a trivial query within ``REACHABLE_TIMEOUT`` seconds?"""
+    try:
+        await asyncio.wait_for(pool.fetchval("SELECT 1"), REACHABLE_TIMEOUT)
+    except DB_ERRORS:
+        return False
+    return True

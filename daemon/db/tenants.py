@@ -6,13 +6,11 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from daemon.db import errors
 
-class NotFound(LookupError):
-    """The tenant or number does not exist."""
-
-
-class Conflict(ValueError):
-    """The name or number is already taken."""
+# Defined once in daemon.db.errors; importable from here as before.
+NotFound = errors.NotFound
+Conflict = errors.Conflict
 
 
 @dataclass(frozen=True, slots=True)

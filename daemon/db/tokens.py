@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import dataclass
+from datetime import datetime
 
 import asyncpg
 
-from daemon.db.tenants import NotFound
+from daemon.db.errors import NotFound
 
 
 def digest(token: str) -> bytes:
@@ -26,6 +28,26 @@ async def create(pool: asyncpg.Pool, tenant_id: int, label: str) -> tuple[int, s
     except asyncpg.ForeignKeyViolationError:
         raise NotFound(f"no tenant with id {tenant_id}") from None
     return token_id, token
+
+
+@dataclass(frozen=True, slots=True)
+class TokenInfo:
+    """What is known of a token: never the token itself (only its hash is stored)."""
+
+    token_id: int
+    label: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+async def list_tokens(pool: asyncpg.Pool, tenant_id: int) -> list[TokenInfo]:
+    async with pool.acquire() as conn:
+        if not await conn.fetchval("SELECT EXISTS (SELECT 1 FROM tenants WHERE id = $1)", tenant_id):
+            raise NotFound(f"no tenant with id {tenant_id}")
+        rows = await conn.fetch(
+            "SELECT id, label, created_at, revoked_at FROM tenant_tokens WHERE tenant_id = $1 ORDER BY id", tenant_id
+        )
+    return [TokenInfo(r["id"], r["label"], r["created_at"], r["revoked_at"]) for r in rows]
 
 
 async def revoke(pool: asyncpg.Pool, tenant_id: int, token_id: int) -> None:

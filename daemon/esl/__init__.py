@@ -5,8 +5,8 @@ Both roles live here: the application side (our daemon) and the FreeSWITCH side
 socket or an event loop.
 """
 
-from daemon.esl.errors import ProtocolError, UnsafeValueError
+from daemon.esl.errors import ConnectionClosed, ProtocolError, UnsafeValueError
 from daemon.esl.frame import Event, Frame
 from daemon.esl.parser import Parser
 
-__all__ = ["Event", "Frame", "Parser", "ProtocolError", "UnsafeValueError"]
+__all__ = ["ConnectionClosed", "Event", "Frame", "Parser", "ProtocolError", "UnsafeValueError"]

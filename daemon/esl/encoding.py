@@ -32,7 +32,9 @@ def url_decode(value: str) -> str:
     """Decode one header value (``%XX`` only; ``+`` stays a plus sign)."""
     if "%" not in value:
         return value
-    return unquote_to_bytes(value).decode("utf-8", "surrogateescape")
+    # surrogateescape both ways: a value holding bytes that are not UTF-8 (kept as
+    # lone surrogates by the parser) decodes instead of raising UnicodeEncodeError
+    return unquote_to_bytes(value.encode("utf-8", "surrogateescape")).decode("utf-8", "surrogateescape")
 
 
 def check_safe(value: str, what: str = "value") -> str:

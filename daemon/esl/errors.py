@@ -10,3 +10,7 @@ class ProtocolError(Exception):
 
 class UnsafeValueError(ValueError):
     """A value to be written into a command holds a byte that could inject a command."""
+
+
+class ConnectionClosed(Exception):
+    """A command was made after the event socket closed; it cannot be sent."""

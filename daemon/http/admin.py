@@ -24,7 +24,7 @@ from daemon.http.models import (
     Tenant,
     TenantCreate,
     TenantList,
-    normalise_assigned_number,
+    normalise_number,
 )
 from daemon.http.registry import RouteTable, json_response
 
@@ -40,7 +40,7 @@ def _tenant_id(request: web.Request) -> int:
 
 def _number(request: web.Request) -> str:
     try:
-        return normalise_assigned_number(request.match_info["number"])
+        return normalise_number(request.match_info["number"])
     except PydanticCustomError as exc:
         detail = ErrorDetail(loc=["path", "number"], msg=exc.message(), type=exc.type)
         raise ApiError(422, f"number: {exc.message()}", [detail]) from None

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from daemon.http import admin, auth, coaching_api, ivr_api, openapi, status
-from daemon.http.context import DAEMON
+from daemon.http import admin, auth, coaching_api, guidance_api, invoice_api, ivr_api, openapi, status
+from daemon.http.context import DAEMON, METRICS, NODE, POOL, SETTINGS, NodeInfo
 from daemon.http.errors import error_middleware
 from daemon.http.registry import install
 from daemon.http.tenant_auth import is_operator_path, tenant_token_auth
@@ -30,17 +30,24 @@ _OPENAPI: web.AppKey[dict[str, Any]] = web.AppKey("openapi")
 
 
 def build_app(daemon: Daemon) -> web.Application:
+    """The application over this daemon; handlers reach its parts through the keys of context.py."""
     app = web.Application(
-        middlewares=[error_middleware, auth.bearer_auth(daemon.settings.admin_token), tenant_token_auth],
+        middlewares=[error_middleware, auth.bearer_auth(daemon.admin_token), tenant_token_auth],
         client_max_size=MAX_BODY,
     )
     app[DAEMON] = daemon
+    app[SETTINGS] = daemon.settings
+    app[METRICS] = daemon.metrics
+    app[NODE] = NodeInfo(daemon.version, daemon.started_at, lambda: len(daemon.outbound.sessions))
+    app[POOL] = lambda: daemon.pool
     operations = install(
         app,
         status.routes,
         admin.routes,
         coaching_api.admin_routes,
         coaching_api.operator_routes,
+        guidance_api.operator_routes,
+        invoice_api.routes,
         ivr_api.admin_routes,
         ivr_api.operator_routes,
     )

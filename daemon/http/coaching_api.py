@@ -1,8 +1,9 @@
 """The Coaching Dial operator API (``/api/v1/operator/…``, tenant tokens) and token admin.
 
-Handlers translate only: SQL lives in :mod:`daemon.db.operator_queries`,
-:mod:`daemon.db.coaching_admin` and :mod:`daemon.db.ledger`; every operation is
-one transaction.  A deposit NOTIFYs the daemons, so it extends the caller's live
+Handlers translate only: SQL lives in the repositories (:mod:`daemon.db.callers`,
+:mod:`daemon.db.counsellors`, :mod:`daemon.db.groups`), :mod:`daemon.db.ledger`
+and :mod:`daemon.db.operator_queries` (call records); every operation is one
+transaction.  A deposit NOTIFYs the daemons, so it extends the caller's live
 calls at once.
 """
 
@@ -13,16 +14,16 @@ import csv
 import io
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
-from daemon.db import coaching_admin, ledger, tokens
+from daemon.db import callers, counsellors, groups, ledger, tokens
 from daemon.db import operator_queries as q
-from daemon.db.tenants import Conflict, NotFound
+from daemon.db.errors import Conflict, NotFound
 from daemon.http.coaching_models import (
     AdjustmentIn,
     CallerIn,
@@ -35,6 +36,7 @@ from daemon.http.coaching_models import (
     CounsellorList,
     CounsellorOut,
     DepositIn,
+    DialOverrideIn,
     DutyIn,
     EntryOut,
     GroupIn,
@@ -42,11 +44,14 @@ from daemon.http.coaching_models import (
     GroupOut,
     Ledger,
     MembersIn,
+    PayoutIn,
+    RefundIn,
     TokenCreate,
     TokenCreated,
 )
-from daemon.http.context import pool_of
+from daemon.http.context import daemon_of, pool_of
 from daemon.http.errors import ApiError
+from daemon.http.models import TOKYO
 from daemon.http.registry import RouteTable, json_response
 from daemon.http.tenant_auth import tenant_of
 from daemon.logs import get_logger
@@ -116,21 +121,30 @@ async def revoke_token(request: web.Request) -> None:
 # -- counsellors, groups, callers: the same five routes each -------------------
 
 
+Row = Any  # one of the repositories' frozen rows (CallerRow, CounsellorRow, GroupRow)
+
+
 @dataclass(frozen=True)
 class Resource:
-    """One kind of object the operator manages, and how to store it."""
+    """One kind of object the operator manages, its repository, and how a row is shown."""
 
     singular: str
     plural: str
     body: type[BaseModel]
     out: type[BaseModel]
     listing: type[BaseModel]
-    create: Callable[[asyncpg.Pool, int, dict[str, Any]], Awaitable[int]]
-    read: Callable[[asyncpg.Pool, int, int], Awaitable[dict[str, Any]]]
-    read_all: Callable[[asyncpg.Pool, int], Awaitable[list[dict[str, Any]]]]
-    update: Callable[[asyncpg.Pool, int, int, dict[str, Any]], Awaitable[None]]
+    create: Callable[..., Awaitable[int]]  # (pool, tenant_id, **body)
+    read: Callable[[asyncpg.Pool, int, int], Awaitable[Row]]
+    read_all: Callable[[asyncpg.Pool, int], Awaitable[list[Row]]]
+    update: Callable[..., Awaitable[None]]  # (pool, tenant_id, id, **body)
     delete: Callable[[asyncpg.Pool, int, int], Awaitable[None]]
     delete_note: str = ""
+    show: Callable[[web.Request, Row], BaseModel] | None = None  # default: the out model from the row's fields
+
+    def present(self, request: web.Request, row: Row) -> BaseModel:
+        if self.show is not None:
+            return self.show(request, row)
+        return self.out.model_validate(row, from_attributes=True)
 
 
 def _named(handler: Any, name: str) -> Any:
@@ -143,20 +157,20 @@ def register(table: RouteTable, r: Resource) -> None:
     base, one = f"{OP}/{r.plural}", f"{OP}/{r.plural}/{ID}"
 
     async def read(request: web.Request, ident: int | None = None) -> BaseModel:
-        return r.out(**await r.read(pool_of(request), tenant_of(request), ident or _id(request)))
+        return r.present(request, await r.read(pool_of(request), tenant_of(request), ident or _id(request)))
 
     async def list_all(request: web.Request) -> BaseModel:
         rows = await r.read_all(pool_of(request), tenant_of(request))
-        return r.listing(**{r.plural: [r.out(**row) for row in rows]})
+        return r.listing(**{r.plural: [r.present(request, row) for row in rows]})
 
     async def create(request: web.Request, body: BaseModel) -> BaseModel:
         with _rules_as_422():
-            new_id = await r.create(pool_of(request), tenant_of(request), body.model_dump())
+            new_id = await r.create(pool_of(request), tenant_of(request), **body.model_dump())
         return await read(request, new_id)
 
     async def replace(request: web.Request, body: BaseModel) -> BaseModel:
         with _rules_as_422():
-            await r.update(pool_of(request), tenant_of(request), _id(request), body.model_dump())
+            await r.update(pool_of(request), tenant_of(request), _id(request), **body.model_dump())
         return await read(request)
 
     async def delete(request: web.Request) -> None:
@@ -177,6 +191,22 @@ def register(table: RouteTable, r: Resource) -> None:
     )
 
 
+def _counsellor_out(request: web.Request, row: counsellors.CounsellorRow) -> CounsellorOut:
+    template = daemon_of(request).settings.counsellor_dial_template
+    return CounsellorOut(
+        id=row.id,
+        name=row.name,
+        phone_number=row.phone_number,
+        dial_string=row.dial_string(template),
+        dial_override=row.dial_override is not None,
+        rate_yen_per_min=row.rate_yen_per_min,
+        on_duty=row.on_duty,
+        in_call=row.in_call,
+        missed_in_row=row.missed_in_row,
+        last_call_end=row.last_call_end,
+    )
+
+
 register(
     operator_routes,
     Resource(
@@ -185,12 +215,13 @@ register(
         CounsellorIn,
         CounsellorOut,
         CounsellorList,
-        create=lambda pool, tenant, v: coaching_admin.create_counsellor(pool, tenant, **v),
-        read=q.counsellor,
-        read_all=q.counsellors,
-        update=q.update_counsellor,
-        delete=q.delete_counsellor,
+        create=counsellors.create,
+        read=counsellors.get,
+        read_all=counsellors.list_all,
+        update=counsellors.update,
+        delete=counsellors.delete,
         delete_note=" (not while in a call)",
+        show=_counsellor_out,
     ),
 )
 register(
@@ -201,11 +232,11 @@ register(
         GroupIn,
         GroupOut,
         GroupList,
-        create=lambda pool, tenant, v: coaching_admin.create_group(pool, tenant, **v),
-        read=q.group,
-        read_all=q.groups,
-        update=q.update_group,
-        delete=q.delete_group,
+        create=groups.create,
+        read=groups.get,
+        read_all=groups.list_all,
+        update=groups.update,
+        delete=groups.delete,
     ),
 )
 register(
@@ -216,11 +247,11 @@ register(
         CallerIn,
         CallerOut,
         CallerList,
-        create=lambda pool, tenant, v: coaching_admin.create_caller(pool, tenant, **v),
-        read=q.caller,
-        read_all=q.callers,
-        update=q.update_caller,
-        delete=q.delete_caller,
+        create=callers.create,
+        read=callers.get,
+        read_all=callers.list_all,
+        update=callers.update,
+        delete=callers.delete,
         delete_note=" who has no money history",
     ),
 )
@@ -236,8 +267,23 @@ register(
 )
 async def set_duty(request: web.Request, body: DutyIn) -> CounsellorOut:
     pool, tenant = pool_of(request), tenant_of(request)
-    await coaching_admin.set_duty(pool, tenant, _id(request), body.on_duty)
-    return CounsellorOut(**await q.counsellor(pool, tenant, _id(request)))
+    await counsellors.set_duty(pool, tenant, _id(request), body.on_duty)
+    return _counsellor_out(request, await counsellors.get(pool, tenant, _id(request)))
+
+
+@admin_routes.route(
+    "PUT",
+    r"/api/v1/tenants/{tenant_id:\d+}/counsellors/{id:\d+}/dial_string",
+    summary="Override how a counsellor is rung with a raw FreeSWITCH dial string (null: their phone number again)",
+    body=DialOverrideIn,
+    response=CounsellorOut,
+    errors=(404, 422),
+)
+async def set_dial_override(request: web.Request, body: DialOverrideIn) -> CounsellorOut:
+    pool, tenant = pool_of(request), _id(request, "tenant_id")
+    with _rules_as_422():
+        await counsellors.set_dial_override(pool, tenant, _id(request), body.dial_string)
+    return _counsellor_out(request, await counsellors.get(pool, tenant, _id(request)))
 
 
 @operator_routes.route(
@@ -250,38 +296,42 @@ async def set_duty(request: web.Request, body: DutyIn) -> CounsellorOut:
 )
 async def set_members(request: web.Request, body: MembersIn) -> GroupOut:
     pool, tenant = pool_of(request), tenant_of(request)
-    await q.set_group_members(pool, tenant, _id(request), body.members)
-    return GroupOut(**await q.group(pool, tenant, _id(request)))
+    await groups.set_members(pool, tenant, _id(request), body.members)
+    return GroupOut.model_validate(await groups.get(pool, tenant, _id(request)), from_attributes=True)
 
 
 # -- money -----------------------------------------------------------------------
 
 
-async def _book(request: web.Request, kind: str, body: DepositIn | AdjustmentIn) -> web.Response:
+MoneyIn = DepositIn | AdjustmentIn | PayoutIn | RefundIn
+
+
+async def _book(request: web.Request, kind: str, body: MoneyIn) -> web.Response:
+    amount = -body.amount_yen if kind == "payout" else body.amount_yen  # a payout leaves the balance
+    charge = ledger.ChargeRef(body.call_uuid, body.charge_id) if isinstance(body, RefundIn) else None
     try:
         entry = await ledger.post(
             pool_of(request),
             tenant_of(request),
             _id(request),
             kind,
-            body.amount_yen,
+            amount,
             memo=body.memo,
             idempotency_key=body.idempotency_key,
+            charge=charge,
         )
-    except ledger.CallerNotFound as exc:
-        raise NotFound(str(exc)) from None
-    except ledger.IdempotencyConflict as exc:
+    except ledger.ChargeNotFound as exc:
+        raise _refused(exc) from None
+    except (ledger.IdempotencyConflict, ledger.MoneyRefused) as exc:
         raise _refused(exc, 409) from None
-    except ledger.InsufficientFunds as exc:
-        raise ApiError(409, f"a prepaid balance cannot go below zero: {exc}") from None
     out = EntryOut.model_validate(entry, from_attributes=True)
     return json_response(out, 200 if entry.replayed else 201)
 
 
-def _entry_route(kind: str, path: str, body: type[DepositIn | AdjustmentIn], summary: str) -> None:
+def _entry_route(kind: str, path: str, body: type[MoneyIn], summary: str) -> None:
     """One money route: a ledger entry of ``kind``, exactly once per idempotency key."""
 
-    async def book(request: web.Request, payload: DepositIn | AdjustmentIn) -> web.Response:
+    async def book(request: web.Request, payload: MoneyIn) -> web.Response:
         return await _book(request, kind, payload)
 
     operator_routes.route(
@@ -291,14 +341,30 @@ def _entry_route(kind: str, path: str, body: type[DepositIn | AdjustmentIn], sum
         body=body,
         response=EntryOut,
         status=201,
-        errors=(404, 409),
+        errors=(404, 409, 422),
         also={200: EntryOut},
     )(_named(book, kind))
 
 
 _entry_route("deposit", "deposits", DepositIn, "Book a deposit (bank transfer checked by the operator)")
-_entry_route("refund", "refunds", DepositIn, "Book a refund to the caller")
-_entry_route("adjustment", "adjustments", AdjustmentIn, "Book a correction (positive or negative)")
+_entry_route(
+    "payout",
+    "payouts",
+    PayoutIn,
+    "Pay money back to the caller out of their balance (never below 0)",
+)
+_entry_route(
+    "refund",
+    "refunds",
+    RefundIn,
+    "Refund a charge (by call_uuid or charge_id; all refunds of a charge at most what it charged)",
+)
+_entry_route(
+    "adjustment",
+    "adjustments",
+    AdjustmentIn,
+    "Book a correction (positive or negative; never below 0 prepaid, or the credit limit postpaid)",
+)
 
 
 @operator_routes.route(
@@ -306,11 +372,11 @@ _entry_route("adjustment", "adjustments", AdjustmentIn, "Book a correction (posi
 )
 async def caller_ledger(request: web.Request) -> Ledger:
     pool, tenant = pool_of(request), tenant_of(request)
-    who = await q.caller(pool, tenant, _id(request))
+    who = await callers.get(pool, tenant, _id(request))
     entries = await ledger.entries(pool, tenant, _id(request))
     return Ledger(
-        caller_id=who["id"],
-        balance_yen=who["balance_yen"],
+        caller_id=who.id,
+        balance_yen=who.balance_yen,
         entries=[EntryOut.model_validate(e, from_attributes=True) for e in entries],
     )
 
@@ -326,10 +392,10 @@ def _query(request: web.Request) -> CallQuery:
         query = CallQuery.model_validate(dict(request.query))
     except ValidationError as exc:
         raise ApiError.invalid(exc, "query") from None
-    if query.since is not None and query.since.tzinfo is None:
-        query = query.model_copy(update={"since": query.since.replace(tzinfo=UTC)})
+    if query.since is not None and query.since.tzinfo is None:  # a person's "9:00" is Japan time
+        query = query.model_copy(update={"since": query.since.replace(tzinfo=TOKYO)})
     if query.until is not None and query.until.tzinfo is None:
-        query = query.model_copy(update={"until": query.until.replace(tzinfo=UTC)})
+        query = query.model_copy(update={"until": query.until.replace(tzinfo=TOKYO)})
     return query
 
 
@@ -350,16 +416,34 @@ def _rows(request: web.Request, query: CallQuery) -> Any:
     "GET",
     f"{OP}/calls",
     summary="Call records, newest first (filters: since, until, caller_id, counsellor_id,"
-    " group_id, state, limit, offset)",
+    " group_id, state, limit, offset; times without a zone are Asia/Tokyo)",
     response=CallList,
     errors=(422,),
+    query=CallQuery,
 )
 async def list_calls(request: web.Request) -> CallList:
     query = _query(request)
     return CallList(calls=[CallOut(**dict(r)) async for r in _rows(request, query)])
 
 
-CSV_FIELDS = list(CallOut.model_fields)
+# Beside FreeSWITCH's microsecond timestamps, the same instants for people: ISO 8601 in Japan time.
+_READABLE = {"answer_us": "answer_time", "end_us": "end_time"}
+CSV_FIELDS = [name for field in CallOut.model_fields for name in (field, _READABLE.get(field)) if name]
+
+
+_EPOCH = datetime.fromtimestamp(0, TOKYO)
+
+
+def _readable_us(value: int | None) -> str | None:
+    return None if value is None else (_EPOCH + timedelta(microseconds=value)).isoformat()  # exact, no float
+
+
+def _csv_row(row: Any) -> list[str]:
+    values = dict(row)
+    values["created_at"] = values["created_at"].astimezone(TOKYO).isoformat()
+    for micros, readable in _READABLE.items():
+        values[readable] = _readable_us(values[micros])
+    return [_cell(values[name]) for name in CSV_FIELDS]
 
 
 def _cell(value: object) -> str:
@@ -368,7 +452,11 @@ def _cell(value: object) -> str:
 
 
 @operator_routes.route(
-    "GET", f"{OP}/calls.csv", summary="Call records as CSV (same filters), for accounting", errors=(422,)
+    "GET",
+    f"{OP}/calls.csv",
+    summary="Call records as CSV (same filters), for accounting; times in Asia/Tokyo beside the microseconds",
+    errors=(422,),
+    query=CallQuery,
 )
 async def export_calls(request: web.Request) -> web.StreamResponse:
     query = _query(request)
@@ -381,7 +469,7 @@ async def export_calls(request: web.Request) -> web.StreamResponse:
     writer.writerow(CSV_FIELDS)
     try:
         async for row in _rows(request, query):
-            writer.writerow([_cell(row[name]) for name in CSV_FIELDS])
+            writer.writerow(_csv_row(row))
             if buffer.tell() > 32_768:
                 await response.write(buffer.getvalue().encode())
                 buffer.seek(0)

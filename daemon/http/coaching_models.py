@@ -6,20 +6,51 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema, model_validator
 
-from daemon.http.models import PhoneNumber, check_name
+from daemon.billing.limits import (
+    MAX_CREDIT_LIMIT_YEN,
+    MAX_ENTRY_YEN,
+    MAX_MINIMUM_CHARGE_YEN,
+    MAX_RATE_YEN_PER_MIN,
+)
+from daemon.db.counsellors import DIAL_STRING_PATTERN
+from daemon.http.models import Label, PhoneNumber, check_name
+from daemon.numbers import normalise_dialled_number
 
 Name = Annotated[str, Field(strict=True, min_length=1, max_length=200), AfterValidator(check_name)]
-Yen = Annotated[int, Field(strict=True, ge=0, le=10**9, description="integer yen")]
-RatePerMinute = Annotated[int, Field(strict=True, ge=0, le=100_000, description="integer yen per minute")]
+EntryYen = Annotated[
+    int, Field(strict=True, gt=0, le=MAX_ENTRY_YEN, description=f"integer yen, 1 to {MAX_ENTRY_YEN:,}")
+]
+CreditLimit = Annotated[
+    int, Field(strict=True, ge=0, le=MAX_CREDIT_LIMIT_YEN, description=f"integer yen, 0 to {MAX_CREDIT_LIMIT_YEN:,}")
+]
+MinimumCharge = Annotated[
+    int,
+    Field(strict=True, ge=0, le=MAX_MINIMUM_CHARGE_YEN, description=f"integer yen, 0 to {MAX_MINIMUM_CHARGE_YEN:,}"),
+]
+RatePerMinute = Annotated[int, Field(strict=True, ge=0, le=MAX_RATE_YEN_PER_MIN, description="integer yen per minute")]
 Seconds = Annotated[int, Field(strict=True, ge=0, le=3600)]
 DialString = Annotated[
     str,
     Field(
         strict=True,
-        pattern=r"^[A-Za-z0-9_./@:+=-]{3,200}$",
-        description="how FreeSWITCH reaches the phone, e.g. sofia/gateway/trunk/08011112222",
+        pattern=DIAL_STRING_PATTERN,
+        description="a raw FreeSWITCH dial string, e.g. sofia/external/1001@192.0.2.10:5060",
+    ),
+]
+CounsellorPhone = Annotated[
+    str,
+    Field(strict=True),
+    AfterValidator(normalise_dialled_number),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^\s*(0|\+81)[1-9][0-9]{8,9}\s*$",
+            "description": "Japanese number, national (09012345678) or +81; not premium-rate (0990),"
+            " caller-pays (0570), 0180 or M2M (020)",
+            "examples": ["09012345678", "0312345678", "+819012345678"],
+        }
     ),
 ]
 Strategy = Literal["longest_idle", "round_robin", "sequential", "random", "ring_all"]
@@ -60,7 +91,9 @@ def _bounded_time(value: datetime) -> datetime:
     return value
 
 
-QueryTime = Annotated[datetime, Field(description="ISO 8601; without a zone: UTC"), AfterValidator(_bounded_time)]
+QueryTime = Annotated[
+    datetime, Field(description="ISO 8601; without a zone: Japan time (Asia/Tokyo)"), AfterValidator(_bounded_time)
+]
 
 
 class _In(BaseModel):
@@ -72,7 +105,7 @@ class _Out(BaseModel):
 
 
 class TokenCreate(_In):
-    label: Annotated[str, Field(strict=True, max_length=200), AfterValidator(_printable)] = ""
+    label: Label = ""
 
 
 class TokenCreated(_Out):
@@ -83,15 +116,25 @@ class TokenCreated(_Out):
 
 class CounsellorIn(_In):
     name: Name
-    dial_string: DialString
+    phone_number: CounsellorPhone | None = Field(
+        None,
+        description="the counsellor's phone, national (09012345678) or +81; rung through"
+        " CALLD_COUNSELLOR_DIAL_TEMPLATE. Required unless the admin set a dial string",
+    )
     rate_yen_per_min: RatePerMinute | None = Field(None, description="overrides the group's rate")
     on_duty: Flag = False
+
+
+class DialOverrideIn(_In):
+    dial_string: DialString | None = Field(description="null drops the override: the phone number is rung again")
 
 
 class CounsellorOut(_Out):
     id: int
     name: str
-    dial_string: str
+    phone_number: str | None
+    dial_string: str = Field(description="what FreeSWITCH rings: the admin's override, or the template filled in")
+    dial_override: bool = Field(description="true: dial_string is a raw override set by the admin")
     rate_yen_per_min: int | None
     on_duty: bool
     in_call: bool
@@ -114,7 +157,7 @@ class GroupIn(_In):
     strategy: Strategy = "longest_idle"
     ring_timeout_s: Annotated[int, Field(strict=True, ge=1, le=120)] = 20
     free_seconds: Seconds = 0
-    minimum_charge_yen: Yen = 0
+    minimum_charge_yen: MinimumCharge = 0
     max_missed: Annotated[int, Field(strict=True, ge=1, le=100)] = 3
     wrapup_seconds: Seconds = 0
     warning_seconds: Annotated[int, Field(strict=True, ge=0, le=600)] = 60
@@ -150,7 +193,7 @@ class CallerIn(_In):
     pin: Annotated[str | None, Field(strict=True, pattern=r"^[0-9]{4,8}$")] = None
     billing: Billing
     payment_method: PaymentMethod
-    credit_limit_yen: Yen | None = Field(None, description="postpaid only; none = no limit")
+    credit_limit_yen: CreditLimit | None = Field(None, description="postpaid only; none = no limit")
 
     @model_validator(mode="after")
     def _rules(self) -> CallerIn:
@@ -179,15 +222,35 @@ class CallerList(_Out):
 
 
 class DepositIn(_In):
-    amount_yen: Annotated[int, Field(strict=True, gt=0, le=10**9)]
+    amount_yen: EntryYen
     memo: Memo = ""
     idempotency_key: IdempotencyKey | None = Field(
         None, description="a retry with the same key and body books nothing twice"
     )
 
 
+class PayoutIn(DepositIn):
+    """Money paid back to the caller out of their balance (the balance never goes below 0)."""
+
+
+class RefundIn(DepositIn):
+    """A refund of one charge, named by its call or its ledger entry (at most what it charged, in all)."""
+
+    call_uuid: uuid.UUID | None = Field(None, description="the call whose charge is refunded")
+    charge_id: RowId | None = Field(None, description="or: the ledger id of the charge")
+
+    @model_validator(mode="after")
+    def _one_charge(self) -> RefundIn:
+        if (self.call_uuid is None) == (self.charge_id is None):
+            raise ValueError(
+                "name the charge to refund by call_uuid or by charge_id (exactly one); to pay money back"
+                " out of the balance, POST …/payouts"
+            )
+        return self
+
+
 class AdjustmentIn(_In):
-    amount_yen: Annotated[int, Field(strict=True, ge=-(10**9), le=10**9)]
+    amount_yen: Annotated[int, Field(strict=True, ge=-MAX_ENTRY_YEN, le=MAX_ENTRY_YEN)]
     memo: Memo = ""
     idempotency_key: IdempotencyKey | None = None
 
@@ -208,6 +271,7 @@ class EntryOut(_Out):
     idempotency_key: str | None
     memo: str
     created_at: datetime
+    refund_of: int | None = Field(None, description="refunds: the ledger id of the charge given back")
     replayed: bool = Field(False, description="true: this request was a replay; nothing new was booked")
 
 
@@ -238,8 +302,13 @@ class CallQuery(_In):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    since: QueryTime | None = Field(None, description="inclusive")
-    until: QueryTime | None = Field(None, description="exclusive")
+    since: QueryTime | None = Field(
+        None, description="calls created at or after, ISO 8601 (2026-12-01T09:00); without a zone: Asia/Tokyo"
+    )
+    until: QueryTime | None = Field(
+        None,
+        description="calls created before, ISO 8601 (2026-12-02 or 2026-12-01T18:00+09:00); without a zone: Asia/Tokyo",
+    )
     caller_id: RowIdQuery | None = None
     counsellor_id: RowIdQuery | None = None
     group_id: RowIdQuery | None = None

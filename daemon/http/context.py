@@ -1,27 +1,70 @@
-"""What handlers reach through ``request.app``: the daemon, and its pool when the database is up."""
+"""What handlers reach through ``request.app``: typed keys, each one thing, and their accessors.
+
+``build_app`` (app.py) fills them.  Handlers take what they need:
+``pool_of`` (503 while the database is down), ``settings_of``, ``metrics_of``,
+``node_of`` (this process: version, start time, ESL sessions).  ``daemon_of``
+still gives the whole daemon for code written before the keys; new code should
+not need it.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import asyncpg
 from aiohttp import web
 
+from daemon.config import Settings
 from daemon.http.errors import ApiError
+from daemon.metrics import Metrics
 
 if TYPE_CHECKING:
     from daemon.app import Daemon
 
+
+@dataclass(frozen=True)
+class NodeInfo:
+    """This daemon process, as /status reports it."""
+
+    version: str
+    started_at: float  # time.time()
+    esl_sessions: Callable[[], int]
+
+
 DAEMON: web.AppKey[Daemon] = web.AppKey("daemon")
+SETTINGS: web.AppKey[Settings] = web.AppKey("settings", Settings)
+METRICS: web.AppKey[Metrics] = web.AppKey("metrics", Metrics)
+NODE: web.AppKey[NodeInfo] = web.AppKey("node", NodeInfo)
+# A getter, not the pool: the pool comes (and may be swapped) after the app is built.
+POOL: web.AppKey[Callable[[], asyncpg.Pool | None]] = web.AppKey("pool")
 
 
 def daemon_of(request: web.Request) -> Daemon:
     return request.app[DAEMON]
 
 
+def settings_of(request: web.Request) -> Settings:
+    return request.app[SETTINGS]
+
+
+def metrics_of(request: web.Request) -> Metrics:
+    return request.app[METRICS]
+
+
+def node_of(request: web.Request) -> NodeInfo:
+    return request.app[NODE]
+
+
+def pool_or_none(request: web.Request) -> asyncpg.Pool | None:
+    """The pool, or None while the database has not come up."""
+    return request.app[POOL]()
+
+
 def pool_of(request: web.Request) -> asyncpg.Pool:
     """The daemon's pool; 503 while the database has not come up."""
-    pool = request.app[DAEMON].pool
+    pool = pool_or_none(request)
     if pool is None:
         raise ApiError(503, "the database is unavailable; try again shortly")
     return pool

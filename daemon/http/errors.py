@@ -3,7 +3,9 @@
 Handlers raise; this middleware turns the exception into the response:
 :class:`ApiError` as is, unknown ids 404, duplicates 409, a database that does
 not answer 503, aiohttp's own errors (no such route, wrong method, body too
-large) with their status, anything else 500 without internals.
+large) with their status, anything else 500 without internals.  Messages are
+for people: no database constraint names (:mod:`daemon.db.constraints`), no
+pydantic "Value error, " prefixes.
 """
 
 from __future__ import annotations
@@ -12,27 +14,21 @@ import asyncio
 from collections.abc import Mapping, Sequence
 from http import HTTPStatus
 
-import asyncpg
 from aiohttp import hdrs, web
 from aiohttp.typedefs import Handler
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
+from daemon.db import errors as db_errors
 from daemon.db import tenants
+from daemon.db.constraints import explain
 from daemon.http.models import Error, ErrorDetail
 from daemon.logs import get_logger
 
 _log = get_logger(__name__)
 
 # The database is down, restarting, out of connections, or too slow: try again later.
-DB_UNAVAILABLE: tuple[type[BaseException], ...] = (
-    OSError,
-    TimeoutError,
-    asyncpg.InterfaceError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.exceptions.OperatorInterventionError,
-    asyncpg.exceptions.InsufficientResourcesError,
-)
+DB_UNAVAILABLE = db_errors.DB_UNAVAILABLE  # defined once in daemon.db.errors
 
 
 class ApiError(Exception):
@@ -57,8 +53,13 @@ class ApiError(Exception):
         return cls(422, "; ".join(_sentence(d) for d in detail), detail)
 
 
+def readable(msg: str) -> str:
+    """pydantic's message without the "Value error, " it puts before our own ValueError texts."""
+    return msg.removeprefix("Value error, ")
+
+
 def _detail(error: ErrorDetails, where: str) -> ErrorDetail:
-    return ErrorDetail(loc=[where, *error["loc"]], msg=error["msg"], type=error["type"])
+    return ErrorDetail(loc=[where, *error["loc"]], msg=readable(error["msg"]), type=error["type"])
 
 
 def _sentence(detail: ErrorDetail) -> str:
@@ -69,7 +70,7 @@ def _sentence(detail: ErrorDetail) -> str:
 def error_response(
     status: int, message: str, detail: Sequence[ErrorDetail] = (), headers: Mapping[str, str] | None = None
 ) -> web.Response:
-    body = Error(error=message, detail=list(detail))
+    body = Error(error=explain(message), detail=list(detail))
     return web.Response(status=status, text=body.model_dump_json(), content_type="application/json", headers=headers)
 
 

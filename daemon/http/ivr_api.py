@@ -4,7 +4,8 @@ Operator routes (``/api/v1/operator/ivr/…``, tenant token): save a version
 (its shape checked: 422), publish a version (the graph checked against the
 tenant: 422 naming each node, nothing changed), roll back by publishing an
 earlier version; voicemail listed, downloaded, deleted.  Admin route: the
-forwarding add-on and its tariff per tenant.
+forwarding tariff per tenant (the add-on itself is ``PUT /api/v1/tenants/{id}/forwarding``
+of :mod:`daemon.http.invoice_api`, with its contract history).
 """
 
 from __future__ import annotations
@@ -27,8 +28,8 @@ from daemon.http.ivr_models import (
     ForwardedLeg,
     ForwardedList,
     ForwardedQuery,
-    ForwardingIn,
-    ForwardingOut,
+    TariffIn,
+    TariffOut,
     VersionList,
     VersionOut,
     VersionSummary,
@@ -184,24 +185,13 @@ async def get_forwarding(request: web.Request) -> ContractOut:
 
 @admin_routes.route(
     "PUT",
-    r"/api/v1/tenants/{tenant_id:\d+}/forwarding",
-    summary="The forwarding add-on and its tariff (applies to the next forwarded call)",
-    body=ForwardingIn,
-    response=ForwardingOut,
+    r"/api/v1/tenants/{tenant_id:\d+}/forwarding/tariff",
+    summary="The tariff of forwarded calls (applies to the next forwarded call)",
+    body=TariffIn,
+    response=TariffOut,
     errors=(404, 422),
 )
-async def set_forwarding(request: web.Request, body: ForwardingIn) -> ForwardingOut:
-    pool = pool_of(request)
+async def set_forwarding_tariff(request: web.Request, body: TariffIn) -> TariffOut:
     tenant_id = _number(request, "tenant_id")
-    async with pool.acquire() as conn, conn.transaction():
-        status = await conn.execute(
-            "UPDATE line_contracts SET forwarding = $2, updated_at = now() WHERE tenant_id = $1",
-            tenant_id,
-            body.enabled,
-        )
-        if status.endswith(" 0"):
-            raise tenants.NotFound(f"no tenant with id {tenant_id}")
-        await forwarding.set_tariff(conn, tenant_id, ForwardTariff(body.unit_seconds, body.yen_per_unit))
-    return ForwardingOut(
-        tenant_id=tenant_id, enabled=body.enabled, unit_seconds=body.unit_seconds, yen_per_unit=body.yen_per_unit
-    )
+    await forwarding.set_tariff(pool_of(request), tenant_id, ForwardTariff(body.unit_seconds, body.yen_per_unit))
+    return TariffOut(tenant_id=tenant_id, unit_seconds=body.unit_seconds, yen_per_unit=body.yen_per_unit)

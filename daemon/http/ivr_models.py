@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import BaseModel, ConfigDict, Field
 
 from daemon.ivr.models import Flow
 
@@ -51,19 +51,17 @@ class VoicemailQuery(BaseModel):
     offset: Annotated[int, Field(ge=0, le=10**9)] = 0
 
 
-class ForwardingIn(BaseModel):
-    """The forwarding add-on of a tenant's contract and its per-duration tariff."""
+class TariffIn(BaseModel):
+    """The per-duration tariff of a tenant's forwarded calls (the add-on itself: ``PUT …/forwarding``)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    enabled: StrictBool
-    unit_seconds: Literal[1, 30, 60] = 60
-    yen_per_unit: Annotated[int, Field(ge=0, le=100_000, strict=True)] = 20
+    unit_seconds: Literal[1, 30, 60]
+    yen_per_unit: Annotated[int, Field(ge=0, le=100_000, strict=True)]
 
 
-class ForwardingOut(_Out):
+class TariffOut(_Out):
     tenant_id: int
-    enabled: bool
     unit_seconds: int
     yen_per_unit: int
 

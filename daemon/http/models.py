@@ -1,105 +1,61 @@
 """Request and response bodies of the HTTP API, and the value rules they share with the CLI.
 
-The rules (what a phone number, a line count and a tenant name may be) live
+The rules (what a phone number, a line count, a name and a label may be) live
 here once; the CLI validates its arguments with the same types through
-:class:`pydantic.TypeAdapter`.
+:class:`pydantic.TypeAdapter`.  One number rule serves adding, looking up and
+removing a number.
 """
 
 from __future__ import annotations
 
 import unicodedata
+from datetime import timedelta, timezone
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
+from daemon import numbers
+
+# Times given without a zone are Japan time, and times shown to people are in it (no DST: a fixed offset).
+TOKYO = timezone(timedelta(hours=9), "Asia/Tokyo")
+
 MAX_LINES = 100_000
 MAX_NAME = 200
 MAX_TENANT_ID = 2**63 - 1  # bigserial
 
-# Non-geographic prefixes whose numbers have 11 digits (0800 toll-free is among 080).
-_ELEVEN_DIGIT_PREFIXES = ("020", "050", "060", "070", "080", "090")
 _FORBIDDEN_IN_NAMES = {"Cc", "Cf", "Cs", "Zl", "Zp"}  # controls, invisible formatting, separators
 
-
-def _strip_country_code(value: str) -> str:
-    value = value.strip()
-    return "0" + value[3:] if value.startswith("+81") else value
+# The number rule lives in daemon.numbers (one normaliser for the API, the CLI and the call flow).
+normalise_number = numbers.normalise_number
 
 
-def _digits_only(value: str) -> bool:
-    return value.isascii() and value.isdigit()
-
-
-def normalise_number(value: str) -> str:
-    """A Japanese number in national form: ``+81312345678`` → ``0312345678``.
-
-    10 digits (``03…``, ``06…``, ``0120…``, ``0570…``) or 11 digits
-    (``050…``, ``070…``, ``080…``, ``090…``, ``0800…``), digits only.
-    """
-    number = _strip_country_code(value)
-    if not _digits_only(number):
+def _check_text(value: str, what: str, *, required: bool) -> str:
+    """The one rule for names and labels: trimmed, NFC, at most 200 characters, no controls."""
+    text = unicodedata.normalize("NFC", value.strip())
+    if required and not text:
+        raise PydanticCustomError("text", "the {what} must not be empty or only spaces", {"what": what})
+    if len(text) > MAX_NAME:
         raise PydanticCustomError(
-            "phone_number",
-            "a phone number has digits only, without hyphens or spaces:"
-            " national form 0312345678 or international form +81312345678",
+            "text",
+            "the {what} has {length} characters; at most {max} are allowed",
+            {"what": what, "length": len(text), "max": MAX_NAME},
         )
-    if len(number) not in (10, 11) or number[0] != "0" or number[1] == "0":
+    if any(unicodedata.category(ch) in _FORBIDDEN_IN_NAMES for ch in text):
         raise PydanticCustomError(
-            "phone_number",
-            "{number} is not a Japanese phone number: it must have 10 or 11 digits and start with 0"
-            " (e.g. 0312345678, 0120123456, 08001234567) or with +81",
-            {"number": number},
+            "text",
+            "the {what} must not contain control characters (tabs, newlines, invisible formatting)",
+            {"what": what},
         )
-    eleven = number.startswith(_ELEVEN_DIGIT_PREFIXES)
-    if eleven and len(number) != 11:
-        raise PydanticCustomError(
-            "phone_number",
-            "{number} has {length} digits, but numbers starting with {prefix} have 11",
-            {"number": number, "length": len(number), "prefix": number[:3]},
-        )
-    if not eleven and len(number) != 10:
-        raise PydanticCustomError(
-            "phone_number",
-            "{number} has {length} digits, but numbers starting with {prefix} have 10"
-            " (only 020, 050, 060, 070, 080 and 090 numbers have 11)",
-            {"number": number, "length": len(number), "prefix": number[:3]},
-        )
-    return number
-
-
-def normalise_assigned_number(value: str) -> str:
-    """A number to look up or remove: national form, but any length the database holds.
-
-    Looser than :func:`normalise_number` so that a number stored before the
-    rules tightened can still be removed.
-    """
-    number = _strip_country_code(value)
-    if not _digits_only(number) or not 6 <= len(number) <= 15:
-        raise PydanticCustomError(
-            "phone_number",
-            "a phone number has 6 to 15 digits and nothing else: national form 0312345678"
-            " or international form +81312345678",
-        )
-    return number
+    return text
 
 
 def check_name(value: str) -> str:
-    name = unicodedata.normalize("NFC", value.strip())
-    if not name:
-        raise PydanticCustomError("tenant_name", "the name must not be empty or only spaces")
-    if len(name) > MAX_NAME:
-        raise PydanticCustomError(
-            "tenant_name",
-            "the name has {length} characters; at most {max} are allowed",
-            {"length": len(name), "max": MAX_NAME},
-        )
-    if any(unicodedata.category(ch) in _FORBIDDEN_IN_NAMES for ch in name):
-        raise PydanticCustomError(
-            "tenant_name",
-            "the name must not contain control characters (tabs, newlines, invisible formatting)",
-        )
-    return name
+    return _check_text(value, "name", required=True)
+
+
+def check_label(value: str) -> str:
+    return _check_text(value, "label", required=False)
 
 
 PhoneNumber = Annotated[
@@ -124,6 +80,11 @@ TenantName = Annotated[
     str,
     Field(strict=True, min_length=1, max_length=MAX_NAME, description="no control characters"),
     AfterValidator(check_name),
+]
+Label = Annotated[
+    str,
+    Field(strict=True, max_length=MAX_NAME, description="free text for people, may be empty; no control characters"),
+    AfterValidator(check_label),
 ]
 Product = Literal["coaching", "ivr"]
 

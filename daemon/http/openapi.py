@@ -58,10 +58,13 @@ def document(
 
         item: dict[str, Any] = {"operationId": op.name, "summary": op.summary, "responses": responses}
         params = [_parameter(name, pattern) for name, pattern in _PARAM.findall(op.path)]
+        if op.query is not None:
+            params += query_parameters(op.query)
         if params:
             item["parameters"] = params
         if op.body is not None:
-            item["requestBody"] = {"required": True, "content": content(op.body, "validation")}
+            required = bool(op.body.model_json_schema().get("required"))
+            item["requestBody"] = {"required": required, "content": content(op.body, "validation")}
         if secured(op.path):
             item["security"] = [{"bearer": []}]
         paths.setdefault(_PARAM.sub(r"{\1}", op.path), {})[op.method.lower()] = item
@@ -80,3 +83,28 @@ def document(
 def _parameter(name: str, pattern: str) -> dict[str, Any]:
     schema: dict[str, Any] = {"type": "integer", "minimum": 1} if pattern == r"\d+" else {"type": "string"}
     return {"name": name, "in": "path", "required": True, "schema": schema}
+
+
+def query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
+    """One ``in: query`` parameter per field of ``model`` (optional ones without their ``null``)."""
+    schema = model.model_json_schema(mode="validation")
+    required = set(schema.get("required", ()))
+    params = []
+    for name, declared in schema["properties"].items():
+        prop = dict(declared)
+        description = prop.pop("description", None)
+        prop.pop("title", None)
+        options = [o for o in prop.pop("anyOf", ()) if o.get("type") != "null"]
+        if len(options) == 1:
+            prop.update(options[0])
+        elif options:
+            prop["anyOf"] = options
+        if prop.get("default", 0) is None:
+            del prop["default"]
+        description = description or prop.get("description")
+        prop.pop("description", None)
+        param: dict[str, Any] = {"name": name, "in": "query", "required": name in required, "schema": prop}
+        if description:
+            param["description"] = description
+        params.append(param)
+    return params

@@ -7,9 +7,11 @@ Adding an endpoint is one decorator::
     async def set_lines(request: web.Request, body: LinesUpdate) -> LinesChanged: ...
 
 The wrapper reads and validates the body (malformed JSON 400, rule violations
-422), and turns the returned model into JSON with the declared status (``None``
-for a bodiless 204).  A handler may return a ``web.StreamResponse`` itself when
-its status depends on the outcome.
+422; an empty body is ``{}``, so a model whose fields are all optional needs
+none), and turns the returned model into JSON with the declared status
+(``None`` for a bodiless 204).  A handler may return a ``web.StreamResponse``
+itself when its status depends on the outcome.  ``query=`` names the model a
+handler validates its query string with, for the document.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ class Operation:
     status: int
     errors: tuple[int, ...]
     also: Mapping[int, type[BaseModel]] = field(default_factory=dict)  # other statuses with bodies
+    query: type[BaseModel] | None = None  # the query string's parameters
 
 
 class RouteTable:
@@ -63,6 +66,7 @@ class RouteTable:
         status: int = 200,
         errors: tuple[int, ...] = (),
         also: Mapping[int, type[BaseModel]] | None = None,
+        query: type[BaseModel] | None = None,
     ) -> Callable[[BodyHandler[B]], BodyHandler[B]]: ...
 
     @overload
@@ -77,6 +81,7 @@ class RouteTable:
         status: int = 200,
         errors: tuple[int, ...] = (),
         also: Mapping[int, type[BaseModel]] | None = None,
+        query: type[BaseModel] | None = None,
     ) -> Callable[[PlainHandler], PlainHandler]: ...
 
     def route(
@@ -90,6 +95,7 @@ class RouteTable:
         status: int = 200,
         errors: tuple[int, ...] = (),
         also: Mapping[int, type[BaseModel]] | None = None,
+        query: type[BaseModel] | None = None,
     ) -> Callable[[Any], Any]:
         def register(handler: Callable[..., Awaitable[Result]]) -> Callable[..., Awaitable[Result]]:
             self._operations.append(
@@ -104,6 +110,7 @@ class RouteTable:
                     status=status,
                     errors=errors,
                     also=dict(also or {}),
+                    query=query,
                 )
             )
             return handler
@@ -139,7 +146,10 @@ def _endpoint(handler: Callable[..., Awaitable[Result]], body: type[BaseModel] |
 async def read_body(request: web.Request, model: type[B]) -> B:
     raw = await request.read()
     if not raw.strip():
-        raise ApiError(400, "the request body is empty; send a JSON object")
+        try:
+            return model.model_validate({})  # nothing to say: fine when every field is optional
+        except ValidationError:
+            raise ApiError(400, "the request body is empty; send a JSON object") from None
     try:
         return model.model_validate_json(raw)
     except ValidationError as exc:

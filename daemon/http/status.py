@@ -10,7 +10,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from daemon.db import tenants
 from daemon.db.errors import DB_ERRORS
-from daemon.http.context import daemon_of
+from daemon.db.pool import reachable
+from daemon.http.context import metrics_of, node_of, pool_or_none, settings_of
 from daemon.http.models import Status, TenantStatus
 from daemon.http.registry import RouteTable, json_response
 from daemon.logs import get_logger
@@ -31,32 +32,30 @@ STATUS_DB_TIMEOUT = 2.0
     also={503: Status},
 )
 async def status(request: web.Request) -> web.Response:
-    daemon = daemon_of(request)
-    reachable = await daemon.db_reachable()
+    node = node_of(request)
+    pool = pool_or_none(request)
+    up = pool is not None and await reachable(pool)
     overview: list[tenants.TenantLines] = []
-    pool = daemon.pool
-    if reachable and pool is not None:
+    if up and pool is not None:
         try:
             overview = await asyncio.wait_for(tenants.lines_overview(pool), STATUS_DB_TIMEOUT)
         except DB_ERRORS as exc:
             _log.error("status_db_error", error=repr(exc))
-            reachable = False
-    else:
-        reachable = False
+            up = False
     body = Status(
-        version=daemon.version,
-        node=daemon.settings.node_id,
-        uptime_seconds=round(max(0.0, time.time() - daemon.started_at), 3),
-        db_reachable=reachable,
-        esl_sessions=len(daemon.outbound.sessions),
+        version=node.version,
+        node=settings_of(request).node_id,
+        uptime_seconds=round(max(0.0, time.time() - node.started_at), 3),
+        db_reachable=up,
+        esl_sessions=node.esl_sessions(),
         tenants=[
             TenantStatus(tenant_id=t.tenant_id, name=t.name, lines=t.lines, live_calls=t.live_calls) for t in overview
         ],
     )
-    return json_response(body, 200 if reachable else 503)
+    return json_response(body, 200 if up else 503)
 
 
 async def metrics(request: web.Request) -> web.Response:
     """Prometheus text exposition of this daemon's registry."""
-    body = generate_latest(daemon_of(request).metrics.registry)
+    body = generate_latest(metrics_of(request).registry)
     return web.Response(body=body, headers={hdrs.CONTENT_TYPE: CONTENT_TYPE_LATEST})

@@ -3,17 +3,31 @@
 Used outside the call path: after a crash, to ask FreeSWITCH which calls still
 live and to hear their CHANNEL_HANGUP_COMPLETE.  ``auth`` first, then ``api``
 commands and an ``event plain`` subscription (not per channel: every channel's
-events arrive).
+events arrive).  The protocol (reply order, auth/request first) is the sans-IO
+:class:`~daemon.esl.connection.Connection` in its inbound role; this class only
+reads the socket and gives each request a future.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections import deque
 from typing import Any
 
-from daemon.esl import Event, Frame, Parser, ProtocolError, commands
+from daemon.esl import ConnectionClosed, Event, ProtocolError
+from daemon.esl.connection import (
+    ApiResponse,
+    AuthRequest,
+    ChannelData,
+    ChannelEvent,
+    CommandReply,
+    Connection,
+    ConnectionEvent,
+    Disconnect,
+    Reply,
+    Request,
+    Role,
+)
 
 
 class InboundError(Exception):
@@ -24,11 +38,11 @@ class InboundClient:
     def __init__(self) -> None:
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
-        self._parser = Parser()
-        self._replies: deque[asyncio.Future[Frame]] = deque()
+        self._conn = Connection(Role.INBOUND)
+        self._replies: dict[Request, asyncio.Future[Reply]] = {}
         self.events: asyncio.Queue[Event] = asyncio.Queue()
         self._pump: asyncio.Task[None] | None = None
-        self._auth: asyncio.Future[Frame] | None = None
+        self._auth: asyncio.Future[None] | None = None
 
     async def connect(self, host: str, port: int, password: str) -> None:
         """Connect and authenticate (wrap in ``asyncio.timeout`` to bound it)."""
@@ -36,52 +50,65 @@ class InboundClient:
         self._auth = asyncio.get_running_loop().create_future()
         self._pump = asyncio.get_running_loop().create_task(self._read())
         await self._auth
-        reply = await self._send(commands.auth(password))
-        if not reply.ok:
+        reply = await self._send(self._conn.auth(password))
+        if not reply.frame.ok:
             await self.close()
-            raise InboundError(f"FreeSWITCH refused the event-socket password: {reply.reply_text}")
+            raise InboundError(f"FreeSWITCH refused the event-socket password: {reply.frame.reply_text}")
 
     async def _read(self) -> None:
         assert self._reader is not None
         try:
             while data := await self._reader.read(65536):
-                for frame in self._parser.feed(data):
-                    self._dispatch(frame)
+                for item in self._conn.receive_data(data):
+                    self._dispatch(item)
         except (ProtocolError, OSError) as exc:
             self._fail(InboundError(str(exc)))
             return
-        self._fail(InboundError("FreeSWITCH closed the event socket"))
+        for item in self._conn.receive_data(b""):
+            self._dispatch(item)
 
-    def _dispatch(self, frame: Frame) -> None:
-        ctype = frame.content_type
-        if ctype == "auth/request" and self._auth is not None and not self._auth.done():
-            self._auth.set_result(frame)
-        elif ctype in ("text/event-plain", "text/event-json"):
-            self.events.put_nowait(frame.event())
-        elif ctype in ("command/reply", "api/response") and self._replies:
-            self._replies.popleft().set_result(frame)
+    def _dispatch(self, item: ConnectionEvent) -> None:
+        if isinstance(item, ChannelEvent):
+            self.events.put_nowait(item.event)
+        elif isinstance(item, AuthRequest):
+            if self._auth is not None and not self._auth.done():
+                self._auth.set_result(None)
+        elif isinstance(item, Disconnect):
+            self._fail(InboundError("FreeSWITCH closed the event socket"))
+        elif isinstance(item, (CommandReply, ChannelData, ApiResponse)):
+            future = self._replies.pop(item.request, None)
+            if future is not None and not future.done():
+                future.set_result(item)
 
     def _fail(self, exc: Exception) -> None:
-        for future in [*self._replies, *([self._auth] if self._auth else [])]:
+        futures: list[asyncio.Future[Any]] = [*self._replies.values()]
+        if self._auth is not None:
+            futures.append(self._auth)
+        for future in futures:
             if not future.done():
                 future.set_exception(exc)
         self._replies.clear()
 
-    async def _send(self, data: bytes) -> Frame:
-        if self._writer is None:
-            raise InboundError("not connected")
-        future: asyncio.Future[Frame] = asyncio.get_running_loop().create_future()
-        self._replies.append(future)
-        self._writer.write(data)
+    async def _send(self, request: Request) -> Reply:
+        future: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
+        self._replies[request] = future
+        assert self._writer is not None
+        self._writer.write(request.data)
         return await future
 
+    def _connection(self) -> Connection:
+        if self._writer is None or self._writer.is_closing():
+            raise InboundError("not connected")
+        return self._conn
+
     async def api(self, cmd: str) -> str:
-        return (await self._send(commands.api(cmd))).body_text
+        reply = await self._send(self._connection().api(cmd))
+        return reply.text if isinstance(reply, ApiResponse) else reply.frame.reply_text
 
     async def subscribe(self, *names: str) -> None:
-        reply = await self._send(commands.event("plain", names))
-        if not reply.ok:
-            raise InboundError(reply.reply_text)
+        reply = await self._send(self._connection().event("plain", names))
+        if not reply.frame.ok:
+            raise InboundError(reply.frame.reply_text)
 
     async def exists(self, uuid: str) -> bool:
         return (await self.api(f"uuid_exists {uuid}")).strip() == "true"
@@ -96,9 +123,9 @@ class InboundClient:
         if self._writer is not None:
             try:
                 if not self._writer.is_closing():
-                    self._writer.write(commands.exit_())
+                    self._writer.write(self._conn.exit().data)
                 self._writer.close()
-            except OSError:
+            except (OSError, ConnectionClosed):
                 pass
             self._writer = None
         if self._pump is not None:

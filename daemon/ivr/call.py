@@ -1,4 +1,4 @@
-"""State of one IVR call, shared by the node functions."""
+"""State of one IVR call, shared by the node functions: the admitted call and the flow it runs."""
 
 from __future__ import annotations
 
@@ -6,12 +6,12 @@ import asyncio
 import datetime as dt
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import asyncpg
 
-from daemon.calls.services import Services
+from daemon.calls.context import CallContext
 from daemon.db.ivr_flows import LiveFlow
 from daemon.ivr.media import GuidancePrompts
 from daemon.outbound.session import Session
@@ -19,16 +19,39 @@ from daemon.outbound.session import Session
 
 @dataclass
 class IvrCall:
-    session: Session
-    calls: asyncio.TaskGroup
-    svc: Services
-    pool: asyncpg.Pool
-    tenant_id: int
-    call_uuid: uuid.UUID
+    call: CallContext
     live: LiveFlow  # the version this call started with, whatever is published meanwhile
     prompts: GuidancePrompts
-    dialled: str
-    caller_number: str  # national digits, or "" when withheld / not a number
     clock: Callable[[], dt.datetime]
     recordings: Path
     node: str = ""  # the node running now
+    lead_in: list[str] = field(default_factory=list)  # guidance held back for the next question
+
+    @property
+    def session(self) -> Session:
+        return self.call.session
+
+    @property
+    def calls(self) -> asyncio.TaskGroup:
+        return self.call.calls
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        return self.call.pool
+
+    @property
+    def tenant_id(self) -> int:
+        return self.call.tenant_id
+
+    @property
+    def call_uuid(self) -> uuid.UUID:
+        return self.call.call_uuid
+
+    @property
+    def dialled(self) -> str:
+        return self.call.dialled
+
+    @property
+    def caller_number(self) -> str:
+        """National digits, or "" when withheld / not a number."""
+        return self.call.caller_number or ""

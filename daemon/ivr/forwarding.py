@@ -35,9 +35,10 @@ async def forward(c: IvrCall, node: ForwardNode) -> str | None:
         _log.warning("ivr_forwarding_off", node=c.node)
         return node.on_fail
     rounds = [list(node.numbers)] if node.strategy == "simultaneous" else [[n] for n in node.numbers]
-    announcement = c.prompts.path(f"g{node.announcement}") if node.announcement is not None else None
+    announcement = c.prompts.path(media.name(node.announcement)) if node.announcement is not None else None
+    template = c.call.services.settings.forward_dial_template
     for numbers in rounds:
-        result = await attempt(c, node, numbers, contract.tariff, announcement)
+        result = await attempt(c, node, media.phones(numbers, template), contract.tariff, announcement)
         _log.info("ivr_forward_result", node=c.node, disposition=result.disposition, talked=result.talked)
         if result.talked:
             return None
@@ -47,39 +48,38 @@ async def forward(c: IvrCall, node: ForwardNode) -> str | None:
 
 
 async def attempt(
-    c: IvrCall, node: ForwardNode, numbers: list[str], tariff: ForwardTariff, announcement: str | None
-) -> bridge.BridgeResult:
-    """Ring ``numbers`` at once: rows first, then the bridge, then every row closed."""
-    legs = [(uuid.uuid4(), n) for n in numbers]
+    c: IvrCall, node: ForwardNode, phones: list[media.Phone], tariff: ForwardTariff, announcement: str | None
+) -> bridge.BridgeResult[media.Phone]:
+    """Ring ``phones`` at once: rows first, then the bridge, then every row closed."""
+    legs = [(uuid.uuid4(), p) for p in phones]
     await legs_db.open_legs(
         c.pool,
-        legs,
+        [(leg, p.number) for leg, p in legs],
         call_uuid=c.call_uuid,
         tenant_id=c.tenant_id,
-        node_id=c.svc.node_id,
+        node_id=c.call.services.node_id,
         flow_node=c.node,
         tariff=tariff,
         created_us=wall_us(),
     )
     answered: dict[uuid.UUID, int] = {}
-
-    async def on_answer(leg: uuid.UUID, at: int) -> None:
-        answered[leg] = at
-        await legs_db.mark_answered(c.pool, leg, at)
-
-    result: bridge.BridgeResult | None = None
+    result: bridge.BridgeResult[media.Phone] | None = None
     try:
-        result = await media.ring(
+        ring = await media.ring(
             c.session,
             c.calls,
             legs,
             ring_timeout_s=node.ring_timeout_s,
             shown_number=shown(c, node),
             announcement=announcement,
-            on_answer=on_answer,
         )
+        answer = await ring.answered()
+        if answer is not None:  # billing starts here: the row knows before the talk ends
+            answered[answer.leg] = answer.answer_us
+            await legs_db.mark_answered(c.pool, answer.leg, answer.answer_us)
+        result = await ring.ended()
     finally:
-        await asyncio.shield(finish(c, legs, result, answered))
+        await asyncio.shield(finish(c, [leg for leg, _ in legs], result, answered))
     return result
 
 
@@ -99,16 +99,19 @@ def outcome(disposition: str, caller_gone: bool) -> str:
 
 
 async def finish(
-    c: IvrCall, legs: list[tuple[uuid.UUID, str]], result: bridge.BridgeResult | None, answered: dict[uuid.UUID, int]
+    c: IvrCall,
+    legs: list[uuid.UUID],
+    result: bridge.BridgeResult[media.Phone] | None,
+    answered: dict[uuid.UUID, int],
 ) -> None:
     """Close every row of this attempt; the answered leg with its talk and charge."""
     hangup = c.session.hangup_event
     gone_at = bridge.event_time_us(hangup) if hangup is not None else None
-    for leg, _ in legs:
+    for leg in legs:
         if leg in answered:
             end = result.end_us if result is not None and result.end_us else (gone_at or wall_us())
             done = await legs_db.finish(c.pool, leg, outcome="answered", answer_us=answered[leg], end_us=end)
-            c.svc.metrics.billed_seconds.labels(str(c.tenant_id)).inc(done.billsec)
+            c.call.metrics.billed_seconds.labels(str(c.tenant_id)).inc(done.billsec)
             _log.info("ivr_forward_charged", leg=str(leg), billsec=done.billsec, charge_yen=done.charge_yen)
             continue
         disposition = result.disposition if result is not None else ""

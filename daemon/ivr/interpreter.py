@@ -4,8 +4,10 @@ answer
 → the live flow version (cached per node process; the call keeps it to the end)
 → the entry node for how the call arrived (diverted-from number, toll-free, direct, number, default)
 → each node's function returns the next node's name, or None to hang up:
-    play       guidance items, then next
-    menu       prompt + keys (type-ahead kept); timeout / invalid: its prompt, retry; retries used up: fallback
+    play       guidance items, then next; before a menu (or another play) they wait to be the
+               lead-in of the menu's question, where keys typed during them count
+    menu       prompt + keys (type-ahead kept); timeout / invalid: its prompt as the lead-in of the
+               retry; retries used up: that prompt, then fallback
     hours      open or closed now (Asia/Tokyo, holidays, the tenant's own days)
     forward    ring external numbers (daemon.ivr.forwarding); talk; busy / no answer / failure: on_fail
     voicemail  prompt, beep, record (# / silence / limit), stored; then next or hang up
@@ -17,16 +19,13 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 from daemon.calls.answering import greet_and_hang_up
-from daemon.calls.numbers import national
-from daemon.calls.services import Services
+from daemon.calls.context import CallContext
 from daemon.db import voicemail as voicemail_db
-from daemon.db.admission import Admission
 from daemon.ivr import forwarding, media
 from daemon.ivr.arrival import arrival, diverted_from
 from daemon.ivr.cache import FlowCache
@@ -34,11 +33,12 @@ from daemon.ivr.call import IvrCall
 from daemon.ivr.hours import is_open
 from daemon.ivr.models import ForwardNode, HangupNode, HoursNode, MenuNode, PlayNode, VoicemailNode
 from daemon.logs import get_logger
-from daemon.outbound.session import CallEnded, Session
+from daemon.outbound.session import CallEnded
 
 _log = get_logger(__name__)
 
 MAX_STEPS = 500  # a published flow cannot loop without the caller; this is the belt to those braces
+MAX_LEAD_IN = 40  # guidance items held back for the next question at most (two play nodes' worth)
 
 
 def now() -> dt.datetime:
@@ -52,55 +52,57 @@ class Ivr:
         self.cache = cache or FlowCache()
         self.clock = clock
 
-    async def __call__(self, session: Session, calls: asyncio.TaskGroup, svc: Services, adm: Admission) -> None:
-        assert adm.tenant_id is not None and svc.pool is not None and session.channel is not None
-        live = await self.cache.get(svc.pool, adm.tenant_id)
+    async def __call__(self, call: CallContext) -> None:
+        live = await self.cache.get(call.pool, call.tenant_id)
         if live is None:
-            return await greet_and_hang_up(session, calls, svc, adm)
-        channel = session.channel
-        dialled = national(channel.destination_number) or ""
-        original = diverted_from(channel.diversion)
+            return await greet_and_hang_up(call)
+        original = diverted_from(call.channel.diversion)
         c = IvrCall(
-            session,
-            calls,
-            svc,
-            svc.pool,
-            adm.tenant_id,
-            uuid.UUID(channel.unique_id),
+            call,
             live,
-            media.GuidancePrompts(live.paths, svc.prompts),
-            dialled,
-            national(channel.caller_id_number) or "",
+            media.GuidancePrompts(live.paths, call.prompts),
             self.clock or now,
-            svc.settings.data_dir.resolve() / "voicemail",
+            call.services.settings.data_dir.resolve() / "voicemail",
         )
-        start = live.flow.entry.start(arrival(dialled, original), dialled, original)
+        start = live.flow.entry.start(arrival(call.dialled, original), call.dialled, original)
         _log.info("ivr_start", version=live.version, node=start, diverted_from=original)
-        await session.execute("answer")
+        await call.session.execute("answer")
         await run(c, start)
-        await session.hangup("NORMAL_CLEARING")
+        await call.session.hangup("NORMAL_CLEARING")
 
 
 async def run(c: IvrCall, start: str) -> None:
     name: str | None = start
     for _ in range(MAX_STEPS):
         if name is None:
-            return
+            return await flush(c)
         c.node = name
         node = c.live.flow.nodes[name]
+        if not isinstance(node, PlayNode | MenuNode):
+            await flush(c)
         name = await STEPS[node.kind](c, node)
     _log.error("ivr_too_many_steps", node=name)
 
 
+async def flush(c: IvrCall) -> None:
+    """Play the guidance still waiting for a question (the next node asks none)."""
+    if c.lead_in:
+        items, c.lead_in = c.lead_in, []
+        await media.play(c.session, c.prompts, items)
+
+
 async def play(c: IvrCall, node: PlayNode) -> str | None:
-    for item in node.guidance:
-        await media.play(c.session, c.prompts, item)
+    c.lead_in += [media.name(g) for g in node.guidance]
+    following = c.live.flow.nodes[node.next]
+    if not isinstance(following, PlayNode | MenuNode) or len(c.lead_in) > MAX_LEAD_IN:
+        await flush(c)
     return node.next
 
 
 async def menu(c: IvrCall, node: MenuNode) -> str | None:
     longest = max(len(keys) for keys in node.options)
     for _ in range(node.max_retries + 1):
+        lead_in, c.lead_in = c.lead_in, []
         keys = await media.read_keys(
             c.session,
             c.prompts,
@@ -108,13 +110,14 @@ async def menu(c: IvrCall, node: MenuNode) -> str | None:
             max_digits=longest,
             first_ms=node.first_digit_timeout_ms,
             inter_ms=node.inter_digit_timeout_ms,
+            lead_in=lead_in,
         )
         if keys is not None and keys in node.options:
             return node.options[keys]
         again = node.timeout_prompt if keys is None else node.invalid_prompt
         _log.info("ivr_menu_retry", node=c.node, keys=keys or "", timeout=keys is None)
         if again is not None:
-            await media.play(c.session, c.prompts, again)
+            c.lead_in = [media.name(again)]  # the retry's lead-in, or played before the fallback
     return node.fallback
 
 
@@ -128,7 +131,7 @@ async def forward(c: IvrCall, node: ForwardNode) -> str | None:
 
 async def voicemail(c: IvrCall, node: VoicemailNode) -> str | None:
     if node.prompt is not None:
-        await media.play(c.session, c.prompts, node.prompt)
+        await media.play(c.session, c.prompts, [media.name(node.prompt)])
     if node.beep:
         await media.beep(c.session, c.prompts)
     folder = c.recordings / str(c.tenant_id)

@@ -2,31 +2,32 @@
 
 Guidance items of the ``guidance`` table are played by the shared helpers under
 a name (``g<id>``) that :class:`GuidancePrompts` turns into the item's processed
-WAV; stock prompts fall through to the daemon's prompt library.  Forwarding
-rings through :func:`daemon.calls.bridge.bridge` with stand-in counsellors
-(one per number); the optional announcement to the answering person is
-FreeSWITCH's ``group_confirm_file`` run with ``group_confirm_key=exec`` (the
-originate plays it on the answered leg before bridging).
+WAV; stock prompts fall through to the daemon's prompt library.  A plain
+``playback`` drops keys typed meanwhile, so guidance that leads to a menu is the
+lead-in of the menu's question (:func:`read_keys`), where keys typed ahead count.
+Forwarding rings through :func:`daemon.calls.bridge.ring` with one
+:class:`Phone` per number (``Settings.forward_dial_template``); the optional
+announcement to the answering person is FreeSWITCH's ``group_confirm_file`` run
+with ``group_confirm_key=exec`` (the originate plays it on the answered leg
+before bridging).
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 import uuid
 import wave
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from daemon.calls import bridge, guidance
 from daemon.calls.keypad import read_digits
 from daemon.calls.services import Prompts
-from daemon.db.hunting import Counsellor
+from daemon.db.counsellors import dial_string
 from daemon.esl.encoding import check_safe
 from daemon.outbound.session import Session
 
 BEEP = "tone_stream://%(500,0,1000)"
-#: How a forwarded number is dialled (the carrier trunk); ``{number}`` is national digits.
-DIAL_TEMPLATE = os.environ.get("CALLD_FORWARD_DIAL_TEMPLATE", "sofia/gateway/carrier/{number}")
 SILENCE_THRESHOLD = 200  # FreeSWITCH energy level under which a frame counts as silence
 _KEYS_VAR = "ivr_keys"
 
@@ -46,12 +47,14 @@ class GuidancePrompts:
         return self.stock.path(name)
 
 
-def _name(guidance_id: int) -> str:
+def name(guidance_id: int) -> str:
+    """The name a guidance item is played under (see :class:`GuidancePrompts`)."""
     return f"g{guidance_id}"
 
 
-async def play(session: Session, prompts: GuidancePrompts, guidance_id: int) -> None:
-    await guidance.play(session, prompts, _name(guidance_id))
+async def play(session: Session, prompts: GuidancePrompts, items: Sequence[str]) -> None:
+    """Play guidance (names from :func:`name`, stock prompt names) in a row, in one ``playback``."""
+    await guidance.play(session, prompts, items)
 
 
 async def beep(session: Session, prompts: GuidancePrompts) -> None:
@@ -59,35 +62,51 @@ async def beep(session: Session, prompts: GuidancePrompts) -> None:
 
 
 async def read_keys(
-    session: Session, prompts: GuidancePrompts, guidance_id: int, *, max_digits: int, first_ms: int, inter_ms: int
+    session: Session,
+    prompts: GuidancePrompts,
+    guidance_id: int,
+    *,
+    max_digits: int,
+    first_ms: int,
+    inter_ms: int,
+    lead_in: Sequence[str] = (),
 ) -> str | None:
-    """Play the prompt and collect up to ``max_digits`` keys (keys during the prompt count); None: nothing."""
+    """Play ``lead_in`` and the prompt, collect up to ``max_digits`` keys (keys during either count); None: nothing."""
     return await read_digits(
         session,
         prompts,
-        _name(guidance_id),
+        name(guidance_id),
         var=_KEYS_VAR,
         min_digits=1,
         max_digits=max_digits,
         timeout_ms=first_ms,
         digit_timeout_ms=inter_ms,
+        lead_in=lead_in,
     )
 
 
-ForwardAnswered = Callable[[uuid.UUID, int], Awaitable[None]]
+@dataclass(frozen=True, slots=True)
+class Phone:
+    """A number a ``forward`` node rings, as :func:`daemon.calls.bridge.ring` dials it."""
+
+    number: str
+    dial_string: str
+
+
+def phones(numbers: Sequence[str], template: str) -> list[Phone]:
+    return [Phone(n, dial_string(n, None, template)) for n in numbers]
 
 
 async def ring(
     session: Session,
     calls: asyncio.TaskGroup,
-    legs: Sequence[tuple[uuid.UUID, str]],
+    legs: Sequence[tuple[uuid.UUID, Phone]],
     *,
     ring_timeout_s: int,
     shown_number: str,
     announcement: str | None,
-    on_answer: ForwardAnswered,
-) -> bridge.BridgeResult:
-    """Ring the numbers at once (one: sequential hunting is the caller's loop) and run the talk."""
+) -> bridge.Ring[Phone]:
+    """Start ringing the numbers at once (one: sequential hunting is the caller's loop)."""
     await bridge.prepare(session)
     # copied by the originate from this channel; an empty value unsets it (no announcement)
     confirm = f"playback {check_safe(announcement)}" if announcement else ""
@@ -95,14 +114,12 @@ async def ring(
     await session.execute(
         "multiset", f"^^|group_confirm_key={key}|group_confirm_file={confirm}|group_confirm_cancel_timeout={cancel}"
     )
-    stand_ins = [Counsellor(i, number, DIAL_TEMPLATE.format(number=number), None) for i, (_, number) in enumerate(legs)]
-    return await bridge.bridge(
+    return await bridge.ring(
         session,
         calls,
-        stand_ins,
+        [phone for _, phone in legs],
         ring_timeout_s=ring_timeout_s,
         shown_number=shown_number,
-        on_answer=lambda _who, leg, at: on_answer(leg, at),
         leg_uuids=[leg for leg, _ in legs],
     )
 

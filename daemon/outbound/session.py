@@ -6,13 +6,14 @@ channel's own events (``myevents``) and ask FreeSWITCH to keep the socket open
 after the hangup (``linger``) so CHANNEL_HANGUP_COMPLETE and its billing
 variables reach us.  Then the call flow runs commands:
 
-* :meth:`Session.execute` sends a ``sendmsg`` with an ``Event-UUID`` and waits for
-  the CHANNEL_EXECUTE_COMPLETE whose ``Application-UUID`` is that id: in async
-  mode the ``+OK`` only means *queued*.
+* :meth:`Session.execute` sends a ``sendmsg`` and waits for its own
+  CHANNEL_EXECUTE_COMPLETE: in async mode the ``+OK`` only means *queued*.
 * :meth:`Session.api` runs an api command and returns its body.
 
-Replies come back in command order, interleaved with events, so a FIFO of
-futures matches them.  When the channel is gone (CHANNEL_HANGUP_COMPLETE, or the
+This class is only the asyncio side: which reply answers which command, which
+completion belongs to which execute, and when the channel is gone is decided by
+the sans-IO :class:`~daemon.esl.connection.Connection`; here each request it
+makes gets a future.  When the channel is gone (CHANNEL_HANGUP_COMPLETE, or the
 socket closes) every pending wait fails with :class:`CallEnded`.
 """
 
@@ -21,12 +22,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-import uuid
-from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from daemon.esl import Event, Frame, Parser, ProtocolError, commands
+from daemon.esl import Event, Frame, ProtocolError
+from daemon.esl.connection import (
+    ApiResponse,
+    ChannelData,
+    ChannelEvent,
+    CommandReply,
+    Connection,
+    ConnectionEvent,
+    Disconnect,
+    ExecuteComplete,
+    HangupComplete,
+    Reply,
+    Request,
+)
 from daemon.logs import get_logger
 from daemon.outbound.channel import ChannelInfo
 
@@ -47,31 +59,29 @@ class Session(asyncio.Protocol):
     """The app side of one outbound ESL connection."""
 
     __slots__ = (
+        "_conn",
         "_connected_at",
-        "_executing",
+        "_done",
         "_hooks",
         "_loop",
         "_on_connection",
-        "_parser",
         "_replies",
         "_transport",
         "channel",
         "first_command_latency",
         "hangup_complete",
-        "hangup_event",
         "protocol_error",
     )
 
     def __init__(self, on_connection: Callable[[Session], None] | None = None) -> None:
         self._on_connection = on_connection
         self._loop = asyncio.get_running_loop()
-        self._parser = Parser()
+        self._conn = Connection()
         self._transport: asyncio.Transport | None = None
-        self._replies: deque[asyncio.Future[Frame]] = deque()
-        self._executing: dict[str, asyncio.Future[Event]] = {}
+        self._replies: dict[Request, asyncio.Future[Reply]] = {}
+        self._done: dict[Request, asyncio.Future[Event]] = {}
         self._hooks: list[EventHook] = []
         self.channel: ChannelInfo | None = None
-        self.hangup_event: Event | None = None
         self.hangup_complete: asyncio.Future[Event] = self._loop.create_future()
         self.protocol_error: ProtocolError | None = None
         self._connected_at: float | None = None
@@ -87,83 +97,80 @@ class Session(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         try:
-            frames = self._parser.feed(data)
+            events = self._conn.receive_data(data)
         except ProtocolError as exc:
             self.protocol_error = exc
             _log.warning("esl_protocol_error", error=str(exc))
             self.abort()
             return
-        for frame in frames:
-            self._dispatch(frame)
+        for event in events:
+            self._dispatch(event)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._transport = None
-        self._end(CallEnded("event socket closed"))
+        lost = self._conn.connection_lost()
+        if lost is not None:
+            self._dispatch(lost)
 
-    # -- frames in -----------------------------------------------------------
+    # -- events in -----------------------------------------------------------
 
-    def _dispatch(self, frame: Frame) -> None:
-        ctype = frame.content_type
-        if ctype in ("text/event-plain", "text/event-json"):
-            self._on_event(frame.event())
-        elif ctype == "text/disconnect-notice":
-            pass  # linger/disconnect notices: we close after CHANNEL_HANGUP_COMPLETE (see finish)
-        elif self._replies:
-            future = self._replies.popleft()
-            if not future.done():
-                future.set_result(frame)
-        else:
-            _log.warning("esl_unexpected_frame", content_type=ctype)
-
-    def _on_event(self, event: Event) -> None:
-        name = event.name
-        if name == "CHANNEL_EXECUTE_COMPLETE":
-            future = self._executing.pop(event.get("Application-UUID") or "", None)
-            if future is not None and not future.done():
-                future.set_result(event)
-        elif name == "CHANNEL_HANGUP":
-            self.hangup_event = event
-        elif name == "CHANNEL_HANGUP_COMPLETE":
-            if self.hangup_event is None:
-                self.hangup_event = event
-            if not self.hangup_complete.done():
+    def _dispatch(self, item: ConnectionEvent) -> None:
+        if isinstance(item, ChannelEvent):
+            event = item.event
+            if isinstance(item, ExecuteComplete):
+                done = self._done.pop(item.request, None)
+                if done is not None and not done.done():
+                    done.set_result(event)
+            elif isinstance(item, HangupComplete) and not self.hangup_complete.done():
                 self.hangup_complete.set_result(event)
-        for hook in self._hooks:
-            hook(event)
-        if name == "CHANNEL_HANGUP_COMPLETE":
-            self._end(CallEnded("channel hung up"))
+            for hook in self._hooks:
+                hook(event)
+            if isinstance(item, HangupComplete):
+                self._fail(item.abandoned, CallEnded("channel hung up"))
+        elif isinstance(item, (CommandReply, ChannelData, ApiResponse)):
+            future = self._replies.pop(item.request, None)
+            if future is not None and not future.done():
+                future.set_result(item)
+        elif isinstance(item, Disconnect):
+            self._fail(item.unanswered, CallEnded("event socket closed"))
+            _fail([self.hangup_complete], CallEnded("event socket closed"))
+        # DisconnectNotice: we close after CHANNEL_HANGUP_COMPLETE (see finish)
 
-    def _end(self, exc: CallEnded) -> None:
-        pending: list[asyncio.Future[Event]] = list(self._executing.values())
-        self._executing.clear()
-        if self._transport is None:
-            _fail(self._replies, exc)
-            self._replies.clear()
-        _fail(pending, exc)
-        if self._transport is None:
-            _fail([self.hangup_complete], exc)
+    def _fail(self, requests: Iterable[Request], exc: CallEnded) -> None:
+        for request in requests:
+            _fail([f for f in (self._replies.pop(request, None), self._done.pop(request, None)) if f], exc)
 
     # -- commands out --------------------------------------------------------
 
     @property
+    def hangup_event(self) -> Event | None:
+        """CHANNEL_HANGUP (or CHANNEL_HANGUP_COMPLETE if it came without one)."""
+        return self._conn.hangup_event
+
+    @property
     def hung_up(self) -> bool:
-        return self.hangup_event is not None
+        return self._conn.hangup_event is not None
 
     @property
     def uuid(self) -> str:
         return self.channel.unique_id if self.channel else ""
 
-    def _write(self, data: bytes) -> asyncio.Future[Frame]:
-        if self._transport is None or self._transport.is_closing():
+    def _open(self) -> asyncio.Transport:
+        """The transport, checked before a request is made (a request never written would
+        leave the connection waiting for a reply that cannot come)."""
+        transport = self._transport
+        if transport is None or transport.is_closing():
             raise CallEnded("event socket closed")
-        future = self._expect()
-        self._transport.write(data)
+        return transport
+
+    def _expect(self, request: Request) -> asyncio.Future[Reply]:
+        future: asyncio.Future[Reply] = self._loop.create_future()
+        self._replies[request] = future
         return future
 
-    def _expect(self) -> asyncio.Future[Frame]:
-        """A reply to wait for (one per command written)."""
-        future: asyncio.Future[Frame] = self._loop.create_future()
-        self._replies.append(future)
+    def _send(self, request: Request, transport: asyncio.Transport) -> asyncio.Future[Reply]:
+        future = self._expect(request)
+        transport.write(request.data)
         return future
 
     def _mark_first_command(self) -> None:
@@ -172,7 +179,9 @@ class Session(asyncio.Protocol):
 
     async def command(self, data: bytes) -> Frame:
         """Send one encoded command and wait for its reply frame."""
-        return await self._write(data)
+        transport = self._open()
+        reply = await self._send(self._conn.send_raw(data), transport)
+        return reply.frame
 
     async def start(self, linger_seconds: int) -> ChannelInfo:
         """``connect``, ``myevents`` and ``linger`` in one write.
@@ -181,24 +190,19 @@ class Session(asyncio.Protocol):
         answers each in order, so pipelining them is safe and saves two round
         trips (and two system calls each side) per call set-up.
         """
-        data = commands.connect() + commands.myevents() + commands.linger(linger_seconds)
-        connected = self._write(data)
-        subscribed = self._expect()
-        lingering = self._expect()
+        transport = self._open()
+        conn = self._conn
+        requests = (conn.connect(), conn.myevents(), conn.linger(linger_seconds))
+        connected, subscribed, lingering = [self._expect(r) for r in requests]
+        transport.write(b"".join([r.data for r in requests]))
         reply = await connected
         self._connected_at = time.perf_counter()
-        self.channel = ChannelInfo.from_connect_reply(reply)
+        self.channel = ChannelInfo.from_connect_reply(reply.frame)
         for future in (subscribed, lingering):
             answer = await future
-            if not answer.ok:
-                raise CommandFailed(answer.reply_text)
+            if not answer.frame.ok:
+                raise CommandFailed(answer.frame.reply_text)
         return self.channel
-
-    async def _checked(self, data: bytes) -> Frame:
-        reply = await self.command(data)
-        if not reply.ok:
-            raise CommandFailed(reply.reply_text)
-        return reply
 
     async def execute(self, app: str, arg: str | None = None, *, lock: bool = True) -> Event:
         """Run a dialplan application and wait until it completes.
@@ -208,30 +212,40 @@ class Session(asyncio.Protocol):
         """
         if self.hung_up:
             raise CallEnded(f"channel hung up before {app}")
-        event_uuid = str(uuid.uuid4())
-        data = commands.execute(app, arg, event_uuid, event_lock=lock)
+        transport = self._open()
+        request = self._conn.execute(app, arg, lock=lock)
         done: asyncio.Future[Event] = self._loop.create_future()
-        self._executing[event_uuid] = done
+        self._done[request] = done
         self._mark_first_command()
         try:
-            await self._checked(data)
+            reply = await self._send(request, transport)
+            if not reply.frame.ok:
+                raise CommandFailed(reply.frame.reply_text)
         except BaseException:
-            self._executing.pop(event_uuid, None)
+            self._done.pop(request, None)
             raise
         return await done
 
     async def api(self, cmd: str) -> str:
-        """Run an api command on FreeSWITCH; return its response body."""
+        """Run an api command on FreeSWITCH; return its response body.
+
+        A socket without ``full`` refuses api with a ``command/reply``; its text
+        (``-ERR command not found``) is returned then.
+        """
+        transport = self._open()
+        request = self._conn.api(cmd)
         self._mark_first_command()
-        reply = await self.command(commands.api(cmd))
-        return reply.body_text
+        reply = await self._send(request, transport)
+        return reply.text if isinstance(reply, ApiResponse) else reply.frame.reply_text
 
     async def hangup(self, cause: str = "NORMAL_CLEARING") -> None:
         """Ask FreeSWITCH to hang the channel up (``+OK`` even if it is gone)."""
         if self._transport is None:
             return
+        transport = self._open()
+        request = self._conn.hangup(cause)
         self._mark_first_command()
-        await self.command(commands.hangup(cause))
+        await self._send(request, transport)
 
     def add_hook(self, hook: EventHook) -> None:
         """Call ``hook`` with every event of this channel as it arrives."""

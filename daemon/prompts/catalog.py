@@ -16,6 +16,14 @@ prosody, correct counter readings (イップン, サンプン, ロップン, ジ
 61 short files (~35 KB each) generated once at first start. Use :func:`minutes_prompt`
 to pick the name: it rounds *down*, so the caller is never promised more time than is
 left (5.9 minutes is announced as およそ5分).
+
+The low-balance warning inside the talk
+---------------------------------------
+Played ``warning_seconds`` (0-600, default 60) before the cutoff, or at once when the
+deadline comes closer than that: it says what is really left, from a bucket per
+remaining time, rounded down: ``balance_warning_1m`` .. ``balance_warning_10m`` (minutes),
+``balance_warning_10s`` .. ``balance_warning_50s`` (tens of seconds), and
+``balance_warning`` under ten seconds ("まもなく", soon). Use :func:`warning_prompt`.
 """
 
 from __future__ import annotations
@@ -50,7 +58,6 @@ _BASE: Final[dict[str, str]] = {
     "goodbye": "ご利用ありがとうございました。失礼いたします。",
     "all_counsellors_busy": "ただいま、カウンセラーはすべて通話中です。" + _RETRY_LATER,
     "connecting": "カウンセラーにおつなぎします。そのまま、しばらくお待ちください。",
-    "balance_warning": "ご利用可能時間は、残りおよそ1分です。",
     "balance_exhausted": ("ご利用残高がなくなりましたので、通話を終了いたします。ご利用ありがとうございました。"),
 }
 
@@ -63,7 +70,23 @@ def _minutes_prompts() -> dict[str, str]:
     return prompts
 
 
-PROMPTS: Final[dict[str, str]] = {**_BASE, **_minutes_prompts()}
+# Largest number of minutes a warning names (warning_seconds is at most 600).
+WARNING_MINUTES_CAP: Final = 10
+# A timer fires a few ms late and the prompt starts a moment after the request:
+# "about a minute" is still true with 59.6 s left.
+WARNING_TOLERANCE_S: Final = 0.5
+
+
+def _warning_prompts() -> dict[str, str]:
+    prompts = {"balance_warning": "まもなく、ご利用可能時間が終了いたします。"}
+    for tens in range(10, 60, 10):
+        prompts[f"balance_warning_{tens}s"] = f"ご利用可能時間は、残りおよそ{tens}秒です。"
+    for n in range(1, WARNING_MINUTES_CAP + 1):
+        prompts[f"balance_warning_{n}m"] = f"ご利用可能時間は、残りおよそ{n}分です。"
+    return prompts
+
+
+PROMPTS: Final[dict[str, str]] = {**_BASE, **_minutes_prompts(), **_warning_prompts()}
 
 
 def minutes_prompt(minutes: float) -> str:
@@ -77,3 +100,19 @@ def minutes_prompt(minutes: float) -> str:
     if minutes >= MINUTES_CAP:
         return "minutes_60plus"
     return f"minutes_{math.floor(minutes)}"
+
+
+def warning_prompt(seconds_left: float) -> str:
+    """Name of the low-balance warning for ``seconds_left`` of talk (rounded down to its bucket).
+
+    ``WARNING_TOLERANCE_S`` absorbs the timer's own lateness; 10 minutes or more is
+    announced as ``balance_warning_10m``.
+    """
+    if math.isnan(seconds_left):
+        return "balance_warning"
+    left = seconds_left + WARNING_TOLERANCE_S
+    if left >= 60:
+        return f"balance_warning_{min(WARNING_MINUTES_CAP, math.floor(left / 60))}m"
+    if left >= 10:
+        return f"balance_warning_{math.floor(left / 10) * 10}s"
+    return "balance_warning"

@@ -3,13 +3,19 @@
 Layout of ``directory``::
 
     busy.wav, welcome.wav, ...   generated prompts (8 kHz 16-bit mono PCM WAV)
+    8000/busy.wav, ...           the same files (hard links)
+    16000/busy.wav, ...          16 kHz variants, which FreeSWITCH's mod_sndfile picks by itself
+                                 on wideband calls (it tries <dir>/<channel rate>/<file> first)
+    guidance/                    customers' guidance (daemon.audio.store)
     manifest.json                {"synth": SYNTH_VERSION, "prompts": {name: sha256 of text}}
     .lock                        flock(2) taken by ensure(); never deleted
 
-``ensure()`` regenerates a prompt when its file is missing or its text (or the synthesis
-chain, ``SYNTH_VERSION``) changed since it was made. Each WAV is written to a temporary
-file in the same directory and renamed over the old one, so FreeSWITCH never plays a half
-written file. Two processes (two daemons on one host, a test run next to ``make run``)
+``ensure()`` regenerates a prompt when its files are missing or its text (or the synthesis
+chain, ``SYNTH_VERSION``) changed since it was made.  Synthesis runs in the audio child
+process (one for the whole batch, :mod:`daemon.audio.isolate`), through the same stage as
+customer uploads (−19 LUFS, −3 dBTP); pyopenjtalk never loads into the daemon.  Each WAV is
+written to a temporary name in the same directory and renamed over the old one, so
+FreeSWITCH never plays a half written file. Two processes (two daemons on one host, a test run next to ``make run``)
 serialise on an exclusive ``flock`` of ``.lock``; the second one finds everything fresh.
 
 Customer recordings: pass ``overrides={"welcome": Path("/srv/acme/welcome.wav")}`` (or
@@ -27,12 +33,16 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-from daemon.prompts import synth
+from daemon.audio import isolate
+from daemon.audio.limits import GuidanceLimits
+from daemon.audio.target import RATES
 from daemon.prompts.catalog import PROMPTS
+from daemon.prompts.voice import SYNTH_VERSION
 
 MANIFEST = "manifest.json"
 LOCK = ".lock"
@@ -102,13 +112,17 @@ class PromptLibrary:
         return [
             name
             for name, text in sorted(self.prompts.items())
-            if made.get(name) != text_hash(text) or not (self.directory / f"{name}.wav").is_file()
+            if made.get(name) != text_hash(text) or not all(p.is_file() for p in self._files(name))
         ]
+
+    def _files(self, name: str) -> list[Path]:
+        return [self.directory / f"{name}.wav", *(self.directory / str(rate) / f"{name}.wav" for rate in RATES)]
 
     def ensure(self) -> list[str]:
         """Generate every missing or stale prompt; return the names generated (sorted).
 
-        Blocking (synthesis takes ~0.1-0.5 s per prompt): call it from a thread in async code.
+        Blocking (a child process synthesises, ~0.1-0.5 s per prompt): call it from a thread in
+        async code.
         """
         self.directory.mkdir(parents=True, exist_ok=True)
         with self._locked():
@@ -117,29 +131,41 @@ class PromptLibrary:
             if not todo:
                 return []
             made = self._read_manifest()  # entries of names not in this catalogue are kept as they are
+            staging = Path(tempfile.mkdtemp(prefix=f"{_TMP_PREFIX}batch-", dir=self.directory))
             try:
+                self._synthesise(todo, staging)
                 for name in todo:
-                    text = self.prompts[name]
-                    self._generate(name, text)
-                    made[name] = text_hash(text)
+                    self._install(name, staging / name)
+                    made[name] = text_hash(self.prompts[name])
             finally:
-                # Record whatever was finished, even if one prompt failed.
+                shutil.rmtree(staging, ignore_errors=True)
                 self._write_manifest(made)
                 _fsync_dir(self.directory)
             return todo
 
-    def _generate(self, name: str, text: str) -> None:
-        fd, tmp = tempfile.mkstemp(prefix=f"{_TMP_PREFIX}{name}-", suffix=".wav", dir=self.directory)
-        os.close(fd)
-        try:
-            synth.synthesize(text, Path(tmp))
-            _fsync_file(tmp)
-            os.chmod(tmp, 0o644)  # FreeSWITCH runs as another user and must read it
-            os.replace(tmp, self.directory / f"{name}.wav")
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-            raise
+    def _synthesise(self, names: list[str], staging: Path) -> None:
+        items = [{"text": self.prompts[name], "staging": str(staging / name)} for name in names]
+        limits = GuidanceLimits()
+        isolate.run_sync(
+            "speech_batch",
+            {"items": items},
+            timeout=limits.timeout_seconds + 5.0 * len(items),
+            memory_bytes=limits.memory_bytes,
+        )
+
+    def _install(self, name: str, made: Path) -> None:
+        """Rename the staged variants into place: 8000/ and 16000/, then the plain 8 kHz path."""
+        for rate in RATES:
+            target = self.directory / str(rate) / f"{name}.wav"
+            target.parent.mkdir(exist_ok=True)
+            _fsync_file(str(made / f"{rate}.wav"))
+            os.chmod(made / f"{rate}.wav", 0o644)  # FreeSWITCH runs as another user and must read it
+            os.replace(made / f"{rate}.wav", target)
+        tmp = self.directory / f"{_TMP_PREFIX}{name}.wav"
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        os.link(self.directory / "8000" / f"{name}.wav", tmp)
+        os.replace(tmp, self.directory / f"{name}.wav")
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
@@ -153,8 +179,11 @@ class PromptLibrary:
     def _remove_leftovers(self) -> None:
         """Temporary files of a generation that crashed (safe: we hold the lock)."""
         for leftover in self.directory.glob(f"{_TMP_PREFIX}*"):
-            with contextlib.suppress(FileNotFoundError):
-                leftover.unlink()
+            if leftover.is_dir():
+                shutil.rmtree(leftover, ignore_errors=True)
+            else:
+                with contextlib.suppress(FileNotFoundError):
+                    leftover.unlink()
 
     def _read_manifest(self) -> dict[str, str]:
         """name -> text hash of the prompts made by the current synthesis chain."""
@@ -162,7 +191,7 @@ class PromptLibrary:
             data = json.loads((self.directory / MANIFEST).read_text(encoding="utf-8"))
         except (FileNotFoundError, ValueError):
             return {}
-        if not isinstance(data, dict) or data.get("synth") != synth.SYNTH_VERSION:
+        if not isinstance(data, dict) or data.get("synth") != SYNTH_VERSION:
             return {}
         prompts = data.get("prompts")
         if not isinstance(prompts, dict):
@@ -170,7 +199,7 @@ class PromptLibrary:
         return {k: v for k, v in prompts.items() if isinstance(k, str) and isinstance(v, str)}
 
     def _write_manifest(self, made: dict[str, str]) -> None:
-        data = {"synth": synth.SYNTH_VERSION, "prompts": dict(sorted(made.items()))}
+        data = {"synth": SYNTH_VERSION, "prompts": dict(sorted(made.items()))}
         fd, tmp = tempfile.mkstemp(prefix=f"{_TMP_PREFIX}manifest-", suffix=".json", dir=self.directory)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as f:

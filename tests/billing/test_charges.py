@@ -36,9 +36,14 @@ def test_examples() -> None:
     assert free.charge(90) == 200
 
 
-def test_negative_tariff_is_refused() -> None:
+def test_negative_or_unbounded_tariff_is_refused() -> None:
     with pytest.raises(ValueError):
         Tariff(-1)
+    Tariff(100_000, minimum_charge_yen=1_000_000)  # the largest allowed
+    with pytest.raises(ValueError, match="at most"):
+        Tariff(100_001)
+    with pytest.raises(ValueError, match="at most"):
+        Tariff(100, minimum_charge_yen=1_000_001)
 
 
 @given(tariffs, st.integers(0, 100_000))

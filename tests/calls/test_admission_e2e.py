@@ -18,15 +18,25 @@ def prompt_name(path: str) -> str:
     return path.rsplit("/", 1)[-1].removesuffix(".wav")
 
 
+def prompt_names(media: str) -> list[str]:
+    """``/p/a.wav`` → ``[a]``; ``file_string:///p/a.wav!/p/b.wav`` → ``[a, b]``."""
+    return [prompt_name(part) for part in media.removeprefix("file_string://").split("!")]
+
+
 def played(result: CallResult) -> list[str]:
-    """Names of the prompts the caller heard, in order (playback and keypad prompts)."""
+    """Names of the prompts the caller heard, in order (playback and keypad prompts, lead-ins included)."""
     names = []
     for app, arg in result.apps:
         if app == "playback" and arg:
-            names.append(prompt_name(arg))
+            names += prompt_names(arg)
         elif app == "play_and_get_digits" and arg:
-            names.append(prompt_name(arg.split()[5]))
+            names += prompt_names(arg.split()[5])
     return names
+
+
+def refused(result: CallResult, status: int) -> bool:
+    """Early media (183), then ``status``: never answered, nothing billed."""
+    return result.sip_responses == [100, 183, status] and not result.answered and result.billsec == 0
 
 
 def emulator_for(daemon: Daemon, **kw: object) -> FakeFreeSwitch:
@@ -44,6 +54,9 @@ async def test_unknown_number_hears_not_in_service(start_daemon: DaemonFactory) 
     assert result.errors == []
     assert played(result) == ["not_in_service"]
     assert result.hangup_by == "app"
+    assert refused(result, 404) and result.hangup_cause == "UNALLOCATED_NUMBER"
+    assert result.sip_reason == 'Q.850;cause=1;text="UNALLOCATED_NUMBER"'
+    assert "CHANNEL_ANSWER" not in result.events_sent
     assert daemon.metrics.calls_rejected.labels("not_in_service")._value.get() == 1
     latency = daemon.metrics.registry.get_sample_value("calld_connect_to_first_command_seconds_count")
     assert latency == 1
@@ -62,6 +75,9 @@ async def test_twenty_calls_on_three_lines_across_two_daemons(start_daemon: Daem
     outcomes = [played(r)[0] for r in results]
     assert outcomes.count("greeting") == 3
     assert outcomes.count("busy") == 17
+    busy = [r for r in results if played(r)[0] == "busy"]
+    assert all(refused(r, 486) and r.hangup_cause == "USER_BUSY" for r in busy)
+    assert all(r.sip_reason == 'Q.850;cause=17;text="USER_BUSY"' for r in busy)
     assert await live_lines(pool) == 0
     admitted = sum(d.metrics.calls_admitted.labels(str(s.tenant_id))._value.get() for d in daemons)
     assert admitted == 3
@@ -76,6 +92,7 @@ async def test_database_down_fails_closed(start_daemon: DaemonFactory) -> None:
     finally:
         daemon.services.pool = pool
     assert played(result) == ["unavailable"]
+    assert refused(result, 503) and result.hangup_cause == "NORMAL_TEMPORARY_FAILURE"
     assert daemon.metrics.db_errors._value.get() >= 1
 
 
@@ -122,4 +139,15 @@ async def test_database_errors_at_call_time_fail_closed(start_daemon: DaemonFact
         daemon.services.pool = pool
     assert result.errors == []
     assert played(result) == ["unavailable"]
+    assert refused(result, 503)
     assert daemon.metrics.calls_rejected.labels("unavailable")._value.get() == 1
+
+
+async def test_caller_hanging_up_during_the_refusal_is_fine(start_daemon: DaemonFactory, tmp_path: Path) -> None:
+    """The caller leaves while "not in service" plays (early media): CANCEL, 487, no answer, no error."""
+    daemon = await start_daemon(prompts_dir=write_prompts(tmp_path, not_in_service=3.0))
+    result = await emulator_for(daemon).place_call(CallerScript(destination="0399999999", hangup_early_after=0.3))
+    assert result.errors == []
+    assert result.sip_responses == [100, 183, 487] and not result.answered
+    assert (result.hangup_by, result.hangup_cause) == ("caller", "ORIGINATOR_CANCEL")
+    assert result.variables["sip_hangup_disposition"] == "recv_cancel"

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import math
 from dataclasses import dataclass
+from pathlib import Path
 
 import asyncpg
 import pytest
@@ -15,6 +17,7 @@ from emulator import CallerScript, CallResult, FakeFreeSwitch, FarEnd, Keys
 from tests.calls.test_admission_e2e import emulator_for, played
 from tests.conftest import DaemonFactory
 from tests.factories import counsellor, prepaid_caller, shop
+from tests.stand_in_prompts import write_prompts
 
 TARO = "09012345678"
 
@@ -40,6 +43,7 @@ async def world(
     rate: int = 600,
     warning_seconds: int = 1,
     ring_timeout_s: int = 2,
+    prompts: Path | None = None,
     **group: int,
 ) -> World:
     s = await shop(pool)
@@ -57,7 +61,7 @@ async def world(
         ring_timeout_s=ring_timeout_s,
         **group,
     )
-    daemon = await start_daemon()
+    daemon = await (start_daemon(prompts_dir=prompts) if prompts is not None else start_daemon())
     return World(pool, daemon, emulator_for(daemon), s.tenant_id, s.number, caller_id, ids)
 
 
@@ -115,7 +119,7 @@ async def test_happy_path_with_keypad_group_selection(start_daemon: DaemonFactor
 async def test_invalid_code_retries_then_goodbye(start_daemon: DaemonFactory, pool: asyncpg.Pool) -> None:
     w = await world(start_daemon, pool)
     result = await w.fs.place_call(CallerScript(caller=TARO, destination=w.number, digits=[fast("99#"), fast("98#")]))
-    assert played(result) == ["welcome", "choose_group", "invalid_code", "goodbye"]
+    assert played(result) == ["welcome", "choose_group", "invalid_code", "choose_group", "goodbye"]
     assert await pool.fetchval("SELECT count(*) FROM call_records") == 0
 
 
@@ -145,7 +149,7 @@ async def test_unregistered_caller_without_pin(start_daemon: DaemonFactory, pool
     result = await w.fs.place_call(
         CallerScript(caller="09099999999", destination=w.number, digits=[fast("#"), fast("#")])
     )
-    assert played(result) == ["welcome", "enter_pin", "invalid_pin", "not_registered"]
+    assert played(result) == ["welcome", "enter_pin", "invalid_pin", "enter_pin", "not_registered"]
 
 
 async def test_withheld_number_identified_by_pin(start_daemon: DaemonFactory, pool: asyncpg.Pool) -> None:
@@ -264,10 +268,16 @@ async def test_prepaid_cutoff_with_warning(start_daemon: DaemonFactory, pool: as
     assert await balance(w) == 0
     warnings = [b for b in result.broadcasts if "balance_warning" in b.path]
     assert len(warnings) == 1 and warnings[0].response == "FILE PLAYED"  # heard inside the bridge
+    assert warnings[0].path.endswith("/balance_warning.wav")  # 1 s left: "soon", not "about a minute"
     assert rec["answer_us"] / 1e6 + 1.5 < warnings[0].requested_at < rec["deadline_us"] / 1e6 - 0.9
     assert played(result)[-1] == "balance_exhausted"
     lag = (rec["end_us"] - rec["deadline_us"]) / 1e6
     assert -0.001 <= lag < 0.1
+    # the backstop stands at the first whole second >= deadline + 0.2 s: never before the daemon's cut
+    armed = [c.split()[1] for c in result.api_commands if c.startswith("sched_hangup ")]
+    assert armed and armed[-1].isdigit()
+    assert int(armed[-1]) == math.ceil((rec["deadline_us"] + 200_000) / 1e6)
+    assert result.hangup_by != "sched_hangup"
 
 
 async def test_two_calls_of_one_caller_end_together(start_daemon: DaemonFactory, pool: asyncpg.Pool) -> None:
@@ -359,3 +369,65 @@ async def test_wrapup_keeps_a_counsellor_free_of_calls(start_daemon: DaemonFacto
     await pool.execute("UPDATE counsellors SET wrapup_until = now()")
     third = await w.fs.place_call(script)
     assert third.bridged_to
+
+
+async def test_group_code_typed_during_welcome(start_daemon: DaemonFactory, pool: asyncpg.Pool, tmp_path: Path) -> None:
+    """A regular caller keys 12# while welcome (2 s) still plays: welcome stops, the group is chosen."""
+    w = await world(start_daemon, pool, prompts=write_prompts(tmp_path, welcome=2.0, choose_group=1.0))
+    result = await w.fs.place_call(
+        CallerScript(
+            caller=TARO,
+            destination=w.number,
+            dtmf=[(0.3, "1"), (0.4, "2"), (0.5, "#")],
+            far_ends={"08011110001": answers(0.1, hangup_after=0.3)},
+        )
+    )
+    assert result.errors == []
+    keypad = [arg for app, arg in result.apps if app == "play_and_get_digits"]
+    assert len(keypad) == 1 and "welcome.wav!" in keypad[0]  # one question, welcome as its lead-in
+    assert result.bridged_to and result.bridged_to[0].outcome == "SUCCESS"
+    assert result.answer_time is not None
+    assert result.bridged_to[0].at - result.answer_time < 1.5  # did not wait for welcome + choose_group
+    rec = await record(w, result.call_uuid)
+    assert rec["state"] == "ended" and rec["counsellor_id"] == w.counsellors["08011110001"]
+
+
+async def test_digits_typed_during_a_plain_guidance_are_not_taken_for_the_code(
+    start_daemon: DaemonFactory, pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    """After a wrong code, the retry asks again with invalid_code as lead-in: keys typed then count too."""
+    w = await world(start_daemon, pool, prompts=write_prompts(tmp_path, invalid_code=1.5))
+    result = await w.fs.place_call(
+        CallerScript(
+            caller=TARO,
+            destination=w.number,
+            digits=[fast("99#")],
+            dtmf=[(1.0, "1"), (1.1, "2"), (1.2, "#")],  # during invalid_code
+            far_ends={"08011110001": answers(0.1, hangup_after=0.2)},
+        )
+    )
+    assert played(result)[:4] == ["welcome", "choose_group", "invalid_code", "choose_group"]
+    assert result.bridged_to and result.bridged_to[0].outcome == "SUCCESS"
+
+
+@pytest.mark.parametrize(
+    ("yen", "warning_seconds", "heard"),
+    [
+        (110, 10, "balance_warning_10s"),  # 11 s of talk: warned with 10 s left
+        (30, 10, None),  # 3 s: already inside the warning period at answer, just announced: no warning
+    ],
+)
+async def test_warning_says_what_is_left(
+    start_daemon: DaemonFactory, pool: asyncpg.Pool, yen: int, warning_seconds: int, heard: str | None
+) -> None:
+    w = await world(start_daemon, pool, yen=yen, warning_seconds=warning_seconds)  # 600 yen/min: 10 yen/s
+    result = await w.fs.place_call(
+        CallerScript(caller=TARO, destination=w.number, digits=[fast("12#")], far_ends={"08011110001": answers(0.1)})
+    )
+    assert result.errors == []
+    assert played(result)[-1] == "balance_exhausted"
+    warnings = [b.path.rsplit("/", 1)[-1].removesuffix(".wav") for b in result.broadcasts]
+    assert warnings == ([heard] if heard else [])
+    if heard:
+        assert result.broadcasts[0].response == "FILE PLAYED"
+    assert "minutes_0" in played(result)  # the caller heard "less than a minute" before ringing

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 from pathlib import Path
 
 import asyncpg
@@ -128,3 +129,60 @@ async def test_sigkill_mid_bridge_then_restart_charges_once_for_the_real_talk(
     finally:
         await second.stop()
         await fs.close()
+
+
+async def test_backstop_ends_a_crashed_bridge_at_the_first_whole_second_after_the_deadline(
+    db_dsn: str, pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    """The daemon dies mid-talk; FreeSWITCH's own sched_hangup ends the call when the money runs out.
+
+    Armed for the first whole epoch second >= deadline + 0.2 s, it fires when the
+    scheduler's 0.5 s poll sees that second: 0.2-1.7 s after the deadline, never before.
+    """
+    s = await shop(pool, lines=2)
+    await prepaid_caller(pool, s.tenant_id, yen=30, number="09012345678")  # 600 yen/min: 3 s
+    member = await counsellor(pool, s.tenant_id, "08011110001")
+    await coaching_admin.create_group(
+        pool, s.tenant_id, code="12", name="tarot", rate_yen_per_min=600, members=[member], warning_seconds=0
+    )
+    env = {
+        "CALLD_DATABASE_URL": db_dsn,
+        "CALLD_NODE_ID": "crashy-cutoff",
+        "CALLD_PROMPTS_DIR": str(write_prompts(tmp_path / "prompts")),
+        "CALLD_GENERATE_PROMPTS": "false",
+    }
+    daemon = DaemonProcess(env)
+    await daemon.start()
+    fs = FakeFreeSwitch(host="127.0.0.1", port=daemon.esl_port, linger_scale=0.1)
+    call = asyncio.create_task(
+        fs.place_call(
+            CallerScript(
+                destination=s.number, digits=["12#"], far_ends={"08011110001": FarEnd("answer", answer_after=0.1)}
+            )
+        )
+    )
+    try:
+        deadline_us = None
+        for _ in range(300):
+            deadline_us = await pool.fetchval(
+                "SELECT deadline_us FROM call_records WHERE state = 'talking' AND deadline_us IS NOT NULL"
+            )
+            if deadline_us is not None:
+                break
+            await asyncio.sleep(0.02)
+        assert deadline_us is not None
+        await asyncio.sleep(0.3)  # the exact backstop replaces the one armed before ringing
+        daemon.kill()
+        result = await asyncio.wait_for(call, 30)
+    finally:
+        await daemon.stop()
+        await fs.close()
+    assert (result.hangup_by, result.hangup_cause) == ("sched_hangup", "ALLOTTED_TIMEOUT")
+    assert result.end_time is not None
+    armed = [c.split()[1] for c in result.api_commands if c.startswith("sched_hangup ")]
+    runtime = math.ceil((deadline_us + 200_000) / 1e6)
+    assert armed[-1] == str(runtime)
+    overrun = result.end_time - deadline_us / 1e6
+    print(f"\nbackstop overrun after the deadline: {overrun:.3f} s (runtime {runtime})")
+    assert runtime <= result.end_time < runtime + 0.5 + 0.1  # whole second, then at most one poll
+    assert 0.2 <= overrun < 1.8

@@ -20,8 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from daemon.billing.charges import MICROS, Tariff, billed_seconds
-from daemon.billing.deadline import joint_deadline
-from daemon.db import call_records, directory, ledger
+from daemon.db import call_records, directory, ledger, money
 from tests.factories import prepaid_caller, shop
 
 T0 = 1_795_582_441_000_000
@@ -36,8 +35,7 @@ step = st.one_of(
 
 
 async def rearm(pool: asyncpg.Pool, caller_id: int, live: dict[uuid.UUID, int]) -> int | None:
-    who, talking = await call_records.money_picture(pool, caller_id)
-    deadline = joint_deadline(who.available_yen, list(talking.values()))
+    deadline = await money.joint_deadline_of(pool, caller_id)
     for call in live:
         await call_records.set_deadline(pool, call, deadline)
     return deadline

@@ -1,36 +1,76 @@
-"""A tiny scripted outbound-socket app for behaviour tests: send commands, wait for frames."""
+"""A tiny scripted event-socket app for behaviour tests: send commands, wait for frames.
+
+Built on the daemon's sans-IO :class:`~daemon.esl.connection.Connection`, so which
+reply answers which command and which CHANNEL_EXECUTE_COMPLETE ends which execute
+is decided by the same code as in the daemon.  ``send`` writes raw bytes (a test
+may write what a careless app would); ``frames`` keeps every frame received.
+"""
 
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Awaitable, Callable
 
-from daemon.esl import Frame, Parser
-from daemon.esl.commands import execute
+from daemon.esl import Frame
+from daemon.esl.connection import (
+    ApiResponse,
+    ChannelData,
+    CommandReply,
+    Connection,
+    ConnectionEvent,
+    Disconnect,
+    ExecuteComplete,
+    FrameEvent,
+    Reply,
+    Request,
+    Role,
+)
+
+_REPLIES = (CommandReply, ChannelData, ApiResponse)
 
 
 class AppConn:
-    """The app's side of one call."""
+    """The app's side of one connection.
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    Made directly it is a client of FreeSWITCH's inbound socket (auth/request first);
+    :class:`AppServer` makes outbound ones (FreeSWITCH's ``socket`` app connecting).
+    """
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, role: Role = Role.INBOUND) -> None:
         self.reader = reader
         self.writer = writer
+        self.conn = Connection(role)
         self.frames: list[Frame] = []
-        self._parser = Parser()
-        self._pending: list[Frame] = []
+        self._pending: deque[ConnectionEvent] = deque()
 
-    def send(self, data: bytes) -> None:
-        self.writer.write(data)
+    def write(self, request: Request) -> Request:
+        self.writer.write(request.data)
+        return request
 
-    async def next(self, limit: float = 5.0) -> Frame:
+    def send(self, data: bytes) -> Request:
+        """Raw bytes, unchecked (the connection still learns what answers them)."""
+        return self.write(self.conn.send_raw(data))
+
+    async def next_event(self, limit: float = 5.0) -> FrameEvent:
         while not self._pending:
             data = await asyncio.wait_for(self.reader.read(65536), limit)
-            if not data:
-                raise EOFError("FreeSWITCH closed the socket")
-            self._pending += self._parser.feed(data)
-        frame = self._pending.pop(0)
-        self.frames.append(frame)
-        return frame
+            self._pending += self.conn.receive_data(data)
+        item = self._pending.popleft()
+        if isinstance(item, Disconnect):
+            self._pending.appendleft(item)  # stays closed
+            raise EOFError("FreeSWITCH closed the socket")
+        self.frames.append(item.frame)
+        return item
+
+    async def next(self, limit: float = 5.0) -> Frame:
+        return (await self.next_event(limit)).frame
+
+    async def until_event(self, pred: Callable[[FrameEvent], bool], limit: float = 5.0) -> FrameEvent:
+        while True:
+            item = await self.next_event(limit)
+            if pred(item):
+                return item
 
     async def until(self, pred: Callable[[Frame], bool], limit: float = 5.0) -> Frame:
         while True:
@@ -39,37 +79,48 @@ class AppConn:
                 return frame
 
     async def reply(self) -> Frame:
-        return await self.until(lambda f: f.content_type in ("command/reply", "api/response"))
+        """The next reply frame, whatever it answers."""
+        item = await self.until_event(lambda e: isinstance(e, _REPLIES))
+        return item.frame
+
+    async def reply_to(self, request: Request, limit: float = 5.0) -> Reply:
+        item = await self.until_event(lambda e: isinstance(e, _REPLIES) and e.request is request, limit)
+        assert isinstance(item, _REPLIES)
+        return item
 
     async def command(self, data: bytes) -> Frame:
-        self.send(data)
-        return await self.reply()
+        return (await self.reply_to(self.send(data))).frame
 
     async def start(self, linger: bytes = b"linger 5\n\n") -> Frame:
         """connect, myevents, linger; returns the CHANNEL_DATA reply."""
-        data = await self.command(b"connect\n\n")
-        await self.command(b"myevents\n\n")
+        data = await self.reply_to(self.write(self.conn.connect()))
+        await self.reply_to(self.write(self.conn.myevents()))
         if linger:
             await self.command(linger)
-        return data
+        return data.frame
 
     async def run(self, app: str, arg: str | None = None, *, lock: bool = True, uuid: str = "") -> Frame:
         """Execute and wait for the EXECUTE_COMPLETE with our Event-UUID."""
-        event_uuid = uuid or f"{app}-{len(self.frames)}"
-        await self.command(execute(app, arg, event_uuid, event_lock=lock))
-        return await self.complete(event_uuid)
+        request = self.write(self.conn.execute(app, arg, lock=lock, event_uuid=uuid or None))
+        await self.reply_to(request)
+        return await self.completion(request)
+
+    async def completion(self, request: Request, limit: float = 10.0) -> Frame:
+        item = await self.until_event(lambda e: isinstance(e, ExecuteComplete) and e.request is request, limit)
+        return item.frame
 
     async def complete(self, event_uuid: str, limit: float = 10.0) -> Frame:
-        return await self.until(
-            lambda f: is_event(f, "CHANNEL_EXECUTE_COMPLETE") and f.event().get("Application-UUID") == event_uuid,
-            limit,
+        """The completion of an execute sent raw (``command(execute(…, event_uuid))``)."""
+        item = await self.until_event(
+            lambda e: isinstance(e, ExecuteComplete) and e.request.event_uuid == event_uuid, limit
         )
+        return item.frame
 
     async def drain(self, limit: float = 10.0) -> None:
         """Read until FreeSWITCH closes the socket."""
         try:
             while True:
-                await self.next(limit)
+                await self.next_event(limit)
         except EOFError:
             pass
 
@@ -107,7 +158,7 @@ class AppServer:
         await self.server.wait_closed()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        conn = AppConn(reader, writer)
+        conn = AppConn(reader, writer, Role.OUTBOUND)
         try:
             await self.handler(conn)
         except (AssertionError, EOFError, TimeoutError) as exc:

@@ -74,8 +74,12 @@ def parse_frames(chunks: list[bytes]) -> list[Frame]:
     return frames
 
 
-def steps(name: str, max_delay: float = 10.0) -> list[Step]:
-    """The app's commands with what each waited for in the capture."""
+def steps(name: str, max_delay: float = 10.0, rewrite: tuple[bytes, bytes] | None = None) -> list[Step]:
+    """The app's commands with what each waited for in the capture.
+
+    ``rewrite`` replaces a byte string in every command (the captured prompt directory
+    by one that exists here).
+    """
     out: list[Step] = []
     parser = Parser()
     counts: dict[Signature, int] = {}
@@ -92,7 +96,8 @@ def steps(name: str, max_delay: float = 10.0) -> list[Step]:
                 last_t = record.t
             continue
         delay = record.t - last_t
-        out.append(Step(record.data, last, min(delay, max_delay) if delay > DELIBERATE else 0.0))
+        data = record.data.replace(*rewrite) if rewrite is not None else record.data
+        out.append(Step(data, last, min(delay, max_delay) if delay > DELIBERATE else 0.0))
     return out
 
 
@@ -202,7 +207,8 @@ class Norm:
         return " ".join(self.kind) + " " + " ".join(f"{k}={v}" for k, v in self.values)
 
 
-def normalise(frame: Frame) -> Norm | None:
+def normalise(frame: Frame, rename: tuple[str, str] | None = None) -> Norm | None:
+    """``rename``: (ours, theirs) in Application-Data (a prompt directory)."""
     sig = signature(frame)
     if sig is None:
         return None
@@ -211,6 +217,8 @@ def normalise(frame: Frame) -> Norm | None:
         headers = event_headers(frame)
         if sig[2] == "socket":  # Application-Data names the daemon's host:port
             headers = [(k, v) for k, v in headers if k != "Application-Data"]
+        elif rename is not None:
+            headers = [(k, v.replace(*rename) if k == "Application-Data" else v) for k, v in headers]
         values = tuple(
             (name, tuple(v for k, v in headers if k == name))
             for name in (*COMPARED, "Hangup-Cause")
@@ -226,7 +234,7 @@ def normalise(frame: Frame) -> Norm | None:
     return Norm((ctype, *sig))
 
 
-def comparable(frames: list[Frame]) -> tuple[list[Norm], int]:
+def comparable(frames: list[Frame], rename: tuple[str, str] | None = None) -> tuple[list[Norm], int]:
     """Normalised frames without the linger notice, and where it was (-1: absent).
 
     The linger ``text/disconnect-notice`` races with the session thread: it came
@@ -237,7 +245,7 @@ def comparable(frames: list[Frame]) -> tuple[list[Norm], int]:
     out: list[Norm] = []
     linger_at = -1
     for frame in frames:
-        norm = normalise(frame)
+        norm = normalise(frame, rename)
         if norm is None:
             continue
         if norm.kind == ("notice", "linger"):

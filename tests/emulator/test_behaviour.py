@@ -192,6 +192,40 @@ async def test_sched_hangup_never_fires_before_the_whole_second() -> None:
     assert result.end_time - armed < 1.6
 
 
+async def test_sched_hangup_at_an_absolute_epoch_second() -> None:
+    """A time without '+' is an epoch second: fired by the poll once now >= it, never before."""
+    runtime = math.floor(time.time()) + 2
+
+    async def app(conn: AppConn) -> None:
+        data = await conn.start()
+        await conn.run("answer")
+        uuid = data.get("Unique-ID")
+        reply = await conn.command(f"api sched_hangup {runtime} {uuid} ALLOTTED_TIMEOUT\n\n".encode())
+        assert reply.body == b"+OK\n"
+        await conn.drain()
+
+    async with AppServer(app) as server:
+        result = await switch(server.port).place_call(CallerScript())
+    assert result.hangup_by == "sched_hangup" and result.end_time is not None
+    assert runtime <= result.end_time < runtime + 0.6
+
+
+async def test_sched_hangup_at_a_past_epoch_never_fires() -> None:
+    """switch_scheduler_add_task: a runtime in the past is taken as relative (runtime += now): decades away."""
+
+    async def app(conn: AppConn) -> None:
+        data = await conn.start()
+        await conn.run("answer")
+        await conn.command(f"api sched_hangup {math.floor(time.time()) - 5} {data.get('Unique-ID')}\n\n".encode())
+        await asyncio.sleep(1.2)
+        conn.send(HANGUP)
+        await conn.drain()
+
+    async with AppServer(app) as server:
+        result = await switch(server.port).place_call(CallerScript())
+    assert result.hangup_by == "app"
+
+
 def test_scheduler_fire_time_is_whole_second_plus_poll_phase() -> None:
     scheduler = Scheduler(poll_interval=0.5)
     fire = scheduler.fire_time(1_000)
@@ -438,3 +472,33 @@ async def test_channel_park_is_a_seeded_race() -> None:
         forced = await FakeFreeSwitch(port=server.port, linger_scale=0.01, park_event=True).place_call(CallerScript())
     park = forced.events_sent.index("CHANNEL_PARK")
     assert forced.events_sent[park - 1 : park] == ["CHANNEL_EXECUTE"]  # the socket app's, before any of ours
+
+
+async def test_digits_between_apps_are_dropped_and_star_stops_a_playback() -> None:
+    """switch_ivr_park drops queued DTMF once the queued apps returned; a digit keyed during a
+    sleep reaches an app queued behind it; playback's on_dtmf stops at its default terminator ``*``."""
+
+    async def app(conn: AppConn) -> None:
+        await conn.start()
+        await conn.run("answer")
+        await asyncio.sleep(0.4)  # 1 is keyed now, while nothing runs: the park loop drops it
+        conn.send(execute("sleep", "800", "nap", event_lock=True))  # 2 is keyed during the sleep
+        keypad = "1 1 1 300 # silence_stream://100 silence_stream://10 d \\d"
+        done = await conn.run("play_and_get_digits", keypad, uuid="keypad")  # already queued behind it
+        assert done.event().get("variable_d") == "2"
+        done = await conn.run("playback", "tone_stream://%(3000,0,440)")  # * keyed 0.6 s into it
+        event = done.event()
+        assert event["Application-Response"] == "FILE PLAYED"
+        assert event.get("variable_playback_terminator_used") == "*"
+        assert int(event["variable_playback_ms"]) < 2000
+        await asyncio.sleep(1.0)  # 3 is keyed now, between two apps: dropped
+        done = await conn.run("play_and_get_digits", keypad)
+        assert done.event().get("variable_d") is None
+        conn.send(HANGUP)
+        await conn.drain()
+
+    async with AppServer(app) as server:
+        script = CallerScript(dtmf=[(0.2, "1"), (0.85, "2"), (1.9, "*"), (2.4, "3")])
+        result = await switch(server.port).place_call(script)
+    assert server.errors == [] and result.errors == []
+    assert result.variables["digits_dialed"] == "12*3"

@@ -8,8 +8,13 @@ every event the same header names in the same order (variables included).  UUIDs
 nature; CHANNEL_PARK is a race (absent from both sides); the linger notice's
 position is a race too and is checked on its own.
 
+The 2026-12-02 captures play guidance WAVs from ``/tmp/e2e/var/prompts``; here the
+commands name stand-in WAVs in a temporary directory (shorter than the real prompts:
+the comparison is about frames, not durations), and Application-Data is compared
+with the captured directory put back.
+
 All scenarios run concurrently in one fixture, so the suite takes as long as the
-longest call (about 5 s).
+longest call (about 8 s).
 """
 
 from __future__ import annotations
@@ -17,8 +22,12 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import shutil
+import tempfile
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 
@@ -26,10 +35,15 @@ from daemon.esl import Frame
 from emulator import CallerScript, CallResult, FakeFreeSwitch, FarEnd, Keys
 from emulator.switch import Fallback
 from tests.emulator.replay import Norm, ReplayApp, comparable, fs_frames, parse_frames, steps
+from tests.stand_in_prompts import write_wav
 
 COUNSELLOR = "08011112222"
 ANSWERS = {COUNSELLOR: FarEnd("answer", answer_after=1.0)}
 LINGER_SCALE = 0.02
+CAPTURED_PROMPTS = "/tmp/e2e/var/prompts/"  # where the 2026-12-02 captures' WAVs were
+#: The caller keyed 1 at 1.689 s, 1.647 s after the 200 OK, during welcome.wav (typeahead.md).
+TYPED_DURING_WELCOME = CallerScript(dtmf=[(1.0, "1")])
+TYPEAHEAD_PROMPTS = {"welcome.wav": 2.0, "choose_group.wav": 0.5}
 
 
 @dataclass(frozen=True)
@@ -40,6 +54,7 @@ class Scenario:
     fallback_cause: str = "NORMAL_TEMPORARY_FAILURE"
     inbound: str | None = None  # the inbound companion capture
     inbound_after_bridge: float | None = None  # connect it this long after CHANNEL_BRIDGE (else first)
+    prompts: Mapping[str, float] = field(default_factory=dict)  # WAV name -> seconds, in CAPTURED_PROMPTS
 
     @property
     def outbound(self) -> str:
@@ -80,6 +95,12 @@ SCENARIOS = [
         inbound="inbound_show_channels",
         inbound_after_bridge=0.5,
     ),
+    Scenario("refuse_busy_early_media", CallerScript(), prompts={"busy.wav": 1.0}),
+    Scenario("refuse_unallocated_early_media", CallerScript(), prompts={"not_in_service.wav": 1.0}),
+    Scenario("refuse_unavailable_early_media", CallerScript(), prompts={"unavailable.wav": 1.0}),
+    Scenario("typeahead_lost", TYPED_DURING_WELCOME, prompts=TYPEAHEAD_PROMPTS),
+    Scenario("typeahead_playback_terminators", TYPED_DURING_WELCOME, prompts=TYPEAHEAD_PROMPTS),
+    Scenario("typeahead_file_string", TYPED_DURING_WELCOME, prompts=TYPEAHEAD_PROMPTS),
 ]
 BY_NAME = {s.name: s for s in SCENARIOS}
 
@@ -91,6 +112,7 @@ class Outcome:
     inbound: ReplayApp | None = None
     crash_time: float | None = None
     extra: dict[str, object] = field(default_factory=dict)
+    rename: tuple[str, str] | None = None  # (our prompt directory, the captured one)
 
 
 def channel_uuid(name: str) -> str:
@@ -100,7 +122,14 @@ def channel_uuid(name: str) -> str:
 
 
 async def run(scenario: Scenario) -> Outcome:
-    app = ReplayApp(steps(scenario.outbound + ".jsonl"))
+    rename: tuple[str, str] | None = None
+    if scenario.prompts:
+        here = Path(tempfile.mkdtemp(prefix="calld-prompts-"))
+        for name, seconds in scenario.prompts.items():
+            write_wav(here / name, seconds)
+        rename = (f"{here}/", CAPTURED_PROMPTS)
+    rewrite = (rename[1].encode(), rename[0].encode()) if rename is not None else None
+    app = ReplayApp(steps(scenario.outbound + ".jsonl", rewrite=rewrite))
     port = await app.start()
     fs = FakeFreeSwitch(
         port=port,
@@ -134,7 +163,9 @@ async def run(scenario: Scenario) -> Outcome:
     finally:
         await app.stop()
         await fs.close()
-    return Outcome(result, app, inbound)
+        if rename is not None:
+            shutil.rmtree(rename[0], ignore_errors=True)
+    return Outcome(result, app, inbound, rename=rename)
 
 
 @pytest.fixture(scope="session")
@@ -173,7 +204,7 @@ def outbound_frames(outcome: Outcome) -> list[Frame]:
 def test_same_frames_as_freeswitch(outcomes: dict[str, Outcome], name: str) -> None:
     scenario = BY_NAME[name]
     theirs, their_linger = comparable(fs_frames(scenario.outbound + ".jsonl"))
-    ours, our_linger = comparable(outbound_frames(outcomes[name]))
+    ours, our_linger = comparable(outbound_frames(outcomes[name]), outcomes[name].rename)
     assert compare(theirs, ours) == []
     assert (their_linger >= 0) == (our_linger >= 0), "linger notice present on one side only"
     if our_linger >= 0:
@@ -329,3 +360,57 @@ def test_inbound_show_channels(outcomes: dict[str, Outcome]) -> None:
     assert [n.values for n in ours_events] == [n.values for n in theirs_events]
     for got, want in zip(ours_events, theirs_events, strict=True):  # far end first, then the caller
         assert got.names == want.names, (sorted(want.names - got.names), sorted(got.names - want.names))
+
+
+@pytest.mark.parametrize(
+    ("name", "cause", "status", "q850"),
+    [
+        ("refuse_busy_early_media", "USER_BUSY", 486, 17),
+        ("refuse_unallocated_early_media", "UNALLOCATED_NUMBER", 404, 1),
+        ("refuse_unavailable_early_media", "NORMAL_TEMPORARY_FAILURE", 503, 41),
+    ],
+)
+def test_refusal_is_early_media_then_the_cause(
+    outcomes: dict[str, Outcome], name: str, cause: str, status: int, q850: int
+) -> None:
+    """refuse_early_media.md: 100, 183 (the guidance is heard), then the cause's final response; never answered."""
+    result = outcomes[name].result
+    assert result.sip_responses == [100, 183, status]
+    assert result.sip_reason == f'Q.850;cause={q850};text="{cause}"'
+    assert not result.answered and result.billsec == 0
+    assert "CHANNEL_PROGRESS_MEDIA" in result.events_sent and "CHANNEL_ANSWER" not in result.events_sent
+    v = result.variables
+    assert (v["hangup_cause"], v["hangup_cause_q850"], v["billsec"]) == (cause, str(q850), "0")
+    assert v["sip_hangup_disposition"] == "send_refuse"
+
+
+def pagd_result(outcome: Outcome) -> dict[str, str | None]:
+    done = [
+        f.event()
+        for f in outbound_frames(outcome)
+        if f.content_type == "text/event-plain"
+        and f.event().name == "CHANNEL_EXECUTE_COMPLETE"
+        and f.event().get("Application") == "play_and_get_digits"
+    ]
+    return {k: done[-1].get(f"variable_{k}") for k in ("group_code", "read_result", "playback_terminator_used")}
+
+
+def test_typeahead_three_ways(outcomes: dict[str, Outcome]) -> None:
+    """typeahead.md: lost after a plain playback; a terminator only stops the playback; file_string keeps it."""
+    assert pagd_result(outcomes["typeahead_lost"]) == {
+        "group_code": None,
+        "read_result": "failure",
+        "playback_terminator_used": None,
+    }
+    assert pagd_result(outcomes["typeahead_playback_terminators"]) == {
+        "group_code": None,
+        "read_result": "failure",
+        "playback_terminator_used": "1",
+    }
+    assert pagd_result(outcomes["typeahead_file_string"]) == {
+        "group_code": "1",
+        "read_result": "timeout",
+        "playback_terminator_used": None,
+    }
+    for name in ("typeahead_lost", "typeahead_playback_terminators", "typeahead_file_string"):
+        assert outcomes[name].result.sip_responses == [100, 200]

@@ -331,13 +331,17 @@ async def test_remove_number_takes_it_out_of_service(
     assert status == 404 and "not assigned" in body["error"]
 
 
-async def test_remove_number_accepts_short_legacy_numbers_but_not_junk(
-    start_daemon: DaemonFactory, http: aiohttp.ClientSession, pool: asyncpg.Pool
+@pytest.mark.parametrize("number", ["abc", "03-1234-5678", "0501234567", "123456", "031234567890"])
+async def test_removing_a_number_follows_the_rule_of_adding_it(
+    start_daemon: DaemonFactory, http: aiohttp.ClientSession, number: str
 ) -> None:
     daemon = await start_daemon()
     tenant = await create(http, daemon, "acme", 1)
-    await pool.execute("INSERT INTO numbers (number, tenant_id, product) VALUES ('123456', $1, 'ivr')", tenant["id"])
-    assert (await call(http, daemon, "DELETE", "/api/v1/numbers/123456"))[0] == 204
-    status, body = await call(http, daemon, "DELETE", "/api/v1/numbers/03-1234-5678")
-    assert status == 422
-    assert body["detail"][0]["loc"] == ["path", "number"]
+    added = await call(
+        http, daemon, "POST", f"/api/v1/tenants/{tenant['id']}/numbers", {"number": number, "product": "ivr"}
+    )
+    removed = await call(http, daemon, "DELETE", f"/api/v1/numbers/{number}")
+    assert added[0] == removed[0] == 422
+    assert added[1]["error"] == removed[1]["error"]  # one rule, one sentence
+    assert "6 to 15" not in removed[1]["error"]
+    assert removed[1]["detail"][0]["loc"] == ["path", "number"]

@@ -11,7 +11,7 @@ import pytest
 
 from daemon import cli
 from daemon.__main__ import main as daemon_main
-from daemon.db import admission
+from daemon.db import admission, tokens
 from daemon.db.admission import Outcome
 from tests.conftest import with_database
 
@@ -125,7 +125,7 @@ async def test_usage_errors_exit_2_before_touching_the_database(
 async def test_help_exits_0(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = await run(capsys, "--help")
     assert code == 0
-    for command in ("tenant", "lines", "number", "status"):
+    for command in ("run", "tenant", "lines", "number", "token", "status"):
         assert command in out
 
 
@@ -171,3 +171,63 @@ async def test_python_m_daemon_dispatches_to_the_cli(env: str, capsys: pytest.Ca
     capsys.readouterr()
     assert await asyncio.to_thread(daemon_main, ["tenant", "list"]) == 0
     assert capsys.readouterr().out == "no tenants\n"
+
+
+async def test_operator_tokens_from_the_cli(env: str, pool: asyncpg.Pool, capsys: pytest.CaptureFixture[str]) -> None:
+    assert (await run(capsys, "tenant", "create", "acme", "--lines", "1"))[0] == 0
+    tenant_id = await pool.fetchval("SELECT id FROM tenants")
+    assert await run(capsys, "token", "list", str(tenant_id)) == (0, f"tenant {tenant_id} has no tokens\n", "")
+
+    code, out, err = await run(capsys, "token", "create", str(tenant_id), "--label", "front desk")
+    assert code == 0
+    assert 'curl -H "Authorization: Bearer <token>" http://127.0.0.1:8080/api/v1/operator/callers' in err
+    announcement, token = out.splitlines()
+    assert announcement.startswith("created operator token 1 for tenant") and "shown only now" in announcement
+    assert token.startswith("ctk_") and len(token) > 40
+    stored = await pool.fetchrow("SELECT label, token_sha256 FROM tenant_tokens")
+    assert (
+        stored is not None and stored["label"] == "front desk" and bytes(stored["token_sha256"]) == tokens.digest(token)
+    )
+    assert await tokens.tenant_of(pool, token) == tenant_id  # the API's own check accepts it
+
+    code, out, _ = await run(capsys, "token", "list", str(tenant_id))
+    assert code == 0 and token not in out
+    header, row = out.splitlines()
+    assert header.split() == ["ID", "LABEL", "CREATED", "REVOKED"]
+    assert row.split()[:3] == ["1", "front", "desk"] and row.split()[-1] == "-" and "+09:00" in row
+
+    assert await run(capsys, "token", "revoke", str(tenant_id), "1") == (
+        0,
+        f"token 1 of tenant {tenant_id} revoked\n",
+        "",
+    )
+    assert await tokens.tenant_of(pool, token) is None
+    code, out, err = await run(capsys, "token", "revoke", str(tenant_id), "1")
+    assert (code, out) == (1, "") and "no active token 1" in err
+    assert (await run(capsys, "token", "list", "999999"))[0] == 1
+    assert (await run(capsys, "token", "create", "999999"))[0] == 1
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["token", "create", "1", "--label", "a\nb"], "control characters"),
+        (["token", "create", "acme"], "not a tenant id"),
+        (["token", "revoke", "1", "x"], "not a token id"),
+        (["token", "revoke", "1"], "required"),
+    ],
+)
+async def test_token_usage_errors_exit_2(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], argv: list[str], words: str
+) -> None:
+    monkeypatch.setenv("CALLD_DATABASE_URL", "postgresql://nobody@127.0.0.1:1/none")
+    code, out, err = await run(capsys, *argv)
+    assert (code, out) == (2, "") and words in err, err
+
+
+async def test_cli_conflicts_are_said_in_words(
+    env: str, pool: asyncpg.Pool, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert (await run(capsys, "tenant", "create", "acme", "--lines", "1"))[0] == 0
+    code, _, err = await run(capsys, "tenant", "create", "acme", "--lines", "1")
+    assert code == 1 and "_key" not in err and "already exists" in err

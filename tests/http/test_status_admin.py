@@ -13,9 +13,9 @@ import pytest
 from daemon.app import Daemon
 from daemon.db import admission
 from daemon.db.admission import Outcome
-from tests.conftest import DaemonFactory
+from tests.conftest import ADMIN_TOKEN, DaemonFactory
 
-ADMIN = {"Authorization": "Bearer test-token"}
+ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 
 @pytest.fixture

@@ -215,17 +215,18 @@ async def test_forwarding_add_on_through_the_admin_api(
     _, saved = await call(http, daemon, "POST", FLOWS, flow, headers=me)
     assert (await call(http, daemon, "POST", f"{FLOWS}/{saved['version']}/publish", headers=me))[0] == 422
     path = f"/api/v1/tenants/{shop.tenant_id}/forwarding"
-    assert (await call(http, daemon, "PUT", path, {"enabled": True, "unit_seconds": 45}))[0] == 422
+    tariff = f"{path}/tariff"
+    assert (await call(http, daemon, "PUT", tariff, {"unit_seconds": 45, "yen_per_unit": 9}))[0] == 422
     assert (await call(http, daemon, "PUT", path, {"enabled": "yes"}))[0] == 422
     assert (await call(http, daemon, "PUT", path, {"enabled": True}, headers=me))[0] == 401
+    assert (await call(http, daemon, "PUT", tariff, {"unit_seconds": 30, "yen_per_unit": 9}, headers=me))[0] == 401
     assert (await call(http, daemon, "PUT", "/api/v1/tenants/999999/forwarding", {"enabled": True}))[0] == 404
-    status, body = await call(http, daemon, "PUT", path, {"enabled": True, "unit_seconds": 30, "yen_per_unit": 9})
-    assert status == 200 and body == {
-        "tenant_id": shop.tenant_id,
-        "enabled": True,
-        "unit_seconds": 30,
-        "yen_per_unit": 9,
-    }
+    missing = "/api/v1/tenants/999999/forwarding/tariff"
+    assert (await call(http, daemon, "PUT", missing, {"unit_seconds": 30, "yen_per_unit": 9}))[0] == 404
+    status, body = await call(http, daemon, "PUT", path, {"enabled": True})
+    assert status == 200 and body["forwarding"] is True
+    status, body = await call(http, daemon, "PUT", tariff, {"unit_seconds": 30, "yen_per_unit": 9})
+    assert status == 200 and body == {"tenant_id": shop.tenant_id, "unit_seconds": 30, "yen_per_unit": 9}
     assert (await call(http, daemon, "POST", f"{FLOWS}/{saved['version']}/publish", headers=me))[0] == 200
     row = await pool.fetchrow("SELECT * FROM forwarding_tariffs WHERE tenant_id = $1", shop.tenant_id)
     assert row is not None

@@ -9,7 +9,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from daemon.db import forwarding
+from daemon.db import admission, forwarding, nodes
 from daemon.ivr.tariff import ForwardTariff
 from daemon.recovery.reconcile import adopt_dead_nodes, reconcile
 from emulator import CallerScript, FakeFreeSwitch, FarEnd
@@ -21,12 +21,14 @@ from tests.stand_in_prompts import write_prompts
 T0 = 1_795_582_441_000_000
 
 
-async def open_leg(pool: asyncpg.Pool, tenant_id: int, node: str, *, answered: bool) -> uuid.UUID:
+async def open_leg(
+    pool: asyncpg.Pool, tenant_id: int, node: str, *, answered: bool, call_uuid: uuid.UUID | None = None
+) -> uuid.UUID:
     leg = uuid.uuid4()
     await forwarding.open_legs(
         pool,
         [(leg, SHOP_A)],
-        call_uuid=uuid.uuid4(),
+        call_uuid=call_uuid or uuid.uuid4(),
         tenant_id=tenant_id,
         node_id=node,
         flow_node="fwd",
@@ -65,6 +67,22 @@ async def test_restart_without_freeswitch_finishes_from_cdr_or_bounds(pool: asyn
     before = await pool.fetch("SELECT leg_uuid, charge_yen, ended_at FROM forward_legs ORDER BY leg_uuid")
     await reconcile(pool, "n1", None)  # twice: nothing booked twice
     assert await pool.fetch("SELECT leg_uuid, charge_yen, ended_at FROM forward_legs ORDER BY leg_uuid") == before
+
+
+async def test_restart_keeps_the_line_of_a_forwarded_talk_until_it_is_finished(
+    pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    """A forwarded talk may go on inside FreeSWITCH while the daemon restarts: its line stays taken."""
+    shop = await ivr_shop(pool, tmp_path, forwarding=True)
+    talking, ringing, plain = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    for call in (talking, ringing, plain):
+        assert (await admission.admit(pool, call, NUMBER, "n1")).outcome == admission.Outcome.ADMITTED
+    await open_leg(pool, shop.tenant_id, "n1", answered=True, call_uuid=talking)
+    await open_leg(pool, shop.tenant_id, "n1", answered=False, call_uuid=ringing)
+    assert await nodes.register(pool, "n1") == 2
+    assert [r["call_uuid"] for r in await pool.fetch("SELECT call_uuid FROM active_calls")] == [talking]
+    await reconcile(pool, "n1", None)  # no FreeSWITCH, no CDR: finished from the bound, line given back
+    assert await pool.fetchval("SELECT count(*) FROM active_calls") == 0
 
 
 @pytest.mark.slow

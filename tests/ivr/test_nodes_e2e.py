@@ -107,23 +107,37 @@ async def test_keys_during_the_prompt_interrupt_it(
 
 
 @pytest.mark.parametrize(
-    ("script", "where"),
+    ("script", "played_ms"),
     [
-        ({"hangup_after": 0.05}, "welcome"),  # during the first play
-        ({"hangup_after": 0.5}, "menu"),  # waiting for keys
+        ({"hangup_after": 0.05}, range(0, 100)),  # during "welcome", the lead-in of the menu's question
+        ({"hangup_after": 0.5}, range(200, 201)),  # both prompts over (0.1 s each), waiting for keys
     ],
 )
 async def test_caller_hangs_up_in_play_and_menu(
-    start_daemon: DaemonFactory, pool: asyncpg.Pool, tmp_path: Path, script: dict[str, Any], where: str
+    start_daemon: DaemonFactory, pool: asyncpg.Pool, tmp_path: Path, script: dict[str, Any], played_ms: range
 ) -> None:
     shop = await ivr_shop(pool, tmp_path)
     await shop.publish(menu_flow(shop.g))
     fs = await shop.start(start_daemon)
     result = await fs.place_call(CallerScript(destination=NUMBER, **script))
     assert result.hangup_by == "caller"
-    assert heard(result)[-1] == where
+    assert heard(result) == ["welcome", "menu"]  # one question: the welcome, then the menu's prompt
+    assert int(result.variables["playback_ms"]) in played_ms
     assert result.errors == []
     assert await pool.fetchval("SELECT count(*) FROM active_calls") == 0
+
+
+async def test_keys_typed_during_the_welcome_count_for_the_menu(
+    start_daemon: DaemonFactory, pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    """A play node before a menu is the lead-in of the menu's question: a plain playback would drop the key."""
+    shop = await ivr_shop(pool, tmp_path, long={"welcome": 1.0})
+    await shop.publish(menu_flow(shop.g))
+    fs = await shop.start(start_daemon)
+    result = await fs.place_call(CallerScript(destination=NUMBER, dtmf=[(0.3, "2")]))
+    assert heard(result) == ["welcome", "menu", "support"]
+    assert int(result.variables["playback_ms"]) < 1000  # the key cut the welcome short
+    assert [app for app, _ in result.apps].count("play_and_get_digits") == 1
 
 
 async def test_no_published_flow_gets_the_interim_greeting(

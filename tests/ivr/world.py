@@ -86,16 +86,20 @@ async def ivr_shop(
 
 
 def heard(result: CallResult) -> list[str]:
-    """Guidance the caller heard, in order (playback and keypad prompts), tones as 'beep'."""
+    """Guidance the caller heard, in order (playback and keypad prompts, lead-ins included), tones as 'beep'."""
     names = []
     for app, arg in result.apps:
-        if app == "playback" and arg.startswith("tone_stream://"):
-            names.append("beep")
-        elif app == "playback" and arg:
-            names.append(prompt_name(arg))
-        elif app == "play_and_get_digits" and arg:
-            names.append(prompt_name(arg.split()[5]))
+        media = arg if app == "playback" else arg.split()[5] if app == "play_and_get_digits" and arg else ""
+        names += ["beep" if name.startswith("tone_stream:") else name for name in split_media(media)]
     return names
+
+
+def split_media(media: str) -> list[str]:
+    """``/p/a.wav`` → ``[a]``; ``file_string:///p/a.wav!tone_stream://…`` → ``[a, tone_stream:…]``."""
+    if not media:
+        return []
+    parts = media.removeprefix("file_string://").split("!")
+    return [part if part.startswith("tone_stream:") else prompt_name(part) for part in parts]
 
 
 def fast(digits: str) -> Keys:

@@ -17,6 +17,7 @@ ENV_EXAMPLE = SYSTEMD / "calld.env.example"
 # The settings the daemon reads (daemon/config.py) that belong in an operator's env file.
 KNOWN = {
     "CALLD_DATABASE_URL",
+    "CALLD_EMBEDDED_PG_PORT",
     "CALLD_DATA_DIR",
     "CALLD_ESL_HOST",
     "CALLD_ESL_PORT",
@@ -31,6 +32,10 @@ KNOWN = {
     "CALLD_FS_ESL_HOST",
     "CALLD_FS_ESL_PORT",
     "CALLD_FS_ESL_PASSWORD",
+    # Coaching Dial: the carrier gateway counsellors' phones are rung through.
+    "CALLD_COUNSELLOR_DIAL_TEMPLATE",
+    # IVR: the carrier gateway forwarded calls are rung through.
+    "CALLD_FORWARD_DIAL_TEMPLATE",
 }
 # Documented for the inbound reconciliation connection, not yet fields of Settings.
 NOT_YET_IN_SETTINGS = {"CALLD_FS_ESL_HOST", "CALLD_FS_ESL_PORT", "CALLD_FS_ESL_PASSWORD"}

@@ -1,0 +1,202 @@
+"""Admin API for our own invoices: the forwarding add-on, the contract history, monthly invoices.
+
+    PUT  /api/v1/tenants/{id}/forwarding                    {"enabled": true|false}
+    GET  /api/v1/tenants/{id}/contract                      every change of lines and add-on
+    GET  /api/v1/tenants/{id}/invoices                      closed invoices
+    GET  /api/v1/tenants/{id}/invoices/{YYYY-MM}[.csv|.html] the stored invoice, or a preview of an open month
+    POST /api/v1/tenants/{id}/invoices/{YYYY-MM}/close      issue a month that is over (stored once)
+    POST /api/v1/tenants/{id}/invoices/{YYYY-MM}/adjustments a correction line of an open month
+
+Handlers translate only: SQL in :mod:`daemon.db.invoices` and :mod:`daemon.db.contracts`,
+money rules in :mod:`daemon.billing.invoice`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+from aiohttp import hdrs, web
+
+from daemon.billing import invoice_render
+from daemon.billing.invoice import Invoice, NoContract, Period
+from daemon.db import contracts, invoices
+from daemon.db.tenants import NotFound
+from daemon.http.admin import _tenant_id
+from daemon.http.context import daemon_of, pool_of
+from daemon.http.errors import ApiError
+from daemon.http.invoice_models import (
+    AdjustmentCreate,
+    AdjustmentOut,
+    ContractChangeOut,
+    ContractHistory,
+    ForwardingChanged,
+    ForwardingUpdate,
+    InvoiceList,
+    InvoiceSummary,
+)
+from daemon.http.models import ErrorDetail
+from daemon.http.registry import RouteTable, json_response
+
+routes = RouteTable()
+
+TENANT = r"/api/v1/tenants/{tenant_id:\d+}"
+MONTH = TENANT + "/invoices/{period:[0-9][0-9][0-9][0-9]-[0-9][0-9]}"  # no braces: OpenAPI paths
+_HTML_POLICY = "default-src 'none'; style-src 'unsafe-inline'"
+
+
+def clock() -> datetime:
+    """Now; the tests put another function here to set the time."""
+    return datetime.now(UTC)
+
+
+def _period(request: web.Request) -> Period:
+    try:
+        return Period.parse(request.match_info["period"])
+    except ValueError as exc:
+        raise ApiError(
+            422, f"period: {exc}", [ErrorDetail(loc=["path", "period"], msg=str(exc), type="period")]
+        ) from None
+
+
+def _terms(request: web.Request) -> invoices.Terms:
+    return invoices.Terms.from_settings(daemon_of(request).settings)
+
+
+@contextlib.contextmanager
+def _refusals(tenant_id: int, period: Period) -> Iterator[None]:
+    try:
+        yield
+    except invoices.InvoiceRefused as exc:
+        raise ApiError(409, str(exc)) from None
+    except NoContract:
+        raise ApiError(404, f"tenant {tenant_id} had no contract in {period} (it did not exist yet)") from None
+
+
+async def _invoice(request: web.Request) -> Invoice:
+    tenant_id, period = _tenant_id(request), _period(request)
+    with _refusals(tenant_id, period):
+        return await invoices.invoice(pool_of(request), tenant_id, period, _terms(request), clock())
+
+
+# -- contract --------------------------------------------------------------------
+
+
+@routes.route(
+    "PUT",
+    TENANT + "/forwarding",
+    summary="Turn the forwarding add-on on or off (+10,000 yen for any month it was on)",
+    body=ForwardingUpdate,
+    response=ForwardingChanged,
+    errors=(404,),
+)
+async def set_forwarding_addon(request: web.Request, body: ForwardingUpdate) -> ForwardingChanged:
+    tenant_id = _tenant_id(request)
+    previous = await contracts.set_forwarding(pool_of(request), tenant_id, body.enabled)
+    return ForwardingChanged(tenant_id=tenant_id, forwarding=body.enabled, previous_forwarding=previous)
+
+
+@routes.route(
+    "GET",
+    TENANT + "/contract",
+    summary="Every change of the tenant's lines and add-on, with its time (what invoices are computed from)",
+    response=ContractHistory,
+    errors=(404,),
+)
+async def contract_history(request: web.Request) -> ContractHistory:
+    tenant_id = _tenant_id(request)
+    changes = await contracts.changes(pool_of(request), tenant_id)
+    if not changes:
+        raise NotFound(f"no tenant with id {tenant_id}")
+    return ContractHistory(
+        tenant_id=tenant_id, changes=[ContractChangeOut.model_validate(c, from_attributes=True) for c in changes]
+    )
+
+
+# -- invoices --------------------------------------------------------------------
+
+
+@routes.route("GET", TENANT + "/invoices", summary="A tenant's closed invoices", response=InvoiceList, errors=(404,))
+async def list_invoices(request: web.Request) -> InvoiceList:
+    tenant_id = _tenant_id(request)
+    closed = await invoices.closed_invoices(pool_of(request), tenant_id)
+    return InvoiceList(
+        tenant_id=tenant_id, invoices=[InvoiceSummary.model_validate(c, from_attributes=True) for c in closed]
+    )
+
+
+@routes.route(
+    "GET",
+    MONTH,
+    summary="A month's invoice: the stored one once closed, else a preview (status open)",
+    response=Invoice,
+    errors=(404, 409, 422),
+)
+async def get_invoice(request: web.Request) -> Invoice:
+    return await _invoice(request)
+
+
+@routes.route("GET", MONTH + ".csv", summary="A month's invoice as CSV (UTF-8 with BOM)", errors=(404, 409, 422))
+async def invoice_csv(request: web.Request) -> web.Response:
+    found = await _invoice(request)
+    return web.Response(
+        body=invoice_render.to_csv(found).encode(),
+        content_type="text/csv",
+        charset="utf-8",
+        headers={hdrs.CONTENT_DISPOSITION: f'attachment; filename="{found.number}.csv"'},
+    )
+
+
+@routes.route(
+    "GET", MONTH + ".html", summary="A month's invoice as a printable Japanese document", errors=(404, 409, 422)
+)
+async def invoice_html(request: web.Request) -> web.Response:
+    found = await _invoice(request)
+    return web.Response(
+        text=invoice_render.to_html(found),
+        content_type="text/html",
+        charset="utf-8",
+        headers={"Content-Security-Policy": _HTML_POLICY},
+    )
+
+
+@routes.route(
+    "POST",
+    MONTH + "/close",
+    summary="Close a month that is over: the invoice is issued, stored once and never changes",
+    response=Invoice,
+    status=201,
+    errors=(404, 409, 422),
+)
+async def close_invoice(request: web.Request) -> Invoice:
+    tenant_id, period = _tenant_id(request), _period(request)
+    with _refusals(tenant_id, period):
+        return await invoices.close(pool_of(request), tenant_id, period, _terms(request), clock())
+
+
+@routes.route(
+    "POST",
+    MONTH + "/adjustments",
+    summary="Add a correction line (before tax; negative credits) to an open month, with its reason",
+    body=AdjustmentCreate,
+    response=AdjustmentOut,
+    status=201,
+    errors=(404, 409),
+    also={200: AdjustmentOut},
+)
+async def add_invoice_adjustment(request: web.Request, body: AdjustmentCreate) -> web.Response:
+    tenant_id, period = _tenant_id(request), _period(request)
+    with _refusals(tenant_id, period):
+        added = await invoices.add_adjustment(
+            pool_of(request),
+            tenant_id,
+            period,
+            body.amount_yen,
+            body.reason,
+            _terms(request),
+            clock(),
+            idempotency_key=body.idempotency_key,
+        )
+    out = AdjustmentOut.model_validate(added, from_attributes=True)
+    return json_response(out, 200 if added.replayed else 201)

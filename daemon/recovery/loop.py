@@ -1,0 +1,49 @@
+"""Run the crash reconciliation (daemon.recovery.reconcile) until it has finished once.
+
+It needs the database and FreeSWITCH's inbound event socket; either may not be
+up yet when the daemon starts, so it retries with a growing pause (0.5 s up to
+10 s).  Nothing to finish (no open call record, no open forwarded leg of the
+IVR): done at once, without asking FreeSWITCH.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import asyncpg
+
+from daemon.config import Settings
+from daemon.db import call_records
+from daemon.db.errors import DB_ERRORS
+from daemon.inbound.client import InboundClient, InboundError
+from daemon.logs import get_logger
+from daemon.recovery import forwarding
+from daemon.recovery.reconcile import reconcile
+
+_log = get_logger(__name__)
+
+CONNECT_TIMEOUT = 5.0
+
+
+async def recover(pool: asyncpg.Pool, settings: Settings, done: asyncio.Event) -> None:
+    """Finish the calls a previous life of this node left open; set ``done`` after."""
+    s = settings
+    delay = 0.5
+    while True:
+        client = InboundClient()
+        try:
+            if not await call_records.open_on_node(pool, s.node_id) and not await forwarding.pending(pool, s.node_id):
+                done.set()
+                return
+            async with asyncio.timeout(CONNECT_TIMEOUT):
+                await client.connect(s.fs_esl_host, s.fs_esl_port, s.fs_esl_password.get_secret_value())
+            outcome = await reconcile(pool, s.node_id, client)
+            _log.warning("recovered_calls", **vars(outcome))
+            done.set()
+            return
+        except (*DB_ERRORS, InboundError) as exc:
+            _log.error("recovery_retry", error=repr(exc), retry_in=delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10.0)
+        finally:
+            await client.close()

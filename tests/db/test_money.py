@@ -1,0 +1,69 @@
+"""The money picture: the caller's money and every talking call in one snapshot, one joint deadline."""
+
+from __future__ import annotations
+
+import uuid
+
+import asyncpg
+import pytest
+
+from daemon.billing.charges import MICROS, Tariff
+from daemon.billing.deadline import TalkingCall
+from daemon.db import call_records, coaching_admin, directory, ledger, money
+from tests.factories import prepaid_caller, shop
+
+T0 = 1_795_582_441_000_000
+
+
+async def talking(pool: asyncpg.Pool, tenant_id: int, caller_id: int, rate: int, answer_us: int) -> uuid.UUID:
+    who = await directory.caller(pool, caller_id)
+    assert who is not None
+    call = uuid.uuid4()
+    await call_records.open_record(
+        pool,
+        call,
+        tenant_id=tenant_id,
+        node_id="elsewhere",
+        caller=who,
+        caller_number="",
+        group_id=None,
+        tariff=Tariff(rate),
+        created_us=answer_us,
+    )
+    await call_records.mark_talking(
+        pool,
+        call,
+        counsellor_id=None,
+        counsellor_leg=uuid.uuid4(),
+        answer_us=answer_us,
+        rate_yen_per_min=rate,
+        caller_id=caller_id,
+    )
+    return call
+
+
+async def test_deadline_of_the_talking_calls_and_a_hypothetical_one(pool: asyncpg.Pool) -> None:
+    s = await shop(pool)
+    caller = await prepaid_caller(pool, s.tenant_id, yen=1000)
+    assert await money.joint_deadline_of(pool, caller) is None  # nothing talking
+    call = await talking(pool, s.tenant_id, caller, 100, T0)
+    picture = await money.money_picture(pool, caller)
+    assert set(picture.talking) == {call} and picture.caller.balance_yen == 1000
+    assert picture.deadline() == T0 + 600 * MICROS
+    assert picture.deadline(TalkingCall(T0, Tariff(100))) == T0 + 300 * MICROS
+    await ledger.post(pool, s.tenant_id, caller, "deposit", 1000)
+    assert await money.joint_deadline_of(pool, caller) == T0 + 1200 * MICROS
+
+
+async def test_unlimited_postpaid_has_no_deadline(pool: asyncpg.Pool) -> None:
+    s = await shop(pool)
+    caller = await coaching_admin.create_caller(
+        pool, s.tenant_id, name="card", billing="postpaid", payment_method="card", numbers=["09012121212"]
+    )
+    await talking(pool, s.tenant_id, caller, 300, T0)
+    assert await money.joint_deadline_of(pool, caller, TalkingCall(T0, Tariff(300))) is None
+
+
+async def test_a_deleted_caller_is_not_found(pool: asyncpg.Pool) -> None:
+    with pytest.raises(ledger.CallerNotFound):
+        await money.money_picture(pool, 424242)
