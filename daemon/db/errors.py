@@ -4,4 +4,6 @@ from __future__ import annotations
 
 import asyncpg
 
-DB_ERRORS = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
+# InternalClientError: a pooled connection the server terminated under us ("cannot switch to
+# state …; another operation is in progress") is a database failure like any other.
+DB_ERRORS = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError)
