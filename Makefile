@@ -44,5 +44,9 @@ fuzz-api: $(STAMP)
 	$(PY) -m pip install -q 'schemathesis>=4.0'
 	$(PY) -m fuzz.api --examples $${EXAMPLES:-100}
 
+# kill -9 under load: every call charged exactly once after the restart (exits non-zero otherwise).
+chaos: $(STAMP)
+	$(PY) -m benchmarks.chaos_kill --calls $${CALLS:-300}
+
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache
