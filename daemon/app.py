@@ -47,6 +47,8 @@ from daemon.metrics import Metrics
 from daemon.outbound.server import OutboundServer
 from daemon.prompts.library import PromptLibrary
 from daemon.recovery.loop import recover
+from daemon.settlement.journal import Journal
+from daemon.settlement.settler import Settler
 
 _log = get_logger(__name__)
 
@@ -67,6 +69,7 @@ class Daemon:
         self.admin_token = settings.admin_token  # in demo mode resolved at start (demo_access)
         self.prompts = PromptLibrary(settings.prompts_path)
         self.services = Services(settings, self.metrics, self.prompts, None, settings.node_id)
+        self.settler: Settler | None = None
         self.watcher = BalanceWatcher()
         # One flow per product (numbers.product); a new product adds its entry here.
         self.products: dict[str, ProductFlow] = {"coaching": CoachingDial(self.watcher), "ivr": greet_and_hang_up}
@@ -114,6 +117,12 @@ class Daemon:
             stack.push_async_callback(asyncio.to_thread, self.embedded.stop)
             dsn = self.embedded.dsn
         stack.push_async_callback(self._close_database)
+        journal = await asyncio.to_thread(Journal, s.settlement_path)
+        self.settler = self.services.settler = Settler(
+            lambda: self.services.pool, journal, timeout=s.db_timeout_seconds
+        )
+        if journal.pending:
+            _log.warning("settlement_journal_pending", calls=len(journal.pending))
         self.admin_token = demo_access.admin_token(s)
         if s.generate_prompts:
             made = await asyncio.to_thread(self.prompts.ensure)
@@ -228,6 +237,9 @@ class Daemon:
                 continue
             self.services.pool = pool
             self.db_ready.set()
+            assert self.settler is not None
+            await self.settler.settle_pending()  # exact ends first: recovery would only estimate them
+            self._spawn("settlement", self.settler.run())
             self._spawn("recovery", recover(pool, self.settings, self.recovered))
             if self.demo is not None:
                 self._announce_demo(self.demo)

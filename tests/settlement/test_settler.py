@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -16,6 +17,9 @@ from daemon.billing.charges import Tariff
 from daemon.db import call_records, directory
 from daemon.settlement.journal import CallEnd, Journal
 from daemon.settlement.settler import Settler
+from emulator import CallerScript
+from tests.calls.test_coaching_e2e import TARO, answers, fast, world
+from tests.conftest import DaemonFactory
 from tests.factories import prepaid_caller, shop
 
 RATE = 600  # 10 yen a second
@@ -118,6 +122,51 @@ async def test_the_journal_survives_a_restart_of_the_daemon(
     assert await reborn.settle_pending() == 1
     assert await charges(pool, call) == [-120]
     assert await pool.fetchval("SELECT billed_seconds FROM call_records WHERE call_uuid = $1", call) == 12
+
+
+async def test_a_consultation_that_ends_during_an_outage_is_charged_once_when_the_database_is_back(
+    start_daemon: DaemonFactory, pg_server: str, db_dsn: str, pool: asyncpg.Pool
+) -> None:
+    """Caller and counsellor talk; PostgreSQL goes away; the caller hangs up; PostgreSQL comes back."""
+    w = await world(start_daemon, pool)
+    call = asyncio.create_task(
+        w.fs.place_call(
+            CallerScript(
+                caller=TARO,
+                destination=w.number,
+                digits=[fast("12#")],
+                far_ends={"08011110001": answers()},
+                hangup_after_bridge=2.0,
+            )
+        )
+    )
+    for _ in range(300):
+        if await pool.fetchval("SELECT count(*) FROM call_records WHERE state = 'talking'"):
+            break
+        await asyncio.sleep(0.02)
+    async with outage(pg_server, db_dsn):
+        result = await asyncio.wait_for(call, 30)
+        assert result.hangup_by == "caller" and result.errors == []
+        settler = w.daemon.settler
+        assert settler is not None
+        for _ in range(100):
+            if settler.pending:
+                break
+            await asyncio.sleep(0.05)
+        assert settler.pending == 1  # journalled on this node, not lost
+    for _ in range(200):  # the settler's retry loop books it
+        if not settler.pending:
+            break
+        await asyncio.sleep(0.05)
+    record = await pool.fetchrow("SELECT * FROM call_records")
+    assert record is not None and record["state"] == "ended" and record["ended_by"] == "caller"
+    assert result.end_time is not None
+    assert abs(record["end_us"] / 1e6 - result.end_time) < 0.1  # FreeSWITCH's end, not the booking time
+    charges = await pool.fetch("SELECT amount_yen FROM ledger WHERE kind = 'charge'")
+    assert [c["amount_yen"] for c in charges] == [-Tariff(RATE).charge(record["billed_seconds"])]
+    assert record["billed_seconds"] in (2, 3)
+    # the counsellor's release failed during the outage; finishing the call freed the claim
+    assert await pool.fetchval("SELECT count(*) FROM counsellors WHERE current_call IS NOT NULL") == 0
 
 
 async def test_a_retry_after_a_lost_answer_books_nothing_twice(pool: asyncpg.Pool, tmp_path: Path) -> None:
