@@ -159,7 +159,7 @@ class Session(asyncio.Protocol):
         """The transport, checked before a request is made (a request never written would
         leave the connection waiting for a reply that cannot come)."""
         transport = self._transport
-        if transport is None or transport.is_closing():
+        if transport is None or transport.is_closing() or self._conn.closed:
             raise CallEnded("event socket closed")
         return transport
 
