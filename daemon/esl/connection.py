@@ -192,6 +192,7 @@ class Connection:
     __slots__ = (
         "_executing",
         "_greeted",
+        "_outbound",
         "_parser",
         "_replies",
         "_undelivered",
@@ -203,6 +204,7 @@ class Connection:
 
     def __init__(self, role: Role = Role.OUTBOUND, *, parser: Parser | None = None) -> None:
         self.role = role
+        self._outbound = role is Role.OUTBOUND
         self._parser = parser or Parser()
         self._replies: deque[Request] = deque()  # requests waiting for their reply, in write order
         self._executing: dict[str, Request] = {}  # Event-UUID -> execute waiting for its completion
@@ -289,7 +291,7 @@ class Connection:
             request = self._executing.pop(event.get("Application-UUID") or "", None)
             if request is not None:
                 return ExecuteComplete(frame, event, request)
-        elif self.role is Role.OUTBOUND:
+        elif self._outbound:
             if name == "CHANNEL_HANGUP":
                 if self.hangup_event is None:
                     self.hangup_event = event
