@@ -35,6 +35,7 @@ from daemon.esl.connection import (
     ConnectionEvent,
     Disconnect,
     ExecuteComplete,
+    Hangup,
     HangupComplete,
     Reply,
     Request,
@@ -115,7 +116,11 @@ class Session(asyncio.Protocol):
     # -- events in -----------------------------------------------------------
 
     def _dispatch(self, item: ConnectionEvent) -> None:
-        if isinstance(item, ChannelEvent):
+        if type(item) is ChannelEvent or type(item) is Hangup:  # most frames: only the hooks want them
+            event = item.event
+            for hook in self._hooks:
+                hook(event)
+        elif isinstance(item, ChannelEvent):
             event = item.event
             if isinstance(item, ExecuteComplete):
                 done = self._done.pop(item.request, None)
