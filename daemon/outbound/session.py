@@ -209,6 +209,12 @@ class Session(asyncio.Protocol):
                 raise CommandFailed(answer.frame.reply_text)
         return self.channel
 
+    async def _checked(self, request: Request, transport: asyncio.Transport) -> None:
+        """Send; wait for the reply; ``-ERR`` raises (the reply is not kept while the app runs)."""
+        reply = await self._send(request, transport)
+        if not reply.frame.ok:
+            raise CommandFailed(reply.frame.reply_text)
+
     async def execute(self, app: str, arg: str | None = None, *, lock: bool = True) -> Event:
         """Run a dialplan application and wait until it completes.
 
@@ -223,9 +229,7 @@ class Session(asyncio.Protocol):
         self._done[request] = done
         self._mark_first_command()
         try:
-            reply = await self._send(request, transport)
-            if not reply.frame.ok:
-                raise CommandFailed(reply.frame.reply_text)
+            await self._checked(request, transport)
         except BaseException:
             self._done.pop(request, None)
             raise
