@@ -49,6 +49,7 @@ from daemon.prompts.library import PromptLibrary
 from daemon.recovery.loop import recover
 from daemon.settlement.journal import Journal
 from daemon.settlement.settler import Settler
+from daemon.watchdog import Notifier
 
 _log = get_logger(__name__)
 
@@ -70,6 +71,7 @@ class Daemon:
         self.prompts = PromptLibrary(settings.prompts_path)
         self.services = Services(settings, self.metrics, self.prompts, None, settings.node_id)
         self.settler: Settler | None = None
+        self.notifier = Notifier()  # systemd's READY/WATCHDOG (a no-op outside systemd)
         self.watcher = BalanceWatcher()
         # One flow per product (numbers.product); a new product adds its entry here.
         self.products: dict[str, ProductFlow] = {"coaching": CoachingDial(self.watcher), "ivr": greet_and_hang_up}
@@ -135,6 +137,7 @@ class Daemon:
         stack.push_async_callback(self.outbound.stop, s.drain_seconds)
         self._spawn("database", self._connect_db(dsn))
         self._spawn("housekeeping", housekeeping.run(s, self.services, self.metrics, self.watcher))
+        self._spawn("watchdog", self.notifier.run(lambda: self.outbound.serving))
 
     async def stop(self) -> None:
         """Undo the start in reverse (idempotent)."""
@@ -323,11 +326,13 @@ async def serve(settings: Settings) -> None:
         stopping.cancel()
         _log.error("startup_failed", error=str(exc))
         raise SystemExit(EXIT_STARTUP_ERROR) from None
+    daemon.notifier.ready()  # the event socket takes calls (failing closed until the database is up)
     failing = asyncio.ensure_future(daemon.failed.wait())
     await asyncio.wait({stopping, failing}, return_when=asyncio.FIRST_COMPLETED)
     stopping.cancel()
     failing.cancel()
     _log.info("daemon_stopping", reason="background task failed" if daemon.failure else "signal")
+    daemon.notifier.stopping()
     await daemon.stop()
     if daemon.failure is not None:
         raise SystemExit(EXIT_BACKGROUND_FAILURE)
