@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint typecheck unit bench soak fuzz fuzz-api clean
+.PHONY: run test lint typecheck unit bench soak chaos fuzz fuzz-api clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || { \
@@ -31,7 +31,9 @@ test: lint typecheck unit
 
 bench: $(STAMP)
 	$(PY) -m benchmarks.setup_rate
+	$(PY) -m benchmarks.session_path
 	$(PY) -m benchmarks.coaching
+	$(PY) -m benchmarks.audio
 
 # Coverage-guided fuzzing of the ESL codec (atheris/libFuzzer), seeded with the transcripts.
 FUZZ_RUNS ?= 10000000
@@ -43,6 +45,14 @@ fuzz: $(STAMP)
 fuzz-api: $(STAMP)
 	$(PY) -m pip install -q 'schemathesis>=4.0'
 	$(PY) -m fuzz.api --examples $${EXAMPLES:-100}
+
+# kill -9 under load: every call charged exactly once after the restart (exits non-zero otherwise).
+chaos: $(STAMP)
+	$(PY) -m benchmarks.chaos_kill --calls $${CALLS:-300}
+
+# Ten minutes of a realistic call mix, then leak and money audits (exits non-zero otherwise).
+soak: $(STAMP)
+	$(PY) -m benchmarks.soak --minutes $${MINUTES:-10} --concurrent $${CONCURRENT:-1000}
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

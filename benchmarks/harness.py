@@ -57,6 +57,15 @@ def rss_kib(pid: int) -> int:
     raise RuntimeError("no VmRSS")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (/proc/PID/stat).
+
+    Unlike a rate, CPU time per call hardly moves when other work shares the cores.
+    """
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @asynccontextmanager
 async def bench_database() -> AsyncIterator[tuple[str, Path]]:
     """A throw-away embedded PostgreSQL, migrated; yields (dsn, work dir)."""

@@ -7,7 +7,8 @@ Phases (each prints one line; results go to BENCHMARKS.md by hand):
 1. **sustained set-ups/s**: ``--calls`` calls as fast as the emulator can place
    them (at most ``--inflight`` at once); a call is answer → short guidance →
    hangup, with line admission and release in PostgreSQL (the ``ivr`` product's
-   interim flow).
+   interim flow).  The daemon's CPU time per call (user + system, from /proc) is
+   printed too: unlike the rate it hardly moves when other work shares the cores.
 2. **latency at 100 set-ups/s**: connect→first-command (emulator side: from
    writing the CHANNEL_DATA reply to reading the daemon's first sendmsg/api,
    i.e. including the admission round trip), p50/p99.
@@ -32,6 +33,7 @@ import asyncpg
 
 from benchmarks.harness import (
     bench_database,
+    cpu_seconds,
     daemon_env,
     machine,
     percentile,
@@ -66,12 +68,20 @@ async def rate_and_latency(dsn: str, env: dict[str, str], args: argparse.Namespa
     try:
         fs = FakeFreeSwitch(port=daemon.esl_port, linger_scale=0.0, record_frames=False)
         script = CallerScript(destination=NUMBER)
+        assert daemon.proc is not None
         await place_many(fs, [script] * 200, 100)  # warm-up
+        cpu_before = cpu_seconds(daemon.proc.pid)
         results, elapsed = await place_many(fs, [script] * args.calls, args.inflight)
+        cpu_per_call_ms = (cpu_seconds(daemon.proc.pid) - cpu_before) / len(results) * 1000
         ok = sum(1 for r in results if not r.errors and r.apps)
         report["setups_per_second"] = round(ok / elapsed, 1)
         report["setups_ok"] = f"{ok}/{len(results)}"
-        print(f"sustained: {ok} calls in {elapsed:.2f} s = {ok / elapsed:.0f} set-ups/s", flush=True)
+        report["daemon_cpu_ms_per_call"] = round(cpu_per_call_ms, 3)
+        print(
+            f"sustained: {ok} calls in {elapsed:.2f} s = {ok / elapsed:.0f} set-ups/s;"
+            f" daemon CPU {cpu_per_call_ms:.3f} ms per call",
+            flush=True,
+        )
 
         results, _ = await place_many(fs, [script] * int(100 * args.latency_seconds), 1000, rate=100.0)
         lat = latencies_ms(results)

@@ -47,6 +47,9 @@ from daemon.metrics import Metrics
 from daemon.outbound.server import OutboundServer
 from daemon.prompts.library import PromptLibrary
 from daemon.recovery.loop import recover
+from daemon.settlement.journal import Journal
+from daemon.settlement.settler import Settler
+from daemon.watchdog import Notifier
 
 _log = get_logger(__name__)
 
@@ -67,6 +70,8 @@ class Daemon:
         self.admin_token = settings.admin_token  # in demo mode resolved at start (demo_access)
         self.prompts = PromptLibrary(settings.prompts_path)
         self.services = Services(settings, self.metrics, self.prompts, None, settings.node_id)
+        self.settler: Settler | None = None
+        self.notifier = Notifier()  # systemd's READY/WATCHDOG (a no-op outside systemd)
         self.watcher = BalanceWatcher()
         # One flow per product (numbers.product); a new product adds its entry here.
         self.products: dict[str, ProductFlow] = {"coaching": CoachingDial(self.watcher), "ivr": Ivr()}
@@ -114,6 +119,12 @@ class Daemon:
             stack.push_async_callback(asyncio.to_thread, self.embedded.stop)
             dsn = self.embedded.dsn
         stack.push_async_callback(self._close_database)
+        journal = await asyncio.to_thread(Journal, s.settlement_path)
+        self.settler = self.services.settler = Settler(
+            lambda: self.services.pool, journal, timeout=s.db_timeout_seconds
+        )
+        if journal.pending:
+            _log.warning("settlement_journal_pending", calls=len(journal.pending))
         self.admin_token = demo_access.admin_token(s)
         if s.generate_prompts:
             made = await asyncio.to_thread(self.prompts.ensure)
@@ -126,6 +137,7 @@ class Daemon:
         stack.push_async_callback(self.outbound.stop, s.drain_seconds)
         self._spawn("database", self._connect_db(dsn))
         self._spawn("housekeeping", housekeeping.run(s, self.services, self.metrics, self.watcher))
+        self._spawn("watchdog", self.notifier.run(lambda: self.outbound.serving))
 
     async def stop(self) -> None:
         """Undo the start in reverse (idempotent)."""
@@ -228,6 +240,9 @@ class Daemon:
                 continue
             self.services.pool = pool
             self.db_ready.set()
+            assert self.settler is not None
+            await self.settler.settle_pending()  # exact ends first: recovery would only estimate them
+            self._spawn("settlement", self.settler.run())
             self._spawn("recovery", recover(pool, self.settings, self.recovered))
             if self.demo is not None:
                 self._announce_demo(self.demo)
@@ -311,11 +326,13 @@ async def serve(settings: Settings) -> None:
         stopping.cancel()
         _log.error("startup_failed", error=str(exc))
         raise SystemExit(EXIT_STARTUP_ERROR) from None
+    daemon.notifier.ready()  # the event socket takes calls (failing closed until the database is up)
     failing = asyncio.ensure_future(daemon.failed.wait())
     await asyncio.wait({stopping, failing}, return_when=asyncio.FIRST_COMPLETED)
     stopping.cancel()
     failing.cancel()
     _log.info("daemon_stopping", reason="background task failed" if daemon.failure else "signal")
+    daemon.notifier.stopping()
     await daemon.stop()
     if daemon.failure is not None:
         raise SystemExit(EXIT_BACKGROUND_FAILURE)

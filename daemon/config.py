@@ -100,6 +100,11 @@ class Settings(BaseSettings):
     def prompts_path(self) -> Path:
         return self.prompts_dir or self.data_dir / "prompts"
 
+    @property
+    def settlement_path(self) -> Path:
+        """This node's journal of call ends the database has not taken yet (daemon.settlement)."""
+        return self.data_dir / "settlement" / f"{self.node_id}.jsonl"
+
 
 class ConfigurationError(Exception):
     """The environment holds settings that cannot be used; ``problems`` has one sentence per variable."""

@@ -39,6 +39,7 @@ class Notifier:
         pid = environ.get("WATCHDOG_PID", "")
         ours = not pid or pid == str(os.getpid())
         self.watchdog_seconds: float | None = int(usec) / 1e6 if usec.isdigit() and int(usec) > 0 and ours else None
+        self._ready = asyncio.Event()
 
     @property
     def enabled(self) -> bool:
@@ -58,15 +59,17 @@ class Notifier:
 
     def ready(self, status: str = "serving calls") -> None:
         self.send(f"READY=1\nSTATUS={status}")
+        self._ready.set()
 
     def stopping(self) -> None:
         self.send("STOPPING=1\nSTATUS=draining calls")
 
     async def run(self, healthy: HealthCheck) -> None:
-        """Ping every half watchdog period while ``healthy()``; returns at once without a watchdog."""
+        """After :meth:`ready`, ping every half period while ``healthy()`` (no watchdog: returns at once)."""
         if self.watchdog_seconds is None or not self.enabled:
             return
         interval = self.watchdog_seconds / 2
+        await self._ready.wait()
         while True:
             if healthy():
                 self.send("WATCHDOG=1")

@@ -112,6 +112,7 @@ def make_settings(db_dsn: str, prompts: Path, **overrides: object) -> Settings:
         "esl_port": 0,
         "http_port": 0,
         "node_id": f"test-{uuid.uuid4().hex[:8]}",
+        "data_dir": prompts.parent / "data",  # the session's temporary folder, never ./var
         "prompts_dir": prompts,
         "generate_prompts": False,
         "admin_token": ADMIN_TOKEN,

@@ -30,6 +30,7 @@ from daemon.calls.cutoff import Backstop, Cutoff, wall_us
 from daemon.calls.keypad import read_digits
 from daemon.db import call_records, directory, hunting, money
 from daemon.db.directory import Caller, Group
+from daemon.db.errors import DB_ERRORS
 from daemon.db.hunting import Counsellor
 from daemon.logs import get_logger
 from daemon.outbound.session import CallEnded
@@ -142,16 +143,19 @@ class CoachingDial:
             finally:
                 talked_id = talk.answer.target.id if talk.answer is not None else None
                 for m in claimed:
-                    await asyncio.shield(
-                        hunting.release(
-                            call.pool,
-                            m.id,
-                            call.call_uuid,
-                            talked=m.id == talked_id,
-                            wrapup_seconds=group.wrapup_seconds,
-                            max_missed=group.max_missed,
+                    try:
+                        await asyncio.shield(
+                            hunting.release(
+                                call.pool,
+                                m.id,
+                                call.call_uuid,
+                                talked=m.id == talked_id,
+                                wrapup_seconds=group.wrapup_seconds,
+                                max_missed=group.max_missed,
+                            )
                         )
-                    )
+                    except DB_ERRORS as exc:  # finishing the call frees the claim (call_records.finish)
+                        _log.error("counsellor_release_failed", counsellor_id=m.id, error=repr(exc))
             talk.result = result
             _log.info("bridge_result", disposition=result.disposition, talked=result.talked)
             if result.talked:
@@ -210,13 +214,16 @@ class CoachingDial:
             ended_by = "cutoff"
         else:
             ended_by = "caller" if result is not None and result.caller_hung_up else "counsellor"
-        done = await call_records.finish(
-            call.pool,
+        settler = call.services.settler
+        assert settler is not None, "made at start"
+        done = await settler.finish(
             call.call_uuid,
             end_us=end_us,
             hangup_cause="ALLOTTED_TIMEOUT" if cut else "NORMAL_CLEARING",
             ended_by=ended_by,
         )
+        if done is None:
+            return  # the database is away: journalled, booked when it is back (daemon.settlement)
         tenant = str(call.tenant_id)
         if done.billed_seconds:
             call.metrics.billed_seconds.labels(tenant).inc(done.billed_seconds)

@@ -9,6 +9,7 @@ import asyncpg
 
 from daemon.config import Settings
 from daemon.metrics import Metrics
+from daemon.settlement.settler import Settler
 
 
 class Prompts(Protocol):
@@ -23,3 +24,4 @@ class Services:
     pool: asyncpg.Pool | None  # None while the database is unreachable
     node_id: str
     live_calls: dict[str, int] = field(default_factory=dict)  # call uuid -> tenant id, on this node
+    settler: Settler | None = None  # books call ends, or journals them while the database is away

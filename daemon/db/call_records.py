@@ -143,6 +143,11 @@ async def finish(
             hangup_cause,
             ended_by,
         )
+        # An ended call holds no counsellor: frees a claim whose release failed (the database
+        # was away when the talk ended) or a crashed node left, whatever the order of faults.
+        await conn.execute(
+            "UPDATE counsellors SET current_call = NULL, claimed_at = NULL WHERE current_call = $1", call_uuid
+        )
         if record["state"] == "talking" and record["caller_id"] is not None:
             await notify_balance(conn, record["caller_id"])
     return Finished(call_uuid, billed, charged, cost - charged, False)

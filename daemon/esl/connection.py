@@ -192,6 +192,7 @@ class Connection:
     __slots__ = (
         "_executing",
         "_greeted",
+        "_outbound",
         "_parser",
         "_replies",
         "_undelivered",
@@ -203,10 +204,11 @@ class Connection:
 
     def __init__(self, role: Role = Role.OUTBOUND, *, parser: Parser | None = None) -> None:
         self.role = role
+        self._outbound = role is Role.OUTBOUND
         self._parser = parser or Parser()
         self._replies: deque[Request] = deque()  # requests waiting for their reply, in write order
         self._executing: dict[str, Request] = {}  # Event-UUID -> execute waiting for its completion
-        self._undelivered: list[Request] = []  # answered by a read that then failed (see receive_data)
+        self._undelivered: tuple[Request, ...] = ()  # answered by a read that then failed (see receive_data)
         self._greeted = role is Role.OUTBOUND
         self.hangup_event: Event | None = None  # CHANNEL_HANGUP (or HANGUP_COMPLETE if it came alone)
         self.hangup_complete: Event | None = None
@@ -243,7 +245,7 @@ class Connection:
         except ProtocolError:
             # The events of this read before the bad frame are never delivered: the
             # requests they answered are still waiting as far as the caller knows.
-            self._undelivered += [r for item in events for r in _requests_of(item)]
+            self._undelivered += tuple(r for item in events for r in _requests_of(item))
             raise
         return events
 
@@ -289,7 +291,7 @@ class Connection:
             request = self._executing.pop(event.get("Application-UUID") or "", None)
             if request is not None:
                 return ExecuteComplete(frame, event, request)
-        elif self.role is Role.OUTBOUND:
+        elif self._outbound:
             if name == "CHANNEL_HANGUP":
                 if self.hangup_event is None:
                     self.hangup_event = event
@@ -306,7 +308,7 @@ class Connection:
     def _disconnected(self) -> Disconnect:
         self.closed = True
         waiting = dict.fromkeys([*self._undelivered, *self._replies, *self._executing.values()])  # identity, in order
-        self._undelivered.clear()
+        self._undelivered = ()
         self._replies.clear()
         self._executing.clear()
         return Disconnect(tuple(waiting))

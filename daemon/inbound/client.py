@@ -97,7 +97,7 @@ class InboundClient:
         return await future
 
     def _connection(self) -> Connection:
-        if self._writer is None or self._writer.is_closing():
+        if self._writer is None or self._writer.is_closing() or self._conn.closed:
             raise InboundError("not connected")
         return self._conn
 

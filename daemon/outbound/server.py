@@ -47,6 +47,11 @@ class OutboundServer:
         bound: int = sock.getsockname()[1]
         return bound
 
+    @property
+    def serving(self) -> bool:
+        """The listener still accepts calls (what the systemd watchdog vouches for)."""
+        return self._server is not None and self._server.is_serving()
+
     def _spawn(self, session: Session) -> None:
         task = asyncio.get_running_loop().create_task(self._run(session))
         self._tasks.add(task)

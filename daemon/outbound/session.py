@@ -35,6 +35,7 @@ from daemon.esl.connection import (
     ConnectionEvent,
     Disconnect,
     ExecuteComplete,
+    Hangup,
     HangupComplete,
     Reply,
     Request,
@@ -115,7 +116,11 @@ class Session(asyncio.Protocol):
     # -- events in -----------------------------------------------------------
 
     def _dispatch(self, item: ConnectionEvent) -> None:
-        if isinstance(item, ChannelEvent):
+        if type(item) is ChannelEvent or type(item) is Hangup:  # most frames: only the hooks want them
+            event = item.event
+            for hook in self._hooks:
+                hook(event)
+        elif isinstance(item, ChannelEvent):
             event = item.event
             if isinstance(item, ExecuteComplete):
                 done = self._done.pop(item.request, None)
@@ -159,7 +164,7 @@ class Session(asyncio.Protocol):
         """The transport, checked before a request is made (a request never written would
         leave the connection waiting for a reply that cannot come)."""
         transport = self._transport
-        if transport is None or transport.is_closing():
+        if transport is None or transport.is_closing() or self._conn.closed:
             raise CallEnded("event socket closed")
         return transport
 
@@ -204,6 +209,12 @@ class Session(asyncio.Protocol):
                 raise CommandFailed(answer.frame.reply_text)
         return self.channel
 
+    async def _checked(self, request: Request, transport: asyncio.Transport) -> None:
+        """Send; wait for the reply; ``-ERR`` raises (the reply is not kept while the app runs)."""
+        reply = await self._send(request, transport)
+        if not reply.frame.ok:
+            raise CommandFailed(reply.frame.reply_text)
+
     async def execute(self, app: str, arg: str | None = None, *, lock: bool = True) -> Event:
         """Run a dialplan application and wait until it completes.
 
@@ -218,9 +229,7 @@ class Session(asyncio.Protocol):
         self._done[request] = done
         self._mark_first_command()
         try:
-            reply = await self._send(request, transport)
-            if not reply.frame.ok:
-                raise CommandFailed(reply.frame.reply_text)
+            await self._checked(request, transport)
         except BaseException:
             self._done.pop(request, None)
             raise

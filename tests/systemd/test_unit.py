@@ -74,7 +74,8 @@ def env_example_names() -> list[str]:
 
 def test_service_basics() -> None:
     service = load_unit()["Service"]
-    assert service["Type"] == "exec"
+    assert service["Type"] == "notify"  # READY=1 from daemon.watchdog, after the event socket listens
+    assert service["NotifyAccess"] == "main" and int(service["WatchdogSec"]) > 0
     assert service["ExecStart"] == "/opt/calld/.venv/bin/python -m daemon run"
     assert service["WorkingDirectory"] == "/opt/calld"
     assert service["EnvironmentFile"] == "/etc/calld/calld.env"

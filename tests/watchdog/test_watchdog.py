@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import socket
 import time
 from collections.abc import Iterator
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from daemon.watchdog import Notifier
+from tests.daemon_process import DaemonProcess
 
 
 @pytest.fixture
@@ -61,6 +63,9 @@ async def test_pings_while_healthy_and_stop_when_the_loop_is_blocked(
     notifier = Notifier({"NOTIFY_SOCKET": path, "WATCHDOG_USEC": "100000", "WATCHDOG_PID": str(os.getpid())})
     task = asyncio.get_running_loop().create_task(notifier.run(lambda: True))
     try:
+        await asyncio.sleep(0.1)
+        assert drain(sock) == []  # nothing before READY
+        notifier.ready()
         await asyncio.sleep(0.3)
         assert drain(sock).count("WATCHDOG=1") >= 3  # every 50 ms
         time.sleep(0.4)  # noqa: ASYNC251  (on purpose: the event loop is blocked, no task runs)
@@ -75,8 +80,42 @@ async def test_an_unhealthy_daemon_is_not_pinged(notify_socket: tuple[socket.soc
     sock, path = notify_socket
     notifier = Notifier({"NOTIFY_SOCKET": path, "WATCHDOG_USEC": "100000"})
     task = asyncio.get_running_loop().create_task(notifier.run(lambda: False))
+    notifier.ready()
+    drain(sock)
     try:
         await asyncio.sleep(0.25)
         assert drain(sock) == []
     finally:
         task.cancel()
+
+
+async def test_a_running_daemon_reports_to_systemd_and_goes_silent_when_frozen(
+    notify_socket: tuple[socket.socket, str], db_dsn: str, prompts_dir: Path
+) -> None:
+    sock, path = notify_socket
+    daemon = DaemonProcess(
+        {
+            "CALLD_DATABASE_URL": db_dsn,
+            "CALLD_PROMPTS_DIR": str(prompts_dir),
+            "CALLD_GENERATE_PROMPTS": "false",
+            "NOTIFY_SOCKET": path,
+            "WATCHDOG_USEC": "200000",
+        }
+    )
+    await daemon.start()
+    assert daemon.proc is not None
+    try:
+        await asyncio.sleep(0.6)
+        first = drain(sock)
+        assert first[0].startswith("READY=1") and first.count("WATCHDOG=1") >= 3
+        daemon.proc.send_signal(signal.SIGSTOP)  # the event loop runs no more: what a hung daemon looks like
+        await asyncio.sleep(0.3)
+        drain(sock)  # a ping already in flight
+        await asyncio.sleep(0.6)
+        assert drain(sock) == []
+        daemon.proc.send_signal(signal.SIGCONT)
+        await asyncio.sleep(0.5)
+        assert "WATCHDOG=1" in drain(sock)
+    finally:
+        await daemon.stop()
+    assert any(m.startswith("STOPPING=1") for m in drain(sock))

@@ -1,0 +1,176 @@
+"""kill -9 under load: SIGKILL the daemon with hundreds of prepaid calls talking, restart it.
+
+    python -m benchmarks.chaos_kill [--calls 300] [--talk-seconds 20]
+
+``--calls`` prepaid callers each have money for ``--talk-seconds`` at the group's
+rate; they all call, their counsellors answer, and half of them hang up after a
+random few seconds (the others talk until their money runs out).  Once every
+call is talking the daemon gets SIGKILL: no clean-up of any kind.  The bridges go
+on inside the emulated FreeSWITCH, which ends the unpaid ones with the
+``sched_hangup`` backstop armed before ringing.  A new daemon starts on the same
+database, reconciles over the inbound event socket, and the command checks:
+
+* every call record is closed and every answered call has exactly one charge;
+* no call is billed past its armed deadline, no prepaid balance is below zero,
+  and every caller's ledger sums to their balance;
+* every line is free and no counsellor stays claimed;
+
+and reports how long reconciliation took after the restart.  Exits non-zero if
+anything was lost or charged twice.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import sys
+import time
+
+import asyncpg
+
+from benchmarks.coaching import NUMBER, RATE, fund, populate
+from benchmarks.harness import bench_database, daemon_env, machine, raise_fd_limit
+from daemon.billing.charges import billed_seconds
+from emulator import CallerScript, FakeFreeSwitch, FarEnd, Keys
+from tests.daemon_process import DaemonProcess
+
+ESL_PASSWORD = "chaos-esl-secret"
+
+
+def script(i: int, rng: random.Random) -> CallerScript:
+    hangs_up = rng.random() < 0.5
+    return CallerScript(
+        caller=f"090{i:08d}",
+        destination=NUMBER,
+        digits=[Keys(f"{100 + i}#", delay=0.05, interval=0.05)],
+        far_ends={f"080{i:08d}": FarEnd("answer", answer_after=0.1)},
+        hangup_after_bridge=rng.uniform(3.0, 12.0) if hangs_up else None,
+    )
+
+
+async def wait_for(conn: asyncpg.Connection, query: str, want: int, within: float) -> float:
+    started = time.perf_counter()
+    while time.perf_counter() - started < within:
+        if await conn.fetchval(query) >= want:
+            break
+        await asyncio.sleep(0.05)
+    return time.perf_counter() - started
+
+
+async def audit(conn: asyncpg.Connection) -> dict[str, int]:
+    """Every figure here must be 0 (but the counts)."""
+    return {
+        "calls": await conn.fetchval("SELECT count(*) FROM call_records"),
+        "answered": await conn.fetchval("SELECT count(*) FROM call_records WHERE answer_us IS NOT NULL"),
+        "records_open": await conn.fetchval("SELECT count(*) FROM call_records WHERE state <> 'ended'"),
+        "answered_without_one_charge": await conn.fetchval(
+            "SELECT count(*) FROM call_records r WHERE r.charge_yen > 0 AND"
+            " (SELECT count(*) FROM ledger l WHERE l.call_uuid = r.call_uuid AND l.kind = 'charge') <> 1"
+        ),
+        "charges_twice": await conn.fetchval(
+            "SELECT count(*) FROM (SELECT call_uuid FROM ledger WHERE kind = 'charge'"
+            " GROUP BY call_uuid HAVING count(*) > 1) x"
+        ),
+        "balances_below_zero": await conn.fetchval(
+            "SELECT count(*) FROM callers WHERE billing = 'prepaid' AND balance_yen < 0"
+        ),
+        "ledger_not_balance": await conn.fetchval(
+            "SELECT count(*) FROM callers c WHERE c.balance_yen <>"
+            " (SELECT coalesce(sum(amount_yen), 0) FROM ledger l WHERE l.caller_id = c.id)"
+        ),
+        "lines_taken": await conn.fetchval("SELECT count(*) FROM active_calls"),
+        "counsellors_claimed": await conn.fetchval("SELECT count(*) FROM counsellors WHERE current_call IS NOT NULL"),
+    }
+
+
+async def billed_past_deadline(conn: asyncpg.Connection) -> int:
+    rows = await conn.fetch(
+        "SELECT answer_us, deadline_us, billed_seconds FROM call_records"
+        " WHERE answer_us IS NOT NULL AND deadline_us IS NOT NULL"
+    )
+    return sum(1 for r in rows if r["billed_seconds"] > billed_seconds(r["deadline_us"] - r["answer_us"]))
+
+
+async def main(args: argparse.Namespace) -> int:
+    raise_fd_limit()
+    rng = random.Random(args.seed)
+    report: dict[str, object] = {**machine(), "calls": args.calls, "talk_seconds": args.talk_seconds}
+    async with bench_database() as (dsn, work):
+        tenant, callers = await populate(dsn, args.calls)
+        await fund(dsn, tenant, callers, RATE * args.talk_seconds // 60)
+        fs = FakeFreeSwitch(port=0, linger_scale=0.1, record_frames=False)
+        inbound = await fs.serve_inbound("127.0.0.1", 0, ESL_PASSWORD)
+        env = daemon_env(dsn, work, node="chaos", pool_size=40) | {
+            "CALLD_NODE_ID": "chaos-node",
+            "CALLD_FS_ESL_PORT": str(inbound.sockets[0].getsockname()[1]),
+            "CALLD_FS_ESL_PASSWORD": ESL_PASSWORD,
+        }
+        conn = await asyncpg.connect(dsn)
+        first = DaemonProcess(env)
+        await first.start()
+        fs.port = first.esl_port
+        calls = [asyncio.create_task(fs.place_call(script(i, rng))) for i in range(args.calls)]
+        took = await wait_for(conn, "SELECT count(*) FROM call_records WHERE state = 'talking'", args.calls, 120)
+        report["talking_before_kill"] = await conn.fetchval("SELECT count(*) FROM call_records WHERE state = 'talking'")
+        report["seconds_to_all_talking"] = round(took, 2)
+        await asyncio.sleep(1.0)
+        first.kill()
+        assert first.proc is not None
+        await first.proc.wait()
+        killed_at = time.perf_counter()
+
+        second = DaemonProcess(env)
+        try:
+            await second.start(ready_within=120)
+            report["restart_seconds"] = round(time.perf_counter() - killed_at, 2)
+            fs.port = second.esl_port
+            results = await asyncio.wait_for(asyncio.gather(*calls), args.talk_seconds + 60)
+            report["hung_up_by"] = {
+                k: sum(1 for r in results if r.hangup_by == k) for k in {r.hangup_by for r in results}
+            }
+            await wait_for(conn, "SELECT count(*) FROM call_records WHERE state = 'ended'", args.calls, 120)
+            report["reconciled_seconds_after_kill"] = round(time.perf_counter() - killed_at, 2)
+            report["ended_by"] = {
+                r["ended_by"]: r["n"]
+                for r in await conn.fetch("SELECT ended_by, count(*) AS n FROM call_records GROUP BY ended_by")
+            }
+            await asyncio.sleep(1.0)  # the released lines' batch
+            report |= await audit(conn)
+            report["billed_past_deadline"] = await billed_past_deadline(conn)
+        finally:
+            await second.stop()
+            await conn.close()
+            await fs.close()
+    print(json.dumps(report, indent=2))
+    lost = [
+        k
+        for k in (
+            "records_open",
+            "answered_without_one_charge",
+            "charges_twice",
+            "balances_below_zero",
+            "ledger_not_balance",
+            "lines_taken",
+            "counsellors_claimed",
+            "billed_past_deadline",
+        )
+        if report.get(k)
+    ]
+    if lost or report.get("talking_before_kill") != args.calls:
+        print(f"FAILED: {lost or 'not every call was talking at the kill'}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cli() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--calls", type=int, default=300)
+    parser.add_argument("--talk-seconds", type=int, default=20)
+    parser.add_argument("--seed", type=int, default=1)
+    sys.exit(asyncio.run(main(parser.parse_args())))
+
+
+if __name__ == "__main__":
+    cli()

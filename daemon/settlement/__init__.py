@@ -1,0 +1,1 @@
+"""Settling calls whose end the database could not take at once (see settler.py)."""
