@@ -100,7 +100,8 @@ async def settled(conn: asyncpg.Connection, report: dict[str, object], broken: l
     ``calls`` and ``answered``, which count every call record since the start)."""
     await asyncio.sleep(1.5)  # the released lines' batch
     figures = await audit(conn)
-    figures["billed_past_deadline"] = await billed_past_deadline(conn)
+    # (only closed records have billed seconds; an open one is already counted as broken)
+    figures["billed_past_deadline"] = 0 if figures["records_open"] else await billed_past_deadline(conn)
     broken += [k for k in (*AUDIT_ZERO, "billed_past_deadline") if figures[k]]
     return report | figures, broken
 
@@ -204,9 +205,15 @@ async def kill_one(conn: asyncpg.Connection, nodes: list[Node], first: int, call
         r["ended_by"]: r["n"] for r in await conn.fetch(f"SELECT ended_by, count(*) AS n {mine} GROUP BY 1", since)
     }
     not_cdr = talking - ended_by.get("reconciled_cdr", 0)
+    not_one_charge = await conn.fetchval(
+        f"SELECT count(*) {mine} AND (SELECT count(*) FROM ledger l WHERE l.call_uuid = call_records.call_uuid"
+        " AND l.kind = 'charge' AND l.amount_yen < 0) <> 1",
+        since,
+    )
     broken = [
         *(["not every call was talking at the kill"] if talking != calls else []),
         *([f"{not_cdr} not finished from the CDRs"] if not_cdr else []),
+        *([f"{not_one_charge} without exactly one charge"] if not_one_charge else []),
     ]
     report: dict[str, object] = {
         "talking_on_killed_node": talking,
@@ -215,6 +222,7 @@ async def kill_one(conn: asyncpg.Connection, nodes: list[Node], first: int, call
         "lines_freed_seconds_after_kill": round(lines_freed, 2),
         "records_finished_seconds_after_kill": round(records_done, 2),
         "ended_by": ended_by,
+        "without_exactly_one_charge": not_one_charge,
         "hung_up_by_in_freeswitch": dict(Counter(r.hangup_by or "" for r in results)),
         "finished_by": survivor.name,
     }
@@ -224,6 +232,7 @@ async def kill_one(conn: asyncpg.Connection, nodes: list[Node], first: int, call
 async def main(args: argparse.Namespace) -> int:
     raise_fd_limit()
     report: dict[str, object] = {**machine(), "calls": args.calls, "lines": args.lines}
+    print(json.dumps(report), flush=True)
     b_caller, c_first = args.calls, args.calls + 2
     shared_money = RATE * args.shared_seconds // 60
     failures: list[str] = []
