@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint typecheck unit bench soak chaos fuzz fuzz-api clean
+.PHONY: run test lint typecheck unit bench soak chaos two-nodes fuzz fuzz-api clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || { \
@@ -49,6 +49,10 @@ fuzz-api: $(STAMP)
 # kill -9 under load: every call charged exactly once after the restart (exits non-zero otherwise).
 chaos: $(STAMP)
 	$(PY) -m benchmarks.chaos_kill --calls $${CALLS:-300}
+
+# Two daemons, two emulated FreeSWITCHes, one PostgreSQL: lines, one balance, a node killed (exits non-zero otherwise).
+two-nodes: $(STAMP)
+	$(PY) -m benchmarks.two_nodes --calls $${CALLS:-30} --lines $${LINES:-8}
 
 # Ten minutes of a realistic call mix, then leak and money audits (exits non-zero otherwise).
 soak: $(STAMP)

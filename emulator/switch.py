@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from emulator import api
+from emulator.cdr import CdrWriter
 from emulator.channel import Channel, Profile, billing_variables, compile_vars, instantiate, rtp_statistics
 from emulator.events import EventFactory, OutEvent, channel_event, now_us
 from emulator.listener import MYEVENTS, Listener
@@ -57,7 +58,8 @@ class FakeFreeSwitch:
     ``park_event``: deliver CHANNEL_PARK (True/False), or None for the captured race,
     decided per call from ``seed``.  ``record_frames``: keep every byte exchanged in the
     CallResult (turn off for large benchmarks).  ``max_linger``: how long an endless
-    ``linger`` may keep a finished call's socket before it is an error.
+    ``linger`` may keep a finished call's socket before it is an error.  ``cdr_dsn``: write
+    every leg's CDR into ``fs_cdr`` there, as mod_cdr_pg_csv does (emulator/cdr.py).
     """
 
     def __init__(
@@ -77,6 +79,7 @@ class FakeFreeSwitch:
         max_linger: float = 30.0,
         core_uuid: str | None = None,
         sched_poll: float = 0.5,
+        cdr_dsn: str | None = None,
     ) -> None:
         self.host = host
         self.port = port
@@ -101,6 +104,7 @@ class FakeFreeSwitch:
         self._by_name: dict[str, set[Listener]] = {}
         self._all: set[Listener] = set()
         self._servers: list[asyncio.Server] = []
+        self.cdr = CdrWriter(cdr_dsn) if cdr_dsn is not None else None
 
     # -- calls ------------------------------------------------------------------------
 
@@ -141,6 +145,8 @@ class FakeFreeSwitch:
     def channel_destroyed(self, session: Session) -> None:
         self.sessions.pop(session.ch.uuid, None)
         self.scheduler.delete_group(session.ch.uuid)
+        if self.cdr is not None:
+            self.cdr.channel_ended(session.ch)
 
     # -- lookups and control -----------------------------------------------------------
 
@@ -277,6 +283,8 @@ class FakeFreeSwitch:
         values.append(("sip_hangup_disposition", "send_bye" if caller_cause is not None else "recv_bye"))
         channel.set_vars(values)
         channel.set_lines(rtp_statistics(channel.profile.hangup - channel.profile.created, 0))
+        if self.cdr is not None:
+            self.cdr.channel_ended(channel)
         if self._by_name.get("CHANNEL_HANGUP_COMPLETE") or self._all:
             pre = f"Hangup-Cause: {channel.hangup_cause}\n".encode()
             self.dispatch(channel_event(self.factory, channel, "CHANNEL_HANGUP_COMPLETE", pre=pre), None)
@@ -334,3 +342,5 @@ class FakeFreeSwitch:
             server.close()
             await server.wait_closed()
         self._servers.clear()
+        if self.cdr is not None:
+            await self.cdr.flush()
