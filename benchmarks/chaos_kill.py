@@ -88,7 +88,7 @@ async def audit(conn: asyncpg.Connection) -> dict[str, int]:
 async def billed_past_deadline(conn: asyncpg.Connection) -> int:
     rows = await conn.fetch(
         "SELECT answer_us, deadline_us, billed_seconds FROM call_records"
-        " WHERE answer_us IS NOT NULL AND deadline_us IS NOT NULL"
+        " WHERE state = 'ended' AND answer_us IS NOT NULL AND deadline_us IS NOT NULL"  # open ones: records_open
     )
     return sum(1 for r in rows if r["billed_seconds"] > billed_seconds(r["deadline_us"] - r["answer_us"]))
 
@@ -100,7 +100,7 @@ async def main(args: argparse.Namespace) -> int:
     async with bench_database() as (dsn, work):
         tenant, callers = await populate(dsn, args.calls)
         await fund(dsn, tenant, callers, RATE * args.talk_seconds // 60)
-        fs = FakeFreeSwitch(port=0, linger_scale=0.1, record_frames=False)
+        fs = FakeFreeSwitch(port=0, linger_scale=0.1, record_frames=False, cdr_dsn=dsn)  # as mod_cdr_pg_csv
         inbound = await fs.serve_inbound("127.0.0.1", 0, ESL_PASSWORD)
         env = daemon_env(dsn, work, node="chaos", pool_size=40) | {
             "CALLD_NODE_ID": "chaos-node",

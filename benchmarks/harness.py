@@ -87,6 +87,7 @@ def daemon_env(dsn: str, work: Path, *, node: str, pool_size: int = 20, **prompt
     prompts = write_prompts(work / f"prompts-{uuid.uuid4().hex[:6]}", seconds=0.02, **prompt_seconds)
     return {
         "CALLD_DATABASE_URL": dsn,
+        "CALLD_DATA_DIR": str(work / f"data-{node}"),  # the node's settlement journal; never ./var
         "CALLD_PROMPTS_DIR": str(prompts),
         "CALLD_GENERATE_PROMPTS": "false",
         "CALLD_NODE_ID": f"{node}-{uuid.uuid4().hex[:6]}",

@@ -21,7 +21,8 @@ applications), ``media`` (durations, playing while the caller keys), ``keypad``
 (``play_and_get_digits``), ``sip`` (the responses the caller gets), ``api`` (api
 commands), ``farend`` (dial strings, far ends), ``scheduler`` (whole-second sched_*),
 ``channel`` (state, variables, billing), ``events`` / ``templates`` (wire format and
-captured data), ``inbound`` (port 8021), ``script`` (CallerScript, FarEnd, CallResult).
+captured data), ``inbound`` (port 8021), ``script`` (CallerScript, FarEnd, CallResult),
+``cdr`` (mod_cdr_pg_csv's rows into ``fs_cdr``).
 """
 
 from emulator.script import BridgeAttempt, Broadcast, CallerScript, CallResult, FarEnd, Keys, LegOutcome
