@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint typecheck unit bench soak chaos fuzz fuzz-api clean
+.PHONY: run test lint typecheck unit bench soak chaos db-outage fuzz fuzz-api clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || { \
@@ -49,6 +49,10 @@ fuzz-api: $(STAMP)
 # kill -9 under load: every call charged exactly once after the restart (exits non-zero otherwise).
 chaos: $(STAMP)
 	$(PY) -m benchmarks.chaos_kill --calls $${CALLS:-300}
+
+# PostgreSQL stopped for 10 s, then hung for 10 s, with prepaid calls talking (exits non-zero on a broken promise).
+db-outage: $(STAMP)
+	$(PY) -m benchmarks.db_outage --calls $${CALLS:-30}
 
 # Ten minutes of a realistic call mix, then leak and money audits (exits non-zero otherwise).
 soak: $(STAMP)
