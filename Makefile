@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint typecheck unit bench soak chaos two-nodes fuzz fuzz-api clean
+.PHONY: run test lint typecheck unit bench soak chaos two-nodes db-outage fuzz fuzz-api clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || { \
@@ -53,6 +53,10 @@ chaos: $(STAMP)
 # Two daemons, two emulated FreeSWITCHes, one PostgreSQL: lines, one balance, a node killed (exits non-zero otherwise).
 two-nodes: $(STAMP)
 	$(PY) -m benchmarks.two_nodes --calls $${CALLS:-30} --lines $${LINES:-8}
+
+# PostgreSQL stopped for 10 s, then hung for 10 s, with prepaid calls talking (exits non-zero on a broken promise).
+db-outage: $(STAMP)
+	$(PY) -m benchmarks.db_outage --calls $${CALLS:-30}
 
 # Ten minutes of a realistic call mix, then leak and money audits (exits non-zero otherwise).
 soak: $(STAMP)

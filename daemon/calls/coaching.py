@@ -29,6 +29,7 @@ from daemon.calls.context import CallContext
 from daemon.calls.cutoff import Backstop, Cutoff, wall_us
 from daemon.calls.keypad import read_digits
 from daemon.db import call_records, directory, hunting, money
+from daemon.db.deadline import within
 from daemon.db.directory import Caller, Group
 from daemon.db.errors import DB_ERRORS
 from daemon.db.hunting import Counsellor
@@ -61,6 +62,19 @@ class Talk:
     cutoff: Cutoff | None = None
     cutoff_task: asyncio.Task[None] | None = None
     result: bridge.BridgeResult[Counsellor] | None = None
+
+    async def over(self) -> None:
+        """The talk has ended: no cutoff, no backstop any more (only our own goodbye remains).
+
+        Done as soon as the bridge returns, before any database work: with the
+        database hanging, the counsellor's release and the settlement take up to
+        their timeouts, and the backstop would otherwise end the caller's leg
+        before the guidance that says why.
+        """
+        if self.cutoff_task is not None:
+            self.cutoff_task.cancel()
+        with contextlib.suppress(CallEnded):
+            await self.backstop.disarm()
 
 
 class CoachingDial:
@@ -140,19 +154,24 @@ class CoachingDial:
                 if talk.answer is not None:
                     await self.talk_starts(sale, talk, talk.answer)
                 result = await ring.ended()
+                if talk.answer is not None:
+                    await talk.over()
             finally:
                 talked_id = talk.answer.target.id if talk.answer is not None else None
                 for m in claimed:
                     try:
-                        await asyncio.shield(
-                            hunting.release(
-                                call.pool,
-                                m.id,
-                                call.call_uuid,
-                                talked=m.id == talked_id,
-                                wrapup_seconds=group.wrapup_seconds,
-                                max_missed=group.max_missed,
-                            )
+                        await within(
+                            call.services.settings.db_timeout_seconds,
+                            asyncio.shield(
+                                hunting.release(
+                                    call.pool,
+                                    m.id,
+                                    call.call_uuid,
+                                    talked=m.id == talked_id,
+                                    wrapup_seconds=group.wrapup_seconds,
+                                    max_missed=group.max_missed,
+                                )
+                            ),
                         )
                     except DB_ERRORS as exc:  # finishing the call frees the claim (call_records.finish)
                         _log.error("counsellor_release_failed", counsellor_id=m.id, error=repr(exc))
@@ -198,10 +217,7 @@ class CoachingDial:
     async def finish(self, sale: Sale, talk: Talk) -> None:
         """Stop the cutoff, book the charge and close the record (one transaction)."""
         call = sale.call
-        if talk.cutoff_task is not None:
-            talk.cutoff_task.cancel()
-        with contextlib.suppress(CallEnded):
-            await talk.backstop.disarm()  # before any guidance: the backstop must not end the goodbye
+        await talk.over()  # before any guidance: the backstop must not end the goodbye
         self.watcher.unregister(sale.caller.id, call.call_uuid)
         result = talk.result
         end_us = result.end_us if result is not None and result.talked else None

@@ -24,6 +24,7 @@ from daemon.calls.numbers import national
 from daemon.calls.services import Services
 from daemon.db import admission
 from daemon.db.admission import Admission, Outcome
+from daemon.db.deadline import within
 from daemon.db.errors import DB_ERRORS
 from daemon.logs import get_logger, mask_number
 from daemon.outbound.session import Session
@@ -40,6 +41,7 @@ class CallEntry:
         self.services = services
         self.products = products
         self.releaser = admission.BatchReleaser()
+        self._late: set[asyncio.Task[None]] = set()
 
     async def __call__(self, session: Session, calls: asyncio.TaskGroup) -> None:
         svc = self.services
@@ -100,13 +102,23 @@ class CallEntry:
     async def _admit(self, pool: asyncpg.Pool, call_uuid: uuid.UUID, number: str) -> Admission | None:
         svc = self.services
         try:
-            return await asyncio.wait_for(
-                admission.admit(pool, call_uuid, number, svc.node_id), svc.settings.db_timeout_seconds
+            return await within(
+                svc.settings.db_timeout_seconds,
+                admission.admit(pool, call_uuid, number, svc.node_id),
+                abandoned=lambda: self._release_late(call_uuid),
             )
         except DB_ERRORS as exc:
             svc.metrics.db_errors.inc()
             _log.error("admission_db_error", error=repr(exc))
             return None
+
+    def _release_late(self, call_uuid: uuid.UUID) -> None:
+        """An admission given up on (the database hung) has ended; it may have taken a line
+        after all.  The call was refused meanwhile: give the line back now rather than at
+        housekeeping's orphan sweep (which waits out a grace period)."""
+        task = asyncio.get_running_loop().create_task(self._release(call_uuid))
+        self._late.add(task)
+        task.add_done_callback(self._late.discard)
 
     async def _release(self, call_uuid: uuid.UUID) -> None:
         """Give the line back.  If the database is down now, the node's housekeeping
@@ -115,7 +127,7 @@ class CallEntry:
         if pool is None:
             return
         try:
-            await asyncio.wait_for(self.releaser.release(pool, call_uuid), self.services.settings.db_timeout_seconds)
+            await within(self.services.settings.db_timeout_seconds, self.releaser.release(pool, call_uuid))
         except DB_ERRORS as exc:
             self.services.metrics.db_errors.inc()
             _log.error("release_db_error", error=repr(exc))

@@ -8,10 +8,9 @@ on every query made through ``pool.fetch…``.
 
 from __future__ import annotations
 
-import asyncio
-
 import asyncpg
 
+from daemon.db.deadline import within
 from daemon.db.errors import DB_ERRORS
 from daemon.db.types import Conn
 
@@ -39,7 +38,7 @@ REACHABLE_TIMEOUT = 1.0
 async def reachable(pool: asyncpg.Pool) -> bool:
     """Does the database answer a trivial query within ``REACHABLE_TIMEOUT`` seconds?"""
     try:
-        await asyncio.wait_for(pool.fetchval("SELECT 1"), REACHABLE_TIMEOUT)
+        await within(REACHABLE_TIMEOUT, pool.fetchval("SELECT 1"))
     except DB_ERRORS:
         return False
     return True

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 
 from aiohttp import hdrs, web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from daemon.db import tenants
+from daemon.db.deadline import within
 from daemon.db.errors import DB_ERRORS
 from daemon.db.pool import reachable
 from daemon.http.context import metrics_of, node_of, pool_or_none, settings_of
@@ -38,7 +38,7 @@ async def status(request: web.Request) -> web.Response:
     overview: list[tenants.TenantLines] = []
     if up and pool is not None:
         try:
-            overview = await asyncio.wait_for(tenants.lines_overview(pool), STATUS_DB_TIMEOUT)
+            overview = await within(STATUS_DB_TIMEOUT, tenants.lines_overview(pool))
         except DB_ERRORS as exc:
             _log.error("status_db_error", error=repr(exc))
             up = False

@@ -26,6 +26,7 @@ import asyncpg
 
 from daemon.db import call_records
 from daemon.db.call_records import Finished
+from daemon.db.deadline import within
 from daemon.db.errors import DB_ERRORS
 from daemon.logs import get_logger
 from daemon.settlement.journal import CallEnd, Journal
@@ -50,11 +51,11 @@ class Settler:
         pool = self._pool()
         if pool is None:
             raise ConnectionError("no database pool")
-        return await asyncio.wait_for(
+        return await within(
+            self.timeout,
             call_records.finish(
                 pool, end.call_uuid, end_us=end.end_us, hangup_cause=end.hangup_cause, ended_by=end.ended_by
             ),
-            self.timeout,
         )
 
     async def finish(

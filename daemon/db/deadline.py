@@ -1,0 +1,54 @@
+"""Bound a database operation in time without waiting for it to stop.
+
+``asyncio.wait_for`` cancels the operation at the timeout and then *waits for
+the cancelled operation to finish*.  An asyncpg query cancelled while the
+server hangs (its processes stopped, a frozen host, a black-holed network)
+only gives its connection back to the pool once its cancel request got
+through, that is once the server answers again: a 2-s timeout then takes as
+long as the hang.  :func:`within` raises ``TimeoutError`` on time and lets the
+cancelled operation end in the background (its connection goes back to the
+pool, or is dropped, when the server answers or the socket breaks).
+
+Only for operations that are safe to abandon half-way: a transaction that
+never got its COMMIT is rolled back by the server; one that did is the
+caller's to find out (admission's lines are freed by housekeeping, a
+settlement is idempotent and retried from the journal).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+async def within(seconds: float, operation: Awaitable[T], *, abandoned: Callable[[], object] | None = None) -> T:
+    """``operation``'s result, or ``TimeoutError`` after ``seconds`` (the operation is cancelled, not awaited).
+
+    ``abandoned()`` is called once an abandoned operation has really ended, however
+    it ended: the server may have carried it out even though the client saw a
+    cancellation (the query sat in the socket of a frozen backend, which ran and
+    committed it when it woke, before the cancel request arrived).  The caller's
+    chance to undo what it no longer wants (admission gives the line back).
+    """
+    task = asyncio.ensure_future(operation)
+
+    def ended(task: asyncio.Future[T]) -> None:
+        if not task.cancelled():
+            task.exception()  # retrieved: no "exception was never retrieved" noise
+        if abandoned is not None:
+            abandoned()
+
+    try:
+        done, _ = await asyncio.wait({task}, timeout=seconds)
+    except asyncio.CancelledError:
+        task.cancel()
+        task.add_done_callback(ended)
+        raise
+    if task in done:
+        return task.result()
+    task.cancel()
+    task.add_done_callback(ended)
+    raise TimeoutError(f"no answer from the database within {seconds} s")

@@ -1,0 +1,72 @@
+"""daemon.db.deadline.within: on time even when the cancelled operation takes long to stop."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from daemon.db.deadline import within
+
+
+async def stubborn(result: int, stop_seconds: float, events: list[str]) -> int:
+    """Like an asyncpg query cancelled while the server hangs: stopping takes ``stop_seconds``."""
+    try:
+        await asyncio.sleep(10)
+    except asyncio.CancelledError:
+        events.append("cancelled")
+        await asyncio.sleep(stop_seconds)
+        events.append("finished late")
+        return result  # the query had reached the server after all
+    return result
+
+
+async def test_an_answer_in_time_is_returned() -> None:
+    async def quick() -> int:
+        await asyncio.sleep(0.01)
+        return 7
+
+    assert await within(1.0, quick()) == 7
+
+
+async def test_the_timeout_does_not_wait_for_the_cancelled_operation() -> None:
+    events: list[str] = []
+    ended: list[float] = []
+    started = time.monotonic()
+    with pytest.raises(TimeoutError):
+        await within(0.1, stubborn(5, 1.0, events), abandoned=lambda: ended.append(time.monotonic()))
+    assert time.monotonic() - started < 0.5  # asyncio.wait_for would take 1.1 s here
+    await asyncio.sleep(0)
+    assert events == ["cancelled"]
+    assert ended == []
+    await asyncio.sleep(1.2)
+    assert events == ["cancelled", "finished late"]
+    assert len(ended) == 1 and ended[0] - started >= 1.0  # told once the operation has really ended
+
+
+async def test_an_abandoned_operation_that_fails_is_reported_ended_too() -> None:
+    """A cancellation seen by the client does not prove the server did nothing."""
+
+    async def fails() -> int:
+        try:
+            await asyncio.sleep(10)
+        except asyncio.CancelledError:
+            await asyncio.sleep(0.1)
+            raise
+        return 1
+
+    ended: list[str] = []
+    with pytest.raises(TimeoutError):
+        await within(0.05, fails(), abandoned=lambda: ended.append("ended"))
+    assert ended == []
+    await asyncio.sleep(0.2)
+    assert ended == ["ended"]
+
+
+async def test_errors_in_time_are_raised() -> None:
+    async def refused() -> int:
+        raise ConnectionRefusedError
+
+    with pytest.raises(ConnectionRefusedError):
+        await within(1.0, refused())
