@@ -16,6 +16,7 @@ by the caller's carrier.
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Sequence
 from typing import Final
 
@@ -30,12 +31,15 @@ REFUSAL_CAUSES: Final[dict[str, str]] = {
     "unavailable": "NORMAL_TEMPORARY_FAILURE",  # 503 Service Unavailable, Q.850 41
 }
 
+# a path FreeSWITCH's argument splitting or file_string's '!' would cut in two
+_UNPLAYABLE = re.compile(r"[\s!]")
+
 
 def source(prompts: Prompts, item: str) -> str:
     """The file FreeSWITCH plays for ``item``: a prompt name, or an absolute path as it is."""
     path = item if item.startswith("/") else prompts.path(item)
     check_safe(path)
-    if any(ch.isspace() for ch in path) or "!" in path:
+    if _UNPLAYABLE.search(path):
         raise ValueError(f"guidance path {path!r} contains white space or '!'")
     return path
 
