@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from daemon.db import coaching_admin, ledger, tenants
+from daemon.billing.charges import Tariff
+from daemon.db import call_records, coaching_admin, directory, ledger, tenants
 
 
 @dataclass
@@ -39,3 +40,33 @@ async def counsellor(pool: asyncpg.Pool, tenant_id: int, user: str, **kw: object
         dial_string=f"sofia/external/{user}@127.0.0.1:5090",
         **kw,  # type: ignore[arg-type]
     )
+
+
+async def talking(
+    pool: asyncpg.Pool, tenant_id: int, caller_id: int, rate: int, answer_us: int, *, node_id: str = "elsewhere"
+) -> uuid.UUID:
+    """A call record of ``caller_id`` whose counsellor answered at ``answer_us`` (billing runs)."""
+    who = await directory.caller(pool, caller_id)
+    assert who is not None
+    call = uuid.uuid4()
+    await call_records.open_record(
+        pool,
+        call,
+        tenant_id=tenant_id,
+        node_id=node_id,
+        caller=who,
+        caller_number="",
+        group_id=None,
+        tariff=Tariff(rate),
+        created_us=answer_us,
+    )
+    await call_records.mark_talking(
+        pool,
+        call,
+        counsellor_id=None,
+        counsellor_leg=uuid.uuid4(),
+        answer_us=answer_us,
+        rate_yen_per_min=rate,
+        caller_id=caller_id,
+    )
+    return call

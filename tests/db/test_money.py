@@ -2,44 +2,15 @@
 
 from __future__ import annotations
 
-import uuid
-
 import asyncpg
 import pytest
 
 from daemon.billing.charges import MICROS, Tariff
 from daemon.billing.deadline import TalkingCall
-from daemon.db import call_records, coaching_admin, directory, ledger, money
-from tests.factories import prepaid_caller, shop
+from daemon.db import coaching_admin, ledger, money
+from tests.factories import prepaid_caller, shop, talking
 
 T0 = 1_795_582_441_000_000
-
-
-async def talking(pool: asyncpg.Pool, tenant_id: int, caller_id: int, rate: int, answer_us: int) -> uuid.UUID:
-    who = await directory.caller(pool, caller_id)
-    assert who is not None
-    call = uuid.uuid4()
-    await call_records.open_record(
-        pool,
-        call,
-        tenant_id=tenant_id,
-        node_id="elsewhere",
-        caller=who,
-        caller_number="",
-        group_id=None,
-        tariff=Tariff(rate),
-        created_us=answer_us,
-    )
-    await call_records.mark_talking(
-        pool,
-        call,
-        counsellor_id=None,
-        counsellor_leg=uuid.uuid4(),
-        answer_us=answer_us,
-        rate_yen_per_min=rate,
-        caller_id=caller_id,
-    )
-    return call
 
 
 async def test_deadline_of_the_talking_calls_and_a_hypothetical_one(pool: asyncpg.Pool) -> None:

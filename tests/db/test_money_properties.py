@@ -20,8 +20,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from daemon.billing.charges import MICROS, Tariff, billed_seconds
-from daemon.db import call_records, directory, ledger, money
-from tests.factories import prepaid_caller, shop
+from daemon.db import call_records, ledger, money
+from tests.factories import prepaid_caller, shop, talking
 
 T0 = 1_795_582_441_000_000
 
@@ -54,29 +54,7 @@ async def test_money_rules_hold(pool: asyncpg.Pool, opening: int, steps: list[tu
         if kind == "deposit":
             await ledger.post(pool, s.tenant_id, caller_id, "deposit", value)
         elif kind == "start":
-            who = await directory.caller(pool, caller_id)
-            assert who is not None
-            call = uuid.uuid4()
-            await call_records.open_record(
-                pool,
-                call,
-                tenant_id=s.tenant_id,
-                node_id="n",
-                caller=who,
-                caller_number="",
-                group_id=None,
-                tariff=Tariff(value),
-                created_us=now,
-            )
-            await call_records.mark_talking(
-                pool,
-                call,
-                counsellor_id=None,
-                counsellor_leg=uuid.uuid4(),
-                answer_us=now,
-                rate_yen_per_min=value,
-                caller_id=caller_id,
-            )
+            call = await talking(pool, s.tenant_id, caller_id, value, now, node_id="n")
             live[call] = now
         elif kind in ("end", "crash_end") and live:
             call = sorted(live)[value % len(live)]

@@ -14,13 +14,13 @@ import asyncpg
 import pytest
 
 from daemon.billing.charges import Tariff
-from daemon.db import call_records, directory
+from daemon.db import call_records
 from daemon.settlement.journal import CallEnd, Journal
 from daemon.settlement.settler import Settler
 from emulator import CallerScript
 from tests.calls.test_coaching_e2e import TARO, answers, fast, world
 from tests.conftest import DaemonFactory
-from tests.factories import prepaid_caller, shop
+from tests.factories import prepaid_caller, shop, talking
 
 RATE = 600  # 10 yen a second
 
@@ -43,30 +43,8 @@ async def talking_call(pool: asyncpg.Pool, seconds: int) -> tuple[uuid.UUID, int
     """A prepaid call whose counsellor answered ``seconds`` ago; (call, caller, end_us)."""
     s = await shop(pool, lines=2)
     caller_id = await prepaid_caller(pool, s.tenant_id, yen=10_000)
-    caller = await directory.caller_by_number(pool, s.tenant_id, "09012345678")
-    assert caller is not None
-    call = uuid.uuid4()
     end_us = time.time_ns() // 1000
-    await call_records.open_record(
-        pool,
-        call,
-        tenant_id=s.tenant_id,
-        node_id="n1",
-        caller=caller,
-        caller_number="09012345678",
-        group_id=None,
-        tariff=Tariff(RATE),
-        created_us=end_us - (seconds + 5) * 1_000_000,
-    )
-    await call_records.mark_talking(
-        pool,
-        call,
-        counsellor_id=None,
-        counsellor_leg=uuid.uuid4(),
-        answer_us=end_us - seconds * 1_000_000,
-        rate_yen_per_min=RATE,
-        caller_id=caller_id,
-    )
+    call = await talking(pool, s.tenant_id, caller_id, RATE, end_us - seconds * 1_000_000, node_id="n1")
     return call, caller_id, end_us
 
 
