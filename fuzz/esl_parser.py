@@ -1,6 +1,8 @@
 """atheris (libFuzzer) target for the ESL parser, seeded with the real FreeSWITCH transcripts.
 
-    .venv/bin/python -m fuzz.esl_parser -runs=10000000 -rss_limit_mb=1024 -timeout=5
+    .venv/bin/python -m fuzz.esl_parser -runs=10000000 -rss_limit_mb=1024 -timeout=5 [CORPUS_DIR]
+
+Two processes given the same CORPUS_DIR share what they find (libFuzzer reloads it).
 
 The first input byte picks the fragmentation (one of :data:`PIECES`) and the direction (FreeSWITCH→app
 frames, or app→FreeSWITCH commands as the emulator parses them); the rest is the
@@ -50,10 +52,20 @@ def seed_corpus(directory: Path) -> int:
 
 
 def main() -> None:
-    corpus = Path(tempfile.mkdtemp(prefix="esl-corpus-"))
-    seeds = seed_corpus(corpus)
-    print(f"seed corpus: {seeds} inputs from the transcripts in {corpus}", flush=True)
-    atheris.Setup([sys.argv[0], "-max_len=4096", *sys.argv[1:], str(corpus)], one_input)
+    """A directory among the arguments is the corpus (seeded if empty, shared by parallel runs)."""
+    flags = [a for a in sys.argv[1:] if a.startswith("-")]
+    given = [Path(a) for a in sys.argv[1:] if not a.startswith("-")]
+    crashes = [str(p) for p in given if p.is_file()]  # reproduce: run these inputs once each
+    if crashes:
+        atheris.Setup([sys.argv[0], *flags, *crashes], one_input)
+        atheris.Fuzz()
+        return
+    corpus = given[0] if given else Path(tempfile.mkdtemp(prefix="esl-corpus-"))
+    corpus.mkdir(parents=True, exist_ok=True)
+    if not any(corpus.iterdir()):
+        seeds = seed_corpus(corpus)
+        print(f"seed corpus: {seeds} inputs from the transcripts in {corpus}", flush=True)
+    atheris.Setup([sys.argv[0], "-max_len=4096", *flags, str(corpus)], one_input)
     atheris.Fuzz()
 
 

@@ -164,7 +164,7 @@ class Event:
         """First value of header ``name`` (decoded), or ``default``."""
         if self._json is not None:
             return self._json.get(name, default)
-        value = self._find(name.encode())
+        value = self._find(name.encode("utf-8", "surrogateescape"))
         return default if value is None else value
 
     def __getitem__(self, name: str) -> str:

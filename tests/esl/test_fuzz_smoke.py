@@ -48,3 +48,17 @@ def test_an_encoded_newline_never_forges_a_header() -> None:
 def test_a_value_with_bytes_that_are_not_utf8_decodes_instead_of_crashing() -> None:
     raw = b"\xff%41".decode("utf-8", "surrogateescape")
     assert url_decode(raw) == b"\xffA".decode("utf-8", "surrogateescape")
+
+
+def test_a_header_name_that_is_not_utf8_can_be_looked_up() -> None:
+    """Found by the 10 M fuzz run: ``Frame.get`` raised UnicodeEncodeError on a name read off the wire."""
+    from daemon.esl import Parser
+
+    wire = b"Content-Type: command/reply\nJ\xf7b-UUID: 0a34\nReply-Text: +OK\n\n"
+    (frame,) = Parser().feed(wire)
+    name = frame.raw_headers[1][0]
+    assert frame.get(name) == "0a34"
+    check_stream(wire, 1)
+    body = b"Event-Name: CUSTOM\nX-%ED%A0: y\nVariable_a: b%0AJ\xf7b: forged\n\n"
+    event = b"Content-Length: %d\nContent-Type: text/event-plain\n\n" % len(body) + body
+    check_stream(event, 5)
