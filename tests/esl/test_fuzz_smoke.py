@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from daemon.esl import Parser
 from daemon.esl.encoding import url_decode
 from daemon.esl.replies import event_plain
 from fuzz.esl_properties import check_frame, check_stream
@@ -36,7 +37,6 @@ def test_random_bytes(data: bytes, piece: int, commands: bool) -> None:
 def test_an_encoded_newline_never_forges_a_header() -> None:
     wire = event_plain([("Event-Name", "CHANNEL_HANGUP"), ("Caller-Caller-ID-Name", "x\nHangup-Cause: FORGED")])
     check_stream(wire, 3)
-    from daemon.esl import Parser
 
     (frame,) = Parser().feed(wire)
     check_frame(frame)
@@ -51,9 +51,7 @@ def test_a_value_with_bytes_that_are_not_utf8_decodes_instead_of_crashing() -> N
 
 
 def test_a_header_name_that_is_not_utf8_can_be_looked_up() -> None:
-    """Found by the 10 M fuzz run: ``Frame.get`` raised UnicodeEncodeError on a name read off the wire."""
-    from daemon.esl import Parser
-
+    """Found by the fuzz run: ``Event.get`` raised UnicodeEncodeError on a name read off the wire."""
     wire = b"Content-Type: command/reply\nJ\xf7b-UUID: 0a34\nReply-Text: +OK\n\n"
     (frame,) = Parser().feed(wire)
     name = frame.raw_headers[1][0]
