@@ -275,6 +275,7 @@ class Daemon:
                 admin_token=None if explicit else self.admin_token.get_secret_value(),
                 operator_token=operator,
                 data_dir=s.data_dir,
+                console=tuple(await demo_access.console_logins(pool, s.data_dir, tenant_id)),
             )
 
     def _announce_demo(self, access: demo_access.DemoAccess) -> None:

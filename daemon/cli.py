@@ -12,6 +12,9 @@
     python -m daemon token create TENANT_ID [--label LABEL]
     python -m daemon token list TENANT_ID
     python -m daemon token revoke TENANT_ID TOKEN_ID
+    python -m daemon user add LOGIN --role admin|operator|ivr [--tenant TENANT_ID] [--name NAME]
+    python -m daemon user list [--tenant TENANT_ID]
+    python -m daemon user password USER_ID
     python -m daemon status
 
 The database is the daemon's (``CALLD_DATABASE_URL``, or the embedded one in
@@ -21,12 +24,16 @@ operator tokens too (shown once, only their SHA-256 is stored).
 
 Exit codes: 0 done, 1 not found / already exists / refused / database unavailable,
 2 bad usage, an invalid value or an invalid ``CALLD_*`` setting.
+
+Console users' passwords are read from the terminal (asked twice) or, when
+stdin is not a terminal, from its first line; never from the command line.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import sys
 import warnings
 from collections.abc import Awaitable, Callable, Sequence
@@ -38,7 +45,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from daemon.billing.invoice import NoContract, Period
 from daemon.config import ConfigurationError, Settings, load_settings, unknown_variables
-from daemon.db import contracts, invoices, tenants, tokens
+from daemon.db import console_users, contracts, invoices, tenants, tokens
 from daemon.db.constraints import explain
 from daemon.db.embedded import EmbeddedPostgres
 from daemon.db.migrate import migrate
@@ -114,7 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
         " in its database (settings: CALLD_* environment variables, see README).",
     )
     groups = parser.add_subparsers(
-        dest="group", metavar="{run,tenant,lines,number,token,forwarding,invoice,status}", required=True
+        dest="group", metavar="{run,tenant,lines,number,token,forwarding,invoice,user,status}", required=True
     )
 
     groups.add_parser(
@@ -156,6 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_billing_commands(groups)
     _add_token_commands(groups)
+    _add_user_commands(groups)
 
     groups.add_parser("status", help="every tenant's lines and live calls (all nodes)").set_defaults(run=_status)
     return parser
@@ -193,6 +201,23 @@ def _add_token_commands(groups: argparse._SubParsersAction[_Parser]) -> None:
     token_revoke.set_defaults(run=_token_revoke)
 
 
+def _add_user_commands(groups: argparse._SubParsersAction[_Parser]) -> None:
+    user = groups.add_parser("user", help="people who log in to the web console (/console/)")
+    user_cmds = user.add_subparsers(dest="command", required=True)
+    add = user_cmds.add_parser("add", help="add a console user; the password is asked for")
+    add.add_argument("login", help="3-64 of a-z 0-9 . _ @ -")
+    add.add_argument("--role", choices=console_users.ROLES, required=True, help="admin sees every tenant")
+    add.add_argument("--tenant", type=_tenant_id, help="the tenant of an operator or IVR customer")
+    add.add_argument("--name", default="", help="shown in the console and the audit log")
+    add.set_defaults(run=_user_add)
+    listing = user_cmds.add_parser("list", help="console users (every tenant, or one)")
+    listing.add_argument("--tenant", type=_tenant_id)
+    listing.set_defaults(run=_user_list)
+    password = user_cmds.add_parser("password", help="set a new password (also lifts a lock-out, ends sessions)")
+    password.add_argument("user_id", type=_row_id("user id"))
+    password.set_defaults(run=_user_password)
+
+
 def main(argv: Sequence[str]) -> int:
     try:
         args = build_parser().parse_args(list(argv))
@@ -215,6 +240,9 @@ def main(argv: Sequence[str]) -> int:
     except (tenants.NotFound, tenants.Conflict, invoices.InvoiceRefused) as exc:
         print(f"error: {explain(str(exc))}", file=sys.stderr)
         return EXIT_FAILED
+    except console_users.Refused as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except DB_UNAVAILABLE as exc:
         print(f"error: the database is unavailable: {exc or type(exc).__name__}", file=sys.stderr)
         return EXIT_FAILED
@@ -338,6 +366,34 @@ async def _invoice_close(pool: asyncpg.Pool, args: argparse.Namespace, out: Text
             )
     if refused:
         raise invoices.InvoiceRefused(f"{refused} of {len(ids)} invoices for {args.period} were not closed")
+
+
+def _read_password(stdin: TextIO = sys.stdin) -> str:
+    if not stdin.isatty():
+        return stdin.readline().rstrip("\n")
+    first = getpass.getpass("password: ")
+    if getpass.getpass("again: ") != first:
+        raise console_users.Refused("the two passwords differ")
+    return first
+
+
+async def _user_add(pool: asyncpg.Pool, args: argparse.Namespace, out: TextIO) -> None:
+    user_id = await console_users.create(pool, args.login, _read_password(), args.role, args.tenant, args.name)
+    where = f"tenant {args.tenant}" if args.tenant else "every tenant"
+    print(f"created console user {user_id} ({args.login}, {args.role}, {where})", file=out)
+
+
+async def _user_list(pool: asyncpg.Pool, args: argparse.Namespace, out: TextIO) -> None:
+    rows = [
+        [str(u.id), u.login, u.role, str(u.tenant_id or "-"), "locked" if u.locked(datetime.now(UTC)) else "-"]
+        for u in await console_users.list_all(pool, args.tenant)
+    ]
+    _table(out, ["ID", "LOGIN", "ROLE", "TENANT", "LOCK"], rows, empty="no console users")
+
+
+async def _user_password(pool: asyncpg.Pool, args: argparse.Namespace, out: TextIO) -> None:
+    await console_users.set_password(pool, args.user_id, _read_password())
+    print(f"console user {args.user_id}: new password set, sessions ended", file=out)
 
 
 async def _token_create(pool: asyncpg.Pool, args: argparse.Namespace, out: TextIO) -> None:

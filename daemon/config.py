@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     embedded_pg_port: int = Field(
         5433, ge=0, le=65535, description="embedded PostgreSQL on 127.0.0.1 for FreeSWITCH's CDRs (0: off)"
     )
+    console_secure_cookies: bool = Field(
+        True, description="the console's session cookie only over HTTPS (and http://127.0.0.1, http://localhost)"
+    )
     counsellor_dial_template: str = Field(
         "sofia/gateway/carrier/{number}",
         pattern=DIAL_TEMPLATE,

@@ -2,7 +2,9 @@
 
 On the first start the daemon makes an admin token and an operator token of
 the demo tenant and keeps them in the data directory (mode 0600); later starts
-reuse them (an operator token revoked meanwhile is replaced).  Both are printed
+reuse them (an operator token revoked meanwhile is replaced).  It also makes
+two console logins, ``demo-admin`` (platform admin) and ``demo-operator``
+(the demo shop's operator), with passwords kept the same way.  All are printed
 at start with ready ``curl`` lines, the way Jupyter prints its URL.  An explicit
 ``CALLD_ADMIN_TOKEN`` always wins and is never printed.
 """
@@ -17,7 +19,7 @@ import asyncpg
 from pydantic import SecretStr
 
 from daemon.config import Settings
-from daemon.db import tokens
+from daemon.db import console_users, tokens
 from daemon.secret_files import read_or_create_secret, read_secret, write_secret
 
 ADMIN_TOKEN_FILE = "demo_admin_token"
@@ -43,12 +45,28 @@ async def operator_token(pool: asyncpg.Pool, data_dir: Path, tenant_id: int) -> 
     return token
 
 
+CONSOLE_LOGINS = (("demo-admin", "admin"), ("demo-operator", "operator"))
+
+
+async def console_logins(pool: asyncpg.Pool, data_dir: Path, tenant_id: int) -> list[tuple[str, str]]:
+    """(login, password) of the demo's console users, made on the first start."""
+    made = []
+    existing = {u.login for u in await console_users.list_all(pool)}
+    for login, role in CONSOLE_LOGINS:
+        password = read_or_create_secret(data_dir / f"demo_console_{login}", secrets.token_urlsafe(12))
+        if login not in existing:
+            await console_users.create(pool, login, password, role, None if role == "admin" else tenant_id)
+        made.append((login, password))
+    return made
+
+
 @dataclass(frozen=True)
 class DemoAccess:
     url: str
     admin_token: str | None  # None: the operator's own CALLD_ADMIN_TOKEN (not shown)
     operator_token: str
     data_dir: Path
+    console: tuple[tuple[str, str], ...] = ()  # (login, password)
 
     def curl_lines(self) -> list[str]:
         admin = self.admin_token or "$CALLD_ADMIN_TOKEN"
@@ -70,6 +88,8 @@ class DemoAccess:
             f"    status:          {self.url}/status",
             f"    admin token:     {admin}",
             f"    operator token:  {self.operator_token}   (tenant demo, kept in {operator_file})",
+            f"    web console:     {self.url}/console/",
+            *(f"        login {login}  password {password}" for login, password in self.console),
             "    try:",
             *(f"        {line}" for line in self.curl_lines()),
             "",

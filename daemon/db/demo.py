@@ -14,14 +14,10 @@ half-built behind.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator
-from typing import Any, cast
-
 import asyncpg
 
 from daemon.db import coaching_admin, ledger, tenants
-from daemon.db.types import Conn
+from daemon.db.one_connection import one_connection
 from daemon.logs import get_logger
 
 _log = get_logger(__name__)
@@ -34,25 +30,6 @@ _LOCK = "calld-demo"
 
 class DemoConflict(tenants.Conflict):
     """The demo cannot be created: its number belongs to another tenant."""
-
-
-class _OneConnection:
-    """A pool stand-in over one connection in a transaction.
-
-    The operator functions take a pool and open their own transactions; handed
-    this, they run on the demo's connection and their transactions become
-    savepoints of the demo's single transaction.
-    """
-
-    def __init__(self, conn: Conn) -> None:
-        self._conn = conn
-
-    @contextlib.asynccontextmanager
-    async def acquire(self) -> AsyncIterator[Conn]:
-        yield self._conn
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._conn, name)
 
 
 async def ensure_demo(pool: asyncpg.Pool) -> int:
@@ -73,7 +50,7 @@ async def ensure_demo(pool: asyncpg.Pool) -> int:
                 f"the demo number {NUMBER} already belongs to tenant {owner!r}: "
                 "set CALLD_DEMO=false, or remove that number first"
             )
-        return await _create(cast(asyncpg.Pool, _OneConnection(conn)))
+        return await _create(one_connection(conn))
 
 
 async def _create(pool: asyncpg.Pool) -> int:

@@ -4,6 +4,7 @@
     GET  /metrics                   Prometheus exposition (public)
     GET  /api/v1/openapi.json       this API's OpenAPI 3.1 document (public)
     *    /api/v1/...                admin API, bearer token (see admin.py)
+    *    /console/...               the operator web console, login sessions (daemon/console/)
 
 Bind it to a private interface: ``/status`` and ``/metrics`` need no token.
 """
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from daemon.console import app as console_app
 from daemon.http import admin, auth, coaching_api, guidance_api, invoice_api, ivr_api, openapi, status
 from daemon.http.context import DAEMON, METRICS, NODE, POOL, SETTINGS, NodeInfo
 from daemon.http.errors import error_middleware
@@ -32,7 +34,12 @@ _OPENAPI: web.AppKey[dict[str, Any]] = web.AppKey("openapi")
 def build_app(daemon: Daemon) -> web.Application:
     """The application over this daemon; handlers reach its parts through the keys of context.py."""
     app = web.Application(
-        middlewares=[error_middleware, auth.bearer_auth(daemon.admin_token), tenant_token_auth],
+        middlewares=[
+            error_middleware,
+            auth.bearer_auth(daemon.admin_token),
+            tenant_token_auth,
+            *console_app.MIDDLEWARES,
+        ],
         client_max_size=MAX_BODY,
     )
     app[DAEMON] = daemon
@@ -57,6 +64,7 @@ def build_app(daemon: Daemon) -> web.Application:
         version=daemon.version,
         secured=lambda path: auth.requires_auth(path) or is_operator_path(path),
     )
+    console_app.install(app)
     app.router.add_get("/metrics", status.metrics, name="metrics")
     app.router.add_get(OPENAPI_PATH, _openapi, name="openapi")
     return app

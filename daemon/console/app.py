@@ -1,0 +1,29 @@
+"""Install the console on the daemon's aiohttp application.
+
+Each module of ``pages/`` has a ``routes`` table (``aiohttp.web.RouteTableDef``);
+list a new one in :data:`PAGES`.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from daemon.console import render
+from daemon.console.failures import console_failures
+from daemon.console.pages import home, login
+from daemon.console.paths import STATIC
+from daemon.console.session import add_security_headers, console_session
+from daemon.console.throttle import LoginThrottle
+
+PAGES = (login.routes, home.routes)
+STATIC_DIR = render.TEMPLATES.with_name("static")
+MIDDLEWARES = (console_failures, console_session)  # in this order, after the API's own
+
+
+def install(app: web.Application) -> None:
+    render.setup(app)
+    app[login.THROTTLE] = LoginThrottle()
+    app.on_response_prepare.append(add_security_headers)
+    for table in PAGES:
+        app.router.add_routes(table)
+    app.router.add_static(STATIC, STATIC_DIR, name="console_static")

@@ -1,0 +1,58 @@
+"""Errors on console pages as HTML pages in Japanese (the API answers JSON; see http/errors.py)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from daemon.console.paths import is_console_path
+from daemon.console.render import page
+from daemon.console.viewer import Forbidden
+from daemon.db import errors as db_errors
+from daemon.http.errors import ApiError
+from daemon.logs import get_logger
+
+_log = get_logger(__name__)
+
+_TITLES = {
+    400: "リクエストが正しくありません",
+    403: "このページは開けません",
+    404: "ページが見つかりません",
+    405: "この操作はできません",
+    413: "ファイルが大きすぎます",
+    429: "試行回数が多すぎます",
+    503: "ただいま利用できません",
+}
+
+
+def failure(request: web.Request, status: int, message: str) -> web.Response:
+    title = _TITLES.get(status, "エラーが発生しました")
+    return page(request, "error.html", {"title": title, "message": message, "status": status}, status=status)
+
+
+@web.middleware
+async def console_failures(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if not is_console_path(request.path):
+        return await handler(request)
+    try:
+        return await handler(request)
+    except Forbidden as exc:
+        return failure(request, 403, str(exc))
+    except db_errors.NotFound:
+        return failure(request, 404, "お探しのデータは見つかりませんでした。")
+    except ApiError as exc:
+        return failure(request, exc.status, exc.message)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        return failure(request, exc.status, exc.reason)
+    except db_errors.DB_UNAVAILABLE as exc:
+        _log.error("console_db_unavailable", path=request.path, error=repr(exc))
+        return failure(request, 503, "データベースに接続できません。しばらくしてからもう一度お試しください。")
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        _log.exception("console_internal_error", method=request.method, path=request.path)
+        return failure(request, 500, "内部エラーが発生しました。詳しくはデーモンのログをご覧ください。")
