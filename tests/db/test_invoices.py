@@ -364,7 +364,9 @@ async def test_contracts_that_existed_before_the_history_get_their_line_changes(
         )
         await conn.execute("INSERT INTO line_contracts (tenant_id, lines) VALUES ($1, 3)", bare)
         assert await migrate(conn) == [p.stem for p in migration_files() if int(p.name[:3]) >= 11]
-        migrated_at: datetime = await conn.fetchval("SELECT max(applied_at) FROM schema_migrations")
+        migrated_at: datetime = await conn.fetchval(
+            "SELECT applied_at FROM schema_migrations WHERE version = '011_invoices'"
+        )
 
         old_history = contracts.states(await contracts.changes(conn, old))
         assert [(s.lines, s.forwarding) for s in old_history] == [(1, False), (4, False), (2, False), (2, True)]
