@@ -45,7 +45,8 @@ async def resume(pool: asyncpg.Pool, token: str) -> Session | None:
         "UPDATE console_sessions s SET last_seen = now(),"
         " expires_at = least(s.created_at + make_interval(secs => $2), now() + make_interval(secs => $3))"
         " FROM console_users u"
-        " WHERE s.token_sha256 = $1 AND s.expires_at > now() AND u.id = s.user_id AND u.disabled_at IS NULL"
+        " WHERE s.token_sha256 = $1 AND s.expires_at > now() AND s.created_at + make_interval(secs => $2) > now()"
+        " AND u.id = s.user_id AND u.disabled_at IS NULL"
         " RETURNING s.csrf_token, s.user_id",
         digest(token),
         float(MAX_SECONDS),
