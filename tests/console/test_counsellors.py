@@ -136,3 +136,16 @@ async def test_an_ivr_customer_cannot_open_the_counsellors(console: Console, bro
     await b.login(console.a.ivr)
     page = await b.get("/console/counsellors")
     assert page.status == 403 and page.has("開けません")
+
+
+async def test_a_counsellor_rung_by_the_admins_dial_string_needs_no_phone_number(
+    console: Console, browser: BrowserFactory
+) -> None:
+    pool = _pool(console)
+    cid = await counsellors.create(pool, console.a.tenant_id, name="内線", dial_string="sofia/internal/1001@192.0.2.1")
+    b = await _operator(console, browser)
+    assert (await b.get(f"/console/counsellors/{cid}")).has("管理者が発信先を設定済み")
+    page = await b.post(f"/console/counsellors/{cid}", {"name": "内線の人", "phone_number": ""})
+    assert page.url.endswith("/console/counsellors")
+    row = await counsellors.get(pool, console.a.tenant_id, cid)
+    assert (row.name, row.phone_number, row.dial_override) == ("内線の人", None, "sofia/internal/1001@192.0.2.1")

@@ -63,16 +63,20 @@ def _form(
     errors: dict[str, str] | None = None,
     counsellor_id: int | None = None,
     status: int = 200,
+    overridden: bool = False,
 ) -> web.Response:
-    context = {"values": values, "errors": errors or {}, "counsellor_id": counsellor_id}
+    context = {"values": values, "errors": errors or {}, "counsellor_id": counsellor_id, "overridden": overridden}
     return page(request, "counsellors_form.html", context, status=status)
 
 
-def _read(values: dict[str, str], *, on_duty: bool | None = None) -> CounsellorIn:
-    """The form as the API's body; ``on_duty`` None: from the checkbox (creation)."""
+def _read(values: dict[str, str], *, on_duty: bool | None = None, overridden: bool = False) -> CounsellorIn:
+    """The form as the API's body; ``on_duty`` None: from the checkbox (creation).
+
+    A phone number is required unless the admin set a dial string (``overridden``).
+    """
     duty = values.get("on_duty") == "on" if on_duty is None else on_duty
     body = parse(CounsellorIn, {**values, "on_duty": ""}, NUMERIC).model_copy(update={"on_duty": duty})
-    if body.phone_number is None:
+    if body.phone_number is None and not overridden:
         raise FormErrors({"phone_number": "電話番号を入力してください"})
     return body
 
@@ -110,7 +114,7 @@ async def create(request: web.Request) -> web.StreamResponse:
 async def edit(request: web.Request) -> web.Response:
     _, tenant = tenant_scope(request, OPERATOR)
     row = await counsellors.get(pool_of(request), tenant, _id(request))
-    return _form(request, shown(_settings(row)), counsellor_id=row.id)
+    return _form(request, shown(_settings(row)), counsellor_id=row.id, overridden=row.dial_override is not None)
 
 
 @routes.post(ONE)
@@ -121,7 +125,8 @@ async def update(request: web.Request) -> web.StreamResponse:
     try:
         async with audited(request) as change:
             before = await counsellors.get(change.pool, tenant, counsellor_id)
-            body = _read(values, on_duty=before.on_duty)  # duty has its own button
+            # duty has its own button
+            body = _read(values, on_duty=before.on_duty, overridden=before.dial_override is not None)
             with refusals(DUPLICATE, "name"):
                 await counsellors.update(change.pool, tenant, counsellor_id, **body.model_dump())
             await change.record(
