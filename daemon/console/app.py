@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from daemon.console import render
+from daemon.console import events, render
 from daemon.console.failures import console_failures
-from daemon.console.pages import home, login
+from daemon.console.pages import board, counsellors, groups, home, login
 from daemon.console.paths import STATIC
 from daemon.console.session import add_security_headers, console_session
 from daemon.console.throttle import LoginThrottle
 
-PAGES = (login.routes, home.routes)
+PAGES = (login.routes, home.routes, board.routes, counsellors.routes, groups.routes)
 STATIC_DIR = render.TEMPLATES.with_name("static")
 MIDDLEWARES = (console_failures, console_session)  # in this order, after the API's own
 
@@ -24,6 +24,7 @@ def install(app: web.Application) -> None:
     render.setup(app)
     app[login.THROTTLE] = LoginThrottle()
     app.on_response_prepare.append(add_security_headers)
+    events.install(app)  # open Server-Sent Events streams end when the daemon stops
     for table in PAGES:
         app.router.add_routes(table)
     app.router.add_static(STATIC, STATIC_DIR, name="console_static")

@@ -60,9 +60,13 @@ def duration(seconds: int | None) -> str:
     return f"{minutes}分{rest}秒" if minutes else f"{rest}秒"
 
 
-async def _globals(request: web.Request) -> dict[str, Any]:
+def _base(request: web.Request) -> dict[str, Any]:
     viewer = request.get(VIEWER)
     return {"viewer": viewer, "csrf": viewer.csrf_token if viewer else "", "path": request.path}
+
+
+async def _globals(request: web.Request) -> dict[str, Any]:
+    return _base(request)
 
 
 def setup(app: web.Application) -> None:
@@ -79,7 +83,9 @@ def setup(app: web.Application) -> None:
 def page(
     request: web.Request, template: str, context: Mapping[str, Any] | None = None, status: int = 200
 ) -> web.Response:
-    response = aiohttp_jinja2.render_template(template, request, dict(context or {}), status=status)
+    # The globals again: a failure raised by a middleware before aiohttp-jinja2's own (a stale
+    # CSRF token) renders its page without the context processors having run.
+    response = aiohttp_jinja2.render_template(template, request, {**_base(request), **(context or {})}, status=status)
     response.headers["Cache-Control"] = "no-store"
     return response
 

@@ -1,0 +1,175 @@
+"""``/console/counsellors``: the tenant's counsellors, their state, duty on/off, create, edit, delete.
+
+Validation is the API's (:class:`daemon.http.coaching_models.CounsellorIn`),
+the writes are :mod:`daemon.db.counsellors`', each with its audit row.  A
+counsellor in a call cannot be deleted (the repository refuses; the list says
+why).  The dial-string override stays the platform admin's.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from daemon.console.changes import audited
+from daemon.console.forms import FormErrors, fields
+from daemon.console.pages.board import COUNSELLOR_STATES
+from daemon.console.pages.editing import parse, refusals, shown
+from daemon.console.paths import PREFIX
+from daemon.console.render import page, see_other
+from daemon.console.viewer import OPERATOR, tenant_scope
+from daemon.db import board, counsellors
+from daemon.db.errors import Conflict
+from daemon.http.coaching_models import CounsellorIn
+from daemon.http.context import pool_of
+
+routes = web.RouteTableDef()
+
+LIST = PREFIX + "/counsellors"
+ONE = LIST + r"/{id:\d+}"
+NUMERIC = ("rate_yen_per_min",)
+DUPLICATE = "同じ名前の相談員がすでにいます"
+IN_CALL = "通話中（または呼出中）の相談員は削除できません。通話が終わってからもう一度お試しください。"
+
+
+def _id(request: web.Request) -> int:
+    return int(request.match_info["id"])
+
+
+def _settings(row: counsellors.CounsellorRow) -> dict[str, Any]:
+    return {
+        "name": row.name,
+        "phone_number": row.phone_number,
+        "rate_yen_per_min": row.rate_yen_per_min,
+        "on_duty": row.on_duty,
+    }
+
+
+async def _list(request: web.Request, tenant: int, error: str = "", status: int = 200) -> web.Response:
+    pool = pool_of(request)
+    rows = await counsellors.list_all(pool, tenant)
+    states = {c.id: c.state for c in (await board.board(pool, tenant)).counsellors}
+    listed = [
+        {"row": r, "state": states.get(r.id, board.OFF), "label": COUNSELLOR_STATES[states.get(r.id, board.OFF)]}
+        for r in rows
+    ]
+    return page(request, "counsellors_list.html", {"counsellors": listed, "error": error}, status=status)
+
+
+def _form(
+    request: web.Request,
+    values: dict[str, str],
+    errors: dict[str, str] | None = None,
+    counsellor_id: int | None = None,
+    status: int = 200,
+    overridden: bool = False,
+) -> web.Response:
+    context = {"values": values, "errors": errors or {}, "counsellor_id": counsellor_id, "overridden": overridden}
+    return page(request, "counsellors_form.html", context, status=status)
+
+
+def _read(values: dict[str, str], *, on_duty: bool | None = None, overridden: bool = False) -> CounsellorIn:
+    """The form as the API's body; ``on_duty`` None: from the checkbox (creation).
+
+    A phone number is required unless the admin set a dial string (``overridden``).
+    """
+    duty = values.get("on_duty") == "on" if on_duty is None else on_duty
+    body = parse(CounsellorIn, {**values, "on_duty": ""}, NUMERIC).model_copy(update={"on_duty": duty})
+    if body.phone_number is None and not overridden:
+        raise FormErrors({"phone_number": "電話番号を入力してください"})
+    return body
+
+
+@routes.get(LIST)
+async def list_counsellors(request: web.Request) -> web.Response:
+    _, tenant = tenant_scope(request, OPERATOR)
+    return await _list(request, tenant)
+
+
+@routes.get(LIST + "/new")
+async def new(request: web.Request) -> web.Response:
+    tenant_scope(request, OPERATOR)
+    return _form(request, {"on_duty": "on"})
+
+
+@routes.post(LIST)
+async def create(request: web.Request) -> web.StreamResponse:
+    _, tenant = tenant_scope(request, OPERATOR)
+    values = await fields(request)
+    try:
+        body = _read(values)
+        async with audited(request) as change:
+            with refusals(DUPLICATE, "name"):
+                new_id = await counsellors.create(change.pool, tenant, **body.model_dump())
+            await change.record(
+                "counsellor.create", tenant_id=tenant, target=f"counsellor {new_id}", after=body.model_dump()
+            )
+    except FormErrors as exc:
+        return _form(request, values, exc.errors, status=422)
+    raise see_other(LIST)
+
+
+@routes.get(ONE)
+async def edit(request: web.Request) -> web.Response:
+    _, tenant = tenant_scope(request, OPERATOR)
+    row = await counsellors.get(pool_of(request), tenant, _id(request))
+    return _form(request, shown(_settings(row)), counsellor_id=row.id, overridden=row.dial_override is not None)
+
+
+@routes.post(ONE)
+async def update(request: web.Request) -> web.StreamResponse:
+    _, tenant = tenant_scope(request, OPERATOR)
+    counsellor_id = _id(request)
+    values = await fields(request)
+    try:
+        async with audited(request) as change:
+            before = await counsellors.get(change.pool, tenant, counsellor_id)
+            # duty has its own button
+            body = _read(values, on_duty=before.on_duty, overridden=before.dial_override is not None)
+            with refusals(DUPLICATE, "name"):
+                await counsellors.update(change.pool, tenant, counsellor_id, **body.model_dump())
+            await change.record(
+                "counsellor.update",
+                tenant_id=tenant,
+                target=f"counsellor {counsellor_id}",
+                before=_settings(before),
+                after=body.model_dump(),
+            )
+    except FormErrors as exc:
+        return _form(request, values, exc.errors, counsellor_id, status=422)
+    raise see_other(LIST)
+
+
+@routes.post(ONE + "/duty")
+async def duty(request: web.Request) -> web.StreamResponse:
+    _, tenant = tenant_scope(request, OPERATOR)
+    counsellor_id = _id(request)
+    on_duty = (await fields(request)).get("on_duty") == "1"
+    async with audited(request) as change:
+        before = await counsellors.get(change.pool, tenant, counsellor_id)
+        await counsellors.set_duty(change.pool, tenant, counsellor_id, on_duty)
+        await change.record(
+            "counsellor.duty",
+            tenant_id=tenant,
+            target=f"counsellor {counsellor_id}",
+            before={"on_duty": before.on_duty},
+            after={"on_duty": on_duty},
+        )
+    raise see_other(LIST)
+
+
+@routes.post(ONE + "/delete")
+async def delete(request: web.Request) -> web.StreamResponse:
+    _, tenant = tenant_scope(request, OPERATOR)
+    counsellor_id = _id(request)
+    try:
+        async with audited(request) as change:
+            before = await counsellors.get(change.pool, tenant, counsellor_id)
+            await counsellors.delete(change.pool, tenant, counsellor_id)
+            await change.record(
+                "counsellor.delete", tenant_id=tenant, target=f"counsellor {counsellor_id}", before=_settings(before)
+            )
+    except Conflict:
+        return await _list(request, tenant, IN_CALL, status=409)
+    raise see_other(LIST)

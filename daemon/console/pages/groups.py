@@ -1,0 +1,189 @@
+"""``/console/groups``: the tenant's counsellor groups (keypad code, tariff, members in hunting order).
+
+Validation is the API's (:class:`daemon.http.coaching_models.GroupIn`), the
+writes are :mod:`daemon.db.groups`', each with its audit row.  Members are
+chosen by giving each counsellor a place in the hunting order (1, 2, 3 …;
+empty: not a member), so the form works without JavaScript.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from daemon.console.changes import audited
+from daemon.console.forms import FormErrors, fields, number
+from daemon.console.pages.editing import parse, refusals, shown
+from daemon.console.paths import PREFIX
+from daemon.console.render import page, see_other
+from daemon.console.viewer import OPERATOR, tenant_scope
+from daemon.db import counsellors, groups
+from daemon.http.coaching_models import GroupIn
+from daemon.http.context import pool_of
+
+routes = web.RouteTableDef()
+
+LIST = PREFIX + "/groups"
+ONE = LIST + r"/{id:\d+}"
+NUMERIC = (
+    "rate_yen_per_min",
+    "ring_timeout_s",
+    "free_seconds",
+    "minimum_charge_yen",
+    "max_missed",
+    "wrapup_seconds",
+    "warning_seconds",
+)
+STRATEGIES = {
+    "longest_idle": "待ち時間が最も長い人から",
+    "sequential": "登録順",
+    "round_robin": "順番に回す",
+    "random": "ランダム",
+    "ring_all": "全員を同時に呼び出す",
+}
+DUPLICATE = "このコードはほかのグループで使われています"
+
+
+def _id(request: web.Request) -> int:
+    return int(request.match_info["id"])
+
+
+def member_field(counsellor_id: int) -> str:
+    return f"member-{counsellor_id}"
+
+
+def _members(values: dict[str, str], people: list[counsellors.CounsellorRow]) -> list[int]:
+    """The tenant's counsellors given a place, in that order (ties: as listed)."""
+    placed: list[tuple[int, int]] = []
+    errors: dict[str, str] = {}
+    for person in people:
+        name = member_field(person.id)
+        try:
+            place = number(values.get(name), name)
+        except FormErrors as exc:
+            errors.update(exc.errors)
+            continue
+        if place is not None:
+            placed.append((place, person.id))
+    if errors:
+        raise FormErrors(errors)
+    return [person for _, person in sorted(placed)]
+
+
+def _settings(row: groups.GroupRow) -> dict[str, Any]:
+    return {name: getattr(row, name) for name in groups.SETTINGS} | {"members": list(row.members)}
+
+
+def _values(row: groups.GroupRow) -> dict[str, str]:
+    values = shown({name: getattr(row, name) for name in groups.SETTINGS})
+    values.update({member_field(m): str(place) for place, m in enumerate(row.members, 1)})
+    return values
+
+
+def _read(values: dict[str, str], people: list[counsellors.CounsellorRow]) -> GroupIn:
+    errors: dict[str, str] = {}
+    members: list[int] = []
+    try:
+        members = _members(values, people)
+    except FormErrors as exc:
+        errors.update(exc.errors)
+    try:
+        body = parse(GroupIn, values, NUMERIC)
+    except FormErrors as exc:
+        raise FormErrors({**exc.errors, **errors}) from None
+    if errors:
+        raise FormErrors(errors)
+    return body.model_copy(update={"members": members})
+
+
+async def _form(
+    request: web.Request,
+    tenant: int,
+    values: dict[str, str],
+    errors: dict[str, str] | None = None,
+    group_id: int | None = None,
+    status: int = 200,
+) -> web.Response:
+    context = {
+        "values": values,
+        "errors": errors or {},
+        "group_id": group_id,
+        "people": await counsellors.list_all(pool_of(request), tenant),
+        "strategies": STRATEGIES,
+        "member_field": member_field,
+    }
+    return page(request, "groups_form.html", context, status=status)
+
+
+@routes.get(LIST)
+async def list_groups(request: web.Request) -> web.Response:
+    _, tenant = tenant_scope(request, OPERATOR)
+    pool = pool_of(request)
+    names = {c.id: c.name for c in await counsellors.list_all(pool, tenant)}
+    context = {"groups": await groups.list_all(pool, tenant), "names": names, "strategies": STRATEGIES}
+    return page(request, "groups_list.html", context)
+
+
+@routes.get(LIST + "/new")
+async def new(request: web.Request) -> web.Response:
+    _, tenant = tenant_scope(request, OPERATOR)
+    defaults = {name: GroupIn.model_fields[name].default for name in groups.SETTINGS if name not in ("code", "name")}
+    defaults["rate_yen_per_min"] = ""
+    return await _form(request, tenant, shown(defaults))
+
+
+@routes.post(LIST)
+async def create(request: web.Request) -> web.StreamResponse:
+    _, tenant = tenant_scope(request, OPERATOR)
+    values = await fields(request)
+    try:
+        async with audited(request) as change:
+            body = _read(values, await counsellors.list_all(change.pool, tenant))
+            with refusals(DUPLICATE, "code"):
+                new_id = await groups.create(change.pool, tenant, **body.model_dump())
+            await change.record("group.create", tenant_id=tenant, target=f"group {new_id}", after=body.model_dump())
+    except FormErrors as exc:
+        return await _form(request, tenant, values, exc.errors, status=422)
+    raise see_other(LIST)
+
+
+@routes.get(ONE)
+async def edit(request: web.Request) -> web.Response:
+    _, tenant = tenant_scope(request, OPERATOR)
+    row = await groups.get(pool_of(request), tenant, _id(request))
+    return await _form(request, tenant, _values(row), group_id=row.id)
+
+
+@routes.post(ONE)
+async def update(request: web.Request) -> web.StreamResponse:
+    _, tenant = tenant_scope(request, OPERATOR)
+    group_id = _id(request)
+    values = await fields(request)
+    try:
+        async with audited(request) as change:
+            before = await groups.get(change.pool, tenant, group_id)
+            body = _read(values, await counsellors.list_all(change.pool, tenant))
+            with refusals(DUPLICATE, "code"):
+                await groups.update(change.pool, tenant, group_id, **body.model_dump())
+            await change.record(
+                "group.update",
+                tenant_id=tenant,
+                target=f"group {group_id}",
+                before=_settings(before),
+                after=body.model_dump(),
+            )
+    except FormErrors as exc:
+        return await _form(request, tenant, values, exc.errors, group_id, status=422)
+    raise see_other(LIST)
+
+
+@routes.post(ONE + "/delete")
+async def delete(request: web.Request) -> web.StreamResponse:
+    _, tenant = tenant_scope(request, OPERATOR)
+    group_id = _id(request)
+    async with audited(request) as change:
+        before = await groups.get(change.pool, tenant, group_id)
+        await groups.delete(change.pool, tenant, group_id)
+        await change.record("group.delete", tenant_id=tenant, target=f"group {group_id}", before=_settings(before))
+    raise see_other(LIST)
