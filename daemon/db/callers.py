@@ -8,6 +8,7 @@ the tenant id, so an id of another tenant is simply "not found".
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 
 import asyncpg
@@ -190,6 +191,7 @@ async def list_all(pool: asyncpg.Pool, tenant_id: int) -> list[CallerRow]:
 
 async def search(pool: asyncpg.Pool, tenant_id: int, text: str, limit: int = 100) -> list[CallerRow]:
     """Callers whose name contains ``text`` or one of whose numbers contains its digits (+81… as 0…)."""
+    text = unicodedata.normalize("NFKC", text).strip()
     digits = strip_country_code(text.replace("-", "").replace(" ", ""))
     rows = await pool.fetch(
         f"SELECT {_ROW_COLUMNS} FROM callers c WHERE c.tenant_id = $1 AND (c.name ILIKE '%' || $2 || '%'"

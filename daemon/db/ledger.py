@@ -303,3 +303,13 @@ async def entries(
         limit,
     )
     return [Entry.from_row(r) for r in rows]
+
+
+async def entry(pool: asyncpg.Pool, tenant_id: int, caller_id: int, entry_id: int) -> Entry:
+    """One entry of one caller (another tenant's or caller's id: not found)."""
+    row = await pool.fetchrow(
+        "SELECT * FROM ledger WHERE tenant_id = $1 AND caller_id = $2 AND id = $3", tenant_id, caller_id, entry_id
+    )
+    if row is None:
+        raise NotFound(f"no ledger entry {entry_id}")
+    return Entry.from_row(row)

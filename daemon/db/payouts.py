@@ -38,7 +38,8 @@ async def counsellor_totals(
         ")"
         " SELECT c.id, c.name, count(p.call_uuid) AS calls, COALESCE(sum(p.seconds), 0) AS seconds,"
         " COALESCE(sum(m.yen), 0) AS yen"
-        " FROM counsellors c LEFT JOIN period p ON p.counsellor_id = c.id LEFT JOIN money m ON m.call_uuid = p.call_uuid"
+        " FROM counsellors c LEFT JOIN period p ON p.counsellor_id = c.id"
+        " LEFT JOIN money m ON m.call_uuid = p.call_uuid"
         " WHERE c.tenant_id = $1 GROUP BY c.id, c.name ORDER BY c.name, c.id",
         tenant_id,
         since,

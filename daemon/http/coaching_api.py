@@ -49,7 +49,6 @@ from daemon.http.coaching_models import (
 )
 from daemon.http.context import daemon_of, pool_of
 from daemon.http.errors import ApiError
-from daemon.http.models import TOKYO
 from daemon.http.registry import RouteTable, json_response
 from daemon.http.tenant_auth import tenant_of
 from daemon.logs import get_logger
@@ -390,11 +389,7 @@ def _query(request: web.Request) -> CallQuery:
         query = CallQuery.model_validate(dict(request.query))
     except ValidationError as exc:
         raise ApiError.invalid(exc, "query") from None
-    if query.since is not None and query.since.tzinfo is None:  # a person's "9:00" is Japan time
-        query = query.model_copy(update={"since": query.since.replace(tzinfo=TOKYO)})
-    if query.until is not None and query.until.tzinfo is None:
-        query = query.model_copy(update={"until": query.until.replace(tzinfo=TOKYO)})
-    return query
+    return query.in_tokyo()
 
 
 def _rows(request: web.Request, query: CallQuery) -> Any:
