@@ -45,6 +45,9 @@ async def ended_call(
     pool = pool_of(console)
     now_us = time.time_ns() // 1000
     answer_us = now_us - seconds * 1_000_000
-    call = await factories.talking(pool, tenant_id, caller_id, rate, answer_us, counsellor_id=counsellor_id)
+    node = console.daemon.settings.node_id  # this node's own call: no dead-node sweep ends it first
+    call = await factories.talking(
+        pool, tenant_id, caller_id, rate, answer_us, node_id=node, counsellor_id=counsellor_id
+    )
     await call_records.finish(pool, call, end_us=now_us, hangup_cause="NORMAL_CLEARING", ended_by="caller")
     return call

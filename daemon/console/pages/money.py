@@ -190,7 +190,7 @@ async def _book(request: web.Request, spec: MoneyForm) -> web.StreamResponse:
                     f"ledger.{booking.kind}",
                     tenant_id=tenant,
                     target=f"caller {who.id}",
-                    before={"balance_yen": who.balance_yen},
+                    before={"balance_yen": entry.balance_after - entry.amount_yen},  # under the ledger's lock
                     after={"amount_yen": entry.amount_yen, "balance_yen": entry.balance_after, "memo": entry.memo},
                 )
     except FormErrors as exc:
