@@ -88,6 +88,17 @@ async def test_bad_input_is_said_in_japanese_and_changes_nothing(console: Consol
         {"name": "二重", "numbers": "09000000001", "billing": "prepaid", "payment_method": "bank_transfer"},
     )
     assert taken.status == 409 and taken.has("既に別の利用者に登録されています")
+    rules = (
+        ({"numbers": "090-1234-5678"}, "電話番号の形式が正しくありません"),
+        ({"payment_method": "card"}, "カード払いの利用者は後払いにしてください"),
+        ({"credit_limit_yen": "1000"}, "与信枠は後払いの利用者にだけ設定できます"),
+        ({"numbers": "09011112222\n09011112222"}, "同じ電話番号が二度入力されています"),
+    )
+    for wrong, words in rules:
+        fields = {"name": "規則", "numbers": "", "billing": "prepaid", "payment_method": "bank_transfer", **wrong}
+        page = await b.post("/console/callers/new", fields)
+        assert page.status == 422 and page.has(words), wrong
+    assert [c.name for c in await callers.list_all(pool, tenant)] == ["既存"]
     assert await audit.recent(pool, tenant) == []
 
 

@@ -29,6 +29,18 @@ CALLERS = f"{PREFIX}/callers"
 ID = r"{id:\d{1,18}}"
 _SPLIT = re.compile(r"[\s,、]+")
 TAKEN = "この電話番号またはPINは既に別の利用者に登録されています。"
+# The API's caller rules (CallerIn, db/callers) speak English: the same rules in Japanese.
+_RULES = (
+    ("card payers are postpaid", "カード払いの利用者は後払いにしてください"),
+    ("a credit limit applies to postpaid", "与信枠は後払いの利用者にだけ設定できます（前払いは空欄に）"),
+    ("the same number is listed twice", "同じ電話番号が二度入力されています"),
+    ("a prepaid balance cannot be negative", "残高がマイナスのため前払いに変更できません。先に精算してください"),
+    ("phone number", "電話番号の形式が正しくありません（例: 09012345678）"),
+)
+
+
+def _japanese(text: str) -> str:
+    return next((words for english, words in _RULES if english in text), text)
 
 
 def _settings(row: CallerRow) -> dict[str, Any]:
@@ -61,7 +73,10 @@ def _read(values: dict[str, str], *, with_pin: bool) -> CallerIn:
     }
     if with_pin and values.get("pin"):
         body["pin"] = values["pin"]
-    return forms.validate(CallerIn, body)
+    try:
+        return forms.validate(CallerIn, body)
+    except FormErrors as exc:
+        raise FormErrors({field: _japanese(text) for field, text in exc.errors.items()}) from None
 
 
 def _form(
@@ -78,7 +93,7 @@ def _form(
 
 
 def _refused(exc: Exception) -> dict[str, str]:
-    return {"": TAKEN if isinstance(exc, Conflict) else f"保存できませんでした: {exc}"}
+    return {"": TAKEN if isinstance(exc, Conflict) else f"保存できませんでした: {_japanese(str(exc))}"}
 
 
 @routes.get(CALLERS)
