@@ -43,7 +43,14 @@ async def counsellor(pool: asyncpg.Pool, tenant_id: int, user: str, **kw: object
 
 
 async def talking(
-    pool: asyncpg.Pool, tenant_id: int, caller_id: int, rate: int, answer_us: int, *, node_id: str = "elsewhere"
+    pool: asyncpg.Pool,
+    tenant_id: int,
+    caller_id: int,
+    rate: int,
+    answer_us: int,
+    *,
+    node_id: str = "elsewhere",
+    counsellor_id: int | None = None,
 ) -> uuid.UUID:
     """A call record of ``caller_id`` whose counsellor answered at ``answer_us`` (billing runs)."""
     who = await directory.caller(pool, caller_id)
@@ -63,7 +70,7 @@ async def talking(
     await call_records.mark_talking(
         pool,
         call,
-        counsellor_id=None,
+        counsellor_id=counsellor_id,
         counsellor_leg=uuid.uuid4(),
         answer_us=answer_us,
         rate_yen_per_min=rate,

@@ -10,12 +10,23 @@ from aiohttp import web
 
 from daemon.console import events, render
 from daemon.console.failures import console_failures
-from daemon.console.pages import board, counsellors, groups, home, login
+from daemon.console.pages import audit, board, callers, calls, counsellors, groups, home, login, money, payouts
 from daemon.console.paths import STATIC
 from daemon.console.session import add_security_headers, console_session
 from daemon.console.throttle import LoginThrottle
 
-PAGES = (login.routes, home.routes, board.routes, counsellors.routes, groups.routes)
+PAGES = (
+    login.routes,
+    home.routes,
+    board.routes,
+    counsellors.routes,
+    groups.routes,
+    callers.routes,
+    money.routes,
+    calls.routes,
+    payouts.routes,
+    audit.routes,
+)
 STATIC_DIR = render.TEMPLATES.with_name("static")
 MIDDLEWARES = (console_failures, console_session)  # in this order, after the API's own
 

@@ -36,6 +36,7 @@ _MESSAGES = {
     "date_from_datetime_parsing": "日付の形式が正しくありません",
     "date_parsing": "日付の形式が正しくありません",
     "datetime_parsing": "日時の形式が正しくありません",
+    "datetime_from_date_parsing": "日時の形式が正しくありません",
     "too_long": "多すぎます",
 }
 _BOUNDS = {

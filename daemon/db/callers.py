@@ -8,6 +8,7 @@ the tenant id, so an id of another tenant is simply "not found".
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 
 import asyncpg
@@ -15,6 +16,7 @@ import asyncpg
 from daemon.billing.limits import MAX_BALANCE_YEN
 from daemon.db.errors import Conflict, NotFound
 from daemon.db.types import Queryable
+from daemon.numbers import digits_only, strip_country_code
 
 
 class CallerNotFound(NotFound):
@@ -187,6 +189,38 @@ async def list_all(pool: asyncpg.Pool, tenant_id: int) -> list[CallerRow]:
     return [_row(r) for r in rows]
 
 
+async def search(pool: asyncpg.Pool, tenant_id: int, text: str, limit: int = 100) -> list[CallerRow]:
+    """Callers whose name contains ``text`` or one of whose numbers contains its digits (+81… as 0…)."""
+    text = unicodedata.normalize("NFKC", text).strip()
+    digits = strip_country_code(text.replace("-", "").replace(" ", ""))
+    rows = await pool.fetch(
+        f"SELECT {_ROW_COLUMNS} FROM callers c WHERE c.tenant_id = $1 AND (c.name ILIKE '%' || $2 || '%'"
+        " OR ($3 <> '' AND EXISTS (SELECT 1 FROM caller_numbers n WHERE n.caller_id = c.id"
+        " AND strpos(n.number, $3) > 0))) ORDER BY c.id LIMIT $4",
+        tenant_id,
+        _like_literal(text),
+        digits if digits_only(digits) else "",
+        limit,
+    )
+    return [_row(r) for r in rows]
+
+
+def _like_literal(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+async def set_pin(pool: asyncpg.Pool, tenant_id: int, caller_id: int, pin: str | None) -> None:
+    """A new PIN (None: none); the PIN itself is never read back."""
+    try:
+        status = await pool.execute(
+            "UPDATE callers SET pin = $3 WHERE tenant_id = $1 AND id = $2", tenant_id, caller_id, pin
+        )
+    except asyncpg.UniqueViolationError:
+        raise Conflict("that PIN is already registered to another caller") from None
+    if status != "UPDATE 1":
+        raise NotFound(f"no caller {caller_id}")
+
+
 async def update(
     pool: asyncpg.Pool,
     tenant_id: int,
@@ -198,13 +232,17 @@ async def update(
     numbers: list[str],
     pin: str | None,
     credit_limit_yen: int | None,
+    keep_pin: bool = False,
 ) -> None:
-    """Replace a caller's settings and numbers in one transaction (the balance is the ledger's)."""
+    """Replace a caller's settings and numbers in one transaction (the balance is the ledger's).
+
+    ``keep_pin``: leave the PIN as it is (the console edits settings and resets PINs apart).
+    """
     async with pool.acquire() as conn, conn.transaction():
         try:
             status = await conn.execute(
-                "UPDATE callers SET name = $3, pin = $4, billing = $5, payment_method = $6, credit_limit_yen = $7"
-                " WHERE tenant_id = $1 AND id = $2",
+                "UPDATE callers SET name = $3, pin = CASE WHEN $8 THEN pin ELSE $4 END, billing = $5,"
+                " payment_method = $6, credit_limit_yen = $7 WHERE tenant_id = $1 AND id = $2",
                 tenant_id,
                 caller_id,
                 name,
@@ -212,6 +250,7 @@ async def update(
                 billing,
                 payment_method,
                 credit_limit_yen,
+                keep_pin,
             )
             if status != "UPDATE 1":
                 raise NotFound(f"no caller {caller_id}")

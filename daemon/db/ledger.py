@@ -291,11 +291,25 @@ async def post(
         return await _append(conn, caller, tenant_id, kind, amount_yen, memo, None, idempotency_key, refund_of)
 
 
-async def entries(pool: asyncpg.Pool, tenant_id: int, caller_id: int, limit: int = 1_000_000) -> list[Entry]:
+async def entries(
+    pool: asyncpg.Pool, tenant_id: int, caller_id: int, limit: int = 1_000_000, *, newest_first: bool = False
+) -> list[Entry]:
+    """A caller's entries, oldest first (``newest_first``: the latest ``limit`` of them, newest first)."""
+    order = "id DESC" if newest_first else "id"
     rows = await pool.fetch(
-        "SELECT * FROM ledger WHERE tenant_id = $1 AND caller_id = $2 ORDER BY id LIMIT $3",
+        f"SELECT * FROM ledger WHERE tenant_id = $1 AND caller_id = $2 ORDER BY {order} LIMIT $3",
         tenant_id,
         caller_id,
         limit,
     )
     return [Entry.from_row(r) for r in rows]
+
+
+async def entry(pool: asyncpg.Pool, tenant_id: int, caller_id: int, entry_id: int) -> Entry:
+    """One entry of one caller (another tenant's or caller's id: not found)."""
+    row = await pool.fetchrow(
+        "SELECT * FROM ledger WHERE tenant_id = $1 AND caller_id = $2 AND id = $3", tenant_id, caller_id, entry_id
+    )
+    if row is None:
+        raise NotFound(f"no ledger entry {entry_id}")
+    return Entry.from_row(row)

@@ -10,11 +10,8 @@ calls at once.
 from __future__ import annotations
 
 import contextlib
-import csv
-import io
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -24,6 +21,7 @@ from pydantic import BaseModel, ValidationError
 from daemon.db import callers, counsellors, groups, ledger, tokens
 from daemon.db import operator_queries as q
 from daemon.db.errors import Conflict, NotFound
+from daemon.http import calls_csv
 from daemon.http.coaching_models import (
     AdjustmentIn,
     CallerIn,
@@ -51,7 +49,6 @@ from daemon.http.coaching_models import (
 )
 from daemon.http.context import daemon_of, pool_of
 from daemon.http.errors import ApiError
-from daemon.http.models import TOKYO
 from daemon.http.registry import RouteTable, json_response
 from daemon.http.tenant_auth import tenant_of
 from daemon.logs import get_logger
@@ -392,11 +389,7 @@ def _query(request: web.Request) -> CallQuery:
         query = CallQuery.model_validate(dict(request.query))
     except ValidationError as exc:
         raise ApiError.invalid(exc, "query") from None
-    if query.since is not None and query.since.tzinfo is None:  # a person's "9:00" is Japan time
-        query = query.model_copy(update={"since": query.since.replace(tzinfo=TOKYO)})
-    if query.until is not None and query.until.tzinfo is None:
-        query = query.model_copy(update={"until": query.until.replace(tzinfo=TOKYO)})
-    return query
+    return query.in_tokyo()
 
 
 def _rows(request: web.Request, query: CallQuery) -> Any:
@@ -426,31 +419,6 @@ async def list_calls(request: web.Request) -> CallList:
     return CallList(calls=[CallOut(**dict(r)) async for r in _rows(request, query)])
 
 
-# Beside FreeSWITCH's microsecond timestamps, the same instants for people: ISO 8601 in Japan time.
-_READABLE = {"answer_us": "answer_time", "end_us": "end_time"}
-CSV_FIELDS = [name for field in CallOut.model_fields for name in (field, _READABLE.get(field)) if name]
-
-
-_EPOCH = datetime.fromtimestamp(0, TOKYO)
-
-
-def _readable_us(value: int | None) -> str | None:
-    return None if value is None else (_EPOCH + timedelta(microseconds=value)).isoformat()  # exact, no float
-
-
-def _csv_row(row: Any) -> list[str]:
-    values = dict(row)
-    values["created_at"] = values["created_at"].astimezone(TOKYO).isoformat()
-    for micros, readable in _READABLE.items():
-        values[readable] = _readable_us(values[micros])
-    return [_cell(values[name]) for name in CSV_FIELDS]
-
-
-def _cell(value: object) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text  # no formulas in spreadsheets
-
-
 @operator_routes.route(
     "GET",
     f"{OP}/calls.csv",
@@ -459,30 +427,7 @@ def _cell(value: object) -> str:
     query=CallQuery,
 )
 async def export_calls(request: web.Request) -> web.StreamResponse:
-    query = _query(request)
-    response = web.StreamResponse(
-        headers={"Content-Type": "text/csv; charset=utf-8", "Content-Disposition": 'attachment; filename="calls.csv"'}
-    )
-    await response.prepare(request)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(CSV_FIELDS)
-    try:
-        async for row in _rows(request, query):
-            writer.writerow(_csv_row(row))
-            if buffer.tell() > 32_768:
-                await response.write(buffer.getvalue().encode())
-                buffer.seek(0)
-                buffer.truncate()
-    except Exception:
-        # the status line is gone already: cut the stream so the client sees a broken download
-        _log.exception("csv_export_failed")
-        if request.transport is not None:
-            request.transport.abort()
-        raise
-    await response.write(buffer.getvalue().encode())
-    await response.write_eof()
-    return response
+    return await calls_csv.stream_calls(request, _rows(request, _query(request)))
 
 
 __all__ = ["admin_routes", "operator_routes"]
