@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import platform
 import resource
@@ -122,3 +123,15 @@ async def place_many(
                     await asyncio.sleep(delay)
             tg.create_task(one(script))
     return results, time.perf_counter() - started
+
+
+async def daemon_status(http_port: int) -> dict[str, object]:
+    """The daemon's ``GET /status`` (open event-socket sessions, every tenant's live calls)."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", http_port)
+    try:
+        writer.write(b"GET /status HTTP/1.0\r\n\r\n")
+        body = (await reader.read()).partition(b"\r\n\r\n")[2]
+    finally:
+        writer.close()
+    status: dict[str, object] = json.loads(body)
+    return status

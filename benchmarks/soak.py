@@ -1,104 +1,94 @@
 """Soak: hours of telephony in minutes — a realistic mix of calls kept in flight, then an audit.
 
-    python -m benchmarks.soak [--minutes 10] [--concurrent 1000] [--callers 1000]
+    python -m benchmarks.soak [--minutes 10] [--concurrent 1000] [--callers 2×concurrent] [--ivr-share 0.25]
 
 A daemon process on an embedded PostgreSQL takes calls from the emulator with
 ``--concurrent`` of them in flight for ``--minutes``.  The mix (per call, seeded):
-counsellors who answer and hang up after a while, callers whose money runs out
-(cutoff), counsellors busy or not answering, callers who hang up while it rings,
-and deposits landing during calls.  Every 10 s it samples the daemon's RSS,
-open file descriptors and database connections.  Afterwards:
+``--ivr-share`` of the calls go to an IVR shop (menu, voicemail, forwarding, callers
+hanging up mid-prompt: ``benchmarks.soak_ivr``), the rest to the Coaching Dial
+(talks ended by either side or cut off at the balance, counsellors busy or not
+answering, callers hanging up while keying or while it rings, deposits landing
+during calls: ``benchmarks.soak_coaching``).  A Coaching caller has one call at a
+time (the next call goes to a caller who is not in one).  Every 10 s it samples
+the daemon's RSS, open file descriptors and database connections.  Afterwards:
 
 * RSS after warm-up stays within ±5 % (the last third against the middle third);
-* file descriptors and database connections are back where they were;
-* every line is free, every call record closed, no prepaid balance below zero,
-  and every caller's ledger sums to their balance (the chaos audit).
+* file descriptors and database connections are back where they were, and no
+  event-socket session (each call's task tree) is left open;
+* every line is free (both tenants), every call record and every forwarded leg
+  closed, each forwarded talk billed by its tariff, no prepaid balance below
+  zero, every caller's ledger sums to their balance (the chaos audit), every
+  voicemail's recording on disk.
 
-Prints a JSON report; exits non-zero if anything leaked or was lost.
+Prints a JSON report, with ``mix``: how the calls went, as the callers heard it
+(talked, cut off at the balance, refused busy / no money, IVR menu / voicemail /
+forwarded, hung up early ...).  Exits non-zero if anything leaked or was lost.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import contextlib
 import json
 import os
 import random
 import sys
 import time
-import uuid
+from pathlib import Path
 
 import asyncpg
 
+from benchmarks import soak_coaching, soak_ivr
 from benchmarks.chaos_kill import audit
-from benchmarks.coaching import NUMBER, RATE, fund, populate
-from benchmarks.harness import bench_database, daemon_env, machine, raise_fd_limit, rss_kib
-from daemon.db import ledger
-from emulator import CallerScript, FakeFreeSwitch, FarEnd, Keys
+from benchmarks.coaching import populate
+from benchmarks.harness import bench_database, daemon_env, daemon_status, machine, raise_fd_limit, rss_kib
+from emulator import CallResult, FakeFreeSwitch
 from tests.daemon_process import DaemonProcess
-
-
-def script(i: int, rng: random.Random) -> CallerScript:
-    roll = rng.random()
-    far: FarEnd
-    hangup_unanswered: float | None = None
-    if roll < 0.10:
-        far = FarEnd("busy")
-    elif roll < 0.18:
-        far = FarEnd("noanswer")
-    elif roll < 0.25:
-        far = FarEnd("answer", answer_after=3.0)
-        hangup_unanswered = rng.uniform(0.5, 2.5)  # the caller gives up while it rings
-    else:
-        # talks until the counsellor hangs up, or until the money runs out (the caller gives up
-        # after two minutes at the latest: deposits keep extending the money)
-        far = FarEnd("answer", answer_after=rng.uniform(0.1, 1.0), hangup_after=rng.choice([None, rng.uniform(1, 20)]))
-    return CallerScript(
-        caller=f"090{i:08d}",
-        destination=NUMBER,
-        digits=[Keys(f"{100 + i}#", delay=0.05, interval=0.05)],
-        far_ends={f"080{i:08d}": far},
-        hangup_unanswered_after=hangup_unanswered,
-        hangup_after_bridge=120.0,
-    )
 
 
 def fd_count(pid: int) -> int:
     return len(os.listdir(f"/proc/{pid}/fd"))
 
 
-async def deposits(dsn: str, tenant: int, callers: list[int], stop: asyncio.Event, rng: random.Random) -> int:
-    """An operator typing in bank transfers while calls run."""
-    pool = await asyncpg.create_pool(dsn, min_size=1, max_size=2)
-    assert pool is not None
-    made = 0
-    try:
-        while not stop.is_set():
-            await ledger.post(
-                pool, tenant, rng.choice(callers), "deposit", rng.randint(50, 300), idempotency_key=uuid.uuid4().hex
-            )
-            made += 1
-            await asyncio.sleep(0.2)
-    finally:
-        await pool.close()
-    return made
-
-
 class Load:
-    """The calls kept in flight, the outcomes, and the daemon's samples."""
+    """The calls kept in flight, how each went, and the daemon's samples."""
 
-    def __init__(self, fs: FakeFreeSwitch, args: argparse.Namespace, rng: random.Random) -> None:
-        self.fs, self.args, self.rng = fs, args, rng
+    def __init__(self, fs: FakeFreeSwitch, args: argparse.Namespace, callers: list[int], rng: random.Random) -> None:
+        self.fs, self.args, self.callers, self.rng = fs, args, callers, rng
         self.placed = 0
-        self.outcomes: dict[str, int] = {}
+        self.idle = collections.deque(range(len(callers)))  # Coaching callers not in a call, longest idle first
+        self.in_call: set[int] = set()  # their caller ids
+        self.mix: collections.Counter[str] = collections.Counter()
+        self.hung_up_by: collections.Counter[str] = collections.Counter()
         self.samples: list[tuple[float, int, int, int]] = []
 
-    async def one(self, i: int, gate: asyncio.Semaphore) -> None:
+    def talking(self, caller_id: int) -> bool:
+        return caller_id in self.in_call
+
+    async def coaching(self, i: int) -> CallResult:
+        self.in_call.add(self.callers[i])
         try:
-            result = await self.fs.place_call(script(i, self.rng))
-            key = result.hangup_by or "?"
-            self.outcomes[key] = self.outcomes.get(key, 0) + 1
+            result = await self.fs.place_call(soak_coaching.script(i, self.rng))
+        finally:
+            self.in_call.discard(self.callers[i])
+            self.idle.append(i)
+        self.mix[soak_coaching.outcome(result)] += 1
+        return result
+
+    async def ivr(self, n: int) -> CallResult:
+        result = await self.fs.place_call(soak_ivr.script(n, self.rng))
+        self.mix[soak_ivr.outcome(result)] += 1
+        return result
+
+    async def one(self, n: int, gate: asyncio.Semaphore) -> None:
+        try:
+            if self.idle and self.rng.random() >= self.args.ivr_share:
+                result = await self.coaching(self.idle.popleft())
+            else:
+                result = await self.ivr(n)
+            self.hung_up_by[result.hangup_by or "?"] += 1
         finally:
             gate.release()
 
@@ -107,7 +97,7 @@ class Load:
         async with asyncio.TaskGroup() as tg:
             while time.perf_counter() < until:
                 await gate.acquire()
-                tg.create_task(self.one(self.placed % self.args.callers, gate))
+                tg.create_task(self.one(self.placed, gate))
                 self.placed += 1
 
     async def sample(self, pid: int, conn: asyncpg.Connection, started: float, stop: asyncio.Event) -> None:
@@ -135,11 +125,17 @@ def verdict(report: dict[str, object]) -> list[str]:
         k
         for k in (
             "records_open",
+            "answered_without_one_charge",
             "charges_twice",
             "balances_below_zero",
             "ledger_not_balance",
             "lines_taken",
             "counsellors_claimed",
+            "forward_legs_open",
+            "forward_legs_misbilled",
+            "voicemails_without_recording",
+            "ivr_lines_taken",
+            "esl_sessions_after",
         )
         if report.get(k)
     ]
@@ -156,33 +152,62 @@ def verdict(report: dict[str, object]) -> list[str]:
     return problems
 
 
+async def prepare(
+    dsn: str, work: Path, args: argparse.Namespace, rng: random.Random
+) -> tuple[int, soak_coaching.Money, list[int]]:
+    """Both tenants: the Coaching Dial's callers (seeded with money) and the IVR shop."""
+    tenant, callers = await populate(dsn, args.callers)
+    conn = await asyncpg.connect(dsn)
+    try:
+        # a counsellor who misses three calls in a row goes off duty (the daemon's rule); with busy and
+        # no answer drawn at random, more and more counsellors would be off for the rest of the soak
+        await conn.execute("UPDATE counsellor_groups SET max_missed = 100 WHERE tenant_id = $1", tenant)
+    finally:
+        await conn.close()
+    money = soak_coaching.Money(dsn, tenant, callers, rng, args.concurrent)
+    await money.seed()
+    shop = await soak_ivr.shop(dsn, work / "ivr-guidance", lines=args.concurrent * 2)
+    return shop, money, callers
+
+
 async def main(args: argparse.Namespace) -> int:
     raise_fd_limit()
     rng = random.Random(args.seed)
-    report: dict[str, object] = {**machine(), "minutes": args.minutes, "concurrent": args.concurrent}
+    report: dict[str, object] = {
+        **machine(),
+        "minutes": args.minutes,
+        "concurrent": args.concurrent,
+        "callers": args.callers,
+        "ivr_share": args.ivr_share,
+    }
     async with bench_database() as (dsn, work):
-        tenant, callers = await populate(dsn, args.callers)
-        await fund(dsn, tenant, callers, RATE * 30 // 60)  # 30 s each to start with
+        shop, money, callers = await prepare(dsn, work, args, rng)
         daemon = DaemonProcess(daemon_env(dsn, work, node="soak", pool_size=POOL_SIZE))
         await daemon.start()
         assert daemon.proc is not None
         pid = daemon.proc.pid
         conn = await asyncpg.connect(dsn)
         fds_idle, db_idle = fd_count(pid), await conn.fetchval(DB_CONNECTIONS)
-        load = Load(FakeFreeSwitch(port=daemon.esl_port, linger_scale=0.05, record_frames=False), args, rng)
+        load = Load(FakeFreeSwitch(port=daemon.esl_port, linger_scale=0.05, record_frames=False), args, callers, rng)
         stop = asyncio.Event()
         started = time.perf_counter()
         try:
-            depositor = asyncio.create_task(deposits(dsn, tenant, callers, stop, rng))
+            depositor = asyncio.create_task(money.run(stop, load.talking))
             sampling = asyncio.create_task(load.sample(pid, conn, started, stop))
             await load.run(started + args.minutes * 60)
             stop.set()
-            report["deposits_during_calls"] = await depositor
+            await depositor
             await sampling
             await asyncio.sleep(3)  # lines released in batches, sockets closed after linger
             report["calls_placed"] = load.placed
             report["calls_per_second"] = round(load.placed / (time.perf_counter() - started), 1)
-            report["hung_up_by"] = load.outcomes
+            report["mix"] = dict(load.mix.most_common())
+            report["deposits"] = {
+                "top_ups_when_low": money.top_ups,
+                "transfers_at_random": money.transfers,
+                "during_calls": money.during_calls,
+            }
+            report["hung_up_by"] = dict(load.hung_up_by.most_common())
             report["ended_by"] = {
                 r["ended_by"]: r["n"]
                 for r in await conn.fetch("SELECT ended_by, count(*) AS n FROM call_records GROUP BY ended_by")
@@ -191,7 +216,9 @@ async def main(args: argparse.Namespace) -> int:
             report["rss_drift_percent"] = round(rss_drift(load.samples) * 100, 2)
             report["fds_idle_before_after"] = [fds_idle, fd_count(pid)]
             report["db_connections_before_after"] = [db_idle, await conn.fetchval(DB_CONNECTIONS)]
+            report["esl_sessions_after"] = (await daemon_status(daemon.http_port))["esl_sessions"]
             report |= await audit(conn)
+            report |= await soak_ivr.audit(conn, shop)
         finally:
             stop.set()
             await conn.close()
@@ -208,9 +235,13 @@ def cli() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--minutes", type=float, default=10)
     parser.add_argument("--concurrent", type=int, default=1000)
-    parser.add_argument("--callers", type=int, default=1000)
+    parser.add_argument("--callers", type=int, default=None, help="Coaching Dial callers (default: 2 × --concurrent)")
+    parser.add_argument("--ivr-share", type=float, default=0.25, help="share of the calls that go to the IVR")
     parser.add_argument("--seed", type=int, default=7)
-    sys.exit(asyncio.run(main(parser.parse_args())))
+    args = parser.parse_args()
+    if args.callers is None:
+        args.callers = 2 * args.concurrent
+    sys.exit(asyncio.run(main(args)))
 
 
 if __name__ == "__main__":
