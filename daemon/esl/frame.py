@@ -5,6 +5,10 @@ ending in a blank line) and, when the block carries ``Content-Length``, a body o
 exactly that many bytes.  Header values are kept as they were on the wire and
 decoded on access, so a parsed frame serializes back to the very same bytes.
 
+A frame is not changed once parsed, so the values every consumer reads (the
+content type, the reply text, an event's name) are looked up once, at first
+access, and kept.
+
 An :class:`Event` is the payload of a ``text/event-plain`` or ``text/event-json``
 frame.  Plain events are large (about 150 headers, 5 KB) and we read a handful of
 their headers, so lookups scan the raw bytes instead of building a dict.
@@ -12,13 +16,24 @@ their headers, so lookups scan the raw bytes instead of building a dict.
 
 from __future__ import annotations
 
+import enum
 import json
 from collections.abc import Iterator
+from typing import Final, Literal
 
 from daemon.esl.encoding import url_decode
 from daemon.esl.errors import ProtocolError
 
 Header = tuple[str, str]
+
+
+class _Unread(enum.Enum):
+    """The value of a cached header not looked up yet (``None`` means absent)."""
+
+    UNREAD = enum.auto()
+
+
+_UNREAD: Final = _Unread.UNREAD
 
 
 def split_header_lines(block: bytes) -> list[Header]:
@@ -44,12 +59,14 @@ class Frame:
     command itself (``sendmsg``, ``api uuid_kill …``), which precedes the headers.
     """
 
-    __slots__ = ("body", "line", "raw_headers")
+    __slots__ = ("_content_type", "_reply_text", "body", "line", "raw_headers")
 
     def __init__(self, raw_headers: list[Header], body: bytes = b"", line: str | None = None) -> None:
         self.raw_headers = raw_headers
         self.body = body
         self.line = line
+        self._content_type: str | Literal[_Unread.UNREAD] | None = _UNREAD
+        self._reply_text: str | None = None  # None: not looked up yet
 
     def get(self, name: str, default: str | None = None) -> str | None:
         """First value of ``name``, URL-decoded."""
@@ -68,11 +85,17 @@ class Frame:
 
     @property
     def content_type(self) -> str | None:
-        return self.get("Content-Type")
+        ctype = self._content_type
+        if ctype is _UNREAD:
+            ctype = self._content_type = self.get("Content-Type")
+        return ctype
 
     @property
     def reply_text(self) -> str:
-        return self.get("Reply-Text") or ""
+        text = self._reply_text
+        if text is None:
+            text = self._reply_text = self.get("Reply-Text") or ""
+        return text
 
     @property
     def ok(self) -> bool:
@@ -114,7 +137,7 @@ class Event:
     values); ``body`` is the event's nested body (``_body``) if it had one.
     """
 
-    __slots__ = ("_json", "_raw", "body")
+    __slots__ = ("_json", "_name", "_raw", "body")
 
     def __init__(self, payload: bytes) -> None:
         """Build from an event-plain payload: header block, blank line, optional body."""
@@ -123,6 +146,7 @@ class Event:
             raise ProtocolError("event-plain payload without a blank line")
         self._raw = b"\n" + payload[: end + 1]
         self._json: dict[str, str] | None = None
+        self._name: str | None = None
         self.body = b""
         length = self._find(b"Content-Length")
         if length is not None:
@@ -140,6 +164,7 @@ class Event:
             raise ProtocolError("event-json body is not an object")
         event = cls.__new__(cls)
         event._raw = b""
+        event._name = None
         event._json = {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in data.items()}
         body = event._json.pop("_body", "")
         event.body = body.encode("utf-8", "surrogateescape")
@@ -189,7 +214,10 @@ class Event:
 
     @property
     def name(self) -> str:
-        return self.get("Event-Name") or ""
+        name = self._name
+        if name is None:
+            name = self._name = self.get("Event-Name") or ""
+        return name
 
     @property
     def unique_id(self) -> str:

@@ -70,3 +70,29 @@ async def test_errors_in_time_are_raised() -> None:
 
     with pytest.raises(ConnectionRefusedError):
         await within(1.0, refused())
+
+
+async def test_a_cancelled_caller_cancels_the_operation_and_is_told_when_it_ended() -> None:
+    events: list[str] = []
+    ended: list[str] = []
+    caller = asyncio.ensure_future(within(5.0, stubborn(5, 0.1, events), abandoned=lambda: ended.append("ended")))
+    await asyncio.sleep(0.01)
+    caller.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await caller  # at once, not after the operation's 0.1 s of stopping
+    assert events == ["cancelled"]
+    assert ended == []
+    await asyncio.sleep(0.2)
+    assert events == ["cancelled", "finished late"]
+    assert ended == ["ended"]
+
+
+async def test_a_shielded_operation_goes_on_after_the_timeout() -> None:
+    async def slow() -> int:
+        await asyncio.sleep(0.1)
+        return 3
+
+    inner = asyncio.ensure_future(slow())
+    with pytest.raises(TimeoutError):
+        await within(0.01, asyncio.shield(inner))
+    assert await inner == 3

@@ -8,12 +8,13 @@ at a time.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from daemon.esl import ConnectionClosed, Frame, Parser, ProtocolError, UnsafeValueError, replies
+from daemon.esl import ConnectionClosed, Event, Frame, Parser, ProtocolError, UnsafeValueError, replies
 from daemon.esl.connection import (
     ApiResponse,
     AuthRequest,
@@ -157,6 +158,37 @@ def test_every_transcript_as_chunked_and_byte_by_byte(path: Path) -> None:
     # the frames the events carry are FreeSWITCH's stream, byte for byte
     stream = b"".join(r.data for r in records if r.direction == "fs>app")
     assert b"".join(e.frame.to_bytes() for e in events if not isinstance(e, Disconnect)) == stream
+
+
+@pytest.mark.parametrize("path", OUTBOUND, ids=lambda p: p.stem)
+def test_each_header_is_looked_up_once_per_frame(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Dispatching a frame and then reading what every consumer reads (the reply's
+    success and text, the event's name) scans each frame for each header once."""
+    lookups: Counter[tuple[int, str]] = Counter()
+    looked_at: list[Frame | Event] = []  # kept alive, so that no id is reused
+    frame_get, event_get = Frame.get, Event.get
+
+    def counted_frame_get(self: Frame, name: str, default: str | None = None) -> str | None:
+        if self.line is None:  # not one of the test's own parsed commands
+            looked_at.append(self)
+            lookups[id(self), name] += 1
+        return frame_get(self, name, default)
+
+    def counted_event_get(self: Event, name: str, default: str | None = None) -> str | None:
+        looked_at.append(self)
+        lookups[id(self), name] += 1
+        return event_get(self, name, default)
+
+    monkeypatch.setattr(Frame, "get", counted_frame_get)
+    monkeypatch.setattr(Event, "get", counted_event_get)
+    _, events = replay(load(path), Role.OUTBOUND)
+    for _ in range(2):  # the session, then a flow
+        for item in events:
+            if isinstance(item, (CommandReply, ChannelData)):
+                assert item.ok is item.frame.reply_text.startswith("+OK")
+            if isinstance(item, ChannelEvent):
+                assert item.event.name and item.frame.content_type
+    assert lookups and max(lookups.values()) == 1, [k for k, n in lookups.items() if n > 1]
 
 
 def test_play_caller_hangup_hangup_before_the_playback_completes() -> None:

@@ -9,7 +9,14 @@ from hypothesis import strategies as st
 
 from daemon.esl import Event, Parser
 from daemon.esl.encoding import url_decode, url_encode
-from daemon.esl.replies import api_response, command_reply, event_json, event_plain, event_plain_payload
+from daemon.esl.replies import (
+    api_response,
+    command_reply,
+    encoded_block,
+    event_json,
+    event_plain,
+    event_plain_payload,
+)
 from tests.transcripts import chunks
 
 STREAM = b"".join(chunks("bridge_answered_caller_hangup.jsonl", "fs>app"))
@@ -66,6 +73,31 @@ def test_replies_round_trip(text: str) -> None:
     reply, response = parser.feed(command_reply("+OK " + text) + api_response(text))
     assert reply.reply_text == "+OK " + text
     assert response.body_text == text
+
+
+kept = st.sampled_from(["Content-Type", "Reply-Text", "Event-Name", "content-type", "Other"])
+
+
+@settings(deadline=None)
+@given(st.lists(st.tuples(kept, values), min_size=1, max_size=6))
+def test_kept_values_are_the_first_of_their_headers(headers: list[tuple[str, str]]) -> None:
+    """Content type, reply text and event name, each read twice: the first value of a
+    repeated header, None or "" when it is absent, the name matched exactly."""
+
+    def first(name: str) -> str | None:
+        return next((v for n, v in headers if n == name), None)
+
+    (frame,) = Parser().feed(encoded_block(headers))
+    (plain,) = Parser().feed(event_plain(headers))
+    (as_json,) = Parser().feed(event_json(headers))
+    event, json_event = plain.event(), as_json.event()
+    for _ in range(2):
+        assert frame.content_type == first("Content-Type")
+        assert frame.reply_text == (first("Reply-Text") or "")
+        assert frame.ok is (first("Reply-Text") or "").startswith("+OK")
+        assert plain.content_type == "text/event-plain"
+        assert event.name == (first("Event-Name") or "")
+        assert json_event.name == (dict(headers).get("Event-Name") or "")  # JSON: the last one wins
 
 
 @given(st.binary(max_size=300))
