@@ -10,12 +10,20 @@ from aiohttp import web
 
 from daemon.console import render
 from daemon.console.failures import console_failures
-from daemon.console.pages import admin_tenants, admin_users, home, ivr_flows, login
+from daemon.console.pages import admin_tenants, admin_users, home, ivr_flows, ivr_guidance, ivr_voicemail, login
 from daemon.console.paths import STATIC
 from daemon.console.session import add_security_headers, console_session
 from daemon.console.throttle import LoginThrottle
 
-PAGES = (login.routes, home.routes, admin_tenants.routes, admin_users.routes, ivr_flows.routes)
+PAGES = (
+    login.routes,
+    home.routes,
+    admin_tenants.routes,
+    admin_users.routes,
+    ivr_flows.routes,
+    ivr_guidance.routes,
+    ivr_voicemail.routes,
+)
 STATIC_DIR = render.TEMPLATES.with_name("static")
 MIDDLEWARES = (console_failures, console_session)  # in this order, after the API's own
 
