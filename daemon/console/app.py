@@ -10,7 +10,16 @@ from aiohttp import web
 
 from daemon.console import render
 from daemon.console.failures import console_failures
-from daemon.console.pages import admin_tenants, admin_users, home, ivr_flows, ivr_guidance, ivr_voicemail, login
+from daemon.console.pages import (
+    admin_nodes,
+    admin_tenants,
+    admin_users,
+    home,
+    ivr_flows,
+    ivr_guidance,
+    ivr_voicemail,
+    login,
+)
 from daemon.console.paths import STATIC
 from daemon.console.session import add_security_headers, console_session
 from daemon.console.throttle import LoginThrottle
@@ -19,6 +28,7 @@ PAGES = (
     login.routes,
     home.routes,
     admin_tenants.routes,
+    admin_nodes.routes,
     admin_users.routes,
     ivr_flows.routes,
     ivr_guidance.routes,

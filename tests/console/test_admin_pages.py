@@ -156,3 +156,11 @@ async def test_an_unknown_tenant_or_user_is_a_404(console: Console, browser: Bro
     await b.login(console.admin)
     assert (await b.get("/console/admin/tenants/999999")).status == 404
     assert (await b.get("/console/admin/users/999999")).status == 404
+
+
+async def test_the_node_page_shows_this_node_alive_with_its_version(console: Console, browser: BrowserFactory) -> None:
+    b = await browser()
+    await b.login(console.admin)
+    page = await b.get("/console/admin/nodes")
+    settings = console.daemon.settings
+    assert page.status == 200 and page.has(settings.node_id) and page.has("稼働中") and page.has("バージョン")
