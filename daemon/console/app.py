@@ -15,6 +15,7 @@ from daemon.console.pages import (
     admin_tenants,
     admin_users,
     home,
+    invoices,
     ivr_flows,
     ivr_guidance,
     ivr_voicemail,
@@ -33,6 +34,7 @@ PAGES = (
     ivr_flows.routes,
     ivr_guidance.routes,
     ivr_voicemail.routes,
+    invoices.routes,
 )
 STATIC_DIR = render.TEMPLATES.with_name("static")
 MIDDLEWARES = (console_failures, console_session)  # in this order, after the API's own
