@@ -17,6 +17,7 @@ from daemon.console.pages import (
     home,
     invoices,
     ivr_flows,
+    ivr_forwarding,
     ivr_guidance,
     ivr_voicemail,
     login,
@@ -34,6 +35,7 @@ PAGES = (
     ivr_flows.routes,
     ivr_guidance.routes,
     ivr_voicemail.routes,
+    ivr_forwarding.routes,
     invoices.routes,
 )
 STATIC_DIR = render.TEMPLATES.with_name("static")

@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 import aiohttp
 import asyncpg
 
-from daemon.db import audit, guidance, ivr_flows, voicemail
+from daemon.db import audit, forwarding, guidance, ivr_flows, voicemail
+from daemon.ivr.tariff import ForwardTariff
 from tests.audio.media import FORMATS, encode, speech_like
 from tests.console.conftest import BrowserFactory, Console
 
@@ -191,3 +193,33 @@ async def test_a_voicemail_plays_only_for_its_own_tenant_and_is_deleted_with_aud
     assert await voicemail.listing(pool, console.a.tenant_id) == []
     assert not recording.exists()
     assert (await audit.recent(pool))[0].action == "ivr.voicemail.delete"
+
+
+async def test_forwarded_calls_are_listed_by_period_for_their_own_tenant(
+    console: Console, browser: BrowserFactory
+) -> None:
+    pool = _pool(console)
+    rung = datetime(2026, 11, 10, 12, 0, tzinfo=UTC)
+    created_us = int(rung.timestamp() * 1_000_000)
+    leg = uuid.uuid4()
+    await forwarding.open_legs(
+        pool,
+        [(leg, "09011112222")],
+        call_uuid=uuid.uuid4(),
+        tenant_id=console.a.tenant_id,
+        node_id=console.daemon.settings.node_id,
+        flow_node="sales",
+        tariff=ForwardTariff(60, 10),
+        created_us=created_us,
+    )
+    await forwarding.finish(pool, leg, outcome="answered", answer_us=created_us, end_us=created_us + 125 * 1_000_000)
+    b = await browser()
+    await b.login(console.a.ivr)
+    page = await b.get("/console/ivr/forwarding?from=2026-11-01&to=2026-11-30")
+    assert page.status == 200 and page.has("09011112222") and page.has("応答") and page.has("30円")
+    assert not (await b.get("/console/ivr/forwarding?from=2026-11-11")).has("09011112222")
+    bad = await b.get("/console/ivr/forwarding?from=2026-13-01")
+    assert bad.status == 422 and bad.has("日付の形式が正しくありません")
+    other = await browser()
+    await other.login(console.b.ivr)
+    assert not (await other.get("/console/ivr/forwarding")).has("09011112222")
