@@ -10,7 +10,26 @@ from aiohttp import web
 
 from daemon.console import events, render
 from daemon.console.failures import console_failures
-from daemon.console.pages import audit, board, callers, calls, counsellors, groups, home, login, money, payouts
+from daemon.console.pages import (
+    admin_nodes,
+    admin_tenants,
+    admin_users,
+    audit,
+    board,
+    callers,
+    calls,
+    counsellors,
+    groups,
+    home,
+    invoices,
+    ivr_flows,
+    ivr_forwarding,
+    ivr_guidance,
+    ivr_voicemail,
+    login,
+    money,
+    payouts,
+)
 from daemon.console.paths import STATIC
 from daemon.console.session import add_security_headers, console_session
 from daemon.console.throttle import LoginThrottle
@@ -26,6 +45,14 @@ PAGES = (
     calls.routes,
     payouts.routes,
     audit.routes,
+    admin_tenants.routes,
+    admin_nodes.routes,
+    admin_users.routes,
+    invoices.routes,
+    ivr_flows.routes,
+    ivr_guidance.routes,
+    ivr_voicemail.routes,
+    ivr_forwarding.routes,
 )
 STATIC_DIR = render.TEMPLATES.with_name("static")
 MIDDLEWARES = (console_failures, console_session)  # in this order, after the API's own

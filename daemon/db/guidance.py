@@ -159,3 +159,20 @@ async def delete(pool: asyncpg.Pool, tenant_id: int, guidance_id: int) -> None:
         ) from None
     if status != "DELETE 1":
         raise NotFound(f"no guidance {guidance_id}")
+
+
+@dataclass(frozen=True, slots=True)
+class Original:
+    """The file a customer uploaded, kept as it came (speech guidance has none)."""
+
+    path: str
+    name: str | None
+
+
+async def original(pool: asyncpg.Pool, tenant_id: int, guidance_id: int) -> Original:
+    row = await pool.fetchrow(
+        "SELECT original_path, original_name FROM guidance WHERE tenant_id = $1 AND id = $2", tenant_id, guidance_id
+    )
+    if row is None or row["original_path"] is None:
+        raise NotFound(f"guidance {guidance_id} has no uploaded original")
+    return Original(row["original_path"], row["original_name"])

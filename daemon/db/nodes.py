@@ -11,6 +11,9 @@ finishes that call (and releases it there).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
 import asyncpg
 
 #: Calls of this node whose talk may outlive the daemon inside FreeSWITCH: a Coaching Dial
@@ -70,3 +73,22 @@ async def free_orphans(pool: asyncpg.Pool, node_id: str, live: list[str], grace_
         grace_seconds,
     )
     return int(status.rsplit(maxsplit=1)[-1])
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    node_id: str
+    started_at: datetime
+    heartbeat_at: datetime
+    silent_seconds: float  # since the last heartbeat, by the database's clock
+    live_calls: int  # lines this node holds now
+
+
+async def overview(pool: asyncpg.Pool) -> list[Node]:
+    """Every node that has announced itself, with its heartbeat and the lines it holds (one snapshot)."""
+    rows = await pool.fetch(
+        "SELECT n.node_id, n.started_at, n.heartbeat_at, extract(epoch FROM now() - n.heartbeat_at) AS silent,"
+        " (SELECT count(*) FROM active_calls a WHERE a.node_id = n.node_id) AS live"
+        " FROM nodes n ORDER BY n.node_id"
+    )
+    return [Node(r["node_id"], r["started_at"], r["heartbeat_at"], float(r["silent"]), r["live"]) for r in rows]

@@ -1,0 +1,154 @@
+"""``/console/admin/tenants``: every tenant (numbers, lines, live calls); one tenant's numbers, lines and add-on.
+
+Platform admin only.  Values are validated with the admin API's own models
+(:mod:`daemon.http.models`); every change is written with its audit row in one
+transaction (before → after).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from aiohttp import web
+
+from daemon.console.changes import audited
+from daemon.console.forms import FormErrors, fields, number, validate
+from daemon.console.paths import PREFIX
+from daemon.console.render import page, see_other
+from daemon.console.viewer import ADMIN, require
+from daemon.db import console_users, contracts, tenants
+from daemon.db.errors import Conflict, NotFound
+from daemon.http.context import pool_of
+from daemon.http.models import MAX_TENANT_ID, LinesUpdate, NumberCreate
+
+routes = web.RouteTableDef()
+
+LIST = f"{PREFIX}/admin/tenants"
+NUMBER_TAKEN = "この番号はすでに割り当てられています"
+
+
+def tenant_url(tenant_id: int) -> str:
+    return f"{LIST}/{tenant_id}"
+
+
+def _tenant_id(request: web.Request) -> int:
+    tenant_id = int(request.match_info["tenant_id"])  # the route admits digits only
+    if not 0 < tenant_id <= MAX_TENANT_ID:
+        raise NotFound(f"no tenant with id {tenant_id}")
+    return tenant_id
+
+
+@routes.get(LIST)
+async def tenant_list(request: web.Request) -> web.Response:
+    require(request, ADMIN)
+    return page(request, "admin_tenants_list.html", {"tenants": await tenants.list_tenants(pool_of(request))})
+
+
+async def _detail(
+    request: web.Request,
+    tenant_id: int,
+    *,
+    values: Mapping[str, str] | None = None,
+    errors: Mapping[str, str] | None = None,
+    status: int = 200,
+) -> web.Response:
+    pool = pool_of(request)
+    tenant = await tenants.get_tenant(pool, tenant_id)
+    history = await contracts.changes(pool, tenant_id)
+    context = {
+        "tenant": tenant,
+        "history": list(reversed(history)),
+        "forwarding": history[-1].forwarding if history else False,
+        "users": await console_users.list_all(pool, tenant_id),
+        "values": dict(values or {"lines": str(tenant.lines)}),
+        "errors": dict(errors or {}),
+    }
+    return page(request, "admin_tenants_detail.html", context, status=status)
+
+
+@routes.get(LIST + r"/{tenant_id:\d+}")
+async def tenant_detail(request: web.Request) -> web.Response:
+    require(request, ADMIN)
+    return await _detail(request, _tenant_id(request))
+
+
+@routes.post(LIST + r"/{tenant_id:\d+}/lines")
+async def change_lines(request: web.Request) -> web.StreamResponse:
+    require(request, ADMIN)
+    tenant_id = _tenant_id(request)
+    values = await fields(request)
+    try:
+        body = validate(LinesUpdate, {"lines": number(values.get("lines"), "lines")})
+    except FormErrors as exc:
+        return await _detail(request, tenant_id, values=values, errors=exc.errors, status=422)
+    async with audited(request) as change:
+        previous = await tenants.set_lines(change.pool, tenant_id, body.lines)
+        await change.record(
+            "tenant.lines",
+            tenant_id=tenant_id,
+            target=f"tenant {tenant_id}",
+            before={"lines": previous},
+            after={"lines": body.lines},
+        )
+    raise see_other(tenant_url(tenant_id))
+
+
+@routes.post(LIST + r"/{tenant_id:\d+}/numbers")
+async def add_number(request: web.Request) -> web.StreamResponse:
+    require(request, ADMIN)
+    tenant_id = _tenant_id(request)
+    values = await fields(request)
+    try:
+        body = validate(NumberCreate, {"number": values.get("number", ""), "product": values.get("product", "")})
+        async with audited(request) as change:
+            await tenants.add_number(change.pool, tenant_id, body.number, body.product)
+            await change.record(
+                "tenant.number.add",
+                tenant_id=tenant_id,
+                target=f"number {body.number}",
+                before=None,
+                after={"number": body.number, "product": body.product},
+            )
+    except FormErrors as exc:
+        return await _detail(request, tenant_id, values=values, errors=exc.errors, status=422)
+    except Conflict:
+        return await _detail(request, tenant_id, values=values, errors={"number": NUMBER_TAKEN}, status=422)
+    raise see_other(tenant_url(tenant_id))
+
+
+@routes.post(LIST + r"/{tenant_id:\d+}/numbers/{number:\d+}/delete")
+async def remove_number(request: web.Request) -> web.StreamResponse:
+    require(request, ADMIN)
+    tenant_id = _tenant_id(request)
+    wanted = request.match_info["number"]
+    tenant = await tenants.get_tenant(pool_of(request), tenant_id)
+    assignment = next((n for n in tenant.numbers if n.number == wanted), None)
+    if assignment is None:  # only this tenant's own numbers are removed from its page
+        raise NotFound(f"number {wanted} is not assigned to tenant {tenant_id}")
+    async with audited(request) as change:
+        await tenants.remove_number(change.pool, wanted)
+        await change.record(
+            "tenant.number.remove",
+            tenant_id=tenant_id,
+            target=f"number {wanted}",
+            before={"number": wanted, "product": assignment.product},
+            after=None,
+        )
+    raise see_other(tenant_url(tenant_id))
+
+
+@routes.post(LIST + r"/{tenant_id:\d+}/forwarding")
+async def set_forwarding(request: web.Request) -> web.StreamResponse:
+    require(request, ADMIN)
+    tenant_id = _tenant_id(request)
+    enabled = (await fields(request)).get("forwarding") == "on"
+    async with audited(request) as change:
+        previous = await contracts.set_forwarding(change.pool, tenant_id, enabled)
+        await change.record(
+            "tenant.forwarding",
+            tenant_id=tenant_id,
+            target=f"tenant {tenant_id}",
+            before={"forwarding": previous},
+            after={"forwarding": enabled},
+        )
+    raise see_other(tenant_url(tenant_id))

@@ -1,0 +1,131 @@
+"""Our monthly invoices: the platform admin's view of every tenant (and closing a month), and a tenant's own.
+
+    /console/admin/invoices?period=YYYY-MM                 every tenant's invoice of a month (preview or issued)
+    /console/admin/invoices/{tenant}/{YYYY-MM}.html        the printable invoice
+    POST /console/admin/invoices/{tenant}/{YYYY-MM}/close  issue one tenant's month
+    /console/ivr/invoices                                  the IVR customer's issued invoices
+    /console/ivr/invoices/{YYYY-MM}.html                   one of them, printable
+
+The money comes from :mod:`daemon.db.invoices` and the document from
+:mod:`daemon.billing.invoice_render`, as in the admin API (invoice_api.py).
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from daemon.billing import invoice_render
+from daemon.billing.invoice import Invoice, NoContract, Period
+from daemon.console.changes import audited
+from daemon.console.paths import PREFIX
+from daemon.console.render import page, see_other
+from daemon.console.viewer import ADMIN, IVR, require, tenant_scope
+from daemon.db import invoices, tenants
+from daemon.db.errors import NotFound
+from daemon.http import invoice_api
+from daemon.http.context import daemon_of, pool_of
+from daemon.http.models import MAX_TENANT_ID
+
+routes = web.RouteTableDef()
+
+ADMIN_LIST = f"{PREFIX}/admin/invoices"
+IVR_LIST = f"{PREFIX}/ivr/invoices"
+MONTH = "{period:[0-9][0-9][0-9][0-9]-[0-9][0-9]}"
+REFUSED = "この月の請求書は確定できません"
+
+
+def _terms(request: web.Request) -> invoices.Terms:
+    return invoices.Terms.from_settings(daemon_of(request).settings)
+
+
+def _period(text: str) -> Period:
+    try:
+        return Period.parse(text)
+    except ValueError:
+        raise NotFound(f"no month {text}") from None
+
+
+def last_month() -> Period:
+    now = Period.containing(invoice_api.clock())
+    return Period(now.year - 1, 12) if now.month == 1 else Period(now.year, now.month - 1)
+
+
+async def _invoice(request: web.Request, tenant_id: int, period: Period) -> Invoice:
+    try:
+        return await invoices.invoice(pool_of(request), tenant_id, period, _terms(request), invoice_api.clock())
+    except (invoices.InvoiceRefused, NoContract):
+        raise NotFound(f"no invoice of tenant {tenant_id} for {period}") from None
+
+
+def _document(found: Invoice) -> web.Response:
+    # the document's own styles are inline: its own policy (the console's would strip them)
+    return web.Response(
+        text=invoice_render.to_html(found),
+        content_type="text/html",
+        charset="utf-8",
+        headers={"Content-Security-Policy": invoice_api._HTML_POLICY, "Cache-Control": "no-store"},
+    )
+
+
+@routes.get(ADMIN_LIST)
+async def admin_month(request: web.Request) -> web.Response:
+    require(request, ADMIN)
+    wanted = request.query.get("period", "")
+    period = _period(wanted) if wanted else last_month()
+    rows: list[tuple[tenants.TenantDetail, Invoice | None, str]] = []
+    for tenant in await tenants.list_tenants(pool_of(request)):
+        try:
+            found = await invoices.invoice(
+                pool_of(request), tenant.tenant_id, period, _terms(request), invoice_api.clock()
+            )
+            rows.append((tenant, found, ""))
+        except (invoices.InvoiceRefused, NoContract) as exc:
+            rows.append((tenant, None, "契約がありません" if isinstance(exc, NoContract) else "まだ計算できません"))
+    return page(request, "invoices_admin.html", {"period": str(period), "rows": rows, "error": ""})
+
+
+@routes.get(ADMIN_LIST + r"/{tenant_id:\d+}/" + MONTH + ".html")
+async def admin_document(request: web.Request) -> web.Response:
+    require(request, ADMIN)
+    tenant_id = int(request.match_info["tenant_id"])
+    if not 0 < tenant_id <= MAX_TENANT_ID:
+        raise NotFound(f"no tenant {tenant_id}")
+    return _document(await _invoice(request, tenant_id, _period(request.match_info["period"])))
+
+
+@routes.post(ADMIN_LIST + r"/{tenant_id:\d+}/" + MONTH + "/close")
+async def close(request: web.Request) -> web.StreamResponse:
+    require(request, ADMIN)
+    tenant_id = int(request.match_info["tenant_id"])
+    if not 0 < tenant_id <= MAX_TENANT_ID:
+        raise NotFound(f"no tenant {tenant_id}")
+    period = _period(request.match_info["period"])
+    try:
+        async with audited(request) as change:
+            issued = await invoices.close(change.pool, tenant_id, period, _terms(request), invoice_api.clock())
+            await change.record(
+                "invoice.close",
+                tenant_id=tenant_id,
+                target=f"invoice {issued.number}",
+                before={"status": "open"},
+                after={"status": "closed", "total_yen": issued.total_yen, "period": str(period)},
+            )
+    except (invoices.InvoiceRefused, NoContract) as exc:
+        rows = [(await tenants.get_tenant(pool_of(request), tenant_id), None, str(exc))]
+        return page(request, "invoices_admin.html", {"period": str(period), "rows": rows, "error": REFUSED}, status=409)
+    raise see_other(f"{ADMIN_LIST}?period={period}")
+
+
+@routes.get(IVR_LIST)
+async def own_invoices(request: web.Request) -> web.Response:
+    _, tenant_id = tenant_scope(request, IVR)
+    return page(request, "invoices_own.html", {"invoices": await invoices.closed_invoices(pool_of(request), tenant_id)})
+
+
+@routes.get(IVR_LIST + "/" + MONTH + ".html")
+async def own_document(request: web.Request) -> web.Response:
+    _, tenant_id = tenant_scope(request, IVR)
+    found = await _invoice(request, tenant_id, _period(request.match_info["period"]))
+    if found.status != "closed":  # a tenant sees issued invoices only, not our previews
+        raise NotFound("not issued yet")
+    return _document(found)
