@@ -3,8 +3,11 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+# Debian's Chromium, for the console's browser tests (Playwright drives it; it downloads no browser)
+CHROMIUM := /usr/bin/chromium
+JP_FONT  := /usr/share/fonts/opentype/ipafont-gothic/ipag.ttf
 
-.PHONY: run test lint typecheck unit bench soak chaos two-nodes db-outage fuzz fuzz-api clean
+.PHONY: run test lint typecheck unit screenshots bench soak chaos two-nodes db-outage fuzz fuzz-api clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || { \
@@ -13,6 +16,21 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[dev]'
 	@touch $(STAMP)
+
+# $(call apt_install,PACKAGES): Debian packages, as root or through sudo
+apt_install = if [ "$$(id -u)" = 0 ]; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(1); \
+	elif command -v sudo >/dev/null; then \
+	  sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(1); \
+	else echo "cannot install $(1): run 'apt-get install $(1)' as root"; exit 1; fi
+
+$(CHROMIUM):
+	@echo "installing Debian's chromium for the console's browser tests"
+	@$(call apt_install,chromium)
+
+$(JP_FONT):
+	@echo "installing a Japanese font for the console's screenshots"
+	@$(call apt_install,fonts-ipafont-gothic)
 
 run: $(STAMP)
 	CALLD_DEMO=$${CALLD_DEMO:-true} $(PY) -m daemon run
@@ -24,8 +42,12 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
-unit: $(STAMP)
+unit: $(STAMP) $(CHROMIUM)
 	$(PY) -m pytest -q -p no:cacheprovider
+
+# The console's screenshots in docs/screenshots/ (the README shows them), taken by its browser tests.
+screenshots: $(STAMP) $(CHROMIUM) $(JP_FONT)
+	CALLD_SCREENSHOTS=1 $(PY) -m pytest -q -p no:cacheprovider tests/console/browser
 
 test: lint typecheck unit
 

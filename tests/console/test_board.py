@@ -12,15 +12,11 @@ from typing import Any
 
 import asyncpg
 
-from daemon.db import callers, counsellors, groups, ledger, tenants
-from emulator import CallerScript, FarEnd, Keys
+from daemon.db import counsellors
 from tests.calls.test_admission_e2e import emulator_for
 from tests.console.client import Browser
 from tests.console.conftest import BrowserFactory, Console
-
-TARO = "09012345678"
-SERVICE = "0312345678"
-USER = "08011110001"
+from tests.console.shop import TARO, call_script, coaching_shop
 
 Snapshot = dict[str, Any]
 
@@ -34,21 +30,6 @@ async def _operator(console: Console, browser: BrowserFactory, login: str | None
     b = await browser()
     await b.login(login or console.a.operator)
     return b
-
-
-async def _coaching_shop(console: Console) -> int:
-    """Alpha takes calls: a number, a prepaid caller with 10,000 yen, one counsellor in group 12."""
-    pool, tenant = _pool(console), console.a.tenant_id
-    await tenants.add_number(pool, tenant, SERVICE, "coaching")
-    caller = await callers.create(
-        pool, tenant, name="太郎", billing="prepaid", payment_method="bank_transfer", numbers=[TARO]
-    )
-    await ledger.post(pool, tenant, caller, "deposit", 10_000, memo="opening deposit")
-    hana = await counsellors.create(
-        pool, tenant, name="花子", dial_string=f"sofia/external/{USER}@127.0.0.1:5090", on_duty=True
-    )
-    await groups.create(pool, tenant, code="12", name="タロット", rate_yen_per_min=600, members=[hana])
-    return hana
 
 
 async def events(b: Browser) -> AsyncIterator[Snapshot]:
@@ -78,17 +59,8 @@ def state_of(snapshot: Snapshot, counsellor_id: int) -> str:
     return str(next(c["state"] for c in snapshot["counsellors"] if c["id"] == counsellor_id))
 
 
-def _call(ring_s: float = 2.5, talk_s: float = 3.0) -> CallerScript:
-    return CallerScript(
-        caller=TARO,
-        destination=SERVICE,
-        digits=[Keys("12#", delay=0.05, interval=0.05)],
-        far_ends={USER: FarEnd("answer", answer_after=ring_s, hangup_after=talk_s)},
-    )
-
-
 async def test_a_real_call_rings_talks_and_leaves_the_board(console: Console, browser: BrowserFactory) -> None:
-    hana = await _coaching_shop(console)
+    hana = await coaching_shop(console)
     b = await _operator(console, browser)
     first = await b.get("/console/board")
     assert first.status == 200 and first.has("通話中の呼はありません")
@@ -96,7 +68,7 @@ async def test_a_real_call_rings_talks_and_leaves_the_board(console: Console, br
     stream = events(b)
     assert (await until(stream, lambda s: True))["calls"] == []
 
-    call = asyncio.create_task(emulator_for(console.daemon).place_call(_call()))
+    call = asyncio.create_task(emulator_for(console.daemon).place_call(call_script()))
     ringing = await until(stream, lambda s: state_of(s, hana) == "ringing")
     [live] = ringing["calls"]
     assert (live["state"], live["state_label"], live["counsellor"]) == ("hunting", "呼出中", "花子")
