@@ -55,25 +55,35 @@ async def test_a_deposit_is_confirmed_booked_and_a_retried_form_books_nothing_tw
     assert [e.amount_yen for e in deposits] == [3000]
 
 
-async def test_a_counsellor_put_off_duty_changes_the_open_board_without_a_reload(
+async def test_a_counsellor_put_off_duty_changes_the_open_board_while_a_call_talks(
     console: Console, context: BrowserContext, screenshot: Screenshot
 ) -> None:
     hana = await coaching_shop(console)
+    jiro = await counsellors.create(
+        pool_of(console), console.a.tenant_id, name="次郎", phone_number="09055556666", on_duty=True
+    )
     board = await context.new_page()
     await logged_in(board, console.a.operator)
     await expect(board).to_have_url(re.compile(r"/console/board$"))
-    state = board.locator(f"#counsellor-{hana}-state")
+    call = asyncio.create_task(emulator_for(console.daemon).place_call(call_script(ring_s=0.5, talk_s=8.0)))
+    talking = board.locator("tr[data-call][data-state=talking]")
+    await expect(talking).to_have_count(1)
+    await expect(board.locator(f"#counsellor-{hana}-state")).to_have_text("通話中")
+    state = board.locator(f"#counsellor-{jiro}-state")
     await expect(state).to_have_text("空き")
 
     desk = await context.new_page()  # the same operator, another tab
     await desk.goto("/console/counsellors")
-    await desk.locator(f"#counsellor-{hana}-duty").click()
+    await desk.locator(f"#counsellor-{jiro}-duty").click()
     await expect(state).to_have_text("休止")  # pushed over Server-Sent Events: the board was not reloaded
-    assert not (await counsellors.get(pool_of(console), console.a.tenant_id, hana)).on_duty
-
-    await desk.locator(f"#counsellor-{hana}-duty").click()
-    await expect(state).to_have_text("空き")
+    await expect(talking).to_have_count(1)  # the call talks on
+    assert not (await counsellors.get(pool_of(console), console.a.tenant_id, jiro)).on_duty
     await screenshot(desk, "counsellors")
+
+    await desk.locator(f"#counsellor-{jiro}-duty").click()
+    await expect(state).to_have_text("空き")
+    await asyncio.wait_for(call, 30)
+    await expect(talking).to_have_count(0)
 
 
 async def test_a_live_call_appears_on_the_board_talks_and_goes(
