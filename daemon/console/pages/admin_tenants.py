@@ -13,13 +13,14 @@ from aiohttp import web
 
 from daemon.console.changes import audited
 from daemon.console.forms import FormErrors, fields, number, validate
+from daemon.console.pages.path import path_id
 from daemon.console.paths import PREFIX
 from daemon.console.render import page, see_other
 from daemon.console.viewer import ADMIN, require
 from daemon.db import console_users, contracts, tenants
 from daemon.db.errors import Conflict, NotFound
 from daemon.http.context import pool_of
-from daemon.http.models import MAX_TENANT_ID, LinesUpdate, NumberCreate
+from daemon.http.models import LinesUpdate, NumberCreate
 
 routes = web.RouteTableDef()
 
@@ -29,13 +30,6 @@ NUMBER_TAKEN = "この番号はすでに割り当てられています"
 
 def tenant_url(tenant_id: int) -> str:
     return f"{LIST}/{tenant_id}"
-
-
-def _tenant_id(request: web.Request) -> int:
-    tenant_id = int(request.match_info["tenant_id"])  # the route admits digits only
-    if not 0 < tenant_id <= MAX_TENANT_ID:
-        raise NotFound(f"no tenant with id {tenant_id}")
-    return tenant_id
 
 
 @routes.get(LIST)
@@ -69,13 +63,13 @@ async def _detail(
 @routes.get(LIST + r"/{tenant_id:\d+}")
 async def tenant_detail(request: web.Request) -> web.Response:
     require(request, ADMIN)
-    return await _detail(request, _tenant_id(request))
+    return await _detail(request, path_id(request, "tenant_id"))
 
 
 @routes.post(LIST + r"/{tenant_id:\d+}/lines")
 async def change_lines(request: web.Request) -> web.StreamResponse:
     require(request, ADMIN)
-    tenant_id = _tenant_id(request)
+    tenant_id = path_id(request, "tenant_id")
     values = await fields(request)
     try:
         body = validate(LinesUpdate, {"lines": number(values.get("lines"), "lines")})
@@ -96,7 +90,7 @@ async def change_lines(request: web.Request) -> web.StreamResponse:
 @routes.post(LIST + r"/{tenant_id:\d+}/numbers")
 async def add_number(request: web.Request) -> web.StreamResponse:
     require(request, ADMIN)
-    tenant_id = _tenant_id(request)
+    tenant_id = path_id(request, "tenant_id")
     values = await fields(request)
     try:
         body = validate(NumberCreate, {"number": values.get("number", ""), "product": values.get("product", "")})
@@ -119,7 +113,7 @@ async def add_number(request: web.Request) -> web.StreamResponse:
 @routes.post(LIST + r"/{tenant_id:\d+}/numbers/{number:\d+}/delete")
 async def remove_number(request: web.Request) -> web.StreamResponse:
     require(request, ADMIN)
-    tenant_id = _tenant_id(request)
+    tenant_id = path_id(request, "tenant_id")
     wanted = request.match_info["number"]
     tenant = await tenants.get_tenant(pool_of(request), tenant_id)
     assignment = next((n for n in tenant.numbers if n.number == wanted), None)
@@ -140,7 +134,7 @@ async def remove_number(request: web.Request) -> web.StreamResponse:
 @routes.post(LIST + r"/{tenant_id:\d+}/forwarding")
 async def set_forwarding(request: web.Request) -> web.StreamResponse:
     require(request, ADMIN)
-    tenant_id = _tenant_id(request)
+    tenant_id = path_id(request, "tenant_id")
     enabled = (await fields(request)).get("forwarding") == "on"
     async with audited(request) as change:
         previous = await contracts.set_forwarding(change.pool, tenant_id, enabled)

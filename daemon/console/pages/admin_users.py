@@ -14,6 +14,7 @@ from aiohttp import web
 
 from daemon.console.changes import audited
 from daemon.console.forms import FormErrors, fields, number
+from daemon.console.pages.path import path_id
 from daemon.console.paths import PREFIX
 from daemon.console.render import page, see_other
 from daemon.console.viewer import ADMIN, ROLE_NAMES, require
@@ -137,13 +138,13 @@ async def _detail(
 @routes.get(LIST + r"/{user_id:\d+}")
 async def user_detail(request: web.Request) -> web.Response:
     require(request, ADMIN)
-    return await _detail(request, int(request.match_info["user_id"]))
+    return await _detail(request, path_id(request, "user_id"))
 
 
 @routes.post(LIST + r"/{user_id:\d+}/unlock")
 async def unlock(request: web.Request) -> web.StreamResponse:
     require(request, ADMIN)
-    user = await console_users.get(pool_of(request), int(request.match_info["user_id"]))
+    user = await console_users.get(pool_of(request), path_id(request, "user_id"))
     async with audited(request) as change:
         await console_users.unlock(change.pool, user.id)
         await change.record(
@@ -159,7 +160,7 @@ async def unlock(request: web.Request) -> web.StreamResponse:
 @routes.post(LIST + r"/{user_id:\d+}/password")
 async def set_password(request: web.Request) -> web.StreamResponse:
     require(request, ADMIN)
-    user = await console_users.get(pool_of(request), int(request.match_info["user_id"]))
+    user = await console_users.get(pool_of(request), path_id(request, "user_id"))
     errors: dict[str, str] = {}
     password = _password(await fields(request), errors)
     if errors:

@@ -15,6 +15,7 @@ from aiohttp import web
 from daemon.console import forms
 from daemon.console.changes import audited
 from daemon.console.forms import FormErrors
+from daemon.console.pages.path import path_id
 from daemon.console.paths import PREFIX
 from daemon.console.render import page, see_other
 from daemon.console.viewer import OPERATOR, tenant_scope
@@ -133,7 +134,7 @@ async def create(request: web.Request) -> web.StreamResponse:
 @routes.get(f"{CALLERS}/{ID}")
 async def detail(request: web.Request) -> web.Response:
     _, tenant = tenant_scope(request, OPERATOR)
-    pool, caller_id = pool_of(request), int(request.match_info["id"])
+    pool, caller_id = pool_of(request), path_id(request)
     who = await callers.get(pool, tenant, caller_id)
     entries = await ledger.entries(pool, tenant, caller_id, 500, newest_first=True)
     return page(request, "callers_detail.html", {"who": who, "entries": entries, "errors": {}, "notice": ""})
@@ -142,14 +143,14 @@ async def detail(request: web.Request) -> web.Response:
 @routes.get(f"{CALLERS}/{ID}/edit")
 async def edit_form(request: web.Request) -> web.Response:
     _, tenant = tenant_scope(request, OPERATOR)
-    who = await callers.get(pool_of(request), tenant, int(request.match_info["id"]))
+    who = await callers.get(pool_of(request), tenant, path_id(request))
     return _form(request, _values(who), caller_id=who.id)
 
 
 @routes.post(f"{CALLERS}/{ID}/edit")
 async def update(request: web.Request) -> web.StreamResponse:
     _, tenant = tenant_scope(request, OPERATOR)
-    old = await callers.get(pool_of(request), tenant, int(request.match_info["id"]))
+    old = await callers.get(pool_of(request), tenant, path_id(request))
     values = await forms.fields(request)
     try:
         body = _read(values, with_pin=False)
@@ -174,7 +175,7 @@ async def update(request: web.Request) -> web.StreamResponse:
 async def reset_pin(request: web.Request) -> web.StreamResponse:
     _, tenant = tenant_scope(request, OPERATOR)
     pool = pool_of(request)
-    who = await callers.get(pool, tenant, int(request.match_info["id"]))
+    who = await callers.get(pool, tenant, path_id(request))
     pin = (await forms.fields(request)).get("pin", "")
     try:
         # the API's own PIN rule, checked on the caller's current settings

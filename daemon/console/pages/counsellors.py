@@ -16,6 +16,7 @@ from daemon.console.changes import audited
 from daemon.console.forms import FormErrors, fields
 from daemon.console.pages.board import COUNSELLOR_STATES
 from daemon.console.pages.editing import parse, refusals, shown
+from daemon.console.pages.path import path_id
 from daemon.console.paths import PREFIX
 from daemon.console.render import page, see_other
 from daemon.console.viewer import OPERATOR, tenant_scope
@@ -34,7 +35,7 @@ IN_CALL = "通話中（または呼出中）の相談員は削除できません
 
 
 def _id(request: web.Request) -> int:
-    return int(request.match_info["id"])
+    return path_id(request)
 
 
 def _settings(row: counsellors.CounsellorRow) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from aiohttp import web
 from daemon.console.changes import audited
 from daemon.console.forms import FormErrors, fields, number
 from daemon.console.pages.editing import parse, refusals, shown
+from daemon.console.pages.path import path_id
 from daemon.console.paths import PREFIX
 from daemon.console.render import page, see_other
 from daemon.console.viewer import OPERATOR, tenant_scope
@@ -46,7 +47,7 @@ DUPLICATE = "このコードはほかのグループで使われています"
 
 
 def _id(request: web.Request) -> int:
-    return int(request.match_info["id"])
+    return path_id(request)
 
 
 def member_field(counsellor_id: int) -> str:

@@ -17,6 +17,7 @@ from aiohttp import web
 from daemon.billing import invoice_render
 from daemon.billing.invoice import Invoice, NoContract, Period
 from daemon.console.changes import audited
+from daemon.console.pages.path import path_id
 from daemon.console.paths import PREFIX
 from daemon.console.render import page, see_other
 from daemon.console.viewer import ADMIN, IVR, require, tenant_scope
@@ -24,7 +25,6 @@ from daemon.db import invoices, tenants
 from daemon.db.errors import NotFound
 from daemon.http import invoice_api
 from daemon.http.context import daemon_of, pool_of
-from daemon.http.models import MAX_TENANT_ID
 
 routes = web.RouteTableDef()
 
@@ -87,18 +87,14 @@ async def admin_month(request: web.Request) -> web.Response:
 @routes.get(ADMIN_LIST + r"/{tenant_id:\d+}/" + MONTH + ".html")
 async def admin_document(request: web.Request) -> web.Response:
     require(request, ADMIN)
-    tenant_id = int(request.match_info["tenant_id"])
-    if not 0 < tenant_id <= MAX_TENANT_ID:
-        raise NotFound(f"no tenant {tenant_id}")
+    tenant_id = path_id(request, "tenant_id")
     return _document(await _invoice(request, tenant_id, _period(request.match_info["period"])))
 
 
 @routes.post(ADMIN_LIST + r"/{tenant_id:\d+}/" + MONTH + "/close")
 async def close(request: web.Request) -> web.StreamResponse:
     require(request, ADMIN)
-    tenant_id = int(request.match_info["tenant_id"])
-    if not 0 < tenant_id <= MAX_TENANT_ID:
-        raise NotFound(f"no tenant {tenant_id}")
+    tenant_id = path_id(request, "tenant_id")
     period = _period(request.match_info["period"])
     try:
         async with audited(request) as change:

@@ -19,13 +19,13 @@ from pydantic import ValidationError
 
 from daemon.console.changes import audited
 from daemon.console.forms import fields, message
+from daemon.console.pages.path import path_id
 from daemon.console.paths import PREFIX
 from daemon.console.render import page, see_other
 from daemon.console.viewer import IVR, tenant_scope
 from daemon.db import ivr_flows
 from daemon.db.ivr_flows import PublishRefused, Version
 from daemon.http.context import pool_of
-from daemon.http.ivr_api import MAX_ID
 from daemon.ivr.models import WEEKDAYS, Flow, HoursNode
 from daemon.ivr.validate import Problem
 
@@ -199,9 +199,7 @@ async def save(request: web.Request) -> web.StreamResponse:
 async def publish_version(request: web.Request) -> web.StreamResponse:
     """Publish an earlier (or the latest) saved version: also how a roll-back is done."""
     _, tenant_id = tenant_scope(request, IVR)
-    number = int(request.match_info["version"])
-    if not 0 < number <= MAX_ID:
-        raise web.HTTPNotFound()
+    number = path_id(request, "version")
     try:
         async with audited(request) as change:
             before = await ivr_flows.live(change.pool, tenant_id)

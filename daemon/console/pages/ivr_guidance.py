@@ -17,6 +17,7 @@ from typing import Any
 from aiohttp import web
 
 from daemon.console.changes import audited
+from daemon.console.pages.path import path_id
 from daemon.console.paths import PREFIX
 from daemon.console.render import page, see_other
 from daemon.console.viewer import IVR, tenant_scope
@@ -62,10 +63,7 @@ def refusal(exc: ApiError) -> str:
 
 
 def _guidance_id(request: web.Request) -> int:
-    value = int(request.match_info["guidance_id"])
-    if not 0 < value < 2**63:
-        raise NotFound(f"no guidance {value}")
-    return value
+    return path_id(request, "guidance_id")
 
 
 async def _list(

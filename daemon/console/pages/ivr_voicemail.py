@@ -13,6 +13,7 @@ from pathlib import Path
 from aiohttp import web
 
 from daemon.console.changes import audited
+from daemon.console.pages.path import path_id
 from daemon.console.paths import PREFIX
 from daemon.console.render import page, see_other
 from daemon.console.viewer import IVR, tenant_scope
@@ -28,10 +29,7 @@ PAGE_SIZE = 100
 
 
 def _voicemail_id(request: web.Request) -> int:
-    value = int(request.match_info["voicemail_id"])
-    if not 0 < value < 2**63:
-        raise NotFound(f"no voicemail {value}")
-    return value
+    return path_id(request, "voicemail_id")
 
 
 @routes.get(LIST)

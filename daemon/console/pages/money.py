@@ -25,6 +25,7 @@ from aiohttp import web
 from daemon.console import forms
 from daemon.console.changes import audited
 from daemon.console.forms import FormErrors
+from daemon.console.pages.path import path_id
 from daemon.console.paths import PREFIX
 from daemon.console.render import page, see_other
 from daemon.console.viewer import OPERATOR, tenant_scope
@@ -113,7 +114,7 @@ ADJUST = MoneyForm(
 
 
 def _caller_id(request: web.Request) -> int:
-    return int(request.match_info["id"])
+    return path_id(request)
 
 
 async def _caller(request: web.Request) -> tuple[int, CallerRow]:
@@ -203,7 +204,7 @@ async def _book(request: web.Request, spec: MoneyForm) -> web.StreamResponse:
 
 async def _result(request: web.Request, spec: MoneyForm) -> web.Response:
     tenant, who = await _caller(request)
-    entry = await ledger.entry(pool_of(request), tenant, who.id, int(request.match_info["entry"]))
+    entry = await ledger.entry(pool_of(request), tenant, who.id, path_id(request, "entry"))
     context = {
         "spec": spec,
         "who": who,
