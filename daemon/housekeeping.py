@@ -4,7 +4,8 @@
 * free the lines of nodes silent for ``CALLD_NODE_TIMEOUT_SECONDS``;
 * free this node's orphaned lines (a release lost to a database outage);
 * re-open the balance listener if the database dropped its connection;
-* finish the calls of dead nodes from their FreeSWITCH's CDRs (daemon.recovery).
+* finish the calls of dead nodes from their FreeSWITCH's CDRs (daemon.recovery);
+* delete expired web-console sessions.
 
 A database error skips one round (logged) and the next round tries again; any
 other exception is a bug and ends the task (the daemon then stops, see app.py).
@@ -17,7 +18,7 @@ import asyncio
 from daemon.calls.balance_watch import BalanceWatcher
 from daemon.calls.services import Services
 from daemon.config import Settings
-from daemon.db import nodes
+from daemon.db import console_sessions, nodes
 from daemon.db.errors import DB_ERRORS
 from daemon.logs import get_logger
 from daemon.metrics import Metrics
@@ -47,6 +48,7 @@ async def tick(settings: Settings, services: Services, metrics: Metrics, watcher
     adopted = await adopt_dead_nodes(pool, s.node_id, s.node_timeout_seconds)
     if adopted.closed_unanswered or adopted.finished_from_cdr:
         _log.warning("dead_node_calls_finished", **vars(adopted))
+    await console_sessions.purge_expired(pool)
 
 
 async def run(settings: Settings, services: Services, metrics: Metrics, watcher: BalanceWatcher) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from yarl import URL
 
 from daemon.db import console_users
@@ -120,3 +122,19 @@ async def test_an_operator_cannot_open_the_admins_pages(console: Console, browse
     await b.login(console.a.operator)
     page = await b.get("/console/admin/tenants")
     assert page.status == 403 and page.has("開けません")
+
+
+async def test_housekeeping_deletes_expired_sessions(console: Console, browser: BrowserFactory) -> None:
+    pool = console.daemon.pool
+    assert pool is not None
+    b = await browser()
+    await b.login(console.a.operator)
+    await (await browser()).login(console.b.operator)
+    await pool.execute(
+        "UPDATE console_sessions SET expires_at = now() - interval '1 second'"
+        " WHERE user_id = (SELECT id FROM console_users WHERE login = $1)",
+        console.a.operator,
+    )
+    await asyncio.sleep(2.0)  # a housekeeping round every 0.5 s in the tests
+    assert await pool.fetchval("SELECT count(*) FROM console_sessions") == 1
+    assert (await b.get("/console/board")).url.endswith("/console/login?next=/console/board")
