@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from pathlib import Path
@@ -9,10 +10,14 @@ from pathlib import Path
 import asyncpg
 
 from daemon.db import forwarding
+from daemon.ivr.tariff import ForwardTariff, talk_seconds
 from daemon.settlement.journal import CallEnd, Journal, LegEnd
 from daemon.settlement.settler import Settler
+from emulator import CallerScript, FarEnd
+from tests.conftest import DaemonFactory
+from tests.ivr.test_forwarding_e2e import SHOP_A, forward_flow
 from tests.ivr.test_forwarding_recovery import T0, open_leg
-from tests.ivr.world import ivr_shop
+from tests.ivr.world import NUMBER, ivr_shop
 from tests.settlement.test_settler import charges, outage, talking_call
 
 ANSWER_US = T0 + 1_000_000
@@ -85,3 +90,45 @@ async def test_a_journal_written_before_legs_were_journalled_still_replays(pool:
     assert Journal(path).pending == journal.pending  # ...and read back the same
     assert await Settler(lambda: pool, journal).settle_pending() == 1
     assert await charges(pool, call) == [-90]
+
+
+async def test_a_forwarded_call_answered_and_ended_during_an_outage_is_charged_once_when_the_database_is_back(
+    start_daemon: DaemonFactory, pg_server: str, db_dsn: str, pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    """The leg rings; PostgreSQL goes away; the shop answers (the mark fails), talks, hangs up; PostgreSQL is back."""
+    shop = await ivr_shop(pool, tmp_path, forwarding=True)
+    await forwarding.set_tariff(pool, shop.tenant_id, ForwardTariff(1, 10))
+    await shop.publish(forward_flow(shop.g, numbers=[SHOP_A]))
+    fs = await shop.start(start_daemon)
+    call = asyncio.create_task(
+        fs.place_call(
+            CallerScript(destination=NUMBER, far_ends={SHOP_A: FarEnd("answer", answer_after=1.0, hangup_after=1.5)})
+        )
+    )
+    for _ in range(300):
+        if await pool.fetchval("SELECT count(*) FROM forward_legs WHERE state = 'ringing'"):
+            break
+        await asyncio.sleep(0.02)
+    daemon = shop.daemon
+    assert daemon is not None
+    async with outage(pg_server, db_dsn):
+        result = await asyncio.wait_for(call, 30)
+        assert result.errors == []
+        settler = daemon.settler
+        assert settler is not None
+        for _ in range(100):
+            if settler.pending:
+                break
+            await asyncio.sleep(0.05)
+        assert settler.pending == 1  # journalled on this node, not lost
+    for _ in range(200):  # the settler's retry loop books it
+        if not settler.pending:
+            break
+        await asyncio.sleep(0.05)
+    (row,) = await pool.fetch("SELECT * FROM forward_legs")
+    assert (row["state"], row["outcome"]) == ("ended", "answered")  # not "failed": the answer came with the end
+    assert result.end_time is not None
+    assert abs(row["end_us"] / 1e6 - result.end_time) < 0.1  # FreeSWITCH's end, not the booking time
+    assert 1.4 <= (row["end_us"] - row["answer_us"]) / 1e6 <= 1.8
+    assert row["billsec"] == talk_seconds(row["answer_us"], row["end_us"])
+    assert row["charge_yen"] == 10 * row["billsec"]
