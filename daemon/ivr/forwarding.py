@@ -5,7 +5,9 @@
   leg, written before it rings
 → ring; the first to answer talks to the caller (an announcement first, if set);
   billing starts at the answer (FreeSWITCH's timestamp)
-→ each row finished with its outcome, billed seconds and charge
+→ each row finished with its outcome, billed seconds and charge, through the
+  settler (daemon.settlement): while the database is away the end, answer
+  included, is journalled on this node and booked once when it is back
 The forwarded legs take no line: the caller's call holds the only one.
 """
 
@@ -17,6 +19,8 @@ import uuid
 from daemon.calls import bridge
 from daemon.calls.cutoff import wall_us
 from daemon.db import forwarding as legs_db
+from daemon.db.deadline import within
+from daemon.db.errors import DB_ERRORS
 from daemon.ivr import media
 from daemon.ivr.call import IvrCall
 from daemon.ivr.models import ForwardNode
@@ -76,11 +80,19 @@ async def attempt(
         answer = await ring.answered()
         if answer is not None:  # billing starts here: the row knows before the talk ends
             answered[answer.leg] = answer.answer_us
-            await legs_db.mark_answered(c.pool, answer.leg, answer.answer_us)
+            await mark_answered(c, answer.leg, answer.answer_us)
         result = await ring.ended()
     finally:
         await asyncio.shield(finish(c, [leg for leg, _ in legs], result, answered))
     return result
+
+
+async def mark_answered(c: IvrCall, leg: uuid.UUID, answer_us: int) -> None:
+    """The row shows the talk (for the board, and recovery after a crash); its end carries the answer anyway."""
+    try:
+        await within(c.call.services.settings.db_timeout_seconds, legs_db.mark_answered(c.pool, leg, answer_us))
+    except DB_ERRORS as exc:
+        _log.error("ivr_forward_answer_unmarked", leg=str(leg), error=repr(exc))
 
 
 def shown(c: IvrCall, node: ForwardNode) -> str:
@@ -105,15 +117,19 @@ async def finish(
     answered: dict[uuid.UUID, int],
 ) -> None:
     """Close every row of this attempt; the answered leg with its talk and charge."""
+    settler = c.call.services.settler
+    assert settler is not None, "made at start"
     hangup = c.session.hangup_event
     gone_at = bridge.event_time_us(hangup) if hangup is not None else None
     for leg in legs:
         if leg in answered:
             end = result.end_us if result is not None and result.end_us else (gone_at or wall_us())
-            done = await legs_db.finish(c.pool, leg, outcome="answered", answer_us=answered[leg], end_us=end)
+            done = await settler.finish_leg(leg, outcome="answered", answer_us=answered[leg], end_us=end)
+            if done is None:
+                continue  # the database is away: journalled, booked when it is back
             c.call.metrics.billed_seconds.labels(str(c.tenant_id)).inc(done.billsec)
             _log.info("ivr_forward_charged", leg=str(leg), billsec=done.billsec, charge_yen=done.charge_yen)
             continue
         disposition = result.disposition if result is not None else ""
         how = "no_answer" if answered else outcome(disposition, c.session.hung_up)
-        await legs_db.finish(c.pool, leg, outcome=how, end_us=None)
+        await settler.finish_leg(leg, outcome=how, answer_us=None, end_us=None)

@@ -2,8 +2,11 @@
 
 One JSON object per line, appended and fsync'd before :meth:`Journal.add`
 returns, so an entry survives a crash or a power cut of this node the moment it
-is written.  ``{"settle": {...}}`` lines record a call's end; ``{"done": uuid}``
-lines record that the database has it.  Opening the journal replays it and
+is written.  ``{"settle": {...}, "kind": ...}`` lines record an end: ``"call"``
+a coaching call's (:class:`CallEnd`), ``"leg"`` a forwarded IVR leg's
+(:class:`LegEnd`); a line without ``kind`` is a call's (the format before legs
+were journalled, still read).  ``{"done": uuid}`` lines record that the
+database has it (uuids are random: a call's and a leg's never meet).  Opening the journal replays it and
 rewrites it with only what is still pending (atomically: a temporary file and a
 rename), so it never grows beyond the calls of one outage.  A torn last line
 (the crash came mid-write) is skipped: its call is still open in the database
@@ -35,21 +38,63 @@ class CallEnd:
     def to_json(self) -> dict[str, object]:
         return asdict(self) | {"call_uuid": str(self.call_uuid)}
 
+    @property
+    def key(self) -> uuid.UUID:
+        return self.call_uuid
+
     @classmethod
     def from_json(cls, data: dict[str, object]) -> CallEnd:
-        end = data.get("end_us")
         return cls(
             uuid.UUID(str(data["call_uuid"])),
-            int(str(end)) if end is not None else None,
+            _optional_int(data.get("end_us")),
             str(data["hangup_cause"]),
             str(data["ended_by"]),
         )
 
 
+@dataclass(frozen=True, slots=True)
+class LegEnd:
+    """Everything ``forwarding.finish`` needs: the answer too, in case its mark never reached the row."""
+
+    leg_uuid: uuid.UUID
+    outcome: str
+    answer_us: int | None
+    end_us: int | None
+
+    def to_json(self) -> dict[str, object]:
+        return asdict(self) | {"leg_uuid": str(self.leg_uuid)}
+
+    @property
+    def key(self) -> uuid.UUID:
+        return self.leg_uuid
+
+    @classmethod
+    def from_json(cls, data: dict[str, object]) -> LegEnd:
+        return cls(
+            uuid.UUID(str(data["leg_uuid"])),
+            str(data["outcome"]),
+            _optional_int(data.get("answer_us")),
+            _optional_int(data.get("end_us")),
+        )
+
+
+Entry = CallEnd | LegEnd
+KINDS: dict[str, type[CallEnd] | type[LegEnd]] = {"call": CallEnd, "leg": LegEnd}
+
+
+def _optional_int(value: object) -> int | None:
+    return int(str(value)) if value is not None else None
+
+
+def _line(entry: Entry) -> str:
+    kind = "leg" if isinstance(entry, LegEnd) else "call"
+    return json.dumps({"settle": entry.to_json(), "kind": kind}) + "\n"
+
+
 class Journal:
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.pending: dict[uuid.UUID, CallEnd] = {}
+        self.pending: dict[uuid.UUID, Entry] = {}
         path.parent.mkdir(parents=True, exist_ok=True)
         if path.exists():
             self._replay()
@@ -60,8 +105,8 @@ class Journal:
             try:
                 entry = json.loads(line)
                 if "settle" in entry:
-                    end = CallEnd.from_json(entry["settle"])
-                    self.pending[end.call_uuid] = end
+                    end = KINDS[entry.get("kind", "call")].from_json(entry["settle"])
+                    self.pending[end.key] = end
                 elif "done" in entry:
                     self.pending.pop(uuid.UUID(str(entry["done"])), None)
             except (ValueError, KeyError, TypeError):
@@ -71,23 +116,23 @@ class Journal:
         temporary = self.path.with_suffix(".tmp")
         with temporary.open("w") as out:
             for end in self.pending.values():
-                out.write(json.dumps({"settle": end.to_json()}) + "\n")
+                out.write(_line(end))
             out.flush()
             os.fsync(out.fileno())
         os.replace(temporary, self.path)
         os.chmod(self.path, 0o600)
 
-    def _append(self, entry: dict[str, object]) -> None:
+    def _append(self, line: str) -> None:
         with self.path.open("a") as out:
-            out.write(json.dumps(entry) + "\n")
+            out.write(line)
             out.flush()
             os.fsync(out.fileno())
 
-    def add(self, end: CallEnd) -> None:
+    def add(self, end: Entry) -> None:
         """Keep ``end`` until :meth:`done`; durable when this returns."""
-        self._append({"settle": end.to_json()})
-        self.pending[end.call_uuid] = end
+        self._append(_line(end))
+        self.pending[end.key] = end
 
-    def done(self, call_uuid: uuid.UUID) -> None:
-        if self.pending.pop(call_uuid, None) is not None:
-            self._append({"done": str(call_uuid)})
+    def done(self, key: uuid.UUID) -> None:
+        if self.pending.pop(key, None) is not None:
+            self._append(json.dumps({"done": str(key)}) + "\n")

@@ -11,29 +11,54 @@ would be lost until this node restarted, and then only estimated.  Instead:
 * a restarted node replays the journal (:meth:`Settler.settle_pending`) before
   crash recovery, so the exact end wins over an estimate.
 
+A forwarded IVR leg's end goes the same way (:meth:`Settler.finish_leg`,
+``forwarding.finish``), its answer time with it: a leg whose answer mark failed
+too is still billed from FreeSWITCH's answer, not closed as failed.
+
 ``call_records.finish`` is idempotent by call uuid (one charge per call at
-most, enforced by a unique index), so a retry after an answer that was lost on
-the way back books nothing twice.
+most, enforced by a unique index) and ``forwarding.finish`` by leg uuid (a row
+already ``ended`` is left alone), so a retry after an answer that was lost on
+the way back, or a replay after a crash between booking and the journal's
+``done``, books nothing twice.
 """
 
 from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 import asyncpg
 
-from daemon.db import call_records
-from daemon.db.call_records import Finished
+from daemon.db import call_records, forwarding
 from daemon.db.deadline import within
 from daemon.db.errors import DB_ERRORS
 from daemon.logs import get_logger
-from daemon.settlement.journal import CallEnd, Journal
+from daemon.settlement.journal import CallEnd, Entry, Journal, LegEnd
 
 _log = get_logger(__name__)
 
 PoolGetter = Callable[[], asyncpg.Pool | None]
+T = TypeVar("T")
+Booking = Callable[[asyncpg.Pool], Awaitable[T]]
+Booked = call_records.Finished | forwarding.Finished
+
+
+def _call(end: CallEnd) -> Booking[call_records.Finished]:
+    return lambda pool: call_records.finish(
+        pool, end.call_uuid, end_us=end.end_us, hangup_cause=end.hangup_cause, ended_by=end.ended_by
+    )
+
+
+def _leg(end: LegEnd) -> Booking[forwarding.Finished]:
+    return lambda pool: forwarding.finish(
+        pool, end.leg_uuid, outcome=end.outcome, answer_us=end.answer_us, end_us=end.end_us
+    )
+
+
+def _booking(end: Entry) -> Booking[Booked]:
+    return _leg(end) if isinstance(end, LegEnd) else _call(end)
 
 
 class Settler:
@@ -47,46 +72,53 @@ class Settler:
     def pending(self) -> int:
         return len(self.journal.pending)
 
-    async def _book(self, end: CallEnd) -> Finished:
+    async def _book(self, booking: Booking[T]) -> T:
         pool = self._pool()
         if pool is None:
             raise ConnectionError("no database pool")
-        return await within(
-            self.timeout,
-            call_records.finish(
-                pool, end.call_uuid, end_us=end.end_us, hangup_cause=end.hangup_cause, ended_by=end.ended_by
-            ),
-        )
+        return await within(self.timeout, booking(pool))
+
+    async def _now_or_later(self, end: Entry, booking: Booking[T]) -> T | None:
+        """The booked result, or None when ``end`` was journalled for later (the database failed)."""
+        try:
+            return await self._book(booking)
+        except (*DB_ERRORS, ConnectionError) as exc:
+            self.journal.add(end)
+            _log.error("settlement_deferred", uuid=str(end.key), error=repr(exc), pending=self.pending)
+            return None
 
     async def finish(
         self, call_uuid: uuid.UUID, *, end_us: int | None, hangup_cause: str, ended_by: str
-    ) -> Finished | None:
-        """The booked result, or None when it was journalled for later (the database failed)."""
+    ) -> call_records.Finished | None:
+        """A coaching call's end: booked, or None when journalled for later."""
         end = CallEnd(call_uuid, end_us, hangup_cause, ended_by)
-        try:
-            return await self._book(end)
-        except (*DB_ERRORS, ConnectionError) as exc:
-            self.journal.add(end)
-            _log.error("settlement_deferred", call_uuid=str(call_uuid), error=repr(exc), pending=self.pending)
-            return None
+        return await self._now_or_later(end, _call(end))
+
+    async def finish_leg(
+        self, leg_uuid: uuid.UUID, *, outcome: str, answer_us: int | None, end_us: int | None
+    ) -> forwarding.Finished | None:
+        """A forwarded leg's end (its answer, if it had one): booked, or None when journalled for later."""
+        end = LegEnd(leg_uuid, outcome, answer_us, end_us)
+        return await self._now_or_later(end, _leg(end))
 
     async def settle_pending(self) -> int:
         """Book what the journal holds; returns how many landed now (the rest stays for the next try)."""
         landed = 0
         for end in list(self.journal.pending.values()):
             try:
-                done = await self._book(end)
+                done = await self._book(_booking(end))
             except LookupError:  # no such record (another database?): nothing to book, ever
-                _log.error("settlement_record_missing", call_uuid=str(end.call_uuid))
-                self.journal.done(end.call_uuid)
+                _log.error("settlement_record_missing", uuid=str(end.key))
+                self.journal.done(end.key)
                 continue
             except (*DB_ERRORS, ConnectionError):
                 break  # still down: keep the rest in order
-            self.journal.done(end.call_uuid)
+            self.journal.done(end.key)
             landed += 1
             _log.warning(
                 "settlement_booked_late",
-                call_uuid=str(end.call_uuid),
+                uuid=str(end.key),
+                kind=type(end).__name__,
                 charge_yen=done.charge_yen,
                 already=done.already,
             )

@@ -11,7 +11,6 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import asyncpg
-import pytest
 
 from daemon.billing.charges import Tariff
 from daemon.db import call_records
@@ -50,15 +49,6 @@ async def talking_call(pool: asyncpg.Pool, seconds: int) -> tuple[uuid.UUID, int
 
 async def charges(pool: asyncpg.Pool, call: uuid.UUID) -> list[int]:
     return [r["amount_yen"] for r in await pool.fetch("SELECT amount_yen FROM ledger WHERE call_uuid = $1", call)]
-
-
-@pytest.fixture
-async def own_pool(db_dsn: str) -> AsyncIterator[asyncpg.Pool]:
-    """The settler's pool, as the daemon's: it meets the outage."""
-    p = await asyncpg.create_pool(db_dsn, min_size=1, max_size=2)
-    assert p is not None
-    yield p
-    await p.close()
 
 
 async def test_a_call_ending_during_an_outage_is_booked_when_the_database_is_back(
