@@ -5,9 +5,9 @@ ending in a blank line) and, when the block carries ``Content-Length``, a body o
 exactly that many bytes.  Header values are kept as they were on the wire and
 decoded on access, so a parsed frame serializes back to the very same bytes.
 
-A frame is not changed once parsed, so the values every consumer reads (the
-content type, the reply text, an event's name) are looked up once, at first
-access, and kept.
+A frame is not changed once parsed, so the values every consumer reads are
+looked up once and kept: the content type when the frame is made, the reply
+text and an event's name at first access.
 
 An :class:`Event` is the payload of a ``text/event-plain`` or ``text/event-json``
 frame.  Plain events are large (about 150 headers, 5 KB) and we read a handful of
@@ -16,24 +16,13 @@ their headers, so lookups scan the raw bytes instead of building a dict.
 
 from __future__ import annotations
 
-import enum
 import json
 from collections.abc import Iterator
-from typing import Final, Literal
 
 from daemon.esl.encoding import url_decode
 from daemon.esl.errors import ProtocolError
 
 Header = tuple[str, str]
-
-
-class _Unread(enum.Enum):
-    """The value of a cached header not looked up yet (``None`` means absent)."""
-
-    UNREAD = enum.auto()
-
-
-_UNREAD: Final = _Unread.UNREAD
 
 
 def split_header_lines(block: bytes) -> list[Header]:
@@ -59,14 +48,15 @@ class Frame:
     command itself (``sendmsg``, ``api uuid_kill …``), which precedes the headers.
     """
 
-    __slots__ = ("_content_type", "_reply_text", "body", "line", "raw_headers")
+    __slots__ = ("_reply_text", "body", "content_type", "line", "raw_headers")
 
     def __init__(self, raw_headers: list[Header], body: bytes = b"", line: str | None = None) -> None:
         self.raw_headers = raw_headers
         self.body = body
         self.line = line
-        self._content_type: str | Literal[_Unread.UNREAD] | None = _UNREAD
         self._reply_text: str | None = None  # None: not looked up yet
+        # every consumer dispatches on it, so it is read once, here
+        self.content_type: str | None = self.get("Content-Type")
 
     def get(self, name: str, default: str | None = None) -> str | None:
         """First value of ``name``, URL-decoded."""
@@ -82,13 +72,6 @@ class Frame:
     def headers(self) -> list[Header]:
         """All headers, decoded, in wire order (repeated names kept)."""
         return [(k, url_decode(v)) for k, v in self.raw_headers]
-
-    @property
-    def content_type(self) -> str | None:
-        ctype = self._content_type
-        if ctype is _UNREAD:
-            ctype = self._content_type = self.get("Content-Type")
-        return ctype
 
     @property
     def reply_text(self) -> str:
