@@ -18,6 +18,7 @@ from tests.conftest import DaemonFactory
 from tests.ivr.test_forwarding_e2e import SHOP_A, forward_flow
 from tests.ivr.test_forwarding_recovery import T0, open_leg
 from tests.ivr.world import NUMBER, ivr_shop
+from tests.settlement.conftest import until_pending
 from tests.settlement.test_settler import charges, outage, talking_call
 
 ANSWER_US = T0 + 1_000_000
@@ -116,15 +117,9 @@ async def test_a_forwarded_call_answered_and_ended_during_an_outage_is_charged_o
         assert result.errors == []
         settler = daemon.settler
         assert settler is not None
-        for _ in range(100):
-            if settler.pending:
-                break
-            await asyncio.sleep(0.05)
+        await until_pending(settler, 1, tries=100)
         assert settler.pending == 1  # journalled on this node, not lost
-    for _ in range(200):  # the settler's retry loop books it
-        if not settler.pending:
-            break
-        await asyncio.sleep(0.05)
+    await until_pending(settler, 0)  # the settler's retry loop books it
     (row,) = await pool.fetch("SELECT * FROM forward_legs")
     assert (row["state"], row["outcome"]) == ("ended", "answered")  # not "failed": the answer came with the end
     assert result.end_time is not None

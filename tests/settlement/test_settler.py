@@ -20,6 +20,7 @@ from emulator import CallerScript
 from tests.calls.test_coaching_e2e import TARO, answers, fast, world
 from tests.conftest import DaemonFactory
 from tests.factories import prepaid_caller, shop, talking
+from tests.settlement.conftest import until_pending
 
 RATE = 600  # 10 yen a second
 
@@ -117,15 +118,9 @@ async def test_a_consultation_that_ends_during_an_outage_is_charged_once_when_th
         assert result.hangup_by == "caller" and result.errors == []
         settler = w.daemon.settler
         assert settler is not None
-        for _ in range(100):
-            if settler.pending:
-                break
-            await asyncio.sleep(0.05)
+        await until_pending(settler, 1, tries=100)
         assert settler.pending == 1  # journalled on this node, not lost
-    for _ in range(200):  # the settler's retry loop books it
-        if not settler.pending:
-            break
-        await asyncio.sleep(0.05)
+    await until_pending(settler, 0)  # the settler's retry loop books it
     record = await pool.fetchrow("SELECT * FROM call_records")
     assert record is not None and record["state"] == "ended" and record["ended_by"] == "caller"
     assert result.end_time is not None
