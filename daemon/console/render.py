@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -21,9 +20,6 @@ from aiohttp import web
 
 from daemon.console.viewer import VIEWER
 from daemon.http.models import TOKYO
-
-# aiohttp-jinja2 1.6 keeps its context under a string key; aiohttp warns once per process about it.
-warnings.filterwarnings("ignore", message="It is recommended to use web.RequestKey", module="aiohttp_jinja2")
 
 TEMPLATES = Path(__file__).with_name("templates")
 _EPOCH = datetime.fromtimestamp(0, TOKYO)
@@ -60,13 +56,10 @@ def duration(seconds: int | None) -> str:
     return f"{minutes}分{rest}秒" if minutes else f"{rest}秒"
 
 
-def _base(request: web.Request) -> dict[str, Any]:
+def _globals(request: web.Request) -> dict[str, Any]:
+    """What base.html needs on every page: who is looking and their CSRF token."""
     viewer = request.get(VIEWER)
     return {"viewer": viewer, "csrf": viewer.csrf_token if viewer else "", "path": request.path}
-
-
-async def _globals(request: web.Request) -> dict[str, Any]:
-    return _base(request)
 
 
 def setup(app: web.Application) -> None:
@@ -75,7 +68,6 @@ def setup(app: web.Application) -> None:
         loader=jinja2.FileSystemLoader(TEMPLATES),
         autoescape=jinja2.select_autoescape(default=True),
         undefined=jinja2.StrictUndefined,
-        context_processors=[_globals],
     )
     env.filters.update(yen=yen, tokyo=tokyo, tokyo_us=tokyo_us, masked=masked, duration=duration)
 
@@ -83,9 +75,11 @@ def setup(app: web.Application) -> None:
 def page(
     request: web.Request, template: str, context: Mapping[str, Any] | None = None, status: int = 200
 ) -> web.Response:
-    # The globals again: a failure raised by a middleware before aiohttp-jinja2's own (a stale
-    # CSRF token) renders its page without the context processors having run.
-    response = aiohttp_jinja2.render_template(template, request, {**_base(request), **(context or {})}, status=status)
+    # The globals are added here, not by aiohttp-jinja2's context processors: those run as a
+    # middleware after ours, so a page rendered for a failure raised in ours would lack them.
+    response = aiohttp_jinja2.render_template(
+        template, request, {**_globals(request), **(context or {})}, status=status
+    )
     response.headers["Cache-Control"] = "no-store"
     return response
 
