@@ -157,7 +157,7 @@ async def list_all(pool: asyncpg.Pool, tenant_id: int | None = None) -> list[Use
 
 
 async def authenticate(pool: asyncpg.Pool, login: str, password: str) -> tuple[Outcome, User | None]:
-    """Check a login; count the failure or clear the count, in one transaction with the row locked."""
+    """Check a login; count the failure (one atomic UPDATE, so failures at the same moment all count) or clear it."""
     async with pool.acquire() as conn:
         row = await conn.fetchrow(
             f"SELECT {_COLUMNS}, password_hash, locked_until > now() AS locked FROM console_users WHERE login = $1",
