@@ -43,6 +43,7 @@ from daemon.db.migrate import migrate
 from daemon.db.pool import create_pool, reachable
 from daemon.ivr.interpreter import Ivr
 from daemon.logs import get_logger
+from daemon.loop_lag import LoopLagMonitor
 from daemon.metrics import Metrics
 from daemon.outbound.server import OutboundServer
 from daemon.prompts.library import PromptLibrary
@@ -73,6 +74,7 @@ class Daemon:
         self.settler: Settler | None = None
         self.notifier = Notifier()  # systemd's READY/WATCHDOG (a no-op outside systemd)
         self.watcher = BalanceWatcher()
+        self.loop_lag = LoopLagMonitor(self.metrics.loop_lag)
         # One flow per product (numbers.product); a new product adds its entry here.
         self.products: dict[str, ProductFlow] = {"coaching": CoachingDial(self.watcher), "ivr": Ivr()}
         entry = CallEntry(self.services, self.products)
@@ -113,6 +115,8 @@ class Daemon:
 
     async def _start(self, stack: contextlib.AsyncExitStack) -> None:
         s = self.settings
+        self.loop_lag.start()
+        stack.callback(self.loop_lag.stop)
         dsn = s.database_url
         if not dsn:
             self.embedded = await self._start_embedded()

@@ -44,6 +44,12 @@ class Metrics:
             buckets=(0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0),
             registry=r,
         )
+        self.loop_lag = Histogram(
+            "calld_event_loop_lag_seconds",
+            "How late the event loop ran a timer (sampled every 25 ms): every call's timing shares it",
+            buckets=(0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0),
+            registry=r,
+        )
         self.hunts = Counter("calld_hunts", "Hunts for a counsellor, by outcome", ["outcome"], registry=r)
         self.billed_seconds = Counter("calld_billed_seconds", "Billed talk seconds", ["tenant"], registry=r)
         self.revenue_yen = Counter("calld_revenue_yen", "Yen charged to callers", ["tenant"], registry=r)
