@@ -108,6 +108,7 @@ class FakeChannel:
         self.session: Session | None = None
         self.transport: MemoryTransport | None = None
         self.closed = asyncio.Event()
+        self._stalled: list[bytes] | None = None  # what FreeSWITCH holds back while stalled
 
     # -- test side ------------------------------------------------------------------
 
@@ -161,7 +162,19 @@ class FakeChannel:
         if self.session is not None:
             self.loop.call_soon(self.session.connection_lost, None)
 
+    def stall(self) -> None:
+        """FreeSWITCH stops answering (a busy socket thread): commands are still read, nothing comes back."""
+        self._stalled = []
+
+    def unstall(self) -> None:
+        held, self._stalled = self._stalled or [], None
+        for data in held:
+            self._send(data)
+
     def _send(self, data: bytes) -> None:
+        if self._stalled is not None:
+            self._stalled.append(data)
+            return
         if not self._out:
             self.loop.call_soon(self._flush)
         self._out.append(data)

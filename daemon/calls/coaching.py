@@ -58,6 +58,7 @@ class Talk:
     """How the hunt went: the backstop armed before ringing, who answered, the cutoff, the bridge's end."""
 
     backstop: Backstop
+    picture: money.MoneyPicture | None = None  # the caller's money when the backstop was armed
     answer: bridge.Answer[Counsellor] | None = None
     cutoff: Cutoff | None = None
     cutoff_task: asyncio.Task[None] | None = None
@@ -71,6 +72,8 @@ class Talk:
         their timeouts, and the backstop would otherwise end the caller's leg
         before the guidance that says why.
         """
+        if self.cutoff is not None:
+            self.cutoff.stop()  # no re-arm may follow the sched_del below
         if self.cutoff_task is not None:
             self.cutoff_task.cancel()
         with contextlib.suppress(CallEnded):
@@ -142,7 +145,7 @@ class CoachingDial:
             if not claimed:
                 continue
             try:
-                await arm_before_ringing(sale, talk.backstop, claimed)
+                await arm_before_ringing(sale, talk, claimed)
                 ring = await bridge.ring(
                     call.session,
                     call.calls,
@@ -151,11 +154,14 @@ class CoachingDial:
                     shown_number=call.dialled,  # the service's number, never the caller's
                 )
                 talk.answer = await ring.answered()
-                if talk.answer is not None:
-                    await self.talk_starts(sale, talk, talk.answer)
-                result = await ring.ended()
-                if talk.answer is not None:
-                    await talk.over()
+                booking = self.talk_starts(sale, talk, talk.answer) if talk.answer is not None else None
+                try:
+                    result = await ring.ended()
+                    if talk.answer is not None:
+                        await talk.over()
+                finally:
+                    if booking is not None:
+                        await booking
             finally:
                 talked_id = talk.answer.target.id if talk.answer is not None else None
                 for m in claimed:
@@ -184,11 +190,41 @@ class CoachingDial:
             if call.session.hung_up:
                 raise CallEnded("caller hung up while ringing")
 
-    async def talk_starts(self, sale: Sale, talk: Talk, answer: bridge.Answer[Counsellor]) -> None:
-        """The counsellor answered: billing starts; a limited caller's cutoff takes the exact deadline."""
+    def talk_starts(self, sale: Sale, talk: Talk, answer: bridge.Answer[Counsellor]) -> asyncio.Task[None]:
+        """The counsellor answered: a limited caller's cutoff starts now; billing starts (the returned task).
+
+        The cutoff's first deadline is computed here, from the money read when the
+        backstop was armed and the real answer time and rate: the timer runs before
+        any database work, which under load (or with the database hanging) may take
+        longer than the money lasts.  The exact deadline from the database replaces
+        it a round trip later (a deposit or another call of the caller since then).
+        The booking runs while the bridge goes on, and is awaited before the call is
+        finished.
+        """
         call, caller, group = sale.call, sale.caller, sale.group
         who = answer.target
         rate = who.rate_yen_per_min if who.rate_yen_per_min is not None else group.tariff.rate_yen_per_min
+        if caller.limited:
+            cutoff = Cutoff(
+                call.session,
+                str(answer.leg),
+                talk.backstop,
+                warning_seconds=group.warning_seconds,
+                prompts=call.prompts,
+                metrics=call.metrics,
+                just_announced=True,  # the minutes announcement before ringing
+            )
+            if talk.picture is not None:
+                tariff = Tariff(rate, group.tariff.free_seconds, group.tariff.minimum_charge_yen)
+                cutoff.update(talk.picture.deadline(TalkingCall(answer.answer_us, tariff)))
+            talk.cutoff = cutoff
+            talk.cutoff_task = call.calls.create_task(cutoff.run())
+        return asyncio.get_running_loop().create_task(self._book_talk(sale, talk, answer, rate))
+
+    async def _book_talk(self, sale: Sale, talk: Talk, answer: bridge.Answer[Counsellor], rate: int) -> None:
+        """The talking state and the exact deadline, in the database."""
+        call, caller = sale.call, sale.caller
+        who = answer.target
         await call_records.mark_talking(
             call.pool,
             call.call_uuid,
@@ -198,21 +234,13 @@ class CoachingDial:
             rate_yen_per_min=rate,
             caller_id=caller.id,
         )
-        if not caller.limited:
+        if talk.cutoff is None:
             return
-        cutoff = Cutoff(
-            call.session,
-            str(answer.leg),
-            talk.backstop,
-            warning_seconds=group.warning_seconds,
-            prompts=call.prompts,
-            metrics=call.metrics,
-            just_announced=True,  # the minutes announcement before ringing
-        )
-        talk.cutoff = cutoff
-        self.watcher.register(caller.id, call.call_uuid, cutoff)
+        if talk.cutoff.deadline_us is not None:  # the charge never bills past the armed deadline
+            await call_records.set_deadline(call.pool, call.call_uuid, talk.cutoff.deadline_us)
+        # Registered only now, so the listener cannot interleave its own deadline with the one above.
+        self.watcher.register(caller.id, call.call_uuid, talk.cutoff)
         await self.watcher.recompute(caller.id)
-        talk.cutoff_task = call.calls.create_task(cutoff.run())
 
     async def finish(self, sale: Sale, talk: Talk) -> None:
         """Stop the cutoff, book the charge and close the record (one transaction)."""
@@ -337,15 +365,17 @@ async def announce_minutes(sale: Sale) -> bool:
     return True
 
 
-async def arm_before_ringing(sale: Sale, backstop: Backstop, batch: list[Counsellor]) -> None:
+async def arm_before_ringing(sale: Sale, talk: Talk, batch: list[Counsellor]) -> None:
     """Arm FreeSWITCH's backstop before any money can flow, as if a member answered now.
 
     The highest rate among the members ringing makes it err early; the exact
-    deadline replaces it when someone answers (the cutoff re-arms it).
+    deadline replaces it when someone answers (the cutoff re-arms it).  The money
+    read here is kept: the cutoff's first deadline is computed from it at the answer.
     """
     if not sale.caller.limited:
         return
     tariff = sale.group.tariff
     highest = max([m.rate_yen_per_min or 0 for m in batch] + [tariff.rate_yen_per_min])
     worst = Tariff(highest, tariff.free_seconds, tariff.minimum_charge_yen)
-    await backstop.arm(await money.joint_deadline_of(sale.call.pool, sale.caller.id, TalkingCall(wall_us(), worst)))
+    talk.picture = await money.money_picture(sale.call.pool, sale.caller.id)
+    await talk.backstop.arm(talk.picture.deadline(TalkingCall(wall_us(), worst)))
