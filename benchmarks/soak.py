@@ -15,6 +15,8 @@ the daemon's RSS, open file descriptors and database connections.  Afterwards:
 * RSS after warm-up stays within ±5 % (the last third against the middle third);
 * file descriptors and database connections are back where they were, and no
   event-socket session (each call's task tree) is left open;
+* the prepaid cutoffs' precision (``benchmarks.cutoffs``): error p50/p99/max, how
+  many FreeSWITCH's backstop ended instead of the daemon, the daemon's loop lag;
 * every line is free (both tenants), every call record and every forwarded leg
   closed, each forwarded talk billed by its tariff, no prepaid balance below
   zero, every caller's ledger sums to their balance (the chaos audit), every
@@ -40,7 +42,7 @@ from pathlib import Path
 
 import asyncpg
 
-from benchmarks import soak_coaching, soak_ivr
+from benchmarks import cutoffs, soak_coaching, soak_ivr
 from benchmarks.chaos_kill import audit
 from benchmarks.coaching import populate
 from benchmarks.harness import bench_database, daemon_env, daemon_status, machine, raise_fd_limit, rss_kib
@@ -63,6 +65,7 @@ class Load:
         self.mix: collections.Counter[str] = collections.Counter()
         self.hung_up_by: collections.Counter[str] = collections.Counter()
         self.samples: list[tuple[float, int, int, int]] = []
+        self.ended_by_backstop: list[CallResult] = []  # FreeSWITCH's sched_hangup, not the daemon's cut
 
     def talking(self, caller_id: int) -> bool:
         return caller_id in self.in_call
@@ -75,6 +78,8 @@ class Load:
             self.in_call.discard(self.callers[i])
             self.idle.append(i)
         self.mix[soak_coaching.outcome(result)] += 1
+        if result.hangup_by == "sched_hangup":
+            self.ended_by_backstop.append(result)
         return result
 
     async def ivr(self, n: int) -> CallResult:
@@ -212,6 +217,7 @@ async def main(args: argparse.Namespace) -> int:
                 r["ended_by"]: r["n"]
                 for r in await conn.fetch("SELECT ended_by, count(*) AS n FROM call_records GROUP BY ended_by")
             }
+            report["cutoff_precision"] = await cutoffs.report(conn, load.ended_by_backstop, daemon.http_port)
             report["rss_kib_samples"] = [s[1] for s in load.samples]
             report["rss_drift_percent"] = round(rss_drift(load.samples) * 100, 2)
             report["fds_idle_before_after"] = [fds_idle, fd_count(pid)]
