@@ -30,7 +30,7 @@ from typing import Any
 import asyncpg
 from aiohttp import web
 
-from daemon import __version__, demo_access, housekeeping
+from daemon import __version__, demo_access, event_loop, housekeeping
 from daemon.calls.balance_watch import BalanceWatcher
 from daemon.calls.coaching import CoachingDial
 from daemon.calls.entry import CallEntry, ProductFlow
@@ -111,6 +111,7 @@ class Daemon:
             esl_port=self.esl_port,
             http_port=self.http_port,
             version=__version__,
+            event_loop=event_loop.running(),
         )
 
     async def _start(self, stack: contextlib.AsyncExitStack) -> None:

@@ -8,7 +8,7 @@ import re
 import socket
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_core import ErrorDetails
@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     admin_token: SecretStr = Field(SecretStr(""), description="bearer token of the admin API")
     node_id: str = Field(default_factory=socket.gethostname, min_length=1, max_length=100)
     log_level: str = "info"
+    event_loop: Literal["uvloop", "asyncio"] = Field(
+        "uvloop", description="uvloop (the standard loop where it is not installed) or asyncio (daemon.event_loop)"
+    )
     demo: bool = Field(False, description="create a demo tenant on 0312345678 at start")
     linger_seconds: int = Field(10, ge=1, le=60, description="how long FreeSWITCH keeps the socket after hangup")
     hangup_complete_timeout: float = Field(
