@@ -25,7 +25,7 @@ import signal
 import sys
 import time
 from collections.abc import Coroutine
-from typing import Any
+from typing import Any, cast
 
 import asyncpg
 from aiohttp import web
@@ -181,8 +181,7 @@ class Daemon:
             async def bind(host: str, port: int) -> int:
                 site = web.TCPSite(runner, host, port)
                 await site.start()
-                server = site._server
-                assert isinstance(server, asyncio.Server)
+                server = cast(asyncio.Server, site._server)  # uvloop's Server is no asyncio.Server subclass
                 bound: int = server.sockets[0].getsockname()[1]
                 return bound
 

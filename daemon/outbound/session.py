@@ -23,7 +23,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, cast
 
 from daemon.esl import Event, Frame, ProtocolError
 from daemon.esl.connection import (
@@ -91,8 +91,8 @@ class Session(asyncio.Protocol):
     # -- asyncio.Protocol -------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self._transport = transport
+        # A stream transport (create_server); uvloop's are not asyncio.Transport subclasses.
+        self._transport = cast(asyncio.Transport, transport)
         if self._on_connection is not None:
             self._on_connection(self)
 
