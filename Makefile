@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 CHROMIUM := /usr/bin/chromium
 JP_FONT  := /usr/share/fonts/opentype/ipafont-gothic/ipag.ttf
 
-.PHONY: run test lint typecheck unit screenshots bench soak chaos two-nodes db-outage fuzz fuzz-api clean
+.PHONY: run test lint typecheck unit screenshots bench bench-peers cutoff-load soak chaos two-nodes db-outage fuzz fuzz-api clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || { \
@@ -55,7 +55,20 @@ bench: $(STAMP)
 	$(PY) -m benchmarks.setup_rate
 	$(PY) -m benchmarks.session_path
 	$(PY) -m benchmarks.coaching
+	$(PY) -m benchmarks.cutoff_load
 	$(PY) -m benchmarks.audio
+
+# This daemon against a bare asyncio server, a greenswitch app and a genesis app, one sitting, one table.
+# The libraries go into a throw-away environment, never into the daemon's.
+PEERS_VENV ?= /tmp/calld-bench-peers
+bench-peers: $(STAMP)
+	@test -x $(PEERS_VENV)/bin/python || $(PYTHON) -m venv $(PEERS_VENV)
+	$(PEERS_VENV)/bin/python -m pip install -q greenswitch gevent genesis
+	$(PY) -m benchmarks.bench_peers --peer-python $(PEERS_VENV)/bin/python $(if $(CALLS),--calls $(CALLS))
+
+# 1,000 live prepaid calls cut off while set-ups run at 300/s: cutoff error, backstop-ended talks, loop lag.
+cutoff-load: $(STAMP)
+	$(PY) -m benchmarks.cutoff_load --calls $${CALLS:-1000} --rate $${RATE:-300}
 
 # Coverage-guided fuzzing of the ESL codec (atheris/libFuzzer), seeded with the transcripts.
 FUZZ_RUNS ?= 10000000

@@ -1,0 +1,224 @@
+"""This daemon against the other ways to write an outbound-socket server, in one sitting.
+
+    python -m benchmarks.bench_peers --peer-python /tmp/calld-bench-peers/bin/python [--calls 4000]
+
+The same generator (the FreeSWITCH emulator: FreeSWITCH's outbound socket as the
+transcripts in ``../shared/freeswitch/transcripts`` show it, real-sized events, the
+20 ms media tick unless ``--media-tick 0``) drives, one after the other:
+
+* **calld**: this daemon (``python -m daemon run``) with line admission and release
+  in its PostgreSQL; the call is its interim flow (answer → 20 ms guidance → hang-up);
+* **bare**: ``benchmarks/peers/bare.py``, the same call in bare asyncio, no database;
+* **greenswitch** and **genesis**: the same call on those libraries
+  (``benchmarks/peers/*_app.py``), run by ``--peer-python`` (a throw-away environment:
+  ``make bench-peers`` makes it; without one they are skipped).
+
+Pinning: every server process (all its threads; for calld also its PostgreSQL) on
+CPU 0, the generator on CPU 1, as ``taskset`` would.  Per server: ``--calls`` calls
+with ``--inflight`` in flight (set-ups/s, the server's CPU per call), then
+``--latency-seconds`` at 100 set-ups/s (connect → first command, p50/p99).  One
+table at the end, with calld's ratio to each.  Nothing here is asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import asyncpg
+
+from benchmarks.harness import bench_database, cpu_seconds, daemon_env, machine, percentile, place_many, raise_fd_limit
+from benchmarks.setup_rate import NUMBER, prepare_database
+from emulator import CallerScript, FakeFreeSwitch
+from tests.daemon_process import DaemonProcess, free_port
+from tests.stand_in_prompts import write_prompts
+
+PEERS = Path(__file__).parent / "peers"
+SERVER_CPU = {0}
+GENERATOR_CPU = {1}
+
+
+def pin(pid: int, cpus: set[int]) -> None:
+    """Every thread of ``pid`` (what ``taskset -a -p`` does); threads and children made later inherit it."""
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            os.sched_setaffinity(int(tid), cpus)
+        except ProcessLookupError:
+            continue
+
+
+def children(pid: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rpartition(")")[2].split()[1]) == pid:
+                found.append(int(entry))
+    return found
+
+
+def postgres_pids(dsn_dir: Path) -> list[int]:
+    """The embedded PostgreSQL's postmaster (postmaster.pid) and its processes."""
+    postmaster = int((dsn_dir / "postmaster.pid").read_text().split()[0])
+    return [postmaster, *children(postmaster)]
+
+
+async def wait_listening(port: int, proc: asyncio.subprocess.Process, within: float = 60.0) -> None:
+    until = time.monotonic() + within
+    while time.monotonic() < until:
+        if proc.returncode is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        try:
+            _r, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            await asyncio.sleep(0.2)
+            continue
+        writer.close()
+        return
+    raise TimeoutError("server did not listen")
+
+
+def cpu_of(pids: list[int]) -> dict[int, float]:
+    found = {}
+    for pid in pids:
+        try:
+            found[pid] = cpu_seconds(pid)
+        except OSError:  # a backend that ended meanwhile
+            continue
+    return found
+
+
+async def drive(
+    port: int, server: int, helpers: Callable[[], list[int]], args: argparse.Namespace
+) -> dict[str, object]:
+    """``server``'s pid; ``helpers()``: its database's processes now (backends come and go)."""
+    fs = FakeFreeSwitch(port=port, linger_scale=0.0, record_frames=False, media_tick=args.media_tick)
+    script = CallerScript(destination=NUMBER)
+    await place_many(fs, [script] * 200, 100)  # warm-up (the probe connection above is not a call)
+    server_cpu, helper_cpu = cpu_seconds(server), cpu_of(helpers())
+    results, elapsed = await place_many(fs, [script] * args.calls, args.inflight)
+    used = cpu_seconds(server) - server_cpu
+    db_used = sum(c - helper_cpu.get(p, 0.0) for p, c in cpu_of(helpers()).items())
+    ok = sum(1 for r in results if not r.errors and r.apps and r.hangup_by == "app")
+    lat: list[float] = []
+    if args.latency_seconds:
+        slow, _ = await place_many(fs, [script] * int(100 * args.latency_seconds), 1000, rate=100.0)
+        lat = [r.first_command_latency * 1000 for r in slow if r.first_command_latency is not None]
+    return {
+        "setups_per_second": round(ok / elapsed, 1),
+        "ok": f"{ok}/{len(results)}",
+        "cpu_ms_per_call": round(used / max(ok, 1) * 1000, 3),
+        "db_cpu_ms_per_call": round(db_used / max(ok, 1) * 1000, 3) if db_used else None,
+        "p50_ms_at_100": round(percentile(lat, 0.5), 2) if lat else None,
+        "p99_ms_at_100": round(percentile(lat, 0.99), 2) if lat else None,
+        "load_average": round(os.getloadavg()[0], 2),
+    }
+
+
+async def calld(args: argparse.Namespace) -> dict[str, object]:
+    async with bench_database() as (dsn, work):
+        await prepare_database(dsn)
+        daemon = DaemonProcess(daemon_env(dsn, work, node="peers", pool_size=20))
+        await daemon.start()
+        try:
+            assert daemon.proc is not None
+            pg = postgres_pids(work / "pgdata")
+            for pid in [daemon.proc.pid, *pg]:
+                pin(pid, SERVER_CPU)
+            return await drive(daemon.esl_port, daemon.proc.pid, lambda: postgres_pids(work / "pgdata"), args)
+        finally:
+            await daemon.stop()
+
+
+async def peer(python: str, app: str, prompt: Path, args: argparse.Namespace) -> dict[str, object]:
+    port = free_port()
+    proc = await asyncio.create_subprocess_exec(
+        python,
+        str(PEERS / app),
+        str(port),
+        str(prompt),
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        pin(proc.pid, SERVER_CPU)
+        await wait_listening(port, proc)
+        pin(proc.pid, SERVER_CPU)  # threads it made while starting
+        return await drive(port, proc.pid, list, args)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+        await proc.wait()
+
+
+def table(rows: dict[str, dict[str, object]]) -> str:
+    ours = rows.get("calld", {}).get("setups_per_second")
+    lines = [
+        "| server | set-ups/s | calld ÷ it | CPU ms/call (server; its DB) | p50 / p99 ms at 100/s | ok | load |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, r in rows.items():
+        if "error" in r:
+            lines.append(f"| {name} | — | — | — | — | {r['error']} | — |")
+            continue
+        rate = r["setups_per_second"]
+        ratio = (
+            f"{float(ours) / float(rate):.2f}" if isinstance(ours, float) and isinstance(rate, float) and rate else "—"
+        )
+        db = f"; {r['db_cpu_ms_per_call']}" if r.get("db_cpu_ms_per_call") is not None else ""
+        lines.append(
+            f"| {name} | {rate} | {ratio} | {r['cpu_ms_per_call']}{db} | {r['p50_ms_at_100']} / {r['p99_ms_at_100']}"
+            f" | {r['ok']} | {r['load_average']} |"
+        )
+    return "\n".join(lines)
+
+
+async def main(args: argparse.Namespace) -> int:
+    raise_fd_limit()
+    os.sched_setaffinity(0, GENERATOR_CPU)
+    report: dict[str, object] = {**machine(), "calls": args.calls, "inflight": args.inflight}
+    prompt = write_prompts(Path(args.work) / "peer-prompts", seconds=0.02) / "greeting.wav"
+    rows: dict[str, dict[str, object]] = {}
+    runs = [("calld", None), ("bare", sys.executable)]
+    if args.peer_python:
+        runs += [("greenswitch", args.peer_python), ("genesis", args.peer_python)]
+    for name, python in runs:
+        print(f"{name} …", file=sys.stderr, flush=True)
+        try:
+            if python is None:
+                rows[name] = await calld(args)
+            else:
+                app = "bare.py" if name == "bare" else f"{name}_app.py"
+                rows[name] = await peer(python, app, prompt, args)
+        except (RuntimeError, TimeoutError, OSError, asyncpg.PostgresError) as exc:
+            rows[name] = {"error": repr(exc)}
+        print(f"{name}: {rows[name]}", file=sys.stderr, flush=True)
+    report["servers"] = rows
+    print(json.dumps(report, indent=2))
+    print()
+    print(table(rows))
+    return 0
+
+
+def cli() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--peer-python", default="", help="Python of the environment with greenswitch and genesis")
+    parser.add_argument("--calls", type=int, default=4000)
+    parser.add_argument("--inflight", type=int, default=200)
+    parser.add_argument("--latency-seconds", type=float, default=5.0, help="0: no latency phase")
+    parser.add_argument("--media-tick", type=float, default=0.02, help="the emulator's frame clock (0: none)")
+    parser.add_argument("--work", default="/tmp", help="where the peers' stand-in prompt is written")
+    sys.exit(asyncio.run(main(parser.parse_args())))
+
+
+if __name__ == "__main__":
+    cli()

@@ -1,0 +1,100 @@
+"""Prepaid cutoffs under set-up load: ``--calls`` live prepaid talks cut off while set-ups run at ``--rate``/s.
+
+    python -m benchmarks.cutoff_load [--calls 1000] [--rate 300] [--talk 10] [--spread 15]
+
+``--calls`` Coaching Dial callers (``benchmarks.coaching.populate``: one-member
+groups, 600 yen/min, a warning 2 s before the end) arrive within 5 s; caller i
+has money for ``talk + spread × i / calls`` seconds, nobody hangs up, so every
+talk is ended for money, the deadlines spread over ``--spread`` seconds.  From the
+first call to the last deadline, a second tenant's IVR number takes set-ups
+(answer → guidance → hang-up, line admission and release in PostgreSQL) at
+``--rate`` per second.  Reported (``benchmarks.cutoffs``): the cutoff error
+p50/p99/max, how many talks FreeSWITCH's backstop ended instead of the daemon,
+the daemon's loop lag and cut lag, and the set-up rate reached.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import time
+import uuid
+
+import asyncpg
+
+from benchmarks import coaching, cutoffs
+from benchmarks.harness import bench_database, daemon_env, machine, place_many, raise_fd_limit
+from daemon.db import ledger
+from emulator import CallerScript, CallResult, FakeFreeSwitch
+from tests.daemon_process import DaemonProcess
+
+SETUP_NUMBER = "0398765432"
+
+
+async def prepare(dsn: str, args: argparse.Namespace) -> None:
+    tenant, callers = await coaching.populate(dsn, args.calls)
+    pool = await asyncpg.create_pool(dsn, min_size=1, max_size=4)
+    assert pool is not None
+    try:
+        for i, caller in enumerate(callers):
+            seconds = args.talk + args.spread * i / args.calls
+            yen = int(coaching.RATE * seconds / 60)
+            await ledger.post(pool, tenant, caller, "deposit", yen, idempotency_key=uuid.uuid4().hex)
+        shop = await pool.fetchval("INSERT INTO tenants (name) VALUES ('setups') RETURNING id")
+        await pool.execute("INSERT INTO line_contracts (tenant_id, lines) VALUES ($1, 100000)", shop)
+        await pool.execute(
+            "INSERT INTO numbers (number, tenant_id, product) VALUES ($1, $2, 'ivr')", SETUP_NUMBER, shop
+        )
+    finally:
+        await pool.close()
+
+
+async def main(args: argparse.Namespace) -> dict[str, object]:
+    raise_fd_limit()
+    report: dict[str, object] = {**machine(), "calls": args.calls, "setup_rate_asked": args.rate}
+    async with bench_database() as (dsn, work):
+        await prepare(dsn, args)
+        daemon = DaemonProcess(daemon_env(dsn, work, node="cutload", pool_size=40))
+        await daemon.start()
+        try:
+            fs = FakeFreeSwitch(port=daemon.esl_port, linger_scale=0.0, record_frames=False)
+            talks = [coaching.script(i, None) for i in range(args.calls)]
+            window = 5.0 + args.talk + args.spread + 2.0  # arrivals, the longest money, the cut and the goodbye
+            setups = [CallerScript(destination=SETUP_NUMBER)] * int(args.rate * window)
+            started = time.perf_counter()
+            prepaid = asyncio.create_task(place_many(fs, talks, args.calls, rate=args.calls / 5.0))
+            done, elapsed = await place_many(fs, setups, max(100, args.rate), rate=args.rate)
+            talked, _ = await prepaid
+            ok = sum(1 for r in done if not r.errors and r.apps)
+            report["setups_per_second"] = round(ok / elapsed, 1)
+            report["setups_ok"] = f"{ok}/{len(done)}"
+            report["seconds"] = round(time.perf_counter() - started, 1)
+            conn = await asyncpg.connect(dsn)
+            try:
+                backstop: list[CallResult] = [r for r in talked if r.hangup_by == "sched_hangup"]
+                report |= await cutoffs.report(conn, backstop, daemon.http_port)
+                report["balances_below_zero"] = await conn.fetchval(
+                    "SELECT count(*) FROM callers WHERE balance_yen < 0"
+                )
+            finally:
+                await conn.close()
+        finally:
+            await daemon.stop()
+    report["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
+    return report
+
+
+def cli() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--calls", type=int, default=1000)
+    parser.add_argument("--rate", type=float, default=300.0, help="set-ups per second meanwhile")
+    parser.add_argument("--talk", type=float, default=10.0, help="seconds of money of the first caller")
+    parser.add_argument("--spread", type=float, default=15.0, help="the last caller has this much more")
+    report = asyncio.run(main(parser.parse_args()))
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    cli()
