@@ -30,7 +30,7 @@ from typing import Any, cast
 import asyncpg
 from aiohttp import web
 
-from daemon import __version__, demo_access, event_loop, housekeeping
+from daemon import __version__, demo_access, event_loop, gc_tuning, housekeeping
 from daemon.calls.balance_watch import BalanceWatcher
 from daemon.calls.coaching import CoachingDial
 from daemon.calls.entry import CallEntry, ProductFlow
@@ -331,6 +331,7 @@ async def serve(settings: Settings) -> None:
         stopping.cancel()
         _log.error("startup_failed", error=str(exc))
         raise SystemExit(EXIT_STARTUP_ERROR) from None
+    gc_tuning.settle()  # the start-up heap is never garbage: no full collection walks it again
     daemon.notifier.ready()  # the event socket takes calls (failing closed until the database is up)
     failing = asyncio.ensure_future(daemon.failed.wait())
     await asyncio.wait({stopping, failing}, return_when=asyncio.FIRST_COMPLETED)
