@@ -21,6 +21,7 @@ import json
 import os
 import time
 import uuid
+from collections.abc import Iterator
 
 import asyncpg
 
@@ -52,29 +53,11 @@ async def prepare(dsn: str, args: argparse.Namespace) -> None:
         await pool.close()
 
 
-async def setups_until(fs: FakeFreeSwitch, busy: asyncio.Task[object], rate: float) -> list[CallResult]:
-    """Set-up calls at ``rate`` per second (as far as the machine keeps up) until ``busy`` is done."""
-    results: list[CallResult] = []
+def setups_until(busy: asyncio.Task[object]) -> Iterator[CallerScript]:
+    """Set-up calls, one after the other, until ``busy`` is done."""
     script = CallerScript(destination=SETUP_NUMBER)
-    gate = asyncio.Semaphore(INFLIGHT)
-
-    async def one() -> None:
-        try:
-            results.append(await fs.place_call(script))
-        finally:
-            gate.release()
-
-    started = time.perf_counter()
-    async with asyncio.TaskGroup() as tg:
-        n = 0
-        while not busy.done():
-            delay = started + n / rate - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            await gate.acquire()
-            tg.create_task(one())
-            n += 1
-    return results
+    while not busy.done():
+        yield script
 
 
 async def main(args: argparse.Namespace) -> dict[str, object]:
@@ -89,7 +72,7 @@ async def main(args: argparse.Namespace) -> dict[str, object]:
             talks = [coaching.script(i, None) for i in range(args.calls)]
             started = time.perf_counter()
             prepaid = asyncio.create_task(place_many(fs, talks, args.calls, rate=args.calls / 5.0))
-            done = await setups_until(fs, prepaid, args.rate)
+            done, _ = await place_many(fs, setups_until(prepaid), INFLIGHT, rate=args.rate)
             talked, _ = await prepaid
             elapsed = time.perf_counter() - started
             ok = sum(1 for r in done if not r.errors and r.apps)

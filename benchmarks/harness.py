@@ -10,7 +10,7 @@ import resource
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -99,11 +99,14 @@ def daemon_env(dsn: str, work: Path, *, node: str, pool_size: int = 20, **prompt
 
 async def place_many(
     fs: FakeFreeSwitch,
-    scripts: list[CallerScript],
+    scripts: Iterable[CallerScript],
     inflight: int,
     rate: float | None = None,
 ) -> tuple[list[CallResult], float]:
-    """Place the calls with at most ``inflight`` at once (and at most ``rate`` per second)."""
+    """Place the calls with at most ``inflight`` at once (and at most ``rate`` per second).
+
+    ``scripts`` may be a generator: the next call is taken only when it may start.
+    """
     gate = asyncio.Semaphore(inflight)
     results: list[CallResult] = []
 
