@@ -71,6 +71,7 @@ async def main(args: argparse.Namespace) -> dict[str, object]:
             fs = FakeFreeSwitch(port=daemon.esl_port, linger_scale=0.0, record_frames=False)
             talks = [coaching.script(i, None) for i in range(args.calls)]
             started = time.perf_counter()
+            lag = cutoffs.generator_lag()
             prepaid = asyncio.create_task(place_many(fs, talks, args.calls, rate=args.calls / 5.0))
             done, _ = await place_many(fs, setups_until(prepaid), INFLIGHT, rate=args.rate)
             talked, _ = await prepaid
@@ -82,7 +83,7 @@ async def main(args: argparse.Namespace) -> dict[str, object]:
             conn = await asyncpg.connect(dsn)
             try:
                 backstop: list[CallResult] = [r for r in talked if r.hangup_by == "sched_hangup"]
-                report |= await cutoffs.report(conn, backstop, daemon.http_port)
+                report |= await cutoffs.report(conn, backstop, daemon.http_port, lag)
                 report["balances_below_zero"] = await conn.fetchval(
                     "SELECT count(*) FROM callers WHERE balance_yen < 0"
                 )

@@ -6,7 +6,10 @@ backstop (the emulator says ``hangup_by = 'sched_hangup'``; the record says the
 caller's leg went first).  The error of both is the talk's end (FreeSWITCH's
 timestamp, quantised to its 20 ms clock like the real one) minus the deadline the
 daemon armed.  Beside it, the daemon's own view from ``/metrics``: the event
-loop's lag and the cut's lag (timer due → ``uuid_kill`` answered).
+loop's lag, the cut's sent lag (timer due → ``uuid_kill`` written) and its lag
+(→ answered); and the generator's own loop lag (:func:`generator_lag`): the
+emulated FreeSWITCH runs in the benchmark process, and when that process is late
+the talk's end and the backstop are late with it, whatever the daemon did.
 """
 
 from __future__ import annotations
@@ -15,9 +18,11 @@ import asyncio
 from collections.abc import Iterable
 
 import asyncpg
+from prometheus_client import CollectorRegistry, Histogram, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from benchmarks.harness import percentile
+from daemon.loop_lag import LoopLagMonitor
 from emulator import CallResult
 
 
@@ -51,7 +56,24 @@ def histogram(text: str, name: str) -> dict[str, object]:
     return {"samples": int(count), "over": over}
 
 
-async def report(conn: asyncpg.Connection, results: Iterable[CallResult], http_port: int | None) -> dict[str, object]:
+GENERATOR_LAG = "generator_loop_lag_seconds"
+
+
+def generator_lag() -> tuple[LoopLagMonitor, CollectorRegistry]:
+    """The benchmark process's own loop lag, sampled like the daemon's (started here)."""
+    registry = CollectorRegistry()
+    buckets = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0)
+    monitor = LoopLagMonitor(Histogram(GENERATOR_LAG, "generator loop lag", buckets=buckets, registry=registry))
+    monitor.start()
+    return monitor, registry
+
+
+async def report(
+    conn: asyncpg.Connection,
+    results: Iterable[CallResult],
+    http_port: int | None,
+    generator: tuple[LoopLagMonitor, CollectorRegistry] | None = None,
+) -> dict[str, object]:
     """Cutoff error p50/p99/max (ms), the backstop-ended count, and the daemon's lag histograms."""
     backstop = {r.call_uuid for r in results if r.hangup_by == "sched_hangup"}
     rows = await conn.fetch(
@@ -70,5 +92,10 @@ async def report(conn: asyncpg.Connection, results: Iterable[CallResult], http_p
     if http_port is not None:
         text = await scrape(http_port)
         out["daemon_loop_lag"] = histogram(text, "calld_event_loop_lag_seconds")
+        out["daemon_cut_sent_lag"] = histogram(text, "calld_cutoff_sent_lag_seconds")
         out["daemon_cut_lag"] = histogram(text, "calld_cutoff_lag_seconds")
+    if generator is not None:
+        monitor, registry = generator
+        monitor.stop()
+        out["generator_loop_lag"] = histogram(generate_latest(registry).decode(), GENERATOR_LAG)
     return out

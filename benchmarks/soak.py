@@ -196,6 +196,7 @@ async def main(args: argparse.Namespace) -> int:
         load = Load(FakeFreeSwitch(port=daemon.esl_port, linger_scale=0.05, record_frames=False), args, callers, rng)
         stop = asyncio.Event()
         started = time.perf_counter()
+        lag = cutoffs.generator_lag()
         try:
             depositor = asyncio.create_task(money.run(stop, load.talking))
             sampling = asyncio.create_task(load.sample(pid, conn, started, stop))
@@ -217,7 +218,7 @@ async def main(args: argparse.Namespace) -> int:
                 r["ended_by"]: r["n"]
                 for r in await conn.fetch("SELECT ended_by, count(*) AS n FROM call_records GROUP BY ended_by")
             }
-            report["cutoff_precision"] = await cutoffs.report(conn, load.ended_by_backstop, daemon.http_port)
+            report["cutoff_precision"] = await cutoffs.report(conn, load.ended_by_backstop, daemon.http_port, lag)
             report["rss_kib_samples"] = [s[1] for s in load.samples]
             report["rss_drift_percent"] = round(rss_drift(load.samples) * 100, 2)
             report["fds_idle_before_after"] = [fds_idle, fd_count(pid)]

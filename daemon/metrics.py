@@ -44,6 +44,12 @@ class Metrics:
             buckets=(0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0),
             registry=r,
         )
+        self.cutoff_sent_lag = Histogram(
+            "calld_cutoff_sent_lag_seconds",
+            "The cut's uuid_kill written minus the deadline (the daemon's own part of calld_cutoff_lag_seconds)",
+            buckets=(0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0),
+            registry=r,
+        )
         self.loop_lag = Histogram(
             "calld_event_loop_lag_seconds",
             "How late the event loop ran a timer (sampled every 25 ms): every call's timing shares it",

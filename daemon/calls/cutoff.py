@@ -251,6 +251,8 @@ class Cutoff:
 
     async def _cut(self, deadline_us: int) -> None:
         self.cut = True
+        # api() writes in this same step, before its first await: this is when the cut leaves us
+        self.metrics.cutoff_sent_lag.observe(max(0.0, (wall_us() - deadline_us) / 1e6))
         await self.session.api(f"uuid_kill {self.leg} ALLOTTED_TIMEOUT")
         self.cut_lag_s = (wall_us() - deadline_us) / 1e6
         self.metrics.cutoffs.inc()

@@ -48,7 +48,8 @@ async def test_the_cut_is_sent_while_freeswitch_has_not_answered_the_backstop() 
     session = await fake.start()
     fake.stall()
     leg = str(uuid.uuid4())
-    cutoff = Cutoff(session, leg, Backstop(session), warning_seconds=0, prompts=Paths(), metrics=Metrics())
+    metrics = Metrics()
+    cutoff = Cutoff(session, leg, Backstop(session), warning_seconds=0, prompts=Paths(), metrics=metrics)
     cutoff.update(wall_us() + 300_000)
     running = asyncio.create_task(cutoff.run())
     await until(lambda: any(line.startswith("uuid_kill") for line in api_lines(fake)))
@@ -56,9 +57,12 @@ async def test_the_cut_is_sent_while_freeswitch_has_not_answered_the_backstop() 
     assert lines[0].startswith("sched_hangup ")  # the backstop was asked for first, still unanswered
     assert f"uuid_kill {leg} ALLOTTED_TIMEOUT" in lines
     assert cutoff.cut
+    assert metrics.registry.get_sample_value("calld_cutoff_sent_lag_seconds_count") == 1  # sent, not yet answered
+    assert metrics.registry.get_sample_value("calld_cutoff_lag_seconds_count") == 0
     fake.unstall()
     await asyncio.wait_for(running, 5)
     assert cutoff.cut_lag_s is not None
+    assert metrics.registry.get_sample_value("calld_cutoff_lag_seconds_count") == 1
 
 
 async def test_the_warning_does_not_hold_the_cut_back() -> None:
