@@ -108,7 +108,7 @@ async def drive(
     results, elapsed = await place_many(fs, [script] * args.calls, args.inflight)
     used = cpu_seconds(server) - server_cpu
     db_used = sum(c - helper_cpu.get(p, 0.0) for p, c in cpu_of(helpers()).items())
-    ok = sum(1 for r in results if not r.errors and r.apps and r.hangup_by == "app")
+    ok = sum(1 for r in results if not r.errors and any(app == "playback" for app, _ in r.apps))
     lat: list[float] = []
     if args.latency_seconds:
         slow, _ = await place_many(fs, [script] * int(100 * args.latency_seconds), 1000, rate=100.0)
@@ -127,7 +127,10 @@ async def drive(
 async def calld(args: argparse.Namespace) -> dict[str, object]:
     async with bench_database() as (dsn, work):
         await prepare_database(dsn)
-        daemon = DaemonProcess(daemon_env(dsn, work, node="peers", pool_size=20))
+        env = daemon_env(dsn, work, node="peers", pool_size=20)
+        if args.event_loop:
+            env["CALLD_EVENT_LOOP"] = args.event_loop
+        daemon = DaemonProcess(env)
         await daemon.start()
         try:
             assert daemon.proc is not None
@@ -191,6 +194,8 @@ async def main(args: argparse.Namespace) -> int:
     runs = [("calld", None), ("bare", sys.executable)]
     if args.peer_python:
         runs += [("greenswitch", args.peer_python), ("genesis", args.peer_python)]
+    if args.servers:
+        runs = [run for run in runs if run[0] in args.servers.split(",")]
     for name, python in runs:
         print(f"{name} …", file=sys.stderr, flush=True)
         try:
@@ -217,6 +222,8 @@ def cli() -> None:
     parser.add_argument("--latency-seconds", type=float, default=5.0, help="0: no latency phase")
     parser.add_argument("--media-tick", type=float, default=0.02, help="the emulator's frame clock (0: none)")
     parser.add_argument("--work", default="/tmp", help="where the peers' stand-in prompt is written")
+    parser.add_argument("--servers", default="", help="only these (comma-separated: calld,bare,greenswitch,genesis)")
+    parser.add_argument("--event-loop", default="", help="calld's CALLD_EVENT_LOOP (uvloop or asyncio)")
     sys.exit(asyncio.run(main(parser.parse_args())))
 
 

@@ -81,6 +81,7 @@ class Listener(asyncio.Protocol):
         self.names: set[str] = set()
         self.all_events = False
         self.myevents = False
+        self.uuid_filters: set[str] = set()  # ``filter Unique-ID <uuid>``: only those channels' events
         self.session_uuid: str | None = None
         self.closing = False
         self.gone = False  # the connection is closed (either side)
@@ -185,6 +186,9 @@ class Listener(asyncio.Protocol):
         if low.startswith("event"):
             return self.event(line), []
         if low.startswith("filter "):
+            header, _, value = line[7:].strip().partition(" ")
+            if header.lower() == "unique-id" and value:
+                self.uuid_filters.add(value.strip())
             return f"+OK filter added. [{line[7:].strip()}]", []
         self.protocol_error(f"unknown command: {line!r}")
         return "-ERR command not found", []
@@ -250,6 +254,8 @@ class Listener(asyncio.Protocol):
 
     def wants(self, event: OutEvent) -> bool:
         if not (self.all_events or event.name in self.names):
+            return False
+        if self.uuid_filters and event.uuid not in self.uuid_filters:  # switch_event filters: a match passes
             return False
         return not (self.myevents and event.uuid is not None and event.uuid != self.session_uuid)
 
