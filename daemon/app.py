@@ -261,7 +261,7 @@ class Daemon:
             assert self.settler is not None
             await self.settler.settle_pending()  # exact ends first: recovery would only estimate them
             self._spawn("settlement", self.settler.run())
-            self._spawn("recovery", recover(pool, self.settings, self.recovered))
+            self._spawn("recovery", recover(pool, self.settings, self.recovered, self.prompts))
             if self.demo is not None:
                 self._announce_demo(self.demo)
             return

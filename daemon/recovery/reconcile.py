@@ -27,10 +27,11 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from daemon.calls.services import Prompts
 from daemon.db import admission, call_records, hunting
 from daemon.inbound.client import InboundClient
 from daemon.logs import get_logger
-from daemon.recovery import forwarding
+from daemon.recovery import cut, forwarding
 from daemon.recovery.hangups import HANGUP_COMPLETE, Hangups, end_us
 
 _log = get_logger(__name__)
@@ -59,12 +60,16 @@ async def reconcile(
     *,
     wait_live_seconds: float = 3600.0,
     estimate: bool = True,
+    prompts: Prompts | None = None,
 ) -> Outcome:
     """Finish ``node_id``'s open records.  With ``estimate=False`` a talking call
-    without any evidence of its end (no hangup heard, no CDR) is left open."""
+    without any evidence of its end (no hangup heard, no CDR) is left open.
+    With ``prompts`` (and a client) a live call is cut at its deadline (daemon.recovery.cut)."""
     forwarded = await forwarding.begin(pool, node_id, client, wait_live_seconds=wait_live_seconds, estimate=estimate)
     try:
-        outcome = await _reconcile_calls(pool, node_id, client, wait_live_seconds=wait_live_seconds, estimate=estimate)
+        outcome = await _reconcile_calls(
+            pool, node_id, client, wait_live_seconds=wait_live_seconds, estimate=estimate, prompts=prompts
+        )
     except BaseException:
         forwarded.cancel()
         raise
@@ -73,7 +78,13 @@ async def reconcile(
 
 
 async def _reconcile_calls(
-    pool: asyncpg.Pool, node_id: str, client: InboundClient | None, *, wait_live_seconds: float, estimate: bool
+    pool: asyncpg.Pool,
+    node_id: str,
+    client: InboundClient | None,
+    *,
+    wait_live_seconds: float,
+    estimate: bool,
+    prompts: Prompts | None,
 ) -> Outcome:
     outcome = Outcome()
     records = await call_records.open_on_node(pool, node_id)
@@ -113,12 +124,20 @@ async def _reconcile_calls(
             ended_by = "reconciled_cdr"
         await _close(pool, r, end, "UNKNOWN", ended_by)
 
-    async for call, event in hangups.each(live, wait_live_seconds):
-        r = talking[call]
-        ends = [e for leg in _legs(r) if leg in hangups.heard and (e := end_us(hangups.heard[leg])) is not None]
-        talk_end = min(ends) if ends else time.time_ns() // 1000
-        await _close(pool, r, talk_end, event.get("Hangup-Cause") or "", "reconciled_live")
-        outcome.finished_live += 1
+    # A live call is cut at its deadline by us again, not by the backstop (daemon.recovery.cut).
+    cuts = {c: cut.start(pool, client, talking[c], prompts) for c in live if client is not None and prompts is not None}
+    try:
+        async for call, event in hangups.each(live, wait_live_seconds):
+            if (task := cuts.pop(call, None)) is not None:
+                task.cancel()
+            r = talking[call]
+            ends = [e for leg in _legs(r) if leg in hangups.heard and (e := end_us(hangups.heard[leg])) is not None]
+            talk_end = min(ends) if ends else time.time_ns() // 1000
+            await _close(pool, r, talk_end, event.get("Hangup-Cause") or "", "reconciled_live")
+            outcome.finished_live += 1
+    finally:
+        for task in cuts.values():
+            task.cancel()
     return outcome
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import time
 from pathlib import Path
 
 import asyncpg
@@ -186,3 +187,78 @@ async def test_backstop_ends_a_crashed_bridge_at_the_first_whole_second_after_th
     print(f"\nbackstop overrun after the deadline: {overrun:.3f} s (runtime {runtime})")
     assert runtime <= result.end_time < runtime + 0.5 + 0.1  # whole second, then at most one poll
     assert 0.2 <= overrun < 1.8
+
+
+@pytest.mark.parametrize("lead", [12.0, 5.0, 0.05])
+async def test_a_restart_cuts_a_surviving_bridge_at_its_deadline_not_at_the_backstop(
+    db_dsn: str, pool: asyncpg.Pool, tmp_path: Path, lead: float
+) -> None:
+    """kill -9 ``lead`` seconds before a prepaid call's deadline, restart at once (issue 16, item 4).
+
+    The restarted daemon re-arms its own cut over the inbound event socket
+    (daemon.recovery.cut): the counsellor's leg is hung up at the deadline
+    (ALLOTTED_TIMEOUT), not 0.2-1.7 s later by FreeSWITCH's whole-second backstop.
+    A new daemon up before the deadline cuts within 50 ms of it.  One up only
+    after it (a restart takes seconds on a busy machine) cuts at once, or the
+    backstop has already ended the call: the bound is then the backstop's, 1.7 s.
+    Measured on the emulator's clock (the caller leg's end).
+    """
+    s = await shop(pool, lines=2)
+    await prepaid_caller(pool, s.tenant_id, yen=200, number="09012345678")  # 600 yen/min: 20 s
+    member = await counsellor(pool, s.tenant_id, "08011110001")
+    await coaching_admin.create_group(
+        pool, s.tenant_id, code="12", name="tarot", rate_yen_per_min=600, members=[member], warning_seconds=0
+    )
+    fs = FakeFreeSwitch(host="127.0.0.1", port=0, linger_scale=0.1)
+    inbound = await fs.serve_inbound("127.0.0.1", 0, "s3cret-esl")
+    env = {
+        "CALLD_DATABASE_URL": db_dsn,
+        "CALLD_NODE_ID": "crashy-cut",
+        "CALLD_PROMPTS_DIR": str(write_prompts(tmp_path / "prompts")),
+        "CALLD_GENERATE_PROMPTS": "false",
+        "CALLD_FS_ESL_PORT": str(inbound.sockets[0].getsockname()[1]),
+        "CALLD_FS_ESL_PASSWORD": "s3cret-esl",
+    }
+    first = DaemonProcess(env)
+    second = DaemonProcess(env)
+    await first.start()
+    fs.port = first.esl_port
+    script = CallerScript(
+        destination=s.number, digits=["12#"], far_ends={"08011110001": FarEnd("answer", answer_after=0.1)}
+    )
+    call = asyncio.create_task(fs.place_call(script))
+    try:
+        deadline_us = None
+        for _ in range(300):
+            deadline_us = await pool.fetchval(
+                "SELECT deadline_us FROM call_records WHERE state = 'talking' AND deadline_us IS NOT NULL"
+            )
+            if deadline_us is not None:
+                break
+            await asyncio.sleep(0.02)
+        assert deadline_us is not None
+        await asyncio.sleep(max(0.0, deadline_us / 1e6 - lead - time.time()))
+        first.kill()
+        await first.proc.wait() if first.proc else None
+        killed_before = deadline_us / 1e6 - time.time()
+        await second.start()
+        up_after_deadline = time.time() - deadline_us / 1e6
+        result = await asyncio.wait_for(call, 30)
+    finally:
+        await first.stop()
+        await second.stop()
+        await fs.close()
+    assert result.end_time is not None
+    overrun = result.end_time - deadline_us / 1e6
+    cause = result.variables.get("last_bridge_hangup_cause")
+    print(
+        f"\nkilled {killed_before:.3f} s before the deadline, restarted {up_after_deadline:+.3f} s after it:"
+        f" talk ended {overrun * 1000:.1f} ms after the deadline ({result.hangup_by}, bridge {cause})"
+    )
+    assert overrun >= 0
+    if up_after_deadline <= -0.5:  # up in time: our cut, on time
+        assert result.hangup_by != "sched_hangup", "the backstop cut, not the restarted daemon"
+        assert cause == "ALLOTTED_TIMEOUT"  # the counsellor's leg was cut: the caller's leg followed it
+        assert overrun <= 0.05
+    else:
+        assert overrun <= max(1.8, up_after_deadline + 0.5)
