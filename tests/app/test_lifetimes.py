@@ -164,9 +164,7 @@ async def test_a_failed_background_task_stops_the_daemon_non_zero(
 
 
 @pytest.mark.slow
-async def test_sigkill_then_restart_adopts_the_embedded_server_and_stops_it(
-    prompts_dir: Path, tmp_path: Path
-) -> None:
+async def test_sigkill_then_restart_adopts_the_embedded_server_and_stops_it(prompts_dir: Path, tmp_path: Path) -> None:
     from tests.daemon_process import DaemonProcess
 
     pgdata = tmp_path / "data" / "pgdata"

@@ -6,6 +6,7 @@ import asyncio
 import math
 import time
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
@@ -14,7 +15,7 @@ from daemon.billing.charges import Tariff
 from daemon.db import coaching_admin
 from emulator import CallerScript, FakeFreeSwitch, FarEnd
 from tests.daemon_process import DaemonProcess
-from tests.factories import counsellor, prepaid_caller, shop
+from tests.factories import Shop, counsellor, prepaid_caller, shop
 from tests.stand_in_prompts import write_prompts
 
 pytestmark = pytest.mark.slow
@@ -57,6 +58,42 @@ async def test_sigkill_mid_call_then_restart_frees_the_line(db_dsn: str, pool: a
         await second.stop()
 
 
+async def armed_deadline(pool: asyncpg.Pool) -> int:
+    """The deadline of the talking call, once its cutoff is armed."""
+    for _ in range(300):
+        deadline_us: int | None = await pool.fetchval(
+            "SELECT deadline_us FROM call_records WHERE state = 'talking' AND deadline_us IS NOT NULL"
+        )
+        if deadline_us is not None:
+            return deadline_us
+        await asyncio.sleep(0.02)
+    raise AssertionError("no talking call with a deadline")
+
+
+async def tarot_with_inbound(
+    db_dsn: str, pool: asyncpg.Pool, tmp_path: Path, node: str, yen: int, **group: Any
+) -> tuple[Shop, int, FakeFreeSwitch, dict[str, str]]:
+    """A prepaid caller, group 12 at 600 yen/min with one counsellor, an emulator with an inbound
+    event socket, and the environment of a daemon that recovers through it."""
+    s = await shop(pool, lines=2)
+    caller_id = await prepaid_caller(pool, s.tenant_id, yen=yen, number="09012345678")
+    member = await counsellor(pool, s.tenant_id, "08011110001")
+    await coaching_admin.create_group(
+        pool, s.tenant_id, code="12", name="tarot", rate_yen_per_min=600, members=[member], **group
+    )
+    fs = FakeFreeSwitch(host="127.0.0.1", port=0, linger_scale=0.1)
+    inbound = await fs.serve_inbound("127.0.0.1", 0, "s3cret-esl")
+    env = {
+        "CALLD_DATABASE_URL": db_dsn,
+        "CALLD_NODE_ID": node,
+        "CALLD_PROMPTS_DIR": str(write_prompts(tmp_path / "prompts")),
+        "CALLD_GENERATE_PROMPTS": "false",
+        "CALLD_FS_ESL_PORT": str(inbound.sockets[0].getsockname()[1]),
+        "CALLD_FS_ESL_PASSWORD": "s3cret-esl",
+    }
+    return s, caller_id, fs, env
+
+
 async def test_sigkill_mid_bridge_then_restart_charges_once_for_the_real_talk(
     db_dsn: str, pool: asyncpg.Pool, tmp_path: Path
 ) -> None:
@@ -66,22 +103,7 @@ async def test_sigkill_mid_bridge_then_restart_charges_once_for_the_real_talk(
     still lives, hears its CHANNEL_HANGUP_COMPLETE and books exactly one charge
     from FreeSWITCH's own timestamps.
     """
-    s = await shop(pool, lines=2)
-    caller_id = await prepaid_caller(pool, s.tenant_id, yen=10_000, number="09012345678")
-    member = await counsellor(pool, s.tenant_id, "08011110001")
-    await coaching_admin.create_group(
-        pool, s.tenant_id, code="12", name="tarot", rate_yen_per_min=600, members=[member], ring_timeout_s=2
-    )
-    fs = FakeFreeSwitch(host="127.0.0.1", port=0, linger_scale=0.1)
-    inbound = await fs.serve_inbound("127.0.0.1", 0, "s3cret-esl")
-    env = {
-        "CALLD_DATABASE_URL": db_dsn,
-        "CALLD_NODE_ID": "crashy-coach",
-        "CALLD_PROMPTS_DIR": str(write_prompts(tmp_path / "prompts")),
-        "CALLD_GENERATE_PROMPTS": "false",
-        "CALLD_FS_ESL_PORT": str(inbound.sockets[0].getsockname()[1]),
-        "CALLD_FS_ESL_PASSWORD": "s3cret-esl",
-    }
+    s, caller_id, fs, env = await tarot_with_inbound(db_dsn, pool, tmp_path, "crashy-coach", 10_000, ring_timeout_s=2)
     first = DaemonProcess(env)
     await first.start()
     fs.port = first.esl_port
@@ -125,7 +147,7 @@ async def test_sigkill_mid_bridge_then_restart_charges_once_for_the_real_talk(
         assert -charges[0]["amount_yen"] == rec["charge_yen"] == Tariff(600).charge(rec["billed_seconds"])
         balance = await pool.fetchval("SELECT balance_yen FROM callers WHERE id = $1", caller_id)
         assert balance == 10_000 - rec["charge_yen"] >= 0
-        assert await pool.fetchval("SELECT current_call FROM counsellors WHERE id = $1", member) is None
+        assert await pool.fetchval("SELECT count(*) FROM counsellors WHERE current_call IS NOT NULL") == 0
         assert await pool.fetchval("SELECT count(*) FROM active_calls") == 0  # released by the recovery
     finally:
         await second.stop()
@@ -163,15 +185,7 @@ async def test_backstop_ends_a_crashed_bridge_at_the_first_whole_second_after_th
         )
     )
     try:
-        deadline_us = None
-        for _ in range(300):
-            deadline_us = await pool.fetchval(
-                "SELECT deadline_us FROM call_records WHERE state = 'talking' AND deadline_us IS NOT NULL"
-            )
-            if deadline_us is not None:
-                break
-            await asyncio.sleep(0.02)
-        assert deadline_us is not None
+        deadline_us = await armed_deadline(pool)
         await asyncio.sleep(0.3)  # the exact backstop replaces the one armed before ringing
         daemon.kill()
         result = await asyncio.wait_for(call, 30)
@@ -203,22 +217,7 @@ async def test_a_restart_cuts_a_surviving_bridge_at_its_deadline_not_at_the_back
     backstop has already ended the call: the bound is then the backstop's, 1.7 s.
     Measured on the emulator's clock (the caller leg's end).
     """
-    s = await shop(pool, lines=2)
-    await prepaid_caller(pool, s.tenant_id, yen=200, number="09012345678")  # 600 yen/min: 20 s
-    member = await counsellor(pool, s.tenant_id, "08011110001")
-    await coaching_admin.create_group(
-        pool, s.tenant_id, code="12", name="tarot", rate_yen_per_min=600, members=[member], warning_seconds=0
-    )
-    fs = FakeFreeSwitch(host="127.0.0.1", port=0, linger_scale=0.1)
-    inbound = await fs.serve_inbound("127.0.0.1", 0, "s3cret-esl")
-    env = {
-        "CALLD_DATABASE_URL": db_dsn,
-        "CALLD_NODE_ID": "crashy-cut",
-        "CALLD_PROMPTS_DIR": str(write_prompts(tmp_path / "prompts")),
-        "CALLD_GENERATE_PROMPTS": "false",
-        "CALLD_FS_ESL_PORT": str(inbound.sockets[0].getsockname()[1]),
-        "CALLD_FS_ESL_PASSWORD": "s3cret-esl",
-    }
+    s, _, fs, env = await tarot_with_inbound(db_dsn, pool, tmp_path, "crashy-cut", 200, warning_seconds=0)  # 20 s
     first = DaemonProcess(env)
     second = DaemonProcess(env)
     await first.start()
@@ -228,18 +227,9 @@ async def test_a_restart_cuts_a_surviving_bridge_at_its_deadline_not_at_the_back
     )
     call = asyncio.create_task(fs.place_call(script))
     try:
-        deadline_us = None
-        for _ in range(300):
-            deadline_us = await pool.fetchval(
-                "SELECT deadline_us FROM call_records WHERE state = 'talking' AND deadline_us IS NOT NULL"
-            )
-            if deadline_us is not None:
-                break
-            await asyncio.sleep(0.02)
-        assert deadline_us is not None
+        deadline_us = await armed_deadline(pool)
         await asyncio.sleep(max(0.0, deadline_us / 1e6 - lead - time.time()))
-        first.kill()
-        await first.proc.wait() if first.proc else None
+        await first.crash()
         killed_before = deadline_us / 1e6 - time.time()
         await second.start()
         up_after_deadline = time.time() - deadline_us / 1e6

@@ -112,8 +112,7 @@ async def test_calls_ending_across_a_restart_on_the_embedded_database_are_never_
             talking = [r["call_uuid"] for r in await pool.fetch("SELECT call_uuid FROM call_records")]
         assert len(talking) == CALLS
         server_pid = (data / "pgdata" / "postmaster.pid").read_text().split()[0]
-        first.kill()
-        await first.proc.wait() if first.proc else None
+        await first.crash()
 
         # The callers hang up one by one while the new daemon starts; the last few after.
         restarting = asyncio.create_task(second.start(ready_within=120))

@@ -11,48 +11,24 @@ on the same id at once, and the last test here does it without waiting.
 
 from __future__ import annotations
 
-import asyncio
 import json
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.app.test_lifetimes import _run_daemon
 from tests.conftest import DaemonFactory
-from tests.daemon_process import REPO, DaemonProcess, clean_environment, free_port
+from tests.daemon_process import DaemonProcess, free_port
 from tests.stand_in_prompts import write_prompts
 
 pytestmark = pytest.mark.slow
 
 
-async def run_to_exit(env: dict[str, str], within: float = 60) -> tuple[int, list[dict[str, object]]]:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "daemon",
-        "run",
-        cwd=REPO,
-        env={
-            **clean_environment(),
-            "CALLD_ESL_PORT": str(free_port()),
-            "CALLD_HTTP_PORT": str(free_port()),
-            "CALLD_GENERATE_PROMPTS": "false",
-            **env,
-        },
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        _, err = await asyncio.wait_for(proc.communicate(), within)
-    except TimeoutError:
-        proc.send_signal(signal.SIGKILL)
-        await proc.wait()
-        pytest.fail("the daemon did not stop on its own")
-    assert proc.returncode is not None
-    return proc.returncode, [json.loads(line) for line in err.decode().splitlines()]
+async def run_to_exit(env: dict[str, str]) -> tuple[int, list[dict[str, object]]]:
+    """``python -m daemon run`` until it exits by itself (killed after 60 s: a failure here)."""
+    ports = {"CALLD_ESL_PORT": str(free_port()), "CALLD_HTTP_PORT": str(free_port())}
+    code, err = await _run_daemon({**ports, "CALLD_GENERATE_PROMPTS": "false", **env})
+    return code, [json.loads(line) for line in err.splitlines()]
 
 
 def quick(tmp_path: Path) -> dict[str, str]:
@@ -115,9 +91,7 @@ async def test_the_node_id_of_a_killed_process_is_free_at_once(db_dsn: str, tmp_
     env = {**quick(tmp_path), "CALLD_DATABASE_URL": db_dsn, "CALLD_NODE_ID": "phoenix"}
     first = DaemonProcess(env)
     await first.start()
-    first.kill()
-    assert first.proc is not None
-    await first.proc.wait()
+    await first.crash()
     second = DaemonProcess(env)
     try:
         await second.start()
