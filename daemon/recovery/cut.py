@@ -80,14 +80,15 @@ class RestartCut:
         if leg is None or self.record["caller_id"] is None:
             return
         await self.client.api(f"uuid_setvar {self.call} hangup_after_bridge true")
-        warning_seconds = await self.pool.fetchval(
-            "SELECT warning_seconds FROM counsellor_groups WHERE id = $1", self.record["group_id"]
-        )
+        warning_seconds = 0  # the database away: no warning, the cut still comes
+        with contextlib.suppress(*DB_ERRORS):
+            query = "SELECT warning_seconds FROM counsellor_groups WHERE id = $1"
+            warning_seconds = await within(REREAD_TIMEOUT_S, self.pool.fetchval(query, self.record["group_id"])) or 0
         await self._reread()
-        warned = self.deadline_us is not None and wall_us() >= self.deadline_us - (warning_seconds or 0) * 1_000_000
+        warned = self.deadline_us is not None and wall_us() >= self.deadline_us - warning_seconds * 1_000_000
         while self.deadline_us is not None:
             deadline = self.deadline_us
-            warn_at = deadline - (warning_seconds or 0) * 1_000_000
+            warn_at = deadline - warning_seconds * 1_000_000
             if not warned and warning_seconds and wall_us() < warn_at:
                 await _sleep_until(warn_at)
                 await self._warn()
@@ -95,7 +96,7 @@ class RestartCut:
             await _sleep_until(deadline - REREAD_BEFORE_US)
             await self._reread()
             if self.deadline_us != deadline:
-                warned = warned and (self.deadline_us or 0) - (warning_seconds or 0) * 1_000_000 <= wall_us()
+                warned = warned and (self.deadline_us or 0) - warning_seconds * 1_000_000 <= wall_us()
                 continue
             await _sleep_until(deadline)
             reply = await self.client.api(f"uuid_kill {leg} ALLOTTED_TIMEOUT")
