@@ -7,7 +7,7 @@ the live call, a restart's reconciliation and a retry book one charge at most.
 The unit and price are copied onto the row when it is written: a tariff change
 applies to the next call.
 
-The fraud guard (:func:`open_legs_guarded`): the tenant's legs ringing or
+The fraud guard (:func:`open_legs` with ``day_start_us``): the tenant's legs ringing or
 talking and its forwarded talk this Asia/Tokyo day are counted and the new rows
 written in one transaction under a per-tenant advisory lock, so two calls on
 two nodes cannot both take the last leg.  A forward past the guard (or refused
@@ -119,7 +119,7 @@ async def set_tariff(pool: Queryable, tenant_id: int, tariff: ForwardTariff) -> 
 
 
 async def open_legs(
-    pool: Queryable,
+    pool: asyncpg.Pool,
     legs: list[tuple[uuid.UUID, str]],
     *,
     call_uuid: uuid.UUID,
@@ -128,26 +128,37 @@ async def open_legs(
     flow_node: str,
     tariff: ForwardTariff,
     created_us: int,
-) -> None:
-    """Before ringing: one ``ringing`` row per (leg uuid, number)."""
-    await pool.executemany(
-        "INSERT INTO forward_legs (leg_uuid, call_uuid, tenant_id, node_id, number, state, created_us,"
-        " unit_seconds, yen_per_unit, flow_node) VALUES ($1, $2, $3, $4, $5, 'ringing', $6, $7, $8, $9)",
-        [
-            (
-                leg,
-                call_uuid,
-                tenant_id,
-                node_id,
-                number,
-                created_us,
-                tariff.unit_seconds,
-                tariff.yen_per_unit,
-                flow_node,
+    day_start_us: int | None = None,
+) -> str | None:
+    """Before ringing: one ``ringing`` row per (leg uuid, number); None.
+
+    With ``day_start_us`` (the forward node always passes it) the tenant's fraud
+    guard is checked first, in the same transaction under a per-tenant advisory
+    lock: past it no leg row is written, a refusal row is, and the limit broken
+    is returned.
+    """
+    rows = [
+        (leg, call_uuid, tenant_id, node_id, number, created_us, tariff.unit_seconds, tariff.yen_per_unit, flow_node)
+        for leg, number in legs
+    ]
+    async with pool.acquire() as conn, conn.transaction():
+        if day_start_us is not None:
+            await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"forward_guard:{tenant_id}")
+            row = await conn.fetchrow(
+                "SELECT forward_max_legs, forward_max_minutes FROM line_contracts WHERE tenant_id = $1", tenant_id
             )
-            for leg, number in legs
-        ],
-    )
+            guard = DEFAULT_GUARD if row is None else Guard(row["forward_max_legs"], row["forward_max_minutes"])
+            used = await usage(conn, tenant_id, day_start_us=day_start_us, now_us=created_us)
+            broken = past_guard(guard, used, len(legs))
+            if broken is not None:
+                await refuse(conn, tenant_id, call_uuid, flow_node, broken)
+                return broken
+        await conn.executemany(
+            "INSERT INTO forward_legs (leg_uuid, call_uuid, tenant_id, node_id, number, state, created_us,"
+            " unit_seconds, yen_per_unit, flow_node) VALUES ($1, $2, $3, $4, $5, 'ringing', $6, $7, $8, $9)",
+            rows,
+        )
+    return None
 
 
 async def usage(db: Queryable, tenant_id: int, *, day_start_us: int, now_us: int) -> Usage:
@@ -171,43 +182,6 @@ def past_guard(guard: Guard, used: Usage, adding: int) -> str | None:
         return CONCURRENT_LEGS
     if used.talk_seconds_today >= guard.max_minutes * 60:
         return DAILY_MINUTES
-    return None
-
-
-async def open_legs_guarded(
-    pool: asyncpg.Pool,
-    legs: list[tuple[uuid.UUID, str]],
-    *,
-    call_uuid: uuid.UUID,
-    tenant_id: int,
-    node_id: str,
-    flow_node: str,
-    tariff: ForwardTariff,
-    created_us: int,
-    day_start_us: int,
-) -> str | None:
-    """:func:`open_legs` if the tenant's guard allows them (None); else a refusal row and the limit broken."""
-    async with pool.acquire() as conn, conn.transaction():
-        await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"forward_guard:{tenant_id}")
-        row = await conn.fetchrow(
-            "SELECT forward_max_legs, forward_max_minutes FROM line_contracts WHERE tenant_id = $1", tenant_id
-        )
-        guard = DEFAULT_GUARD if row is None else Guard(row["forward_max_legs"], row["forward_max_minutes"])
-        used = await usage(conn, tenant_id, day_start_us=day_start_us, now_us=created_us)
-        broken = past_guard(guard, used, len(legs))
-        if broken is not None:
-            await refuse(conn, tenant_id, call_uuid, flow_node, broken)
-            return broken
-        await open_legs(
-            conn,
-            legs,
-            call_uuid=call_uuid,
-            tenant_id=tenant_id,
-            node_id=node_id,
-            flow_node=flow_node,
-            tariff=tariff,
-            created_us=created_us,
-        )
     return None
 
 

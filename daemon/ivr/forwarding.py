@@ -82,7 +82,7 @@ async def attempt(
     """Ring ``phones`` at once: rows first (None: the fraud guard refused), then the bridge, then every row closed."""
     legs = [(uuid.uuid4(), p) for p in phones]
     now = wall_us()
-    broken = await legs_db.open_legs_guarded(
+    broken = await legs_db.open_legs(
         c.pool,
         [(leg, p.number) for leg, p in legs],
         call_uuid=c.call_uuid,

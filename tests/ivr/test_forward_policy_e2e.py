@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -14,28 +13,18 @@ import asyncpg
 import pytest
 
 from daemon.app import Daemon
-from daemon.db import audit, tokens
+from daemon.db import audit
 from emulator import CallerScript, CallResult, FarEnd
 from tests.calls.test_admission_e2e import emulator_for
 from tests.conftest import DaemonFactory
 from tests.http.test_status_admin import call
+from tests.ivr.test_api import operator
 from tests.ivr.test_forwarding_e2e import SHOP_A, bridges, forward_flow
 from tests.ivr.world import NUMBER, TARO, Ivr, heard, ivr_shop
 
 FLOWS = "/api/v1/operator/ivr/flows"
 PREMIUM = "0990123456"
 LONDON = "010442071234567"
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
-
-
-async def operator(pool: asyncpg.Pool, shop: Ivr) -> dict[str, str]:
-    _, token = await tokens.create(pool, shop.tenant_id, "desk")
-    return {"Authorization": f"Bearer {token}"}
 
 
 async def publish_unchecked(shop: Ivr, flow: dict[str, Any]) -> None:
