@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncpg
 import pytest
 from pydantic_core import PydanticCustomError
 
 from daemon import destinations
+from daemon.db import counsellors, groups, hunting, tenants
 from daemon.db.counsellors import dial_string
 from daemon.numbers import normalise_dialled_number
 
@@ -97,3 +99,15 @@ def test_counsellor_numbers_follow_the_same_policy() -> None:
         normalise_dialled_number("090-1234-5678")
     assert malformed.value.type == "phone_number"  # the format's own, precise wording
     assert normalise_dialled_number("+819012345678") == "09012345678"
+
+
+async def test_a_counsellor_stored_with_a_refused_number_is_never_rung(pool: asyncpg.Pool) -> None:
+    """A number saved before a rule existed: the hunt passes over that counsellor, the others are rung."""
+    tenant_id = await tenants.create_tenant(pool, "hunt", 1)
+    stored = await counsellors.create(pool, tenant_id, name="old", phone_number="0170123456")  # allowed back then
+    ordinary = await counsellors.create(pool, tenant_id, name="ok", phone_number="09012345678")
+    group_id = await groups.create(
+        pool, tenant_id, code="1", name="g", rate_yen_per_min=100, members=[stored, ordinary], strategy="sequential"
+    )
+    found = await hunting.free_members(pool, group_id, "sequential")
+    assert [(m.id, m.dial_string) for m in found] == [(ordinary, "sofia/gateway/carrier/09012345678")]
