@@ -62,7 +62,11 @@ class CounsellorRow:
     last_call_end: datetime | None
 
     def dial_string(self, template: str) -> str:
-        return dial_string(self.phone_number, self.dial_override, template)
+        """What FreeSWITCH rings; empty for a number stored before a destination rule refused it (never rung)."""
+        try:
+            return dial_string(self.phone_number, self.dial_override, template)
+        except destinations.Refused:
+            return ""
 
 
 _COLUMNS = (

@@ -111,3 +111,7 @@ async def test_a_counsellor_stored_with_a_refused_number_is_never_rung(pool: asy
     )
     found = await hunting.free_members(pool, group_id, "sequential")
     assert [(m.id, m.dial_string) for m in found] == [(ordinary, "sofia/gateway/carrier/09012345678")]
+    listed = {
+        c.id: c.dial_string("sofia/gateway/carrier/{number}") for c in await counsellors.list_all(pool, tenant_id)
+    }
+    assert listed == {stored: "", ordinary: "sofia/gateway/carrier/09012345678"}  # shown as not rung, no error
