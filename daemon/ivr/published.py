@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pydantic import ValidationError
+
 from daemon.db import forwarding
 from daemon.db.types import Queryable
 from daemon.destinations import Refusal
@@ -33,7 +35,11 @@ async def refused(db: Queryable, tenant_id: int | None = None) -> list[LiveRefus
     """Numbers of live flows (every tenant's, or one's) that the policy refuses for the tenant's contract."""
     found = []
     for row in await forwarding.live_flows(db, tenant_id):
-        flow = Flow.model_validate_json(row["definition"], context=STORED)
+        try:
+            flow = Flow.model_validate_json(row["definition"], context=STORED)
+        except ValidationError as exc:  # not ours to stop a start over: the call path reports it too
+            _log.error("ivr_live_flow_unreadable", tenant=row["tenant_id"], version=row["version"], error=str(exc))
+            continue
         found += [
             LiveRefusal(row["tenant_id"], row["version"], node, r)
             for node, r in refused_numbers(flow, international=row["international"])
