@@ -41,6 +41,7 @@ from daemon.db.embedded import EmbeddedPostgres, PortBusy, ensure_cdr_role
 from daemon.db.errors import DB_ERRORS
 from daemon.db.migrate import migrate
 from daemon.db.pool import create_pool, reachable, unusable_database
+from daemon.ivr import published
 from daemon.ivr.interpreter import Ivr
 from daemon.logs import get_logger
 from daemon.metrics import Metrics
@@ -284,6 +285,7 @@ class Daemon:
         if freed:
             self.metrics.lines_reaped.inc(freed)
             _log.warning("lines_freed_after_restart", count=freed)
+        await published.report(pool)  # flows published before a destination rule: their forwards refuse
         if s.demo:
             tenant_id = await demo.ensure_demo(pool)
             operator = await demo_access.operator_token(pool, s.data_dir, tenant_id)
