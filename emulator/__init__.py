@@ -25,7 +25,7 @@ captured data), ``inbound`` (port 8021), ``script`` (CallerScript, FarEnd, CallR
 ``cdr`` (mod_cdr_pg_csv's rows into ``fs_cdr``).
 """
 
-from emulator.script import BridgeAttempt, Broadcast, CallerScript, CallResult, FarEnd, Keys, LegOutcome
+from emulator.script import BridgeAttempt, Broadcast, CallerScript, CallResult, FarEnd, Keys, LegOutcome, Speech
 from emulator.switch import FakeFreeSwitch
 
 __all__ = [
@@ -37,4 +37,5 @@ __all__ = [
     "FarEnd",
     "Keys",
     "LegOutcome",
+    "Speech",
 ]

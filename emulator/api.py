@@ -34,6 +34,35 @@ def uuid_kill(fs: FakeFreeSwitch, arg: str) -> str:
     return "+OK\n" if fs.kill(uuid, cause_or_default(cause.strip() or None)) else NO_SUCH_CHANNEL
 
 
+def uuid_break(fs: FakeFreeSwitch, arg: str) -> str:
+    """``uuid_break <uuid> [all]``: ``+OK\n``; see :meth:`emulator.session.Session.break_media`."""
+    uuid, _, flag = arg.strip().partition(" ")
+    if not uuid:
+        return "-USAGE: <uuid> [all]\n"
+    session = fs.sessions.get(uuid)
+    if session is None or session.is_down:
+        return "-ERR No Such Channel!\n"
+    session.break_media(flush="all" in flag)
+    return "+OK\n"
+
+
+def uuid_transfer(fs: FakeFreeSwitch, arg: str) -> str:
+    """``uuid_transfer <uuid> <app:arg[,app:arg]> inline`` (the only form modelled): ``+OK\n``."""
+    parts = arg.split()
+    if len(parts) < 2:
+        return "-USAGE: <uuid> [-bleg|-both] <dest-exten> [<dialplan>] [<context>]\n"
+    session = fs.sessions.get(parts[0])
+    if session is None or session.is_down:
+        return "-ERR No such channel!\n"
+    dialplan = parts[2] if len(parts) > 2 else "XML"
+    if dialplan != "inline":
+        session.error(f"uuid_transfer to the {dialplan} dialplan is not modelled")
+        return "+OK\n"
+    inline = [(app, data) for app, _, data in (item.partition(":") for item in parts[1].split(","))]
+    session.transfer(parts[1], dialplan, inline)
+    return "+OK\n"
+
+
 def sched_hangup(fs: FakeFreeSwitch, arg: str) -> str:
     """``sched_hangup [+]<time> <uuid> [<cause>]`` (+OK, or -ERR No such channel!)."""
     parts = arg.split()
@@ -156,6 +185,8 @@ def show(fs: FakeFreeSwitch, arg: str) -> str:
 COMMANDS: dict[str, Handler] = {
     "uuid_exists": uuid_exists,
     "uuid_kill": uuid_kill,
+    "uuid_break": uuid_break,
+    "uuid_transfer": uuid_transfer,
     "sched_hangup": sched_hangup,
     "sched_del": sched_del,
     "uuid_broadcast": uuid_broadcast,

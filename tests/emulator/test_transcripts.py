@@ -32,7 +32,7 @@ from pathlib import Path
 import pytest
 
 from daemon.esl import Frame
-from emulator import CallerScript, CallResult, FakeFreeSwitch, FarEnd, Keys
+from emulator import CallerScript, CallResult, FakeFreeSwitch, FarEnd, Keys, Speech
 from emulator.switch import Fallback
 from tests.emulator.replay import Norm, ReplayApp, comparable, fs_frames, parse_frames, steps
 from tests.stand_in_prompts import write_wav
@@ -44,6 +44,13 @@ CAPTURED_PROMPTS = "/tmp/e2e/var/prompts/"  # where the 2026-12-02 captures' WAV
 #: The caller keyed 1 at 1.689 s, 1.647 s after the 200 OK, during welcome.wav (typeahead.md).
 TYPED_DURING_WELCOME = CallerScript(dtmf=[(1.0, "1")])
 TYPEAHEAD_PROMPTS = {"welcome.wav": 2.0, "choose_group.wav": 0.5}
+CAPTURE_SCRATCH = "/srv/capture/"  # the 2026-12-06 captures' sound files and recordings
+SOUNDS = {"announce.wav": 2.0, "hold.wav": 2.0}
+#: The phone of the 2026-12-06 captures: 180 at once, 200 OK after 1 s; hold_*: BYE 2 s after its ACK.
+PHONE_STAYS = {COUNSELLOR: FarEnd("answer", answer_after=1.0)}
+PHONE_HANGS_UP = {COUNSELLOR: FarEnd("answer", answer_after=1.0, hangup_after=2.0)}
+#: record_*: the caller's first RTP packet came 0.46 s after the record started.
+SPEECH = Speech(seconds=7.08, start=0.46, silence_after=False, digits="#", keyed_at=7.92)
 
 
 @dataclass(frozen=True)
@@ -54,7 +61,9 @@ class Scenario:
     fallback_cause: str = "NORMAL_TEMPORARY_FAILURE"
     inbound: str | None = None  # the inbound companion capture
     inbound_after_bridge: float | None = None  # connect it this long after CHANNEL_BRIDGE (else first)
-    prompts: Mapping[str, float] = field(default_factory=dict)  # WAV name -> seconds, in CAPTURED_PROMPTS
+    prompts: Mapping[str, float] = field(default_factory=dict)  # WAV name -> seconds, in ``captured``
+    captured: str = CAPTURED_PROMPTS  # the captured sound directory, replaced by a temporary one
+    inbound_lead: float | None = None  # the inbound companion connects this long before the call
 
     @property
     def outbound(self) -> str:
@@ -102,6 +111,51 @@ SCENARIOS = [
     Scenario("typeahead_playback_terminators", TYPED_DURING_WELCOME, prompts=TYPEAHEAD_PROMPTS),
     Scenario("typeahead_file_string", TYPED_DURING_WELCOME, prompts=TYPEAHEAD_PROMPTS),
 ]
+
+
+def captured_2026_12_06(name: str, script: CallerScript, *, inbound: bool = True) -> Scenario:
+    """A 2026-12-06 capture: its sounds in /srv/capture, its inbound companion opened ~1.38 s before the call."""
+    return Scenario(
+        name,
+        script,
+        inbound=f"{name}.inbound" if inbound else None,
+        prompts=SOUNDS,
+        captured=CAPTURE_SCRATCH,
+        inbound_lead=1.38 if inbound else None,
+    )
+
+
+SCENARIOS += [
+    captured_2026_12_06("record_caller_speech", CallerScript(digits=[SPEECH]), inbound=False),
+    captured_2026_12_06(
+        "record_caller_speech_ptime30",
+        CallerScript(digits=[Speech(7.08, start=0.46, ptime=30, silence_after=False, digits="#", keyed_at=7.98)]),
+        inbound=False,
+    ),
+    captured_2026_12_06(
+        "record_caller_hangup",
+        CallerScript(digits=[Speech(10.0, start=0.46, silence_after=False)], hangup_after=4.52),
+        inbound=False,
+    ),
+    captured_2026_12_06("record_no_rtp", CallerScript(digits=[Speech(rtp=False)]), inbound=False),
+    captured_2026_12_06("record_no_rtp_limit", CallerScript(digits=[Speech(rtp=False)]), inbound=False),
+    captured_2026_12_06("record_silent_rtp", CallerScript(digits=[Speech(start=0.46)]), inbound=False),
+    captured_2026_12_06("billsec_rounding", CallerScript(hangup_after=8.5, far_ends=PHONE_STAYS)),
+    captured_2026_12_06("billsec_rounding_early_answer", CallerScript(hangup_after=8.5, far_ends=PHONE_STAYS)),
+    captured_2026_12_06("forward_announcement", CallerScript(hangup_after=9.0, far_ends=PHONE_STAYS)),
+    captured_2026_12_06("forward_announcement_ringback", CallerScript(hangup_after=9.0, far_ends=PHONE_STAYS)),
+    captured_2026_12_06("forward_announcement_bare_file", CallerScript(far_ends=PHONE_STAYS)),
+    captured_2026_12_06("hold_break_bridge", CallerScript(far_ends=PHONE_HANGS_UP)),
+    captured_2026_12_06("hold_endless_break", CallerScript()),
+    captured_2026_12_06("hold_loops_break", CallerScript(far_ends=PHONE_HANGS_UP)),
+    captured_2026_12_06("hold_sendmsg_queued", CallerScript(far_ends=PHONE_HANGS_UP)),
+    captured_2026_12_06("hold_break_all_flushes", CallerScript(far_ends=PHONE_HANGS_UP)),
+    captured_2026_12_06("hold_unlocked_bridge", CallerScript(far_ends=PHONE_HANGS_UP)),
+    captured_2026_12_06("hold_transfer", CallerScript(far_ends=PHONE_HANGS_UP)),
+    captured_2026_12_06("hold_broadcast_locked", CallerScript()),
+    captured_2026_12_06("hold_broadcast_unlocked", CallerScript()),
+    captured_2026_12_06("caller_hangs_up_while_waiting", CallerScript(hangup_after=4.0), inbound=False),
+]
 BY_NAME = {s.name: s for s in SCENARIOS}
 
 
@@ -127,7 +181,7 @@ async def run(scenario: Scenario) -> Outcome:
         here = Path(tempfile.mkdtemp(prefix="calld-prompts-"))
         for name, seconds in scenario.prompts.items():
             write_wav(here / name, seconds)
-        rename = (f"{here}/", CAPTURED_PROMPTS)
+        rename = (f"{here}/", scenario.captured)
     rewrite = (rename[1].encode(), rename[0].encode()) if rename is not None else None
     app = ReplayApp(steps(scenario.outbound + ".jsonl", rewrite=rewrite))
     port = await app.start()
@@ -154,7 +208,10 @@ async def run(scenario: Scenario) -> Outcome:
                 await inbound.connect("127.0.0.1", inbound_port)
 
             inbound_task = asyncio.ensure_future(connect_inbound())
-            if scenario.inbound_after_bridge is None:
+            if scenario.inbound_lead is not None:
+                await inbound.wait_for(("reply", "+OK accepted"))
+                await asyncio.sleep(scenario.inbound_lead)
+            elif scenario.inbound_after_bridge is None:
                 await inbound.wait_for(("reply", "+OK event listener enabled plain"))
         result = await asyncio.wait_for(fs.place_call(scenario.script, call_uuid=channel_uuid(scenario.outbound)), 30)
         if inbound_task is not None:
@@ -228,8 +285,11 @@ def test_billing_of_a_bridged_call(outcomes: dict[str, Outcome]) -> None:
     """hangup_complete_vars.md: billsec counts from the caller's answer, waitsec to the bridge."""
     result = outcomes["hangup_complete_vars"].result
     v = result.variables
-    assert result.answered and result.billsec == 4
-    assert v["billsec"] == "4" and v["duration"] == "4" and v["answersec"] == "0" and v["waitsec"] == "1"
+    epoch = {name: int(v[f"{name}_epoch"]) for name in ("start", "answer", "bridge", "end")}
+    assert result.answered and 3.9 <= int(v["billusec"]) / 1e6 <= 4.2
+    assert result.billsec == int(v["billsec"]) == epoch["end"] - epoch["answer"]  # whole seconds subtracted
+    assert int(v["duration"]) == epoch["end"] - epoch["start"] and v["answersec"] == "0"
+    assert int(v["waitsec"]) == epoch["bridge"] - epoch["start"] and 1.0 <= int(v["waitusec"]) / 1e6 <= 2.0
     assert v["last_bridge_role"] == "originator" and "last_bridge_hangup_cause" not in v
     assert v["bridge_hangup_cause"] == "NORMAL_CLEARING" and v["originate_disposition"] == "SUCCESS"
     assert [a.outcome for a in result.bridged_to] == ["SUCCESS"]
