@@ -107,6 +107,8 @@ async def record(s: Session, arg: str) -> None:
         return
     speech = _speech(s.next_entry())
     started, epoch = s.loop.time(), time.time()
+    if speech.hangs_up_at is not None:
+        s.later(speech.hangs_up_at, lambda: s.hangup("NORMAL_CLEARING", "caller", origin="caller"))
     s.ch.set_var("silence_hits_exhausted", "false")
     _reset_read_codec(s)  # set for the record's own reading, restored as it ends
     ends = [math.floor(epoch) + limit + 1 - epoch] if limit else []

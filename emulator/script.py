@@ -48,7 +48,8 @@ class Speech:
     (record_no_rtp).  ``digits`` are keyed from ``keyed_at`` s after the record started
     (the DTMF event's time), every ``interval`` s.  A :class:`Keys` entry met by a
     record is ``Speech(seconds=delay, digits=digits, keyed_at=delay)``: speech from the
-    start, silence after it.
+    start, silence after it.  ``hangs_up_at``: the caller sends BYE that many seconds after the
+    record started (record_caller_hangup).
     """
 
     seconds: float = 0.0
@@ -59,6 +60,7 @@ class Speech:
     digits: str = ""
     keyed_at: float | None = None
     interval: float = 0.7
+    hangs_up_at: float | None = None
 
 
 @dataclass(slots=True)
