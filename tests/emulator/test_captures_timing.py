@@ -31,7 +31,9 @@ TIMED = [
 
 #: Events timed by FreeSWITCH's whole-second scheduler (fires 0-1.5 s off the exact delay; see
 #: emulator/scheduler.py): (capture, event, application, occurrence) -> allowance.
-SCHEDULED = {("hold_broadcast_unlocked", "CHANNEL_EXECUTE", "playback", 3): 1.0}  # sched_broadcast +2
+SCHEDULED: dict[tuple[str, str, str | None, int], float] = {
+    ("hold_broadcast_unlocked", "CHANNEL_EXECUTE", "playback", 3): 1.0
+}  # sched_broadcast +2
 
 
 def timeline(found: list[tuple[str, str | None, float]]) -> list[tuple[str, str | None, float]]:
