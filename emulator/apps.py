@@ -254,7 +254,9 @@ async def _confirmed(s: Session, winner: tuple[LegPlan, str], state: BridgeState
         return winner if not s.is_down else None
     if not s.is_down:
         cause = far.channel.hangup_cause or "ORIGINATOR_CANCEL"
-        _record(s, state.plans, time.time(), None, cause)
+        attempt = s.result.bridged_to.pop()  # recorded as won at the answer; the announcement failed
+        legs = tuple(leg._replace(outcome=cause) if leg.outcome == "SUCCESS" else leg for leg in attempt.legs)
+        s.result.bridged_to.append(attempt._replace(outcome=cause, legs=legs))
         _failed(s, state, cause, None, answered=True)
     return None
 
