@@ -3,6 +3,7 @@ the caller's CHANNEL_BRIDGE comes when it ends, and the caller hears ringback on
 
 from __future__ import annotations
 
+from daemon.esl import Event
 from emulator import CallResult
 from tests.emulator.captures import Outcome, events, find, inbound_events, outbound_frames, stamp
 from tests.emulator.replay import fs_frames
@@ -10,8 +11,8 @@ from tests.emulator.replay import fs_frames
 TICK = 0.02
 
 
-def inbound_shape(found: list[object]) -> list[tuple[str, str | None, str | None]]:
-    return [(e.name, e.get("Application"), e.get("Hangup-Cause")) for e in found]  # type: ignore[attr-defined]
+def inbound_shape(found: list[Event]) -> list[tuple[str, str | None, str | None]]:
+    return [(e.name, e.get("Application"), e.get("Hangup-Cause")) for e in found]
 
 
 def silent_between(result: CallResult, start: float, end: float) -> bool:
