@@ -307,11 +307,14 @@ class Session:
         target = self.playing[-1]
         self.later(self.tick, lambda: _settle(target, "break"))
 
-    def transfer(self, destination: str, dialplan: str, inline: list[tuple[str, str]]) -> None:
+    def transfer(self, destination: str, dialplan: str) -> None:
         """``uuid_transfer <uuid> <app:arg,...> inline``: a new caller profile, the media stops (PLAYBACK
         ERROR), the park and the socket app end, and the channel runs the inline dialplan (hold_transfer)."""
+        if dialplan != "inline":
+            self.error(f"uuid_transfer to the {dialplan} dialplan is not modelled")
+            return
         ch = self.ch
-        self.transfer_to = inline
+        self.transfer_to = [(app, data) for app, _, data in (item.partition(":") for item in destination.split(","))]
         history = f"{int(time.time())}:{uuidlib.uuid4()}:bl_xfer:{destination}/public/{dialplan}"
         hops = ch.get_var("max_forwards")  # switch_ivr_session_transfer sets it again, one hop less
         forwards = str(int(hops) - 1) if hops and hops.isdigit() else None
