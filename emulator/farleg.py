@@ -69,6 +69,8 @@ class FarLeg:
 
     def fire(self, name: str, tail: Iterable[tuple[str, str]] = (), pre: bytes = b"") -> None:
         fs = self.session.fs
+        if not fs.listened(name):
+            return  # only inbound listeners ever get this leg's events
         fs.dispatch(channel_event(fs.factory, self.channel, name, pre=pre, tail=encode_headers(tail)), None)
 
     def answer(self) -> int:

@@ -267,7 +267,7 @@ class FakeFreeSwitch:
         channel.answer_state = "hangup"
         channel.profile.hangup = now_us()
         channel.touch()
-        if self._by_name.get("CHANNEL_HANGUP") or self._all:
+        if self.listened("CHANNEL_HANGUP"):
             self.dispatch(channel_event(self.factory, channel, "CHANNEL_HANGUP"), None)
         channel.state, channel.state_number = "CS_REPORTING", 11
         channel.call_state = "HANGUP"
@@ -290,7 +290,7 @@ class FakeFreeSwitch:
         channel.set_lines(rtp_statistics(channel.profile.hangup - channel.profile.created, 0))
         if self.cdr is not None:
             self.cdr.channel_ended(channel)
-        if self._by_name.get("CHANNEL_HANGUP_COMPLETE") or self._all:
+        if self.listened("CHANNEL_HANGUP_COMPLETE"):
             pre = f"Hangup-Cause: {channel.hangup_cause}\n".encode()
             self.dispatch(channel_event(self.factory, channel, "CHANNEL_HANGUP_COMPLETE", pre=pre), None)
 
@@ -308,6 +308,10 @@ class FakeFreeSwitch:
         for listener in list(self._all):
             if listener is not own and listener.wants(event):
                 listener.send_event(event)
+
+    def listened(self, name: str) -> bool:
+        """Whether any listener other than a call's own socket may want this event (else skip building it)."""
+        return bool(self._by_name.get(name) or self._all)
 
     def dispatch_global(self, event: OutEvent) -> None:
         self.dispatch(event, None)
