@@ -100,7 +100,12 @@ async def main(examples: int) -> int:
     data_dir = Path(tempfile.mkdtemp(prefix="calld-apifuzz-"))
     admin_token = secrets.token_urlsafe(24)
     daemon = DaemonProcess(
-        {"CALLD_DATA_DIR": str(data_dir), "CALLD_ADMIN_TOKEN": admin_token, "CALLD_GENERATE_PROMPTS": "false"}
+        {
+            "CALLD_DATA_DIR": str(data_dir),
+            "CALLD_ADMIN_TOKEN": admin_token,
+            "CALLD_GENERATE_PROMPTS": "false",
+            "CALLD_EMBEDDED_PG_PORT": "0",  # no CDR listener needed, and 5433 may be another daemon's
+        }
     )
     await daemon.start(ready_within=120)
     try:

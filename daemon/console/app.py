@@ -32,7 +32,6 @@ from daemon.console.pages import (
 )
 from daemon.console.paths import STATIC
 from daemon.console.session import add_security_headers, console_session
-from daemon.console.throttle import LoginThrottle
 from daemon.http.bad_requests import bounded_path_numbers, unreadable_bodies
 
 PAGES = (
@@ -63,7 +62,6 @@ MIDDLEWARES = (console_failures, unreadable_bodies, console_session, bounded_pat
 
 def install(app: web.Application) -> None:
     render.setup(app)
-    app[login.THROTTLE] = LoginThrottle()
     app.on_response_prepare.append(add_security_headers)
     events.install(app)  # open Server-Sent Events streams end when the daemon stops
     for table in PAGES:
