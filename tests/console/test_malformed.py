@@ -34,13 +34,12 @@ async def test_a_flow_version_beyond_the_column_is_not_found(console: Console, b
 async def test_a_deposit_booked_without_its_key_is_refused_and_books_nothing(
     console: Console, browser: BrowserFactory
 ) -> None:
-    pool, tenant = pool_of(console), console.a.tenant_id
-    caller_id = await caller(console, tenant, "山田太郎", "09011112222")
     b = await operator(console, browser)
-    await b.get(f"/console/deposits/{caller_id}")
-    fields = {"amount_yen": "5000", "paid_on": "2026-12-01", "bank_memo": "ヤマダ"}
-    page = await b.post(f"/console/deposits/{caller_id}/book", fields)
+    caller_id = await caller(console, console.a.tenant_id, "山田太郎", "09011112222")
+    await b.get(f"/console/deposits/{caller_id}")  # the form holds a key: this booking leaves it out
+    no_key = {"amount_yen": "5000", "paid_on": "2026-12-01", "bank_memo": "ヤマダ"}
+    page = await b.post(f"/console/deposits/{caller_id}/book", no_key)
     assert 400 <= page.status < 500 and page.has("記帳キーがありません"), page.text
-    assert await ledger.entries(pool, tenant, caller_id) == []
+    assert await ledger.entries(pool_of(console), console.a.tenant_id, caller_id) == []
     found = KEY.search(page.text)  # the form comes back with a fresh key, ready to send again
     assert found is not None and found.group(1).startswith("console-")

@@ -28,6 +28,12 @@ async def operator(pool: asyncpg.Pool) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
+@pytest.fixture
+async def desk(start_daemon: DaemonFactory, pool: asyncpg.Pool) -> tuple[Daemon, dict[str, str]]:
+    """A daemon, and the headers of an operator of tenant "edges"."""
+    return await start_daemon(), await operator(pool)
+
+
 async def send(
     http: aiohttp.ClientSession, daemon: Daemon, method: str, path: str, body: bytes, headers: dict[str, str]
 ) -> tuple[int, dict[str, object]]:
@@ -37,10 +43,9 @@ async def send(
 
 
 async def test_a_flow_version_beyond_postgresqls_integer_is_not_found(
-    start_daemon: DaemonFactory, pool: asyncpg.Pool, http: aiohttp.ClientSession
+    desk: tuple[Daemon, dict[str, str]], http: aiohttp.ClientSession
 ) -> None:
-    daemon = await start_daemon()
-    me = await operator(pool)
+    daemon, me = desk
     flows = "/api/v1/operator/ivr/flows"
     for method, path in (("GET", f"{flows}/2147483648"), ("POST", f"{flows}/2147483648/publish")):
         assert await call(http, daemon, method, path, headers=me) == (
@@ -54,10 +59,9 @@ async def test_a_flow_version_beyond_postgresqls_integer_is_not_found(
 
 
 async def test_a_multipart_body_without_a_boundary_is_a_400_on_upload_and_replace(
-    start_daemon: DaemonFactory, pool: asyncpg.Pool, http: aiohttp.ClientSession
+    desk: tuple[Daemon, dict[str, str]], http: aiohttp.ClientSession
 ) -> None:
-    daemon = await start_daemon()
-    me = await operator(pool)
+    daemon, me = desk
     bare = {**me, "Content-Type": "multipart/form-data"}
     for method, path in (("POST", "/api/v1/operator/guidance"), ("PUT", "/api/v1/operator/guidance/1")):
         status, body = await send(http, daemon, method, path, b"--x\r\n\r\n", bare)
@@ -66,10 +70,9 @@ async def test_a_multipart_body_without_a_boundary_is_a_400_on_upload_and_replac
 
 
 async def test_a_nul_in_a_part_header_is_a_400_and_nothing_is_stored(
-    start_daemon: DaemonFactory, pool: asyncpg.Pool, http: aiohttp.ClientSession
+    desk: tuple[Daemon, dict[str, str]], pool: asyncpg.Pool, http: aiohttp.ClientSession
 ) -> None:
-    daemon = await start_daemon()
-    me = await operator(pool)
+    daemon, me = desk
     headers = {**me, "Content-Type": "multipart/form-data; boundary=b"}
     status, body = await send(http, daemon, "POST", "/api/v1/operator/guidance", NUL_IN_PART_HEADER, headers)
     assert status == 400
