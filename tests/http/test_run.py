@@ -93,6 +93,8 @@ def test_the_admin_cli_refuses_the_same_way_and_never_echoes_a_secret() -> None:
         ("CALLD_DRAIN_SECONDS", "soon", "CALLD_DRAIN_SECONDS must be a number (got 'soon')"),
         ("CALLD_NODE_ID", "", "CALLD_NODE_ID must have at least 1 character (got '')"),
         ("CALLD_ADMIN_TOKEN", "x" * 15, "CALLD_ADMIN_TOKEN has 15 characters; use at least 16"),
+        ("CALLD_METRICS_TOKEN", "x" * 8, "CALLD_METRICS_TOKEN has 8 characters; use at least 16"),
+        ("CALLD_METRICS_TOKEN", "CHANGE_ME", "CALLD_METRICS_TOKEN is still the placeholder"),
     ],
 )
 def test_each_problem_names_its_variable(monkeypatch: pytest.MonkeyPatch, name: str, value: str, problem: str) -> None:
