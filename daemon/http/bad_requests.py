@@ -2,14 +2,14 @@
 
 Three kinds, each handled once for every route:
 
-* **Unparsable HTTP** (:class:`AppRunner`).  aiohttp's HTTP parser refuses a header value holding a control character (a
-``\\r`` left at the end of ``Authorization: Bearer …``, NUL, DEL …) before any
-middleware runs.  Its default answer echoes the offending line, bearer token
-and all, in a ``text/plain`` 400, and logs a traceback that holds it too.  Here
-the answer is our JSON error (401 when the broken header is ``Authorization``,
-400 otherwise) and the log line names the header, never its value.
-
-  Use :class:`AppRunner` instead of ``aiohttp.web.AppRunner``.
+* **Unparsable HTTP** (:class:`AppRunner`).  aiohttp's HTTP parser refuses a
+  header value holding a control character (a ``\\r`` left at the end of
+  ``Authorization: Bearer …``, NUL, DEL …) before any middleware runs.  Its
+  default answer echoes the offending line, bearer token and all, in a
+  ``text/plain`` 400, and logs a traceback that holds it too.  Here the answer
+  is our JSON error (401 when the broken header is ``Authorization``, 400
+  otherwise) and the log line names the header, never its value.  Use
+  :class:`AppRunner` instead of ``aiohttp.web.AppRunner``.
 * **Unreadable bodies** (:func:`unreadable_bodies`).  A multipart body
   without a boundary, a NUL in a part's header, an unknown charset: aiohttp
   raises ``ValueError``, ``BadHttpMessage``, ``LookupError`` … from inside
