@@ -11,6 +11,7 @@ from yarl import URL
 
 from daemon.console.throttle import BY_LOGIN
 from daemon.db import console_users
+from tests.conftest import DaemonFactory
 from tests.console.client import PASSWORD, Browser, Page, cookie_jar
 from tests.console.conftest import BrowserFactory, Console
 
@@ -60,6 +61,20 @@ async def test_parallel_wrong_passwords_are_capped_and_the_owner_still_gets_in_f
     # the owner, at another address, is not locked out
     owner = from_address(await browser(), "127.0.0.2")
     assert (await owner.login(console.a.operator)).url.endswith("/console/board")
+
+
+async def test_the_cap_holds_across_two_nodes_on_one_database(
+    console: Console, browser: BrowserFactory, start_daemon: DaemonFactory
+) -> None:
+    other_node = await start_daemon(node_id="console-b")
+    here = [await browser() for _ in range(6)]
+    there = [Browser(other_node) for _ in range(6)]
+    try:
+        pages = await asyncio.gather(*(b.login(console.a.operator, "wrong password!") for b in here + there))
+    finally:
+        for b in there:
+            await b.close()
+    assert sorted(p.status for p in pages) == [401] * BY_LOGIN.free + [429] * (12 - BY_LOGIN.free)
 
 
 async def test_an_unknown_login_is_answered_exactly_like_a_known_one(console: Console, browser: BrowserFactory) -> None:
