@@ -45,12 +45,14 @@ QUIET_S = max(BY_LOGIN.forget_s, BY_ADDRESS.forget_s)  # a key quiet this long i
 
 
 def client_key(remote: str | None) -> str:
-    """The address a client is counted by: itself for IPv4, its /64 for IPv6."""
+    """The address a client is counted by: itself for IPv4 (mapped into IPv6 or not), its /64 for IPv6."""
     try:
         address = ipaddress.ip_address((remote or "").split("%", 1)[0])
     except ValueError:
         return (remote or "unknown")[:64]
-    if address.version == 6:
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:  # an IPv4 client on a dual-stack socket: itself, not ::ffff:0:0/64
+            return str(address.ipv4_mapped)
         return str(ipaddress.ip_network(f"{address}/{IPV6_PREFIX}", strict=False))
     return str(address)
 

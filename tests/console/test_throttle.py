@@ -23,7 +23,9 @@ def test_the_wait_doubles_past_the_free_attempts_up_to_the_cap() -> None:
 def test_an_ipv6_client_is_counted_by_its_64_and_ipv4_by_itself() -> None:
     assert client_key("2001:db8:1:2:aaaa::1") == client_key("2001:db8:1:2:bbbb::2") == "2001:db8:1:2::/64"
     assert client_key("2001:db8:1:3::1") != client_key("2001:db8:1:2::1")
-    assert client_key("192.0.2.1") == "192.0.2.1" and client_key(None) == "unknown"
+    assert client_key("192.0.2.1") == client_key("::ffff:192.0.2.1") == "192.0.2.1"
+    assert client_key("::ffff:192.0.2.2") != client_key("::ffff:192.0.2.1")  # not one ::ffff:0:0/64 for all
+    assert client_key(None) == "unknown"
     assert login_key("op-alpha") != login_key("op-alphb") and len(login_key("x" * 10_000)) == 32
 
 
