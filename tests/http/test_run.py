@@ -140,6 +140,7 @@ async def test_every_stderr_line_of_a_running_daemon_is_json(
             "CALLD_GENERATE_PROMPTS": "false",
             "CALLD_LOG_LEVEL": "info",
             "CALLD_ADMIN_TOKEN": "a-long-enough-admin-token",
+            "CALLD_EMBEDDED_PG_PORT": "0",  # 5433 may be another daemon's on a shared machine
         },
         stderr=log,
     )

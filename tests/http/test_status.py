@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import uuid
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import aiohttp
 import asyncpg
@@ -18,28 +16,21 @@ from daemon import __version__
 from daemon.app import Daemon
 from daemon.db import admission, tenants
 from daemon.db.admission import Outcome
-from tests.conftest import DaemonFactory, make_settings
+from tests.conftest import DaemonFactory
 from tests.http.test_status_admin import ADMIN, call, url
 
 METRICS_TOKEN = "prometheus-scrape-0123456789"
 
 
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
-
-
 @pytest.fixture
-async def dead_db_daemon(prompts_dir: Path) -> AsyncIterator[Daemon]:
-    """A daemon whose database never answers (it keeps retrying in the background)."""
-    daemon = Daemon(make_settings(f"postgresql://calld@127.0.0.1:{closed_port()}/calld", prompts_dir))
-    await daemon.start()
+async def dead_db_daemon(start_daemon: DaemonFactory) -> AsyncIterator[Daemon]:
+    """A running daemon whose database is gone (a bad URL no longer starts at all: tests/recovery)."""
+    daemon = await start_daemon()
+    pool, daemon.services.pool = daemon.services.pool, None
     try:
         yield daemon
     finally:
-        await daemon.stop()
+        daemon.services.pool = pool
 
 
 async def test_status_tells_a_stranger_nothing_of_any_tenant_and_the_admin_api_has_the_live_calls(
@@ -91,16 +82,6 @@ async def test_status_counts_open_event_socket_sessions(
     finally:
         writer.close()
         await writer.wait_closed()
-
-
-async def test_status_is_503_while_the_database_never_came_up(
-    dead_db_daemon: Daemon, http: aiohttp.ClientSession
-) -> None:
-    status, body = await call(http, dead_db_daemon, "GET", "/status", headers={})
-    assert status == 503
-    assert body["db_reachable"] is False
-    assert body["node"] == dead_db_daemon.settings.node_id  # the rest is still reported
-    assert body["version"] == __version__
 
 
 async def test_admin_api_is_503_while_the_database_is_down(dead_db_daemon: Daemon, http: aiohttp.ClientSession) -> None:
