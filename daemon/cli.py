@@ -412,10 +412,10 @@ async def _user_add(pool: asyncpg.Pool, args: argparse.Namespace, out: TextIO) -
 
 async def _user_list(pool: asyncpg.Pool, args: argparse.Namespace, out: TextIO) -> None:
     rows = [
-        [str(u.id), u.login, u.role, str(u.tenant_id or "-"), "locked" if u.locked(datetime.now(UTC)) else "-"]
+        [str(u.id), u.login, u.role, str(u.tenant_id or "-"), "disabled" if u.disabled else "-"]
         for u in await console_users.list_all(pool, args.tenant)
     ]
-    _table(out, ["ID", "LOGIN", "ROLE", "TENANT", "LOCK"], rows, empty="no console users")
+    _table(out, ["ID", "LOGIN", "ROLE", "TENANT", "STATE"], rows, empty="no console users")
 
 
 async def _user_password(pool: asyncpg.Pool, args: argparse.Namespace, out: TextIO) -> None:

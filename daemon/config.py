@@ -19,7 +19,7 @@ from daemon.billing.invoice import RegistrationNumber
 
 ENV_PREFIX = "CALLD_"
 MIN_ADMIN_TOKEN = 16
-SECRETS = frozenset({"admin_token", "fs_esl_password"})  # never echoed in an error
+SECRETS = frozenset({"admin_token", "metrics_token", "fs_esl_password"})  # never echoed in an error
 #: A dial template: dial-string characters around one ``{number}`` or ``{e164}``.
 DIAL_TEMPLATE = r"^[A-Za-z0-9_./@:+=-]*\{(number|e164)\}[A-Za-z0-9_./@:+=-]*$"
 
@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int = Field(8080, ge=0, le=65535)
     admin_token: SecretStr = Field(SecretStr(""), description="bearer token of the admin API")
+    metrics_token: SecretStr = Field(
+        SecretStr(""), description="bearer token of GET /metrics (a Prometheus scrape); the admin token also works"
+    )
     node_id: str = Field(default_factory=socket.gethostname, min_length=1, max_length=100)
     log_level: str = "info"
     demo: bool = Field(False, description="create a demo tenant on 0312345678 at start")
@@ -95,14 +98,14 @@ class Settings(BaseSettings):
     def trusted_proxy_networks(self) -> tuple[Network, ...]:
         return parse_networks(self.trusted_proxies)
 
-    @field_validator("admin_token", "fs_esl_password")
+    @field_validator("admin_token", "metrics_token", "fs_esl_password")
     @classmethod
     def _not_placeholder(cls, value: SecretStr) -> SecretStr:
         if value.get_secret_value() in {"CHANGE_ME", "ClueCon"}:
             raise ValueError(f"is still the placeholder {value.get_secret_value()}: set a secret of your own")
         return value
 
-    @field_validator("admin_token")
+    @field_validator("admin_token", "metrics_token")
     @classmethod
     def _long_enough(cls, value: SecretStr) -> SecretStr:
         length = len(value.get_secret_value())
@@ -110,7 +113,7 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"has {length} characters; use at least {MIN_ADMIN_TOKEN}"
                 " (e.g. python3 -c 'import secrets; print(secrets.token_urlsafe(24))'), or leave it empty"
-                " to keep the admin API closed"
+                " to keep it closed"
             )
         return value
 
