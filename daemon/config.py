@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import os
 import re
 import socket
@@ -18,7 +19,7 @@ from daemon.billing.invoice import RegistrationNumber
 
 ENV_PREFIX = "CALLD_"
 MIN_ADMIN_TOKEN = 16
-SECRETS = frozenset({"admin_token", "fs_esl_password"})  # never echoed in an error
+SECRETS = frozenset({"admin_token", "metrics_token", "fs_esl_password"})  # never echoed in an error
 #: A dial template: dial-string characters around one ``{number}`` or ``{e164}``.
 DIAL_TEMPLATE = r"^[A-Za-z0-9_./@:+=-]*\{(number|e164)\}[A-Za-z0-9_./@:+=-]*$"
 
@@ -34,6 +35,9 @@ class Settings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int = Field(8080, ge=0, le=65535)
     admin_token: SecretStr = Field(SecretStr(""), description="bearer token of the admin API")
+    metrics_token: SecretStr = Field(
+        SecretStr(""), description="bearer token of GET /metrics (a Prometheus scrape); the admin token also works"
+    )
     node_id: str = Field(default_factory=socket.gethostname, min_length=1, max_length=100)
     log_level: str = "info"
     event_loop: Literal["uvloop", "asyncio"] = Field(
@@ -64,6 +68,10 @@ class Settings(BaseSettings):
     console_secure_cookies: bool = Field(
         True, description="the console's session cookie only over HTTPS (and http://127.0.0.1, http://localhost)"
     )
+    trusted_proxies: str = Field(
+        "",
+        description="reverse proxies (comma-separated addresses or networks) whose X-Forwarded-For names the client",
+    )
     counsellor_dial_template: str = Field(
         "sofia/gateway/carrier/{number}",
         pattern=DIAL_TEMPLATE,
@@ -83,14 +91,24 @@ class Settings(BaseSettings):
             raise ValueError("must be debug, info, warning or error")
         return value
 
-    @field_validator("admin_token", "fs_esl_password")
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        parse_networks(value)
+        return value
+
+    @property
+    def trusted_proxy_networks(self) -> tuple[Network, ...]:
+        return parse_networks(self.trusted_proxies)
+
+    @field_validator("admin_token", "metrics_token", "fs_esl_password")
     @classmethod
     def _not_placeholder(cls, value: SecretStr) -> SecretStr:
         if value.get_secret_value() in {"CHANGE_ME", "ClueCon"}:
             raise ValueError(f"is still the placeholder {value.get_secret_value()}: set a secret of your own")
         return value
 
-    @field_validator("admin_token")
+    @field_validator("admin_token", "metrics_token")
     @classmethod
     def _long_enough(cls, value: SecretStr) -> SecretStr:
         length = len(value.get_secret_value())
@@ -98,7 +116,7 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"has {length} characters; use at least {MIN_ADMIN_TOKEN}"
                 " (e.g. python3 -c 'import secrets; print(secrets.token_urlsafe(24))'), or leave it empty"
-                " to keep the admin API closed"
+                " to keep it closed"
             )
         return value
 
@@ -110,6 +128,23 @@ class Settings(BaseSettings):
     def settlement_path(self) -> Path:
         """This node's journal of call ends the database has not taken yet (daemon.settlement)."""
         return self.data_dir / "settlement" / f"{self.node_id}.jsonl"
+
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_networks(text: str) -> tuple[Network, ...]:
+    """``"127.0.0.1, 10.0.0.0/8"`` → networks; ValueError naming the entry that is not one."""
+    networks = []
+    for entry in (part.strip() for part in text.split(",")):
+        if entry:
+            try:
+                networks.append(ipaddress.ip_network(entry, strict=False))
+            except ValueError:
+                raise ValueError(
+                    f"has {entry!r}, which is not an address or network (e.g. 127.0.0.1 or 10.0.0.0/8)"
+                ) from None
+    return tuple(networks)
 
 
 class ConfigurationError(Exception):

@@ -5,7 +5,7 @@
 * free this node's orphaned lines (a release lost to a database outage);
 * re-open the balance listener if the database dropped its connection;
 * finish the calls of dead nodes from their FreeSWITCH's CDRs (daemon.recovery);
-* delete expired web-console sessions.
+* delete expired web-console sessions, and log-in waits long forgotten.
 
 A database error skips one round (logged) and the next round tries again; any
 other exception is a bug and ends the task (the daemon then stops, see app.py).
@@ -18,7 +18,8 @@ import asyncio
 from daemon.calls.balance_watch import BalanceWatcher
 from daemon.calls.services import Services
 from daemon.config import Settings
-from daemon.db import console_sessions, nodes
+from daemon.console.throttle import QUIET_S
+from daemon.db import console_sessions, login_throttle, nodes
 from daemon.db.errors import DB_ERRORS
 from daemon.logs import get_logger
 from daemon.metrics import Metrics
@@ -49,6 +50,7 @@ async def tick(settings: Settings, services: Services, metrics: Metrics, watcher
     if adopted.closed_unanswered or adopted.finished_from_cdr:
         _log.warning("dead_node_calls_finished", **vars(adopted))
     await console_sessions.purge_expired(pool)
+    await login_throttle.purge(pool, QUIET_S)
 
 
 async def run(settings: Settings, services: Services, metrics: Metrics, watcher: BalanceWatcher) -> None:

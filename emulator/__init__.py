@@ -19,13 +19,15 @@ Modules: ``switch`` (FakeFreeSwitch), ``session`` (one call: session thread, out
 socket), ``listener`` (event-socket commands and subscriptions), ``apps`` (dialplan
 applications), ``media`` (durations, playing while the caller keys), ``keypad``
 (``play_and_get_digits``), ``sip`` (the responses the caller gets), ``api`` (api
-commands), ``farend`` (dial strings, far ends), ``scheduler`` (whole-second sched_*),
+commands), ``farend`` (dial strings, far ends), ``farleg`` (the answering leg's own
+events, the announcement on it), ``scheduler`` (whole-second sched_*),
 ``channel`` (state, variables, billing), ``events`` / ``templates`` (wire format and
 captured data), ``inbound`` (port 8021), ``script`` (CallerScript, FarEnd, CallResult),
-``cdr`` (mod_cdr_pg_csv's rows into ``fs_cdr``).
+``cdr`` (mod_cdr_pg_csv's rows into ``fs_cdr``).  emulator/README.md says what the
+captures taught it and what it does not model.
 """
 
-from emulator.script import BridgeAttempt, Broadcast, CallerScript, CallResult, FarEnd, Keys, LegOutcome
+from emulator.script import BridgeAttempt, Broadcast, CallerScript, CallResult, FarEnd, Keys, LegOutcome, Speech
 from emulator.switch import FakeFreeSwitch
 
 __all__ = [
@@ -37,4 +39,5 @@ __all__ = [
     "FarEnd",
     "Keys",
     "LegOutcome",
+    "Speech",
 ]

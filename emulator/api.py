@@ -16,6 +16,7 @@ from emulator.inbound import call_rows, channel_rows
 from emulator.templates import STATUS_TEMPLATE, cause_or_default
 
 if TYPE_CHECKING:
+    from emulator.session import Session
     from emulator.switch import FakeFreeSwitch
 
 NO_SUCH_CHANNEL = "-ERR No such channel!\n"
@@ -34,17 +35,52 @@ def uuid_kill(fs: FakeFreeSwitch, arg: str) -> str:
     return "+OK\n" if fs.kill(uuid, cause_or_default(cause.strip() or None)) else NO_SUCH_CHANNEL
 
 
-def sched_hangup(fs: FakeFreeSwitch, arg: str) -> str:
-    """``sched_hangup [+]<time> <uuid> [<cause>]`` (+OK, or -ERR No such channel!)."""
+def live_session(fs: FakeFreeSwitch, uuid: str) -> Session | None:
+    """The caller leg with this UUID, unless it is gone or hanging up."""
+    session = fs.sessions.get(uuid)
+    return None if session is None or session.is_down else session
+
+
+def on_channel(
+    fs: FakeFreeSwitch, arg: str, uuid_at: int, usage: str, act: Callable[[Session, list[str]], None]
+) -> str:
+    """An api command of two words or more acting on the live channel named at ``uuid_at``."""
     parts = arg.split()
     if len(parts) < 2:
-        return "-USAGE: [+]<time> <uuid> [<cause>]\n"
-    session = fs.sessions.get(parts[1])
-    if session is None or session.is_down:
+        return usage
+    session = live_session(fs, parts[uuid_at])
+    if session is None:
         return NO_SUCH_CHANNEL
-    cause = cause_or_default(parts[2] if len(parts) > 2 else None, "ALLOTTED_TIMEOUT")
-    fs.schedule_hangup(session, parts[0], cause)
+    act(session, parts)
     return "+OK\n"
+
+
+def uuid_break(fs: FakeFreeSwitch, arg: str) -> str:
+    """``uuid_break <uuid> [all]``: ``+OK\n``; see :meth:`emulator.session.Session.break_media`."""
+    uuid, _, flag = arg.strip().partition(" ")
+    if not uuid:
+        return "-USAGE: <uuid> [all]\n"
+    session = live_session(fs, uuid)
+    if session is None:
+        return "-ERR No Such Channel!\n"  # break_function's own spelling
+    session.break_media(flush="all" in flag)
+    return "+OK\n"
+
+
+def uuid_transfer(fs: FakeFreeSwitch, arg: str) -> str:
+    """``uuid_transfer <uuid> <app:arg[,app:arg]> inline`` (the only form modelled): ``+OK\n``."""
+    usage = "-USAGE: <uuid> [-bleg|-both] <dest-exten> [<dialplan>] [<context>]\n"
+    return on_channel(fs, arg, 0, usage, lambda s, parts: s.transfer(parts[1], parts[2] if len(parts) > 2 else "XML"))
+
+
+def sched_hangup(fs: FakeFreeSwitch, arg: str) -> str:
+    """``sched_hangup [+]<time> <uuid> [<cause>]`` (+OK, or -ERR No such channel!)."""
+
+    def arm(session: Session, parts: list[str]) -> None:
+        cause = cause_or_default(parts[2] if len(parts) > 2 else None, "ALLOTTED_TIMEOUT")
+        fs.schedule_hangup(session, parts[0], cause)
+
+    return on_channel(fs, arg, 1, "-USAGE: [+]<time> <uuid> [<cause>]\n", arm)
 
 
 def sched_del(fs: FakeFreeSwitch, arg: str) -> str:
@@ -156,6 +192,8 @@ def show(fs: FakeFreeSwitch, arg: str) -> str:
 COMMANDS: dict[str, Handler] = {
     "uuid_exists": uuid_exists,
     "uuid_kill": uuid_kill,
+    "uuid_break": uuid_break,
+    "uuid_transfer": uuid_transfer,
     "sched_hangup": sched_hangup,
     "sched_del": sched_del,
     "uuid_broadcast": uuid_broadcast,

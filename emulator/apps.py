@@ -16,7 +16,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from emulator.channel import Profile
 from emulator.events import now_us
 from emulator.farend import (
     DIALSTATUS,
@@ -27,9 +26,10 @@ from emulator.farend import (
     parse_dial_string,
     plan_leg,
 )
+from emulator.farleg import FarLeg
 from emulator.keypad import play_and_get_digits
 from emulator.media import media_duration, play, playback_terminators
-from emulator.script import BridgeAttempt, LegOutcome
+from emulator.script import BridgeAttempt, Heard, LegOutcome
 from emulator.templates import FAR_END_SDP, cause_or_default
 
 if TYPE_CHECKING:
@@ -145,8 +145,26 @@ async def playback(s: Session, arg: str) -> None:
             return True
         return False
 
+    started = time.time()
     outcome = await play(s, duration, on_dtmf)
-    s.ch.set_var("current_application_response", "PLAYBACK ERROR" if outcome == "down" else "FILE PLAYED")
+    s.result.heard.append(Heard(started, time.time(), arg))
+    failed = outcome in ("down", "transfer")
+    s.ch.set_var("current_application_response", "PLAYBACK ERROR" if failed else "FILE PLAYED")
+
+
+async def endless_playback(s: Session, arg: str) -> None:
+    """mod_dptools ``endless_playback``: the file again and again, each pass setting the playback_*
+    variables.  uuid_break does not stop it (the file goes on without a gap), nor does a sendmsg
+    hangup queued behind its event-lock: only the channel going down ends it, with ``FILE PLAYED``
+    (hold_endless_break)."""
+    duration = media_duration(arg)
+    if duration is None or duration <= 0:
+        s.error(f"endless_playback: file not found: {arg!r}")
+        s.ch.set_var("current_application_response", "FILE NOT FOUND")
+        return
+    while await play(s, duration) != "down":
+        s.broken = False
+    s.ch.set_var("current_application_response", "FILE PLAYED")
 
 
 # -- bridge ------------------------------------------------------------------------------
@@ -158,6 +176,7 @@ class BridgeState:
 
     bridged: bool = False
     plans: list[tuple[LegPlan, str]] = field(default_factory=list)
+    far: FarLeg | None = None  # the leg that answers, from its originate on
 
 
 def _array(values: list[str]) -> str:
@@ -176,8 +195,15 @@ async def bridge(s: Session, arg: str) -> None:
     dial = parse_dial_string(arg)
     state = BridgeState()
     s.bridge = state
+    ringback = s.ch.get_var("ringback")
+    heard_from = time.time()
     try:
         winner = await _originate(s, dial.groups, dial.timeout, state)
+        if winner is not None:
+            winner = await _confirmed(s, winner, state)
+        if ringback and s.answered_at is not None:
+            # the caller hears ``ringback`` from the originate to CHANNEL_BRIDGE (forward_announcement_ringback)
+            s.result.heard.append(Heard(heard_from, time.time(), f"ringback {ringback}"))
         if winner is None:
             return
         await _bridged(s, winner, state)
@@ -203,6 +229,8 @@ async def _originate(
             ch.profile.progress = ch.profile.progress or now_us()
             ch.touch()
         winner, ends_at, cause = group_result([p for p, _ in plans])
+        if winner is not None:
+            state.far = FarLeg(s, winner, next(u for p, u in plans if p is winner))
         outcome = await s.app_wait(s.wait(max(0.0, ends_at - loop.time())))
         if outcome == "down":
             cause = "ORIGINATOR_CANCEL"
@@ -213,6 +241,23 @@ async def _originate(
             return next((p, u) for p, u in plans if p is winner)
         last_failure = max((p for p, _ in plans), key=lambda p: p.fail_at or 0.0)
     _failed(s, state, cause, last_failure)
+    return None
+
+
+async def _confirmed(s: Session, winner: tuple[LegPlan, str], state: BridgeState) -> tuple[LegPlan, str] | None:
+    """The phone answered: run the announcement on its leg (group_confirm) before it may win."""
+    far = state.far
+    assert far is not None
+    far.answer()
+    confirm = far.confirmation()
+    if confirm is None or await far.announce(*confirm):
+        return winner if not s.is_down else None
+    if not s.is_down:
+        cause = far.channel.hangup_cause or "ORIGINATOR_CANCEL"
+        attempt = s.result.bridged_to.pop()  # recorded as won at the answer; the announcement failed
+        legs = tuple(leg._replace(outcome=cause) if leg.outcome == "SUCCESS" else leg for leg in attempt.legs)
+        s.result.bridged_to.append(attempt._replace(outcome=cause, legs=legs))
+        _failed(s, state, cause, None, answered=True)
     return None
 
 
@@ -236,8 +281,17 @@ def _record(s: Session, plans: list[tuple[LegPlan, str]], at: float, winner: Leg
     s.result.bridged_to.append(BridgeAttempt(group, "ORIGINATOR_CANCEL" if s.is_down else cause, at, tuple(legs)))
 
 
-def _failed(s: Session, state: BridgeState, cause: str, last: LegPlan | None) -> None:
-    """Originate failed: the variables of bridge_busy / bridge_noanswer / bridge_unreachable."""
+_ANSWERED_MEDIA: list[tuple[str, str | None]] = [
+    ("switch_m_sdp", FAR_END_SDP),
+    ("video_media_flow", "inactive"),
+    ("text_media_flow", "inactive"),
+    ("audio_media_flow", "sendrecv"),
+]
+
+
+def _failed(s: Session, state: BridgeState, cause: str, last: LegPlan | None, *, answered: bool = False) -> None:
+    """Originate failed: the variables of bridge_busy / bridge_noanswer / bridge_unreachable, and of a
+    leg that answered and was then refused (forward_announcement_bare_file: its media variables too)."""
     ch = s.ch
     uuids = [u for _, u in state.plans]
     legs = [f"{u};Outbound Call;{p.leg.user}" for p, u in state.plans]
@@ -245,6 +299,8 @@ def _failed(s: Session, state: BridgeState, cause: str, last: LegPlan | None) ->
         ("originate_signal_bond", uuids[-1] if uuids else None),
         ("originated_legs", _array(legs) if legs else None),
     ]
+    if answered:
+        values += _ANSWERED_MEDIA
     if last is not None and last.sip_status:
         values += [
             ("sip_invite_failure_status", last.sip_status),
@@ -280,50 +336,36 @@ def _continue_on_fail(value: str | None, cause: str) -> bool:
 async def _bridged(s: Session, winner: tuple[LegPlan, str], state: BridgeState) -> None:
     plan, b_uuid = winner
     ch = s.ch
-    loop = s.loop
     user = plan.leg.user
-    answered_us = now_us()
+    assert state.far is not None
+    far = state.far
+    answered_us = far.profile.answered
     if s.answered_at is None:
         s.mark_answered()
-    # CHANNEL_BRIDGE ~20 ms after the far end's 200 OK (bridge_answered_caller_hangup)
-    if await s.wait(s.tick) == "down":
+    # CHANNEL_BRIDGE ~20 ms after the far end's 200 OK (bridge_answered_caller_hangup), or after its announcement
+    if far.confirmation() is None and await s.wait(s.tick) == "down":
         return
     p = ch.profile
     ch.set_vars(
         [
             ("originated_legs", f"{b_uuid};Outbound Call;{user}"),
-            ("switch_m_sdp", FAR_END_SDP),
-            ("video_media_flow", "inactive"),
-            ("text_media_flow", "inactive"),
-            ("audio_media_flow", "sendrecv"),
+            *_ANSWERED_MEDIA,
+            # the ringback generator had the read codec set; restoring it sets both again
+            *([(n, ch.get_var(n)) for n in ("read_codec", "read_rate")] if ch.get_var("ringback") else []),
             ("originate_disposition", "SUCCESS"),
             ("DIALSTATUS", "SUCCESS"),
             ("originate_causes", f"{b_uuid};NONE"),
             ("signal_bond", b_uuid),
         ]
     )
-    created = int((time.time() - (loop.time() - (plan.ring_at or loop.time()))) * 1e6)
     bridged_at = now_us()
-    variables = plan.leg.variables
-    other = Profile(
-        "outbound",
-        p.cid_number,
-        variables.get("origination_caller_id_name", p.cid_name),
-        variables.get("origination_caller_id_number", p.cid_number),
-        user,
-        b_uuid,
-        plan.leg.channel_name,
-        created,
-        answered=answered_us,
-        progress=created,
-        bridged=bridged_at,
-        callee=("Outbound Call", user),
-    )
+    other = far.profile
+    other.answered, other.progress, other.bridged = answered_us, other.created, bridged_at
     ch.other = dataclasses.replace(other, bridged=0)  # A's copy: Other-Leg-Channel-Bridged-Time: 0
     p.callee = ("Outbound Call", user)
     p.bridged = bridged_at
     ch.touch()
-    b_leg = s.fs.b_leg_started(s, other, plan.leg.endpoint)
+    b_leg = s.fs.b_leg_started(s, far.channel, plan.leg.endpoint)
     pre = f"Bridge-A-Unique-ID: {ch.uuid}\nBridge-B-Unique-ID: {b_uuid}\n".encode()
     s.fire("CHANNEL_BRIDGE", pre=pre)
     s.bridged_once()
@@ -342,6 +384,7 @@ async def _bridged(s: Session, winner: tuple[LegPlan, str], state: BridgeState) 
     far_end = plan.far_end
     b_hangup = far_end.hangup_after if far_end is not None else None
     outcome = await s.app_wait(s.wait(b_hangup, b_leg.gone))
+    s.result.heard.append(Heard(bridged_at / 1e6, time.time(), f"far end {user}"))
     state.bridged = False
     ch.set_var("bridge_to", None)
     if outcome == "down":
@@ -372,6 +415,7 @@ APPS: dict[str, AppSpec] = {
     "pre_answer": AppSpec(pre_answer),
     "ring_ready": AppSpec(ring_ready),
     "playback": AppSpec(playback, needs_media=True),
+    "endless_playback": AppSpec(endless_playback, needs_media=True),
     "play_and_get_digits": AppSpec(play_and_get_digits, needs_media=True),
     "set": AppSpec(set_app),
     "export": AppSpec(export_app),

@@ -127,6 +127,13 @@ class Profile:
     hangup: int = 0
     bridged: int = 0
     callee: tuple[str, str] | None = None
+    #: After a transfer the channel gets a new caller profile (hold_transfer): its dialplan,
+    #: ``Transfer-Source``, ``RDNIS`` (the old destination), index 2 and its own created time.
+    dialplan: str = "XML"
+    transfer_source: str | None = None
+    rdnis: str | None = None
+    index: int = 1
+    profile_created: int = 0
 
     def render(self, prefix: str, *, index: bool = True) -> bytes:
         """The profile's headers; ``Other-Leg-*`` has no ``Profile-Index`` (bridge_counselor_hangup)."""
@@ -135,16 +142,23 @@ class Profile:
         callee = ""
         if self.callee is not None:
             callee = f"{p}-Callee-ID-Name: {enc(self.callee[0])}\n{p}-Callee-ID-Number: {enc(self.callee[1])}\n"
-        idx = f"{p}-Profile-Index: 1\n" if index else ""
+        idx = f"{p}-Profile-Index: {self.index}\n" if index else ""
+        source = f"{p}-Source: mod_sofia\n"
+        if self.transfer_source is not None:
+            source += f"{p}-Transfer-Source: {enc(self.transfer_source)}\n"
+        context = f"{p}-Context: public\n"
+        if self.rdnis is not None:
+            context += f"{p}-RDNIS: {enc(self.rdnis)}\n"
         return (
             f"{p}-Direction: {self.direction}\n{p}-Logical-Direction: {self.logical_direction}\n"
-            f"{p}-Username: {enc(self.username)}\n{p}-Dialplan: XML\n"
+            f"{p}-Username: {enc(self.username)}\n{p}-Dialplan: {self.dialplan}\n"
             f"{p}-Caller-ID-Name: {enc(self.cid_name)}\n{p}-Caller-ID-Number: {enc(self.cid_number)}\n"
             f"{p}-Orig-Caller-ID-Name: {enc(self.cid_name)}\n{p}-Orig-Caller-ID-Number: {enc(self.cid_number)}\n"
             f"{callee}{p}-Network-Addr: 127.0.0.1\n{p}-ANI: {enc(self.cid_number)}\n"
             f"{p}-Destination-Number: {enc(self.destination)}\n{p}-Unique-ID: {self.uuid}\n"
-            f"{p}-Source: mod_sofia\n{p}-Context: public\n{p}-Channel-Name: {enc(self.channel_name)}\n"
-            f"{idx}{p}-Profile-Created-Time: {self.created}\n{p}-Channel-Created-Time: {self.created}\n"
+            f"{source}{context}{p}-Channel-Name: {enc(self.channel_name)}\n"
+            f"{idx}{p}-Profile-Created-Time: {self.profile_created or self.created}\n"
+            f"{p}-Channel-Created-Time: {self.created}\n"
             f"{p}-Channel-Answered-Time: {self.answered}\n{p}-Channel-Progress-Time: {self.progress}\n"
             f"{p}-Channel-Progress-Media-Time: {self.progress_media}\n{p}-Channel-Hangup-Time: {self.hangup}\n"
             f"{p}-Channel-Transfer-Time: 0\n{p}-Channel-Resurrect-Time: 0\n"
@@ -273,7 +287,10 @@ def billing_variables(
 
     hangup_complete_vars.md: ``billusec`` = end - answer (the caller leg's own answer),
     ``uduration`` = ``flow_billusec`` = end - start, ``waitusec`` = bridge - start,
-    ``answerusec`` = answer - start; seconds and milliseconds are truncated.  A
+    ``answerusec`` = answer - start.  Only the µs values are exact: the seconds are whole
+    epoch seconds subtracted (``billsec = end_epoch - answer_epoch``) and the
+    milliseconds whole epoch milliseconds subtracted, so 8.56 s answered at .78 and
+    ended at .34 bills 9 s and the same talk answered at .26 bills 8 (billsec_rounding*).  A
     ``*_stamp`` exists only for a time that is set.  The far-end leg has no
     ``last_app``/``last_arg`` (inbound_show_channels).
     """
@@ -281,9 +298,6 @@ def billing_variables(
     cause = ch.hangup_cause or "NORMAL_CLEARING"
     start, end = p.created, p.hangup or int(time.time() * 1_000_000)
     answered, bridged, progress, media = p.answered, p.bridged, p.progress, p.progress_media
-
-    def span(us: int) -> int:
-        return us - start if us else 0
 
     values: list[tuple[str, str | None]] = [
         ("hangup_cause", cause),
@@ -310,20 +324,22 @@ def billing_variables(
     if last_app is not None:
         values += [("last_app", last_app[0]), ("last_arg", last_app[1] or None)]
     values.append(("caller_id", f'"{p.cid_name}" <{p.cid_number}>'))
-    duration = end - start
-    micro = (duration, end - answered if answered else 0, span(progress), span(answered), span(bridged), span(media))
     for suffix, divisor in (("sec", 1_000_000), ("msec", 1000), ("usec", 1)):
+
+        def since(later: int, earlier: int, d: int = divisor) -> int:
+            """Whole units subtracted (billsec_rounding: 8.56 s from .78 to .34 bills 9)."""
+            return later // d - earlier // d if later and earlier else 0
+
         first = {"sec": "duration", "msec": "mduration", "usec": "uduration"}[suffix]
-        names = (
-            first,
-            f"bill{suffix}",
-            f"progress{suffix}",
-            f"answer{suffix}",
-            f"wait{suffix}",
-            f"progress_media{suffix}",
-        )
-        values += [(n, str(v // divisor)) for n, v in zip(names, micro, strict=True)]
-        values.append((f"flow_bill{suffix}", str(duration // divisor)))
+        values += [
+            (first, str(since(end, start))),
+            (f"bill{suffix}", str(since(end, answered))),
+            (f"progress{suffix}", str(since(progress, start))),
+            (f"answer{suffix}", str(since(answered, start))),
+            (f"wait{suffix}", str(since(bridged, start))),
+            (f"progress_media{suffix}", str(since(media, start))),
+            (f"flow_bill{suffix}", str(since(end, start))),
+        ]
     return values
 
 

@@ -37,6 +37,7 @@ DIALSTATUS: dict[str, str] = {
     "NO_ANSWER": "NOANSWER",
     "NO_USER_RESPONSE": "NOANSWER",
     "ORIGINATOR_CANCEL": "CANCEL",
+    "DESTINATION_OUT_OF_ORDER": "INVALIDARGS",  # forward_announcement_bare_file
 }
 
 

@@ -16,6 +16,7 @@ import uuid as uuidlib
 from typing import TYPE_CHECKING
 
 from daemon.esl import Frame, Parser, ProtocolError
+from daemon.esl.encoding import url_encode
 from daemon.esl.replies import api_response, command_reply
 from emulator.events import OutEvent
 
@@ -81,8 +82,8 @@ class Listener(asyncio.Protocol):
         self.names: set[str] = set()
         self.all_events = False
         self.myevents = False
-        self.uuid_filters: set[str] = set()  # ``filter Unique-ID <uuid>``: only those channels' events
         self.session_uuid: str | None = None
+        self.filters: list[bytes] = []  # ``filter <header> <value>``: a header line an event must carry
         self.closing = False
         self.gone = False  # the connection is closed (either side)
         self._held: list[bytes] | None = None
@@ -187,9 +188,8 @@ class Listener(asyncio.Protocol):
             return self.event(line), []
         if low.startswith("filter "):
             header, _, value = line[7:].strip().partition(" ")
-            if header.lower() == "unique-id" and value:
-                self.uuid_filters.add(value.strip())
-            return f"+OK filter added. [{line[7:].strip()}]", []
+            self.filters.append(f"\n{header}: {url_encode(value.strip())}\n".encode())
+            return f"+OK filter added. [{header}]=[{value.strip()}]", []
         self.protocol_error(f"unknown command: {line!r}")
         return "-ERR command not found", []
 
@@ -255,8 +255,8 @@ class Listener(asyncio.Protocol):
     def wants(self, event: OutEvent) -> bool:
         if not (self.all_events or event.name in self.names):
             return False
-        if self.uuid_filters and event.uuid not in self.uuid_filters:  # switch_event filters: a match passes
-            return False
+        if self.filters and not any(line in b"\n" + event.payload for line in self.filters):
+            return False  # mod_event_socket: an event passes when it matches one of the filters
         return not (self.myevents and event.uuid is not None and event.uuid != self.session_uuid)
 
     def send_event(self, event: OutEvent) -> None:

@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING, Literal
 if TYPE_CHECKING:
     from emulator.session import Session
 
-PlayOutcome = Literal["done", "break", "down"]
+#: ``stopped``: uuid_break (FILE PLAYED); ``transfer``: uuid_transfer took the channel (PLAYBACK ERROR).
+PlayOutcome = Literal["done", "break", "down", "stopped", "transfer"]
 #: Called with each digit dequeued during the playback; True stops it (SWITCH_STATUS_BREAK).
 DigitCallback = Callable[[str], bool]
 
@@ -101,24 +102,32 @@ async def play(s: Session, duration: float, on_dtmf: DigitCallback | None = None
     """
     started = time.monotonic()
     outcome: PlayOutcome = "done"
-    while True:
-        left = duration - (time.monotonic() - started)
-        if left <= 0:
-            break
-        also = (s.dtmf_arrival(),) if on_dtmf is not None else ()
-        waited = await s.app_wait(s.wait(left if math.isfinite(left) else None, *also))
-        if waited == "down":
-            outcome = "down"
-            break
-        if waited == "event" and on_dtmf is not None:
-            stop = False
-            while s.dtmf_queue and not stop:
-                stop = on_dtmf(s.dtmf_queue.popleft())
-            if stop:
-                outcome = "break"
+    stop = s.media_started()
+    try:
+        while True:
+            left = duration - (time.monotonic() - started)
+            if left <= 0:
                 break
-        elif waited == "timeout":
-            break
+            also = (stop, s.dtmf_arrival()) if on_dtmf is not None else (stop,)
+            waited = await s.app_wait(s.wait(left if math.isfinite(left) else None, *also))
+            if waited == "down":
+                outcome = "down"
+                break
+            if stop.done():
+                outcome = "stopped" if stop.result() == "break" else "transfer"
+                s.broken = outcome == "stopped"
+                break
+            if waited == "event" and on_dtmf is not None:
+                halt = False
+                while s.dtmf_queue and not halt:
+                    halt = on_dtmf(s.dtmf_queue.popleft())
+                if halt:
+                    outcome = "break"
+                    break
+            elif waited == "timeout":
+                break
+    finally:
+        s.media_ended(stop)
     elapsed = time.monotonic() - started
     ms = int(duration * 1000) if outcome == "done" else int(min(duration, elapsed) * 1000)
     s.played_ms += ms

@@ -37,12 +37,39 @@ class Keys:
     interval: float = 0.7
 
 
+@dataclass(frozen=True, slots=True)
+class Speech:
+    """What the caller's phone sends during one ``record`` (one ``digits`` entry).
+
+    The first RTP packet arrives ``start`` s after the record started; the first
+    ``seconds`` of the stream are speech, in ``ptime`` ms packets.  After the speech the
+    phone goes on sending RTP of silence (``silence_after``; a phone does), or stops
+    (SIPp streaming a pcap: record_caller_speech).  ``rtp=False``: no RTP at all
+    (record_no_rtp).  ``digits`` are keyed from ``keyed_at`` s after the record started
+    (the DTMF event's time), every ``interval`` s.  A :class:`Keys` entry met by a
+    record is ``Speech(seconds=delay, digits=digits, keyed_at=delay)``: speech from the
+    start, silence after it.  ``hangs_up_at``: the caller sends BYE that many seconds after the
+    record started (record_caller_hangup).
+    """
+
+    seconds: float = 0.0
+    start: float = 0.0
+    ptime: int = 20
+    silence_after: bool = True
+    rtp: bool = True
+    digits: str = ""
+    keyed_at: float | None = None
+    interval: float = 0.7
+    hangs_up_at: float | None = None
+
+
 @dataclass(slots=True)
 class CallerScript:
     """One inbound call and everything its caller does.
 
     ``digits``: one entry per try of ``play_and_get_digits`` (each retry consumes the
-    next entry), keyed from the end of that try's prompt while it listens.
+    next entry), keyed from the end of that try's prompt while it listens; a ``record``
+    consumes one entry too (a :class:`Speech`, or :class:`Keys`).
     ``hangup_after``: the caller hangs up this many seconds after the call was answered;
     ``hangup_early_after``: this many seconds after the 183 (early media, never
     answered); ``hangup_after_bridge``: this many seconds after the first
@@ -61,7 +88,7 @@ class CallerScript:
     caller_name: str = "Taro"
     destination: str = "0312345678"
     diversion: str | None = None
-    digits: Sequence[str | Keys] = ()
+    digits: Sequence[str | Keys | Speech] = ()
     hangup_after: float | None = None
     hangup_early_after: float | None = None
     hangup_after_bridge: float | None = None
@@ -119,6 +146,15 @@ class Broadcast:
         )[index]
 
 
+class Heard(NamedTuple):
+    """A stretch of sound the caller got from FreeSWITCH (epoch seconds): a playback's path,
+    ``ringback <tone>``, or ``far end <user>`` while bridged."""
+
+    start: float
+    end: float
+    what: str
+
+
 @dataclass(slots=True)
 class CallResult:
     """What the emulator saw during one call (epoch float seconds throughout)."""
@@ -135,6 +171,8 @@ class CallResult:
     api_commands: list[str] = field(default_factory=list)
     bridged_to: list[BridgeAttempt] = field(default_factory=list)
     broadcasts: list[Broadcast] = field(default_factory=list)
+    #: What the caller heard, in order; nothing between two stretches (no RTP at all: forward_announcement).
+    heard: list[Heard] = field(default_factory=list)
     frames_sent: list[bytes] = field(default_factory=list)
     frames_received: list[bytes] = field(default_factory=list)
     events_sent: list[str] = field(default_factory=list)

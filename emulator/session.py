@@ -21,6 +21,8 @@ The dialplan is ``socket <daemon> async full`` followed by the fallback (see
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import functools
 import random
 import time
 import uuid as uuidlib
@@ -36,7 +38,7 @@ from emulator.apps import APPS, AppSpec, BridgeState, expand
 from emulator.channel import Channel, Profile, billing_variables, compile_vars, instantiate, rtp_statistics
 from emulator.events import channel_data, channel_event, encode_headers, now_us
 from emulator.listener import MYEVENTS, Listener
-from emulator.script import Broadcast, CallerScript, CallResult, Keys
+from emulator.script import Broadcast, CallerScript, CallResult, Keys, Speech
 from emulator.sip import OK, REQUEST_TERMINATED, SESSION_PROGRESS, final_response, reason_header
 from emulator.templates import (
     ACK_VARIABLES,
@@ -119,6 +121,9 @@ class Session:
         self.destroyed: asyncio.Future[None] = self.loop.create_future()
         self._timers: list[asyncio.TimerHandle] = []
         self._bridge_timer_started = False
+        self.playing: list[asyncio.Future[str]] = []  # running media, innermost last (uuid_break ends it)
+        self.broken = False  # uuid_break ended the last media: a ``loops`` message stops repeating
+        self.transfer_to: list[tuple[str, str]] | None = None  # the inline dialplan of a uuid_transfer
 
     def _fields(self, index: int, created: int) -> dict[str, str]:
         script = self.script
@@ -256,10 +261,17 @@ class Session:
         if message.event_lock:
             self.lock_depth += 1
         try:
-            for loop_index in range(max(1, message.loops)):
-                self.ch.set_var("current_loop", str(loop_index + 1))
+            # a ``loops: N`` sendmsg header: N whole runs (EXECUTE .. EXECUTE_COMPLETE each, one
+            # Application-UUID, ``current_loop`` counting); -1 repeats until uuid_break (hold_loops_break)
+            passes = 0
+            while message.loops < 0 or passes < max(1, message.loops):
+                passes += 1
+                self.ch.set_var("current_loop", str(passes))
                 self.ch.set_var("total_loops", str(message.loops))
+                self.broken = False
                 if not await self.execute(message.app, message.arg, message.event_uuid, message.broadcast):
+                    break
+                if self.broken or self.transfer_to is not None:
                     break
         finally:
             self.ch.set_var("current_loop", None)
@@ -267,6 +279,59 @@ class Session:
             if message.event_lock:
                 self.lock_depth -= 1
                 self.kick()
+
+    # -- interruptions from outside ------------------------------------------------------
+
+    def media_started(self) -> asyncio.Future[str]:
+        """A playback begins: the future resolves with why it was stopped from outside."""
+        stop: asyncio.Future[str] = self.loop.create_future()
+        self.playing.append(stop)
+        return stop
+
+    def media_ended(self, stop: asyncio.Future[str]) -> None:
+        if stop in self.playing:
+            self.playing.remove(stop)
+
+    def break_media(self, *, flush: bool) -> None:
+        """``uuid_break <uuid> [all]``: CF_BREAK ends the innermost playback on the next media tick
+        (EXECUTE_COMPLETE ``FILE PLAYED`` 20-40 ms after the api reply: hold_break_bridge);
+        ``all`` first flushes the queued private events (sendmsg applications, broadcasts)
+        without a word to whoever queued them (hold_break_all_flushes).
+
+        With nothing playing the flag is dropped here (see emulator/README.md).
+        """
+        if flush:
+            self.queue.clear()
+        if not self.playing:
+            return
+        target = self.playing[-1]
+        self.later(self.tick, lambda: _settle(target, "break"))
+
+    def transfer(self, destination: str, dialplan: str) -> None:
+        """``uuid_transfer <uuid> <app:arg,...> inline``: a new caller profile, the media stops (PLAYBACK
+        ERROR), the park and the socket app end, and the channel runs the inline dialplan (hold_transfer)."""
+        if dialplan != "inline":
+            self.error(f"uuid_transfer to the {dialplan} dialplan is not modelled")
+            return
+        ch = self.ch
+        self.transfer_to = [(app, data) for app, _, data in (item.partition(":") for item in destination.split(","))]
+        history = f"{int(time.time())}:{uuidlib.uuid4()}:bl_xfer:{destination}/public/{dialplan}"
+        hops = ch.get_var("max_forwards")  # switch_ivr_session_transfer sets it again, one hop less
+        forwards = str(int(hops) - 1) if hops and hops.isdigit() else None
+        ch.set_vars([("max_forwards", forwards), ("transfer_history", history), ("transfer_source", history)])
+        ch.profile = dataclasses.replace(
+            ch.profile,
+            dialplan=dialplan,
+            destination=destination,
+            transfer_source=history,
+            rdnis=ch.profile.destination,
+            index=2,
+            profile_created=now_us(),
+        )
+        ch.touch()
+        for stop in list(self.playing):
+            self.later(self.tick, functools.partial(_settle, stop, "transfer"))
+        self.later(self.tick, functools.partial(_settle, self.park_done, None))
 
     async def execute(
         self, name: str, arg: str, app_uuid: str, broadcast: Broadcast | None = None, *, from_app: bool = True
@@ -395,10 +460,17 @@ class Session:
         return self._dtmf_arrived
 
     def next_keys(self) -> Keys | None:
+        entry = self.next_entry()
+        if entry is None or isinstance(entry, Keys):
+            return entry
+        return Keys(entry.digits, delay=entry.keyed_at or 0.0, interval=entry.interval)
+
+    def next_entry(self) -> Keys | Speech | None:
+        """The script's next ``digits`` entry (a bare string is :class:`Keys`)."""
         if not self.keys:
             return None
         entry = self.keys.popleft()
-        return entry if isinstance(entry, Keys) else Keys(entry)
+        return Keys(entry) if isinstance(entry, str) else entry
 
     # -- hangup -----------------------------------------------------------------------
 
@@ -485,7 +557,9 @@ class Session:
             if self.script.hangup_unanswered_after is not None:
                 self.later(self.script.hangup_unanswered_after, self._caller_gives_up)
             await self._socket_app()
-            if not self.is_down:
+            if self.transfer_to is not None and not self.is_down:
+                await self._transferred(self.transfer_to)
+            elif not self.is_down:
                 await self.fs.run_fallback(self)
             if not self.is_down:
                 # switch_core_state_machine.c: the dialplan ran out -> NORMAL_CLEARING
@@ -497,6 +571,21 @@ class Session:
                 timer.cancel()
             if not self.destroyed.done():
                 self.destroyed.set_result(None)
+
+    async def _transferred(self, inline: list[tuple[str, str]]) -> None:
+        """The transferred channel routes again (CS_ROUTING, CS_EXECUTE) and runs the inline apps."""
+        ch = self.ch
+        self.phase = "dialplan"
+        ch.state, ch.state_number, ch.call_state = "CS_ROUTING", 2, "RINGING"  # as captured
+        self.fire("CHANNEL_STATE")
+        ch.set_var("call_uuid", ch.get_var("call_uuid"))  # routing sets it again
+        ch.state, ch.state_number, ch.call_state = "CS_EXECUTE", 4, "ACTIVE"
+        ch.profile = dataclasses.replace(ch.profile, rdnis=None)  # gone from CS_EXECUTE on (as captured)
+        ch.touch()
+        self.fire("CHANNEL_STATE")
+        for app, arg in inline:
+            if not await self.execute(app, arg, "", from_app=False):
+                break
 
     def _caller_gives_up(self) -> None:
         if self.answered_at is None:
@@ -578,7 +667,7 @@ class Session:
             values.append(("sip_hangup_disposition", self.disposition))
         ch.set_vars(values)
         p = ch.profile
-        self.result.billsec = (p.hangup - p.answered) // 1_000_000 if p.answered else 0
+        self.result.billsec = p.hangup // 1_000_000 - p.answered // 1_000_000 if p.answered else 0
         if ch.media:
             ch.set_lines(rtp_statistics(p.hangup - p.created, self.played_ms))
 
@@ -586,6 +675,11 @@ class Session:
 
     def error(self, message: str) -> None:
         self.result.errors.append(message)
+
+
+def _settle(future: asyncio.Future[T], value: T) -> None:
+    if not future.done():
+        future.set_result(value)
 
 
 class OutboundListener(Listener):

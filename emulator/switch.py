@@ -27,7 +27,7 @@ from typing import Literal
 
 from emulator import api
 from emulator.cdr import CdrWriter
-from emulator.channel import Channel, Profile, billing_variables, compile_vars, instantiate, rtp_statistics
+from emulator.channel import Channel, billing_variables, compile_vars, instantiate, rtp_statistics
 from emulator.events import EventFactory, OutEvent, channel_event, now_us
 from emulator.listener import MYEVENTS, Listener
 from emulator.scheduler import Scheduler
@@ -208,10 +208,11 @@ class FakeFreeSwitch:
 
     # -- far-end legs -------------------------------------------------------------------
 
-    def b_leg_started(self, session: Session, profile: Profile, endpoint: str) -> BLeg:
-        """The answered far-end leg, with the variables of inbound_show_channels' B leg."""
-        channel = Channel(profile, direction="outbound")
-        channel.state = "CS_EXCHANGE_MEDIA"
+    def b_leg_started(self, session: Session, channel: Channel, endpoint: str) -> BLeg:
+        """The bridged far-end leg, with the variables of inbound_show_channels' B leg."""
+        profile = channel.profile
+        channel.state, channel.state_number = "CS_EXCHANGE_MEDIA", 5
+        channel.touch()
         channel.call_state = "ACTIVE"
         channel.answer_state = "answered"
         channel.media = True
@@ -263,9 +264,13 @@ class FakeFreeSwitch:
         self.b_legs.pop(leg.channel.uuid, None)
         channel = leg.channel
         channel.hangup_cause = channel.hangup_cause or cause
-        channel.state, channel.state_number = "CS_REPORTING", 11
-        channel.call_state, channel.answer_state = "HANGUP", "hangup"
+        channel.answer_state = "hangup"
         channel.profile.hangup = now_us()
+        channel.touch()
+        if self.listened("CHANNEL_HANGUP"):
+            self.dispatch(channel_event(self.factory, channel, "CHANNEL_HANGUP"), None)
+        channel.state, channel.state_number = "CS_REPORTING", 11
+        channel.call_state = "HANGUP"
         channel.touch()
         if caller_bye:
             channel.set_vars(
@@ -285,7 +290,7 @@ class FakeFreeSwitch:
         channel.set_lines(rtp_statistics(channel.profile.hangup - channel.profile.created, 0))
         if self.cdr is not None:
             self.cdr.channel_ended(channel)
-        if self._by_name.get("CHANNEL_HANGUP_COMPLETE") or self._all:
+        if self.listened("CHANNEL_HANGUP_COMPLETE"):
             pre = f"Hangup-Cause: {channel.hangup_cause}\n".encode()
             self.dispatch(channel_event(self.factory, channel, "CHANNEL_HANGUP_COMPLETE", pre=pre), None)
 
@@ -303,6 +308,10 @@ class FakeFreeSwitch:
         for listener in list(self._all):
             if listener is not own and listener.wants(event):
                 listener.send_event(event)
+
+    def listened(self, name: str) -> bool:
+        """Whether any listener other than a call's own socket may want this event (else skip building it)."""
+        return bool(self._by_name.get(name) or self._all)
 
     def dispatch_global(self, event: OutEvent) -> None:
         self.dispatch(event, None)

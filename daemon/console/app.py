@@ -32,7 +32,7 @@ from daemon.console.pages import (
 )
 from daemon.console.paths import STATIC
 from daemon.console.session import add_security_headers, console_session
-from daemon.console.throttle import LoginThrottle
+from daemon.http.bad_requests import bounded_path_numbers, unreadable_bodies
 
 PAGES = (
     login.routes,
@@ -55,12 +55,13 @@ PAGES = (
     ivr_forwarding.routes,
 )
 STATIC_DIR = render.TEMPLATES.with_name("static")
-MIDDLEWARES = (console_failures, console_session)  # in this order, after the API's own
+# In this order, after the API's own: console_failures renders the others' refusals as pages on console paths,
+# and the body check wraps console_session, which reads the form for its CSRF field.
+MIDDLEWARES = (console_failures, unreadable_bodies, console_session, bounded_path_numbers)
 
 
 def install(app: web.Application) -> None:
     render.setup(app)
-    app[login.THROTTLE] = LoginThrottle()
     app.on_response_prepare.append(add_security_headers)
     events.install(app)  # open Server-Sent Events streams end when the daemon stops
     for table in PAGES:

@@ -1,10 +1,12 @@
 """People who log in to the web console: platform admins, Coaching Dial operators, IVR customers.
 
 Passwords are kept as argon2id hashes (``argon2-cffi``); hashing runs in a
-thread so a login never stalls the event loop.  Lock-out is per account and
-lives in the database, so it holds across nodes: after
-:data:`MAX_FAILURES` wrong passwords in a row the account refuses every
-password, the right one included, until :data:`LOCK_SECONDS` have passed.
+thread so a login never stalls the event loop.  There is no lock-out of the
+account (a stranger could lock its owner out): guessing is slowed per address
+instead (:mod:`daemon.console.throttle`).  An unknown login costs one argon2
+verification too, against a dummy hash made with the same parameters, and a
+disabled account says so only to someone who gave its right password: the
+answer and its time never tell which logins exist.
 """
 
 from __future__ import annotations
@@ -21,8 +23,6 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 
 from daemon.db.errors import Conflict, NotFound
 
-MAX_FAILURES = 5
-LOCK_SECONDS = 15 * 60
 MIN_PASSWORD = 10
 MAX_PASSWORD = 200
 ROLES = ("admin", "operator", "ivr")
@@ -30,7 +30,7 @@ LOGIN = re.compile(r"[a-z0-9][a-z0-9._@-]{2,63}")
 
 _hasher = PasswordHasher()
 # Verified against when the login is unknown, so an unknown name costs as long as a wrong password.
-_DUMMY = _hasher.hash("calld: no such user")
+DUMMY_HASH = _hasher.hash("calld: no such user")
 
 
 class Refused(ValueError):
@@ -40,8 +40,7 @@ class Refused(ValueError):
 class Outcome(enum.Enum):
     OK = "ok"
     WRONG = "wrong"  # unknown login or wrong password: the same answer for both
-    LOCKED = "locked"
-    DISABLED = "disabled"
+    DISABLED = "disabled"  # only with the right password
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,19 +50,11 @@ class User:
     display_name: str
     role: str
     tenant_id: int | None
-    failed_logins: int
-    locked_until: datetime | None
     disabled: bool
     created_at: datetime
 
-    def locked(self, now: datetime) -> bool:
-        return self.locked_until is not None and self.locked_until > now
 
-
-_COLUMNS = (
-    "id, login, display_name, role, tenant_id, failed_logins, locked_until, disabled_at IS NOT NULL AS disabled,"
-    " created_at"
-)
+_COLUMNS = "id, login, display_name, role, tenant_id, disabled_at IS NOT NULL AS disabled, created_at"
 
 
 def _user(r: asyncpg.Record) -> User:
@@ -73,17 +64,9 @@ def _user(r: asyncpg.Record) -> User:
         r["display_name"],
         r["role"],
         r["tenant_id"],
-        r["failed_logins"],
-        r["locked_until"],
         r["disabled"],
         r["created_at"],
     )
-
-
-def _still_there(r: asyncpg.Record | None) -> asyncpg.Record:
-    if r is None:  # deleted between the read and the update
-        raise NotFound("the console user is gone")
-    return r
 
 
 def check_password(password: str) -> str:
@@ -157,58 +140,25 @@ async def list_all(pool: asyncpg.Pool, tenant_id: int | None = None) -> list[Use
 
 
 async def authenticate(pool: asyncpg.Pool, login: str, password: str) -> tuple[Outcome, User | None]:
-    """Check a login; count the failure (one atomic UPDATE, so failures at the same moment all count) or clear it."""
-    async with pool.acquire() as conn:
-        row = await conn.fetchrow(
-            f"SELECT {_COLUMNS}, password_hash, locked_until > now() AS locked FROM console_users WHERE login = $1",
-            login,
-        )
-        if row is None:
-            await _verify(_DUMMY, password)
-            return Outcome.WRONG, None
-        if row["disabled"]:
-            return Outcome.DISABLED, None
-        if row["locked"]:
-            return Outcome.LOCKED, _user(row)
-        good = await _verify(row["password_hash"], password)
-        async with conn.transaction():
-            if good:
-                updated = await conn.fetchrow(
-                    "UPDATE console_users SET failed_logins = 0, locked_until = NULL"
-                    f" WHERE id = $1 RETURNING {_COLUMNS}",
-                    row["id"],
-                )
-                return Outcome.OK, _user(_still_there(updated))
-            updated = await conn.fetchrow(
-                "UPDATE console_users SET failed_logins = failed_logins + 1,"
-                " locked_until = CASE WHEN failed_logins + 1 >= $2 THEN now() + make_interval(secs => $3)"
-                " ELSE locked_until END"
-                f" WHERE id = $1 RETURNING {_COLUMNS}, locked_until > now() AS locked",
-                row["id"],
-                MAX_FAILURES,
-                float(LOCK_SECONDS),
-            )
-        counted = _still_there(updated)
-        return (Outcome.LOCKED if counted["locked"] else Outcome.WRONG), _user(counted)
+    """Check a login: the same work, and the same answer, whether the login exists or not."""
+    row = await pool.fetchrow(f"SELECT {_COLUMNS}, password_hash FROM console_users WHERE login = $1", login)
+    good = await _verify(row["password_hash"] if row else DUMMY_HASH, password)
+    if row is None or not good:
+        return Outcome.WRONG, None
+    if row["disabled"]:
+        return Outcome.DISABLED, None
+    return Outcome.OK, _user(row)
 
 
 async def set_password(pool: asyncpg.Pool, user_id: int, password: str) -> None:
-    """A new password; it also lifts a lock-out and ends the user's sessions."""
+    """A new password; it also ends the user's sessions."""
     hashed = await hash_password(password)
     async with pool.acquire() as conn, conn.transaction():
         status = await conn.execute(
-            "UPDATE console_users SET password_hash = $2, failed_logins = 0, locked_until = NULL WHERE id = $1",
+            "UPDATE console_users SET password_hash = $2 WHERE id = $1",
             user_id,
             hashed,
         )
         if status != "UPDATE 1":
             raise NotFound(f"no console user {user_id}")
         await conn.execute("DELETE FROM console_sessions WHERE user_id = $1", user_id)
-
-
-async def unlock(pool: asyncpg.Pool, user_id: int) -> None:
-    status = await pool.execute(
-        "UPDATE console_users SET failed_logins = 0, locked_until = NULL WHERE id = $1", user_id
-    )
-    if status != "UPDATE 1":
-        raise NotFound(f"no console user {user_id}")

@@ -1,12 +1,12 @@
 """The daemon's aiohttp application.
 
-    GET  /status                    health and line usage (public; 503 when the database is down)
-    GET  /metrics                   Prometheus exposition (public)
+    GET  /status                    liveness of this node (public, no tenant in it; 503 when the database is down)
+    GET  /metrics                   Prometheus exposition (bearer: CALLD_METRICS_TOKEN or the admin token)
     GET  /api/v1/openapi.json       this API's OpenAPI 3.1 document (public)
     *    /api/v1/...                admin API, bearer token (see admin.py)
     *    /console/...               the operator web console, login sessions (daemon/console/)
 
-Bind it to a private interface: ``/status`` and ``/metrics`` need no token.
+Only ``/status`` and the OpenAPI document are open; every per-tenant figure takes a token (auth.py).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from daemon.console import app as console_app
-from daemon.http import admin, auth, coaching_api, guidance_api, invoice_api, ivr_api, openapi, status
+from daemon.http import admin, auth, coaching_api, forwarded, guidance_api, invoice_api, ivr_api, openapi, status
 from daemon.http.context import DAEMON, METRICS, NODE, POOL, SETTINGS, NodeInfo
 from daemon.http.errors import error_middleware
 from daemon.http.registry import install
@@ -35,8 +35,9 @@ def build_app(daemon: Daemon) -> web.Application:
     """The application over this daemon; handlers reach its parts through the keys of context.py."""
     app = web.Application(
         middlewares=[
+            forwarded.middleware(daemon.settings.trusted_proxy_networks),
             error_middleware,
-            auth.bearer_auth(daemon.admin_token),
+            auth.bearer_auth(daemon.admin_token, daemon.settings.metrics_token),
             tenant_token_auth,
             *console_app.MIDDLEWARES,
         ],

@@ -1,4 +1,9 @@
-"""Bodies of the customer guidance API (``/api/v1/operator/guidance``)."""
+"""Bodies of the customer guidance API (``/api/v1/operator/guidance``).
+
+An answer names the audio by the URL that downloads it, never by its place on
+the server's disk (the database keeps that, for FreeSWITCH): a customer has no
+use for a server path, and a stranger who sees one learns the layout.
+"""
 
 from __future__ import annotations
 
@@ -29,8 +34,8 @@ class GuidanceOut(BaseModel):
     id: int
     name: str
     kind: str = Field(description="upload or speech")
-    path: str = Field(description="8 kHz WAV: what a flow hands to FreeSWITCH's playback")
-    wideband_path: str | None = Field(description="16 kHz WAV; mod_sndfile picks it by itself on wideband calls")
+    audio_url: str | None = Field(description="download of the 8 kHz WAV a call plays (none before processing)")
+    wideband_audio_url: str | None = Field(description="16 kHz WAV, played by itself on wideband calls")
     digest: str | None
     original_name: str | None
     text: str | None = None
@@ -47,19 +52,31 @@ class GuidanceList(BaseModel):
     guidance: list[GuidanceOut]
 
 
+AUDIO_URL = "/api/v1/operator/guidance/{id}/audio?rate={rate}"
+
+
+def _report(row: Any) -> Report | None:
+    """The stored report, each output's file given as its download URL."""
+    if not row.report:
+        return None
+    report = Report.model_validate(row.report)
+    outputs = [o.model_copy(update={"file": AUDIO_URL.format(id=row.id, rate=o.rate)}) for o in report.outputs]
+    return report.model_copy(update={"outputs": outputs})
+
+
 def out(row: Any) -> GuidanceOut:
     return GuidanceOut(
         id=row.id,
         name=row.name,
         kind=row.kind,
-        path=row.path,
-        wideband_path=row.wideband_path,
+        audio_url=AUDIO_URL.format(id=row.id, rate=8000) if row.digest else None,
+        wideband_audio_url=AUDIO_URL.format(id=row.id, rate=16000) if row.digest and row.wideband_path else None,
         digest=row.digest,
         original_name=row.original_name,
         text=row.speech_text,
         speed=row.speech_speed,
         pitch=row.speech_pitch,
-        report=Report.model_validate(row.report) if row.report else None,
+        report=_report(row),
         created_at=row.created_at,
         updated_at=row.updated_at,
     )

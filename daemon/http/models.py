@@ -146,20 +146,12 @@ class NumberAssigned(_Response):
     product: Product
 
 
-class TenantStatus(_Response):
-    tenant_id: int
-    name: str
-    lines: int
-    live_calls: int
-
-
 class Status(_Response):
     version: str
     node: str
     uptime_seconds: float
     db_reachable: bool
     esl_sessions: int = Field(description="open event-socket sessions on this node")
-    tenants: list[TenantStatus] = Field(description="empty when the database is unreachable")
 
 
 class ErrorDetail(_Response):

@@ -32,6 +32,7 @@ from daemon.ivr.cache import FlowCache
 from daemon.ivr.call import IvrCall
 from daemon.ivr.hours import is_open
 from daemon.ivr.models import ForwardNode, HangupNode, HoursNode, MenuNode, PlayNode, VoicemailNode
+from daemon.ivr.recording import Recording, is_message
 from daemon.logs import get_logger
 from daemon.outbound.session import CallEnded
 
@@ -137,21 +138,26 @@ async def voicemail(c: IvrCall, node: VoicemailNode) -> str | None:
     folder = c.recordings / str(c.tenant_id)
     await asyncio.to_thread(folder.mkdir, parents=True, exist_ok=True)
     path = folder / f"{c.call_uuid}-{c.node}.wav"
-    ms = 0
+    recording = Recording(0)
     try:
-        ms = await media.record(
+        recording = await media.record(
             c.session, str(path), max_seconds=node.max_seconds, silence_seconds=node.silence_seconds
         )
     except CallEnded:
-        ms = media.recorded_ms(str(path))  # the caller hung up to end the message: keep it
+        recording = Recording(media.recorded_ms(str(path)))  # the caller hung up to end the message
         raise
     finally:
-        await asyncio.shield(keep_message(c, path, ms))
+        await asyncio.shield(keep_message(c, path, recording, node.silence_seconds))
     return node.next
 
 
-async def keep_message(c: IvrCall, path: Path, ms: int) -> None:
-    if ms <= 0 or not await asyncio.to_thread(path.exists):
+async def keep_message(c: IvrCall, path: Path, recording: Recording, silence_seconds: int) -> None:
+    """List the recording as a message, or remove it if the caller said nothing (daemon/ivr/recording.py)."""
+    if not is_message(recording, silence_seconds):
+        await asyncio.to_thread(path.unlink, missing_ok=True)
+        _log.info("ivr_voicemail_empty", node=c.node, ms=recording.ms, silence_ended=recording.silence_ended)
+        return
+    if not await asyncio.to_thread(path.exists):
         return
     await voicemail_db.add(
         c.pool,
@@ -161,9 +167,9 @@ async def keep_message(c: IvrCall, path: Path, ms: int) -> None:
         caller_number=c.caller_number,
         dialled=c.dialled,
         path=str(path),
-        duration_ms=ms,
+        duration_ms=recording.ms,
     )
-    _log.info("ivr_voicemail", node=c.node, ms=ms)
+    _log.info("ivr_voicemail", node=c.node, ms=recording.ms)
 
 
 async def hangup(c: IvrCall, node: HangupNode) -> str | None:

@@ -25,9 +25,12 @@ from daemon.calls.keypad import read_digits
 from daemon.calls.services import Prompts
 from daemon.db.counsellors import dial_string
 from daemon.esl.encoding import check_safe
+from daemon.ivr.recording import Recording
 from daemon.outbound.session import Session
 
 BEEP = "tone_stream://%(500,0,1000)"
+#: Japan's ringback (呼出音): 400 Hz, 1 s on, 2 s off (the 16 Hz modulation left out).
+RINGBACK = "%(1000,2000,400)"
 SILENCE_THRESHOLD = 200  # FreeSWITCH energy level under which a frame counts as silence
 _KEYS_VAR = "ivr_keys"
 
@@ -93,8 +96,9 @@ class Phone:
     dial_string: str
 
 
-def phones(numbers: Sequence[str], template: str) -> list[Phone]:
-    return [Phone(n, dial_string(n, None, template)) for n in numbers]
+def phones(numbers: Sequence[str], template: str, *, international: bool = False) -> list[Phone]:
+    """Each number's dial string (:func:`~daemon.db.counsellors.dial_string` checks it against the policy)."""
+    return [Phone(n, dial_string(n, None, template, international=international)) for n in numbers]
 
 
 async def ring(
@@ -108,11 +112,15 @@ async def ring(
 ) -> bridge.Ring[Phone]:
     """Start ringing the numbers at once (one: sequential hunting is the caller's loop)."""
     await bridge.prepare(session)
-    # copied by the originate from this channel; an empty value unsets it (no announcement)
+    # copied by the originate from this channel; an empty value unsets it (no announcement).  The
+    # answered caller hears nothing at all while the phone rings and hears the announcement unless
+    # ``ringback`` is set (ignore_early_media: forward_announcement vs forward_announcement_ringback).
     confirm = f"playback {check_safe(announcement)}" if announcement else ""
     key, cancel = ("exec", "1") if confirm else ("", "")
     await session.execute(
-        "multiset", f"^^|group_confirm_key={key}|group_confirm_file={confirm}|group_confirm_cancel_timeout={cancel}"
+        "multiset",
+        f"^^|group_confirm_key={key}|group_confirm_file={confirm}|group_confirm_cancel_timeout={cancel}"
+        f"|ringback={RINGBACK}",
     )
     return await bridge.ring(
         session,
@@ -124,11 +132,13 @@ async def ring(
     )
 
 
-async def record(session: Session, path: str, *, max_seconds: int, silence_seconds: int) -> int:
-    """Record the caller into ``path`` until ``#``, silence or the limit; return the ms recorded.
+async def record(session: Session, path: str, *, max_seconds: int, silence_seconds: int) -> Recording:
+    """Record the caller into ``path`` until ``#``, silence or the limit.
 
     ``record path time_limit_secs [silence_thresh silence_hits]``; FreeSWITCH
-    reports the length as ``variable_record_ms`` on EXECUTE_COMPLETE.
+    reports the length of what it wrote (the frames that arrived) as
+    ``variable_record_ms`` on EXECUTE_COMPLETE, and ``silence_hits_exhausted`` when
+    silence ended it (see :mod:`daemon.ivr.recording`).
     """
     check_safe(path)
     if any(ch.isspace() for ch in path):
@@ -137,7 +147,8 @@ async def record(session: Session, path: str, *, max_seconds: int, silence_secon
     arg = f"{path} {max_seconds}" + (f" {SILENCE_THRESHOLD} {silence_seconds}" if silence_seconds else "")
     done = await session.execute("record", arg)
     value = done.get("variable_record_ms") or ""
-    return int(value) if value.isdigit() else recorded_ms(path)
+    ms = int(value) if value.isdigit() else recorded_ms(path)
+    return Recording(ms, silence_ended=done.get("variable_silence_hits_exhausted") == "true")
 
 
 def recorded_ms(path: str) -> int:

@@ -70,6 +70,11 @@ async def upload(
         return resp.status, await resp.json()
 
 
+async def on_disk(pool: asyncpg.Pool, guidance_id: int) -> Path:
+    """Where the daemon keeps a guidance's 8 kHz WAV (the answers name no server path)."""
+    return Path(await pool.fetchval("SELECT path FROM guidance WHERE id = $1", guidance_id))
+
+
 def stored(prompts: Path) -> list[str]:
     root = prompts / "guidance"
     return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()) if root.exists() else []
@@ -88,23 +93,21 @@ async def test_upload_replace_and_delete(
     assert report["source"]["sample_rate"] == 44100 and abs(report["source"]["duration_s"] - 4.0) < 0.1
     assert report["before"]["loudness_lufs"] < report["before"]["true_peak_dbtp"] < 0
     assert 0.4 < report["trimmed_lead_s"] <= 0.5 and report["target_lufs"] == target.TARGET_LUFS
-    path = Path(made["path"])
+    path = await on_disk(pool, made["id"])
     digest = made["digest"]
-    assert path == tmp_path / "guidance" / f"{digest}.wav" and made["wideband_path"] == str(
-        tmp_path / "guidance" / "16000" / f"{digest}.wav"
-    )
+    assert path == tmp_path / "guidance" / f"{digest}.wav"
+    audio = f"{G}/{made['id']}/audio"
+    assert (made["audio_url"], made["wideband_audio_url"]) == (f"{audio}?rate=8000", f"{audio}?rate=16000")
+    assert str(tmp_path) not in str(made)  # no server path in the answer
     assert hashlib.sha256(contents(path)).hexdigest() == digest
     assert world_readable(path)  # FreeSWITCH (another user) reads it
     for rate in target.RATES:
         m = measure(path.parent / str(rate) / path.name)
         assert m.rate == rate and abs(m.loudness_lufs - target.TARGET_LUFS) <= 1.0
         assert m.true_peak_dbtp <= target.TRUE_PEAK_CEILING_DBTP + 0.05
-        assert str(path.parent / str(rate) / path.name) == next(
-            o["file"] for o in report["outputs"] if o["rate"] == rate
-        )
+        assert next(o["file"] for o in report["outputs"] if o["rate"] == rate) == f"{audio}?rate={rate}"
     original = tmp_path / "guidance" / "originals" / f"{hashlib.sha256(files['mp3'].read_bytes()).hexdigest()}.mp3"
     assert original.read_bytes() == files["mp3"].read_bytes()
-    assert await pool.fetchval("SELECT path FROM guidance WHERE id = $1", made["id"]) == str(path)
 
     async with http.get(url(daemon, f"{G}/{made['id']}/audio?rate=16000"), headers=acme) as resp:
         assert resp.status == 200 and await resp.read() == (path.parent / "16000" / path.name).read_bytes()
@@ -116,7 +119,7 @@ async def test_upload_replace_and_delete(
     assert status == 200, replaced
     assert replaced["name"] == "welcome" and replaced["digest"] != digest
     assert replaced["report"]["source"]["codec"] == "pcm_s24le"
-    assert await pool.fetchval("SELECT path FROM guidance WHERE id = $1", made["id"]) == replaced["path"]
+    assert await on_disk(pool, made["id"]) == tmp_path / "guidance" / f"{replaced['digest']}.wav"
     assert world_readable(path), "a call still playing the old file keeps it"
 
     assert (await call(http, daemon, "DELETE", f"{G}/{made['id']}", headers=acme))[0] == 204
@@ -192,7 +195,7 @@ async def test_decoding_has_a_time_limit(
 
 
 async def test_typed_text_becomes_a_guidance(
-    start_daemon: DaemonFactory, http: aiohttp.ClientSession, tmp_path: Path
+    start_daemon: DaemonFactory, http: aiohttp.ClientSession, pool: asyncpg.Pool, tmp_path: Path
 ) -> None:
     daemon = await start_daemon(prompts_dir=tmp_path)
     _, acme = await operator(http, daemon, "acme")
@@ -201,11 +204,11 @@ async def test_typed_text_becomes_a_guidance(
     status, made = await call(http, daemon, "POST", f"{G}/speech", body, headers=acme)
     assert status == 201, made
     assert made["kind"] == "speech" and made["text"] == body["text"] and made["speed"] == 1.2 and made["pitch"] == 2
-    m = measure(Path(made["path"]))
+    m = measure(await on_disk(pool, made["id"]))
     assert m.rate == 8000 and abs(m.loudness_lufs - target.TARGET_LUFS) <= 1.0
     slow = {**body, "name": "closed_slow", "speed": 0.8}
     status, slower = await call(http, daemon, "POST", f"{G}/speech", slow, headers=acme)
-    assert status == 201 and measure(Path(slower["path"])).duration > m.duration * 1.2  # speed is honoured
+    assert status == 201 and measure(await on_disk(pool, slower["id"])).duration > m.duration * 1.2  # speed is honoured
 
     assert (await call(http, daemon, "POST", f"{G}/speech", body, headers=acme))[0] == 409  # name taken
     status, err = await call(http, daemon, "POST", f"{G}/speech", {"name": "dots", "text": "。。。"}, headers=acme)
@@ -218,4 +221,4 @@ async def test_typed_text_becomes_a_guidance(
     status, spoken = await call(
         http, daemon, "PUT", f"{G}/{made['id']}/speech", {"text": "ただいま準備中です。"}, headers=acme
     )
-    assert status == 200 and spoken["name"] == "closed" and spoken["path"] != made["path"]
+    assert status == 200 and spoken["name"] == "closed" and spoken["digest"] != made["digest"]

@@ -1,14 +1,21 @@
-"""Logging in and out: sessions, lock-out, CSRF, where each role lands, security headers."""
+"""Logging in and out: sessions, the back-off (no lock-out), CSRF, where each role lands, security headers."""
 
 from __future__ import annotations
 
 import asyncio
+import re
 
+import aiohttp
+from argon2 import extract_parameters
 from yarl import URL
 
+from daemon.console.throttle import BY_LOGIN
 from daemon.db import console_users
-from tests.console.client import PASSWORD
+from tests.conftest import DaemonFactory
+from tests.console.client import PASSWORD, Browser, Page, cookie_jar
 from tests.console.conftest import BrowserFactory, Console
+
+_NONCE = re.compile(r'name="nonce" value="[^"]+"')
 
 
 async def test_an_operator_logs_in_and_lands_on_the_live_board(console: Console, browser: BrowserFactory) -> None:
@@ -28,38 +35,81 @@ async def test_without_a_session_every_page_sends_you_to_the_login(console: Cons
     assert after.url.endswith("/console/callers")
 
 
-async def test_a_wrong_password_is_refused_and_the_fifth_locks_the_account(
+def from_address(b: Browser, address: str) -> Browser:
+    """The browser, connecting from another loopback address (the daemon sees ``address`` as the client)."""
+    b.session = aiohttp.ClientSession(
+        cookie_jar=cookie_jar(b.base), connector=aiohttp.TCPConnector(local_addr=(address, 0))
+    )
+    return b
+
+
+async def attempts(browser: BrowserFactory, login: str, password: str, count: int) -> list[Page]:
+    """``count`` log-ins at the same moment, each from its own browser (all from 127.0.0.1)."""
+    browsers = [await browser() for _ in range(count)]
+    return list(await asyncio.gather(*(b.login(login, password) for b in browsers)))
+
+
+async def test_parallel_wrong_passwords_are_capped_and_the_owner_still_gets_in_from_elsewhere(
     console: Console, browser: BrowserFactory
 ) -> None:
-    b = await browser()
-    for _ in range(console_users.MAX_FAILURES - 1):
-        page = await b.login(console.a.operator, "wrong password!")
-        assert page.status == 401
-        assert page.has("ログインIDまたはパスワードが違います")
-    page = await b.login(console.a.operator, "wrong password!")
-    assert page.status == 401 and page.has("ロックされています")
-    # now even the right password is refused, from any browser
+    pages = await attempts(browser, console.a.operator, "wrong password!", 14)
+    assert sorted(p.status for p in pages) == [401] * BY_LOGIN.free + [429] * (14 - BY_LOGIN.free)
+    assert all(p.has("ログインの試行が多すぎます。30秒ほど待って") for p in pages if p.status == 429)
+    # from the guessing address even the right password now waits: it is not checked at all
     page = await (await browser()).login(console.a.operator, PASSWORD)
-    assert page.status == 401 and page.has("ロックされています")
-    assert (await b.get("/console/board")).url.endswith("/console/login?next=/console/board")
+    assert page.status == 429 and 0 < int(page.headers["Retry-After"]) <= BY_LOGIN.base_s
+    # the owner, at another address, is not locked out
+    owner = from_address(await browser(), "127.0.0.2")
+    assert (await owner.login(console.a.operator)).url.endswith("/console/board")
 
 
-async def test_an_unknown_login_gets_the_same_answer_as_a_wrong_password(
-    console: Console, browser: BrowserFactory
+async def test_the_cap_holds_across_two_nodes_on_one_database(
+    console: Console, browser: BrowserFactory, start_daemon: DaemonFactory
 ) -> None:
-    page = await (await browser()).login("nobody-here", PASSWORD)
-    assert page.status == 401 and page.has("ログインIDまたはパスワードが違います")
+    other_node = await start_daemon(node_id="console-b")
+    here = [await browser() for _ in range(6)]
+    there = [Browser(other_node) for _ in range(6)]
+    try:
+        pages = await asyncio.gather(*(b.login(console.a.operator, "wrong password!") for b in here + there))
+    finally:
+        for b in there:
+            await b.close()
+    assert sorted(p.status for p in pages) == [401] * BY_LOGIN.free + [429] * (12 - BY_LOGIN.free)
 
 
-async def test_a_new_password_lifts_the_lock(console: Console, browser: BrowserFactory) -> None:
+async def test_an_unknown_login_is_answered_exactly_like_a_known_one(console: Console, browser: BrowserFactory) -> None:
+    def seen(pages: list[Page], login: str) -> list[tuple[int, str]]:
+        return sorted((p.status, _NONCE.sub("", p.text).replace(login, "LOGIN")) for p in pages)
+
+    known = await attempts(browser, console.a.operator, "wrong password!", 8)
+    unknown = await attempts(browser, "op-nobody", "wrong password!", 8)
+    assert seen(known, console.a.operator) == seen(unknown, "op-nobody")
+    assert {p.status for p in known} == {401, 429}
+    # and as much work: an unknown login is verified against a hash of the same argon2 parameters
     pool = console.daemon.pool
     assert pool is not None
+    stored = await pool.fetchval("SELECT password_hash FROM console_users WHERE login = $1", console.a.operator)
+    assert extract_parameters(console_users.DUMMY_HASH) == extract_parameters(stored)
+
+
+async def test_a_disabled_account_says_so_only_to_its_right_password(console: Console, browser: BrowserFactory) -> None:
+    pool = console.daemon.pool
+    assert pool is not None
+    await pool.execute("UPDATE console_users SET disabled_at = now() WHERE login = $1", console.a.operator)
+    page = await (await browser()).login(console.a.operator, "wrong password!")
+    assert page.status == 401 and page.has("ログインIDまたはパスワードが違います")
+    page = await (await browser()).login(console.a.operator)
+    assert page.status == 401 and page.has("無効になっています")
+
+
+async def test_the_right_password_starts_the_count_afresh(console: Console, browser: BrowserFactory) -> None:
     b = await browser()
-    for _ in range(console_users.MAX_FAILURES):
-        await b.login(console.a.operator, "wrong password!")
-    user = next(u for u in await console_users.list_all(pool, console.a.tenant_id) if u.login == console.a.operator)
-    await console_users.set_password(pool, user.id, "a brand new secret")
-    assert (await b.login(console.a.operator, "a brand new secret")).url.endswith("/console/board")
+    for _ in range(2):
+        for _ in range(BY_LOGIN.free - 1):
+            page = await b.login(console.a.operator, "wrong password!")
+            assert page.status == 401 and page.has("ログインIDまたはパスワードが違います")
+        assert (await b.login(console.a.operator)).url.endswith("/console/board")
+        await b.post("/console/logout")
 
 
 async def test_logout_ends_the_session_on_the_server(console: Console, browser: BrowserFactory) -> None:

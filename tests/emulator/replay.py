@@ -10,6 +10,7 @@ for the same frame (same signature, same occurrence) and the same extra delay;
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from dataclasses import dataclass, field
 
@@ -57,6 +58,10 @@ class Step:
     data: bytes  # b"" closes the socket (the app crashed)
     trigger: tuple[Signature, int] | None
     delay: float
+    at: float = 0.0  # when the captured app sent it (its connection's clock)
+    #: An inbound companion's command timed on the call: sent ``delay`` after this frame of the
+    #: outbound connection (see :func:`on_the_call`).
+    call_trigger: tuple[Signature, int] | None = None
 
 
 async def _read_some(reader: asyncio.StreamReader) -> bytes:
@@ -97,7 +102,39 @@ def steps(name: str, max_delay: float = 10.0, rewrite: tuple[bytes, bytes] | Non
             continue
         delay = record.t - last_t
         data = record.data.replace(*rewrite) if rewrite is not None else record.data
-        out.append(Step(data, last, min(delay, max_delay) if delay > DELIBERATE else 0.0))
+        out.append(Step(data, last, min(delay, max_delay) if delay > DELIBERATE else 0.0, record.t))
+    return out
+
+
+def on_the_call(inbound: list[Step], outbound: str, lead: float, max_delay: float = 5.0) -> list[Step]:
+    """Time an inbound companion's later commands on the outbound connection's frames.
+
+    ``lead``: the inbound capture's t when the outbound connection was accepted.  A
+    command the captured inbound app sent at t goes out after the outbound frame
+    FreeSWITCH had sent last before ``t - lead``, plus the same wait, so an api command
+    (uuid_break at 3 s into a hold) meets the call at the captured moment even when
+    the replayed call runs a little late.
+    """
+    marks: list[tuple[float, tuple[Signature, int]]] = []
+    parser = Parser()
+    counts: dict[Signature, int] = {}
+    for record in load(outbound):
+        if record.direction != "fs>app":
+            continue
+        for frame in parser.feed(record.data):
+            sig = signature(frame)
+            if sig is not None:
+                counts[sig] = counts.get(sig, 0) + 1
+                marks.append((record.t, (sig, counts[sig])))
+    out = []
+    for step in inbound:
+        at = step.at - lead
+        before = [m for m in marks if m[0] <= at]
+        if step.delay and before:
+            t, mark = before[-1]
+            out.append(dataclasses.replace(step, call_trigger=mark, delay=min(at - t, max_delay)))
+        else:
+            out.append(step)
     return out
 
 
@@ -116,6 +153,9 @@ class ReplayApp:
     _server: asyncio.Server | None = None
     _arrived: asyncio.Condition = field(default_factory=asyncio.Condition)
     _counts: dict[Signature, int] = field(default_factory=dict)
+    #: An inbound companion's call: the outbound replay whose frames ``Step.call_trigger`` names.
+    follow: ReplayApp | None = None
+    arrived_at: dict[tuple[Signature, int], float] = field(default_factory=dict)  # loop time of each frame
 
     async def start(self) -> int:
         self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
@@ -141,7 +181,11 @@ class ReplayApp:
             for step in self.plan:
                 if step.trigger is not None:
                     await self._wait_for(*step.trigger)
-                if step.delay:
+                if step.call_trigger is not None and self.follow is not None:
+                    await self.follow.wait_for(*step.call_trigger, limit=60.0)
+                    since = self.follow.arrived_at[step.call_trigger]
+                    await asyncio.sleep(max(0.0, since + step.delay - asyncio.get_running_loop().time()))
+                elif step.delay:
                     await asyncio.sleep(step.delay)
                 if not step.data:
                     writer.transport.abort()
@@ -160,6 +204,7 @@ class ReplayApp:
                 sig = signature(frame)
                 if sig is not None:
                     self._counts[sig] = self._counts.get(sig, 0) + 1
+                    self.arrived_at[(sig, self._counts[sig])] = asyncio.get_running_loop().time()
                 async with self._arrived:
                     self._arrived.notify_all()
         async with self._arrived:

@@ -93,6 +93,8 @@ def test_the_admin_cli_refuses_the_same_way_and_never_echoes_a_secret() -> None:
         ("CALLD_DRAIN_SECONDS", "soon", "CALLD_DRAIN_SECONDS must be a number (got 'soon')"),
         ("CALLD_NODE_ID", "", "CALLD_NODE_ID must have at least 1 character (got '')"),
         ("CALLD_ADMIN_TOKEN", "x" * 15, "CALLD_ADMIN_TOKEN has 15 characters; use at least 16"),
+        ("CALLD_METRICS_TOKEN", "x" * 8, "CALLD_METRICS_TOKEN has 8 characters; use at least 16"),
+        ("CALLD_METRICS_TOKEN", "CHANGE_ME", "CALLD_METRICS_TOKEN is still the placeholder"),
     ],
 )
 def test_each_problem_names_its_variable(monkeypatch: pytest.MonkeyPatch, name: str, value: str, problem: str) -> None:
@@ -138,6 +140,7 @@ async def test_every_stderr_line_of_a_running_daemon_is_json(
             "CALLD_GENERATE_PROMPTS": "false",
             "CALLD_LOG_LEVEL": "info",
             "CALLD_ADMIN_TOKEN": "a-long-enough-admin-token",
+            "CALLD_EMBEDDED_PG_PORT": "0",  # 5433 may be another daemon's on a shared machine
         },
         stderr=log,
     )

@@ -1,12 +1,11 @@
-"""``GET /status`` and ``GET /metrics``: values from the real database, and 503 when it is gone."""
+"""``GET /status`` (open, no tenant in it) and ``GET /metrics`` (a token): real values; 503 without the database."""
 
 from __future__ import annotations
 
 import asyncio
-import socket
+import json
 import uuid
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import aiohttp
 import asyncpg
@@ -17,29 +16,24 @@ from daemon import __version__
 from daemon.app import Daemon
 from daemon.db import admission, tenants
 from daemon.db.admission import Outcome
-from tests.conftest import DaemonFactory, make_settings
-from tests.http.test_status_admin import ADMIN, call
+from tests.conftest import DaemonFactory
+from tests.http.test_status_admin import ADMIN, call, url
 
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
+METRICS_TOKEN = "prometheus-scrape-0123456789"
 
 
 @pytest.fixture
-async def dead_db_daemon(prompts_dir: Path) -> AsyncIterator[Daemon]:
-    """A daemon whose database never answers (it keeps retrying in the background)."""
-    daemon = Daemon(make_settings(f"postgresql://calld@127.0.0.1:{closed_port()}/calld", prompts_dir))
-    await daemon.start()
+async def dead_db_daemon(start_daemon: DaemonFactory) -> AsyncIterator[Daemon]:
+    """A running daemon whose database is gone (a bad URL no longer starts at all: tests/recovery)."""
+    daemon = await start_daemon()
+    pool, daemon.services.pool = daemon.services.pool, None
     try:
         yield daemon
     finally:
-        await daemon.stop()
+        daemon.services.pool = pool
 
 
-async def test_status_fields_and_live_calls_of_every_node(
+async def test_status_tells_a_stranger_nothing_of_any_tenant_and_the_admin_api_has_the_live_calls(
     start_daemon: DaemonFactory, http: aiohttp.ClientSession, pool: asyncpg.Pool
 ) -> None:
     daemon = await start_daemon()
@@ -52,22 +46,25 @@ async def test_status_fields_and_live_calls_of_every_node(
     there = await admission.admit(pool, calls[1], "0120123456", "another-node")
     assert here.outcome is Outcome.ADMITTED and there.outcome is Outcome.ADMITTED
 
-    status, body = await call(http, daemon, "GET", "/status", headers={})
-    assert status == 200
-    assert set(body) == {"version", "node", "uptime_seconds", "db_reachable", "esl_sessions", "tenants"}
+    async with http.get(f"http://127.0.0.1:{daemon.http_port}/status") as resp:  # no credentials at all
+        assert resp.status == 200
+        text = await resp.text()
+    assert "acme" not in text and "idle" not in text
+    body = json.loads(text)
+    assert set(body) == {"version", "node", "uptime_seconds", "db_reachable", "esl_sessions"}
     assert body["version"] == __version__
     assert body["node"] == daemon.settings.node_id
     assert 0 <= body["uptime_seconds"] < 120
     assert body["db_reachable"] is True
     assert body["esl_sessions"] == 0
-    assert body["tenants"] == [
-        {"tenant_id": acme, "name": "acme", "lines": 3, "live_calls": 2},
-        {"tenant_id": idle, "name": "idle", "lines": 0, "live_calls": 0},
-    ]
 
+    async def live() -> list[tuple[int, str, int, int]]:
+        _, listed = await call(http, daemon, "GET", "/api/v1/tenants", headers=ADMIN)
+        return [(t["id"], t["name"], t["lines"], t["live_calls"]) for t in listed["tenants"]]
+
+    assert await live() == [(acme, "acme", 3, 2), (idle, "idle", 0, 0)]  # calls of every node
     await admission.release(pool, calls[1])
-    _, body = await call(http, daemon, "GET", "/status", headers={})
-    assert body["tenants"][0]["live_calls"] == 1
+    assert (await live())[0] == (acme, "acme", 3, 1)
 
 
 async def test_status_counts_open_event_socket_sessions(
@@ -87,22 +84,11 @@ async def test_status_counts_open_event_socket_sessions(
         await writer.wait_closed()
 
 
-async def test_status_is_503_while_the_database_never_came_up(
-    dead_db_daemon: Daemon, http: aiohttp.ClientSession
-) -> None:
-    status, body = await call(http, dead_db_daemon, "GET", "/status", headers={})
-    assert status == 503
-    assert body["db_reachable"] is False
-    assert body["tenants"] == []
-    assert body["node"] == dead_db_daemon.settings.node_id  # the rest is still reported
-    assert body["version"] == __version__
-
-
 async def test_admin_api_is_503_while_the_database_is_down(dead_db_daemon: Daemon, http: aiohttp.ClientSession) -> None:
     status, body = await call(http, dead_db_daemon, "POST", "/api/v1/tenants", {"name": "acme", "lines": 1})
     assert status == 503
     assert "database is unavailable" in body["error"]
-    status, _ = await call(http, dead_db_daemon, "GET", "/metrics", headers={})
+    status, _ = await call(http, dead_db_daemon, "GET", "/metrics", headers=ADMIN)
     assert status == 200  # metrics do not need the database
 
 
@@ -116,7 +102,7 @@ async def test_status_is_503_when_the_pool_breaks(
     own, daemon.services.pool = daemon.services.pool, broken
     try:
         status, body = await call(http, daemon, "GET", "/status", headers={})
-        assert status == 503 and body["db_reachable"] is False and body["tenants"] == []
+        assert status == 503 and body["db_reachable"] is False
         status, body = await call(http, daemon, "GET", "/api/v1/tenants")
         assert status == 503 and "database is unavailable" in body["error"]
     finally:
@@ -130,7 +116,7 @@ async def test_metrics_expose_every_metric_of_the_daemon(
     daemon = await start_daemon()
     daemon.metrics.lines_reaped.inc(2)
     daemon.metrics.calls_rejected.labels(reason="busy").inc()
-    async with http.get(f"http://127.0.0.1:{daemon.http_port}/metrics") as resp:
+    async with http.get(f"http://127.0.0.1:{daemon.http_port}/metrics", headers=ADMIN) as resp:
         assert resp.status == 200
         assert resp.headers["Content-Type"].startswith("text/plain")
         text = await resp.text()
@@ -151,8 +137,33 @@ async def test_metrics_expose_every_metric_of_the_daemon(
     assert 'calld_calls_rejected_total{reason="busy"} 1.0' in text
 
 
-async def test_status_and_metrics_need_no_token(start_daemon: DaemonFactory, http: aiohttp.ClientSession) -> None:
+async def test_metrics_take_the_metrics_token_or_the_admin_token_and_nothing_else(
+    start_daemon: DaemonFactory, http: aiohttp.ClientSession
+) -> None:
+    daemon = await start_daemon(metrics_token=METRICS_TOKEN)
+    daemon.metrics.revenue_yen.labels(tenant="acme").inc(1200)
+    scrape = {"Authorization": f"Bearer {METRICS_TOKEN}"}
+    for headers in (
+        {},
+        {"Authorization": "Bearer wrong-token-0123456789"},
+        {"Authorization": f"Basic {METRICS_TOKEN}"},
+    ):
+        async with http.get(url(daemon, "/metrics"), headers=headers) as resp:
+            assert resp.status == 401 and resp.headers["WWW-Authenticate"].startswith("Bearer")
+            assert "acme" not in await resp.text()
+    for headers in (scrape, ADMIN):
+        status, text = await call(http, daemon, "GET", "/metrics", headers=headers)
+        assert status == 200 and 'calld_revenue_yen_total{tenant="acme"} 1200.0' in text
+    # the scrape's token opens nothing else
+    assert (await call(http, daemon, "GET", "/api/v1/tenants", headers=scrape))[0] == 401
+    assert (await call(http, daemon, "GET", "/status", headers={}))[0] == 200
+
+
+async def test_with_no_token_configured_metrics_are_closed_and_status_stays_open(
+    start_daemon: DaemonFactory, http: aiohttp.ClientSession
+) -> None:
     daemon = await start_daemon(admin_token="")
     assert (await call(http, daemon, "GET", "/status", headers={}))[0] == 200
-    assert (await call(http, daemon, "GET", "/metrics", headers={}))[0] == 200
+    status, body = await call(http, daemon, "GET", "/metrics", headers=ADMIN)
+    assert status == 503 and "no token is configured" in body["error"]
     assert (await call(http, daemon, "GET", "/api/v1/tenants", headers=ADMIN))[0] == 503

@@ -245,7 +245,7 @@ async def test_voicemail_listed_downloaded_deleted(
     )
     fs = await shop.start(start_daemon)
     assert shop.daemon is not None
-    result = await fs.place_call(CallerScript(destination=NUMBER, digits=[Keys("#", delay=0.5)]))
+    result = await fs.place_call(CallerScript(destination=NUMBER, digits=[Keys("#", delay=1.0)]))
     me = await operator(pool, shop)
     status, listed = await call(http, shop.daemon, "GET", "/api/v1/operator/ivr/voicemails", headers=me)
     assert status == 200

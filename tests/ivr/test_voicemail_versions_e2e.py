@@ -13,7 +13,7 @@ import pytest
 from daemon.db import ivr_flows, voicemail
 from daemon.ivr.cache import FlowCache
 from daemon.ivr.models import Flow
-from emulator import CallerScript, Keys
+from emulator import CallerScript, Keys, Speech
 from tests.conftest import DaemonFactory
 from tests.ivr.world import NUMBER, TARO, heard, ivr_shop
 
@@ -39,11 +39,11 @@ def vm_flow(g: Any, **vm: object) -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("script", "low", "high", "after"),
     [
-        ({"digits": [Keys("#", delay=1.0)]}, 0.9, 1.3, ["sorry"]),  # '#' ends it
-        ({}, 1.9, 2.4, ["sorry"]),  # a silent caller: 2 s of silence end it
-        ({"digits": [Keys("", delay=1.0)]}, 2.9, 3.4, ["sorry"]),  # speaks 1 s, then 2 s of silence
-        ({"digits": [Keys("", delay=9.0)]}, 4.9, 5.2, ["sorry"]),  # the 5 s limit
-        ({"hangup_after": 1.6}, 0.7, 1.2, []),  # hangs up to end the message: kept
+        # lengths are what FreeSWITCH writes: the frames that arrived (one 20 ms frame short)
+        ({"digits": [Keys("#", delay=1.0)]}, 0.9, 1.0, ["sorry"]),  # '#' ends it
+        ({"digits": [Keys("", delay=1.0)]}, 2.9, 3.0, ["sorry"]),  # speaks 1 s, then 2 s of silence end it
+        ({"digits": [Keys("", delay=9.0)]}, 4.0, 6.0, ["sorry"]),  # the 5 s limit: whole epoch seconds
+        ({"digits": [Speech(10.0, hangs_up_at=1.2)]}, 1.1, 1.2, []),  # hangs up to end the message: kept
     ],
 )
 async def test_voicemail_is_recorded_and_kept(
@@ -70,6 +70,32 @@ async def test_voicemail_is_recorded_and_kept(
     with wave.open(message.path) as w:
         assert w.getframerate() == 8000 and abs(w.getnframes() / 8 - message.duration_ms) <= 1
     assert Path(message.path).is_relative_to(tmp_path / "data" / "voicemail" / str(shop.tenant_id))
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        {},  # says nothing: 2 s of silence end it, and 1.98 s of silence are written
+        {"digits": [Speech(rtp=False)]},  # a phone that sends no RTP: a 44-byte file, record_ms 0
+        {"digits": [Keys("#", delay=0.3)]},  # '#' at once: 280 ms
+        {"digits": [Speech(10.0, hangs_up_at=0.3)]},  # hangs up at the beep
+    ],
+    ids=["silent", "no_rtp", "hash_at_once", "hangs_up_at_once"],
+)
+async def test_a_recording_without_words_is_no_message(
+    start_daemon: DaemonFactory, pool: asyncpg.Pool, tmp_path: Path, script: dict[str, Any]
+) -> None:
+    """FreeSWITCH writes what arrives, silence included: neither the file nor record_ms > 0 means a message
+    (daemon/ivr/recording.py); the empty recording is not listed and its file is gone."""
+    shop = await ivr_shop(pool, tmp_path)
+    await shop.publish(vm_flow(shop.g))
+    fs = await shop.start(start_daemon)
+    result = await fs.place_call(CallerScript(caller=TARO, destination=NUMBER, **script))
+    assert result.errors == []
+    assert any(app == "record" for app, _ in result.apps)
+    assert await voicemail.listing(pool, shop.tenant_id) == []
+    folder = tmp_path / "data" / "voicemail" / str(shop.tenant_id)
+    assert not [p for p in folder.glob("*.wav")]
 
 
 async def test_caller_hangs_up_during_the_voicemail_prompt(

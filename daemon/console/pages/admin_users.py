@@ -1,4 +1,4 @@
-"""``/console/admin/users``: every tenant's console users; create one, unlock one, set a new password.
+"""``/console/admin/users``: every tenant's console users; create one, lift its login wait, set a new password.
 
 Platform admin only.  The rules are :mod:`daemon.db.console_users`' own
 (login pattern, password length, role ↔ tenant); this page only says them in
@@ -8,7 +8,6 @@ Japanese.  Every change is audited; a password never reaches the audit log.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
 
 from aiohttp import web
 
@@ -17,8 +16,9 @@ from daemon.console.forms import FormErrors, fields, number
 from daemon.console.pages.path import path_id
 from daemon.console.paths import PREFIX
 from daemon.console.render import page, see_other
+from daemon.console.throttle import login_key
 from daemon.console.viewer import ADMIN, ROLE_NAMES, require
-from daemon.db import console_users, tenants
+from daemon.db import console_users, login_throttle, tenants
 from daemon.db.errors import Conflict, NotFound
 from daemon.http.context import pool_of
 
@@ -81,7 +81,6 @@ async def _list(
         "users": await console_users.list_all(pool),
         "tenants": {t.tenant_id: t.name for t in await tenants.list_tenants(pool)},
         "roles": ROLE_NAMES,
-        "now": datetime.now(UTC),
         "values": dict(values or {}),
         "errors": dict(errors or {}),
     }
@@ -128,7 +127,7 @@ async def _detail(
         "user": user,
         "tenant": tenant,
         "roles": ROLE_NAMES,
-        "locked": user.locked(datetime.now(UTC)),
+        "waiting": await login_throttle.waiting(pool, login_key(user.login)),
         "values": {},
         "errors": dict(errors or {}),
     }
@@ -146,13 +145,13 @@ async def unlock(request: web.Request) -> web.StreamResponse:
     require(request, ADMIN)
     user = await console_users.get(pool_of(request), path_id(request, "user_id"))
     async with audited(request) as change:
-        await console_users.unlock(change.pool, user.id)
+        held = await login_throttle.lift(change.pool, login_key(user.login))
         await change.record(
             "console_user.unlock",
             tenant_id=user.tenant_id,
             target=f"console user {user.id}",
-            before={"failed_logins": user.failed_logins, "locked_until": user.locked_until},
-            after={"failed_logins": 0, "locked_until": None},
+            before={"waiting_addresses": held},
+            after={"waiting_addresses": 0},
         )
     raise see_other(user_url(user.id))
 

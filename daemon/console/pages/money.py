@@ -40,6 +40,7 @@ DEPOSITS = f"{PREFIX}/deposits"
 ID = r"{id:\d{1,18}}"
 
 ALREADY_BOOKED = "この入金は既に記帳済みです"
+NO_KEY = "フォームの送信内容が不完全です（記帳キーがありません）。内容を確かめてもう一度送信してください。"
 _REFUSALS: tuple[tuple[type[Exception], str], ...] = (
     (ledger.InsufficientFunds, "残高（後払いの場合は与信枠）が足りないため記帳できません。"),
     (ledger.BalanceTooLarge, "残高の上限を超えるため記帳できません。"),
@@ -76,6 +77,14 @@ def _today() -> str:
     return datetime.now(TOKYO).date().isoformat()
 
 
+def _key(values: dict[str, str]) -> str:
+    """The form's idempotency key: without it a booking could not be told from its retry."""
+    key = values.get("key", "")
+    if not key:
+        raise FormErrors({"": NO_KEY})
+    return key
+
+
 def _deposit(values: dict[str, str]) -> Booking:
     amount = forms.number(values.get("amount_yen"), "amount_yen")
     try:
@@ -83,7 +92,7 @@ def _deposit(values: dict[str, str]) -> Booking:
     except ValueError:
         raise FormErrors({"paid_on": "日付の形式が正しくありません（例: 2026-12-01）"}) from None
     memo = f"振込日 {paid_on.isoformat()} {values.get('bank_memo', '')}".strip()
-    body = forms.validate(DepositIn, {"amount_yen": amount, "memo": memo, "idempotency_key": values.get("key")})
+    body = forms.validate(DepositIn, {"amount_yen": amount, "memo": memo, "idempotency_key": _key(values)})
     return Booking("deposit", body.amount_yen, body.memo, body.idempotency_key or "")
 
 
@@ -92,7 +101,7 @@ def _adjustment(values: dict[str, str]) -> Booking:
     amount = forms.number(values.get("amount_yen"), "amount_yen")
     if not values.get("memo"):
         raise FormErrors({"memo": "理由を入力してください"})
-    key = values.get("key")
+    key = _key(values)
     if kind == "refund":
         charge_id = forms.number(values.get("charge_id"), "charge_id")
         refund = forms.validate(
@@ -135,7 +144,8 @@ async def _show_form(
     status: int = 200,
 ) -> web.Response:
     tenant, who = await _caller(request)
-    values = values or {**spec.defaults(), "key": "console-" + secrets.token_urlsafe(18)}
+    values = values or spec.defaults()
+    values = {**values, "key": values.get("key") or "console-" + secrets.token_urlsafe(18)}
     context = {
         "spec": spec,
         "who": who,
