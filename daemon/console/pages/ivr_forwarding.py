@@ -14,7 +14,7 @@ from daemon.db import forwarding
 from daemon.http.context import pool_of
 from daemon.http.ivr_api import _us
 from daemon.http.ivr_models import ForwardedLeg, ForwardedQuery
-from daemon.http.models import TOKYO
+from daemon.services.values import TOKYO
 
 routes = web.RouteTableDef()
 
