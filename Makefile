@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 CHROMIUM := /usr/bin/chromium
 JP_FONT  := /usr/share/fonts/opentype/ipafont-gothic/ipag.ttf
 
-.PHONY: run test lint typecheck unit screenshots bench soak chaos two-nodes db-outage fuzz fuzz-api clean
+.PHONY: run test lint typecheck unit screenshots bench soak chaos two-nodes db-outage failover fuzz fuzz-api clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || { \
@@ -79,6 +79,10 @@ two-nodes: $(STAMP)
 # PostgreSQL stopped for 10 s, then hung for 10 s, with prepaid calls talking (exits non-zero on a broken promise).
 db-outage: $(STAMP)
 	$(PY) -m benchmarks.db_outage --calls $${CALLS:-30}
+
+# Primary PostgreSQL killed, synchronous standby promoted, with prepaid calls talking (exits non-zero on a broken promise).
+failover: $(STAMP)
+	$(PY) -m benchmarks.failover --calls $${CALLS:-30}
 
 # Ten minutes of a realistic call mix, then leak and money audits (exits non-zero otherwise).
 soak: $(STAMP)

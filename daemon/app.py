@@ -36,11 +36,12 @@ from daemon.calls.coaching import CoachingDial
 from daemon.calls.entry import CallEntry, ProductFlow
 from daemon.calls.services import Services
 from daemon.config import Settings
-from daemon.db import demo, nodes
+from daemon.db import demo, node_lease, nodes
 from daemon.db.embedded import EmbeddedPostgres, PortBusy, ensure_cdr_role
 from daemon.db.errors import DB_ERRORS
 from daemon.db.migrate import migrate
-from daemon.db.pool import create_pool, reachable
+from daemon.db.pool import create_pool, reachable, unusable_database
+from daemon.ivr import published
 from daemon.ivr.interpreter import Ivr
 from daemon.logs import get_logger
 from daemon.metrics import Metrics
@@ -119,6 +120,8 @@ class Daemon:
             stack.push_async_callback(asyncio.to_thread, self.embedded.stop)
             dsn = self.embedded.dsn
         stack.push_async_callback(self._close_database)
+        lease = await self._take_lease(dsn)
+        stack.push_async_callback(lease.release)
         journal = await asyncio.to_thread(Journal, s.settlement_path)
         self.settler = self.services.settler = Settler(
             lambda: self.services.pool, journal, timeout=s.db_timeout_seconds
@@ -135,6 +138,7 @@ class Daemon:
         stack.push_async_callback(self._cancel_background)
         self.esl_port = await _listen("ESL", "CALLD_ESL_PORT", s.esl_host, s.esl_port, self.outbound.start)
         stack.push_async_callback(self.outbound.stop, s.drain_seconds)
+        self._spawn("node lease", lease.keep())
         self._spawn("database", self._connect_db(dsn))
         self._spawn("housekeeping", housekeeping.run(s, self.services, self.metrics, self.watcher))
         self._spawn("watchdog", self.notifier.run(lambda: self.outbound.serving))
@@ -163,6 +167,21 @@ class Daemon:
                 f"embedded PostgreSQL port 127.0.0.1:{exc.port} is already in use:"
                 " set CALLD_EMBEDDED_PG_PORT to a free port (0: no TCP listener)"
             ) from None
+
+    async def _take_lease(self, dsn: str) -> node_lease.Lease:
+        """This process's lease on its node id: the first connection, so a bad database URL stops the start."""
+        node = self.settings.node_id
+        try:
+            return await node_lease.take(dsn, node)
+        except node_lease.NodeTaken as exc:
+            raise StartupError(
+                f"CALLD_NODE_ID {node!r} is in use by another live daemon on this database ({exc.holder}):"
+                " give each daemon process its own CALLD_NODE_ID"
+            ) from None
+        except Exception as exc:
+            if self.embedded is not None or (problem := unusable_database(exc, dsn)) is None:
+                raise
+            raise StartupError(f"CALLD_DATABASE_URL {problem}") from None
 
     async def _start_http(self) -> web.AppRunner:
         from daemon.http.app import build_app
@@ -243,7 +262,7 @@ class Daemon:
             assert self.settler is not None
             await self.settler.settle_pending()  # exact ends first: recovery would only estimate them
             self._spawn("settlement", self.settler.run())
-            self._spawn("recovery", recover(pool, self.settings, self.recovered))
+            self._spawn("recovery", recover(pool, self.settings, self.recovered, self.prompts))
             if self.demo is not None:
                 self._announce_demo(self.demo)
             return
@@ -266,6 +285,7 @@ class Daemon:
         if freed:
             self.metrics.lines_reaped.inc(freed)
             _log.warning("lines_freed_after_restart", count=freed)
+        await published.report(pool)  # flows published before a destination rule: their forwards refuse
         if s.demo:
             tenant_id = await demo.ensure_demo(pool)
             operator = await demo_access.operator_token(pool, s.data_dir, tenant_id)

@@ -16,6 +16,8 @@
     python -m daemon user list [--tenant TENANT_ID]
     python -m daemon user password USER_ID
     python -m daemon status
+    python -m daemon backup FILE
+    python -m daemon restore FILE [--replace]
 
 The database is the daemon's (``CALLD_DATABASE_URL``, or the embedded one in
 ``CALLD_DATA_DIR``); pending migrations are applied first.  Names, numbers,
@@ -41,6 +43,7 @@ import sys
 import warnings
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
 import asyncpg
@@ -48,7 +51,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from daemon.billing.invoice import NoContract, Period
 from daemon.config import ConfigurationError, Settings, load_settings, unknown_variables
-from daemon.db import console_users, invoices, tenants, tokens
+from daemon.db import backup, console_users, invoices, tenants, tokens
 from daemon.db.constraints import explain
 from daemon.db.embedded import EmbeddedPostgres
 from daemon.db.migrate import migrate
@@ -68,7 +71,8 @@ EXIT_USAGE = 2
 CONNECT_TIMEOUT = 10.0
 PROG = "python -m daemon"
 
-Command = Callable[[asyncpg.Pool, argparse.Namespace, TextIO], Awaitable[None]]
+#: A command over a pool of the migrated database; or, marked ``whole_database``, over its DSN.
+Command = Callable[[Any, argparse.Namespace, TextIO], Awaitable[None]]
 
 
 class _Parser(argparse.ArgumentParser):
@@ -130,7 +134,9 @@ def build_parser() -> argparse.ArgumentParser:
         " in its database (settings: CALLD_* environment variables, see README).",
     )
     groups = parser.add_subparsers(
-        dest="group", metavar="{run,tenant,lines,number,token,forwarding,invoice,user,status}", required=True
+        dest="group",
+        metavar="{run,tenant,lines,number,token,forwarding,invoice,user,status,backup,restore}",
+        required=True,
     )
 
     groups.add_parser(
@@ -175,7 +181,22 @@ def build_parser() -> argparse.ArgumentParser:
     _add_user_commands(groups)
 
     groups.add_parser("status", help="every tenant's lines and live calls (all nodes)").set_defaults(run=_status)
+    _add_backup_commands(groups)
     return parser
+
+
+def _add_backup_commands(groups: argparse._SubParsersAction[_Parser]) -> None:
+    dump = groups.add_parser(
+        "backup", help="write a consistent backup of the database to FILE (pg_dump's custom format), daemon running"
+    )
+    dump.add_argument("file", type=Path, help="e.g. /var/backups/calld/calld-2026-12-06.dump")
+    dump.set_defaults(run=_backup, whole_database=True)
+    restore = groups.add_parser(
+        "restore", help="restore a backup in one transaction (every daemon on the database stopped first)"
+    )
+    restore.add_argument("file", type=Path)
+    restore.add_argument("--replace", action="store_true", help="drop everything the database holds first")
+    restore.set_defaults(run=_restore, whole_database=True)
 
 
 def _add_billing_commands(groups: argparse._SubParsersAction[_Parser]) -> None:
@@ -252,6 +273,9 @@ def main(argv: Sequence[str]) -> int:
     except (ServiceError, tenants.NotFound, tenants.Conflict, invoices.InvoiceRefused) as exc:
         print(f"error: {explain(str(exc))}", file=sys.stderr)
         return EXIT_FAILED
+    except (backup.BackupFailed, backup.RestoreRefused) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     except DB_UNAVAILABLE as exc:
         print(f"error: the database is unavailable: {exc or type(exc).__name__}", file=sys.stderr)
         return EXIT_FAILED
@@ -289,6 +313,9 @@ async def _execute(settings: Settings, run: Command, args: argparse.Namespace) -
         embedded = await asyncio.to_thread(EmbeddedPostgres, settings.data_dir / "pgdata")
         dsn = embedded.dsn
     try:
+        if getattr(args, "whole_database", False):  # backup, restore: the database itself, no pool
+            await run(dsn, args, sys.stdout)
+            return
         conn = await asyncpg.connect(dsn, timeout=CONNECT_TIMEOUT)
         try:
             await migrate(conn)
@@ -437,6 +464,19 @@ async def _token_list(pool: asyncpg.Pool, args: argparse.Namespace, out: TextIO)
 async def _token_revoke(pool: asyncpg.Pool, args: argparse.Namespace, out: TextIO) -> None:
     await token_service.revoke_token(pool, _actor(), args.tenant_id, args.token_id)
     print(f"token {args.token_id} of tenant {args.tenant_id} revoked", file=out)
+
+
+async def _backup(dsn: str, args: argparse.Namespace, out: TextIO) -> None:
+    size = await backup.dump(dsn, args.file)
+    print(f"backup written: {args.file} ({size:,} bytes)", file=out)
+
+
+async def _restore(dsn: str, args: argparse.Namespace, out: TextIO) -> None:
+    done = await backup.restore(
+        dsn, args.file, replace=args.replace, live_within_seconds=args.settings.node_timeout_seconds
+    )
+    applied = f"; migrations applied since: {', '.join(done.migrations_applied)}" if done.migrations_applied else ""
+    print(f"restored {args.file}: {done.tables} tables{applied}", file=out)
 
 
 def _when(moment: datetime) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import os
 import re
 import socket
@@ -61,6 +62,10 @@ class Settings(BaseSettings):
     console_secure_cookies: bool = Field(
         True, description="the console's session cookie only over HTTPS (and http://127.0.0.1, http://localhost)"
     )
+    trusted_proxies: str = Field(
+        "",
+        description="reverse proxies (comma-separated addresses or networks) whose X-Forwarded-For names the client",
+    )
     counsellor_dial_template: str = Field(
         "sofia/gateway/carrier/{number}",
         pattern=DIAL_TEMPLATE,
@@ -79,6 +84,16 @@ class Settings(BaseSettings):
         if value not in {"debug", "info", "warning", "error"}:
             raise ValueError("must be debug, info, warning or error")
         return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        parse_networks(value)
+        return value
+
+    @property
+    def trusted_proxy_networks(self) -> tuple[Network, ...]:
+        return parse_networks(self.trusted_proxies)
 
     @field_validator("admin_token", "fs_esl_password")
     @classmethod
@@ -107,6 +122,23 @@ class Settings(BaseSettings):
     def settlement_path(self) -> Path:
         """This node's journal of call ends the database has not taken yet (daemon.settlement)."""
         return self.data_dir / "settlement" / f"{self.node_id}.jsonl"
+
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_networks(text: str) -> tuple[Network, ...]:
+    """``"127.0.0.1, 10.0.0.0/8"`` → networks; ValueError naming the entry that is not one."""
+    networks = []
+    for entry in (part.strip() for part in text.split(",")):
+        if entry:
+            try:
+                networks.append(ipaddress.ip_network(entry, strict=False))
+            except ValueError:
+                raise ValueError(
+                    f"has {entry!r}, which is not an address or network (e.g. 127.0.0.1 or 10.0.0.0/8)"
+                ) from None
+    return tuple(networks)
 
 
 class ConfigurationError(Exception):

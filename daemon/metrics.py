@@ -53,3 +53,10 @@ class Metrics:
         self.lines_reaped = Counter(
             "calld_lines_reaped", "Lines freed because their node died or restarted", registry=r
         )
+        self.forwards_refused = Counter(
+            "calld_forwards_refused",
+            "IVR forwards not dialled, by reason: concurrent_legs, daily_minutes (the fraud guard)"
+            " or the destination policy's code (premium_rate, international, …)",
+            ["tenant", "reason"],
+            registry=r,
+        )

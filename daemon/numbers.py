@@ -7,7 +7,7 @@
   normalised, then checked: 10 digits (``03…``, ``06…``, ``0120…``) or 11
   (``050``/``070``/``080``/``090``/``0800``…).
 * :func:`normalise_dialled_number` -- a number we ring (a counsellor's phone):
-  the same, and never a premium-rate, caller-pays or M2M number.
+  the same, and allowed by the destination policy (:mod:`daemon.destinations`).
 
 Errors are :class:`pydantic_core.PydanticCustomError` (a ``ValueError``), so the
 API and the CLI report them word for word.
@@ -19,8 +19,9 @@ import re
 
 from pydantic_core import PydanticCustomError
 
-# Non-geographic prefixes whose numbers have 11 digits (0800 toll-free is among 080).
-ELEVEN_DIGIT_PREFIXES = ("020", "050", "060", "070", "080", "090")
+from daemon import destinations
+
+ELEVEN_DIGIT_PREFIXES = destinations.ELEVEN_DIGIT_PREFIXES
 _TRUNK_DIGITS = re.compile(r"^[0-9]{1,15}$")
 
 
@@ -86,23 +87,14 @@ def normalise_number(value: str) -> str:
     return number
 
 
-# We pay for calls we place: never to premium-rate or caller-pays services, nor to M2M numbers.
-UNDIALLABLE_PREFIXES = {
-    "0990": "a premium-rate (Dial Q2) number",
-    "0570": "a caller-pays navigation number",
-    "0180": "an information-service number",
-    "020": "an M2M/pager number",
-}
-
-
 def normalise_dialled_number(value: str) -> str:
-    """A number we ring (a counsellor's phone): :func:`normalise_number`, and no premium or M2M service."""
-    number = normalise_number(value)
-    for prefix, what in UNDIALLABLE_PREFIXES.items():
-        if number.startswith(prefix):
-            raise PydanticCustomError(
-                "phone_number",
-                "{number} is {what}; a counsellor needs a landline (03…, 06…), mobile (070/080/090) or 050 number",
-                {"number": number, "what": what},
-            )
-    return number
+    """A number we ring (a counsellor's phone): :func:`normalise_number`, and allowed by :mod:`daemon.destinations`.
+
+    A refusal names its reason (``destination_premium_rate``…); a malformed
+    number keeps :func:`normalise_number`'s precise wording.  International
+    numbers are refused here: only an IVR forward may ring abroad, by contract.
+    """
+    refused = destinations.refusal(destinations.stored_form(value))
+    if refused is not None and refused.code != destinations.NOT_A_NUMBER:
+        raise destinations.error(refused)
+    return normalise_number(value)

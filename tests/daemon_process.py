@@ -77,6 +77,12 @@ class DaemonProcess:
         assert self.proc is not None
         self.proc.send_signal(signal.SIGKILL)
 
+    async def crash(self) -> None:
+        """SIGKILL, and wait until the process is gone."""
+        self.kill()
+        assert self.proc is not None
+        await self.proc.wait()
+
     async def stop(self, within: float = 15.0) -> None:
         """SIGTERM, then SIGKILL if it has not exited ``within`` seconds."""
         if self.proc is not None and self.proc.returncode is None:

@@ -17,6 +17,7 @@ from datetime import datetime
 
 import asyncpg
 
+from daemon import destinations
 from daemon.db.errors import Conflict, NotFound
 
 DEFAULT_DIAL_TEMPLATE = "sofia/gateway/carrier/{number}"
@@ -26,15 +27,24 @@ DIAL_STRING_PATTERN = r"^[A-Za-z0-9_./@:+=-]{3,200}$"
 """A raw dial string (the override); the same rule as the database's CHECK."""
 
 
-def dial_string(phone_number: str | None, override: str | None, template: str) -> str:
-    """The dial string to ring: the override if set, else the template filled with the phone number."""
+def dial_string(phone_number: str | None, override: str | None, template: str, *, international: bool = False) -> str:
+    """The dial string to ring: the override if set, else the template filled with the phone number.
+
+    The number must pass :mod:`daemon.destinations` (``international``: the
+    tenant's contract allows it), else :class:`~daemon.destinations.Refused`:
+    every number the daemon dials is built here, so none reaches ``bridge``
+    unchecked.  The override is the platform admin's raw dial string, taken as is.
+    """
     if override is not None:
         return override
     if phone_number is None:
         raise ValueError("a counsellor has a phone number or a dial string")
+    refused = destinations.refusal(phone_number, international=international)
+    if refused is not None:
+        raise destinations.Refused(refused)
     if not re.fullmatch(TEMPLATE_PATTERN, template):
         raise ValueError(f"dial template {template!r} must hold {{number}} or {{e164}} once, in dial-string characters")
-    return template.replace("{number}", phone_number).replace("{e164}", "+81" + phone_number[1:])
+    return template.replace("{number}", phone_number).replace("{e164}", destinations.e164(phone_number))
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +62,11 @@ class CounsellorRow:
     last_call_end: datetime | None
 
     def dial_string(self, template: str) -> str:
-        return dial_string(self.phone_number, self.dial_override, template)
+        """What FreeSWITCH rings; empty for a number stored before a destination rule refused it (never rung)."""
+        try:
+            return dial_string(self.phone_number, self.dial_override, template)
+        except destinations.Refused:
+            return ""
 
 
 _COLUMNS = (

@@ -9,11 +9,16 @@ and it always starts the server with ``-h ""`` (no TCP at all).
   ``flock``, released by the kernel however that process dies) owns the server:
   it starts it and stops it.  Any other process (the admin CLI while the
   daemon runs) is a guest: it uses the running server and never stops it.
-* **A stale server** (``postmaster.pid`` names a live ``postgres`` whose working
-  directory is this ``pgdata``, and no process holds the lock: its daemon was
-  killed) is stopped cleanly (a fast shutdown) and started again with
-  our options.  A ``postmaster.pid`` naming a dead pid, or a pid that is not
-  our postgres, is removed.
+* **A server left running** (``postmaster.pid`` names a live ``postgres`` whose
+  working directory is this ``pgdata``, and no process holds the lock: its daemon
+  was killed) is **adopted** when it is healthy and ours: ``postmaster.pid`` names
+  this data directory, the status ``ready`` and the port, socket directory and
+  listen address we would start it with, and the process runs as our user.  It
+  is not stopped: FreeSWITCH keeps writing the CDRs of calls that end while the
+  daemon restarts (a stop would lose them, and those calls would only be
+  estimated).  Otherwise it is stopped cleanly (a fast shutdown) and started
+  again with our options.  A ``postmaster.pid`` naming a dead pid, or a pid that
+  is not our postgres, is removed.
 * **TCP for FreeSWITCH's CDRs** (``cdr_port``): the server then also listens on
   127.0.0.1 and ``pg_hba.conf`` (rewritten at every start) admits exactly one
   TCP login: role ``freeswitch_cdr`` to database ``postgres`` with the password
@@ -33,6 +38,7 @@ import fcntl
 import hashlib
 import logging
 import os
+import pwd
 import shutil
 import signal
 import socket
@@ -161,13 +167,16 @@ class EmbeddedPostgres:
                 before_retry=self._empty_pgdata,
             )
         (self.pgdata / ".handle_pids.json").unlink(missing_ok=True)  # the wheel's bookkeeping, if it ran before
-        self._clear_stale_server()
+        adopted = self._adopt_or_clear()
         if self.cdr_port is not None:
             self.cdr_password = read_or_create_secret(self.pgdata.parent / CDR_PASSWORD_FILE)
-            if not _port_free(self.cdr_port):
+            if adopted is None and not _port_free(self.cdr_port):
                 raise PortBusy(self.cdr_port)
         self._write_hba()
-        self._pg_ctl_start()
+        if adopted is None:
+            self._pg_ctl_start()
+        else:
+            os.kill(adopted, signal.SIGHUP)  # re-read pg_hba.conf, as pg_ctl reload does
 
     def _as_system_user(self, run: Any, before_retry: Any = None) -> None:
         """``run()``; as root, retried after making the path traversable again.
@@ -211,16 +220,45 @@ class EmbeddedPostgres:
         ensure_folder_permissions(POSTGRES_BIN_PATH.parent / "lib", 0o044)
         shutil.chown(self.pgdata, _SYSTEM_USER, _SYSTEM_USER)
 
-    def _clear_stale_server(self) -> None:
+    def _adopt_or_clear(self) -> int | None:
+        """The pid of a server left running that we adopt; otherwise none runs any more."""
         pid = _postmaster_pid(self.pgdata)
         if pid is None:
-            return
-        if _pid_is_our_postgres(pid, self.pgdata):
-            _log.warning("embedded_postgres_stale_server_stopped", pid=pid, pgdata=str(self.pgdata))
-            self._shut_down(pid)
-        else:
+            return None
+        if not _pid_is_our_postgres(pid, self.pgdata):
             _log.warning("embedded_postgres_stale_pid_file_removed", pid=pid, pgdata=str(self.pgdata))
             (self.pgdata / "postmaster.pid").unlink(missing_ok=True)
+            return None
+        mismatch = self._why_not_adoptable(pid)
+        if mismatch is None:
+            _log.warning("embedded_postgres_adopted", pid=pid, pgdata=str(self.pgdata))
+            return pid
+        _log.warning("embedded_postgres_stale_server_stopped", pid=pid, pgdata=str(self.pgdata), reason=mismatch)
+        self._shut_down(pid)
+        return None
+
+    def _why_not_adoptable(self, pid: int) -> str | None:
+        """None if the running server is healthy and ours, else what differs."""
+        try:
+            lines = [line.strip() for line in (self.pgdata / "postmaster.pid").read_text().splitlines()]
+            uid = next(
+                int(line.split()[1])
+                for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+                if line.startswith("Uid:")
+            )
+        except (OSError, ValueError, StopIteration):
+            return "unreadable postmaster.pid or process status"
+        ours = pwd.getpwnam(self._user).pw_uid if self._user is not None else os.geteuid()
+        wanted = {
+            "data directory": (lines[1:2], [str(self.pgdata)]),
+            "port": (lines[3:4], [str(self.cdr_port or UNIX_ONLY_PORT)]),
+            "socket directory": (lines[4:5], [str(self._socket_dir())]),
+            "listen address": (lines[5:6], ["127.0.0.1" if self.cdr_port is not None else ""]),
+            "status": (lines[7:8], ["ready"]),
+            "user": ([str(uid)], [str(ours)]),
+        }
+        wrong = [f"{what} {have} (want {want})" for what, (have, want) in wanted.items() if have != want]
+        return "; ".join(wrong) or None
 
     def _shut_down(self, pid: int) -> None:
         """Fast shutdown of our postmaster ``pid`` (what ``pg_ctl stop -m fast`` does: SIGINT, then wait).

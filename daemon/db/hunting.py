@@ -13,7 +13,11 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from daemon import destinations
 from daemon.db.counsellors import DEFAULT_DIAL_TEMPLATE, dial_string
+from daemon.logs import get_logger
+
+_log = get_logger(__name__)
 
 _FREE = "c.on_duty AND c.current_call IS NULL AND (c.wrapup_until IS NULL OR c.wrapup_until <= now())"
 
@@ -49,12 +53,14 @@ async def free_members(
         f" WHERE m.group_id = $1 AND {_FREE} ORDER BY {order}",
         group_id,
     )
-    members = [
-        Counsellor(
-            r["id"], r["name"], dial_string(r["phone_number"], r["dial_string"], dial_template), r["rate_yen_per_min"]
-        )
-        for r in rows
-    ]
+    members = []
+    for r in rows:
+        try:
+            dial = dial_string(r["phone_number"], r["dial_string"], dial_template)
+        except destinations.Refused as exc:  # stored before a rule existed: never rung
+            _log.error("counsellor_number_refused", counsellor=r["id"], reason=exc.refusal.code)
+            continue
+        members.append(Counsellor(r["id"], r["name"], dial, r["rate_yen_per_min"]))
     if strategy == "random":
         random.shuffle(members)
     elif strategy == "round_robin" and members:

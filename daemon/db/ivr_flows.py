@@ -16,7 +16,7 @@ from datetime import datetime
 import asyncpg
 
 from daemon.db.tenants import NotFound
-from daemon.ivr.models import Flow, guidance_ids
+from daemon.ivr.models import STORED, Flow, guidance_ids
 from daemon.ivr.validate import Problem, problems
 
 
@@ -50,7 +50,7 @@ def _version(row: asyncpg.Record) -> Version:
     return Version(
         row["id"],
         row["version"],
-        Flow.model_validate_json(row["definition"]),
+        Flow.model_validate_json(row["definition"], context=STORED),
         row["created_at"],
         row["published_at"],
         row["live"],
@@ -102,15 +102,18 @@ async def publish(pool: asyncpg.Pool, tenant_id: int, number: int) -> Version:
         )
         if row is None:
             raise NotFound(f"no flow version {number}")
-        flow = Flow.model_validate_json(row["definition"])
+        flow = Flow.model_validate_json(row["definition"], context=STORED)
         guidance = {
             r["id"] for r in await conn.fetch("SELECT id FROM guidance WHERE tenant_id = $1 FOR KEY SHARE", tenant_id)
         }
-        forwarding = bool(
-            await conn.fetchval("SELECT forwarding FROM line_contracts WHERE tenant_id = $1 FOR SHARE", tenant_id)
+        contract = await conn.fetchrow(
+            "SELECT forwarding, international FROM line_contracts WHERE tenant_id = $1 FOR SHARE", tenant_id
         )
+        forwarding, international = (contract["forwarding"], contract["international"]) if contract else (False, False)
         numbers = {r["number"] for r in await conn.fetch("SELECT number FROM numbers WHERE tenant_id = $1", tenant_id)}
-        found = problems(flow, guidance=guidance, forwarding=forwarding, own_numbers=numbers)
+        found = problems(
+            flow, guidance=guidance, forwarding=forwarding, own_numbers=numbers, international=international
+        )
         if found:
             raise PublishRefused(found)
         used = sorted({g for node in flow.nodes.values() for g in guidance_ids(node)})
@@ -144,4 +147,4 @@ async def live(pool: asyncpg.Pool, tenant_id: int) -> LiveFlow | None:
     if row is None:
         return None
     paths = {int(k): v for k, v in json.loads(row["paths"]).items()}
-    return LiveFlow(row["id"], row["version"], Flow.model_validate_json(row["definition"]), paths)
+    return LiveFlow(row["id"], row["version"], Flow.model_validate_json(row["definition"], context=STORED), paths)

@@ -60,15 +60,21 @@ def execute(
     *,
     event_lock: bool = True,
     uuid: str | None = None,
+    loops: int | None = None,
 ) -> bytes:
     """``sendmsg`` that runs a dialplan application on the channel.
 
     The completion is the CHANNEL_EXECUTE_COMPLETE whose ``Application-UUID``
-    equals ``event_uuid``.
+    equals ``event_uuid``.  ``loops`` runs the application that many times
+    (``-1``: until it is broken); mod_event_socket sends EXECUTE and
+    EXECUTE_COMPLETE for every pass, all with the one ``Application-UUID``
+    (the ``hold_loops_break`` capture).
     """
     headers: list[Header] = [("call-command", "execute"), ("execute-app-name", app)]
     if arg is not None and arg != "":
         headers.append(("execute-app-arg", arg))
+    if loops is not None:
+        headers.append(("loops", str(loops)))
     if event_lock:
         headers.append(("event-lock", "true"))
     headers.append(("Event-UUID", event_uuid))
@@ -80,6 +86,11 @@ def hangup(cause: str = "NORMAL_CLEARING", *, uuid: str | None = None) -> bytes:
         f"sendmsg {uuid}" if uuid else "sendmsg",
         [("call-command", "hangup"), ("hangup-cause", cause)],
     )
+
+
+def filter_(header: str, value: str) -> bytes:
+    """Only events whose ``header`` equals ``value`` (``filter Unique-ID <uuid>``)."""
+    return command(f"filter {header} {value}")
 
 
 def event(fmt: str, names: Iterable[str]) -> bytes:

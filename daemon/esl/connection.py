@@ -344,6 +344,11 @@ class Connection:
         data = commands.event(fmt, names)
         return self._request(Kind.COMMAND, data[:-2].decode(), data)
 
+    def filter(self, header: str, value: str) -> Request:
+        """Receive only the events whose ``header`` is ``value`` (an inbound socket watching one call)."""
+        data = commands.filter_(header, value)
+        return self._request(Kind.COMMAND, data[:-2].decode(), data)
+
     def api(self, cmd: str) -> Request:
         data = commands.api(cmd)
         return self._request(Kind.API, data[:-2].decode(), data)
@@ -360,12 +365,18 @@ class Connection:
         lock: bool = True,
         event_uuid: str | None = None,
         uuid: str | None = None,
+        loops: int | None = None,
     ) -> Request:
-        """Run a dialplan application; :class:`ExecuteComplete` names this request when it is done."""
+        """Run a dialplan application; :class:`ExecuteComplete` names this request when it is done.
+
+        With ``loops`` every pass sends its own EXECUTE_COMPLETE under the one
+        Event-UUID: the first pass's completes this request, later passes come
+        as plain :class:`ChannelEvent`.
+        """
         event_uuid = event_uuid or str(uuidlib.uuid4())
         if event_uuid in self._executing:
             raise ValueError(f"Event-UUID {event_uuid!r} is already executing")
-        data = commands.execute(app, arg, event_uuid, event_lock=lock, uuid=uuid)
+        data = commands.execute(app, arg, event_uuid, event_lock=lock, uuid=uuid, loops=loops)
         return self._request(Kind.EXECUTE, f"execute {app}", data, event_uuid)
 
     def hangup(self, cause: str = "NORMAL_CLEARING", *, uuid: str | None = None) -> Request:

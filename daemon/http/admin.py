@@ -1,4 +1,4 @@
-"""The admin API: tenants, their line counts and their numbers (bearer token, see auth.py).
+"""The admin API: tenants, their line counts, their numbers and call safety (bearer token, see auth.py).
 
 Handlers only translate: the operations (check, write, audit, one transaction)
 are :mod:`daemon.services.tenants`', reads the repository's; unknown ids
@@ -10,8 +10,10 @@ from __future__ import annotations
 from aiohttp import hdrs, web
 from pydantic_core import PydanticCustomError
 
-from daemon.db import tenants
+from daemon.calls.cutoff import wall_us
+from daemon.db import contracts, forwarding, tenants
 from daemon.http.actor import actor_of
+from daemon.http.call_safety_models import CallSafety, ForwardGuardUpdate, InternationalUpdate, RefusalCount
 from daemon.http.context import pool_of
 from daemon.http.errors import ApiError
 from daemon.http.models import ErrorDetail, LinesChanged, NumberAssigned, NumberOut, Tenant, TenantList
@@ -114,3 +116,56 @@ async def add_number(request: web.Request, body: NumberCreate) -> NumberAssigned
 )
 async def remove_number(request: web.Request) -> None:
     await service.remove_number(pool_of(request), actor_of(request), _number(request))
+
+
+async def _safety(request: web.Request, tenant_id: int) -> CallSafety:
+    found = await forwarding.safety(pool_of(request), tenant_id, wall_us())
+    return CallSafety(
+        tenant_id=tenant_id,
+        international=found.international,
+        max_legs=found.guard.max_legs,
+        max_minutes_per_day=found.guard.max_minutes,
+        open_legs=found.used.open_legs,
+        minutes_today=found.used.talk_seconds_today // 60,
+        refused_today=[RefusalCount(reason=k, count=v) for k, v in found.refused_today.items()],
+    )
+
+
+@routes.route(
+    "GET",
+    r"/api/v1/tenants/{tenant_id:\d+}/call_safety",
+    summary="International calls, the forwarding fraud guard, today's forwarded use and refusals",
+    response=CallSafety,
+    errors=(404,),
+)
+async def get_call_safety(request: web.Request) -> CallSafety:
+    return await _safety(request, _tenant_id(request))
+
+
+@routes.route(
+    "PUT",
+    r"/api/v1/tenants/{tenant_id:\d+}/international",
+    summary="Allow or forbid international forwarding for a tenant (off by default; audited)",
+    body=InternationalUpdate,
+    response=CallSafety,
+    errors=(404,),
+)
+async def set_international(request: web.Request, body: InternationalUpdate) -> CallSafety:
+    tenant_id = _tenant_id(request)
+    await contracts.set_international(pool_of(request), tenant_id, body.enabled, actor=actor_of(request))
+    return await _safety(request, tenant_id)
+
+
+@routes.route(
+    "PUT",
+    r"/api/v1/tenants/{tenant_id:\d+}/forward_guard",
+    summary="Set a tenant's forwarding fraud guard: legs at once, minutes a day (audited)",
+    body=ForwardGuardUpdate,
+    response=CallSafety,
+    errors=(404,),
+)
+async def set_forward_guard(request: web.Request, body: ForwardGuardUpdate) -> CallSafety:
+    tenant_id = _tenant_id(request)
+    guard = forwarding.Guard(body.max_legs, body.max_minutes_per_day)
+    await contracts.set_forward_guard(pool_of(request), tenant_id, guard, actor=actor_of(request))
+    return await _safety(request, tenant_id)

@@ -17,7 +17,18 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from daemon.console import app as console_app
-from daemon.http import admin, audit_api, auth, coaching_api, guidance_api, invoice_api, ivr_api, openapi, status
+from daemon.http import (
+    admin,
+    audit_api,
+    auth,
+    coaching_api,
+    forwarded,
+    guidance_api,
+    invoice_api,
+    ivr_api,
+    openapi,
+    status,
+)
 from daemon.http.context import DAEMON, METRICS, NODE, POOL, SETTINGS, NodeInfo
 from daemon.http.errors import error_middleware
 from daemon.http.registry import install
@@ -36,6 +47,7 @@ def build_app(daemon: Daemon) -> web.Application:
     """The application over this daemon; handlers reach its parts through the keys of context.py."""
     app = web.Application(
         middlewares=[
+            forwarded.middleware(daemon.settings.trusted_proxy_networks),
             error_middleware,
             auth.bearer_auth(daemon.admin_token),
             tenant_token_auth,

@@ -24,7 +24,10 @@ class CounsellorOut(_Out):
     id: int
     name: str
     phone_number: str | None
-    dial_string: str = Field(description="what FreeSWITCH rings: the admin's override, or the template filled in")
+    dial_string: str = Field(
+        description="what FreeSWITCH rings: the admin's override, or the template filled in;"
+        " empty: the destination policy refuses the stored number, it is never rung"
+    )
     dial_override: bool = Field(description="true: dial_string is a raw override set by the admin")
     rate_yen_per_min: int | None
     on_duty: bool

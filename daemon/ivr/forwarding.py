@@ -1,8 +1,12 @@
 """The ``forward`` node: ring the customer's phones, talk, bill the forwarded time.
 
 → the tenant's forwarding add-on must be on (checked at publish, and again here)
+→ every number must pass the destination policy for the tenant's contract
+  (:mod:`daemon.destinations`; checked at save and publish, and again here, so a
+  flow published before a rule existed refuses to dial): else ``on_fail``
 → per attempt (each number in turn, or all at once): a ``forward_legs`` row per
-  leg, written before it rings
+  leg, written before it rings, within the tenant's fraud guard (legs at once,
+  minutes a day, counted in the database across nodes): else ``on_fail``
 → ring; the first to answer talks to the caller (an announcement first, if set);
   billing starts at the answer (FreeSWITCH's timestamp)
 → each row finished with its outcome, billed seconds and charge, through the
@@ -16,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 
+from daemon import destinations
 from daemon.calls import bridge
 from daemon.calls.cutoff import wall_us
 from daemon.db import forwarding as legs_db
@@ -24,7 +29,6 @@ from daemon.db.errors import DB_ERRORS
 from daemon.ivr import media
 from daemon.ivr.call import IvrCall
 from daemon.ivr.models import ForwardNode
-from daemon.ivr.tariff import ForwardTariff
 from daemon.logs import get_logger
 from daemon.outbound.session import CallEnded
 
@@ -38,11 +42,20 @@ async def forward(c: IvrCall, node: ForwardNode) -> str | None:
     if not contract.forwarding:
         _log.warning("ivr_forwarding_off", node=c.node)
         return node.on_fail
+    refused = [r for n in node.numbers if (r := destinations.refusal(n, international=contract.international))]
+    if refused:
+        for r in refused:
+            _log.error("ivr_forward_number_refused", node=c.node, number=r.number, reason=r.code)
+        await refuse(c, refused[0].code, refused[0].number)
+        return node.on_fail
     rounds = [list(node.numbers)] if node.strategy == "simultaneous" else [[n] for n in node.numbers]
     announcement = c.prompts.path(media.name(node.announcement)) if node.announcement is not None else None
     template = c.call.services.settings.forward_dial_template
     for numbers in rounds:
-        result = await attempt(c, node, media.phones(numbers, template), contract.tariff, announcement)
+        phones = media.phones(numbers, template, international=contract.international)
+        result = await attempt(c, node, phones, contract, announcement)
+        if result is None:
+            return node.on_fail
         _log.info("ivr_forward_result", node=c.node, disposition=result.disposition, talked=result.talked)
         if result.talked:
             return None
@@ -51,21 +64,39 @@ async def forward(c: IvrCall, node: ForwardNode) -> str | None:
     return node.on_fail
 
 
+async def refuse(c: IvrCall, reason: str, number: str = "") -> None:
+    """A forward not dialled: counted, and remembered for the console (best effort: the call goes on)."""
+    c.call.metrics.forwards_refused.labels(str(c.tenant_id), reason).inc()
+    try:
+        await within(
+            c.call.services.settings.db_timeout_seconds,
+            legs_db.refuse(c.pool, c.tenant_id, c.call_uuid, c.node, reason, number),
+        )
+    except DB_ERRORS as exc:
+        _log.error("ivr_forward_refusal_unrecorded", reason=reason, error=repr(exc))
+
+
 async def attempt(
-    c: IvrCall, node: ForwardNode, phones: list[media.Phone], tariff: ForwardTariff, announcement: str | None
-) -> bridge.BridgeResult[media.Phone]:
-    """Ring ``phones`` at once: rows first, then the bridge, then every row closed."""
+    c: IvrCall, node: ForwardNode, phones: list[media.Phone], contract: legs_db.Contract, announcement: str | None
+) -> bridge.BridgeResult[media.Phone] | None:
+    """Ring ``phones`` at once: rows first (None: the fraud guard refused), then the bridge, then every row closed."""
     legs = [(uuid.uuid4(), p) for p in phones]
-    await legs_db.open_legs(
+    now = wall_us()
+    broken = await legs_db.open_legs(
         c.pool,
         [(leg, p.number) for leg, p in legs],
         call_uuid=c.call_uuid,
         tenant_id=c.tenant_id,
         node_id=c.call.services.node_id,
         flow_node=c.node,
-        tariff=tariff,
-        created_us=wall_us(),
+        tariff=contract.tariff,
+        created_us=now,
+        day_start_us=legs_db.day_start_us(now),
     )
+    if broken is not None:
+        _log.warning("ivr_forward_guard", node=c.node, limit=broken, guard=str(contract.guard))
+        c.call.metrics.forwards_refused.labels(str(c.tenant_id), broken).inc()
+        return None
     answered: dict[uuid.UUID, int] = {}
     result: bridge.BridgeResult[media.Phone] | None = None
     try:

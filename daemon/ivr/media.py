@@ -93,8 +93,9 @@ class Phone:
     dial_string: str
 
 
-def phones(numbers: Sequence[str], template: str) -> list[Phone]:
-    return [Phone(n, dial_string(n, None, template)) for n in numbers]
+def phones(numbers: Sequence[str], template: str, *, international: bool = False) -> list[Phone]:
+    """Each number's dial string (:func:`~daemon.db.counsellors.dial_string` checks it against the policy)."""
+    return [Phone(n, dial_string(n, None, template, international=international)) for n in numbers]
 
 
 async def ring(

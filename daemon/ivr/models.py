@@ -23,7 +23,9 @@ import datetime as dt
 import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo
+
+from daemon import destinations
 
 NodeName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,40}$")]
 GuidanceId = Annotated[int, Field(gt=0, le=2**63 - 1)]
@@ -48,6 +50,28 @@ def _time_range(value: str) -> str:
 
 
 TimeRange = Annotated[str, AfterValidator(_time_range)]
+
+STORED: dict[str, bool] = {"stored": True}
+"""Validation context for a definition read back from the database: see :data:`ForwardNumber`."""
+_STORED_NUMBER = re.compile(r"^0[0-9]{5,17}$")
+
+
+def _forward_number(value: str, info: ValidationInfo) -> str:
+    """A number a ``forward`` node rings, in stored form, if the destination policy allows it.
+
+    International numbers pass here (the tenant's contract is checked at publish
+    and at call time).  A definition read back with :data:`STORED` only keeps its
+    shape: a flow saved before a rule existed still loads, is reported at start,
+    and its node refuses to dial (:mod:`daemon.ivr.forwarding`).
+    """
+    if isinstance(info.context, dict) and info.context.get("stored"):
+        if not _STORED_NUMBER.match(value):
+            raise ValueError(f"{value!r} is not a stored phone number")
+        return value
+    return destinations.check(value, international=True)
+
+
+ForwardNumber = Annotated[str, AfterValidator(_forward_number)]
 
 
 def minutes(time_range: str) -> tuple[int, int]:
@@ -98,7 +122,7 @@ class ForwardNode(_Node):
     """Ring external numbers; talk to the one who answers; busy / no answer / failure → ``on_fail``."""
 
     kind: Literal["forward"]
-    numbers: list[PhoneNumber] = Field(min_length=1, max_length=10)
+    numbers: list[ForwardNumber] = Field(min_length=1, max_length=10)
     strategy: Literal["sequential", "simultaneous"] = "sequential"
     ring_timeout_s: int = Field(20, ge=5, le=120)
     announcement: GuidanceId | None = None  # played to the answering person before connecting
@@ -195,3 +219,15 @@ def guidance_ids(node: Node) -> list[int]:
 def waits_for_caller(node: Node) -> bool:
     """A node that needs the caller (keys, a recording): a loop through one is not endless by itself."""
     return isinstance(node, MenuNode | VoicemailNode)
+
+
+def refused_numbers(flow: Flow, *, international: bool) -> list[tuple[str, destinations.Refusal]]:
+    """(node, why) for every number a ``forward`` node holds that the destination policy refuses."""
+    found = []
+    for name, node in flow.nodes.items():
+        if isinstance(node, ForwardNode):
+            for number in node.numbers:
+                refused = destinations.refusal(number, international=international)
+                if refused is not None:
+                    found.append((name, refused))
+    return found

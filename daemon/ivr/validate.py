@@ -3,8 +3,9 @@
 Each problem names the node (or entry) it is about.  Refused: a reference to a
 node that does not exist, guidance the tenant does not have, a ``forward`` while
 the tenant's forwarding add-on is off (or showing a number that is not the
-tenant's), and a cycle the call could run round forever without ever waiting for
-the caller (a cycle with no ``menu`` or ``voicemail`` in it).
+tenant's, or ringing a number :mod:`daemon.destinations` refuses for the
+tenant's contract), and a cycle the call could run round forever without ever
+waiting for the caller (a cycle with no ``menu`` or ``voicemail`` in it).
 """
 
 from __future__ import annotations
@@ -12,16 +13,24 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from daemon.ivr.models import Flow, ForwardNode, guidance_ids, successors, waits_for_caller
+from daemon.ivr.models import Flow, ForwardNode, guidance_ids, refused_numbers, successors, waits_for_caller
 
 
 @dataclass(frozen=True, slots=True)
 class Problem:
     node: str  # a node name, or "entry.…"
     message: str
+    japanese: str = ""  # the console's words when the rule has its own (else it translates ``message``)
 
 
-def problems(flow: Flow, *, guidance: Collection[int], forwarding: bool, own_numbers: Collection[str]) -> list[Problem]:
+def problems(
+    flow: Flow,
+    *,
+    guidance: Collection[int],
+    forwarding: bool,
+    own_numbers: Collection[str],
+    international: bool = False,
+) -> list[Problem]:
     """Everything wrong with ``flow`` for this tenant (empty: it may be published)."""
     found: list[Problem] = []
     for where, target in flow.entry.targets():
@@ -37,6 +46,10 @@ def problems(flow: Flow, *, guidance: Collection[int], forwarding: bool, own_num
                 found.append(Problem(name, "forwards calls, but the tenant's forwarding add-on is off"))
             if node.shown_number not in ("dialled", "caller") and node.shown_number not in own_numbers:
                 found.append(Problem(name, f"shows {node.shown_number}, which is not one of the tenant's numbers"))
+    found += [
+        Problem(name, f"forwards to {r.english} [{r.code}]", r.japanese)
+        for name, r in refused_numbers(flow, international=international)
+    ]
     loop = "can loop forever without waiting for the caller (add a menu, or end the loop)"
     found += [Problem(n, loop) for n in endless(flow)]
     return found

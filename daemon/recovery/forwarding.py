@@ -32,6 +32,7 @@ from daemon.esl import Event
 from daemon.inbound.client import InboundClient
 from daemon.ivr.forwarding import outcome
 from daemon.logs import get_logger
+from daemon.recovery.hangups import HANGUP_COMPLETE, Hangups, positive_us
 
 _log = get_logger(__name__)
 
@@ -50,11 +51,6 @@ class _Tee(asyncio.Queue[Event]):
         self.copy.put_nowait(item)
 
 
-def _us(value: str | int | None) -> int | None:
-    number = int(value) if isinstance(value, int) or (value and value.isdigit()) else 0
-    return number if number > 0 else None
-
-
 async def pending(pool: asyncpg.Pool, node_id: str) -> bool:
     return bool(await legs_db.open_on_node(pool, node_id))
 
@@ -64,45 +60,26 @@ async def begin(
 ) -> asyncio.Task[int]:
     """Finish what can be finished now; the returned task waits for the legs still alive."""
     legs = {r["leg_uuid"]: r for r in await legs_db.open_on_node(pool, node_id)}
-    heard: asyncio.Queue[Event] = asyncio.Queue()
+    hangups = Hangups(asyncio.Queue())
     live: dict[uuid.UUID, asyncpg.Record] = {}
     if legs and client is not None:
-        client.events = _Tee(client.events, heard)
-        await client.subscribe("CHANNEL_HANGUP_COMPLETE")
+        client.events = _Tee(client.events, hangups.queue)
+        await client.subscribe(HANGUP_COMPLETE)
         live = {leg: r for leg, r in legs.items() if await client.exists(str(leg))}
-    ended = _hangups(heard)
+    ended = hangups.take_queued()
     for leg, r in legs.items():
-        if leg not in live:
+        if leg not in live:  # a live leg's hangup, even one heard already, is taken by _wait
             await _from_evidence(pool, r, ended.get(leg), estimate)
-    return asyncio.get_running_loop().create_task(_wait(pool, heard, live, wait_live_seconds))
-
-
-def _hangups(queue: asyncio.Queue[Event]) -> dict[uuid.UUID, Event]:
-    found: dict[uuid.UUID, Event] = {}
-    while not queue.empty():
-        event = queue.get_nowait()
-        if event.name == "CHANNEL_HANGUP_COMPLETE":
-            try:
-                found[uuid.UUID(event.unique_id)] = event
-            except ValueError:
-                continue
-    return found
+    return asyncio.get_running_loop().create_task(_wait(pool, hangups, live, wait_live_seconds))
 
 
 async def _from_evidence(pool: asyncpg.Pool, r: asyncpg.Record, event: Event | None, estimate: bool) -> None:
     leg = r["leg_uuid"]
     if event is not None:
-        await _close(
-            pool,
-            r,
-            event.get("variable_answer_uepoch"),
-            event.get("variable_end_uepoch"),
-            event.get("Hangup-Cause") or "",
-            "live",
-        )
+        await _close_heard(pool, r, event)
         return
     cdr = await pool.fetchrow("SELECT answer_uepoch, end_uepoch, hangup_cause FROM fs_cdr WHERE uuid = $1", leg)
-    if cdr is not None and _us(cdr["end_uepoch"]) is not None:
+    if cdr is not None and positive_us(cdr["end_uepoch"]) is not None:
         await _close(pool, r, cdr["answer_uepoch"], cdr["end_uepoch"], cdr["hangup_cause"] or "", "cdr")
     elif not estimate:
         return  # another node's leg: its CDR comes when it ends
@@ -114,13 +91,19 @@ async def _from_evidence(pool: asyncpg.Pool, r: asyncpg.Record, event: Event | N
         await _close(pool, r, r["answer_us"], time.time_ns() // 1000, "", "estimate")
 
 
+async def _close_heard(pool: asyncpg.Pool, r: asyncpg.Record, event: Event) -> None:
+    """Finished from the leg's own CHANNEL_HANGUP_COMPLETE (FreeSWITCH's answer and end times)."""
+    answer, end = event.get("variable_answer_uepoch"), event.get("variable_end_uepoch")
+    await _close(pool, r, answer, end, event.get("Hangup-Cause") or "", "live")
+
+
 async def _close(
     pool: asyncpg.Pool, r: asyncpg.Record, answer: str | int | None, end: str | int | None, cause: str, how: str
 ) -> None:
-    answer_us = _us(answer) or r["answer_us"]
+    answer_us = positive_us(answer) or r["answer_us"]
     how_it_went = "answered" if answer_us is not None else outcome(cause, False)
     done = await legs_db.finish(
-        pool, r["leg_uuid"], outcome=how_it_went, answer_us=answer_us, end_us=_us(end), reconciled=how
+        pool, r["leg_uuid"], outcome=how_it_went, answer_us=answer_us, end_us=positive_us(end), reconciled=how
     )
     await _release_if_done(pool, r["call_uuid"])
     _log.info("forward_reconciled", leg=str(r["leg_uuid"]), billsec=done.billsec, charge_yen=done.charge_yen, how=how)
@@ -132,34 +115,11 @@ async def _release_if_done(pool: asyncpg.Pool, call_uuid: uuid.UUID) -> None:
         await admission.release(pool, call_uuid)
 
 
-async def _wait(
-    pool: asyncpg.Pool, heard: asyncio.Queue[Event], live: dict[uuid.UUID, asyncpg.Record], limit: float
-) -> int:
+async def _wait(pool: asyncpg.Pool, hangups: Hangups, live: dict[uuid.UUID, asyncpg.Record], limit: float) -> int:
     done = 0
-    loop = asyncio.get_running_loop()
-    until = loop.time() + limit
-    while live and loop.time() < until:
-        try:
-            event = await asyncio.wait_for(heard.get(), until - loop.time())
-        except TimeoutError:
-            break
-        if event.name != "CHANNEL_HANGUP_COMPLETE":
-            continue
-        try:
-            leg = uuid.UUID(event.unique_id)
-        except ValueError:
-            continue
-        if leg in live:
-            r = live.pop(leg)
-            await _close(
-                pool,
-                r,
-                event.get("variable_answer_uepoch"),
-                event.get("variable_end_uepoch"),
-                event.get("Hangup-Cause") or "",
-                "live",
-            )
-            done += 1
+    async for leg, event in hangups.each(live, limit):
+        await _close_heard(pool, live[leg], event)
+        done += 1
     return done
 
 

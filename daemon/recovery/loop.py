@@ -12,6 +12,7 @@ import asyncio
 
 import asyncpg
 
+from daemon.calls.services import Prompts
 from daemon.config import Settings
 from daemon.db import call_records
 from daemon.db.errors import DB_ERRORS
@@ -25,8 +26,8 @@ _log = get_logger(__name__)
 CONNECT_TIMEOUT = 5.0
 
 
-async def recover(pool: asyncpg.Pool, settings: Settings, done: asyncio.Event) -> None:
-    """Finish the calls a previous life of this node left open; set ``done`` after."""
+async def recover(pool: asyncpg.Pool, settings: Settings, done: asyncio.Event, prompts: Prompts) -> None:
+    """Finish the calls a previous life of this node left open (cutting live ones on time); set ``done`` after."""
     s = settings
     delay = 0.5
     while True:
@@ -37,7 +38,7 @@ async def recover(pool: asyncpg.Pool, settings: Settings, done: asyncio.Event) -
                 return
             async with asyncio.timeout(CONNECT_TIMEOUT):
                 await client.connect(s.fs_esl_host, s.fs_esl_port, s.fs_esl_password.get_secret_value())
-            outcome = await reconcile(pool, s.node_id, client)
+            outcome = await reconcile(pool, s.node_id, client, prompts=prompts)
             _log.warning("recovered_calls", **vars(outcome))
             done.set()
             return

@@ -8,7 +8,8 @@ A restarted node finds its unfinished call records:
   us; the backstop ``sched_hangup`` bounds it).  Over the inbound event socket
   we subscribe to CHANNEL_HANGUP_COMPLETE first, then ask ``uuid_exists``:
   a live call is finished when its hangup arrives, from FreeSWITCH's own
-  timestamps; a call already gone is finished from the CDR that FreeSWITCH
+  timestamps (one that arrives just after ``uuid_exists`` said ``true`` is kept:
+  :mod:`daemon.recovery.hangups`); a call already gone is finished from the CDR that FreeSWITCH
   wrote into PostgreSQL (``fs_cdr``, mod_cdr_pg_csv), or, failing that, from the
   best bound we have (its armed deadline) and marked for review.
 
@@ -26,10 +27,12 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from daemon.calls.services import Prompts
 from daemon.db import admission, call_records, hunting
 from daemon.inbound.client import InboundClient
 from daemon.logs import get_logger
-from daemon.recovery import forwarding
+from daemon.recovery import cut, forwarding
+from daemon.recovery.hangups import HANGUP_COMPLETE, Hangups, end_us
 
 _log = get_logger(__name__)
 
@@ -40,10 +43,6 @@ class Outcome:
     finished_live: int = 0
     finished_from_cdr: int = 0
     estimated: int = 0
-
-
-def _int(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() and int(value) > 0 else None
 
 
 async def cdr_end(pool: asyncpg.Pool, legs: list[uuid.UUID]) -> int | None:
@@ -61,12 +60,16 @@ async def reconcile(
     *,
     wait_live_seconds: float = 3600.0,
     estimate: bool = True,
+    prompts: Prompts | None = None,
 ) -> Outcome:
     """Finish ``node_id``'s open records.  With ``estimate=False`` a talking call
-    without any evidence of its end (no hangup heard, no CDR) is left open."""
+    without any evidence of its end (no hangup heard, no CDR) is left open.
+    With ``prompts`` (and a client) a live call is cut at its deadline (daemon.recovery.cut)."""
     forwarded = await forwarding.begin(pool, node_id, client, wait_live_seconds=wait_live_seconds, estimate=estimate)
     try:
-        outcome = await _reconcile_calls(pool, node_id, client, wait_live_seconds=wait_live_seconds, estimate=estimate)
+        outcome = await _reconcile_calls(
+            pool, node_id, client, wait_live_seconds=wait_live_seconds, estimate=estimate, prompts=prompts
+        )
     except BaseException:
         forwarded.cancel()
         raise
@@ -75,7 +78,13 @@ async def reconcile(
 
 
 async def _reconcile_calls(
-    pool: asyncpg.Pool, node_id: str, client: InboundClient | None, *, wait_live_seconds: float, estimate: bool
+    pool: asyncpg.Pool,
+    node_id: str,
+    client: InboundClient | None,
+    *,
+    wait_live_seconds: float,
+    estimate: bool,
+    prompts: Prompts | None,
 ) -> Outcome:
     outcome = Outcome()
     records = await call_records.open_on_node(pool, node_id)
@@ -91,18 +100,18 @@ async def _reconcile_calls(
         return outcome
 
     live: set[uuid.UUID] = set()
+    hangups = Hangups(client.events if client is not None else asyncio.Queue())
     if client is not None:
-        await client.subscribe("CHANNEL_HANGUP_COMPLETE")
+        await client.subscribe(HANGUP_COMPLETE)
         for call in talking:
             if await client.exists(str(call)):
                 live.add(call)
-    heard = _drain_hangups(client) if client is not None else {}
+    heard = hangups.take_queued()
     for call, r in talking.items():
         if call in live:
-            continue
-        legs = [call] + ([r["counsellor_leg"]] if r["counsellor_leg"] else [])
-        ends = [heard[leg] for leg in legs if leg in heard]
-        end = min(ends) if ends else await cdr_end(pool, legs)
+            continue  # its hangup, even one heard already, is taken below
+        ends = [e for leg in _legs(r) if leg in heard and (e := end_us(heard[leg])) is not None]
+        end = min(ends) if ends else await cdr_end(pool, _legs(r))
         if end is None and not estimate:
             continue
         if end is None:
@@ -115,53 +124,26 @@ async def _reconcile_calls(
             ended_by = "reconciled_cdr"
         await _close(pool, r, end, "UNKNOWN", ended_by)
 
-    if live and client is not None:
-        outcome.finished_live = await _wait_for_hangups(pool, client, {c: talking[c] for c in live}, wait_live_seconds)
+    # A live call is cut at its deadline by us again, not by the backstop (daemon.recovery.cut).
+    cuts = {c: cut.start(pool, client, talking[c], prompts) for c in live if client is not None and prompts is not None}
+    try:
+        async for call, event in hangups.each(live, wait_live_seconds):
+            if (task := cuts.pop(call, None)) is not None:
+                task.cancel()
+            r = talking[call]
+            ends = [e for leg in _legs(r) if leg in hangups.heard and (e := end_us(hangups.heard[leg])) is not None]
+            talk_end = min(ends) if ends else time.time_ns() // 1000
+            await _close(pool, r, talk_end, event.get("Hangup-Cause") or "", "reconciled_live")
+            outcome.finished_live += 1
+    finally:
+        for task in cuts.values():
+            task.cancel()
     return outcome
 
 
-def _drain_hangups(client: InboundClient) -> dict[uuid.UUID, int]:
-    """Hangups that arrived while we were asking: leg uuid → end_uepoch."""
-    heard: dict[uuid.UUID, int] = {}
-    while not client.events.empty():
-        event = client.events.get_nowait()
-        end = _int(event.get("variable_end_uepoch"))
-        if event.name == "CHANNEL_HANGUP_COMPLETE" and end is not None:
-            try:
-                heard[uuid.UUID(event.unique_id)] = end
-            except ValueError:
-                continue
-    return heard
-
-
-async def _wait_for_hangups(
-    pool: asyncpg.Pool, client: InboundClient, live: dict[uuid.UUID, asyncpg.Record], limit: float
-) -> int:
-    by_b_leg = {r["counsellor_leg"]: call for call, r in live.items() if r["counsellor_leg"]}
-    b_ends: dict[uuid.UUID, int] = {}
-    done = 0
-    loop = asyncio.get_running_loop()
-    until = loop.time() + limit
-    while live and loop.time() < until:
-        try:
-            event = await asyncio.wait_for(client.events.get(), until - loop.time())
-        except TimeoutError:
-            break
-        if event.name != "CHANNEL_HANGUP_COMPLETE":
-            continue
-        try:
-            leg = uuid.UUID(event.unique_id)
-        except ValueError:
-            continue
-        end = _int(event.get("variable_end_uepoch"))
-        if leg in by_b_leg and end is not None:
-            b_ends[by_b_leg[leg]] = end
-        if leg in live and end is not None:
-            record = live.pop(leg)
-            talk_end = min(end, b_ends.get(leg, end))
-            await _close(pool, record, talk_end, event.get("Hangup-Cause") or "", "reconciled_live")
-            done += 1
-    return done
+def _legs(record: asyncpg.Record) -> list[uuid.UUID]:
+    """The caller's leg and the counsellor's: the talk ends when the first of them ends."""
+    return [record["call_uuid"]] + ([record["counsellor_leg"]] if record["counsellor_leg"] else [])
 
 
 async def _close(pool: asyncpg.Pool, record: asyncpg.Record, end_us: int, cause: str, ended_by: str) -> None:

@@ -47,7 +47,7 @@ async def test_a_bad_phone_number_is_refused_in_japanese_and_nothing_is_saved(
         "/console/counsellors", {"name": "山田花子", "phone_number": "0990123456", "rate_yen_per_min": "abc"}
     )
     assert page.status == 422
-    assert page.has("電話番号の形式が正しくありません")
+    assert page.has("0990123456は有料情報サービス（ダイヤルQ2）の番号のため発信できません")  # the reason, by the field
     assert page.has("数字で入力してください")
     assert page.has('value="山田花子"')  # nothing the user typed is lost
     missing = await b.post("/console/counsellors", {"name": "", "phone_number": ""})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -50,8 +51,8 @@ def _answers(dsn: str) -> bool:
     return asyncio.run(ask())
 
 
-def test_a_server_left_by_a_killed_owner_is_stopped_and_started_again(tmp_path: Path) -> None:
-    pgdata = tmp_path / "pgdata"
+def _left_by_a_killed_owner(pgdata: Path) -> tuple[int, str]:
+    """Start a server from a child process, SIGKILL the child: the server's pid (still running) and DSN."""
     child = subprocess.Popen(
         [sys.executable, "-c", _START_AND_HANG, str(pgdata)],
         cwd=REPO,
@@ -61,19 +62,52 @@ def test_a_server_left_by_a_killed_owner_is_stopped_and_started_again(tmp_path: 
     )
     try:
         assert child.stdout is not None
-        assert child.stdout.readline().startswith("postgresql://")
+        dsn = child.stdout.readline().strip()
+        assert dsn.startswith("postgresql://")
         stale = _postmaster(pgdata)
     finally:
         child.send_signal(signal.SIGKILL)
         child.wait()
     assert alive(stale), "SIGKILL of the daemon leaves its PostgreSQL running"
+    return stale, dsn
 
-    server = EmbeddedPostgres(pgdata)
+
+def test_a_healthy_server_left_by_a_killed_owner_is_adopted_not_restarted(tmp_path: Path) -> None:
+    """Stopping it would lose what FreeSWITCH writes meanwhile (the CDRs of calls that end)."""
+    pgdata = tmp_path / "pgdata"
+    left, dsn = _left_by_a_killed_owner(pgdata)
+
+    async def restart_beside_a_client() -> EmbeddedPostgres:
+        client = await asyncpg.connect(dsn)  # FreeSWITCH's CDR writer, say
+        try:
+            server = await asyncio.to_thread(EmbeddedPostgres, pgdata)
+            assert await client.fetchval("SELECT 1") == 1  # its session went on
+        finally:
+            await client.close()
+        return server
+
+    server = asyncio.run(restart_beside_a_client())
+    try:
+        assert server.owner
+        assert _postmaster(pgdata) == left and alive(left)
+        assert not (pgdata / ".handle_pids.json").exists()
+        assert _answers(server.dsn)
+    finally:
+        server.stop()
+    assert not alive(left) and not server.running()  # adopted: the new owner stops it
+
+
+def test_a_server_left_with_other_options_is_stopped_and_started_again(tmp_path: Path) -> None:
+    pgdata = tmp_path / "pgdata"
+    stale, _ = _left_by_a_killed_owner(pgdata)  # no TCP listener
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = EmbeddedPostgres(pgdata, cdr_port=port)  # wants one
     try:
         assert server.owner
         fresh = _postmaster(pgdata)
         assert fresh != stale and not alive(stale)
-        assert not (pgdata / ".handle_pids.json").exists()
         assert _answers(server.dsn)
     finally:
         server.stop()

@@ -71,6 +71,9 @@ def typed_request(conn: Connection, data: bytes) -> Request:
         return conn.event(fmt, names)
     if word == "auth":
         return conn.auth(rest)
+    if word == "filter":
+        header, _, value = rest.partition(" ")
+        return conn.filter(header, value)
     if line == "exit":
         return conn.exit()
     if line == "sendmsg" and frame.get("call-command") == "execute":
@@ -79,6 +82,7 @@ def typed_request(conn: Connection, data: bytes) -> Request:
             frame.get("execute-app-arg"),
             lock=frame.get("event-lock") == "true",
             event_uuid=frame.get("Event-UUID"),
+            loops=int(loops) if (loops := frame.get("loops")) else None,
         )
     if line == "sendmsg" and frame.get("call-command") == "hangup":
         return conn.hangup(frame.get("hangup-cause") or "NORMAL_CLEARING")

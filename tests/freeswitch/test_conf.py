@@ -214,7 +214,7 @@ def test_event_socket_is_loopback_with_own_password() -> None:
     assert password == "@CALLD_ESL_PASSWORD@"
 
 
-@pytest.mark.parametrize("path", [DIALPLAN, EVENT_SOCKET, CDR_PG_CSV], ids=lambda p: p.name)
+@pytest.mark.parametrize("path", sorted(CONF.rglob("*.xml")), ids=lambda p: p.name)
 def test_safe_for_the_freeswitch_preprocessor(path: Path) -> None:
     """FreeSWITCH's line pre-processor acts on X-PRE-PROCESS even inside comments and drops
     every line that contains <include> or </include> (src/switch_xml.c, preprocess())."""

@@ -6,7 +6,6 @@ import math
 import os
 import sys
 import threading
-import time
 import wave
 from pathlib import Path
 
@@ -166,11 +165,12 @@ def test_catalogue() -> None:
 
 @pytest.mark.slow
 def test_whole_catalogue() -> None:
-    """Every prompt once (~8 s on one core), into the directory the daemon tests share."""
+    """Every prompt once (~8 s on one core), into the directory the daemon tests share.
+
+    How long it takes is a benchmark's business (``make bench``), not an assertion here.
+    """
     library = PromptLibrary(SHARED_PROMPTS)
-    started = time.perf_counter()
     library.ensure()
-    assert time.perf_counter() - started < 60
     assert library.stale() == []
     for name, text in PROMPTS.items():
         check_telephony_wav(Path(library.path(name)), text)

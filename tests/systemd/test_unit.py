@@ -36,6 +36,9 @@ KNOWN = {
     "CALLD_COUNSELLOR_DIAL_TEMPLATE",
     # IVR: the carrier gateway forwarded calls are rung through.
     "CALLD_FORWARD_DIAL_TEMPLATE",
+    # The console over TLS behind a reverse proxy on the host (proxy/README.md).
+    "CALLD_TRUSTED_PROXIES",
+    "CALLD_CONSOLE_SECURE_COOKIES",
 }
 # Documented for the inbound reconciliation connection, not yet fields of Settings.
 NOT_YET_IN_SETTINGS = {"CALLD_FS_ESL_HOST", "CALLD_FS_ESL_PORT", "CALLD_FS_ESL_PASSWORD"}

@@ -85,7 +85,7 @@ def _shape_errors(exc: ValidationError) -> dict[str, list[str]]:
 def _problems(found: Sequence[Problem]) -> dict[str, list[str]]:
     grouped: dict[str, list[str]] = {}
     for p in found:
-        grouped.setdefault(p.node, []).append(japanese(p.message))
+        grouped.setdefault(p.node, []).append(p.japanese or japanese(p.message))
     return grouped
 
 

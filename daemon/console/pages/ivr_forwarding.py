@@ -1,4 +1,9 @@
-"""``/console/ivr/forwarding``: the IVR customer's forwarded calls and their charges, for a period (Asia/Tokyo days)."""
+"""``/console/ivr/forwarding``: the IVR customer's forwarded calls and their charges, for a period (Asia/Tokyo days).
+
+Above them, what keeps forwarding safe: the fraud guard's limits and today's
+use, forwards the daemon did not dial (the guard, or a number the destination
+policy refuses), and any number of the live flow that will not be dialled.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +11,17 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from aiohttp import web
 
+from daemon.calls.cutoff import wall_us
 from daemon.console.forms import FormErrors, validate
 from daemon.console.paths import PREFIX
 from daemon.console.render import page
 from daemon.console.viewer import IVR, tenant_scope
 from daemon.db import forwarding
+from daemon.destinations import JAPANESE_NAMES
 from daemon.http.context import pool_of
 from daemon.http.ivr_api import _us
 from daemon.http.ivr_models import ForwardedLeg, ForwardedQuery
+from daemon.ivr import published
 from daemon.services.values import TOKYO
 
 routes = web.RouteTableDef()
@@ -26,6 +34,11 @@ OUTCOMES = {
     "caller_hangup": "発信者が切断",
 }
 PAGE_SIZE = 500
+REFUSALS = {
+    forwarding.CONCURRENT_LEGS: "同時に転送できる件数の上限",
+    forwarding.DAILY_MINUTES: "1日の転送時間の上限",
+} | JAPANESE_NAMES
+"""Why a forward was not dialled, in Japanese (the fraud guard's limits, the destination policy's codes)."""
 
 
 def _day(value: str, field: str) -> date | None:
@@ -62,7 +75,12 @@ async def forwarded(request: web.Request) -> web.Response:
         legs = [ForwardedLeg(**dict(r)) for r in rows]
     except FormErrors as exc:
         errors = exc.errors
+    pool = pool_of(request)
     context = {
+        "safety": await forwarding.safety(pool, tenant_id, wall_us()),
+        "refusals": await forwarding.refusals(pool, tenant_id, limit=20),
+        "blocked": await published.refused(pool, tenant_id),
+        "reasons": REFUSALS,
         "legs": legs,
         "total": sum(leg.charge_yen or 0 for leg in legs),
         "outcomes": OUTCOMES,

@@ -1,0 +1,132 @@
+"""After a restart: the daemon's own cut of a consultation that outlived the crash, on time.
+
+The bridge goes on inside FreeSWITCH without us, bounded only by the backstop
+``sched_hangup`` armed before the crash, which fires on whole seconds (0.2 to
+1.7 s after the deadline; 1.06 s and 1.54 s of free talk on a real switch).  The
+restarted daemon knows the deadline, so it cuts as a normal cutoff does
+(:mod:`daemon.calls.cutoff`), over the inbound event socket instead of the dead
+call's own socket:
+
+* the caller's leg gets ``hangup_after_bridge=true`` first: no daemon holds it
+  any more, so when the talk ends the caller's leg ends with it instead of
+  falling through to the dialplan's "temporarily unavailable" guidance;
+* the balance warning (``uuid_broadcast … aleg``, heard inside the bridge) if
+  the group warns and its time is still ahead (a warning already due was most
+  likely played before the crash);
+* one second before the deadline the joint deadline is read again (another call
+  of the caller ended, a deposit landed): a later one moves the cut, the record
+  and the backstop (``sched_del`` + ``sched_hangup``);
+* at the deadline ``uuid_kill <counsellor leg> ALLOTTED_TIMEOUT``: the talk ends
+  to the millisecond.
+
+The backstop stays armed as the last line.  The task is cancelled when the
+call's hangup is heard first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import asyncpg
+
+from daemon.calls.cutoff import backstop_time, wall_us
+from daemon.calls.services import Prompts
+from daemon.db import call_records, money
+from daemon.db.callers import CallerNotFound
+from daemon.db.deadline import within
+from daemon.db.errors import DB_ERRORS
+from daemon.inbound.client import InboundClient
+from daemon.logs import get_logger
+from daemon.prompts.catalog import warning_prompt
+
+_log = get_logger(__name__)
+
+#: The joint deadline is read again this long before it (the last change it can take).
+REREAD_BEFORE_US = 1_000_000
+REREAD_TIMEOUT_S = 0.5
+
+
+def start(pool: asyncpg.Pool, client: InboundClient, record: asyncpg.Record, prompts: Prompts) -> asyncio.Task[None]:
+    """The cut of ``record``'s call as a task; a failure (FreeSWITCH's socket gone) is logged, the backstop stays."""
+    task = asyncio.get_running_loop().create_task(RestartCut(pool, client, record, prompts).run())
+    task.add_done_callback(_log_failure)
+    return task
+
+
+def _log_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and (exc := task.exception()) is not None:
+        _log.error("restart_cutoff_failed", error=repr(exc))
+
+
+async def _sleep_until(at_us: int) -> None:
+    await asyncio.sleep(max(0.0, (at_us - wall_us()) / 1e6))
+
+
+class RestartCut:
+    """The cut of one talking call left by the previous life of this node."""
+
+    def __init__(self, pool: asyncpg.Pool, client: InboundClient, record: asyncpg.Record, prompts: Prompts) -> None:
+        self.pool = pool
+        self.client = client
+        self.record = record
+        self.prompts = prompts
+        self.call = str(record["call_uuid"])
+        self.deadline_us: int | None = record["deadline_us"]
+        self.cut = False
+
+    async def run(self) -> None:
+        leg = self.record["counsellor_leg"]
+        if leg is None or self.record["caller_id"] is None:
+            return
+        await self.client.api(f"uuid_setvar {self.call} hangup_after_bridge true")
+        warning_seconds = 0  # the database away: no warning, the cut still comes
+        with contextlib.suppress(*DB_ERRORS):
+            query = "SELECT warning_seconds FROM counsellor_groups WHERE id = $1"
+            warning_seconds = await within(REREAD_TIMEOUT_S, self.pool.fetchval(query, self.record["group_id"])) or 0
+        await self._reread()
+        warned = self.deadline_us is not None and wall_us() >= self.deadline_us - warning_seconds * 1_000_000
+        while self.deadline_us is not None:
+            deadline = self.deadline_us
+            warn_at = deadline - warning_seconds * 1_000_000
+            if not warned and warning_seconds and wall_us() < warn_at:
+                await _sleep_until(warn_at)
+                await self._warn()
+                warned = True
+            await _sleep_until(deadline - REREAD_BEFORE_US)
+            await self._reread()
+            if self.deadline_us != deadline:
+                warned = warned and (self.deadline_us or 0) - warning_seconds * 1_000_000 <= wall_us()
+                continue
+            await _sleep_until(deadline)
+            reply = await self.client.api(f"uuid_kill {leg} ALLOTTED_TIMEOUT")
+            self.cut = True
+            lag_ms = (wall_us() - deadline) / 1000
+            _log.info("restart_cutoff", call_uuid=self.call, lag_ms=round(lag_ms, 3), reply=reply.strip())
+            return
+
+    async def _reread(self) -> None:
+        """The caller's joint deadline now; a new one moves the record's and the backstop.
+
+        Kept as it was when the database does not answer in time, or says there is no
+        limit any more (the backstop armed before the crash stands for the old one).
+        """
+        try:
+            fresh = await within(REREAD_TIMEOUT_S, money.joint_deadline_of(self.pool, self.record["caller_id"]))
+        except (*DB_ERRORS, CallerNotFound) as exc:
+            _log.error("restart_cutoff_reread_failed", call_uuid=self.call, error=repr(exc))
+            return
+        if fresh == self.deadline_us or fresh is None:
+            return
+        self.deadline_us = fresh
+        with contextlib.suppress(*DB_ERRORS):  # the charge is clamped at the deadline: try to record the new one
+            await within(REREAD_TIMEOUT_S, call_records.set_deadline(self.pool, self.record["call_uuid"], fresh))
+        await self.client.api(f"sched_del {self.call}")
+        await self.client.api(f"sched_hangup {backstop_time(fresh, wall_us())} {self.call} ALLOTTED_TIMEOUT")
+        _log.info("restart_cutoff_moved", call_uuid=self.call, deadline_us=fresh)
+
+    async def _warn(self) -> None:
+        left_s = ((self.deadline_us or 0) - wall_us()) / 1e6
+        name = warning_prompt(left_s)
+        reply = await self.client.api(f"uuid_broadcast {self.call} {self.prompts.path(name)} aleg")
+        _log.info("restart_cutoff_warning", call_uuid=self.call, prompt=name, reply=reply.strip())
