@@ -128,7 +128,7 @@ VALUES: dict[str, dict[Any, str]] = {
 }
 
 ACTORS = {
-    "admin-token": "管理APIトークン",
+    "admin-api": "管理APIトークン",
     "tenant-token": "運営者APIトークン",
     "cli": "コマンドライン",
     "system": "システム",

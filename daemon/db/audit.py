@@ -82,7 +82,7 @@ class Filter:
     tenant_id: int | None = None  # None: every tenant's (the platform's view)
     since: datetime | None = None  # inclusive
     until: datetime | None = None  # exclusive
-    login: str | None = None  # the actor as recorded ("op-alpha", "admin-token", "cli:root")
+    login: str | None = None  # the actor as recorded ("op-alpha", "admin-api", "cli:root")
     actor_kind: str | None = None
     target: str | None = None  # the object, e.g. "caller 12"; a trailing "*" matches a prefix ("caller *")
     action: str | None = None  # e.g. "caller.update"; a trailing "*" matches a prefix ("ledger.*")

@@ -69,7 +69,7 @@ class Status(_Response):
 class AuditEntry(_Response):
     id: int
     at: datetime
-    actor: str = Field(description='who: a console login, "admin-token", "tenant-token:7", "cli:root", "system:…"')
+    actor: str = Field(description='who: a console login, "admin-api", "tenant-token:7", "cli:root", "system:…"')
     actor_kind: str = Field(description="admin_token, tenant_token, console, cli or system")
     tenant_id: int | None
     action: str = Field(description='what was done, e.g. "ledger.deposit", "caller.update"')

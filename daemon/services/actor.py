@@ -25,14 +25,14 @@ class Kind(StrEnum):
 @dataclass(frozen=True, slots=True)
 class Actor:
     kind: Kind
-    login: str  # the name the audit log keeps (a console login, "cli:root", "admin-token", ...)
+    login: str  # the name the audit log keeps (a console login, "cli:root", "admin-api", ...)
     tenant_id: int | None  # the one tenant they may act for; None: every tenant
     user_id: int | None = None  # the console user, when it is one
     remote: str = ""  # the peer address, when it came over the network
 
     @classmethod
     def admin_token(cls, remote: str = "") -> Actor:
-        return cls(Kind.ADMIN_TOKEN, "admin-token", None, remote=remote)
+        return cls(Kind.ADMIN_TOKEN, "admin-api", None, remote=remote)
 
     @classmethod
     def tenant_token(cls, tenant_id: int, remote: str = "") -> Actor:

@@ -195,7 +195,7 @@ class AuditQuery(_Period):
     since: QueryTime | None = Field(None, description="changes at or after, ISO 8601; without a zone: Asia/Tokyo")
     until: QueryTime | None = Field(None, description="changes before, ISO 8601; without a zone: Asia/Tokyo")
     actor: Annotated[str, Field(min_length=1, max_length=100)] | None = Field(
-        None, description='who, as the log names them: a console login, "admin-token", "tenant-token:7", "cli:root"'
+        None, description='who, as the log names them: a console login, "admin-api", "tenant-token:7", "cli:root"'
     )
     actor_kind: Literal["admin_token", "tenant_token", "console", "cli", "system"] | None = None
     object: Annotated[str, Field(min_length=1, max_length=200)] | None = Field(

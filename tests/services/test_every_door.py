@@ -70,7 +70,7 @@ async def test_a_lines_change_is_audited_through_the_api_the_console_and_the_cli
         ("console", tenant, {"lines": 2}, {"lines": 3}),
         ("cli", tenant, {"lines": 3}, {"lines": 4}),
     ]
-    assert rows[0].login == "admin-token" and rows[0].remote == "127.0.0.1"
+    assert rows[0].login == "admin-api" and rows[0].remote == "127.0.0.1"
     assert rows[1].login == "platform" and rows[2].login.startswith("cli:")
     assert (await tenants.get_tenant(pool, tenant)).lines == 4
 
