@@ -63,18 +63,19 @@ def check_label(value: str) -> str:
     return _check_text(value, "label", required=False)
 
 
+def _number_schema(description: str, examples: list[str]) -> WithJsonSchema:
+    """How a number field reads in the OpenAPI document (the validator itself is Python)."""
+    pattern = r"^\s*(0|\+81)[1-9][0-9]{8,9}\s*$"
+    return WithJsonSchema({"type": "string", "pattern": pattern, "description": description, "examples": examples})
+
+
 PhoneNumber = Annotated[
     str,
     Field(strict=True),
     AfterValidator(normalise_number),
-    WithJsonSchema(
-        {
-            "type": "string",
-            "pattern": r"^\s*(0|\+81)[1-9][0-9]{8,9}\s*$",
-            "description": "Japanese number, digits only: national (0312345678) or +81 (+81312345678);"
-            " stored in national form",
-            "examples": ["0312345678", "0120123456", "+81312345678"],
-        }
+    _number_schema(
+        "Japanese number, digits only: national (0312345678) or +81 (+81312345678); stored in national form",
+        ["0312345678", "0120123456", "+81312345678"],
     ),
 ]
 Lines = Annotated[
@@ -120,14 +121,10 @@ CounsellorPhone = Annotated[
     str,
     Field(strict=True),
     AfterValidator(normalise_dialled_number),
-    WithJsonSchema(
-        {
-            "type": "string",
-            "pattern": r"^\s*(0|\+81)[1-9][0-9]{8,9}\s*$",
-            "description": "Japanese number, national (09012345678) or +81; not premium-rate (0990),"
-            " caller-pays (0570), 0180 or M2M (020)",
-            "examples": ["09012345678", "0312345678", "+819012345678"],
-        }
+    _number_schema(
+        "Japanese number, national (09012345678) or +81; not premium-rate (0990), caller-pays (0570), 0180"
+        " or M2M (020)",
+        ["09012345678", "0312345678", "+819012345678"],
     ),
 ]
 Strategy = Literal["longest_idle", "round_robin", "sequential", "random", "ring_all"]
