@@ -8,11 +8,13 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from daemon.console.paths import is_console_path
+from daemon.console.refusals import japanese, status_of
 from daemon.console.render import page
 from daemon.console.viewer import Forbidden
 from daemon.db import errors as db_errors
 from daemon.http.errors import ApiError
 from daemon.logs import get_logger
+from daemon.services.errors import ServiceError
 
 _log = get_logger(__name__)
 
@@ -40,6 +42,8 @@ async def console_failures(request: web.Request, handler: Handler) -> web.Stream
         return await handler(request)
     except Forbidden as exc:
         return failure(request, 403, str(exc))
+    except ServiceError as exc:
+        return failure(request, status_of(exc), japanese(exc))
     except db_errors.NotFound:
         return failure(request, 404, "お探しのデータは見つかりませんでした。")
     except ApiError as exc:

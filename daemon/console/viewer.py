@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from daemon.db.audit import Actor
+from daemon.services.actor import Actor
 
 ADMIN, OPERATOR, IVR = "admin", "operator", "ivr"
 ROLE_NAMES = {ADMIN: "プラットフォーム管理者", OPERATOR: "コーチングダイヤル運営者", IVR: "IVRお客様"}
@@ -28,7 +28,7 @@ class Viewer:
 
     @property
     def actor(self) -> Actor:
-        return Actor(self.user_id, self.login, self.remote)
+        return Actor.console(self.user_id, self.login, self.tenant_id, self.remote)
 
     @property
     def role_name(self) -> str:

@@ -49,7 +49,7 @@ async def set_forwarding(pool: asyncpg.Pool, tenant_id: int, enabled: bool, *, a
     return previous
 
 
-async def set_international(pool: asyncpg.Pool, tenant_id: int, enabled: bool, *, actor: audit.Actor) -> bool:
+async def set_international(pool: asyncpg.Pool, tenant_id: int, enabled: bool, *, actor: audit.Author) -> bool:
     """Allow or forbid international calls (off by default); audited.  Returns the previous setting."""
     async with pool.acquire() as conn, conn.transaction():
         previous: bool | None = await conn.fetchval(
@@ -70,7 +70,7 @@ async def set_international(pool: asyncpg.Pool, tenant_id: int, enabled: bool, *
     return previous
 
 
-async def set_forward_guard(pool: asyncpg.Pool, tenant_id: int, guard: Guard, *, actor: audit.Actor) -> Guard:
+async def set_forward_guard(pool: asyncpg.Pool, tenant_id: int, guard: Guard, *, actor: audit.Author) -> Guard:
     """Set the forwarding fraud guard (legs at once, minutes a day); audited.  Returns the previous limits."""
     async with pool.acquire() as conn, conn.transaction():
         row = await conn.fetchrow(

@@ -1,8 +1,8 @@
 """The admin API: tenants, their line counts, their numbers and call safety (bearer token, see auth.py).
 
-Handlers only translate: the SQL, and the one transaction per operation, live
-in :mod:`daemon.db.tenants`; unknown ids surface as ``tenants.NotFound`` (404)
-and duplicates as ``tenants.Conflict`` (409) through the error middleware.
+Handlers only translate: the operations (check, write, audit, one transaction)
+are :mod:`daemon.services.tenants`', reads the repository's; unknown ids
+surface as 404 and duplicates as 409 through the error middleware.
 """
 
 from __future__ import annotations
@@ -12,24 +12,16 @@ from pydantic_core import PydanticCustomError
 
 from daemon.calls.cutoff import wall_us
 from daemon.db import contracts, forwarding, tenants
-from daemon.db.audit import Actor
+from daemon.http.actor import actor_of
 from daemon.http.call_safety_models import CallSafety, ForwardGuardUpdate, InternationalUpdate, RefusalCount
 from daemon.http.context import pool_of
 from daemon.http.errors import ApiError
-from daemon.http.models import (
-    MAX_TENANT_ID,
-    ErrorDetail,
-    LinesChanged,
-    LinesUpdate,
-    NumberAssigned,
-    NumberCreate,
-    NumberOut,
-    Tenant,
-    TenantCreate,
-    TenantList,
-    normalise_number,
-)
+from daemon.http.models import ErrorDetail, LinesChanged, NumberAssigned, NumberOut, Tenant, TenantList
 from daemon.http.registry import RouteTable, json_response
+from daemon.numbers import normalise_number
+from daemon.services import tenants as service
+from daemon.services.inputs import LinesUpdate, NumberCreate, TenantCreate
+from daemon.services.values import MAX_TENANT_ID
 
 routes = RouteTable()
 
@@ -69,7 +61,7 @@ def _tenant(t: tenants.TenantDetail) -> Tenant:
     errors=(409,),
 )
 async def create_tenant(request: web.Request, body: TenantCreate) -> web.Response:
-    tenant_id = await tenants.create_tenant(pool_of(request), body.name, body.lines)
+    tenant_id = await service.create_tenant(pool_of(request), actor_of(request), body)
     created = Tenant(id=tenant_id, name=body.name, lines=body.lines, live_calls=0, numbers=[])
     response = json_response(created, 201)
     response.headers[hdrs.LOCATION] = str(request.app.router["get_tenant"].url_for(tenant_id=str(tenant_id)))
@@ -96,7 +88,7 @@ async def get_tenant(request: web.Request) -> Tenant:
 )
 async def set_lines(request: web.Request, body: LinesUpdate) -> LinesChanged:
     tenant_id = _tenant_id(request)
-    previous = await tenants.set_lines(pool_of(request), tenant_id, body.lines)
+    previous = await service.set_lines(pool_of(request), actor_of(request), tenant_id, body)
     return LinesChanged(tenant_id=tenant_id, lines=body.lines, previous_lines=previous)
 
 
@@ -111,7 +103,7 @@ async def set_lines(request: web.Request, body: LinesUpdate) -> LinesChanged:
 )
 async def add_number(request: web.Request, body: NumberCreate) -> NumberAssigned:
     tenant_id = _tenant_id(request)
-    await tenants.add_number(pool_of(request), tenant_id, body.number, body.product)
+    await service.add_number(pool_of(request), actor_of(request), tenant_id, body)
     return NumberAssigned(number=body.number, tenant_id=tenant_id, product=body.product)
 
 
@@ -123,12 +115,7 @@ async def add_number(request: web.Request, body: NumberCreate) -> NumberAssigned
     errors=(404, 422),
 )
 async def remove_number(request: web.Request) -> None:
-    await tenants.remove_number(pool_of(request), _number(request))
-
-
-def _actor(request: web.Request) -> Actor:
-    """The admin API in the audit log: one token, so no person; the address it came from."""
-    return Actor(None, "admin-api", request.remote or "")
+    await service.remove_number(pool_of(request), actor_of(request), _number(request))
 
 
 async def _safety(request: web.Request, tenant_id: int) -> CallSafety:
@@ -165,7 +152,7 @@ async def get_call_safety(request: web.Request) -> CallSafety:
 )
 async def set_international(request: web.Request, body: InternationalUpdate) -> CallSafety:
     tenant_id = _tenant_id(request)
-    await contracts.set_international(pool_of(request), tenant_id, body.enabled, actor=_actor(request))
+    await contracts.set_international(pool_of(request), tenant_id, body.enabled, actor=actor_of(request))
     return await _safety(request, tenant_id)
 
 
@@ -180,5 +167,5 @@ async def set_international(request: web.Request, body: InternationalUpdate) -> 
 async def set_forward_guard(request: web.Request, body: ForwardGuardUpdate) -> CallSafety:
     tenant_id = _tenant_id(request)
     guard = forwarding.Guard(body.max_legs, body.max_minutes_per_day)
-    await contracts.set_forward_guard(pool_of(request), tenant_id, guard, actor=_actor(request))
+    await contracts.set_forward_guard(pool_of(request), tenant_id, guard, actor=actor_of(request))
     return await _safety(request, tenant_id)

@@ -24,6 +24,7 @@ from daemon.db import tenants
 from daemon.db.constraints import explain
 from daemon.http.models import Error, ErrorDetail
 from daemon.logs import get_logger
+from daemon.services import errors as service_errors
 
 _log = get_logger(__name__)
 
@@ -74,12 +75,31 @@ def error_response(
     return web.Response(status=status, text=body.model_dump_json(), content_type="application/json", headers=headers)
 
 
+# The service layer's refusals, by kind: the one place they become status codes.
+_SERVICE_STATUS: tuple[tuple[type[service_errors.ServiceError], int], ...] = (
+    (service_errors.NotFound, 404),
+    (service_errors.Conflict, 409),
+    (service_errors.Invalid, 422),
+    (service_errors.Forbidden, 403),
+)
+
+
+def service_response(exc: service_errors.ServiceError) -> web.Response:
+    status = next((code for kind, code in _SERVICE_STATUS if isinstance(exc, kind)), 400)
+    if isinstance(exc, service_errors.Invalid):
+        detail = [ErrorDetail(loc=["body", *p.loc], msg=p.msg, type=p.type) for p in exc.problems if p.loc]
+        return error_response(status, exc.message, detail)
+    return error_response(status, exc.message)
+
+
 @web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         return await handler(request)
     except ApiError as exc:
         return error_response(exc.status, exc.message, exc.detail, exc.headers)
+    except service_errors.ServiceError as exc:
+        return service_response(exc)
     except tenants.NotFound as exc:
         return error_response(404, str(exc))
     except tenants.Conflict as exc:

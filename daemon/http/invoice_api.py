@@ -23,6 +23,7 @@ from daemon.billing import invoice_render
 from daemon.billing.invoice import Invoice, NoContract, Period
 from daemon.db import contracts, invoices
 from daemon.db.tenants import NotFound
+from daemon.http.actor import actor_of
 from daemon.http.admin import _tenant_id
 from daemon.http.context import daemon_of, pool_of
 from daemon.http.errors import ApiError
@@ -38,6 +39,7 @@ from daemon.http.invoice_models import (
 )
 from daemon.http.models import ErrorDetail
 from daemon.http.registry import RouteTable, json_response
+from daemon.services import tenants as tenant_service
 
 routes = RouteTable()
 
@@ -93,7 +95,7 @@ async def _invoice(request: web.Request) -> Invoice:
 )
 async def set_forwarding_addon(request: web.Request, body: ForwardingUpdate) -> ForwardingChanged:
     tenant_id = _tenant_id(request)
-    previous = await contracts.set_forwarding(pool_of(request), tenant_id, body.enabled)
+    previous = await tenant_service.set_forwarding(pool_of(request), actor_of(request), tenant_id, body.enabled)
     return ForwardingChanged(tenant_id=tenant_id, forwarding=body.enabled, previous_forwarding=previous)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from daemon.db import audit
-from daemon.db.audit import Actor
+from daemon.services.actor import Actor, Kind
 from tests.console.conftest import BrowserFactory, Console
 from tests.console.money_data import pool_of
 
@@ -13,16 +13,22 @@ async def test_each_sees_their_own_and_the_admin_sees_all(console: Console, brow
     async with pool.acquire() as conn:
         await audit.record(
             conn,
-            Actor(None, "op-alpha"),
+            Actor(Kind.CONSOLE, "op-alpha", console.a.tenant_id),
             "caller.update",
             tenant_id=console.a.tenant_id,
             target="caller 1",
             before={"name": "旧い名前"},
             after={"name": "新しい名前"},
         )
-        await audit.record(conn, Actor(None, "op-alpha"), "ledger.deposit", tenant_id=console.a.tenant_id)
         await audit.record(
-            conn, Actor(None, "op-beta"), "caller.create", tenant_id=console.b.tenant_id, target="ベータ"
+            conn, Actor(Kind.CONSOLE, "op-alpha", console.a.tenant_id), "ledger.deposit", tenant_id=console.a.tenant_id
+        )
+        await audit.record(
+            conn,
+            Actor(Kind.CONSOLE, "op-beta", console.b.tenant_id),
+            "caller.create",
+            tenant_id=console.b.tenant_id,
+            target="ベータ",
         )
     b = await browser()
     page = await b.login(console.a.operator, next_path="/console/audit")

@@ -4,9 +4,9 @@ Also the tenant's call safety: international calls (off by default), the
 forwarding fraud guard and today's use, forwards refused, and numbers of the
 live flow that the destination policy refuses.
 
-Platform admin only.  Values are validated with the admin API's own models
-(:mod:`daemon.http.models`); every change is written with its audit row in one
-transaction (before → after).
+Platform admin only.  Values are validated with the operations' own models
+(:mod:`daemon.services.inputs`); the changes are :mod:`daemon.services.tenants`'
+(each with its audit row, before → after, in one transaction).
 """
 
 from __future__ import annotations
@@ -16,24 +16,25 @@ from collections.abc import Mapping
 from aiohttp import web
 
 from daemon.calls.cutoff import wall_us
-from daemon.console.changes import audited
+from daemon.console.changes import actor_of
 from daemon.console.forms import FormErrors, fields, number, validate
 from daemon.console.pages.ivr_forwarding import REFUSALS
 from daemon.console.pages.path import path_id
 from daemon.console.paths import PREFIX
+from daemon.console.refusals import form_errors
 from daemon.console.render import page, see_other
-from daemon.console.viewer import ADMIN, require, viewer_of
+from daemon.console.viewer import ADMIN, require
 from daemon.db import console_users, contracts, forwarding, tenants
-from daemon.db.errors import Conflict, NotFound
 from daemon.http.call_safety_models import ForwardGuardUpdate
 from daemon.http.context import pool_of
-from daemon.http.models import LinesUpdate, NumberCreate
 from daemon.ivr import published
+from daemon.services import tenants as service
+from daemon.services.errors import Conflict, Invalid
+from daemon.services.inputs import LinesUpdate, NumberCreate
 
 routes = web.RouteTableDef()
 
 LIST = f"{PREFIX}/admin/tenants"
-NUMBER_TAKEN = "この番号はすでに割り当てられています"
 
 
 def tenant_url(tenant_id: int) -> str:
@@ -88,15 +89,7 @@ async def change_lines(request: web.Request) -> web.StreamResponse:
         body = validate(LinesUpdate, {"lines": number(values.get("lines"), "lines")})
     except FormErrors as exc:
         return await _detail(request, tenant_id, values=values, errors=exc.errors, status=422)
-    async with audited(request) as change:
-        previous = await tenants.set_lines(change.pool, tenant_id, body.lines)
-        await change.record(
-            "tenant.lines",
-            tenant_id=tenant_id,
-            target=f"tenant {tenant_id}",
-            before={"lines": previous},
-            after={"lines": body.lines},
-        )
+    await service.set_lines(pool_of(request), actor_of(request), tenant_id, body)
     raise see_other(tenant_url(tenant_id))
 
 
@@ -107,19 +100,11 @@ async def add_number(request: web.Request) -> web.StreamResponse:
     values = await fields(request)
     try:
         body = validate(NumberCreate, {"number": values.get("number", ""), "product": values.get("product", "")})
-        async with audited(request) as change:
-            await tenants.add_number(change.pool, tenant_id, body.number, body.product)
-            await change.record(
-                "tenant.number.add",
-                tenant_id=tenant_id,
-                target=f"number {body.number}",
-                before=None,
-                after={"number": body.number, "product": body.product},
-            )
+        await service.add_number(pool_of(request), actor_of(request), tenant_id, body)
     except FormErrors as exc:
         return await _detail(request, tenant_id, values=values, errors=exc.errors, status=422)
-    except Conflict:
-        return await _detail(request, tenant_id, values=values, errors={"number": NUMBER_TAKEN}, status=422)
+    except (Conflict, Invalid) as exc:
+        return await _detail(request, tenant_id, values=values, errors=form_errors(exc), status=422)
     raise see_other(tenant_url(tenant_id))
 
 
@@ -127,20 +112,8 @@ async def add_number(request: web.Request) -> web.StreamResponse:
 async def remove_number(request: web.Request) -> web.StreamResponse:
     require(request, ADMIN)
     tenant_id = path_id(request, "tenant_id")
-    wanted = request.match_info["number"]
-    tenant = await tenants.get_tenant(pool_of(request), tenant_id)
-    assignment = next((n for n in tenant.numbers if n.number == wanted), None)
-    if assignment is None:  # only this tenant's own numbers are removed from its page
-        raise NotFound(f"number {wanted} is not assigned to tenant {tenant_id}")
-    async with audited(request) as change:
-        await tenants.remove_number(change.pool, wanted)
-        await change.record(
-            "tenant.number.remove",
-            tenant_id=tenant_id,
-            target=f"number {wanted}",
-            before={"number": wanted, "product": assignment.product},
-            after=None,
-        )
+    # only this tenant's own numbers are removed from its page
+    await service.remove_number(pool_of(request), actor_of(request), request.match_info["number"], tenant_id=tenant_id)
     raise see_other(tenant_url(tenant_id))
 
 
@@ -149,15 +122,7 @@ async def set_forwarding(request: web.Request) -> web.StreamResponse:
     require(request, ADMIN)
     tenant_id = path_id(request, "tenant_id")
     enabled = (await fields(request)).get("forwarding") == "on"
-    async with audited(request) as change:
-        previous = await contracts.set_forwarding(change.pool, tenant_id, enabled)
-        await change.record(
-            "tenant.forwarding",
-            tenant_id=tenant_id,
-            target=f"tenant {tenant_id}",
-            before={"forwarding": previous},
-            after={"forwarding": enabled},
-        )
+    await service.set_forwarding(pool_of(request), actor_of(request), tenant_id, enabled)
     raise see_other(tenant_url(tenant_id))
 
 
@@ -166,7 +131,7 @@ async def set_international(request: web.Request) -> web.StreamResponse:
     require(request, ADMIN)
     tenant_id = path_id(request, "tenant_id")
     enabled = (await fields(request)).get("international") == "on"
-    await contracts.set_international(pool_of(request), tenant_id, enabled, actor=viewer_of(request).actor)
+    await contracts.set_international(pool_of(request), tenant_id, enabled, actor=actor_of(request))
     raise see_other(tenant_url(tenant_id))
 
 
@@ -186,5 +151,5 @@ async def set_forward_guard(request: web.Request) -> web.StreamResponse:
     except FormErrors as exc:
         return await _detail(request, tenant_id, values=values, errors=exc.errors, status=422)
     guard = forwarding.Guard(body.max_legs, body.max_minutes_per_day)
-    await contracts.set_forward_guard(pool_of(request), tenant_id, guard, actor=viewer_of(request).actor)
+    await contracts.set_forward_guard(pool_of(request), tenant_id, guard, actor=actor_of(request))
     raise see_other(tenant_url(tenant_id))

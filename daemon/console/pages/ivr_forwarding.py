@@ -21,8 +21,8 @@ from daemon.destinations import JAPANESE_NAMES
 from daemon.http.context import pool_of
 from daemon.http.ivr_api import _us
 from daemon.http.ivr_models import ForwardedLeg, ForwardedQuery
-from daemon.http.models import TOKYO
 from daemon.ivr import published
+from daemon.services.values import TOKYO
 
 routes = web.RouteTableDef()
 

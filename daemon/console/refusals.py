@@ -1,0 +1,105 @@
+"""The service layer's refusals in Japanese: the one place the console words them.
+
+A page that shows a form puts :func:`form_errors` beside its fields; any other
+refusal reaching the failure middleware becomes an error page through
+:func:`japanese` and :func:`status_of`.  Conflicts are worded by their ``code``
+(a word of the service layer, or the database constraint that refused), with a
+general sentence for codes not listed here.
+"""
+
+from __future__ import annotations
+
+from pydantic_core import ErrorDetails
+
+from daemon.console.forms import message
+from daemon.services.errors import RULE, Conflict, Forbidden, Invalid, NotFound, Problem, ServiceError
+
+NOT_FOUND = "お探しのデータは見つかりませんでした。"
+SAVE_FAILED = "保存できませんでした"
+FORBIDDEN = "この操作は許可されていません。"
+CONFLICT = "現在の登録内容と矛盾するため保存できませんでした。"
+
+# Conflict codes (and Invalid problem types of our own) → (the form field it belongs to, what a person reads).
+CONFLICTS: dict[str, tuple[str, str]] = {
+    "tenant_name_taken": ("name", "同じ名前のテナントが既にあります"),
+    "number_taken": ("number", "この番号はすでに割り当てられています"),
+    "caller_number_or_pin_taken": ("", "この電話番号またはPINは既に別の利用者に登録されています。"),
+    "caller_has_history": ("", "入出金の履歴がある利用者は削除できません。"),
+    "counsellor_name_taken": ("name", "同じ名前の相談員がすでにいます"),
+    "counsellor_in_call": (
+        "",
+        "通話中（または呼出中）の相談員は削除できません。通話が終わってからもう一度お試しください。",
+    ),
+    "group_code_taken": ("code", "このコードはほかのグループで使われています"),
+    "login_taken": ("login", "このログインIDはすでに使われています"),
+    "insufficient_funds": ("", "残高（後払いの場合は与信枠）が足りないため記帳できません。"),
+    "balance_too_large": ("", "残高の上限を超えるため記帳できません。"),
+    "refund_exceeds_charge": ("", "返金額がこの課金の残り（課金額から返金済みを引いた額）を超えています。"),
+    "charge_not_found": ("", "指定された課金がこの利用者に見つかりません。"),
+    "idempotency_conflict": ("", "このフォームは既に別の内容で送信されています。フォームを開き直してください。"),
+    "ledger_idempotency": ("", "この操作は既に記録されています（二重送信）。"),
+}
+
+# The English rules of the models and repositories, in Japanese (matched as substrings).
+RULES: tuple[tuple[str, str], ...] = (
+    ("card payers are postpaid", "カード払いの利用者は後払いにしてください"),
+    ("a credit limit applies to postpaid", "与信枠は後払いの利用者にだけ設定できます（前払いは空欄に）"),
+    ("the same number is listed twice", "同じ電話番号が二度入力されています"),
+    ("a prepaid balance cannot be negative", "残高がマイナスのため前払いに変更できません。先に精算してください"),
+    ("phone number", "電話番号の形式が正しくありません（例: 09012345678）"),
+)
+
+
+def rule(text: str) -> str:
+    """An English rule text in Japanese, or the text itself when no sentence is known."""
+    return next((words for english, words in RULES if english in text), text)
+
+
+def japanese(exc: ServiceError) -> str:
+    if isinstance(exc, NotFound):
+        return NOT_FOUND
+    if isinstance(exc, Forbidden):
+        return FORBIDDEN
+    if isinstance(exc, Conflict):
+        return CONFLICTS.get(exc.code, ("", CONFLICT))[1]
+    if isinstance(exc, Invalid):
+        return " ".join(dict.fromkeys(form_errors(exc).values()))
+    return rule(exc.message)
+
+
+def status_of(exc: ServiceError) -> int:
+    if isinstance(exc, NotFound):
+        return 404
+    if isinstance(exc, Forbidden):
+        return 403
+    if isinstance(exc, Conflict):
+        return 409
+    return 422
+
+
+def _problem_message(problem: Problem) -> str:
+    if problem.type in CONFLICTS:
+        return CONFLICTS[problem.type][1]
+    if problem.type == RULE:
+        return f"{SAVE_FAILED}: {rule(problem.msg)}"
+    detail: ErrorDetails = {
+        "type": problem.type,
+        "loc": problem.loc,
+        "msg": problem.msg,
+        "input": None,
+        "ctx": dict(problem.ctx),
+    }
+    return rule(message(detail))
+
+
+def form_errors(exc: ServiceError) -> dict[str, str]:
+    """Messages by form field (``""``: the form as a whole), for a page that shows its form again."""
+    if isinstance(exc, Invalid):
+        found: dict[str, str] = {}
+        for p in exc.problems:
+            found.setdefault(str(p.loc[0]) if p.loc else "", _problem_message(p))
+        return found
+    if isinstance(exc, Conflict) and exc.code in CONFLICTS:
+        field, words = CONFLICTS[exc.code]
+        return {field: words}
+    return {"": japanese(exc)}
