@@ -91,7 +91,8 @@ FIELDS = {
     "role": "役割",
     "tenant_id": "テナント",
     "failed_logins": "ログイン失敗回数",
-    "locked_until": "ロック期限",
+    "locked_until": "ロック期限",  # rows written before the lock-out became a per-address wait
+    "waiting_addresses": "ログイン待機中の接続元の数",
     "on_duty": "受付",
     "rate_yen_per_min": "1分あたりの料金",
     "dial_string": "ダイヤル文字列",
