@@ -6,15 +6,15 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from aiohttp import web
 
+from daemon.console.changes import actor_of
 from daemon.console.forms import FormErrors, validate
 from daemon.console.paths import PREFIX
 from daemon.console.render import page
 from daemon.console.viewer import IVR, tenant_scope
-from daemon.db import forwarding
 from daemon.http.context import pool_of
-from daemon.http.ivr_api import _us
-from daemon.http.ivr_models import ForwardedLeg, ForwardedQuery
 from daemon.http.models import TOKYO
+from daemon.services import forwarding
+from daemon.services.ivr_models import ForwardedLeg, ForwardedQuery
 
 routes = web.RouteTableDef()
 
@@ -51,15 +51,7 @@ async def forwarded(request: web.Request) -> web.Response:
         first, last = _day(values["from"], "from"), _day(values["to"], "to")
         until = None if last is None else last + timedelta(days=1)
         query = validate(ForwardedQuery, {"since": _start_of(first), "until": _start_of(until), "limit": PAGE_SIZE})
-        rows = await forwarding.listing(
-            pool_of(request),
-            tenant_id,
-            since_us=_us(query.since),
-            until_us=_us(query.until),
-            limit=query.limit,
-            offset=query.offset,
-        )
-        legs = [ForwardedLeg(**dict(r)) for r in rows]
+        legs = await forwarding.forwarded(pool_of(request), actor_of(request), tenant_id, query)
     except FormErrors as exc:
         errors = exc.errors
     context = {
