@@ -43,14 +43,18 @@ from typing import Any, NoReturn, TextIO
 import asyncpg
 from pydantic import TypeAdapter, ValidationError
 
-from daemon.billing.invoice import NoContract, Period
+from daemon.billing.invoice import Period
 from daemon.config import ConfigurationError, Settings, load_settings, unknown_variables
-from daemon.db import console_users, contracts, invoices, tenants, tokens
+from daemon.db import console_users, invoices, tenants, tokens
 from daemon.db.constraints import explain
 from daemon.db.embedded import EmbeddedPostgres
 from daemon.db.migrate import migrate
 from daemon.http.errors import DB_UNAVAILABLE, readable
 from daemon.http.models import TOKYO, Label, Lines, PhoneNumber, TenantName
+from daemon.services import errors as service_errors
+from daemon.services import forwarding as forwarding_service
+from daemon.services import invoices as invoice_service
+from daemon.services.actor import Actor
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -340,8 +344,13 @@ async def _number_remove(pool: asyncpg.Pool, args: argparse.Namespace, out: Text
     print(f"number {args.number} removed", file=out)
 
 
+def _actor() -> Actor:
+    """Whoever runs the command on the server, as the audit log names them."""
+    return Actor.cli(getpass.getuser())
+
+
 async def _forwarding_set(pool: asyncpg.Pool, args: argparse.Namespace, out: TextIO) -> None:
-    previous = await contracts.set_forwarding(pool, args.tenant_id, args.state == "on")
+    previous = await forwarding_service.set_addon(pool, _actor(), args.tenant_id, args.state == "on")
     print(f"tenant {args.tenant_id}: forwarding {'on' if previous else 'off'} -> {args.state}", file=out)
 
 
@@ -352,14 +361,15 @@ async def _invoice_close(pool: asyncpg.Pool, args: argparse.Namespace, out: Text
     refused = 0
     for tenant_id in ids:
         try:
-            issued = await invoices.close(pool, tenant_id, args.period, terms, datetime.now(UTC))
-        except NoContract:
+            issued = await invoice_service.close(pool, _actor(), tenant_id, args.period, terms)
+        except invoice_service.NoContractThen:
             print(f"tenant {tenant_id}: no contract in {args.period}", file=out)
-        except invoices.AlreadyClosed as exc:
-            print(f"tenant {tenant_id}: {exc}", file=out)
-        except invoices.InvoiceRefused as exc:
-            refused += 1
-            print(f"tenant {tenant_id}: refused: {exc}", file=out)
+        except service_errors.Conflict as exc:
+            if exc.code == invoice_service.CLOSED:
+                print(f"tenant {tenant_id}: {exc}", file=out)
+            else:
+                refused += 1
+                print(f"tenant {tenant_id}: refused: {exc}", file=out)
         else:
             print(
                 f"tenant {tenant_id}: {issued.number} total {issued.total_yen:,} yen (tax {issued.tax_yen:,})", file=out
