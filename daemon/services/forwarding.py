@@ -2,8 +2,8 @@
 
 The add-on (+10,000 yen for any month it was on) is a contract change, kept in
 the contract history invoices are computed from; the tariff (per unit of
-talk) applies from the next forwarded call.  Turning the add-on to what it
-already is changes nothing and is still recorded: someone asked for it.
+talk) applies from the next forwarded call.  Both are set by the platform's
+staff; a tenant reads them and its forwarded legs.
 """
 
 from __future__ import annotations
@@ -44,8 +44,8 @@ async def forwarded(pool: asyncpg.Pool, actor: Actor, tenant_id: int, query: For
 
 
 async def set_addon(pool: asyncpg.Pool, actor: Actor, tenant_id: int, enabled: bool) -> bool:
-    """Turn the add-on on or off from now; the previous setting is returned."""
-    tenant_id = actor.scope(tenant_id)
+    """Turn the add-on on or off from now (the platform's staff only); the previous setting is returned."""
+    actor.require_platform()
     async with change(pool, actor) as c:
         previous = await contracts.set_forwarding(c.pool, tenant_id, enabled)
         await c.record(
@@ -59,8 +59,11 @@ async def set_addon(pool: asyncpg.Pool, actor: Actor, tenant_id: int, enabled: b
 
 
 async def set_tariff(pool: asyncpg.Pool, actor: Actor, tenant_id: int, tariff: ForwardTariff) -> None:
-    """The price of forwarded talk, from the next forwarded call (a leg keeps the tariff it was rung with)."""
-    tenant_id = actor.scope(tenant_id)
+    """The price of forwarded talk, from the next forwarded call (a leg keeps the tariff it was rung with).
+
+    The platform's staff only: a tenant sees its tariff, it does not set it.
+    """
+    actor.require_platform()
     async with change(pool, actor) as c:
         old = (await forwarding.contract(c.pool, tenant_id)).tariff
         await forwarding.set_tariff(c.pool, tenant_id, tariff)

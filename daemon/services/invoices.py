@@ -1,7 +1,8 @@
 """Our invoices to tenants: preview a month, close (issue) it, correct an open month.
 
 Money rules are :mod:`daemon.billing.invoice`'s, the SQL :mod:`daemon.db.invoices`'s.
-Here: who may, the audit row, and the refusals as domain errors (a month that
+Here: who may (issuing and correcting are the platform's; a tenant reads its
+own), the audit row, and the refusals as domain errors (a month that
 cannot be closed or corrected yet is a :class:`Conflict`, a month before the
 tenant existed :class:`NotFound`).  The time is this module's :func:`clock`.
 """
@@ -68,8 +69,8 @@ async def contract_history(pool: asyncpg.Pool, actor: Actor, tenant_id: int) -> 
 
 
 async def close(pool: asyncpg.Pool, actor: Actor, tenant_id: int, period: Period, terms: Terms) -> Invoice:
-    """Issue a month that is over: computed, stored once, never changed afterwards."""
-    tenant_id = actor.scope(tenant_id)
+    """Issue a month that is over (the platform's staff): computed, stored once, never changed afterwards."""
+    actor.require_platform()
     with _refusals(tenant_id, period):
         async with change(pool, actor) as c:
             issued = await invoices.close(c.pool, tenant_id, period, terms, clock())
@@ -93,8 +94,11 @@ class _Replayed(Exception):
 async def add_adjustment(
     pool: asyncpg.Pool, actor: Actor, tenant_id: int, period: Period, line: AdjustmentCreate, terms: Terms
 ) -> Adjustment:
-    """A correction line (before tax; negative credits) on an open month; a replay returns the first one."""
-    tenant_id = actor.scope(tenant_id)
+    """A correction line (before tax; negative credits) on an open month, by the platform's staff.
+
+    A replay (the same idempotency key and line) returns the first one and records nothing.
+    """
+    actor.require_platform()
     try:
         with _refusals(tenant_id, period):
             async with change(pool, actor) as c:
