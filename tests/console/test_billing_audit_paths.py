@@ -7,7 +7,6 @@ door (``actor_kind``), the actor, the tenant and before → after.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import aiohttp
@@ -18,20 +17,10 @@ from daemon.billing.invoice import Period
 from daemon.db import audit, tenants
 from daemon.services import invoices as invoice_service
 from tests.console.conftest import BrowserFactory, Console
+from tests.console.test_ivr_audit_paths import console_pool, http  # noqa: F401  (fixture)
 from tests.http.test_cli import env, run  # noqa: F401  (fixture)
 from tests.http.test_invoices_cli import ISSUER_ENV
 from tests.http.test_status_admin import call
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
-
-
-def _pool(console: Console) -> asyncpg.Pool:
-    assert console.daemon.pool is not None
-    return console.daemon.pool
 
 
 async def _rows(pool: asyncpg.Pool, action: str) -> list[audit.Record]:
@@ -42,11 +31,11 @@ async def _rows(pool: asyncpg.Pool, action: str) -> list[audit.Record]:
 async def test_the_forwarding_add_on_is_audited_through_the_api_the_console_and_the_cli(
     console: Console,
     browser: BrowserFactory,
-    http: aiohttp.ClientSession,
+    http: aiohttp.ClientSession,  # noqa: F811
     env: str,  # noqa: F811
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    pool, daemon = _pool(console), console.daemon
+    pool, daemon = console_pool(console), console.daemon
     third = await tenants.create_tenant(pool, "gamma", 1)
 
     status, _ = await call(http, daemon, "PUT", f"/api/v1/tenants/{console.a.tenant_id}/forwarding", {"enabled": True})
@@ -74,9 +63,10 @@ async def test_the_forwarding_add_on_is_audited_through_the_api_the_console_and_
 
 
 async def test_the_forwarding_tariff_set_through_the_api_is_audited(
-    console: Console, http: aiohttp.ClientSession
+    console: Console,
+    http: aiohttp.ClientSession,  # noqa: F811
 ) -> None:
-    pool, tenant = _pool(console), console.a.tenant_id
+    pool, tenant = console_pool(console), console.a.tenant_id
     path = f"/api/v1/tenants/{tenant}/forwarding/tariff"
     assert (await call(http, console.daemon, "PUT", path, {"unit_seconds": 30, "yen_per_unit": 9}))[0] == 200
     [row] = await _rows(pool, "tenant.forwarding_tariff")
@@ -90,12 +80,12 @@ async def test_the_forwarding_tariff_set_through_the_api_is_audited(
 async def test_closing_a_month_is_audited_through_the_api_the_console_and_the_cli(
     console: Console,
     browser: BrowserFactory,
-    http: aiohttp.ClientSession,
+    http: aiohttp.ClientSession,  # noqa: F811
     env: str,  # noqa: F811
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    pool, daemon = _pool(console), console.daemon
+    pool, daemon = console_pool(console), console.daemon
     third = await tenants.create_tenant(pool, "gamma", 1)
     month = str(Period.containing(datetime.now(UTC)))
     later = datetime.now(UTC) + timedelta(days=40)
@@ -134,9 +124,10 @@ async def test_closing_a_month_is_audited_through_the_api_the_console_and_the_cl
 
 
 async def test_an_invoice_correction_is_audited_once_and_its_replay_not_again(
-    console: Console, http: aiohttp.ClientSession
+    console: Console,
+    http: aiohttp.ClientSession,  # noqa: F811
 ) -> None:
-    pool, tenant = _pool(console), console.a.tenant_id
+    pool, tenant = console_pool(console), console.a.tenant_id
     month = str(Period.containing(datetime.now(UTC)))
     line = {"amount_yen": 1200, "reason": "設定作業費", "idempotency_key": "fix-1"}
     path = f"/api/v1/tenants/{tenant}/invoices/{month}/adjustments"

@@ -20,19 +20,13 @@ from daemon.db import audit, guidance, ivr_flows, tokens, voicemail
 from tests.audio.media import FORMATS, encode, speech_like
 from tests.console.client import Browser
 from tests.console.conftest import BrowserFactory, Console
+from tests.console.test_ivr_pages import HOURS
 from tests.http.test_status_admin import call, url
 
 FLOWS = "/api/v1/operator/ivr/flows"
 GUIDANCE = "/api/v1/operator/guidance"
 HANGUP = {"entry": {"default": "bye"}, "nodes": {"bye": {"kind": "hangup"}}}
 BROKEN = {"entry": {"default": "nowhere"}, "nodes": {"bye": {"kind": "hangup"}}}
-HOURS = {
-    "entry": {"default": "hours"},
-    "nodes": {
-        "hours": {"kind": "hours", "week": {"mon": ["09:00-18:00"]}, "open": "bye", "closed": "bye"},
-        "bye": {"kind": "hangup"},
-    },
-}
 
 
 @pytest.fixture
@@ -41,7 +35,7 @@ async def http() -> AsyncIterator[aiohttp.ClientSession]:
         yield session
 
 
-def _pool(console: Console) -> asyncpg.Pool:
+def console_pool(console: Console) -> asyncpg.Pool:
     assert console.daemon.pool is not None
     return console.daemon.pool
 
@@ -69,7 +63,7 @@ def _who(row: audit.Record) -> tuple[str, str, int | None]:
 async def test_flow_save_publish_and_roll_back_are_audited_through_the_api_and_the_console(
     console: Console, browser: BrowserFactory, http: aiohttp.ClientSession
 ) -> None:
-    pool, daemon, tenant = _pool(console), console.daemon, console.a.tenant_id
+    pool, daemon, tenant = console_pool(console), console.daemon, console.a.tenant_id
     me = await _token(pool, tenant)
 
     assert (await call(http, daemon, "POST", FLOWS, HANGUP, headers=me))[0] == 201
@@ -143,7 +137,7 @@ async def _upload(
 async def test_guidance_upload_replace_and_delete_are_audited_through_the_api_and_the_console(
     console: Console, browser: BrowserFactory, http: aiohttp.ClientSession, tmp_path: Path
 ) -> None:
-    pool, tenant = _pool(console), console.a.tenant_id
+    pool, tenant = console_pool(console), console.a.tenant_id
     me = await _token(pool, tenant)
     made_first = encode(tmp_path / "first.wav", speech_like(1.0, 16000, lead=0.2) * 0.5, 16000, FORMATS["wav16"])
     made_second = encode(tmp_path / "second.wav", speech_like(1.2, 16000, seed=2) * 0.5, 16000, FORMATS["wav16"])
@@ -208,7 +202,7 @@ async def _voicemail(pool: asyncpg.Pool, tenant_id: int, tmp_path: Path, caller:
 async def test_a_voicemail_deleted_through_the_api_or_the_console_is_audited(
     console: Console, browser: BrowserFactory, http: aiohttp.ClientSession, tmp_path: Path
 ) -> None:
-    pool, tenant = _pool(console), console.a.tenant_id
+    pool, tenant = console_pool(console), console.a.tenant_id
     by_api, api_file = await _voicemail(pool, tenant, tmp_path, "09011112222")
     by_console, console_file = await _voicemail(pool, tenant, tmp_path, "09033334444")
 

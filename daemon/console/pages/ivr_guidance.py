@@ -2,8 +2,9 @@
 
 The upload goes the API's way: the multipart body is streamed to a file under
 the guidance size limit (:mod:`daemon.http.upload`; the app's 64 KiB
-``client_max_size`` is for forms and JSON), then converted and loudness-tuned in
-the child process (:mod:`daemon.audio.ingest`).  So the CSRF token travels in the ``X-CSRF-Token`` header
+``client_max_size`` is for forms and JSON), then :mod:`daemon.services.guidance`
+has it converted and loudness-tuned in the child process and records it.  So
+the CSRF token travels in the ``X-CSRF-Token`` header
 (``static/guidance_upload.js``): the session middleware must not read the body.
 """
 
@@ -55,15 +56,17 @@ def guidance_url(guidance_id: int) -> str:
     return f"{LIST}/{guidance_id}"
 
 
-def refusal(exc: AudioRejected | UploadRefused) -> str:
-    """The upload's refusal in Japanese (the ingest's own sentence kept for the details)."""
+def refusal(exc: AudioRejected | UploadRefused) -> tuple[str, str]:
+    """The upload's refusal in Japanese, with the field it is about (the ingest's sentence kept for details)."""
     if isinstance(exc, UploadRefused):
         if exc.problem == "not_multipart":
-            return "ファイルを選んでから送信してください。"
-        return f"ファイルと名前を指定してください（{exc.message}）。"
+            return "file", "ファイルを選んでから送信してください。"
+        if exc.problem == "name_too_long":
+            return "name", "名前が長すぎます。"
+        return "file", f"ファイルと名前を指定してください（{exc.message}）。"
     if exc.reason == "too_large":
-        return f"ファイルが大きすぎます（上限 {_max_mb():g} MB）。"
-    return f"この音声ファイルは使えません（{exc.message}）。"
+        return "file", f"ファイルが大きすぎます（上限 {_max_mb():g} MB）。"
+    return "file", f"この音声ファイルは使えません（{exc.message}）。"
 
 
 def _max_mb() -> float:
@@ -106,10 +109,9 @@ async def upload(request: web.Request) -> web.StreamResponse:
                 return await _list(request, tenant_id, errors={"name": "名前を入力してください"}, status=422)
             row = await guidance.upload(pool_of(request), actor_of(request), store, tenant_id, got.name, got.upload)
     except (AudioRejected, UploadRefused) as exc:
-        return await _list(request, tenant_id, errors={"file": refusal(exc)}, status=422)
-    except Conflict as exc:
-        taken = exc.code == guidance.NAME_TAKEN
-        return await _list(request, tenant_id, errors={"name": NAME_TAKEN} if taken else form_errors(exc), status=422)
+        return await _list(request, tenant_id, errors=dict([refusal(exc)]), status=422)
+    except Conflict:  # the only one an upload meets: the name is taken
+        return await _list(request, tenant_id, errors={"name": NAME_TAKEN}, status=422)
     except Invalid as exc:
         return await _list(request, tenant_id, errors=form_errors(exc), status=422)
     raise see_other(guidance_url(row.id))
