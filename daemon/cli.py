@@ -19,8 +19,10 @@
 
 The database is the daemon's (``CALLD_DATABASE_URL``, or the embedded one in
 ``CALLD_DATA_DIR``); pending migrations are applied first.  Names, numbers,
-labels and line counts follow the admin API's rules (:mod:`daemon.http.models`);
-operator tokens too (shown once, only their SHA-256 is stored).
+labels and line counts follow the same rules as the API and the console
+(:mod:`daemon.services.values`), and every change is the service layer's
+operation, audited with the actor ``cli:<login of the shell user>``; operator
+tokens are shown once, only their SHA-256 is stored.
 
 Exit codes: 0 done, 1 not found / already exists / refused / database unavailable,
 2 bad usage, an invalid value or an invalid ``CALLD_*`` setting.
@@ -34,6 +36,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import os
 import sys
 import warnings
 from collections.abc import Awaitable, Callable, Sequence
@@ -50,11 +53,14 @@ from daemon.db.constraints import explain
 from daemon.db.embedded import EmbeddedPostgres
 from daemon.db.migrate import migrate
 from daemon.http.errors import DB_UNAVAILABLE, readable
-from daemon.http.models import TOKYO, Label, Lines, PhoneNumber, TenantName
-from daemon.services import errors as service_errors
-from daemon.services import forwarding as forwarding_service
 from daemon.services import invoices as invoice_service
+from daemon.services import tenants as tenant_service
+from daemon.services import tokens as token_service
+from daemon.services import users
 from daemon.services.actor import Actor
+from daemon.services.errors import Conflict, Invalid, ServiceError
+from daemon.services.inputs import LinesUpdate, NumberCreate, TenantCreate, TokenCreate
+from daemon.services.values import TOKYO, Label, Lines, PhoneNumber, TenantName
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -241,12 +247,12 @@ def main(argv: Sequence[str]) -> int:
         print(f"warning: {unknown}", file=sys.stderr)
     try:
         asyncio.run(_execute(settings, args.run, args))
-    except (tenants.NotFound, tenants.Conflict, invoices.InvoiceRefused) as exc:
-        print(f"error: {explain(str(exc))}", file=sys.stderr)
-        return EXIT_FAILED
-    except console_users.Refused as exc:
+    except (Invalid, console_users.Refused) as exc:  # a value the rules refuse: like a bad argument
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except (ServiceError, tenants.NotFound, tenants.Conflict, invoices.InvoiceRefused) as exc:
+        print(f"error: {explain(str(exc))}", file=sys.stderr)
+        return EXIT_FAILED
     except DB_UNAVAILABLE as exc:
         print(f"error: the database is unavailable: {exc or type(exc).__name__}", file=sys.stderr)
         return EXIT_FAILED
@@ -309,8 +315,17 @@ async def _execute(settings: Settings, run: Command, args: argparse.Namespace) -
 # Commands.
 
 
+def _actor() -> Actor:
+    """The person at the terminal, as the audit log names them."""
+    try:
+        login = getpass.getuser()
+    except OSError:  # no name for this uid (a bare container)
+        login = f"uid{os.getuid()}"
+    return Actor.cli(login)
+
+
 async def _tenant_create(pool: asyncpg.Pool, args: argparse.Namespace, out: TextIO) -> None:
-    tenant_id = await tenants.create_tenant(pool, args.name, args.lines)
+    tenant_id = await tenant_service.create_tenant(pool, _actor(), TenantCreate(name=args.name, lines=args.lines))
     print(f"created tenant {tenant_id} ({args.name}) with {args.lines} lines", file=out)
 
 
@@ -330,27 +345,23 @@ async def _tenant_show(pool: asyncpg.Pool, args: argparse.Namespace, out: TextIO
 
 
 async def _lines_set(pool: asyncpg.Pool, args: argparse.Namespace, out: TextIO) -> None:
-    previous = await tenants.set_lines(pool, args.tenant_id, args.lines)
+    previous = await tenant_service.set_lines(pool, _actor(), args.tenant_id, LinesUpdate(lines=args.lines))
     print(f"tenant {args.tenant_id}: lines {previous} -> {args.lines} (applies to the next call)", file=out)
 
 
 async def _number_add(pool: asyncpg.Pool, args: argparse.Namespace, out: TextIO) -> None:
-    await tenants.add_number(pool, args.tenant_id, args.number, args.product)
+    body = NumberCreate(number=args.number, product=args.product)
+    await tenant_service.add_number(pool, _actor(), args.tenant_id, body)
     print(f"number {args.number} -> tenant {args.tenant_id} ({args.product})", file=out)
 
 
 async def _number_remove(pool: asyncpg.Pool, args: argparse.Namespace, out: TextIO) -> None:
-    await tenants.remove_number(pool, args.number)
+    await tenant_service.remove_number(pool, _actor(), args.number)
     print(f"number {args.number} removed", file=out)
 
 
-def _actor() -> Actor:
-    """Whoever runs the command on the server, as the audit log names them."""
-    return Actor.cli(getpass.getuser())
-
-
 async def _forwarding_set(pool: asyncpg.Pool, args: argparse.Namespace, out: TextIO) -> None:
-    previous = await forwarding_service.set_addon(pool, _actor(), args.tenant_id, args.state == "on")
+    previous = await tenant_service.set_forwarding(pool, _actor(), args.tenant_id, args.state == "on")
     print(f"tenant {args.tenant_id}: forwarding {'on' if previous else 'off'} -> {args.state}", file=out)
 
 
@@ -364,7 +375,7 @@ async def _invoice_close(pool: asyncpg.Pool, args: argparse.Namespace, out: Text
             issued = await invoice_service.close(pool, _actor(), tenant_id, args.period, terms)
         except invoice_service.NoContractThen:
             print(f"tenant {tenant_id}: no contract in {args.period}", file=out)
-        except service_errors.Conflict as exc:
+        except Conflict as exc:
             if exc.code == invoice_service.CLOSED:
                 print(f"tenant {tenant_id}: {exc}", file=out)
             else:
@@ -388,7 +399,8 @@ def _read_password(stdin: TextIO = sys.stdin) -> str:
 
 
 async def _user_add(pool: asyncpg.Pool, args: argparse.Namespace, out: TextIO) -> None:
-    user_id = await console_users.create(pool, args.login, _read_password(), args.role, args.tenant, args.name)
+    password = _read_password()
+    user_id = await users.create_user(pool, _actor(), args.login, password, args.role, args.tenant, args.name)
     where = f"tenant {args.tenant}" if args.tenant else "every tenant"
     print(f"created console user {user_id} ({args.login}, {args.role}, {where})", file=out)
 
@@ -402,12 +414,12 @@ async def _user_list(pool: asyncpg.Pool, args: argparse.Namespace, out: TextIO) 
 
 
 async def _user_password(pool: asyncpg.Pool, args: argparse.Namespace, out: TextIO) -> None:
-    await console_users.set_password(pool, args.user_id, _read_password())
+    await users.set_password(pool, _actor(), args.user_id, _read_password())
     print(f"console user {args.user_id}: new password set, sessions ended", file=out)
 
 
 async def _token_create(pool: asyncpg.Pool, args: argparse.Namespace, out: TextIO) -> None:
-    token_id, token = await tokens.create(pool, args.tenant_id, args.label)
+    token_id, token = await token_service.create_token(pool, _actor(), args.tenant_id, TokenCreate(label=args.label))
     print(f"created operator token {token_id} for tenant {args.tenant_id}; it is shown only now:", file=out)
     print(token, file=out)
     host, port = args.settings.http_host, args.settings.http_port
@@ -424,7 +436,7 @@ async def _token_list(pool: asyncpg.Pool, args: argparse.Namespace, out: TextIO)
 
 
 async def _token_revoke(pool: asyncpg.Pool, args: argparse.Namespace, out: TextIO) -> None:
-    await tokens.revoke(pool, args.tenant_id, args.token_id)
+    await token_service.revoke_token(pool, _actor(), args.tenant_id, args.token_id)
     print(f"token {args.token_id} of tenant {args.tenant_id} revoked", file=out)
 
 

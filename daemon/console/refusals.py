@@ -12,23 +12,32 @@ from __future__ import annotations
 from pydantic_core import ErrorDetails
 
 from daemon.console.forms import message
-from daemon.services.errors import Conflict, Forbidden, Invalid, NotFound, Problem, ServiceError
+from daemon.services.errors import RULE, Conflict, Forbidden, Invalid, NotFound, Problem, ServiceError
 
 NOT_FOUND = "お探しのデータは見つかりませんでした。"
+SAVE_FAILED = "保存できませんでした"
 FORBIDDEN = "この操作は許可されていません。"
 CONFLICT = "現在の登録内容と矛盾するため保存できませんでした。"
 
-# Conflict codes → what a person reads.
-CONFLICTS: dict[str, str] = {
-    "tenants_name_key": "同じ名前のテナントが既にあります。",
-    "numbers_pkey": "この電話番号は既に割り当てられています（このテナントまたは別のテナント）。",
-    "caller_numbers_pkey": "この電話番号またはPINは既に別の利用者に登録されています。",
-    "callers_tenant_id_pin_key": "この電話番号またはPINは既に別の利用者に登録されています。",
-    "counsellors_tenant_id_name_key": "同じ名前のカウンセラーが既に登録されています。",
-    "counsellor_groups_tenant_id_code_key": "このグループ番号は既に別のグループで使われています。",
-    "ledger_idempotency": "この操作は既に記録されています（二重送信）。",
-    "login_taken": "このログインIDは既に使われています。",
-    "insufficient_balance": "残高が足りないため処理できません。",
+# Conflict codes (and Invalid problem types of our own) → (the form field it belongs to, what a person reads).
+CONFLICTS: dict[str, tuple[str, str]] = {
+    "tenant_name_taken": ("name", "同じ名前のテナントが既にあります"),
+    "number_taken": ("number", "この番号はすでに割り当てられています"),
+    "caller_number_or_pin_taken": ("", "この電話番号またはPINは既に別の利用者に登録されています。"),
+    "caller_has_history": ("", "入出金の履歴がある利用者は削除できません。"),
+    "counsellor_name_taken": ("name", "同じ名前の相談員がすでにいます"),
+    "counsellor_in_call": (
+        "",
+        "通話中（または呼出中）の相談員は削除できません。通話が終わってからもう一度お試しください。",
+    ),
+    "group_code_taken": ("code", "このコードはほかのグループで使われています"),
+    "login_taken": ("login", "このログインIDはすでに使われています"),
+    "insufficient_funds": ("", "残高（後払いの場合は与信枠）が足りないため記帳できません。"),
+    "balance_too_large": ("", "残高の上限を超えるため記帳できません。"),
+    "refund_exceeds_charge": ("", "返金額がこの課金の残り（課金額から返金済みを引いた額）を超えています。"),
+    "charge_not_found": ("", "指定された課金がこの利用者に見つかりません。"),
+    "idempotency_conflict": ("", "このフォームは既に別の内容で送信されています。フォームを開き直してください。"),
+    "ledger_idempotency": ("", "この操作は既に記録されています（二重送信）。"),
 }
 
 # The English rules of the models and repositories, in Japanese (matched as substrings).
@@ -52,7 +61,7 @@ def japanese(exc: ServiceError) -> str:
     if isinstance(exc, Forbidden):
         return FORBIDDEN
     if isinstance(exc, Conflict):
-        return CONFLICTS.get(exc.code, CONFLICT)
+        return CONFLICTS.get(exc.code, ("", CONFLICT))[1]
     if isinstance(exc, Invalid):
         return " ".join(dict.fromkeys(form_errors(exc).values()))
     return rule(exc.message)
@@ -69,6 +78,10 @@ def status_of(exc: ServiceError) -> int:
 
 
 def _problem_message(problem: Problem) -> str:
+    if problem.type in CONFLICTS:
+        return CONFLICTS[problem.type][1]
+    if problem.type == RULE:
+        return f"{SAVE_FAILED}: {rule(problem.msg)}"
     detail: ErrorDetails = {
         "type": problem.type,
         "loc": problem.loc,
@@ -86,4 +99,7 @@ def form_errors(exc: ServiceError) -> dict[str, str]:
         for p in exc.problems:
             found.setdefault(str(p.loc[0]) if p.loc else "", _problem_message(p))
         return found
+    if isinstance(exc, Conflict) and exc.code in CONFLICTS:
+        field, words = CONFLICTS[exc.code]
+        return {field: words}
     return {"": japanese(exc)}

@@ -19,7 +19,7 @@ import jinja2
 from aiohttp import web
 
 from daemon.console.viewer import VIEWER
-from daemon.http.models import TOKYO
+from daemon.services.values import TOKYO
 
 TEMPLATES = Path(__file__).with_name("templates")
 _EPOCH = datetime.fromtimestamp(0, TOKYO)

@@ -128,3 +128,11 @@ async def get_tenant(pool: asyncpg.Pool, tenant_id: int) -> TenantDetail:
 
 async def list_tenants(pool: asyncpg.Pool) -> list[TenantDetail]:
     return [_detail(r) for r in await pool.fetch(_TENANT_DETAIL + " ORDER BY t.id")]
+
+
+async def number_owner(pool: asyncpg.Pool, number: str) -> tuple[int, NumberAssignment]:
+    """Who a number is assigned to, and for which product (what its removal takes away)."""
+    row = await pool.fetchrow("SELECT tenant_id, product FROM numbers WHERE number = $1", number)
+    if row is None:
+        raise NotFound(f"number {number} is not assigned")
+    return row["tenant_id"], NumberAssignment(number, row["product"])

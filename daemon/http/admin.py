@@ -1,8 +1,8 @@
 """The admin API: tenants, their line counts and their numbers (bearer token, see auth.py).
 
-Handlers only translate: the SQL, and the one transaction per operation, live
-in :mod:`daemon.db.tenants`; unknown ids surface as ``tenants.NotFound`` (404)
-and duplicates as ``tenants.Conflict`` (409) through the error middleware.
+Handlers only translate: the operations (check, write, audit, one transaction)
+are :mod:`daemon.services.tenants`', reads the repository's; unknown ids
+surface as 404 and duplicates as 409 through the error middleware.
 """
 
 from __future__ import annotations
@@ -11,22 +11,15 @@ from aiohttp import hdrs, web
 from pydantic_core import PydanticCustomError
 
 from daemon.db import tenants
+from daemon.http.actor import actor_of
 from daemon.http.context import pool_of
 from daemon.http.errors import ApiError
-from daemon.http.models import (
-    MAX_TENANT_ID,
-    ErrorDetail,
-    LinesChanged,
-    LinesUpdate,
-    NumberAssigned,
-    NumberCreate,
-    NumberOut,
-    Tenant,
-    TenantCreate,
-    TenantList,
-    normalise_number,
-)
+from daemon.http.models import ErrorDetail, LinesChanged, NumberAssigned, NumberOut, Tenant, TenantList
 from daemon.http.registry import RouteTable, json_response
+from daemon.numbers import normalise_number
+from daemon.services import tenants as service
+from daemon.services.inputs import LinesUpdate, NumberCreate, TenantCreate
+from daemon.services.values import MAX_TENANT_ID
 
 routes = RouteTable()
 
@@ -66,7 +59,7 @@ def _tenant(t: tenants.TenantDetail) -> Tenant:
     errors=(409,),
 )
 async def create_tenant(request: web.Request, body: TenantCreate) -> web.Response:
-    tenant_id = await tenants.create_tenant(pool_of(request), body.name, body.lines)
+    tenant_id = await service.create_tenant(pool_of(request), actor_of(request), body)
     created = Tenant(id=tenant_id, name=body.name, lines=body.lines, live_calls=0, numbers=[])
     response = json_response(created, 201)
     response.headers[hdrs.LOCATION] = str(request.app.router["get_tenant"].url_for(tenant_id=str(tenant_id)))
@@ -93,7 +86,7 @@ async def get_tenant(request: web.Request) -> Tenant:
 )
 async def set_lines(request: web.Request, body: LinesUpdate) -> LinesChanged:
     tenant_id = _tenant_id(request)
-    previous = await tenants.set_lines(pool_of(request), tenant_id, body.lines)
+    previous = await service.set_lines(pool_of(request), actor_of(request), tenant_id, body)
     return LinesChanged(tenant_id=tenant_id, lines=body.lines, previous_lines=previous)
 
 
@@ -108,7 +101,7 @@ async def set_lines(request: web.Request, body: LinesUpdate) -> LinesChanged:
 )
 async def add_number(request: web.Request, body: NumberCreate) -> NumberAssigned:
     tenant_id = _tenant_id(request)
-    await tenants.add_number(pool_of(request), tenant_id, body.number, body.product)
+    await service.add_number(pool_of(request), actor_of(request), tenant_id, body)
     return NumberAssigned(number=body.number, tenant_id=tenant_id, product=body.product)
 
 
@@ -120,4 +113,4 @@ async def add_number(request: web.Request, body: NumberCreate) -> NumberAssigned
     errors=(404, 422),
 )
 async def remove_number(request: web.Request) -> None:
-    await tenants.remove_number(pool_of(request), _number(request))
+    await service.remove_number(pool_of(request), actor_of(request), _number(request))

@@ -4,6 +4,7 @@
     GET  /metrics                   Prometheus exposition (public)
     GET  /api/v1/openapi.json       this API's OpenAPI 3.1 document (public)
     *    /api/v1/...                admin API, bearer token (see admin.py)
+    GET  /api/v1/audit              the audit log (audit_api.py; a tenant's own: /api/v1/operator/audit)
     *    /console/...               the operator web console, login sessions (daemon/console/)
 
 Bind it to a private interface: ``/status`` and ``/metrics`` need no token.
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from daemon.console import app as console_app
-from daemon.http import admin, auth, coaching_api, guidance_api, invoice_api, ivr_api, openapi, status
+from daemon.http import admin, audit_api, auth, coaching_api, guidance_api, invoice_api, ivr_api, openapi, status
 from daemon.http.context import DAEMON, METRICS, NODE, POOL, SETTINGS, NodeInfo
 from daemon.http.errors import error_middleware
 from daemon.http.registry import install
@@ -51,6 +52,8 @@ def build_app(daemon: Daemon) -> web.Application:
         app,
         status.routes,
         admin.routes,
+        audit_api.admin_routes,
+        audit_api.operator_routes,
         coaching_api.admin_routes,
         coaching_api.operator_routes,
         guidance_api.operator_routes,

@@ -17,8 +17,8 @@ import asyncpg
 from aiohttp import web
 
 from daemon.http.coaching_models import CallOut
-from daemon.http.models import TOKYO
 from daemon.logs import get_logger
+from daemon.services.values import TOKYO
 
 _log = get_logger(__name__)
 

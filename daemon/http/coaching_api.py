@@ -1,57 +1,64 @@
 """The Coaching Dial operator API (``/api/v1/operator/…``, tenant tokens) and token admin.
 
-Handlers translate only: SQL lives in the repositories (:mod:`daemon.db.callers`,
-:mod:`daemon.db.counsellors`, :mod:`daemon.db.groups`), :mod:`daemon.db.ledger`
-and :mod:`daemon.db.operator_queries` (call records); every operation is one
-transaction.  A deposit NOTIFYs the daemons, so it extends the caller's live
-calls at once.
+Handlers translate only: every change is an operation of the service layer
+(:mod:`daemon.services.callers`, ``counsellors``, ``groups``, ``money``,
+``tokens``: checked, written and audited in one transaction, the token's tenant
+as the actor's scope); reads are the repositories' and
+:mod:`daemon.db.operator_queries`' (call records).  A deposit NOTIFYs the
+daemons, so it extends the caller's live calls at once.
 """
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
 from aiohttp import web
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
-from daemon.db import callers, counsellors, groups, ledger, tokens
+from daemon.db import callers, counsellors, groups, ledger
 from daemon.db import operator_queries as q
-from daemon.db.errors import Conflict, NotFound
+from daemon.db.errors import NotFound
 from daemon.http import calls_csv
+from daemon.http.actor import actor_of
 from daemon.http.coaching_models import (
-    AdjustmentIn,
-    CallerIn,
     CallerList,
     CallerOut,
     CallList,
     CallOut,
-    CallQuery,
-    CounsellorIn,
     CounsellorList,
     CounsellorOut,
-    DepositIn,
-    DialOverrideIn,
-    DutyIn,
     EntryOut,
-    GroupIn,
     GroupList,
     GroupOut,
     Ledger,
+    TokenCreated,
+)
+from daemon.http.context import daemon_of, pool_of
+from daemon.http.registry import RouteTable, json_response, read_query
+from daemon.http.tenant_auth import tenant_of
+from daemon.logs import get_logger
+from daemon.services import callers as caller_service
+from daemon.services import counsellors as counsellor_service
+from daemon.services import groups as group_service
+from daemon.services import money, tokens
+from daemon.services.actor import Actor
+from daemon.services.inputs import (
+    AdjustmentIn,
+    CallerIn,
+    CallQuery,
+    CounsellorIn,
+    DepositIn,
+    DialOverrideIn,
+    DutyIn,
+    GroupIn,
     MembersIn,
     PayoutIn,
     RefundIn,
     TokenCreate,
-    TokenCreated,
 )
-from daemon.http.context import daemon_of, pool_of
-from daemon.http.errors import ApiError
-from daemon.http.registry import RouteTable, json_response
-from daemon.http.tenant_auth import tenant_of
-from daemon.logs import get_logger
 
 _log = get_logger(__name__)
 
@@ -71,21 +78,6 @@ def _id(request: web.Request, name: str = "id") -> int:
     return value
 
 
-def _refused(exc: Exception, status: int = 422) -> ApiError:
-    return ApiError(status, str(exc))
-
-
-@contextlib.contextmanager
-def _rules_as_422() -> Iterator[None]:
-    """A broken data rule (ValueError) is the client's 422; a duplicate stays a 409."""
-    try:
-        yield
-    except Conflict:
-        raise
-    except ValueError as exc:
-        raise _refused(exc) from None
-
-
 # -- tokens (admin) --------------------------------------------------------------
 
 
@@ -100,7 +92,7 @@ def _rules_as_422() -> Iterator[None]:
 )
 async def create_token(request: web.Request, body: TokenCreate) -> TokenCreated:
     tenant_id = _id(request, "tenant_id")
-    token_id, token = await tokens.create(pool_of(request), tenant_id, body.label)
+    token_id, token = await tokens.create_token(pool_of(request), actor_of(request), tenant_id, body)
     return TokenCreated(id=token_id, tenant_id=tenant_id, token=token)
 
 
@@ -112,7 +104,7 @@ async def create_token(request: web.Request, body: TokenCreate) -> TokenCreated:
     errors=(404,),
 )
 async def revoke_token(request: web.Request) -> None:
-    await tokens.revoke(pool_of(request), _id(request, "tenant_id"), _id(request))
+    await tokens.revoke_token(pool_of(request), actor_of(request), _id(request, "tenant_id"), _id(request))
 
 
 # -- counsellors, groups, callers: the same five routes each -------------------
@@ -123,18 +115,18 @@ Row = Any  # one of the repositories' frozen rows (CallerRow, CounsellorRow, Gro
 
 @dataclass(frozen=True)
 class Resource:
-    """One kind of object the operator manages, its repository, and how a row is shown."""
+    """One kind of object the operator manages: its operations, its reads, and how a row is shown."""
 
     singular: str
     plural: str
     body: type[BaseModel]
     out: type[BaseModel]
     listing: type[BaseModel]
-    create: Callable[..., Awaitable[int]]  # (pool, tenant_id, **body)
+    create: Callable[[asyncpg.Pool, Actor, int, Any], Awaitable[int]]  # (pool, actor, tenant_id, body)
     read: Callable[[asyncpg.Pool, int, int], Awaitable[Row]]
     read_all: Callable[[asyncpg.Pool, int], Awaitable[list[Row]]]
-    update: Callable[..., Awaitable[None]]  # (pool, tenant_id, id, **body)
-    delete: Callable[[asyncpg.Pool, int, int], Awaitable[None]]
+    update: Callable[[asyncpg.Pool, Actor, int, int, Any], Awaitable[None]]  # (pool, actor, tenant_id, id, body)
+    delete: Callable[[asyncpg.Pool, Actor, int, int], Awaitable[None]]
     delete_note: str = ""
     show: Callable[[web.Request, Row], BaseModel] | None = None  # default: the out model from the row's fields
 
@@ -161,17 +153,15 @@ def register(table: RouteTable, r: Resource) -> None:
         return r.listing(**{r.plural: [r.present(request, row) for row in rows]})
 
     async def create(request: web.Request, body: BaseModel) -> BaseModel:
-        with _rules_as_422():
-            new_id = await r.create(pool_of(request), tenant_of(request), **body.model_dump())
+        new_id = await r.create(pool_of(request), actor_of(request), tenant_of(request), body)
         return await read(request, new_id)
 
     async def replace(request: web.Request, body: BaseModel) -> BaseModel:
-        with _rules_as_422():
-            await r.update(pool_of(request), tenant_of(request), _id(request), **body.model_dump())
+        await r.update(pool_of(request), actor_of(request), tenant_of(request), _id(request), body)
         return await read(request)
 
     async def delete(request: web.Request) -> None:
-        await r.delete(pool_of(request), tenant_of(request), _id(request))
+        await r.delete(pool_of(request), actor_of(request), tenant_of(request), _id(request))
 
     table.route("GET", base, summary=f"List {r.plural}", response=r.listing)(_named(list_all, f"list_{r.plural}"))
     table.route(
@@ -212,11 +202,11 @@ register(
         CounsellorIn,
         CounsellorOut,
         CounsellorList,
-        create=counsellors.create,
+        create=counsellor_service.create_counsellor,
         read=counsellors.get,
         read_all=counsellors.list_all,
-        update=counsellors.update,
-        delete=counsellors.delete,
+        update=counsellor_service.update_counsellor,
+        delete=counsellor_service.delete_counsellor,
         delete_note=" (not while in a call)",
         show=_counsellor_out,
     ),
@@ -229,11 +219,11 @@ register(
         GroupIn,
         GroupOut,
         GroupList,
-        create=groups.create,
+        create=group_service.create_group,
         read=groups.get,
         read_all=groups.list_all,
-        update=groups.update,
-        delete=groups.delete,
+        update=group_service.update_group,
+        delete=group_service.delete_group,
     ),
 )
 register(
@@ -244,11 +234,11 @@ register(
         CallerIn,
         CallerOut,
         CallerList,
-        create=callers.create,
+        create=caller_service.create_caller,
         read=callers.get,
         read_all=callers.list_all,
-        update=callers.update,
-        delete=callers.delete,
+        update=caller_service.update_caller,
+        delete=caller_service.delete_caller,
         delete_note=" who has no money history",
     ),
 )
@@ -264,7 +254,7 @@ register(
 )
 async def set_duty(request: web.Request, body: DutyIn) -> CounsellorOut:
     pool, tenant = pool_of(request), tenant_of(request)
-    await counsellors.set_duty(pool, tenant, _id(request), body.on_duty)
+    await counsellor_service.set_duty(pool, actor_of(request), tenant, _id(request), body.on_duty)
     return _counsellor_out(request, await counsellors.get(pool, tenant, _id(request)))
 
 
@@ -278,8 +268,7 @@ async def set_duty(request: web.Request, body: DutyIn) -> CounsellorOut:
 )
 async def set_dial_override(request: web.Request, body: DialOverrideIn) -> CounsellorOut:
     pool, tenant = pool_of(request), _id(request, "tenant_id")
-    with _rules_as_422():
-        await counsellors.set_dial_override(pool, tenant, _id(request), body.dial_string)
+    await counsellor_service.set_dial_override(pool, actor_of(request), tenant, _id(request), body.dial_string)
     return _counsellor_out(request, await counsellors.get(pool, tenant, _id(request)))
 
 
@@ -293,7 +282,7 @@ async def set_dial_override(request: web.Request, body: DialOverrideIn) -> Couns
 )
 async def set_members(request: web.Request, body: MembersIn) -> GroupOut:
     pool, tenant = pool_of(request), tenant_of(request)
-    await groups.set_members(pool, tenant, _id(request), body.members)
+    await group_service.set_members(pool, actor_of(request), tenant, _id(request), body.members)
     return GroupOut.model_validate(await groups.get(pool, tenant, _id(request)), from_attributes=True)
 
 
@@ -304,23 +293,15 @@ MoneyIn = DepositIn | AdjustmentIn | PayoutIn | RefundIn
 
 
 async def _book(request: web.Request, kind: str, body: MoneyIn) -> web.Response:
-    amount = -body.amount_yen if kind == "payout" else body.amount_yen  # a payout leaves the balance
-    charge = ledger.ChargeRef(body.call_uuid, body.charge_id) if isinstance(body, RefundIn) else None
-    try:
-        entry = await ledger.post(
-            pool_of(request),
-            tenant_of(request),
-            _id(request),
-            kind,
-            amount,
-            memo=body.memo,
-            idempotency_key=body.idempotency_key,
-            charge=charge,
-        )
-    except ledger.ChargeNotFound as exc:
-        raise _refused(exc) from None
-    except (ledger.IdempotencyConflict, ledger.MoneyRefused) as exc:
-        raise _refused(exc, 409) from None
+    booking = money.Booking(
+        kind,
+        body.amount_yen,
+        body.memo,
+        body.idempotency_key,
+        call_uuid=body.call_uuid if isinstance(body, RefundIn) else None,
+        charge_id=body.charge_id if isinstance(body, RefundIn) else None,
+    )
+    entry = await money.book(pool_of(request), actor_of(request), tenant_of(request), _id(request), booking)
     out = EntryOut.model_validate(entry, from_attributes=True)
     return json_response(out, 200 if entry.replayed else 201)
 
@@ -382,14 +363,7 @@ async def caller_ledger(request: web.Request) -> Ledger:
 
 
 def _query(request: web.Request) -> CallQuery:
-    repeated = sorted({k for k in request.query if len(request.query.getall(k)) > 1})
-    if repeated:
-        raise ApiError(422, f"give each filter once: {', '.join(repeated)} is repeated")
-    try:
-        query = CallQuery.model_validate(dict(request.query))
-    except ValidationError as exc:
-        raise ApiError.invalid(exc, "query") from None
-    return query.in_tokyo()
+    return read_query(request, CallQuery).in_tokyo()
 
 
 def _rows(request: web.Request, query: CallQuery) -> Any:

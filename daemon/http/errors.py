@@ -87,7 +87,7 @@ _SERVICE_STATUS: tuple[tuple[type[service_errors.ServiceError], int], ...] = (
 def service_response(exc: service_errors.ServiceError) -> web.Response:
     status = next((code for kind, code in _SERVICE_STATUS if isinstance(exc, kind)), 400)
     if isinstance(exc, service_errors.Invalid):
-        detail = [ErrorDetail(loc=["body", *p.loc], msg=p.msg, type=p.type) for p in exc.problems]
+        detail = [ErrorDetail(loc=["body", *p.loc], msg=p.msg, type=p.type) for p in exc.problems if p.loc]
         return error_response(status, exc.message, detail)
     return error_response(status, exc.message)
 

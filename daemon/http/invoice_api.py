@@ -8,7 +8,7 @@
     POST /api/v1/tenants/{id}/invoices/{YYYY-MM}/adjustments a correction line of an open month
 
 Handlers translate only: the operations are :mod:`daemon.services.invoices` and
-:mod:`daemon.services.forwarding` (SQL in :mod:`daemon.db.invoices` and :mod:`daemon.db.contracts`,
+:mod:`daemon.services.tenants` (SQL in :mod:`daemon.db.invoices` and :mod:`daemon.db.contracts`,
 money rules in :mod:`daemon.billing.invoice`).
 """
 
@@ -25,7 +25,7 @@ from daemon.http.context import pool_of, settings_of
 from daemon.http.errors import ApiError
 from daemon.http.models import ErrorDetail
 from daemon.http.registry import RouteTable, json_response
-from daemon.services import forwarding, invoices
+from daemon.services import invoices, tenants
 from daemon.services.invoice_models import (
     AdjustmentCreate,
     AdjustmentOut,
@@ -74,7 +74,7 @@ async def _invoice(request: web.Request) -> Invoice:
 )
 async def set_forwarding_addon(request: web.Request, body: ForwardingUpdate) -> ForwardingChanged:
     tenant_id = _tenant_id(request)
-    previous = await forwarding.set_addon(pool_of(request), actor_of(request), tenant_id, body.enabled)
+    previous = await tenants.set_forwarding(pool_of(request), actor_of(request), tenant_id, body.enabled)
     return ForwardingChanged(tenant_id=tenant_id, forwarding=body.enabled, previous_forwarding=previous)
 
 

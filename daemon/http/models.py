@@ -1,117 +1,21 @@
-"""Request and response bodies of the HTTP API, and the value rules they share with the CLI.
+"""Response bodies of the admin API and the error body every endpoint shares.
 
-The rules (what a phone number, a line count, a name and a label may be) live
-here once; the CLI validates its arguments with the same types through
-:class:`pydantic.TypeAdapter`.  One number rule serves adding, looking up and
-removing a number.
+The request bodies and the value rules they are made of live below the front
+doors (:mod:`daemon.services.inputs`, :mod:`daemon.services.values`).
 """
 
 from __future__ import annotations
 
-import unicodedata
-from datetime import timedelta, timezone
-from typing import Annotated, Literal
+from datetime import datetime
+from typing import Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
-from pydantic_core import PydanticCustomError
+from pydantic import BaseModel, ConfigDict, Field
 
-from daemon import numbers
-
-# Times given without a zone are Japan time, and times shown to people are in it (no DST: a fixed offset).
-TOKYO = timezone(timedelta(hours=9), "Asia/Tokyo")
-
-MAX_LINES = 100_000
-MAX_NAME = 200
-MAX_TENANT_ID = 2**63 - 1  # bigserial
-
-_FORBIDDEN_IN_NAMES = {"Cc", "Cf", "Cs", "Zl", "Zp"}  # controls, invisible formatting, separators
-
-# The number rule lives in daemon.numbers (one normaliser for the API, the CLI and the call flow).
-normalise_number = numbers.normalise_number
-
-
-def _check_text(value: str, what: str, *, required: bool) -> str:
-    """The one rule for names and labels: trimmed, NFC, at most 200 characters, no controls."""
-    text = unicodedata.normalize("NFC", value.strip())
-    if required and not text:
-        raise PydanticCustomError("text", "the {what} must not be empty or only spaces", {"what": what})
-    if len(text) > MAX_NAME:
-        raise PydanticCustomError(
-            "text",
-            "the {what} has {length} characters; at most {max} are allowed",
-            {"what": what, "length": len(text), "max": MAX_NAME},
-        )
-    if any(unicodedata.category(ch) in _FORBIDDEN_IN_NAMES for ch in text):
-        raise PydanticCustomError(
-            "text",
-            "the {what} must not contain control characters (tabs, newlines, invisible formatting)",
-            {"what": what},
-        )
-    return text
-
-
-def check_name(value: str) -> str:
-    return _check_text(value, "name", required=True)
-
-
-def check_label(value: str) -> str:
-    return _check_text(value, "label", required=False)
-
-
-PhoneNumber = Annotated[
-    str,
-    Field(strict=True),
-    AfterValidator(normalise_number),
-    WithJsonSchema(
-        {
-            "type": "string",
-            "pattern": r"^\s*(0|\+81)[1-9][0-9]{8,9}\s*$",
-            "description": "Japanese number, digits only: national (0312345678) or +81 (+81312345678);"
-            " stored in national form",
-            "examples": ["0312345678", "0120123456", "+81312345678"],
-        }
-    ),
-]
-Lines = Annotated[
-    int,
-    Field(strict=True, ge=0, le=MAX_LINES, description="concurrent calls the tenant may have"),
-]
-TenantName = Annotated[
-    str,
-    Field(strict=True, min_length=1, max_length=MAX_NAME, description="no control characters"),
-    AfterValidator(check_name),
-]
-Label = Annotated[
-    str,
-    Field(strict=True, max_length=MAX_NAME, description="free text for people, may be empty; no control characters"),
-    AfterValidator(check_label),
-]
-Product = Literal["coaching", "ivr"]
-
-
-class _Request(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+from daemon.services.values import Product
 
 
 class _Response(BaseModel):
     model_config = ConfigDict(frozen=True)
-
-
-# Requests.
-
-
-class TenantCreate(_Request):
-    name: TenantName
-    lines: Lines
-
-
-class LinesUpdate(_Request):
-    lines: Lines
-
-
-class NumberCreate(_Request):
-    number: PhoneNumber
-    product: Product
 
 
 # Responses.
@@ -160,6 +64,24 @@ class Status(_Response):
     db_reachable: bool
     esl_sessions: int = Field(description="open event-socket sessions on this node")
     tenants: list[TenantStatus] = Field(description="empty when the database is unreachable")
+
+
+class AuditEntry(_Response):
+    id: int
+    at: datetime
+    actor: str = Field(description='who: a console login, "admin-token", "tenant-token:7", "cli:root", "system:…"')
+    actor_kind: str = Field(description="admin_token, tenant_token, console, cli or system")
+    tenant_id: int | None
+    action: str = Field(description='what was done, e.g. "ledger.deposit", "caller.update"')
+    object: str = Field(description='what it was done to, e.g. "caller 12"')
+    before: Any = Field(description="the object's values before the change (null: it did not exist)")
+    after: Any = Field(description="the values after (null: it is gone)")
+    remote: str = Field(description="the address the change came from, when over the network")
+
+
+class AuditLog(_Response):
+    entries: list[AuditEntry] = Field(description="newest first")
+    next_before_id: int | None = Field(description="pass as before_id for the next page; null: no more")
 
 
 class ErrorDetail(_Response):

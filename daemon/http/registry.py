@@ -159,6 +159,17 @@ async def read_body(request: web.Request, model: type[B]) -> B:
         raise ApiError.invalid(exc, "body") from None
 
 
+def read_query(request: web.Request, model: type[B]) -> B:
+    """The query string as ``model`` (each parameter once; rule violations 422 at ``query``)."""
+    repeated = sorted({k for k in request.query if len(request.query.getall(k)) > 1})
+    if repeated:
+        raise ApiError(422, f"give each filter once: {', '.join(repeated)} is repeated")
+    try:
+        return model.model_validate(dict(request.query))
+    except ValidationError as exc:
+        raise ApiError.invalid(exc, "query") from None
+
+
 def respond(result: Result, status: int) -> web.StreamResponse:
     if isinstance(result, web.StreamResponse):
         return result

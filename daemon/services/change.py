@@ -8,9 +8,9 @@ unless the whole block succeeds, audit row included; a block that ends without
 recording anything is a programming error and rolls back, so no change slips
 through unaudited.
 
-Refusals the repositories raise (``daemon.db.errors``) and validation errors
-leave the block as the domain errors of :mod:`daemon.services.errors`, so every
-front door catches one family.
+Refusals the repositories raise (``daemon.db.errors``, and the ``ValueError``
+of a broken rule) and validation errors leave the block as the domain errors of
+:mod:`daemon.services.errors`, so every front door catches one family.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from daemon.db import errors as db_errors
 from daemon.db.one_connection import one_connection
 from daemon.db.types import Conn
 from daemon.services.actor import Actor
-from daemon.services.errors import Conflict, Invalid, NotFound, ServiceError
+from daemon.services.errors import RULE, Conflict, Invalid, NotFound, Problem, ServiceError
 
 # A constraint name at the end of a repository's message: "... (caller_numbers_pkey)".
 _CONSTRAINT = re.compile(r"\(([a-z][a-z0-9_]*)\)\s*$")
@@ -46,6 +46,10 @@ class Change:
     actor: Actor
     recorded: int = field(default=0)
 
+    def unchanged(self) -> None:
+        """Nothing was changed, on purpose (a replayed request): no audit row, and no :class:`Unaudited`."""
+        self.recorded += 1
+
     async def record(
         self, action: str, *, tenant_id: int | None, target: str = "", before: Any = None, after: Any = None
     ) -> None:
@@ -56,7 +60,8 @@ class Change:
         self.recorded += 1
 
 
-Refusal = db_errors.NotFound | db_errors.Conflict | ValidationError
+# ValueError: a repository's rule ("a counsellor has a phone number or a dial string").
+Refusal = db_errors.NotFound | db_errors.Conflict | ValueError
 
 
 def domain_error(exc: Refusal) -> ServiceError:
@@ -68,7 +73,9 @@ def domain_error(exc: Refusal) -> ServiceError:
     if isinstance(exc, db_errors.Conflict):
         found = _CONSTRAINT.search(str(exc))
         return Conflict(str(exc), code=found.group(1) if found else None)
-    return Invalid.of(exc)
+    if isinstance(exc, ValidationError):
+        return Invalid.of(exc)
+    return Invalid([Problem((), str(exc), RULE)])
 
 
 @contextlib.asynccontextmanager
@@ -79,7 +86,7 @@ async def change(pool: asyncpg.Pool, actor: Actor) -> AsyncIterator[Change]:
             yield made
         except ServiceError:
             raise
-        except (db_errors.NotFound, db_errors.Conflict, ValidationError) as exc:
+        except (db_errors.NotFound, ValueError) as exc:  # Conflict and ValidationError are ValueErrors
             raise domain_error(exc) from exc
         if not made.recorded:
             raise Unaudited("a change ended without an audit row")

@@ -11,7 +11,8 @@ and the logs.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import contextlib
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,6 +51,9 @@ class Forbidden(ServiceError):
     """The actor is known but may not do this."""
 
     code = "forbidden"
+
+
+RULE = "rule"  # a Problem's type when a repository refused a value by one of its rules (a ValueError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,3 +100,19 @@ class Invalid(ServiceError):
 def _sentence(problem: Problem) -> str:
     where = ".".join(str(part) for part in problem.loc)
     return f"{where}: {problem.msg}" if where else problem.msg
+
+
+@contextlib.contextmanager
+def coded(code: str) -> Iterator[None]:
+    """A repository's :class:`~daemon.db.errors.Conflict` inside, as a :class:`Conflict` with ``code``.
+
+    The operation knows what a clash means there ("this number is taken"), the
+    repository only that something clashed; the code carries the meaning to the
+    front doors.
+    """
+    try:
+        yield
+    except ServiceError:
+        raise
+    except db_errors.Conflict as exc:
+        raise Conflict(str(exc), code=code) from exc

@@ -1,9 +1,9 @@
-"""The forwarding add-on and its tariff: turn it on or off, price it, list the legs it rang.
+"""Forwarded calls: the tariff, what a tenant sees of its add-on and the legs it rang.
 
-The add-on (+10,000 yen for any month it was on) is a contract change, kept in
-the contract history invoices are computed from; the tariff (per unit of
-talk) applies from the next forwarded call.  Both are set by the platform's
-staff; a tenant reads them and its forwarded legs.
+The tariff (per unit of talk) applies from the next forwarded call and is set
+by the platform's staff; a tenant reads it, its add-on and its forwarded legs.
+Switching the add-on itself is a contract change of the tenant
+(:func:`daemon.services.tenants.set_forwarding`).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 import asyncpg
 
-from daemon.db import contracts, forwarding
+from daemon.db import forwarding
 from daemon.ivr.tariff import ForwardTariff
 from daemon.services.actor import Actor
 from daemon.services.change import change
@@ -41,21 +41,6 @@ async def forwarded(pool: asyncpg.Pool, actor: Actor, tenant_id: int, query: For
         offset=query.offset,
     )
     return [ForwardedLeg(**dict(r)) for r in rows]
-
-
-async def set_addon(pool: asyncpg.Pool, actor: Actor, tenant_id: int, enabled: bool) -> bool:
-    """Turn the add-on on or off from now (the platform's staff only); the previous setting is returned."""
-    actor.require_platform()
-    async with change(pool, actor) as c:
-        previous = await contracts.set_forwarding(c.pool, tenant_id, enabled)
-        await c.record(
-            "tenant.forwarding",
-            tenant_id=tenant_id,
-            target=f"tenant {tenant_id}",
-            before={"forwarding": previous},
-            after={"forwarding": enabled},
-        )
-    return previous
 
 
 async def set_tariff(pool: asyncpg.Pool, actor: Actor, tenant_id: int, tariff: ForwardTariff) -> None:

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from daemon.http.coaching_models import IdempotencyKey
+from daemon.services.values import IdempotencyKey
 
 MAX_ADJUSTMENT_YEN = 100_000_000
 _FORBIDDEN = {"Cc", "Cf", "Cs", "Zl", "Zp"}  # controls, invisible formatting, line separators

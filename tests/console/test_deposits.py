@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from daemon.db import audit, callers, ledger
-from daemon.http.models import TOKYO
+from daemon.services.values import TOKYO
 from tests.console.client import Browser
 from tests.console.conftest import BrowserFactory, Console
 from tests.console.money_data import KEY, caller, ended_call, operator, pool_of

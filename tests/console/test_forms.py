@@ -6,7 +6,7 @@ import pytest
 
 from daemon.console.forms import FormErrors, number, validate
 from daemon.console.render import duration, masked, yen
-from daemon.http.coaching_models import DepositIn
+from daemon.services.inputs import DepositIn
 
 
 @pytest.mark.parametrize(

@@ -20,6 +20,7 @@ from daemon.ivr.tariff import ForwardTariff
 from daemon.services import forwarding
 from daemon.services import invoices as invoice_service
 from daemon.services import ivr_flows as flow_service
+from daemon.services import tenants as tenant_service
 from daemon.services import voicemail as voicemail_service
 from daemon.services.actor import Actor
 from daemon.services.errors import Forbidden, NotFound
@@ -76,7 +77,7 @@ async def test_issuing_correcting_and_pricing_are_the_platforms_only(pool: async
     with pytest.raises(Forbidden):
         await forwarding.set_tariff(pool, own, tenant, ForwardTariff(1, 1))
     with pytest.raises(Forbidden):
-        await forwarding.set_addon(pool, own, tenant, True)
+        await tenant_service.set_forwarding(pool, own, tenant, True)
     assert await invoices.closed_invoices(pool, tenant) == []
     assert [c.forwarding for c in await contracts.changes(pool, tenant)] == [False]
     assert (await forwarding.contract(pool, own, tenant)).tariff != ForwardTariff(1, 1)

@@ -1,8 +1,8 @@
 """``/console/admin/tenants``: every tenant (numbers, lines, live calls); one tenant's numbers, lines and add-on.
 
-Platform admin only.  Values are validated with the admin API's own models
-(:mod:`daemon.http.models`); every change is written with its audit row in one
-transaction (before → after).
+Platform admin only.  Values are validated with the operations' own models
+(:mod:`daemon.services.inputs`); the changes are :mod:`daemon.services.tenants`'
+(each with its audit row, before → after, in one transaction).
 """
 
 from __future__ import annotations
@@ -11,21 +11,22 @@ from collections.abc import Mapping
 
 from aiohttp import web
 
-from daemon.console.changes import audited
+from daemon.console.changes import actor_of
 from daemon.console.forms import FormErrors, fields, number, validate
 from daemon.console.pages.path import path_id
 from daemon.console.paths import PREFIX
+from daemon.console.refusals import form_errors
 from daemon.console.render import page, see_other
 from daemon.console.viewer import ADMIN, require
 from daemon.db import console_users, contracts, tenants
-from daemon.db.errors import Conflict, NotFound
 from daemon.http.context import pool_of
-from daemon.http.models import LinesUpdate, NumberCreate
+from daemon.services import tenants as service
+from daemon.services.errors import Conflict, Invalid
+from daemon.services.inputs import LinesUpdate, NumberCreate
 
 routes = web.RouteTableDef()
 
 LIST = f"{PREFIX}/admin/tenants"
-NUMBER_TAKEN = "この番号はすでに割り当てられています"
 
 
 def tenant_url(tenant_id: int) -> str:
@@ -75,15 +76,7 @@ async def change_lines(request: web.Request) -> web.StreamResponse:
         body = validate(LinesUpdate, {"lines": number(values.get("lines"), "lines")})
     except FormErrors as exc:
         return await _detail(request, tenant_id, values=values, errors=exc.errors, status=422)
-    async with audited(request) as change:
-        previous = await tenants.set_lines(change.pool, tenant_id, body.lines)
-        await change.record(
-            "tenant.lines",
-            tenant_id=tenant_id,
-            target=f"tenant {tenant_id}",
-            before={"lines": previous},
-            after={"lines": body.lines},
-        )
+    await service.set_lines(pool_of(request), actor_of(request), tenant_id, body)
     raise see_other(tenant_url(tenant_id))
 
 
@@ -94,19 +87,11 @@ async def add_number(request: web.Request) -> web.StreamResponse:
     values = await fields(request)
     try:
         body = validate(NumberCreate, {"number": values.get("number", ""), "product": values.get("product", "")})
-        async with audited(request) as change:
-            await tenants.add_number(change.pool, tenant_id, body.number, body.product)
-            await change.record(
-                "tenant.number.add",
-                tenant_id=tenant_id,
-                target=f"number {body.number}",
-                before=None,
-                after={"number": body.number, "product": body.product},
-            )
+        await service.add_number(pool_of(request), actor_of(request), tenant_id, body)
     except FormErrors as exc:
         return await _detail(request, tenant_id, values=values, errors=exc.errors, status=422)
-    except Conflict:
-        return await _detail(request, tenant_id, values=values, errors={"number": NUMBER_TAKEN}, status=422)
+    except (Conflict, Invalid) as exc:
+        return await _detail(request, tenant_id, values=values, errors=form_errors(exc), status=422)
     raise see_other(tenant_url(tenant_id))
 
 
@@ -114,20 +99,8 @@ async def add_number(request: web.Request) -> web.StreamResponse:
 async def remove_number(request: web.Request) -> web.StreamResponse:
     require(request, ADMIN)
     tenant_id = path_id(request, "tenant_id")
-    wanted = request.match_info["number"]
-    tenant = await tenants.get_tenant(pool_of(request), tenant_id)
-    assignment = next((n for n in tenant.numbers if n.number == wanted), None)
-    if assignment is None:  # only this tenant's own numbers are removed from its page
-        raise NotFound(f"number {wanted} is not assigned to tenant {tenant_id}")
-    async with audited(request) as change:
-        await tenants.remove_number(change.pool, wanted)
-        await change.record(
-            "tenant.number.remove",
-            tenant_id=tenant_id,
-            target=f"number {wanted}",
-            before={"number": wanted, "product": assignment.product},
-            after=None,
-        )
+    # only this tenant's own numbers are removed from its page
+    await service.remove_number(pool_of(request), actor_of(request), request.match_info["number"], tenant_id=tenant_id)
     raise see_other(tenant_url(tenant_id))
 
 
@@ -136,13 +109,5 @@ async def set_forwarding(request: web.Request) -> web.StreamResponse:
     require(request, ADMIN)
     tenant_id = path_id(request, "tenant_id")
     enabled = (await fields(request)).get("forwarding") == "on"
-    async with audited(request) as change:
-        previous = await contracts.set_forwarding(change.pool, tenant_id, enabled)
-        await change.record(
-            "tenant.forwarding",
-            tenant_id=tenant_id,
-            target=f"tenant {tenant_id}",
-            before={"forwarding": previous},
-            after={"forwarding": enabled},
-        )
+    await service.set_forwarding(pool_of(request), actor_of(request), tenant_id, enabled)
     raise see_other(tenant_url(tenant_id))

@@ -2,7 +2,8 @@
 
 Platform admin only.  The rules are :mod:`daemon.db.console_users`' own
 (login pattern, password length, role ↔ tenant); this page only says them in
-Japanese.  Every change is audited; a password never reaches the audit log.
+Japanese.  The changes are :mod:`daemon.services.users`' (audited; a password
+never reaches the audit log).
 """
 
 from __future__ import annotations
@@ -12,15 +13,17 @@ from datetime import UTC, datetime
 
 from aiohttp import web
 
-from daemon.console.changes import audited
+from daemon.console.changes import actor_of
 from daemon.console.forms import FormErrors, fields, number
 from daemon.console.pages.path import path_id
 from daemon.console.paths import PREFIX
+from daemon.console.refusals import form_errors
 from daemon.console.render import page, see_other
 from daemon.console.viewer import ADMIN, ROLE_NAMES, require
 from daemon.db import console_users, tenants
-from daemon.db.errors import Conflict, NotFound
 from daemon.http.context import pool_of
+from daemon.services import users
+from daemon.services.errors import Conflict, Invalid, NotFound
 
 routes = web.RouteTableDef()
 
@@ -101,18 +104,13 @@ async def create_user(request: web.Request) -> web.StreamResponse:
     kept = {k: v for k, v in values.items() if k != "password"}
     try:
         login, password, role, tenant_id, display_name = _new_user(values)
-        async with audited(request) as change:
-            user_id = await console_users.create(change.pool, login, password, role, tenant_id, display_name)
-            await change.record(
-                "console_user.create",
-                tenant_id=tenant_id,
-                target=f"console user {user_id}",
-                after={"login": login, "display_name": display_name, "role": role, "tenant_id": tenant_id},
-            )
+        user_id = await users.create_user(
+            pool_of(request), actor_of(request), login, password, role, tenant_id, display_name
+        )
     except FormErrors as exc:
         return await _list(request, values=kept, errors=exc.errors, status=422)
-    except Conflict:
-        return await _list(request, values=kept, errors={"login": "このログインIDはすでに使われています"}, status=422)
+    except (Conflict, Invalid) as exc:
+        return await _list(request, values=kept, errors=form_errors(exc), status=422)
     except NotFound:
         return await _list(request, values=kept, errors={"tenant_id": "そのテナントはありません"}, status=422)
     raise see_other(user_url(user_id))
@@ -144,17 +142,9 @@ async def user_detail(request: web.Request) -> web.Response:
 @routes.post(LIST + r"/{user_id:\d+}/unlock")
 async def unlock(request: web.Request) -> web.StreamResponse:
     require(request, ADMIN)
-    user = await console_users.get(pool_of(request), path_id(request, "user_id"))
-    async with audited(request) as change:
-        await console_users.unlock(change.pool, user.id)
-        await change.record(
-            "console_user.unlock",
-            tenant_id=user.tenant_id,
-            target=f"console user {user.id}",
-            before={"failed_logins": user.failed_logins, "locked_until": user.locked_until},
-            after={"failed_logins": 0, "locked_until": None},
-        )
-    raise see_other(user_url(user.id))
+    user_id = path_id(request, "user_id")
+    await users.unlock_user(pool_of(request), actor_of(request), user_id)
+    raise see_other(user_url(user_id))
 
 
 @routes.post(LIST + r"/{user_id:\d+}/password")
@@ -165,8 +155,5 @@ async def set_password(request: web.Request) -> web.StreamResponse:
     password = _password(await fields(request), errors)
     if errors:
         return await _detail(request, user.id, errors=errors, status=422)
-    async with audited(request) as change:
-        await console_users.set_password(change.pool, user.id, password)
-        # what changed, never the password itself
-        await change.record("console_user.password", tenant_id=user.tenant_id, target=f"console user {user.id}")
+    await users.set_password(pool_of(request), actor_of(request), user.id, password)
     raise see_other(user_url(user.id))

@@ -1,8 +1,8 @@
 """Callers: search, list with balance and billing, create, edit, PIN reset, detail with the ledger.
 
-Forms are validated by the API's :class:`~daemon.http.coaching_models.CallerIn`
-and saved by :mod:`daemon.db.callers`; every change is audited.  A PIN is never
-shown nor written to the audit log (only that it was reset).
+Forms are validated by :class:`~daemon.services.inputs.CallerIn` and saved by
+:mod:`daemon.services.callers` (every change audited).  A PIN is never shown
+nor written to the audit log (only that it was reset).
 """
 
 from __future__ import annotations
@@ -13,50 +13,29 @@ from typing import Any
 from aiohttp import web
 
 from daemon.console import forms
-from daemon.console.changes import audited
+from daemon.console.changes import actor_of
 from daemon.console.forms import FormErrors
 from daemon.console.pages.path import path_id
 from daemon.console.paths import PREFIX
+from daemon.console.refusals import form_errors, rule, status_of
 from daemon.console.render import page, see_other
 from daemon.console.viewer import OPERATOR, tenant_scope
 from daemon.db import callers, ledger
 from daemon.db.callers import CallerRow
-from daemon.db.errors import Conflict
-from daemon.http.coaching_models import CallerIn
 from daemon.http.context import pool_of
+from daemon.services import callers as service
+from daemon.services.callers import settings
+from daemon.services.errors import Conflict, Invalid
+from daemon.services.inputs import CallerIn
 
 routes = web.RouteTableDef()
 CALLERS = f"{PREFIX}/callers"
 ID = r"{id:\d{1,18}}"
 _SPLIT = re.compile(r"[\s,、]+")
-TAKEN = "この電話番号またはPINは既に別の利用者に登録されています。"
-# The API's caller rules (CallerIn, db/callers) speak English: the same rules in Japanese.
-_RULES = (
-    ("card payers are postpaid", "カード払いの利用者は後払いにしてください"),
-    ("a credit limit applies to postpaid", "与信枠は後払いの利用者にだけ設定できます（前払いは空欄に）"),
-    ("the same number is listed twice", "同じ電話番号が二度入力されています"),
-    ("a prepaid balance cannot be negative", "残高がマイナスのため前払いに変更できません。先に精算してください"),
-    ("phone number", "電話番号の形式が正しくありません（例: 09012345678）"),
-)
-
-
-def _japanese(text: str) -> str:
-    return next((words for english, words in _RULES if english in text), text)
-
-
-def _settings(row: CallerRow) -> dict[str, Any]:
-    """What the audit log remembers of a caller (never the PIN)."""
-    return {
-        "name": row.name,
-        "numbers": list(row.numbers),
-        "billing": row.billing,
-        "payment_method": row.payment_method,
-        "credit_limit_yen": row.credit_limit_yen,
-    }
 
 
 def _values(row: CallerRow) -> dict[str, str]:
-    shown = _settings(row)
+    shown = settings(row)
     return {
         **{k: str(v) for k, v in shown.items() if isinstance(v, str)},
         "numbers": "\n".join(row.numbers),
@@ -77,7 +56,7 @@ def _read(values: dict[str, str], *, with_pin: bool) -> CallerIn:
     try:
         return forms.validate(CallerIn, body)
     except FormErrors as exc:
-        raise FormErrors({field: _japanese(text) for field, text in exc.errors.items()}) from None
+        raise FormErrors({field: rule(text) for field, text in exc.errors.items()}) from None
 
 
 def _form(
@@ -91,10 +70,6 @@ def _form(
     action = f"{CALLERS}/{caller_id}/edit" if caller_id else f"{CALLERS}/new"
     context = {"values": values, "errors": errors or {}, "action": action, "caller_id": caller_id}
     return page(request, "callers_form.html", context, status=status)
-
-
-def _refused(exc: Exception) -> dict[str, str]:
-    return {"": TAKEN if isinstance(exc, Conflict) else f"保存できませんでした: {_japanese(str(exc))}"}
 
 
 @routes.get(CALLERS)
@@ -118,16 +93,11 @@ async def create(request: web.Request) -> web.StreamResponse:
     values = await forms.fields(request)
     try:
         body = _read(values, with_pin=True)
-        async with audited(request) as change:
-            caller_id = await callers.create(change.pool, tenant, **body.model_dump())
-            after = _settings(await callers.get(change.pool, tenant, caller_id))
-            await change.record(
-                "caller.create", tenant_id=tenant, target=f"caller {caller_id}", after={**after, "pin": bool(body.pin)}
-            )
+        caller_id = await service.create_caller(pool_of(request), actor_of(request), tenant, body)
     except FormErrors as exc:
         return _form(request, values, exc.errors, status=422)
-    except (Conflict, ValueError) as exc:
-        return _form(request, values, _refused(exc), status=409 if isinstance(exc, Conflict) else 422)
+    except (Conflict, Invalid) as exc:
+        return _form(request, values, form_errors(exc), status=status_of(exc))
     raise see_other(f"{CALLERS}/{caller_id}")
 
 
@@ -154,20 +124,11 @@ async def update(request: web.Request) -> web.StreamResponse:
     values = await forms.fields(request)
     try:
         body = _read(values, with_pin=False)
-        async with audited(request) as change:
-            await callers.update(change.pool, tenant, old.id, **body.model_dump(), keep_pin=True)
-            new = await callers.get(change.pool, tenant, old.id)
-            await change.record(
-                "caller.update",
-                tenant_id=tenant,
-                target=f"caller {old.id}",
-                before=_settings(old),
-                after=_settings(new),
-            )
+        await service.update_caller(pool_of(request), actor_of(request), tenant, old.id, body, keep_pin=True)
     except FormErrors as exc:
         return _form(request, values, exc.errors, caller_id=old.id, status=422)
-    except (Conflict, ValueError) as exc:
-        return _form(request, values, _refused(exc), caller_id=old.id, status=409 if isinstance(exc, Conflict) else 422)
+    except (Conflict, Invalid) as exc:
+        return _form(request, values, form_errors(exc), caller_id=old.id, status=status_of(exc))
     raise see_other(f"{CALLERS}/{old.id}")
 
 
@@ -178,19 +139,11 @@ async def reset_pin(request: web.Request) -> web.StreamResponse:
     who = await callers.get(pool, tenant, path_id(request))
     pin = (await forms.fields(request)).get("pin", "")
     try:
-        # the API's own PIN rule, checked on the caller's current settings
-        forms.validate(CallerIn, {**_settings(who), "pin": pin or None})
-        async with audited(request) as change:
-            await callers.set_pin(change.pool, tenant, who.id, pin or None)
-            await change.record(
-                "caller.pin_reset",
-                tenant_id=tenant,
-                target=f"caller {who.id}",
-                before={"pin": who.has_pin},
-                after={"pin": bool(pin)},
-            )
-    except (FormErrors, Conflict) as exc:
-        errors = exc.errors if isinstance(exc, FormErrors) else {"pin": TAKEN}
+        # the PIN rule, checked on the caller's current settings, in Japanese before anything is written
+        forms.validate(CallerIn, {**settings(who), "pin": pin or None})
+        await service.reset_pin(pool, actor_of(request), tenant, who.id, pin or None)
+    except (FormErrors, Conflict, Invalid) as exc:
+        errors = exc.errors if isinstance(exc, FormErrors) else form_errors(exc)
         entries = await ledger.entries(pool, tenant, who.id, 500, newest_first=True)
         shown = {"pin": errors.get("pin") or " ".join(errors.values())}
         context = {"who": who, "entries": entries, "errors": shown, "notice": ""}

@@ -21,8 +21,8 @@ from daemon.console.viewer import OPERATOR, tenant_scope
 from daemon.db import callers, counsellors, groups
 from daemon.db import operator_queries as q
 from daemon.http import calls_csv
-from daemon.http.coaching_models import CallQuery
 from daemon.http.context import pool_of
+from daemon.services.inputs import CallQuery
 
 routes = web.RouteTableDef()
 CALLS = f"{PREFIX}/calls"

@@ -1,50 +1,40 @@
 """``/console/counsellors``: the tenant's counsellors, their state, duty on/off, create, edit, delete.
 
-Validation is the API's (:class:`daemon.http.coaching_models.CounsellorIn`),
-the writes are :mod:`daemon.db.counsellors`', each with its audit row.  A
-counsellor in a call cannot be deleted (the repository refuses; the list says
-why).  The dial-string override stays the platform admin's.
+Validation is :class:`daemon.services.inputs.CounsellorIn`, the changes are
+:mod:`daemon.services.counsellors`' (each with its audit row).  A counsellor in
+a call cannot be deleted (the operation refuses; the list says why).  The
+dial-string override stays the platform admin's.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiohttp import web
 
-from daemon.console.changes import audited
+from daemon.console.changes import actor_of
 from daemon.console.forms import FormErrors, fields
 from daemon.console.pages.board import COUNSELLOR_STATES
-from daemon.console.pages.editing import parse, refusals, shown
+from daemon.console.pages.editing import parse, shown
 from daemon.console.pages.path import path_id
 from daemon.console.paths import PREFIX
+from daemon.console.refusals import form_errors, japanese
 from daemon.console.render import page, see_other
 from daemon.console.viewer import OPERATOR, tenant_scope
 from daemon.db import board, counsellors
-from daemon.db.errors import Conflict
-from daemon.http.coaching_models import CounsellorIn
 from daemon.http.context import pool_of
+from daemon.services import counsellors as service
+from daemon.services.counsellors import settings
+from daemon.services.errors import Conflict, Invalid
+from daemon.services.inputs import CounsellorIn
 
 routes = web.RouteTableDef()
 
 LIST = PREFIX + "/counsellors"
 ONE = LIST + r"/{id:\d+}"
 NUMERIC = ("rate_yen_per_min",)
-DUPLICATE = "同じ名前の相談員がすでにいます"
-IN_CALL = "通話中（または呼出中）の相談員は削除できません。通話が終わってからもう一度お試しください。"
 
 
 def _id(request: web.Request) -> int:
     return path_id(request)
-
-
-def _settings(row: counsellors.CounsellorRow) -> dict[str, Any]:
-    return {
-        "name": row.name,
-        "phone_number": row.phone_number,
-        "rate_yen_per_min": row.rate_yen_per_min,
-        "on_duty": row.on_duty,
-    }
 
 
 async def _list(request: web.Request, tenant: int, error: str = "", status: int = 200) -> web.Response:
@@ -99,15 +89,11 @@ async def create(request: web.Request) -> web.StreamResponse:
     _, tenant = tenant_scope(request, OPERATOR)
     values = await fields(request)
     try:
-        body = _read(values)
-        async with audited(request) as change:
-            with refusals(DUPLICATE, "name"):
-                new_id = await counsellors.create(change.pool, tenant, **body.model_dump())
-            await change.record(
-                "counsellor.create", tenant_id=tenant, target=f"counsellor {new_id}", after=body.model_dump()
-            )
+        await service.create_counsellor(pool_of(request), actor_of(request), tenant, _read(values))
     except FormErrors as exc:
         return _form(request, values, exc.errors, status=422)
+    except (Conflict, Invalid) as exc:
+        return _form(request, values, form_errors(exc), status=422)
     raise see_other(LIST)
 
 
@@ -115,7 +101,7 @@ async def create(request: web.Request) -> web.StreamResponse:
 async def edit(request: web.Request) -> web.Response:
     _, tenant = tenant_scope(request, OPERATOR)
     row = await counsellors.get(pool_of(request), tenant, _id(request))
-    return _form(request, shown(_settings(row)), counsellor_id=row.id, overridden=row.dial_override is not None)
+    return _form(request, shown(settings(row)), counsellor_id=row.id, overridden=row.dial_override is not None)
 
 
 @routes.post(ONE)
@@ -123,22 +109,17 @@ async def update(request: web.Request) -> web.StreamResponse:
     _, tenant = tenant_scope(request, OPERATOR)
     counsellor_id = _id(request)
     values = await fields(request)
+    before = await counsellors.get(pool_of(request), tenant, counsellor_id)
     try:
-        async with audited(request) as change:
-            before = await counsellors.get(change.pool, tenant, counsellor_id)
-            # duty has its own button
-            body = _read(values, on_duty=before.on_duty, overridden=before.dial_override is not None)
-            with refusals(DUPLICATE, "name"):
-                await counsellors.update(change.pool, tenant, counsellor_id, **body.model_dump())
-            await change.record(
-                "counsellor.update",
-                tenant_id=tenant,
-                target=f"counsellor {counsellor_id}",
-                before=_settings(before),
-                after=body.model_dump(),
-            )
+        body = _read(values, on_duty=before.on_duty, overridden=before.dial_override is not None)
+        # duty has its own button: the operation keeps it as it is then
+        await service.update_counsellor(
+            pool_of(request), actor_of(request), tenant, counsellor_id, body, keep_duty=True
+        )
     except FormErrors as exc:
         return _form(request, values, exc.errors, counsellor_id, status=422)
+    except (Conflict, Invalid) as exc:
+        return _form(request, values, form_errors(exc), counsellor_id, status=422)
     raise see_other(LIST)
 
 
@@ -147,16 +128,7 @@ async def duty(request: web.Request) -> web.StreamResponse:
     _, tenant = tenant_scope(request, OPERATOR)
     counsellor_id = _id(request)
     on_duty = (await fields(request)).get("on_duty") == "1"
-    async with audited(request) as change:
-        before = await counsellors.get(change.pool, tenant, counsellor_id)
-        await counsellors.set_duty(change.pool, tenant, counsellor_id, on_duty)
-        await change.record(
-            "counsellor.duty",
-            tenant_id=tenant,
-            target=f"counsellor {counsellor_id}",
-            before={"on_duty": before.on_duty},
-            after={"on_duty": on_duty},
-        )
+    await service.set_duty(pool_of(request), actor_of(request), tenant, counsellor_id, on_duty)
     raise see_other(LIST)
 
 
@@ -165,12 +137,7 @@ async def delete(request: web.Request) -> web.StreamResponse:
     _, tenant = tenant_scope(request, OPERATOR)
     counsellor_id = _id(request)
     try:
-        async with audited(request) as change:
-            before = await counsellors.get(change.pool, tenant, counsellor_id)
-            await counsellors.delete(change.pool, tenant, counsellor_id)
-            await change.record(
-                "counsellor.delete", tenant_id=tenant, target=f"counsellor {counsellor_id}", before=_settings(before)
-            )
-    except Conflict:
-        return await _list(request, tenant, IN_CALL, status=409)
+        await service.delete_counsellor(pool_of(request), actor_of(request), tenant, counsellor_id)
+    except Conflict as exc:
+        return await _list(request, tenant, japanese(exc), status=409)
     raise see_other(LIST)

@@ -1,23 +1,20 @@
-"""What the counsellor and group pages share: a posted form → the API's model, refusals in Japanese.
+"""What the counsellor and group pages share: a posted form → the operation's model, in Japanese.
 
 :func:`parse` reads the numeric fields as a person types them
 (:func:`daemon.console.forms.number`), leaves empty fields out (the model's
 default, or its "入力してください"), and validates with the API's model,
-gathering every field's error at once.  :func:`refusals` turns a repository's
-refusal (a duplicate, a rule) into a form error, inside the change's
-transaction, so nothing is written.
+gathering every field's error at once.  Refusals of the operations themselves
+are worded by :mod:`daemon.console.refusals`.
 """
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Mapping
 from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from daemon.console.forms import FormErrors, message, number
-from daemon.db.errors import Conflict
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -50,17 +47,6 @@ def parse(model: type[M], values: Mapping[str, str], numeric: Collection[str] = 
     if errors:
         raise FormErrors(errors)
     return parsed
-
-
-@contextlib.contextmanager
-def refusals(duplicate: str, field: str = "") -> Iterator[None]:
-    """A repository's Conflict (``duplicate``, shown at ``field``) or rule (ValueError) as a form error."""
-    try:
-        yield
-    except Conflict:
-        raise FormErrors({field: duplicate}) from None
-    except ValueError as exc:
-        raise FormErrors({"": f"保存できませんでした（{exc}）"}) from None
 
 
 def shown(values: Mapping[str, object]) -> dict[str, str]:

@@ -1,27 +1,28 @@
 """``/console/groups``: the tenant's counsellor groups (keypad code, tariff, members in hunting order).
 
-Validation is the API's (:class:`daemon.http.coaching_models.GroupIn`), the
-writes are :mod:`daemon.db.groups`', each with its audit row.  Members are
+Validation is :class:`daemon.services.inputs.GroupIn`, the changes are
+:mod:`daemon.services.groups`' (each with its audit row).  Members are
 chosen by giving each counsellor a place in the hunting order (1, 2, 3 …;
 empty: not a member), so the form works without JavaScript.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiohttp import web
 
-from daemon.console.changes import audited
+from daemon.console.changes import actor_of
 from daemon.console.forms import FormErrors, fields, number
-from daemon.console.pages.editing import parse, refusals, shown
+from daemon.console.pages.editing import parse, shown
 from daemon.console.pages.path import path_id
 from daemon.console.paths import PREFIX
+from daemon.console.refusals import form_errors
 from daemon.console.render import page, see_other
 from daemon.console.viewer import OPERATOR, tenant_scope
 from daemon.db import counsellors, groups
-from daemon.http.coaching_models import GroupIn
 from daemon.http.context import pool_of
+from daemon.services import groups as service
+from daemon.services.errors import Conflict, Invalid
+from daemon.services.inputs import GroupIn
 
 routes = web.RouteTableDef()
 
@@ -43,7 +44,6 @@ STRATEGIES = {
     "random": "ランダム",
     "ring_all": "全員を同時に呼び出す",
 }
-DUPLICATE = "このコードはほかのグループで使われています"
 
 
 def _id(request: web.Request) -> int:
@@ -70,10 +70,6 @@ def _members(values: dict[str, str], people: list[counsellors.CounsellorRow]) ->
     if errors:
         raise FormErrors(errors)
     return [person for _, person in sorted(placed)]
-
-
-def _settings(row: groups.GroupRow) -> dict[str, Any]:
-    return {name: getattr(row, name) for name in groups.SETTINGS} | {"members": list(row.members)}
 
 
 def _values(row: groups.GroupRow) -> dict[str, str]:
@@ -138,14 +134,14 @@ async def new(request: web.Request) -> web.Response:
 async def create(request: web.Request) -> web.StreamResponse:
     _, tenant = tenant_scope(request, OPERATOR)
     values = await fields(request)
+    pool = pool_of(request)
     try:
-        async with audited(request) as change:
-            body = _read(values, await counsellors.list_all(change.pool, tenant))
-            with refusals(DUPLICATE, "code"):
-                new_id = await groups.create(change.pool, tenant, **body.model_dump())
-            await change.record("group.create", tenant_id=tenant, target=f"group {new_id}", after=body.model_dump())
+        body = _read(values, await counsellors.list_all(pool, tenant))
+        await service.create_group(pool, actor_of(request), tenant, body)
     except FormErrors as exc:
         return await _form(request, tenant, values, exc.errors, status=422)
+    except (Conflict, Invalid) as exc:
+        return await _form(request, tenant, values, form_errors(exc), status=422)
     raise see_other(LIST)
 
 
@@ -161,21 +157,14 @@ async def update(request: web.Request) -> web.StreamResponse:
     _, tenant = tenant_scope(request, OPERATOR)
     group_id = _id(request)
     values = await fields(request)
+    pool = pool_of(request)
     try:
-        async with audited(request) as change:
-            before = await groups.get(change.pool, tenant, group_id)
-            body = _read(values, await counsellors.list_all(change.pool, tenant))
-            with refusals(DUPLICATE, "code"):
-                await groups.update(change.pool, tenant, group_id, **body.model_dump())
-            await change.record(
-                "group.update",
-                tenant_id=tenant,
-                target=f"group {group_id}",
-                before=_settings(before),
-                after=body.model_dump(),
-            )
+        body = _read(values, await counsellors.list_all(pool, tenant))
+        await service.update_group(pool, actor_of(request), tenant, group_id, body)
     except FormErrors as exc:
         return await _form(request, tenant, values, exc.errors, group_id, status=422)
+    except (Conflict, Invalid) as exc:
+        return await _form(request, tenant, values, form_errors(exc), group_id, status=422)
     raise see_other(LIST)
 
 
@@ -183,8 +172,5 @@ async def update(request: web.Request) -> web.StreamResponse:
 async def delete(request: web.Request) -> web.StreamResponse:
     _, tenant = tenant_scope(request, OPERATOR)
     group_id = _id(request)
-    async with audited(request) as change:
-        before = await groups.get(change.pool, tenant, group_id)
-        await groups.delete(change.pool, tenant, group_id)
-        await change.record("group.delete", tenant_id=tenant, target=f"group {group_id}", before=_settings(before))
+    await service.delete_group(pool_of(request), actor_of(request), tenant, group_id)
     raise see_other(LIST)

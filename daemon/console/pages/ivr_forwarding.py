@@ -12,9 +12,9 @@ from daemon.console.paths import PREFIX
 from daemon.console.render import page
 from daemon.console.viewer import IVR, tenant_scope
 from daemon.http.context import pool_of
-from daemon.http.models import TOKYO
 from daemon.services import forwarding
 from daemon.services.ivr_models import ForwardedLeg, ForwardedQuery
+from daemon.services.values import TOKYO
 
 routes = web.RouteTableDef()
 

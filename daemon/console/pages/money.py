@@ -5,8 +5,8 @@ Every booking is two steps and one idempotency key:
 1. the form (the key is made when it is rendered) → POST: validated by the
    API's own model, answered with a confirmation page ("現在の残高 X円 → 入金後 Y円")
    carrying the same fields and key;
-2. POST of the confirmation: :func:`daemon.db.ledger.post` with that key, the
-   ledger row and its audit row in one transaction, then 303 to the result.
+2. POST of the confirmation: :func:`daemon.services.money.book` with that key,
+   the ledger row and its audit row in one transaction, then 303 to the result.
 
 A double click or a browser retry of step 2 books nothing twice: the ledger
 answers ``replayed`` and the result page says so.  Deposits and adjustments
@@ -23,42 +23,28 @@ from datetime import date, datetime
 from aiohttp import web
 
 from daemon.console import forms
-from daemon.console.changes import audited
+from daemon.console.changes import actor_of
 from daemon.console.forms import FormErrors
 from daemon.console.pages.path import path_id
 from daemon.console.paths import PREFIX
+from daemon.console.refusals import form_errors
 from daemon.console.render import page, see_other
 from daemon.console.viewer import OPERATOR, tenant_scope
 from daemon.db import callers, ledger
 from daemon.db.callers import CallerRow
-from daemon.http.coaching_models import AdjustmentIn, DepositIn, RefundIn
 from daemon.http.context import pool_of
-from daemon.http.models import TOKYO
+from daemon.services import money
+from daemon.services.errors import Conflict, Invalid
+from daemon.services.inputs import AdjustmentIn, DepositIn, RefundIn
+from daemon.services.money import Booking
+from daemon.services.values import TOKYO
 
 routes = web.RouteTableDef()
 DEPOSITS = f"{PREFIX}/deposits"
 ID = r"{id:\d{1,18}}"
 
 ALREADY_BOOKED = "この入金は既に記帳済みです"
-_REFUSALS: tuple[tuple[type[Exception], str], ...] = (
-    (ledger.InsufficientFunds, "残高（後払いの場合は与信枠）が足りないため記帳できません。"),
-    (ledger.BalanceTooLarge, "残高の上限を超えるため記帳できません。"),
-    (ledger.RefundExceedsCharge, "返金額がこの課金の残り（課金額から返金済みを引いた額）を超えています。"),
-    (ledger.ChargeNotFound, "指定された課金がこの利用者に見つかりません。"),
-    (ledger.IdempotencyConflict, "このフォームは既に別の内容で送信されています。フォームを開き直してください。"),
-)
 KINDS = {"deposit": "入金", "adjustment": "調整", "refund": "返金"}
-
-
-@dataclass(frozen=True, slots=True)
-class Booking:
-    """One validated entry, ready for :func:`daemon.db.ledger.post`."""
-
-    kind: str
-    amount_yen: int  # signed, as the ledger books it
-    memo: str
-    key: str
-    charge_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +70,7 @@ def _deposit(values: dict[str, str]) -> Booking:
         raise FormErrors({"paid_on": "日付の形式が正しくありません（例: 2026-12-01）"}) from None
     memo = f"振込日 {paid_on.isoformat()} {values.get('bank_memo', '')}".strip()
     body = forms.validate(DepositIn, {"amount_yen": amount, "memo": memo, "idempotency_key": values.get("key")})
-    return Booking("deposit", body.amount_yen, body.memo, body.idempotency_key or "")
+    return Booking("deposit", body.amount_yen, body.memo, body.idempotency_key)
 
 
 def _adjustment(values: dict[str, str]) -> Booking:
@@ -98,13 +84,13 @@ def _adjustment(values: dict[str, str]) -> Booking:
         refund = forms.validate(
             RefundIn, {"amount_yen": amount, "memo": values["memo"], "idempotency_key": key, "charge_id": charge_id}
         )
-        return Booking("refund", refund.amount_yen, refund.memo, refund.idempotency_key or "", refund.charge_id)
+        return Booking("refund", refund.amount_yen, refund.memo, refund.idempotency_key, charge_id=refund.charge_id)
     if kind != "adjustment":
         raise FormErrors({"kind": "選択肢から選んでください"})
     body = forms.validate(AdjustmentIn, {"amount_yen": amount, "memo": values["memo"], "idempotency_key": key})
     if body.amount_yen == 0:
         raise FormErrors({"amount_yen": "0円の調整はできません"})
-    return Booking("adjustment", body.amount_yen, body.memo, body.idempotency_key or "")
+    return Booking("adjustment", body.amount_yen, body.memo, body.idempotency_key)
 
 
 DEPOSIT = MoneyForm("deposit", "入金の記帳", lambda i: f"{DEPOSITS}/{i}", _deposit, lambda: {"paid_on": _today()})
@@ -166,39 +152,15 @@ async def _confirm(request: web.Request, spec: MoneyForm) -> web.Response:
     return page(request, "money_confirm.html", context)
 
 
-def _refusal(exc: Exception) -> str | None:
-    return next((words for kind, words in _REFUSALS if isinstance(exc, kind)), None)
-
-
 async def _book(request: web.Request, spec: MoneyForm) -> web.StreamResponse:
     tenant, who = await _caller(request)
     values = await forms.fields(request)
     try:
-        booking = spec.read(values)
-        async with audited(request) as change:
-            entry = await ledger.post(
-                change.pool,
-                tenant,
-                who.id,
-                booking.kind,
-                booking.amount_yen,
-                memo=booking.memo,
-                idempotency_key=booking.key,
-                charge=ledger.ChargeRef(charge_id=booking.charge_id) if booking.charge_id else None,
-            )
-            if not entry.replayed:
-                await change.record(
-                    f"ledger.{booking.kind}",
-                    tenant_id=tenant,
-                    target=f"caller {who.id}",
-                    before={"balance_yen": entry.balance_after - entry.amount_yen},  # under the ledger's lock
-                    after={"amount_yen": entry.amount_yen, "balance_yen": entry.balance_after, "memo": entry.memo},
-                )
+        entry = await money.book(pool_of(request), actor_of(request), tenant, who.id, spec.read(values))
     except FormErrors as exc:
         return await _show_form(request, spec, values, exc.errors, 422)
-    except (ledger.MoneyRefused, ledger.IdempotencyConflict, ledger.ChargeNotFound, ValueError) as exc:
-        words = _refusal(exc) or f"記帳できませんでした: {exc}"
-        return await _show_form(request, spec, values, {"": words}, 409)
+    except (Conflict, Invalid) as exc:
+        return await _show_form(request, spec, values, {"": " ".join(form_errors(exc).values())}, 409)
     raise see_other(f"{spec.url(who.id)}/entries/{entry.id}" + ("?replayed=1" if entry.replayed else ""))
 
 

@@ -12,7 +12,7 @@ from daemon.console.render import page
 from daemon.console.viewer import OPERATOR, tenant_scope
 from daemon.db import payouts
 from daemon.http.context import pool_of
-from daemon.http.models import TOKYO
+from daemon.services.values import TOKYO
 
 routes = web.RouteTableDef()
 

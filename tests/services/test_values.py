@@ -1,4 +1,4 @@
-"""The value rules shared by the admin API and the CLI (no database needed)."""
+"""The value rules shared by the API, the console and the CLI (no database needed)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import TypeAdapter, ValidationError
 
-from daemon.http.models import Lines, LinesUpdate, PhoneNumber, TenantCreate, TenantName
+from daemon.services.inputs import LinesUpdate, TenantCreate
+from daemon.services.values import Lines, PhoneNumber, TenantName
 
 NUMBER = TypeAdapter(PhoneNumber)
 NAME = TypeAdapter(TenantName)

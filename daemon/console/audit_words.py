@@ -1,0 +1,204 @@
+"""An audit row as a person reads it: a Japanese sentence, and what changed, field by field, in words.
+
+The log stores machine words (``caller.update``, ``{"billing": "prepaid"}``)
+so the API can hand them out as they are; the console's page says them as
+"利用者 #12 の設定を変更しました" and "請求方法: 前払い → 後払い".  Actions
+and fields not listed here still read, by their stored names.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from daemon.console.pages.groups import STRATEGIES
+from daemon.console.render import tokyo, yen
+from daemon.console.viewer import ROLE_NAMES
+from daemon.db.audit import Record
+
+ACTIONS = {
+    "tenant.create": "テナントを作成しました",
+    "tenant.lines": "回線数を変更しました",
+    "tenant.number.add": "電話番号を割り当てました",
+    "tenant.number.remove": "電話番号の割り当てを外しました",
+    "tenant.forwarding": "転送オプションを切り替えました",
+    "token.create": "APIトークンを発行しました",
+    "token.revoke": "APIトークンを無効にしました",
+    "console_user.create": "コンソールの利用者を作成しました",
+    "console_user.unlock": "ログインのロックを解除しました",
+    "console_user.password": "パスワードを再設定しました",
+    "caller.create": "利用者を登録しました",
+    "caller.update": "利用者の設定を変更しました",
+    "caller.pin_reset": "PINを再設定しました",
+    "caller.delete": "利用者を削除しました",
+    "counsellor.create": "相談員を登録しました",
+    "counsellor.update": "相談員の設定を変更しました",
+    "counsellor.duty": "相談員の受付を切り替えました",
+    "counsellor.dial_string": "相談員の発信先（ダイヤル文字列）を変更しました",
+    "counsellor.delete": "相談員を削除しました",
+    "group.create": "グループを作成しました",
+    "group.update": "グループの設定を変更しました",
+    "group.members": "グループのメンバーを変更しました",
+    "group.delete": "グループを削除しました",
+    "ledger.deposit": "入金を記帳しました",
+    "ledger.adjustment": "調整を記帳しました",
+    "ledger.refund": "返金を記帳しました",
+    "ledger.payout": "払い戻しを記帳しました",
+    "ivr.flow.save": "IVRの設定を保存しました",
+    "ivr.flow.publish": "IVRの設定を公開しました",
+    "ivr.guidance.create": "ガイダンスを登録しました",
+    "ivr.voicemail.delete": "留守番電話を削除しました",
+    "invoice.close": "請求書を確定しました",
+}
+
+OBJECTS = {
+    "tenant": "テナント",
+    "number": "電話番号",
+    "token": "APIトークン",
+    "console user": "コンソール利用者",
+    "caller": "利用者",
+    "counsellor": "相談員",
+    "group": "グループ",
+    "flow version": "IVR設定 版",
+    "guidance": "ガイダンス",
+    "voicemail": "留守番電話",
+    "invoice": "請求書",
+}
+
+FIELDS = {
+    "name": "名前",
+    "numbers": "電話番号",
+    "number": "電話番号",
+    "phone_number": "電話番号",
+    "billing": "請求方法",
+    "payment_method": "支払方法",
+    "credit_limit_yen": "与信枠",
+    "pin": "PIN",
+    "lines": "回線数",
+    "forwarding": "転送オプション",
+    "product": "サービス",
+    "label": "ラベル",
+    "revoked": "無効化",
+    "login": "ログインID",
+    "display_name": "表示名",
+    "role": "役割",
+    "tenant_id": "テナント",
+    "failed_logins": "ログイン失敗回数",
+    "locked_until": "ロック期限",
+    "on_duty": "受付",
+    "rate_yen_per_min": "1分あたりの料金",
+    "dial_string": "ダイヤル文字列",
+    "code": "グループ番号",
+    "strategy": "呼出方法",
+    "ring_timeout_s": "呼出秒数",
+    "free_seconds": "無料通話秒数",
+    "minimum_charge_yen": "最低料金",
+    "max_missed": "連続不在の上限",
+    "wrapup_seconds": "後処理秒数",
+    "warning_seconds": "残り時間の案内（秒前）",
+    "members": "メンバー（呼出順）",
+    "amount_yen": "金額",
+    "balance_yen": "残高",
+    "memo": "メモ",
+    "live_version": "公開中の版",
+    "status": "状態",
+    "total_yen": "合計",
+    "period": "対象月",
+}
+
+VALUES: dict[str, dict[Any, str]] = {
+    "billing": {"prepaid": "前払い", "postpaid": "後払い"},
+    "payment_method": {"card": "カード", "bank_transfer": "銀行振込"},
+    "product": {"coaching": "コーチングダイヤル", "ivr": "IVR"},
+    "role": dict(ROLE_NAMES),
+    "on_duty": {True: "受付中", False: "休止"},
+    "pin": {True: "設定あり", False: "なし"},
+    "forwarding": {True: "利用する", False: "利用しない"},
+    "revoked": {True: "無効", False: "有効"},
+    "strategy": dict(STRATEGIES),
+    "status": {"open": "未確定", "closed": "確定"},
+}
+
+ACTORS = {
+    "admin-token": "管理APIトークン",
+    "tenant-token": "運営者APIトークン",
+    "cli": "コマンドライン",
+    "system": "システム",
+}
+
+_TARGET = re.compile(r"^(.*?) ?(\S+)$")
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """One field of a change: its name in words, and its value before and after, in words."""
+
+    field: str
+    before: str
+    after: str
+
+
+def actor(login: str) -> str:
+    """``tenant-token:7`` → 運営者APIトークン（テナント 7）; a console login stays as it is."""
+    kind, _, rest = login.partition(":")
+    if kind in ACTORS:
+        return f"{ACTORS[kind]}（{rest}）" if rest else ACTORS[kind]
+    return login
+
+
+def target(text: str) -> str:
+    """``caller 12`` → 利用者 #12; ``number 0312345678`` → 電話番号 0312345678."""
+    match = _TARGET.match(text)
+    if not text or match is None:
+        return text
+    kind, ident = match.groups()
+    if kind not in OBJECTS:
+        return text
+    return f"{OBJECTS[kind]} {ident}" if kind == "number" else f"{OBJECTS[kind]} #{ident}"
+
+
+def sentence(row: Record) -> str:
+    """What happened, as a sentence: 利用者 #12 の設定を変更しました."""
+    what = ACTIONS.get(row.action, f"操作「{row.action}」を行いました")
+    shown = target(row.target)
+    return f"{shown}：{what}" if shown else what
+
+
+def value(field: str, v: Any) -> str:
+    if v is None or v == []:
+        return "—"
+    words = VALUES.get(field, {})
+    if isinstance(v, bool | str) and v in words:
+        return words[v]
+    if isinstance(v, bool):
+        return "はい" if v else "いいえ"
+    if isinstance(v, int) and field.endswith("_yen"):
+        return yen(v)
+    if isinstance(v, list):
+        return "、".join(value(field, item) for item in v)
+    if field.endswith("_until") and isinstance(v, str):
+        try:
+            return tokyo(datetime.fromisoformat(v), True)
+        except ValueError:
+            return v
+    return str(v)
+
+
+def lines(row: Record) -> list[Line]:
+    """The fields that changed (a creation: every field set; a removal: every field it had)."""
+    if not isinstance(row.before, dict | None) or not isinstance(row.after, dict | None):
+        return [Line("値", value("", row.before), value("", row.after))]
+    before = row.before if isinstance(row.before, dict) else {}
+    after = row.after if isinstance(row.after, dict) else {}
+    keys = list(dict.fromkeys([*before, *after]))
+    return [
+        Line(
+            FIELDS.get(k, k),
+            value(k, before.get(k)) if k in before else "—",
+            value(k, after.get(k)) if k in after else "—",
+        )
+        for k in keys
+        if before.get(k) != after.get(k) or k not in before or k not in after
+    ]
