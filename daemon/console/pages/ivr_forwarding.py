@@ -12,7 +12,7 @@ from daemon.console.paths import PREFIX
 from daemon.console.render import page
 from daemon.console.viewer import IVR, tenant_scope
 from daemon.http.context import pool_of
-from daemon.services import forwarding
+from daemon.services import forwarding as forwarding_service
 from daemon.services.ivr_models import ForwardedLeg, ForwardedQuery
 from daemon.services.values import TOKYO
 
@@ -51,7 +51,7 @@ async def forwarded(request: web.Request) -> web.Response:
         first, last = _day(values["from"], "from"), _day(values["to"], "to")
         until = None if last is None else last + timedelta(days=1)
         query = validate(ForwardedQuery, {"since": _start_of(first), "until": _start_of(until), "limit": PAGE_SIZE})
-        legs = await forwarding.forwarded(pool_of(request), actor_of(request), tenant_id, query)
+        legs = await forwarding_service.forwarded(pool_of(request), actor_of(request), tenant_id, query)
     except FormErrors as exc:
         errors = exc.errors
     context = {
