@@ -24,6 +24,7 @@ ACTIONS = {
     "tenant.number.add": "電話番号を割り当てました",
     "tenant.number.remove": "電話番号の割り当てを外しました",
     "tenant.forwarding": "転送オプションを切り替えました",
+    "tenant.forwarding_tariff": "転送料金を変更しました",
     "token.create": "APIトークンを発行しました",
     "token.revoke": "APIトークンを無効にしました",
     "console_user.create": "コンソールの利用者を作成しました",
@@ -48,9 +49,13 @@ ACTIONS = {
     "ledger.payout": "払い戻しを記帳しました",
     "ivr.flow.save": "IVRの設定を保存しました",
     "ivr.flow.publish": "IVRの設定を公開しました",
+    "ivr.flow.rollback": "IVRの設定を以前の版に戻しました",
     "ivr.guidance.create": "ガイダンスを登録しました",
+    "ivr.guidance.replace": "ガイダンスの音声を差し替えました",
+    "ivr.guidance.delete": "ガイダンスを削除しました",
     "ivr.voicemail.delete": "留守番電話を削除しました",
     "invoice.close": "請求書を確定しました",
+    "invoice.adjustment": "請求書に調整を加えました",
 }
 
 OBJECTS = {
@@ -65,6 +70,7 @@ OBJECTS = {
     "guidance": "ガイダンス",
     "voicemail": "留守番電話",
     "invoice": "請求書",
+    "invoice adjustment": "請求書の調整",
 }
 
 FIELDS = {
@@ -106,6 +112,17 @@ FIELDS = {
     "status": "状態",
     "total_yen": "合計",
     "period": "対象月",
+    "reason": "理由",
+    "unit_seconds": "課金単位（秒）",
+    "yen_per_unit": "単位あたりの料金",
+    "version": "版",
+    "live": "公開",
+    "kind": "種類",
+    "original_name": "元のファイル",
+    "digest": "音声ファイル",
+    "caller_number": "発信者番号",
+    "created_at": "受信日時",
+    "duration_ms": "長さ（ミリ秒）",
 }
 
 VALUES: dict[str, dict[Any, str]] = {
@@ -119,6 +136,8 @@ VALUES: dict[str, dict[Any, str]] = {
     "revoked": {True: "無効", False: "有効"},
     "strategy": dict(STRATEGIES),
     "status": {"open": "未確定", "closed": "確定"},
+    "live": {True: "公開中", False: "未公開"},
+    "kind": {"upload": "アップロード", "speech": "音声合成"},
 }
 
 ACTORS = {

@@ -52,7 +52,8 @@ def _live(found: ivr_flows.LiveFlow | None) -> dict[str, Any] | None:
 
 
 def _saved(v: Version) -> dict[str, Any]:
-    return {"version": v.version, "live": v.live, "definition": v.definition.model_dump(mode="json")}
+    """The version's number names its definition: a saved version never changes (the API shows it)."""
+    return {"version": v.version, "live": v.live}
 
 
 async def save(pool: asyncpg.Pool, actor: Actor, tenant_id: int, flow: Flow, *, publish: bool = False) -> Version:

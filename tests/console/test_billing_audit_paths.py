@@ -64,6 +64,7 @@ async def test_the_forwarding_add_on_is_audited_through_the_api_the_console_and_
 
 async def test_the_forwarding_tariff_set_through_the_api_is_audited(
     console: Console,
+    browser: BrowserFactory,
     http: aiohttp.ClientSession,  # noqa: F811
 ) -> None:
     pool, tenant = console_pool(console), console.a.tenant_id
@@ -75,6 +76,10 @@ async def test_the_forwarding_tariff_set_through_the_api_is_audited(
         {"unit_seconds": 60, "yen_per_unit": 20},
         {"unit_seconds": 30, "yen_per_unit": 9},
     )
+    admin = await browser()
+    await admin.login(console.admin)
+    log = await admin.get("/console/audit")
+    assert log.has("転送料金を変更しました") and log.has("課金単位（秒）") and log.has("管理APIトークン")
 
 
 async def test_closing_a_month_is_audited_through_the_api_the_console_and_the_cli(

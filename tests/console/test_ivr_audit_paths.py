@@ -115,6 +115,11 @@ async def test_flow_save_publish_and_roll_back_are_audited_through_the_api_and_t
     assert page.status == 422
     assert len(await audit.recent(pool)) == rows + 1
     assert [v.version for v in await ivr_flows.versions(pool, tenant)] == [1, 2, 3]
+    # the customer's audit log says it in Japanese, whichever door it came through
+    log = await b.get("/console/audit")
+    assert log.has("IVRの設定を以前の版に戻しました") and log.has("IVR設定 版 #1")
+    assert log.has("IVRの設定を公開しました") and log.has(f"運営者APIトークン（{tenant}）")
+    assert log.has("公開中の版")
 
 
 async def _upload(
