@@ -389,7 +389,8 @@ async def _invoice_close(pool: asyncpg.Pool, args: argparse.Namespace, out: Text
         raise invoices.InvoiceRefused(f"{refused} of {len(ids)} invoices for {args.period} were not closed")
 
 
-def _read_password(stdin: TextIO = sys.stdin) -> str:
+def _read_password() -> str:
+    stdin = sys.stdin  # looked up now, not when the module was imported
     if not stdin.isatty():
         return stdin.readline().rstrip("\n")
     first = getpass.getpass("password: ")

@@ -58,25 +58,20 @@ async def _log(request: web.Request) -> AuditLog:
     )
 
 
-@admin_routes.route(
-    "GET",
-    "/api/v1/audit",
-    summary=f"The audit log of every tenant, newest first ({_FILTERS}, tenant_id, before_id, limit)",
-    response=AuditLog,
-    errors=(422,),
-    query=AuditQuery,
-)
-async def audit_log(request: web.Request) -> AuditLog:
-    return await _log(request)
+def _register(table: RouteTable, path: str, name: str, whose: str) -> None:
+    async def handler(request: web.Request) -> AuditLog:
+        return await _log(request)
+
+    handler.__name__ = name  # the operationId
+    table.route(
+        "GET",
+        path,
+        summary=f"{whose} audit log, newest first ({_FILTERS}, before_id, limit)",
+        response=AuditLog,
+        errors=(422,),
+        query=AuditQuery,
+    )(handler)
 
 
-@operator_routes.route(
-    "GET",
-    "/api/v1/operator/audit",
-    summary=f"This tenant's audit log, newest first ({_FILTERS}, before_id, limit)",
-    response=AuditLog,
-    errors=(422,),
-    query=AuditQuery,
-)
-async def operator_audit_log(request: web.Request) -> AuditLog:
-    return await _log(request)
+_register(admin_routes, "/api/v1/audit", "audit_log", "Every tenant's (tenant_id narrows)")
+_register(operator_routes, "/api/v1/operator/audit", "operator_audit_log", "This tenant's")

@@ -31,6 +31,20 @@ The foundation every operation is built on:
   rolls back.  Database refusals raised inside (``daemon.db.errors``) come out
   as the domain errors above.
 
+The operations, one module per kind of object:
+
+* :mod:`~daemon.services.tenants` -- create a tenant, change lines, add and
+  remove numbers, the forwarding add-on (the platform's only);
+* :mod:`~daemon.services.tokens` and :mod:`~daemon.services.users` -- operator
+  tokens and console users (create, unlock, new password);
+* :mod:`~daemon.services.callers`, :mod:`~daemon.services.counsellors`,
+  :mod:`~daemon.services.groups` -- a Coaching Dial tenant's people and groups;
+* :mod:`~daemon.services.money` -- deposits, adjustments, payouts, refunds;
+* :mod:`~daemon.services.audit` -- reading the log, scoped to the actor.
+
+What they take is validated by :mod:`~daemon.services.inputs` (request models)
+over :mod:`~daemon.services.values` (the value rules every door shares).
+
 Layering: this package imports the repositories (``daemon.db.X``) and the pure
 rules; it never imports aiohttp, the console or the CLI.
 """

@@ -8,9 +8,11 @@ unless the whole block succeeds, audit row included; a block that ends without
 recording anything is a programming error and rolls back, so no change slips
 through unaudited.
 
-Refusals the repositories raise (``daemon.db.errors``, and the ``ValueError``
-of a broken rule) and validation errors leave the block as the domain errors of
-:mod:`daemon.services.errors`, so every front door catches one family.
+Refusals the repositories raise (``daemon.db.errors``, and the plain
+``ValueError`` of a broken rule) and validation errors leave the block as the
+domain errors of :mod:`daemon.services.errors`, so every front door catches one
+family.  A refusal with a type of its own (``ivr_flows.PublishRefused``,
+``console_users.Refused``) leaves as it is: its callers handle it by name.
 """
 
 from __future__ import annotations
@@ -86,7 +88,11 @@ async def change(pool: asyncpg.Pool, actor: Actor) -> AsyncIterator[Change]:
             yield made
         except ServiceError:
             raise
-        except (db_errors.NotFound, ValueError) as exc:  # Conflict and ValidationError are ValueErrors
+        except (db_errors.NotFound, db_errors.Conflict, ValidationError) as exc:
+            raise domain_error(exc) from exc
+        except ValueError as exc:
+            if type(exc) is not ValueError:  # a refusal with a type of its own is its caller's to handle
+                raise
             raise domain_error(exc) from exc
         if not made.recorded:
             raise Unaudited("a change ended without an audit row")
