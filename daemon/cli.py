@@ -42,25 +42,26 @@ import os
 import sys
 import warnings
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
 import asyncpg
 from pydantic import TypeAdapter, ValidationError
 
-from daemon.billing.invoice import NoContract, Period
+from daemon.billing.invoice import Period
 from daemon.config import ConfigurationError, Settings, load_settings, unknown_variables
 from daemon.db import backup, console_users, invoices, tenants, tokens
 from daemon.db.constraints import explain
 from daemon.db.embedded import EmbeddedPostgres
 from daemon.db.migrate import migrate
 from daemon.http.errors import DB_UNAVAILABLE, readable
+from daemon.services import invoices as invoice_service
 from daemon.services import tenants as tenant_service
 from daemon.services import tokens as token_service
 from daemon.services import users
 from daemon.services.actor import Actor
-from daemon.services.errors import Invalid, ServiceError
+from daemon.services.errors import Conflict, Invalid, ServiceError
 from daemon.services.inputs import LinesUpdate, NumberCreate, TenantCreate, TokenCreate
 from daemon.services.values import TOKYO, Label, Lines, PhoneNumber, TenantName
 
@@ -398,14 +399,15 @@ async def _invoice_close(pool: asyncpg.Pool, args: argparse.Namespace, out: Text
     refused = 0
     for tenant_id in ids:
         try:
-            issued = await invoices.close(pool, tenant_id, args.period, terms, datetime.now(UTC))
-        except NoContract:
+            issued = await invoice_service.close(pool, _actor(), tenant_id, args.period, terms)
+        except invoice_service.NoContractThen:
             print(f"tenant {tenant_id}: no contract in {args.period}", file=out)
-        except invoices.AlreadyClosed as exc:
-            print(f"tenant {tenant_id}: {exc}", file=out)
-        except invoices.InvoiceRefused as exc:
-            refused += 1
-            print(f"tenant {tenant_id}: refused: {exc}", file=out)
+        except Conflict as exc:
+            if exc.code == invoice_service.CLOSED:
+                print(f"tenant {tenant_id}: {exc}", file=out)
+            else:
+                refused += 1
+                print(f"tenant {tenant_id}: refused: {exc}", file=out)
         else:
             print(
                 f"tenant {tenant_id}: {issued.number} total {issued.total_yen:,} yen (tax {issued.tax_yen:,})", file=out

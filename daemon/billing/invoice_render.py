@@ -13,6 +13,9 @@ from daemon.billing.invoice import Invoice
 
 _TEMPLATES = Path(__file__).resolve().parent / "templates"
 
+# The document's styles are inline: served with this policy of its own (wherever it is served).
+HTML_POLICY = "default-src 'none'; style-src 'unsafe-inline'"
+
 CSV_FIELDS = (
     "invoice_number",
     "period",

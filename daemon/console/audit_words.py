@@ -26,6 +26,7 @@ ACTIONS = {
     "tenant.forwarding": "転送オプションを切り替えました",
     "tenant.international": "国際電話の発信を切り替えました",
     "tenant.forward_guard": "転送の不正利用ガードを変更しました",
+    "tenant.forwarding_tariff": "転送料金を変更しました",
     "token.create": "APIトークンを発行しました",
     "token.revoke": "APIトークンを無効にしました",
     "console_user.create": "コンソールの利用者を作成しました",
@@ -50,9 +51,13 @@ ACTIONS = {
     "ledger.payout": "払い戻しを記帳しました",
     "ivr.flow.save": "IVRの設定を保存しました",
     "ivr.flow.publish": "IVRの設定を公開しました",
+    "ivr.flow.rollback": "IVRの設定を以前の版に戻しました",
     "ivr.guidance.create": "ガイダンスを登録しました",
+    "ivr.guidance.replace": "ガイダンスの音声を差し替えました",
+    "ivr.guidance.delete": "ガイダンスを削除しました",
     "ivr.voicemail.delete": "留守番電話を削除しました",
     "invoice.close": "請求書を確定しました",
+    "invoice.adjustment": "請求書に調整を加えました",
 }
 
 OBJECTS = {
@@ -67,6 +72,7 @@ OBJECTS = {
     "guidance": "ガイダンス",
     "voicemail": "留守番電話",
     "invoice": "請求書",
+    "invoice adjustment": "請求書の調整",
 }
 
 FIELDS = {
@@ -112,6 +118,17 @@ FIELDS = {
     "status": "状態",
     "total_yen": "合計",
     "period": "対象月",
+    "reason": "理由",
+    "unit_seconds": "課金単位（秒）",
+    "yen_per_unit": "単位あたりの料金",
+    "version": "版",
+    "live": "公開",
+    "kind": "種類",
+    "original_name": "元のファイル",
+    "digest": "音声ファイル",
+    "caller_number": "発信者番号",
+    "created_at": "受信日時",
+    "duration_ms": "長さ（ミリ秒）",
 }
 
 VALUES: dict[str, dict[Any, str]] = {
@@ -126,6 +143,8 @@ VALUES: dict[str, dict[Any, str]] = {
     "revoked": {True: "無効", False: "有効"},
     "strategy": dict(STRATEGIES),
     "status": {"open": "未確定", "closed": "確定"},
+    "live": {True: "公開中", False: "未公開"},
+    "kind": {"upload": "アップロード", "speech": "音声合成"},
 }
 
 ACTORS = {

@@ -7,27 +7,26 @@
     POST /api/v1/tenants/{id}/invoices/{YYYY-MM}/close      issue a month that is over (stored once)
     POST /api/v1/tenants/{id}/invoices/{YYYY-MM}/adjustments a correction line of an open month
 
-Handlers translate only: SQL in :mod:`daemon.db.invoices` and :mod:`daemon.db.contracts`,
-money rules in :mod:`daemon.billing.invoice`.
+Handlers translate only: the operations are :mod:`daemon.services.invoices` and
+:mod:`daemon.services.tenants` (SQL in :mod:`daemon.db.invoices` and :mod:`daemon.db.contracts`,
+money rules in :mod:`daemon.billing.invoice`).
 """
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
-from datetime import UTC, datetime
-
 from aiohttp import hdrs, web
 
 from daemon.billing import invoice_render
-from daemon.billing.invoice import Invoice, NoContract, Period
-from daemon.db import contracts, invoices
-from daemon.db.tenants import NotFound
+from daemon.billing.invoice import Invoice, Period
+from daemon.db.invoices import Terms
 from daemon.http.actor import actor_of
 from daemon.http.admin import _tenant_id
-from daemon.http.context import daemon_of, pool_of
+from daemon.http.context import pool_of, settings_of
 from daemon.http.errors import ApiError
-from daemon.http.invoice_models import (
+from daemon.http.models import ErrorDetail
+from daemon.http.registry import RouteTable, json_response
+from daemon.services import invoices, tenants
+from daemon.services.invoice_models import (
     AdjustmentCreate,
     AdjustmentOut,
     ContractChangeOut,
@@ -37,20 +36,11 @@ from daemon.http.invoice_models import (
     InvoiceList,
     InvoiceSummary,
 )
-from daemon.http.models import ErrorDetail
-from daemon.http.registry import RouteTable, json_response
-from daemon.services import tenants as tenant_service
 
 routes = RouteTable()
 
 TENANT = r"/api/v1/tenants/{tenant_id:\d+}"
 MONTH = TENANT + "/invoices/{period:[0-9][0-9][0-9][0-9]-[0-9][0-9]}"  # no braces: OpenAPI paths
-_HTML_POLICY = "default-src 'none'; style-src 'unsafe-inline'"
-
-
-def clock() -> datetime:
-    """Now; the tests put another function here to set the time."""
-    return datetime.now(UTC)
 
 
 def _period(request: web.Request) -> Period:
@@ -62,24 +52,13 @@ def _period(request: web.Request) -> Period:
         ) from None
 
 
-def _terms(request: web.Request) -> invoices.Terms:
-    return invoices.Terms.from_settings(daemon_of(request).settings)
-
-
-@contextlib.contextmanager
-def _refusals(tenant_id: int, period: Period) -> Iterator[None]:
-    try:
-        yield
-    except invoices.InvoiceRefused as exc:
-        raise ApiError(409, str(exc)) from None
-    except NoContract:
-        raise ApiError(404, f"tenant {tenant_id} had no contract in {period} (it did not exist yet)") from None
+def _terms(request: web.Request) -> Terms:
+    return Terms.from_settings(settings_of(request))
 
 
 async def _invoice(request: web.Request) -> Invoice:
     tenant_id, period = _tenant_id(request), _period(request)
-    with _refusals(tenant_id, period):
-        return await invoices.invoice(pool_of(request), tenant_id, period, _terms(request), clock())
+    return await invoices.invoice(pool_of(request), actor_of(request), tenant_id, period, _terms(request))
 
 
 # -- contract --------------------------------------------------------------------
@@ -95,7 +74,7 @@ async def _invoice(request: web.Request) -> Invoice:
 )
 async def set_forwarding_addon(request: web.Request, body: ForwardingUpdate) -> ForwardingChanged:
     tenant_id = _tenant_id(request)
-    previous = await tenant_service.set_forwarding(pool_of(request), actor_of(request), tenant_id, body.enabled)
+    previous = await tenants.set_forwarding(pool_of(request), actor_of(request), tenant_id, body.enabled)
     return ForwardingChanged(tenant_id=tenant_id, forwarding=body.enabled, previous_forwarding=previous)
 
 
@@ -108,9 +87,7 @@ async def set_forwarding_addon(request: web.Request, body: ForwardingUpdate) -> 
 )
 async def contract_history(request: web.Request) -> ContractHistory:
     tenant_id = _tenant_id(request)
-    changes = await contracts.changes(pool_of(request), tenant_id)
-    if not changes:
-        raise NotFound(f"no tenant with id {tenant_id}")
+    changes = await invoices.contract_history(pool_of(request), actor_of(request), tenant_id)
     return ContractHistory(
         tenant_id=tenant_id, changes=[ContractChangeOut.model_validate(c, from_attributes=True) for c in changes]
     )
@@ -122,7 +99,7 @@ async def contract_history(request: web.Request) -> ContractHistory:
 @routes.route("GET", TENANT + "/invoices", summary="A tenant's closed invoices", response=InvoiceList, errors=(404,))
 async def list_invoices(request: web.Request) -> InvoiceList:
     tenant_id = _tenant_id(request)
-    closed = await invoices.closed_invoices(pool_of(request), tenant_id)
+    closed = await invoices.closed(pool_of(request), actor_of(request), tenant_id)
     return InvoiceList(
         tenant_id=tenant_id, invoices=[InvoiceSummary.model_validate(c, from_attributes=True) for c in closed]
     )
@@ -159,7 +136,7 @@ async def invoice_html(request: web.Request) -> web.Response:
         text=invoice_render.to_html(found),
         content_type="text/html",
         charset="utf-8",
-        headers={"Content-Security-Policy": _HTML_POLICY},
+        headers={"Content-Security-Policy": invoice_render.HTML_POLICY},
     )
 
 
@@ -173,8 +150,7 @@ async def invoice_html(request: web.Request) -> web.Response:
 )
 async def close_invoice(request: web.Request) -> Invoice:
     tenant_id, period = _tenant_id(request), _period(request)
-    with _refusals(tenant_id, period):
-        return await invoices.close(pool_of(request), tenant_id, period, _terms(request), clock())
+    return await invoices.close(pool_of(request), actor_of(request), tenant_id, period, _terms(request))
 
 
 @routes.route(
@@ -189,16 +165,6 @@ async def close_invoice(request: web.Request) -> Invoice:
 )
 async def add_invoice_adjustment(request: web.Request, body: AdjustmentCreate) -> web.Response:
     tenant_id, period = _tenant_id(request), _period(request)
-    with _refusals(tenant_id, period):
-        added = await invoices.add_adjustment(
-            pool_of(request),
-            tenant_id,
-            period,
-            body.amount_yen,
-            body.reason,
-            _terms(request),
-            clock(),
-            idempotency_key=body.idempotency_key,
-        )
+    added = await invoices.add_adjustment(pool_of(request), actor_of(request), tenant_id, period, body, _terms(request))
     out = AdjustmentOut.model_validate(added, from_attributes=True)
     return json_response(out, 200 if added.replayed else 201)

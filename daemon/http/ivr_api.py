@@ -10,22 +10,24 @@ of :mod:`daemon.http.invoice_api`, with its contract history).
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from datetime import UTC, datetime
-from pathlib import Path
-
 from aiohttp import web
 from pydantic import ValidationError
 
-from daemon.db import forwarding, ivr_flows, tenants, voicemail
-from daemon.db.ivr_flows import PublishRefused, Version
+from daemon.db import tenants
+from daemon.db.ivr_flows import Version
 from daemon.db.voicemail import Voicemail
+from daemon.http.actor import actor_of
 from daemon.http.context import pool_of
 from daemon.http.errors import ApiError
-from daemon.http.ivr_models import (
+from daemon.http.models import ErrorDetail
+from daemon.http.registry import RouteTable
+from daemon.http.tenant_auth import tenant_of
+from daemon.ivr.models import Flow
+from daemon.ivr.tariff import ForwardTariff
+from daemon.services import forwarding, ivr_flows, voicemail
+from daemon.services.ivr_flows import FlowRefused
+from daemon.services.ivr_models import (
     ContractOut,
-    ForwardedLeg,
     ForwardedList,
     ForwardedQuery,
     TariffIn,
@@ -37,11 +39,6 @@ from daemon.http.ivr_models import (
     VoicemailOut,
     VoicemailQuery,
 )
-from daemon.http.models import ErrorDetail
-from daemon.http.registry import RouteTable
-from daemon.http.tenant_auth import tenant_of
-from daemon.ivr.models import Flow
-from daemon.ivr.tariff import ForwardTariff
 
 operator_routes = RouteTable()
 admin_routes = RouteTable()
@@ -66,7 +63,7 @@ def _full(v: Version) -> VersionOut:
 
 @operator_routes.route("GET", f"{IVR}/flows", summary="The flow's versions", response=VersionList)
 async def list_flow_versions(request: web.Request) -> VersionList:
-    found = await ivr_flows.versions(pool_of(request), tenant_of(request))
+    found = await ivr_flows.versions(pool_of(request), actor_of(request), tenant_of(request))
     return VersionList(versions=[_summary(v) for v in found])
 
 
@@ -74,14 +71,15 @@ async def list_flow_versions(request: web.Request) -> VersionList:
     "POST", f"{IVR}/flows", summary="Save a new flow version (not live yet)", body=Flow, response=VersionOut, status=201
 )
 async def save_flow_version(request: web.Request, body: Flow) -> VersionOut:
-    return _full(await ivr_flows.save(pool_of(request), tenant_of(request), body))
+    return _full(await ivr_flows.save(pool_of(request), actor_of(request), tenant_of(request), body))
 
 
 @operator_routes.route(
     "GET", IVR + r"/flows/{version:\d+}", summary="One flow version", response=VersionOut, errors=(404,)
 )
 async def get_flow_version(request: web.Request) -> VersionOut:
-    return _full(await ivr_flows.version(pool_of(request), tenant_of(request), _number(request, "version")))
+    number = _number(request, "version")
+    return _full(await ivr_flows.version(pool_of(request), actor_of(request), tenant_of(request), number))
 
 
 @operator_routes.route(
@@ -92,11 +90,13 @@ async def get_flow_version(request: web.Request) -> VersionOut:
     errors=(404, 422),
 )
 async def publish_flow_version(request: web.Request) -> VersionOut:
+    number = _number(request, "version")
     try:
-        done = await ivr_flows.publish(pool_of(request), tenant_of(request), _number(request, "version"))
-    except PublishRefused as exc:
-        detail = [ErrorDetail(loc=["flow", p.node], msg=p.message, type="flow_refused") for p in exc.problems]
-        raise ApiError(422, f"the flow cannot be published: {exc}", detail) from None
+        done = await ivr_flows.publish(pool_of(request), actor_of(request), tenant_of(request), number)
+    except FlowRefused as exc:
+        detail = [ErrorDetail(loc=["flow", p.node], msg=p.message, type="flow_refused") for p in exc.refused]
+        said = "; ".join(f"{p.node}: {p.message}" for p in exc.refused)
+        raise ApiError(422, f"the flow cannot be published: {said}", detail) from None
     return _full(done)
 
 
@@ -106,7 +106,9 @@ async def list_voicemails(request: web.Request) -> VoicemailList:
         query = VoicemailQuery.model_validate(dict(request.query))
     except ValidationError as exc:
         raise ApiError.invalid(exc, "query") from None
-    found = await voicemail.listing(pool_of(request), tenant_of(request), limit=query.limit, offset=query.offset)
+    found = await voicemail.listing(
+        pool_of(request), actor_of(request), tenant_of(request), limit=query.limit, offset=query.offset
+    )
     return VoicemailList(voicemails=[_voicemail(v) for v in found])
 
 
@@ -126,10 +128,8 @@ def _voicemail(v: Voicemail) -> VoicemailOut:
     "GET", IVR + r"/voicemails/{voicemail:\d+}/audio", summary="The recording (audio/wav)", errors=(404,)
 )
 async def download_voicemail(request: web.Request) -> web.StreamResponse:
-    found = await voicemail.get(pool_of(request), tenant_of(request), _number(request, "voicemail"))
-    path = Path(found.path)
-    if not await asyncio.to_thread(path.is_file):
-        raise ApiError(404, f"the recording of voicemail {found.id} is missing on this node")
+    number = _number(request, "voicemail")
+    found, path = await voicemail.recording(pool_of(request), actor_of(request), tenant_of(request), number)
     return web.FileResponse(
         path,
         headers={
@@ -143,15 +143,7 @@ async def download_voicemail(request: web.Request) -> web.StreamResponse:
     "DELETE", IVR + r"/voicemails/{voicemail:\d+}", summary="Delete a voicemail", status=204, errors=(404,)
 )
 async def delete_voicemail(request: web.Request) -> None:
-    gone = await voicemail.delete(pool_of(request), tenant_of(request), _number(request, "voicemail"))
-    with contextlib.suppress(FileNotFoundError):
-        await asyncio.to_thread(Path(gone.path).unlink)
-
-
-def _us(at: datetime | None) -> int | None:
-    if at is None:
-        return None
-    return int((at if at.tzinfo is not None else at.replace(tzinfo=UTC)).timestamp() * 1_000_000)
+    await voicemail.delete(pool_of(request), actor_of(request), tenant_of(request), _number(request, "voicemail"))
 
 
 @operator_routes.route(
@@ -162,22 +154,15 @@ async def list_forwarded_calls(request: web.Request) -> ForwardedList:
         query = ForwardedQuery.model_validate(dict(request.query))
     except ValidationError as exc:
         raise ApiError.invalid(exc, "query") from None
-    rows = await forwarding.listing(
-        pool_of(request),
-        tenant_of(request),
-        since_us=_us(query.since),
-        until_us=_us(query.until),
-        limit=query.limit,
-        offset=query.offset,
-    )
-    return ForwardedList(legs=[ForwardedLeg(**dict(r)) for r in rows])
+    legs = await forwarding.forwarded(pool_of(request), actor_of(request), tenant_of(request), query)
+    return ForwardedList(legs=legs)
 
 
 @operator_routes.route(
     "GET", f"{IVR}/forwarding", summary="The forwarding add-on and tariff of this tenant", response=ContractOut
 )
 async def get_forwarding(request: web.Request) -> ContractOut:
-    found = await forwarding.contract(pool_of(request), tenant_of(request))
+    found = await forwarding.contract(pool_of(request), actor_of(request), tenant_of(request))
     return ContractOut(
         enabled=found.forwarding, unit_seconds=found.tariff.unit_seconds, yen_per_unit=found.tariff.yen_per_unit
     )
@@ -193,5 +178,6 @@ async def get_forwarding(request: web.Request) -> ContractOut:
 )
 async def set_forwarding_tariff(request: web.Request, body: TariffIn) -> TariffOut:
     tenant_id = _number(request, "tenant_id")
-    await forwarding.set_tariff(pool_of(request), tenant_id, ForwardTariff(body.unit_seconds, body.yen_per_unit))
+    tariff = ForwardTariff(body.unit_seconds, body.yen_per_unit)
+    await forwarding.set_tariff(pool_of(request), actor_of(request), tenant_id, tariff)
     return TariffOut(tenant_id=tenant_id, unit_seconds=body.unit_seconds, yen_per_unit=body.yen_per_unit)

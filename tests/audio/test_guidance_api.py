@@ -14,8 +14,7 @@ import numpy as np
 import pytest
 
 from daemon.app import Daemon
-from daemon.audio import target
-from daemon.http import guidance_api
+from daemon.audio import ingest, target
 from tests.audio.measure import contents, measure, world_readable
 from tests.audio.media import FORMATS, Format, encode, speech_like, stereo
 from tests.conftest import DaemonFactory
@@ -45,9 +44,9 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 @pytest.fixture
 def limits_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
-    guidance_api.limits.cache_clear()
+    ingest.limits.cache_clear()
     yield monkeypatch
-    guidance_api.limits.cache_clear()
+    ingest.limits.cache_clear()
 
 
 async def upload(

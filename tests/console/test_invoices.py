@@ -9,7 +9,7 @@ import pytest
 
 from daemon.billing.invoice import Period
 from daemon.db import audit, invoices
-from daemon.http import invoice_api
+from daemon.services import invoices as invoice_service
 from tests.console.conftest import BrowserFactory, Console
 
 
@@ -24,7 +24,7 @@ async def test_the_admin_closes_a_month_and_the_tenant_sees_only_its_own_invoice
     pool = _pool(console)
     this_month = str(Period.containing(datetime.now(UTC)))
     later = datetime.now(UTC) + timedelta(days=40)
-    monkeypatch.setattr(invoice_api, "clock", lambda: later)  # the API's own seam for the time
+    monkeypatch.setattr(invoice_service, "clock", lambda: later)  # the service layer's seam for the time
     # the issuer a real deployment configures (CALLD_INVOICE_ISSUER_NAME, …)
     monkeypatch.setattr(console.daemon.settings, "invoice_issuer_name", "株式会社コールディー")
     monkeypatch.setattr(console.daemon.settings, "invoice_registration_number", "T1234567890123")

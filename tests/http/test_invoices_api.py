@@ -15,7 +15,7 @@ import pytest
 
 from daemon.app import Daemon
 from daemon.billing.invoice import JST, Period, epoch_us
-from daemon.http import invoice_api
+from daemon.services import invoices as invoice_service
 from tests.conftest import DaemonFactory
 from tests.http.test_status_admin import ADMIN, call, url
 
@@ -33,7 +33,7 @@ SetClock = Callable[[datetime], None]
 @pytest.fixture
 def set_clock(monkeypatch: pytest.MonkeyPatch) -> SetClock:
     def set_to(at: datetime) -> None:
-        monkeypatch.setattr(invoice_api, "clock", lambda: at)
+        monkeypatch.setattr(invoice_service, "clock", lambda: at)
 
     return set_to
 

@@ -6,7 +6,7 @@
     /console/ivr/invoices                                  the IVR customer's issued invoices
     /console/ivr/invoices/{YYYY-MM}.html                   one of them, printable
 
-The money comes from :mod:`daemon.db.invoices` and the document from
+The money comes from :mod:`daemon.services.invoices` and the document from
 :mod:`daemon.billing.invoice_render`, as in the admin API (invoice_api.py).
 """
 
@@ -15,16 +15,18 @@ from __future__ import annotations
 from aiohttp import web
 
 from daemon.billing import invoice_render
-from daemon.billing.invoice import Invoice, NoContract, Period
-from daemon.console.changes import audited
+from daemon.billing.invoice import Invoice, Period
+from daemon.console.changes import actor_of
 from daemon.console.pages.path import path_id
 from daemon.console.paths import PREFIX
 from daemon.console.render import page, see_other
 from daemon.console.viewer import ADMIN, IVR, require, tenant_scope
-from daemon.db import invoices, tenants
+from daemon.db import tenants
 from daemon.db.errors import NotFound
-from daemon.http import invoice_api
-from daemon.http.context import daemon_of, pool_of
+from daemon.db.invoices import Terms
+from daemon.http.context import pool_of, settings_of
+from daemon.services import invoices
+from daemon.services.errors import Conflict
 
 routes = web.RouteTableDef()
 
@@ -34,8 +36,8 @@ MONTH = "{period:[0-9][0-9][0-9][0-9]-[0-9][0-9]}"
 REFUSED = "この月の請求書は確定できません"
 
 
-def _terms(request: web.Request) -> invoices.Terms:
-    return invoices.Terms.from_settings(daemon_of(request).settings)
+def _terms(request: web.Request) -> Terms:
+    return Terms.from_settings(settings_of(request))
 
 
 def _period(text: str) -> Period:
@@ -46,14 +48,14 @@ def _period(text: str) -> Period:
 
 
 def last_month() -> Period:
-    now = Period.containing(invoice_api.clock())
+    now = Period.containing(invoices.clock())
     return Period(now.year - 1, 12) if now.month == 1 else Period(now.year, now.month - 1)
 
 
 async def _invoice(request: web.Request, tenant_id: int, period: Period) -> Invoice:
     try:
-        return await invoices.invoice(pool_of(request), tenant_id, period, _terms(request), invoice_api.clock())
-    except (invoices.InvoiceRefused, NoContract):
+        return await invoices.invoice(pool_of(request), actor_of(request), tenant_id, period, _terms(request))
+    except (Conflict, invoices.NoContractThen):
         raise NotFound(f"no invoice of tenant {tenant_id} for {period}") from None
 
 
@@ -63,7 +65,7 @@ def _document(found: Invoice) -> web.Response:
         text=invoice_render.to_html(found),
         content_type="text/html",
         charset="utf-8",
-        headers={"Content-Security-Policy": invoice_api._HTML_POLICY, "Cache-Control": "no-store"},
+        headers={"Content-Security-Policy": invoice_render.HTML_POLICY, "Cache-Control": "no-store"},
     )
 
 
@@ -76,11 +78,11 @@ async def admin_month(request: web.Request) -> web.Response:
     for tenant in await tenants.list_tenants(pool_of(request)):
         try:
             found = await invoices.invoice(
-                pool_of(request), tenant.tenant_id, period, _terms(request), invoice_api.clock()
+                pool_of(request), actor_of(request), tenant.tenant_id, period, _terms(request)
             )
             rows.append((tenant, found, ""))
-        except (invoices.InvoiceRefused, NoContract) as exc:
-            rows.append((tenant, None, "契約がありません" if isinstance(exc, NoContract) else "まだ計算できません"))
+        except (Conflict, invoices.NoContractThen) as exc:
+            rows.append((tenant, None, "まだ計算できません" if isinstance(exc, Conflict) else "契約がありません"))
     return page(request, "invoices_admin.html", {"period": str(period), "rows": rows, "error": ""})
 
 
@@ -97,16 +99,8 @@ async def close(request: web.Request) -> web.StreamResponse:
     tenant_id = path_id(request, "tenant_id")
     period = _period(request.match_info["period"])
     try:
-        async with audited(request) as change:
-            issued = await invoices.close(change.pool, tenant_id, period, _terms(request), invoice_api.clock())
-            await change.record(
-                "invoice.close",
-                tenant_id=tenant_id,
-                target=f"invoice {issued.number}",
-                before={"status": "open"},
-                after={"status": "closed", "total_yen": issued.total_yen, "period": str(period)},
-            )
-    except (invoices.InvoiceRefused, NoContract) as exc:
+        await invoices.close(pool_of(request), actor_of(request), tenant_id, period, _terms(request))
+    except (Conflict, invoices.NoContractThen) as exc:
         rows = [(await tenants.get_tenant(pool_of(request), tenant_id), None, str(exc))]
         return page(request, "invoices_admin.html", {"period": str(period), "rows": rows, "error": REFUSED}, status=409)
     raise see_other(f"{ADMIN_LIST}?period={period}")
@@ -115,7 +109,8 @@ async def close(request: web.Request) -> web.StreamResponse:
 @routes.get(IVR_LIST)
 async def own_invoices(request: web.Request) -> web.Response:
     _, tenant_id = tenant_scope(request, IVR)
-    return page(request, "invoices_own.html", {"invoices": await invoices.closed_invoices(pool_of(request), tenant_id)})
+    found = await invoices.closed(pool_of(request), actor_of(request), tenant_id)
+    return page(request, "invoices_own.html", {"invoices": found})
 
 
 @routes.get(IVR_LIST + "/" + MONTH + ".html")

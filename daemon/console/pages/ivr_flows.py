@@ -2,9 +2,9 @@
 
 The JSON is checked exactly as the API checks it: its shape by the API's
 :class:`daemon.ivr.models.Flow`, and on publishing the graph against the
-tenant by :func:`daemon.db.ivr_flows.publish` (:mod:`daemon.ivr.validate`).
+tenant by :mod:`daemon.services.ivr_flows` (:mod:`daemon.ivr.validate`).
 Every message is shown beside the node it names.  "Save and publish" is one
-audited transaction: refused, not even the new version is kept.
+audited change: refused, not even the new version is kept.
 """
 
 from __future__ import annotations
@@ -17,17 +17,17 @@ from typing import Any
 from aiohttp import web
 from pydantic import ValidationError
 
-from daemon.console.changes import audited
+from daemon.console.changes import actor_of
 from daemon.console.forms import fields, message
 from daemon.console.pages.path import path_id
 from daemon.console.paths import PREFIX
 from daemon.console.render import page, see_other
 from daemon.console.viewer import IVR, tenant_scope
-from daemon.db import ivr_flows
-from daemon.db.ivr_flows import PublishRefused, Version
 from daemon.http.context import pool_of
 from daemon.ivr.models import WEEKDAYS, Flow, HoursNode
 from daemon.ivr.validate import Problem
+from daemon.services import ivr_flows
+from daemon.services.ivr_flows import FlowRefused
 
 routes = web.RouteTableDef()
 
@@ -139,7 +139,7 @@ async def _page(
     errors: Mapping[str, list[str]] | None = None,
     status: int = 200,
 ) -> web.Response:
-    found = await ivr_flows.versions(pool_of(request), tenant_id)
+    found = await ivr_flows.versions(pool_of(request), actor_of(request), tenant_id)
     live = next((v for v in found if v.live), None)
     latest = found[-1] if found else None
     if text is None:
@@ -164,34 +164,20 @@ async def flows(request: web.Request) -> web.Response:
     return await _page(request, tenant_id)
 
 
-def _audit_after(v: Version) -> dict[str, Any]:
-    return {"version": v.version, "live": v.live, "definition": v.definition.model_dump(mode="json")}
-
-
 @routes.post(LIST)
 async def save(request: web.Request) -> web.StreamResponse:
     _, tenant_id = tenant_scope(request, IVR)
     values = await fields(request)
     text = values.get("definition", "")
-    publish = values.get("action") == "publish"
     try:
         flow = _parse(text)
-        async with audited(request) as change:
-            before = await ivr_flows.live(change.pool, tenant_id)
-            saved = await ivr_flows.save(change.pool, tenant_id, flow)
-            if publish:  # refused: the exception rolls the new version back too
-                saved = await ivr_flows.publish(change.pool, tenant_id, saved.version)
-            await change.record(
-                "ivr.flow.publish" if publish else "ivr.flow.save",
-                tenant_id=tenant_id,
-                target=f"flow version {saved.version}",
-                before={"live_version": before.version} if before else None,
-                after=_audit_after(saved),
-            )
+        await ivr_flows.save(
+            pool_of(request), actor_of(request), tenant_id, flow, publish=values.get("action") == "publish"
+        )
     except FlowErrors as exc:
         return await _page(request, tenant_id, text=text, errors=exc.by_node, status=422)
-    except PublishRefused as exc:
-        return await _page(request, tenant_id, text=text, errors=_problems(exc.problems), status=422)
+    except FlowRefused as exc:
+        return await _page(request, tenant_id, text=text, errors=_problems(exc.refused), status=422)
     raise see_other(LIST)
 
 
@@ -200,18 +186,10 @@ async def publish_version(request: web.Request) -> web.StreamResponse:
     """Publish an earlier (or the latest) saved version: also how a roll-back is done."""
     _, tenant_id = tenant_scope(request, IVR)
     number = path_id(request, "version")
+    pool, actor = pool_of(request), actor_of(request)
     try:
-        async with audited(request) as change:
-            before = await ivr_flows.live(change.pool, tenant_id)
-            done = await ivr_flows.publish(change.pool, tenant_id, number)
-            await change.record(
-                "ivr.flow.publish",
-                tenant_id=tenant_id,
-                target=f"flow version {number}",
-                before={"live_version": before.version} if before else None,
-                after={"live_version": done.version},
-            )
-    except PublishRefused as exc:
-        text = _dump((await ivr_flows.version(pool_of(request), tenant_id, number)).definition)
-        return await _page(request, tenant_id, text=text, errors=_problems(exc.problems), status=422)
+        await ivr_flows.publish(pool, actor, tenant_id, number)
+    except FlowRefused as exc:
+        text = _dump((await ivr_flows.version(pool, actor, tenant_id, number)).definition)
+        return await _page(request, tenant_id, text=text, errors=_problems(exc.refused), status=422)
     raise see_other(LIST)

@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from aiohttp import web
 
 from daemon.calls.cutoff import wall_us
+from daemon.console.changes import actor_of
 from daemon.console.forms import FormErrors, validate
 from daemon.console.paths import PREFIX
 from daemon.console.render import page
@@ -19,9 +20,9 @@ from daemon.console.viewer import IVR, tenant_scope
 from daemon.db import forwarding
 from daemon.destinations import JAPANESE_NAMES
 from daemon.http.context import pool_of
-from daemon.http.ivr_api import _us
-from daemon.http.ivr_models import ForwardedLeg, ForwardedQuery
 from daemon.ivr import published
+from daemon.services import forwarding as forwarding_service
+from daemon.services.ivr_models import ForwardedLeg, ForwardedQuery
 from daemon.services.values import TOKYO
 
 routes = web.RouteTableDef()
@@ -64,15 +65,7 @@ async def forwarded(request: web.Request) -> web.Response:
         first, last = _day(values["from"], "from"), _day(values["to"], "to")
         until = None if last is None else last + timedelta(days=1)
         query = validate(ForwardedQuery, {"since": _start_of(first), "until": _start_of(until), "limit": PAGE_SIZE})
-        rows = await forwarding.listing(
-            pool_of(request),
-            tenant_id,
-            since_us=_us(query.since),
-            until_us=_us(query.until),
-            limit=query.limit,
-            offset=query.offset,
-        )
-        legs = [ForwardedLeg(**dict(r)) for r in rows]
+        legs = await forwarding_service.forwarded(pool_of(request), actor_of(request), tenant_id, query)
     except FormErrors as exc:
         errors = exc.errors
     pool = pool_of(request)

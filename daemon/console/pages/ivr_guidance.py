@@ -1,9 +1,10 @@
 """``/console/ivr/guidance``: the IVR customer's guidance; upload a recording; hear the original and the result.
 
-The upload goes the API's way (:mod:`daemon.http.guidance_api`): the multipart
-body is streamed to a file under the guidance size limit (the app's 64 KiB
-``client_max_size`` is for forms and JSON), then converted and loudness-tuned in
-the child process.  So the CSRF token travels in the ``X-CSRF-Token`` header
+The upload goes the API's way: the multipart body is streamed to a file under
+the guidance size limit (:mod:`daemon.http.upload`; the app's 64 KiB
+``client_max_size`` is for forms and JSON), then :mod:`daemon.services.guidance`
+has it converted and loudness-tuned in the child process and records it.  So
+the CSRF token travels in the ``X-CSRF-Token`` header
 (``static/guidance_upload.js``): the session middleware must not read the body.
 """
 
@@ -16,22 +17,27 @@ from typing import Any
 
 from aiohttp import web
 
-from daemon.console.changes import audited
+from daemon.audio import ingest
+from daemon.audio.errors import AudioRejected
+from daemon.audio.store import GuidanceStore
+from daemon.console.changes import actor_of
 from daemon.console.pages.path import path_id
 from daemon.console.paths import PREFIX
+from daemon.console.refusals import form_errors
 from daemon.console.render import page, see_other
 from daemon.console.viewer import IVR, tenant_scope
-from daemon.db import guidance as db
-from daemon.db.errors import Conflict, NotFound
-from daemon.http import guidance_api
-from daemon.http.context import pool_of
-from daemon.http.errors import ApiError
+from daemon.db.errors import NotFound
+from daemon.http.context import pool_of, settings_of
+from daemon.http.upload import UploadRefused, received
+from daemon.services import guidance
+from daemon.services.errors import Conflict, Invalid
 
 routes = web.RouteTableDef()
 
 LIST = f"{PREFIX}/ivr/guidance"
 ONE = LIST + r"/{guidance_id:\d+}"
 RATES = ("8000", "16000")
+NAME_TAKEN = "この名前のガイダンスはすでにあります"
 # The original as uploaded: played by the browser with the type of its container.
 CONTENT_TYPES = {
     "mp3": "audio/mpeg",
@@ -50,16 +56,25 @@ def guidance_url(guidance_id: int) -> str:
     return f"{LIST}/{guidance_id}"
 
 
-def refusal(exc: ApiError) -> str:
-    """The upload's refusal in Japanese (the API's own sentence kept for the details)."""
-    if exc.status == 413:
-        mb = guidance_api.limits().max_bytes / (1024 * 1024)
-        return f"ファイルが大きすぎます（上限 {mb:g} MB）。"
-    if exc.status == 415:
-        return "ファイルを選んでから送信してください。"
-    if exc.status == 400:
-        return f"ファイルと名前を指定してください（{exc.message}）。"
-    return f"この音声ファイルは使えません（{exc.message}）。"
+def refusal(exc: AudioRejected | UploadRefused) -> tuple[str, str]:
+    """The upload's refusal in Japanese, with the field it is about (the ingest's sentence kept for details)."""
+    if isinstance(exc, UploadRefused):
+        if exc.problem == "not_multipart":
+            return "file", "ファイルを選んでから送信してください。"
+        if exc.problem == "name_too_long":
+            return "name", "名前が長すぎます。"
+        return "file", f"ファイルと名前を指定してください（{exc.message}）。"
+    if exc.reason == "too_large":
+        return "file", f"ファイルが大きすぎます（上限 {_max_mb():g} MB）。"
+    return "file", f"この音声ファイルは使えません（{exc.message}）。"
+
+
+def _max_mb() -> float:
+    return ingest.limits().max_bytes / (1024 * 1024)
+
+
+def _store(request: web.Request) -> GuidanceStore:
+    return guidance.store(settings_of(request))
 
 
 def _guidance_id(request: web.Request) -> int:
@@ -70,8 +85,8 @@ async def _list(
     request: web.Request, tenant_id: int, *, errors: Mapping[str, str] | None = None, status: int = 200
 ) -> web.Response:
     context: dict[str, Any] = {
-        "items": await db.all_of(pool_of(request), tenant_id),
-        "max_mb": guidance_api.limits().max_bytes / (1024 * 1024),
+        "items": await guidance.listing(pool_of(request), actor_of(request), tenant_id),
+        "max_mb": _max_mb(),
         "values": {},
         "errors": dict(errors or {}),
     }
@@ -87,35 +102,25 @@ async def guidance_list(request: web.Request) -> web.Response:
 @routes.post(LIST)
 async def upload(request: web.Request) -> web.StreamResponse:
     _, tenant_id = tenant_scope(request, IVR)
-    store = guidance_api._store(request)
+    store = _store(request)
     try:
-        async with guidance_api._received(request, store) as received:
-            if received.name is None:
+        async with received(request, store) as got:
+            if got.name is None:
                 return await _list(request, tenant_id, errors={"name": "名前を入力してください"}, status=422)
-            if await db.name_taken(pool_of(request), tenant_id, received.name):
-                return await _list(
-                    request, tenant_id, errors={"name": "この名前のガイダンスはすでにあります"}, status=422
-                )
-            made = await guidance_api._from_upload(received, store)
-            async with audited(request) as change:
-                row = await db.create(change.pool, tenant_id, received.name, made)
-                await change.record(
-                    "ivr.guidance.create",
-                    tenant_id=tenant_id,
-                    target=f"guidance {row.id}",
-                    after={"name": row.name, "original_name": row.original_name, "digest": row.digest},
-                )
-    except ApiError as exc:
-        return await _list(request, tenant_id, errors={"file": refusal(exc)}, status=422 if exc.status < 500 else 503)
-    except Conflict:
-        return await _list(request, tenant_id, errors={"name": "この名前のガイダンスはすでにあります"}, status=422)
+            row = await guidance.upload(pool_of(request), actor_of(request), store, tenant_id, got.name, got.upload)
+    except (AudioRejected, UploadRefused) as exc:
+        return await _list(request, tenant_id, errors=dict([refusal(exc)]), status=422)
+    except Conflict:  # the only one an upload meets: the name is taken
+        return await _list(request, tenant_id, errors={"name": NAME_TAKEN}, status=422)
+    except Invalid as exc:
+        return await _list(request, tenant_id, errors=form_errors(exc), status=422)
     raise see_other(guidance_url(row.id))
 
 
 @routes.get(ONE)
 async def guidance_detail(request: web.Request) -> web.Response:
     _, tenant_id = tenant_scope(request, IVR)
-    row = await db.get(pool_of(request), tenant_id, _guidance_id(request))
+    row = await guidance.get(pool_of(request), actor_of(request), tenant_id, _guidance_id(request))
     return page(request, "ivr_guidance_detail.html", {"g": row, "report": row.report or {}})
 
 
@@ -129,17 +134,17 @@ async def _file(path: Path, content_type: str) -> web.StreamResponse:
 async def processed_audio(request: web.Request) -> web.StreamResponse:
     """The processed WAV the calls play (``?rate=16000``: the wideband one)."""
     _, tenant_id = tenant_scope(request, IVR)
-    row = await db.get(pool_of(request), tenant_id, _guidance_id(request))
+    row = await guidance.get(pool_of(request), actor_of(request), tenant_id, _guidance_id(request))
     rate = request.query.get("rate", "8000")
     if rate not in RATES or row.digest is None:
         raise NotFound(f"guidance {row.id} has no audio at {rate}")
-    return await _file(guidance_api._store(request).path(row.digest, int(rate)), "audio/wav")
+    return await _file(_store(request).path(row.digest, int(rate)), "audio/wav")
 
 
 @routes.get(ONE + "/original")
 async def original_audio(request: web.Request) -> web.StreamResponse:
     """The recording as it was uploaded."""
     _, tenant_id = tenant_scope(request, IVR)
-    found = await db.original(pool_of(request), tenant_id, _guidance_id(request))
+    found = await guidance.original(pool_of(request), actor_of(request), tenant_id, _guidance_id(request))
     path = Path(found.path)
     return await _file(path, CONTENT_TYPES.get(path.suffix.lower().lstrip("."), "application/octet-stream"))
