@@ -31,12 +31,12 @@ import asyncpg
 from aiohttp import web
 
 from daemon import __version__, demo_access, housekeeping
-from daemon.calls.balance_watch import BalanceWatcher
 from daemon.calls.coaching import CoachingDial
 from daemon.calls.entry import CallEntry, ProductFlow
 from daemon.calls.services import Services
 from daemon.config import Settings
 from daemon.db import demo, nodes
+from daemon.db.balance_listener import BalanceWatcher
 from daemon.db.embedded import EmbeddedPostgres, PortBusy, ensure_cdr_role
 from daemon.db.errors import DB_ERRORS
 from daemon.db.migrate import migrate

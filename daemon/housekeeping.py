@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import asyncio
 
-from daemon.calls.balance_watch import BalanceWatcher
 from daemon.calls.services import Services
 from daemon.config import Settings
 from daemon.db import console_sessions, nodes
+from daemon.db.balance_listener import BalanceWatcher
 from daemon.db.errors import DB_ERRORS
 from daemon.logs import get_logger
 from daemon.metrics import Metrics

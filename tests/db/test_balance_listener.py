@@ -6,7 +6,6 @@ import asyncio
 
 import asyncpg
 
-from daemon.calls import balance_watch
 from daemon.db.balance_listener import BalanceWatcher
 
 
@@ -35,7 +34,3 @@ async def test_listener_reopens_after_its_connection_is_killed(db_dsn: str) -> N
     finally:
         await watcher.stop()
         await pool.close()
-
-
-def test_the_old_module_still_names_the_listener() -> None:
-    assert balance_watch.BalanceWatcher is BalanceWatcher
