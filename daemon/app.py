@@ -167,9 +167,17 @@ class Daemon:
     async def _start_http(self) -> web.AppRunner:
         from daemon.http.app import build_app
         from daemon.http.bad_requests import AppRunner
+        from daemon.http.context import NodeInfo
 
         s = self.settings
-        runner = AppRunner(build_app(self), access_log=None)
+        app = build_app(
+            settings=s,
+            metrics=self.metrics,
+            admin_token=self.admin_token,
+            node=NodeInfo(self.version, self.started_at, lambda: len(self.outbound.sessions)),
+            pool=lambda: self.pool,
+        )
+        runner = AppRunner(app, access_log=None)
         await runner.setup()
         try:
 

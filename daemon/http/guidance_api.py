@@ -42,7 +42,7 @@ from daemon.audio.store import GuidanceStore
 from daemon.audio.target import VERSION
 from daemon.db import guidance as db
 from daemon.db.tenants import NotFound
-from daemon.http.context import daemon_of, pool_of
+from daemon.http.context import pool_of, settings_of
 from daemon.http.errors import ApiError
 from daemon.http.guidance_models import GuidanceList, GuidanceName, GuidanceOut, SpeechIn, out
 from daemon.http.registry import RouteTable
@@ -69,7 +69,7 @@ def _one_at_a_time() -> asyncio.Semaphore:
 
 
 def _store(request: web.Request) -> GuidanceStore:
-    return GuidanceStore(daemon_of(request).settings.prompts_path)
+    return GuidanceStore(settings_of(request).prompts_path)
 
 
 def _id(request: web.Request) -> int:

@@ -24,7 +24,7 @@ from daemon.billing.invoice import Invoice, NoContract, Period
 from daemon.db import contracts, invoices
 from daemon.db.tenants import NotFound
 from daemon.http.admin import _tenant_id
-from daemon.http.context import daemon_of, pool_of
+from daemon.http.context import pool_of, settings_of
 from daemon.http.errors import ApiError
 from daemon.http.invoice_models import (
     AdjustmentCreate,
@@ -61,7 +61,7 @@ def _period(request: web.Request) -> Period:
 
 
 def _terms(request: web.Request) -> invoices.Terms:
-    return invoices.Terms.from_settings(daemon_of(request).settings)
+    return invoices.Terms.from_settings(settings_of(request))
 
 
 @contextlib.contextmanager

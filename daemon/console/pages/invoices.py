@@ -24,7 +24,7 @@ from daemon.console.viewer import ADMIN, IVR, require, tenant_scope
 from daemon.db import invoices, tenants
 from daemon.db.errors import NotFound
 from daemon.http import invoice_api
-from daemon.http.context import daemon_of, pool_of
+from daemon.http.context import pool_of, settings_of
 
 routes = web.RouteTableDef()
 
@@ -35,7 +35,7 @@ REFUSED = "この月の請求書は確定できません"
 
 
 def _terms(request: web.Request) -> invoices.Terms:
-    return invoices.Terms.from_settings(daemon_of(request).settings)
+    return invoices.Terms.from_settings(settings_of(request))
 
 
 def _period(text: str) -> Period:
