@@ -48,8 +48,8 @@ def now() -> dt.datetime:
 class Ivr:
     """The product flow given to :class:`~daemon.calls.entry.CallEntry` for ``ivr`` numbers."""
 
-    def __init__(self, cache: FlowCache | None = None, clock: Callable[[], dt.datetime] | None = None) -> None:
-        self.cache = cache or FlowCache()
+    def __init__(self, cache: FlowCache, clock: Callable[[], dt.datetime] | None = None) -> None:
+        self.cache = cache
         self.clock = clock
 
     async def __call__(self, call: CallContext) -> None:
