@@ -16,7 +16,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# Lowest first.  A module belongs to the layer of the longest prefix naming it.
+# Lowest first.  A module belongs to the layer of the longest prefix naming it
+# (a prefix names a module and, if it is a package, everything in it).
 LAYERS: dict[str, tuple[str, ...]] = {
     "pure rules": (
         "daemon.billing",
@@ -112,7 +113,11 @@ def layer_of(module: str) -> int | None:
             covers = module == prefix or (prefix != "daemon" and module.startswith(prefix + "."))
             if covers and (best is None or len(prefix) > best[0]):
                 best = (len(prefix), rank)
-    return None if best is None else best[1]
+    if best is not None:
+        return best[1]
+    # A package whose modules are all named in one layer (its __init__ holds a docstring) is of that layer.
+    below = {rank for rank, prefixes in enumerate(LAYERS.values()) for p in prefixes if p.startswith(module + ".")}
+    return below.pop() if len(below) == 1 else None
 
 
 def test_every_module_of_the_daemon_has_a_layer() -> None:
