@@ -69,6 +69,7 @@ class ListenHub:
         self._dsn = dsn
         await self._connect()
         self._task = asyncio.get_running_loop().create_task(self._keep(), name="listen-hub")
+        self._task.add_done_callback(_report)
 
     async def stop(self) -> None:
         task, self._task = self._task, None
@@ -119,6 +120,12 @@ class ListenHub:
     def _dispatch(self, conn: object, pid: int, channel: str, payload: object) -> None:
         for subscriber in self._subscribers.get(channel, ()):
             _guarded(channel, subscriber.notified, str(payload))
+
+
+def _report(task: asyncio.Task[None]) -> None:
+    """The keeper only ends by cancellation; anything else is a bug, said loudly."""
+    if not task.cancelled() and task.exception() is not None:
+        _log.error("listen_hub_failed", error=repr(task.exception()), exc_info=task.exception())
 
 
 def _guarded(channel: str, callback: Callable[..., None], *args: str) -> None:
