@@ -25,7 +25,7 @@ import uuid
 import asyncpg
 
 from benchmarks.harness import bench_database, daemon_env, percentile, place_many, raise_fd_limit
-from daemon.db import coaching_admin, ledger, tenants
+from daemon.db import callers, counsellors, groups, ledger, tenants
 from emulator import CallerScript, FakeFreeSwitch, FarEnd, Keys
 from tests.daemon_process import DaemonProcess
 
@@ -39,12 +39,12 @@ async def populate(dsn: str, calls: int) -> tuple[int, list[int]]:
     try:
         tenant = await tenants.create_tenant(pool, "coaching-bench", calls * 2)
         await tenants.add_number(pool, tenant, NUMBER, "coaching")
-        callers = []
+        caller_ids = []
         for i in range(calls):
-            member = await coaching_admin.create_counsellor(
+            member = await counsellors.create(
                 pool, tenant, name=f"c{i}", dial_string=f"sofia/external/080{i:08d}@127.0.0.1:5090"
             )
-            await coaching_admin.create_group(
+            await groups.create(
                 pool,
                 tenant,
                 code=str(100 + i),
@@ -53,8 +53,8 @@ async def populate(dsn: str, calls: int) -> tuple[int, list[int]]:
                 members=[member],
                 warning_seconds=2,
             )
-            callers.append(
-                await coaching_admin.create_caller(
+            caller_ids.append(
+                await callers.create(
                     pool,
                     tenant,
                     name=f"u{i}",
@@ -63,7 +63,7 @@ async def populate(dsn: str, calls: int) -> tuple[int, list[int]]:
                     numbers=[f"090{i:08d}"],
                 )
             )
-        return tenant, callers
+        return tenant, caller_ids
     finally:
         await pool.close()
 
@@ -91,8 +91,8 @@ async def main(args: argparse.Namespace) -> dict[str, object]:
     raise_fd_limit()
     report: dict[str, object] = {}
     async with bench_database() as (dsn, work):
-        tenant, callers = await populate(dsn, args.calls)
-        await fund(dsn, tenant, callers, RATE * args.talk_seconds // 60)
+        tenant, caller_ids = await populate(dsn, args.calls)
+        await fund(dsn, tenant, caller_ids, RATE * args.talk_seconds // 60)
         daemon = DaemonProcess(daemon_env(dsn, work, node="coach", pool_size=40))
         await daemon.start()
         try:
@@ -123,7 +123,7 @@ async def main(args: argparse.Namespace) -> dict[str, object]:
                 flush=True,
             )
 
-            await fund(dsn, tenant, callers, 100_000)
+            await fund(dsn, tenant, caller_ids, 100_000)
             scripts = [script(i % args.calls, 0.2) for i in range(args.calls * args.rounds)]
             results, elapsed = await place_many(fs, scripts, args.inflight)
             talked = sum(1 for r in results if any(b.outcome == "SUCCESS" for b in r.bridged_to))

@@ -25,7 +25,7 @@ checked after each phase (exit status 1 if any is broken):
   balance for every caller, no prepaid balance below zero, no line or counsellor
   left taken (:func:`benchmarks.chaos_kill.audit`);
 * recovery by itself: ``/status`` 503 during the outage and 200 after, a new call
-  admitted again, a fresh heartbeat and the balance listener's LISTEN back.
+  admitted again, a fresh heartbeat and the LISTEN hub's connection back.
 """
 
 from __future__ import annotations
@@ -296,7 +296,7 @@ class Phase:
         self.promise(self.out["seconds_to_status_200"] is not None, "/status did not come back to 200")
 
     async def check_recovery(self) -> None:
-        """A new call admitted again, a fresh heartbeat, the balance listener's LISTEN back."""
+        """A new call admitted again, a fresh heartbeat, the LISTEN hub's connection back."""
         run = self.run
 
         async def new_call_admitted() -> bool:
@@ -317,7 +317,7 @@ class Phase:
                 return bool(
                     await conn.fetchval(
                         "SELECT count(*) FROM pg_stat_activity"
-                        " WHERE application_name = 'calld' AND query LIKE 'LISTEN %'"
+                        " WHERE application_name = 'calld-listen' AND query LIKE 'LISTEN %'"
                     )
                 )
 

@@ -9,7 +9,7 @@ Every resource is entered on one ``AsyncExitStack`` as it comes up, so a start
 that fails half way undoes exactly what it did, in reverse, and ``stop()``
 undoes everything in the same order: stop taking calls and let live ones drain
 (housekeeping still heartbeats meanwhile), cancel the background tasks, close
-HTTP, the balance listener and the pool, stop the embedded PostgreSQL.
+HTTP, the balance watcher, the LISTEN hub and the pool, stop the embedded PostgreSQL.
 
 A background task never dies silently: a database error is retried inside the
 task; anything else is logged and sets ``failed``, and ``serve`` then stops the
@@ -31,17 +31,19 @@ import asyncpg
 from aiohttp import web
 
 from daemon import __version__, demo_access, event_loop, gc_tuning, housekeeping
-from daemon.calls.balance_watch import BalanceWatcher
 from daemon.calls.coaching import CoachingDial
 from daemon.calls.entry import CallEntry, ProductFlow
 from daemon.calls.services import Services
 from daemon.config import Settings
 from daemon.db import demo, node_lease, nodes
+from daemon.db.balance_listener import BalanceWatcher
 from daemon.db.embedded import EmbeddedPostgres, PortBusy, ensure_cdr_role
 from daemon.db.errors import DB_ERRORS
+from daemon.db.listen import ListenHub
 from daemon.db.migrate import migrate
 from daemon.db.pool import create_pool, reachable, unusable_database
 from daemon.ivr import published
+from daemon.ivr.cache import FlowCache
 from daemon.ivr.interpreter import Ivr
 from daemon.logs import get_logger
 from daemon.loop_lag import LoopLagMonitor
@@ -74,10 +76,14 @@ class Daemon:
         self.services = Services(settings, self.metrics, self.prompts, None, settings.node_id)
         self.settler: Settler | None = None
         self.notifier = Notifier()  # systemd's READY/WATCHDOG (a no-op outside systemd)
-        self.watcher = BalanceWatcher()
+        self.listen = ListenHub()  # one LISTEN connection; its subscribers come next
+        self.watcher = BalanceWatcher(self.listen)
         self.loop_lag = LoopLagMonitor(self.metrics.loop_lag)
         # One flow per product (numbers.product); a new product adds its entry here.
-        self.products: dict[str, ProductFlow] = {"coaching": CoachingDial(self.watcher), "ivr": Ivr()}
+        self.products: dict[str, ProductFlow] = {
+            "coaching": CoachingDial(self.watcher),
+            "ivr": Ivr(FlowCache(self.listen)),
+        }
         entry = CallEntry(self.services, self.products)
         self.outbound = OutboundServer(entry, self.metrics, hangup_complete_timeout=settings.hangup_complete_timeout)
         self.embedded: EmbeddedPostgres | None = None
@@ -145,7 +151,7 @@ class Daemon:
         stack.push_async_callback(self.outbound.stop, s.drain_seconds)
         self._spawn("node lease", lease.keep())
         self._spawn("database", self._connect_db(dsn))
-        self._spawn("housekeeping", housekeeping.run(s, self.services, self.metrics, self.watcher))
+        self._spawn("housekeeping", housekeeping.run(s, self.services, self.metrics))
         self._spawn("watchdog", self.notifier.run(lambda: self.outbound.serving))
 
     async def stop(self) -> None:
@@ -191,9 +197,17 @@ class Daemon:
     async def _start_http(self) -> web.AppRunner:
         from daemon.http.app import build_app
         from daemon.http.bad_requests import AppRunner
+        from daemon.http.context import NodeInfo
 
         s = self.settings
-        runner = AppRunner(build_app(self), access_log=None)
+        app = build_app(
+            settings=s,
+            metrics=self.metrics,
+            admin_token=self.admin_token,
+            node=NodeInfo(self.version, self.started_at, lambda: len(self.outbound.sessions)),
+            pool=lambda: self.pool,
+        )
+        runner = AppRunner(app, access_log=None)
         await runner.setup()
         try:
 
@@ -212,6 +226,7 @@ class Daemon:
 
     async def _close_database(self) -> None:
         await self.watcher.stop()
+        await self.listen.stop()
         pool, self.services.pool = self.services.pool, None
         if pool is not None:
             await pool.close()
@@ -252,8 +267,10 @@ class Daemon:
                 continue
             try:
                 await self._prepare_database(pool)
+                await self.listen.start(dsn)
                 await self.watcher.start(pool)
             except BaseException as exc:
+                await self.listen.stop()
                 await pool.close()
                 if not isinstance(exc, DB_ERRORS):
                     raise

@@ -3,7 +3,6 @@
 * heartbeat this node (other nodes free our lines if it stops);
 * free the lines of nodes silent for ``CALLD_NODE_TIMEOUT_SECONDS``;
 * free this node's orphaned lines (a release lost to a database outage);
-* re-open the balance listener if the database dropped its connection;
 * finish the calls of dead nodes from their FreeSWITCH's CDRs (daemon.recovery);
 * delete expired web-console sessions, and log-in waits long forgotten.
 
@@ -15,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 
-from daemon.calls.balance_watch import BalanceWatcher
 from daemon.calls.services import Services
 from daemon.config import Settings
 from daemon.console.throttle import QUIET_S
@@ -28,7 +26,7 @@ from daemon.recovery.reconcile import adopt_dead_nodes
 _log = get_logger(__name__)
 
 
-async def tick(settings: Settings, services: Services, metrics: Metrics, watcher: BalanceWatcher) -> None:
+async def tick(settings: Settings, services: Services, metrics: Metrics) -> None:
     """One round; raises the database's errors."""
     pool = services.pool
     if pool is None:
@@ -45,7 +43,6 @@ async def tick(settings: Settings, services: Services, metrics: Metrics, watcher
     if freed:
         metrics.lines_reaped.inc(freed)
         _log.warning("lines_reaped", count=freed)
-    await watcher.ensure_listening()
     adopted = await adopt_dead_nodes(pool, s.node_id, s.node_timeout_seconds)
     if adopted.closed_unanswered or adopted.finished_from_cdr:
         _log.warning("dead_node_calls_finished", **vars(adopted))
@@ -53,11 +50,11 @@ async def tick(settings: Settings, services: Services, metrics: Metrics, watcher
     await login_throttle.purge(pool, QUIET_S)
 
 
-async def run(settings: Settings, services: Services, metrics: Metrics, watcher: BalanceWatcher) -> None:
+async def run(settings: Settings, services: Services, metrics: Metrics) -> None:
     """Forever: one round every heartbeat interval."""
     while True:
         await asyncio.sleep(settings.heartbeat_seconds)
         try:
-            await tick(settings, services, metrics, watcher)
+            await tick(settings, services, metrics)
         except DB_ERRORS as exc:
             _log.error("housekeeping_db_error", error=repr(exc))

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import asyncpg
 
 from daemon.billing.charges import Tariff
-from daemon.db import call_records, coaching_admin, directory, ledger, tenants
+from daemon.db import call_records, callers, counsellors, ledger, tenants
 
 
 @dataclass
@@ -24,7 +24,7 @@ async def shop(pool: asyncpg.Pool, *, lines: int = 10, number: str = "0312345678
 
 
 async def prepaid_caller(pool: asyncpg.Pool, tenant_id: int, *, yen: int, number: str = "09012345678") -> int:
-    caller_id = await coaching_admin.create_caller(
+    caller_id = await callers.create(
         pool, tenant_id, name=f"caller {number}", billing="prepaid", payment_method="bank_transfer", numbers=[number]
     )
     if yen:
@@ -33,7 +33,7 @@ async def prepaid_caller(pool: asyncpg.Pool, tenant_id: int, *, yen: int, number
 
 
 async def counsellor(pool: asyncpg.Pool, tenant_id: int, user: str, **kw: object) -> int:
-    return await coaching_admin.create_counsellor(
+    return await counsellors.create(
         pool,
         tenant_id,
         name=f"counsellor {user}",
@@ -53,7 +53,7 @@ async def talking(
     counsellor_id: int | None = None,
 ) -> uuid.UUID:
     """A call record of ``caller_id`` whose counsellor answered at ``answer_us`` (billing runs)."""
-    who = await directory.caller(pool, caller_id)
+    who = await callers.caller(pool, caller_id)
     assert who is not None
     call = uuid.uuid4()
     await call_records.open_record(

@@ -24,14 +24,15 @@ from typing import TypeVar
 from daemon.billing.charges import Tariff
 from daemon.billing.deadline import TalkingCall
 from daemon.calls import bridge, guidance
-from daemon.calls.balance_watch import BalanceWatcher
 from daemon.calls.context import CallContext
 from daemon.calls.cutoff import Backstop, Cutoff, wall_us
 from daemon.calls.keypad import read_digits
-from daemon.db import call_records, directory, hunting, money
+from daemon.db import call_records, callers, groups, hunting, money
+from daemon.db.balance_listener import BalanceWatcher
+from daemon.db.callers import Caller
 from daemon.db.deadline import within
-from daemon.db.directory import Caller, Group
 from daemon.db.errors import DB_ERRORS
+from daemon.db.groups import Group
 from daemon.db.hunting import Counsellor
 from daemon.logs import get_logger
 from daemon.outbound.session import CallEnded
@@ -284,7 +285,7 @@ async def goodbye(call: CallContext, prompt: str) -> None:
 
 async def by_caller_id(call: CallContext) -> Caller | None:
     number = call.caller_number
-    return await directory.caller_by_number(call.pool, call.tenant_id, number) if number is not None else None
+    return await callers.caller_by_number(call.pool, call.tenant_id, number) if number is not None else None
 
 
 async def by_pin(call: CallContext, lead_in: Sequence[str]) -> Caller | None:
@@ -293,7 +294,7 @@ async def by_pin(call: CallContext, lead_in: Sequence[str]) -> Caller | None:
         call,
         ("enter_pin", "invalid_pin"),
         "caller_pin",
-        lambda pin: directory.caller_by_pin(call.pool, call.tenant_id, pin),
+        lambda pin: callers.caller_by_pin(call.pool, call.tenant_id, pin),
         lead_in=lead_in,
         tries=PIN_TRIES,
         min_digits=4,
@@ -306,7 +307,7 @@ async def choose_group(call: CallContext, lead_in: Sequence[str]) -> Group | Non
         call,
         ("choose_group", "invalid_code"),
         "group_code",
-        lambda code: directory.group_by_code(call.pool, call.tenant_id, code),
+        lambda code: groups.group_by_code(call.pool, call.tenant_id, code),
         lead_in=lead_in,
         tries=CODE_TRIES,
         min_digits=1,

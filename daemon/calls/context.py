@@ -9,9 +9,9 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from daemon.calls.numbers import national
 from daemon.calls.services import Prompts, Services
 from daemon.metrics import Metrics
+from daemon.numbers import national
 from daemon.outbound.channel import ChannelInfo
 from daemon.outbound.session import Session
 

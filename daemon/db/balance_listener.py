@@ -6,23 +6,24 @@ from the same transaction.  Each node LISTENs; for a caller with talking calls
 on this node it reads the caller's money and *all* their talking calls (on any
 node) in one snapshot, computes the joint deadline, records it on its own calls
 and re-arms their cutoffs.  Every node computes the same deadline from the same
-rows.
+rows.  The daemon's LISTEN hub (:mod:`daemon.db.listen`) hears the channel; when
+it listens again after losing its connection every caller with calls here is
+recomputed (what was notified meanwhile is lost).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import uuid
 from typing import Protocol
 
 import asyncpg
-from asyncpg.pool import PoolConnectionProxy
 
 from daemon.db import call_records, money
 from daemon.db.balance_channel import BALANCE_CHANNEL
 from daemon.db.callers import CallerNotFound
 from daemon.db.errors import DB_ERRORS
+from daemon.db.listen import ListenHub
 from daemon.logs import get_logger
 
 _log = get_logger(__name__)
@@ -38,64 +39,38 @@ class Cutoff(Protocol):
 
 
 class BalanceWatcher:
-    def __init__(self) -> None:
+    def __init__(self, hub: ListenHub) -> None:
         self.pool: asyncpg.Pool | None = None
-        self._conn: PoolConnectionProxy | None = None
         self._by_caller: dict[int, dict[uuid.UUID, Cutoff]] = {}
         self._dirty: set[int] = set()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        hub.subscribe(BALANCE_CHANNEL, self._notified, self._resync)
 
     async def start(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
-        conn = await pool.acquire()
-        await conn.add_listener(BALANCE_CHANNEL, self._notified)
-        self._conn = conn
-        self._task = asyncio.get_running_loop().create_task(self._loop())
-
-    async def ensure_listening(self) -> None:
-        """Re-open the LISTEN connection if the database dropped it (called by housekeeping).
-
-        Notifications sent while it was down are lost, so every caller with live
-        calls here is recomputed.
-        """
-        if self.pool is None or self._listening():
-            return
-        if self._conn is not None:
-            with contextlib.suppress(*DB_ERRORS):
-                await self.pool.release(self._conn)
-        conn = await self.pool.acquire()
-        await conn.add_listener(BALANCE_CHANNEL, self._notified)
-        self._conn = conn
-        _log.warning("balance_listener_reopened", callers=len(self._by_caller))
-        self._dirty.update(self._by_caller)
-        self._wake.set()
-
-    def _listening(self) -> bool:
-        if self._conn is None:
-            return False
-        try:
-            return not self._conn.is_closed()
-        except asyncpg.InterfaceError:  # the pool took the dead connection back already
-            return False
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._loop())
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-        if self._conn is not None and self.pool is not None:
-            with contextlib.suppress(*DB_ERRORS):
-                await self._conn.remove_listener(BALANCE_CHANNEL, self._notified)
-            with contextlib.suppress(*DB_ERRORS):
-                await self.pool.release(self._conn, timeout=2)
-            self._conn = None
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
 
-    def _notified(self, conn: object, pid: int, channel: str, payload: object) -> None:
+    def _notified(self, payload: str) -> None:
         try:
-            caller_id = int(str(payload))
+            caller_id = int(payload)
         except ValueError:
             return
         if caller_id in self._by_caller:
             self._dirty.add(caller_id)
+            self._wake.set()
+
+    def _resync(self) -> None:
+        """Listening again: every caller with calls here may have missed a change."""
+        if self._by_caller:
+            _log.warning("balance_resync", callers=len(self._by_caller))
+            self._dirty.update(self._by_caller)
             self._wake.set()
 
     async def _loop(self) -> None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncpg
 
-from daemon.db import coaching_admin, ledger, tenants
+from daemon.db import callers, counsellors, groups, ledger, tenants
 from daemon.db.one_connection import one_connection
 from daemon.logs import get_logger
 
@@ -56,14 +56,12 @@ async def ensure_demo(pool: asyncpg.Pool) -> int:
 async def _create(pool: asyncpg.Pool) -> int:
     tenant_id = await tenants.create_tenant(pool, NAME, 2)
     await tenants.add_number(pool, tenant_id, NUMBER, "coaching")
-    caller = await coaching_admin.create_caller(
+    caller = await callers.create(
         pool, tenant_id, name="demo caller", billing="prepaid", payment_method="bank_transfer", numbers=[CALLER]
     )
     await ledger.post(pool, tenant_id, caller, "deposit", 3000, memo="demo", idempotency_key="demo-opening")
-    counsellor = await coaching_admin.create_counsellor(
+    counsellor = await counsellors.create(
         pool, tenant_id, name="demo counsellor", dial_string="sofia/external/08011112222@127.0.0.1:5090"
     )
-    await coaching_admin.create_group(
-        pool, tenant_id, code="1", name="demo group", rate_yen_per_min=300, members=[counsellor]
-    )
+    await groups.create(pool, tenant_id, code="1", name="demo group", rate_yen_per_min=300, members=[counsellor])
     return tenant_id

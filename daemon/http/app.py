@@ -8,14 +8,22 @@
     *    /console/...               the operator web console, login sessions (daemon/console/)
 
 Only ``/status`` and the OpenAPI document are open; every per-tenant figure takes a token (auth.py).
+
+It is built from the parts it serves (settings, metrics, the admin token, this
+node, a pool getter), not from the daemon: the web code depends on nothing
+above it, and a test can build it around any pool.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
+import asyncpg
 from aiohttp import web
+from pydantic import SecretStr
 
+from daemon.config import Settings
 from daemon.console import app as console_app
 from daemon.http import (
     admin,
@@ -29,13 +37,11 @@ from daemon.http import (
     openapi,
     status,
 )
-from daemon.http.context import DAEMON, METRICS, NODE, POOL, SETTINGS, NodeInfo
+from daemon.http.context import METRICS, NODE, POOL, SETTINGS, NodeInfo
 from daemon.http.errors import error_middleware
 from daemon.http.registry import install
 from daemon.http.tenant_auth import is_operator_path, tenant_token_auth
-
-if TYPE_CHECKING:
-    from daemon.app import Daemon
+from daemon.metrics import Metrics
 
 OPENAPI_PATH = "/api/v1/openapi.json"
 MAX_BODY = 64 * 1024
@@ -43,23 +49,33 @@ MAX_BODY = 64 * 1024
 _OPENAPI: web.AppKey[dict[str, Any]] = web.AppKey("openapi")
 
 
-def build_app(daemon: Daemon) -> web.Application:
-    """The application over this daemon; handlers reach its parts through the keys of context.py."""
+def build_app(
+    *,
+    settings: Settings,
+    metrics: Metrics,
+    admin_token: SecretStr,
+    node: NodeInfo,
+    pool: Callable[[], asyncpg.Pool | None],
+) -> web.Application:
+    """The API and the console over these parts; handlers reach them through the keys of context.py.
+
+    ``admin_token`` is the one in force (in demo mode generated at start, not
+    the settings' own); ``pool`` is a getter: the pool comes after the app.
+    """
     app = web.Application(
         middlewares=[
-            forwarded.middleware(daemon.settings.trusted_proxy_networks),
+            forwarded.middleware(settings.trusted_proxy_networks),
             error_middleware,
-            auth.bearer_auth(daemon.admin_token, daemon.settings.metrics_token),
+            auth.bearer_auth(admin_token, settings.metrics_token),
             tenant_token_auth,
             *console_app.MIDDLEWARES,
         ],
         client_max_size=MAX_BODY,
     )
-    app[DAEMON] = daemon
-    app[SETTINGS] = daemon.settings
-    app[METRICS] = daemon.metrics
-    app[NODE] = NodeInfo(daemon.version, daemon.started_at, lambda: len(daemon.outbound.sessions))
-    app[POOL] = lambda: daemon.pool
+    app[SETTINGS] = settings
+    app[METRICS] = metrics
+    app[NODE] = node
+    app[POOL] = pool
     operations = install(
         app,
         status.routes,
@@ -76,7 +92,7 @@ def build_app(daemon: Daemon) -> web.Application:
     app[_OPENAPI] = openapi.document(
         operations,
         title="calld admin and operator API",
-        version=daemon.version,
+        version=node.version,
         secured=lambda path: auth.requires_auth(path) or is_operator_path(path),
     )
     console_app.install(app)

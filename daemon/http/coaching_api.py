@@ -36,7 +36,7 @@ from daemon.http.coaching_models import (
     Ledger,
     TokenCreated,
 )
-from daemon.http.context import daemon_of, pool_of
+from daemon.http.context import pool_of, settings_of
 from daemon.http.registry import RouteTable, json_response, read_query
 from daemon.http.tenant_auth import tenant_of
 from daemon.logs import get_logger
@@ -179,7 +179,7 @@ def register(table: RouteTable, r: Resource) -> None:
 
 
 def _counsellor_out(request: web.Request, row: counsellors.CounsellorRow) -> CounsellorOut:
-    template = daemon_of(request).settings.counsellor_dial_template
+    template = settings_of(request).counsellor_dial_template
     return CounsellorOut(
         id=row.id,
         name=row.name,

@@ -1,17 +1,16 @@
 """What handlers reach through ``request.app``: typed keys, each one thing, and their accessors.
 
-``build_app`` (app.py) fills them.  Handlers take what they need:
-``pool_of`` (503 while the database is down), ``settings_of``, ``metrics_of``,
-``node_of`` (this process: version, start time, ESL sessions).  ``daemon_of``
-still gives the whole daemon for code written before the keys; new code should
-not need it.
+``build_app`` fills them from the parts it is given (never the whole daemon, so
+nothing here imports the daemon and the web code stays testable on its own).
+Handlers take what they need: ``pool_of`` (503 while the database is down),
+``settings_of``, ``metrics_of``, ``node_of`` (this process: version, start
+time, ESL sessions).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import asyncpg
 from aiohttp import web
@@ -19,9 +18,6 @@ from aiohttp import web
 from daemon.config import Settings
 from daemon.http.errors import ApiError
 from daemon.metrics import Metrics
-
-if TYPE_CHECKING:
-    from daemon.app import Daemon
 
 
 @dataclass(frozen=True)
@@ -33,16 +29,11 @@ class NodeInfo:
     esl_sessions: Callable[[], int]
 
 
-DAEMON: web.AppKey[Daemon] = web.AppKey("daemon")
 SETTINGS: web.AppKey[Settings] = web.AppKey("settings", Settings)
 METRICS: web.AppKey[Metrics] = web.AppKey("metrics", Metrics)
 NODE: web.AppKey[NodeInfo] = web.AppKey("node", NodeInfo)
 # A getter, not the pool: the pool comes (and may be swapped) after the app is built.
 POOL: web.AppKey[Callable[[], asyncpg.Pool | None]] = web.AppKey("pool")
-
-
-def daemon_of(request: web.Request) -> Daemon:
-    return request.app[DAEMON]
 
 
 def settings_of(request: web.Request) -> Settings:

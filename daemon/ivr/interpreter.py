@@ -12,7 +12,7 @@ answer
     forward    ring external numbers (daemon.ivr.forwarding); talk; busy / no answer / failure: on_fail
     voicemail  prompt, beep, record (# / silence / limit), stored; then next or hang up
     hangup
-A tenant with nothing published gets the interim greeting.
+A tenant with nothing published yet hears the stock greeting (:func:`unpublished`).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from daemon.calls.answering import greet_and_hang_up
+from daemon.calls import guidance
 from daemon.calls.context import CallContext
 from daemon.db import voicemail as voicemail_db
 from daemon.ivr import forwarding, media
@@ -49,14 +49,14 @@ def now() -> dt.datetime:
 class Ivr:
     """The product flow given to :class:`~daemon.calls.entry.CallEntry` for ``ivr`` numbers."""
 
-    def __init__(self, cache: FlowCache | None = None, clock: Callable[[], dt.datetime] | None = None) -> None:
-        self.cache = cache or FlowCache()
+    def __init__(self, cache: FlowCache, clock: Callable[[], dt.datetime] | None = None) -> None:
+        self.cache = cache
         self.clock = clock
 
     async def __call__(self, call: CallContext) -> None:
         live = await self.cache.get(call.pool, call.tenant_id)
         if live is None:
-            return await greet_and_hang_up(call)
+            return await unpublished(call)
         original = diverted_from(call.channel.diversion)
         c = IvrCall(
             call,
@@ -70,6 +70,13 @@ class Ivr:
         await call.session.execute("answer")
         await run(c, start)
         await call.session.hangup("NORMAL_CLEARING")
+
+
+async def unpublished(call: CallContext) -> None:
+    """A number whose tenant has published nothing yet: answer, the stock greeting, hang up."""
+    await call.session.execute("answer")
+    await guidance.play(call.session, call.prompts, "greeting")
+    await call.session.hangup("NORMAL_CLEARING")
 
 
 async def run(c: IvrCall, start: str) -> None:

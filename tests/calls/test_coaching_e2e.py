@@ -12,7 +12,7 @@ import pytest
 
 from daemon.app import Daemon
 from daemon.billing.charges import Tariff, billed_seconds
-from daemon.db import coaching_admin, ledger
+from daemon.db import groups, ledger
 from emulator import CallerScript, CallResult, FakeFreeSwitch, FarEnd, Keys
 from tests.calls.test_admission_e2e import emulator_for, played
 from tests.conftest import DaemonFactory
@@ -49,7 +49,7 @@ async def world(
     s = await shop(pool)
     caller_id = await prepaid_caller(pool, s.tenant_id, yen=yen, number=TARO)
     ids = {u: await counsellor(pool, s.tenant_id, u) for u in users}
-    await coaching_admin.create_group(
+    await groups.create(
         pool,
         s.tenant_id,
         code="12",

@@ -12,7 +12,7 @@ import asyncpg
 import pytest
 
 from daemon.billing.charges import Tariff
-from daemon.db import coaching_admin
+from daemon.db import groups
 from emulator import CallerScript, FakeFreeSwitch, FarEnd
 from tests.daemon_process import DaemonProcess
 from tests.factories import Shop, counsellor, prepaid_caller, shop
@@ -78,9 +78,7 @@ async def tarot_with_inbound(
     s = await shop(pool, lines=2)
     caller_id = await prepaid_caller(pool, s.tenant_id, yen=yen, number="09012345678")
     member = await counsellor(pool, s.tenant_id, "08011110001")
-    await coaching_admin.create_group(
-        pool, s.tenant_id, code="12", name="tarot", rate_yen_per_min=600, members=[member], **group
-    )
+    await groups.create(pool, s.tenant_id, code="12", name="tarot", rate_yen_per_min=600, members=[member], **group)
     fs = FakeFreeSwitch(host="127.0.0.1", port=0, linger_scale=0.1)
     inbound = await fs.serve_inbound("127.0.0.1", 0, "s3cret-esl")
     env = {
@@ -165,7 +163,7 @@ async def test_backstop_ends_a_crashed_bridge_at_the_first_whole_second_after_th
     s = await shop(pool, lines=2)
     await prepaid_caller(pool, s.tenant_id, yen=30, number="09012345678")  # 600 yen/min: 3 s
     member = await counsellor(pool, s.tenant_id, "08011110001")
-    await coaching_admin.create_group(
+    await groups.create(
         pool, s.tenant_id, code="12", name="tarot", rate_yen_per_min=600, members=[member], warning_seconds=0
     )
     env = {

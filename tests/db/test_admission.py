@@ -114,12 +114,12 @@ async def test_batched_release_answers_each_call(pool: asyncpg.Pool) -> None:
 
 async def test_restart_keeps_the_line_of_a_bridge_that_outlived_the_node(pool: asyncpg.Pool) -> None:
     from daemon.billing.charges import Tariff
-    from daemon.db import call_records, directory
+    from daemon.db import call_records, callers
     from tests.factories import prepaid_caller
 
     tenant_id = await make_tenant(pool, 5)
     caller_id = await prepaid_caller(pool, tenant_id, yen=1000)
-    who = await directory.caller(pool, caller_id)
+    who = await callers.caller(pool, caller_id)
     assert who is not None
     talking, idle = uuid.uuid4(), uuid.uuid4()
     for call in (talking, idle):

@@ -7,7 +7,7 @@ import asyncio
 import asyncpg
 import pytest
 
-from daemon.db import coaching_admin, ledger
+from daemon.db import callers, ledger
 from tests.factories import prepaid_caller, shop
 
 
@@ -82,6 +82,6 @@ async def test_deposit_must_be_positive_and_caller_of_the_tenant(pool: asyncpg.P
 async def test_card_payers_are_postpaid(pool: asyncpg.Pool) -> None:
     s = await shop(pool)
     with pytest.raises(ValueError, match="card payers are postpaid"):
-        await coaching_admin.create_caller(
+        await callers.create(
             pool, s.tenant_id, name="x", billing="prepaid", payment_method="card", numbers=["09011112222"]
         )

@@ -7,7 +7,7 @@ import pytest
 
 from daemon.billing.charges import MICROS, Tariff
 from daemon.billing.deadline import TalkingCall
-from daemon.db import coaching_admin, ledger, money
+from daemon.db import callers, ledger, money
 from tests.factories import prepaid_caller, shop, talking
 
 T0 = 1_795_582_441_000_000
@@ -28,7 +28,7 @@ async def test_deadline_of_the_talking_calls_and_a_hypothetical_one(pool: asyncp
 
 async def test_unlimited_postpaid_has_no_deadline(pool: asyncpg.Pool) -> None:
     s = await shop(pool)
-    caller = await coaching_admin.create_caller(
+    caller = await callers.create(
         pool, s.tenant_id, name="card", billing="postpaid", payment_method="card", numbers=["09012121212"]
     )
     await talking(pool, s.tenant_id, caller, 300, T0)

@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from daemon.billing.limits import MAX_BALANCE_YEN, MAX_ENTRY_YEN
-from daemon.db import coaching_admin, ledger
+from daemon.db import callers, ledger
 from tests.factories import shop
 
 JS_SAFE = 2**53 - 1
@@ -41,7 +41,7 @@ step = st.one_of(
     st.tuples(st.just("charge"), amount),
     st.tuples(st.just("refund"), amount),
 )
-callers = st.sampled_from([("prepaid", None), ("postpaid", 5000), ("postpaid", MAX_BALANCE_YEN), ("postpaid", None)])
+payers = st.sampled_from([("prepaid", None), ("postpaid", 5000), ("postpaid", MAX_BALANCE_YEN), ("postpaid", None)])
 
 
 async def book(pool: asyncpg.Pool, tenant_id: int, caller_id: int, kind: str, yen: int, pick: int) -> None:
@@ -60,13 +60,13 @@ async def book(pool: asyncpg.Pool, tenant_id: int, caller_id: int, kind: str, ye
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(callers, st.lists(st.tuples(step, st.integers(0, 10)), min_size=1, max_size=30))
+@given(payers, st.lists(st.tuples(step, st.integers(0, 10)), min_size=1, max_size=30))
 async def test_money_stays_in_bounds(
     pool: asyncpg.Pool, payer: tuple[str, int | None], steps: list[tuple[tuple[str, int], int]]
 ) -> None:
     billing, limit = payer
     s = await shop(pool, number=f"03{uuid.uuid4().int % 10**8:08d}")
-    caller_id = await coaching_admin.create_caller(
+    caller_id = await callers.create(
         pool,
         s.tenant_id,
         name=f"c-{uuid.uuid4().hex[:6]}",

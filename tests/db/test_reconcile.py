@@ -7,7 +7,7 @@ import uuid
 import asyncpg
 
 from daemon.billing.charges import MICROS, Tariff
-from daemon.db import call_records, directory, nodes
+from daemon.db import call_records, callers, nodes
 from daemon.recovery.reconcile import adopt_dead_nodes, reconcile
 from tests.factories import prepaid_caller, shop
 
@@ -15,7 +15,7 @@ T0 = 1_795_582_441_000_000
 
 
 async def open_talk(pool: asyncpg.Pool, tenant_id: int, caller_id: int, node: str, *, talking: bool) -> uuid.UUID:
-    who = await directory.caller(pool, caller_id)
+    who = await callers.caller(pool, caller_id)
     assert who is not None
     call = uuid.uuid4()
     await call_records.open_record(

@@ -15,7 +15,7 @@ import asyncpg
 import pytest
 
 from daemon.billing.charges import Tariff
-from daemon.db import call_records, coaching_admin, directory, ledger
+from daemon.db import call_records, callers, ledger
 from tests.factories import prepaid_caller, shop
 
 
@@ -31,7 +31,7 @@ async def state(pool: asyncpg.Pool, caller_id: int) -> tuple[int, int, int]:
 
 
 async def postpaid_caller(pool: asyncpg.Pool, tenant_id: int, *, limit: int | None, number: str) -> int:
-    return await coaching_admin.create_caller(
+    return await callers.create(
         pool,
         tenant_id,
         name=f"postpaid {number}",
@@ -217,7 +217,7 @@ async def test_money_owed_for_calls_in_progress_stays(pool: asyncpg.Pool) -> Non
     """A payout or a negative adjustment leaves what the caller's talking calls already cost."""
     s = await shop(pool)
     caller = await prepaid_caller(pool, s.tenant_id, yen=1000)
-    who = await directory.caller(pool, caller)
+    who = await callers.caller(pool, caller)
     assert who is not None
     call = uuid.uuid4()
     answered = time.time_ns() // 1000 - 180_500_000  # 180.5 s ago: 181 started seconds at 100 yen/min = 302 yen

@@ -15,7 +15,7 @@ import pytest
 
 from daemon.app import Daemon
 from daemon.billing.charges import Tariff
-from daemon.db import call_records, coaching_admin, directory, ledger
+from daemon.db import call_records, callers, counsellors, ledger
 from tests.conftest import DaemonFactory
 from tests.http.test_status_admin import ADMIN, call
 
@@ -296,7 +296,7 @@ async def test_call_records_json_and_csv(
     daemon = await start_daemon()
     tenant_id, acme = await operator(http, daemon, "acme")
     caller = (await call(http, daemon, "POST", f"{OP}/callers", {**CALLER, "name": "=HYPERLINK()"}, headers=acme))[1]
-    who = await directory.caller(pool, caller["id"])
+    who = await callers.caller(pool, caller["id"])
     assert who is not None
     for _ in range(3):
         await call_records.open_record(
@@ -473,7 +473,7 @@ async def test_raw_dial_string_is_an_admin_override(
     status, out = await call(http, daemon, "PUT", path, {"dial_string": None})
     assert status == 200 and out["dial_string"] == "sofia/gateway/carrier/08011113333" and not out["dial_override"]
     # a counsellor with only a raw dial string (the demo's) keeps it; removing it needs a phone number first
-    raw_only = await coaching_admin.create_counsellor(pool, tenant_id, name="raw", dial_string=raw["dial_string"])
+    raw_only = await counsellors.create(pool, tenant_id, name="raw", dial_string=raw["dial_string"])
     status, body = await call(
         http, daemon, "PUT", f"/api/v1/tenants/{tenant_id}/counsellors/{raw_only}/dial_string", {"dial_string": None}
     )
@@ -537,7 +537,7 @@ async def test_call_times_are_readable_and_zoneless_filters_are_tokyo(
     daemon = await start_daemon()
     tenant_id, acme = await operator(http, daemon, "acme")
     caller = (await call(http, daemon, "POST", f"{OP}/callers", CALLER, headers=acme))[1]
-    who = await directory.caller(pool, caller["id"])
+    who = await callers.caller(pool, caller["id"])
     assert who is not None
     call_uuid = uuid.uuid4()
     await call_records.open_record(

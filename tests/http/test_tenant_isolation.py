@@ -24,7 +24,7 @@ from hypothesis.errors import NonInteractiveExampleWarning
 
 from daemon.app import Daemon
 from daemon.billing.charges import Tariff
-from daemon.db import call_records, directory
+from daemon.db import call_records, callers
 from tests.conftest import DaemonFactory
 from tests.http.test_coaching_api import CALLER, operator
 from tests.http.test_status_admin import call
@@ -84,7 +84,7 @@ async def seed(http: aiohttp.ClientSession, daemon: Daemon, token: dict[str, str
     member = await post("counsellors", {"name": "Hana", "phone_number": "08055554444"})
     await post("groups", {"code": "7", "name": "tarot", "rate_yen_per_min": 200, "members": [member["id"]]})
     assert daemon.pool is not None
-    found = await directory.caller_by_number(daemon.pool, tenant_id, "09077776666")
+    found = await callers.caller_by_number(daemon.pool, tenant_id, "09077776666")
     assert found is not None
     call_uuid = uuid.uuid4()
     await call_records.open_record(

@@ -11,6 +11,7 @@ import asyncpg
 import pytest
 
 from daemon.db import ivr_flows, voicemail
+from daemon.db.listen import ListenHub
 from daemon.ivr.cache import FlowCache
 from daemon.ivr.models import Flow
 from emulator import CallerScript, Keys, Speech
@@ -148,7 +149,9 @@ async def test_cache_hit_needs_no_database(pool: asyncpg.Pool, db_dsn: str, tmp_
     await ivr_flows.publish(pool, shop.tenant_id, saved.version)
     own = await asyncpg.create_pool(db_dsn, min_size=1, max_size=2)
     assert own is not None
-    cache = FlowCache()
+    hub = ListenHub()
+    cache = FlowCache(hub)
+    await hub.start(db_dsn)
     try:
         first = await cache.get(own, shop.tenant_id)
         assert first is not None and first.version == saved.version and cache.loads == 1
@@ -171,5 +174,5 @@ async def test_cache_hit_needs_no_database(pool: asyncpg.Pool, db_dsn: str, tmp_
                 break
         assert shop.tenant_id not in cache._flows
     finally:
-        await cache.close()
+        await hub.stop()
         await own.close()

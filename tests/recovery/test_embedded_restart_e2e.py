@@ -19,7 +19,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from daemon.db import coaching_admin
+from daemon.db import groups
 from daemon.db.embedded import CDR_DATABASE, CDR_PASSWORD_FILE, CDR_ROLE, EmbeddedPostgres
 from emulator import CallerScript, FakeFreeSwitch, FarEnd, Keys
 from emulator.cdr import CdrWriter
@@ -41,9 +41,7 @@ async def seed(pool: asyncpg.Pool) -> list[CallerScript]:
     for i in range(CALLS):
         await prepaid_caller(pool, s.tenant_id, yen=100_000, number=f"0901234{i:04d}")
         member = await counsellor(pool, s.tenant_id, f"0801111{i:04d}")
-        await coaching_admin.create_group(
-            pool, s.tenant_id, code=f"{20 + i}", name=f"g{i}", rate_yen_per_min=60, members=[member]
-        )
+        await groups.create(pool, s.tenant_id, code=f"{20 + i}", name=f"g{i}", rate_yen_per_min=60, members=[member])
         scripts.append(
             CallerScript(
                 caller=f"0901234{i:04d}",

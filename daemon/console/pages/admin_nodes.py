@@ -10,7 +10,7 @@ from daemon.console.paths import PREFIX
 from daemon.console.render import page
 from daemon.console.viewer import ADMIN, require
 from daemon.db import nodes
-from daemon.http.context import daemon_of, node_of, pool_of
+from daemon.http.context import node_of, pool_of, settings_of
 
 routes = web.RouteTableDef()
 
@@ -18,7 +18,7 @@ routes = web.RouteTableDef()
 @routes.get(f"{PREFIX}/admin/nodes")
 async def node_list(request: web.Request) -> web.Response:
     require(request, ADMIN)
-    settings = daemon_of(request).settings
+    settings = settings_of(request)
     me = node_of(request)
     context = {
         "nodes": await nodes.overview(pool_of(request)),
