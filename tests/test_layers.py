@@ -22,6 +22,8 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "pure rules": (
         "daemon.billing",
         "daemon.numbers",
+        "daemon.destinations",
+        "daemon.console.throttle",
         "daemon.ivr.models",
         "daemon.ivr.validate",
         "daemon.ivr.tariff",
@@ -34,6 +36,9 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "daemon.metrics",
         "daemon.secret_files",
         "daemon.watchdog",
+        "daemon.event_loop",
+        "daemon.gc_tuning",
+        "daemon.loop_lag",
         "daemon.esl",
     ),
     "infrastructure": (
@@ -46,6 +51,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "daemon.db.types",
         "daemon.db.errors",
         "daemon.db.constraints",
+        "daemon.db.backup",
         "daemon.outbound",
         "daemon.inbound",
         "daemon.audio",
