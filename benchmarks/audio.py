@@ -43,8 +43,9 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def speech_mp3(path: Path, seconds: float) -> Path:
+    from daemon.audio import synth
     from daemon.audio.dsp import resample
-    from daemon.prompts import PROMPTS, synth
+    from daemon.prompts import PROMPTS
 
     pieces: list[np.ndarray] = []
     total = 0

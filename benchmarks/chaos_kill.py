@@ -34,7 +34,7 @@ import asyncpg
 
 from benchmarks.coaching import NUMBER, RATE, fund, populate
 from benchmarks.harness import bench_database, daemon_env, machine, percentile, raise_fd_limit
-from daemon.billing.charges import billed_seconds
+from daemon.rules.billing.charges import billed_seconds
 from emulator import CallerScript, CallResult, FakeFreeSwitch, FarEnd, Keys
 from tests.daemon_process import DaemonProcess
 

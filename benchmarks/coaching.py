@@ -25,7 +25,7 @@ import uuid
 import asyncpg
 
 from benchmarks.harness import bench_database, daemon_env, percentile, place_many, raise_fd_limit
-from daemon.db import callers, counsellors, groups, ledger, tenants
+from daemon.repositories import callers, counsellors, groups, ledger, tenants
 from emulator import CallerScript, FakeFreeSwitch, FarEnd, Keys
 from tests.daemon_process import DaemonProcess
 

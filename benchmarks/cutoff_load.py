@@ -29,7 +29,7 @@ import asyncpg
 
 from benchmarks import coaching, cutoffs
 from benchmarks.harness import bench_database, daemon_env, machine, place_many, raise_fd_limit
-from daemon.db import ledger
+from daemon.repositories import ledger
 from emulator import CallerScript, CallResult, FakeFreeSwitch
 from tests.daemon_process import DaemonProcess
 

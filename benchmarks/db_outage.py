@@ -49,10 +49,10 @@ import asyncpg
 from benchmarks.chaos_kill import audit, billed_past_deadline
 from benchmarks.coaching import NUMBER, RATE, fund, populate
 from benchmarks.harness import daemon_env, machine, percentile, raise_fd_limit
-from daemon.db import ledger
-from daemon.db.embedded import EmbeddedPostgres
-from daemon.db.migrate import migrate
 from daemon.logs import configure
+from daemon.postgres.embedded import EmbeddedPostgres
+from daemon.postgres.migrate import migrate
+from daemon.repositories import ledger
 from emulator import CallerScript, CallResult, FakeFreeSwitch, FarEnd, Keys
 from tests.daemon_process import DaemonProcess
 

@@ -47,10 +47,10 @@ from benchmarks.chaos_kill import audit, billed_past_deadline
 from benchmarks.coaching import RATE, fund, populate
 from benchmarks.db_outage import DB_TRANSIENT, Database, admitted, prober, refused_unavailable, talker, wait_until
 from benchmarks.harness import daemon_env, machine, raise_fd_limit
-from daemon.db import ledger
-from daemon.db.migrate import migrate
-from daemon.db.one_connection import one_connection
 from daemon.logs import configure
+from daemon.postgres.migrate import migrate
+from daemon.postgres.one_connection import one_connection
+from daemon.repositories import ledger
 from emulator import CallResult, FakeFreeSwitch
 from tests.daemon_process import DaemonProcess
 
@@ -85,7 +85,7 @@ async def make_primary(work: Path) -> Database:
 
 def base_backup(primary: Database, target: Path) -> None:
     """The standby's data directory: a streamed base backup, with standby.signal and primary_conninfo (-R)."""
-    from daemon.db.backup import tool
+    from daemon.postgres.backup import tool
 
     host, port = socket_of(primary.dsn)
     owner = primary.pgdata.stat()

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import asyncpg
 
-from daemon.db.embedded import EmbeddedPostgres
-from daemon.db.migrate import migrate
+from daemon.postgres.embedded import EmbeddedPostgres
+from daemon.postgres.migrate import migrate
 from emulator import CallerScript, CallResult, FakeFreeSwitch
 from tests.stand_in_prompts import write_prompts
 

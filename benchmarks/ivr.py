@@ -26,8 +26,8 @@ from pathlib import Path
 import asyncpg
 
 from benchmarks.harness import bench_database, daemon_env, place_many, raise_fd_limit
-from daemon.db import ivr_flows
-from daemon.ivr.models import WEEKDAYS, Flow
+from daemon.repositories import ivr_flows
+from daemon.rules.ivr.models import WEEKDAYS, Flow
 from emulator import CallerScript, FakeFreeSwitch, Keys
 from tests.daemon_process import DaemonProcess
 from tests.ivr.world import write_wav

@@ -30,7 +30,7 @@ from collections.abc import Callable
 import asyncpg
 
 from benchmarks.coaching import NUMBER, RATE
-from daemon.db import ledger
+from daemon.repositories import ledger
 from emulator import CallerScript, CallResult, FarEnd, Keys
 from tests.ivr.world import heard
 

@@ -26,9 +26,9 @@ from pathlib import Path
 
 import asyncpg
 
-from daemon.db import forwarding
-from daemon.ivr.models import WEEKDAYS
-from daemon.ivr.tariff import ForwardTariff, talk_seconds
+from daemon.repositories import forwarding
+from daemon.rules.ivr.models import WEEKDAYS
+from daemon.rules.ivr.tariff import ForwardTariff, talk_seconds
 from emulator import CallerScript, CallResult, FarEnd, Keys
 from tests.ivr.world import TOLL_FREE, heard, ivr_shop
 

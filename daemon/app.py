@@ -30,18 +30,14 @@ from typing import Any, cast
 import asyncpg
 from aiohttp import web
 
-from daemon import __version__, demo_access, event_loop, gc_tuning, housekeeping
+from daemon import __version__, event_loop, gc_tuning, housekeeping
+from daemon.calls.balance_watcher import BalanceWatcher
 from daemon.calls.coaching import CoachingDial
 from daemon.calls.entry import CallEntry, ProductFlow
 from daemon.calls.services import Services
 from daemon.config import Settings
-from daemon.db import demo, node_lease, nodes
-from daemon.db.balance_listener import BalanceWatcher
-from daemon.db.embedded import EmbeddedPostgres, PortBusy, ensure_cdr_role
-from daemon.db.errors import DB_ERRORS
-from daemon.db.listen import ListenHub
-from daemon.db.migrate import migrate
-from daemon.db.pool import create_pool, reachable, unusable_database
+from daemon.demo import access as demo_access
+from daemon.demo import seed as demo
 from daemon.ivr import published
 from daemon.ivr.cache import FlowCache
 from daemon.ivr.interpreter import Ivr
@@ -49,8 +45,14 @@ from daemon.logs import get_logger
 from daemon.loop_lag import LoopLagMonitor
 from daemon.metrics import Metrics
 from daemon.outbound.server import OutboundServer
+from daemon.postgres.embedded import EmbeddedPostgres, PortBusy, ensure_cdr_role
+from daemon.postgres.errors import DB_ERRORS
+from daemon.postgres.listen import ListenHub
+from daemon.postgres.migrate import migrate
+from daemon.postgres.pool import create_pool, reachable, unusable_database
 from daemon.prompts.library import PromptLibrary
 from daemon.recovery.loop import recover
+from daemon.repositories import node_lease, nodes
 from daemon.settlement.journal import Journal
 from daemon.settlement.settler import Settler
 from daemon.watchdog import Notifier
@@ -195,9 +197,9 @@ class Daemon:
             raise StartupError(f"CALLD_DATABASE_URL {problem}") from None
 
     async def _start_http(self) -> web.AppRunner:
-        from daemon.http.app import build_app
         from daemon.http.bad_requests import AppRunner
         from daemon.http.context import NodeInfo
+        from daemon.web import build_app
 
         s = self.settings
         app = build_app(

@@ -49,13 +49,14 @@ from typing import Any, NoReturn, TextIO
 import asyncpg
 from pydantic import TypeAdapter, ValidationError
 
-from daemon.billing.invoice import Period
 from daemon.config import ConfigurationError, Settings, load_settings, unknown_variables
-from daemon.db import backup, console_users, invoices, tenants, tokens
-from daemon.db.constraints import explain
-from daemon.db.embedded import EmbeddedPostgres
-from daemon.db.migrate import migrate
 from daemon.http.errors import DB_UNAVAILABLE, readable
+from daemon.postgres import backup
+from daemon.postgres.constraints import explain
+from daemon.postgres.embedded import EmbeddedPostgres
+from daemon.postgres.migrate import migrate
+from daemon.repositories import console_users, invoices, tenants, tokens
+from daemon.rules.billing.invoice import Period
 from daemon.services import invoices as invoice_service
 from daemon.services import tenants as tenant_service
 from daemon.services import tokens as token_service

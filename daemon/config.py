@@ -15,7 +15,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from daemon.billing.invoice import RegistrationNumber
+from daemon.rules.billing.invoice import RegistrationNumber
 
 ENV_PREFIX = "CALLD_"
 MIN_ADMIN_TOKEN = 16

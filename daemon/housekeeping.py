@@ -16,12 +16,12 @@ import asyncio
 
 from daemon.calls.services import Services
 from daemon.config import Settings
-from daemon.console.throttle import QUIET_S
-from daemon.db import console_sessions, login_throttle, nodes
-from daemon.db.errors import DB_ERRORS
 from daemon.logs import get_logger
 from daemon.metrics import Metrics
+from daemon.postgres.errors import DB_ERRORS
 from daemon.recovery.reconcile import adopt_dead_nodes
+from daemon.repositories import console_sessions, login_throttle, nodes
+from daemon.rules.login_backoff import QUIET_S
 
 _log = get_logger(__name__)
 

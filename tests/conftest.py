@@ -20,8 +20,8 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
 from daemon.app import Daemon
 from daemon.config import Settings
-from daemon.db.embedded import EmbeddedPostgres
-from daemon.db.migrate import migrate
+from daemon.postgres.embedded import EmbeddedPostgres
+from daemon.postgres.migrate import migrate
 from tests.stand_in_prompts import write_prompts
 
 REPO = Path(__file__).resolve().parents[1]

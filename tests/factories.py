@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from daemon.billing.charges import Tariff
-from daemon.db import call_records, callers, counsellors, ledger, tenants
+from daemon.repositories import call_records, callers, counsellors, ledger, tenants
+from daemon.rules.billing.charges import Tariff
 
 
 @dataclass

@@ -20,14 +20,14 @@ ROOT = Path(__file__).resolve().parent.parent
 # (a prefix names a module and, if it is a package, everything in it).
 LAYERS: dict[str, tuple[str, ...]] = {
     "pure rules": (
-        "daemon.billing",
-        "daemon.numbers",
-        "daemon.destinations",
-        "daemon.console.throttle",
-        "daemon.ivr.models",
-        "daemon.ivr.validate",
-        "daemon.ivr.tariff",
-        "daemon.ivr.hours",
+        "daemon.rules.billing",
+        "daemon.rules.numbers",
+        "daemon.rules.destinations",
+        "daemon.rules.login_backoff",
+        "daemon.rules.ivr.models",
+        "daemon.rules.ivr.validate",
+        "daemon.rules.ivr.tariff",
+        "daemon.rules.ivr.hours",
     ),
     "foundation": (
         "daemon",  # the package itself only (its version)
@@ -42,38 +42,38 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "daemon.esl",
     ),
     "infrastructure": (
-        "daemon.db.embedded",
-        "daemon.db.migrate",
-        "daemon.db.pool",
-        "daemon.db.listen",
-        "daemon.db.one_connection",
-        "daemon.db.deadline",
-        "daemon.db.types",
-        "daemon.db.errors",
-        "daemon.db.constraints",
-        "daemon.db.backup",
+        "daemon.postgres.embedded",
+        "daemon.postgres.migrate",
+        "daemon.postgres.pool",
+        "daemon.postgres.listen",
+        "daemon.postgres.one_connection",
+        "daemon.postgres.deadline",
+        "daemon.postgres.types",
+        "daemon.postgres.errors",
+        "daemon.postgres.constraints",
+        "daemon.postgres.backup",
         "daemon.outbound",
         "daemon.inbound",
         "daemon.audio",
         "daemon.prompts",
     ),
-    "repositories": ("daemon.db",),
+    "repositories": ("daemon.repositories",),
     "services": ("daemon.services",),
     "front doors": (
         "daemon.http",
         "daemon.console",
         "daemon.calls",
-        "daemon.db.balance_listener",
+        "daemon.calls.balance_watcher",
         "daemon.ivr",
         "daemon.settlement",
         "daemon.recovery",
     ),
     "application": (
-        "daemon.http.app",
+        "daemon.web",
         "daemon.app",
         "daemon.housekeeping",
-        "daemon.db.demo",
-        "daemon.demo_access",
+        "daemon.demo.seed",
+        "daemon.demo.access",
         "daemon.cli",
         "daemon.__main__",
     ),
@@ -197,7 +197,7 @@ def test_no_import_circle_outside_the_emulator() -> None:
 
 def test_the_checks_see_an_upward_import_and_a_circle() -> None:
     """The rule is not vacuous: a repository importing a front door, and a two-module circle, are caught."""
-    repository, front_door = layer_of("daemon.db.ledger"), layer_of("daemon.http.admin")
+    repository, front_door = layer_of("daemon.repositories.ledger"), layer_of("daemon.http.admin")
     assert repository is not None and front_door is not None and repository < front_door
     assert layer_of("daemon.nothing_claims_this") is None
     assert cycles({"a": {"b"}, "b": {"a"}, "c": {"a"}}) == [["a", "b"]]

@@ -29,9 +29,9 @@ def _upload(args: dict[str, Any]) -> Any:
 
 
 def _speech(args: dict[str, Any]) -> Any:
+    from daemon.audio import synth
     from daemon.audio.errors import AudioRejected
     from daemon.audio.pipeline import process_speech
-    from daemon.prompts import synth
 
     try:
         audio, rate = synth.tts(
@@ -44,8 +44,8 @@ def _speech(args: dict[str, Any]) -> Any:
 
 def _speech_batch(args: dict[str, Any]) -> Any:
     """Several texts in one process (the prompt catalogue at start): pyopenjtalk loads once."""
+    from daemon.audio import synth
     from daemon.audio.pipeline import process_speech
-    from daemon.prompts import synth
 
     reports = []
     for item in args["items"]:

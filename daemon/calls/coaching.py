@@ -21,22 +21,22 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-from daemon.billing.charges import Tariff
-from daemon.billing.deadline import TalkingCall
 from daemon.calls import bridge, guidance
+from daemon.calls.balance_watcher import BalanceWatcher
 from daemon.calls.context import CallContext
 from daemon.calls.cutoff import Backstop, Cutoff, wall_us
 from daemon.calls.keypad import read_digits
-from daemon.db import call_records, callers, groups, hunting, money
-from daemon.db.balance_listener import BalanceWatcher
-from daemon.db.callers import Caller
-from daemon.db.deadline import within
-from daemon.db.errors import DB_ERRORS
-from daemon.db.groups import Group
-from daemon.db.hunting import Counsellor
 from daemon.logs import get_logger
 from daemon.outbound.session import CallEnded
+from daemon.postgres.deadline import within
+from daemon.postgres.errors import DB_ERRORS
 from daemon.prompts.catalog import minutes_prompt
+from daemon.repositories import call_records, callers, groups, hunting, money
+from daemon.repositories.callers import Caller
+from daemon.repositories.groups import Group
+from daemon.repositories.hunting import Counsellor
+from daemon.rules.billing.charges import Tariff
+from daemon.rules.billing.deadline import TalkingCall
 
 _log = get_logger(__name__)
 

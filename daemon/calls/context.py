@@ -11,9 +11,9 @@ import asyncpg
 
 from daemon.calls.services import Prompts, Services
 from daemon.metrics import Metrics
-from daemon.numbers import national
 from daemon.outbound.channel import ChannelInfo
 from daemon.outbound.session import Session
+from daemon.rules.numbers import national
 
 
 @dataclass(frozen=True, slots=True)

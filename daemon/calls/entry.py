@@ -21,13 +21,13 @@ import structlog
 from daemon.calls import guidance
 from daemon.calls.context import CallContext, ProductFlow
 from daemon.calls.services import Services
-from daemon.db import admission
-from daemon.db.admission import Admission, Outcome
-from daemon.db.deadline import within
-from daemon.db.errors import DB_ERRORS
 from daemon.logs import get_logger, mask_number
-from daemon.numbers import national
 from daemon.outbound.session import Session
+from daemon.postgres.deadline import within
+from daemon.postgres.errors import DB_ERRORS
+from daemon.repositories import admission
+from daemon.repositories.admission import Admission, Outcome
+from daemon.rules.numbers import national
 
 _log = get_logger(__name__)
 

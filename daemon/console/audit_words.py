@@ -16,7 +16,7 @@ from typing import Any
 from daemon.console.pages.groups import STRATEGIES
 from daemon.console.render import tokyo, yen
 from daemon.console.viewer import ROLE_NAMES
-from daemon.db.audit import Record
+from daemon.repositories.audit import Record
 
 ACTIONS = {
     "tenant.create": "テナントを作成しました",

@@ -26,8 +26,8 @@ from typing import Any
 
 from aiohttp import web
 
-from daemon.db.errors import DB_UNAVAILABLE
 from daemon.logs import get_logger
+from daemon.postgres.errors import DB_UNAVAILABLE
 
 _log = get_logger(__name__)
 

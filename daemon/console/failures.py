@@ -11,9 +11,9 @@ from daemon.console.paths import is_console_path
 from daemon.console.refusals import japanese, status_of
 from daemon.console.render import page
 from daemon.console.viewer import Forbidden
-from daemon.db import errors as db_errors
 from daemon.http.errors import ApiError
 from daemon.logs import get_logger
+from daemon.postgres import errors as db_errors
 from daemon.services.errors import ServiceError
 
 _log = get_logger(__name__)

@@ -73,7 +73,7 @@ def message(error: ErrorDetails) -> str:
         return f"{bound:,}{words}で入力してください" if isinstance(bound, int) else "範囲外の値です"
     if kind in _MESSAGES:
         return _MESSAGES[kind]
-    japanese = (error.get("ctx") or {}).get("japanese")  # rules that word their own refusal (daemon.destinations)
+    japanese = (error.get("ctx") or {}).get("japanese")  # rules that word their own refusal (daemon.rules.destinations)
     if isinstance(japanese, str):
         return japanese
     return readable(error["msg"])  # our own rules' ValueError texts

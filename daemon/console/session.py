@@ -21,8 +21,8 @@ from aiohttp.typedefs import Handler
 
 from daemon.console.paths import LOGIN, is_console_path, is_open
 from daemon.console.viewer import VIEWER, Viewer
-from daemon.db import console_sessions
 from daemon.http.context import pool_of, settings_of
+from daemon.repositories import console_sessions
 
 COOKIE = "calld_console"
 CSRF_FIELD = "csrf"

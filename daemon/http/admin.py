@@ -11,14 +11,14 @@ from aiohttp import hdrs, web
 from pydantic_core import PydanticCustomError
 
 from daemon.calls.cutoff import wall_us
-from daemon.db import contracts, forwarding, tenants
 from daemon.http.actor import actor_of
 from daemon.http.call_safety_models import CallSafety, ForwardGuardUpdate, InternationalUpdate, RefusalCount
 from daemon.http.context import pool_of
 from daemon.http.errors import ApiError
 from daemon.http.models import ErrorDetail, LinesChanged, NumberAssigned, NumberOut, Tenant, TenantList
 from daemon.http.registry import RouteTable, json_response
-from daemon.numbers import normalise_number
+from daemon.repositories import contracts, forwarding, tenants
+from daemon.rules.numbers import normalise_number
 from daemon.services import tenants as service
 from daemon.services.inputs import LinesUpdate, NumberCreate, TenantCreate
 from daemon.services.values import MAX_TENANT_ID

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from daemon.db.audit import Filter
 from daemon.http.actor import actor_of
 from daemon.http.context import pool_of
 from daemon.http.models import AuditEntry, AuditLog
 from daemon.http.registry import RouteTable, read_query
+from daemon.repositories.audit import Filter
 from daemon.services import audit
 from daemon.services.inputs import AuditQuery
 

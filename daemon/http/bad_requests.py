@@ -35,9 +35,9 @@ from aiohttp.typedefs import Handler
 from aiohttp.web_protocol import RequestHandler
 
 from daemon.console.paths import is_console_path
-from daemon.db.errors import NotFound
 from daemon.http.errors import ApiError, error_response
 from daemon.logs import get_logger
+from daemon.postgres.errors import NotFound
 
 _log = get_logger(__name__)
 

@@ -49,7 +49,7 @@ def _cell(value: object) -> str:
 async def stream_calls(
     request: web.Request, rows: AsyncIterator[asyncpg.Record], filename: str = "calls.csv"
 ) -> web.StreamResponse:
-    """``rows`` (from :func:`daemon.db.operator_queries.calls`) as a CSV download."""
+    """``rows`` (from :func:`daemon.repositories.operator_queries.calls`) as a CSV download."""
     response = web.StreamResponse(
         headers={
             "Content-Type": "text/csv; charset=utf-8",

@@ -4,7 +4,7 @@ Handlers translate only: every change is an operation of the service layer
 (:mod:`daemon.services.callers`, ``counsellors``, ``groups``, ``money``,
 ``tokens``: checked, written and audited in one transaction, the token's tenant
 as the actor's scope); reads are the repositories' and
-:mod:`daemon.db.operator_queries`' (call records).  A deposit NOTIFYs the
+:mod:`daemon.repositories.operator_queries`' (call records).  A deposit NOTIFYs the
 daemons, so it extends the caller's live calls at once.
 """
 
@@ -18,9 +18,6 @@ import asyncpg
 from aiohttp import web
 from pydantic import BaseModel
 
-from daemon.db import callers, counsellors, groups, ledger
-from daemon.db import operator_queries as q
-from daemon.db.errors import NotFound
 from daemon.http import calls_csv
 from daemon.http.actor import actor_of
 from daemon.http.coaching_models import (
@@ -40,6 +37,9 @@ from daemon.http.context import pool_of, settings_of
 from daemon.http.registry import RouteTable, json_response, read_query
 from daemon.http.tenant_auth import tenant_of
 from daemon.logs import get_logger
+from daemon.postgres.errors import NotFound
+from daemon.repositories import callers, counsellors, groups, ledger
+from daemon.repositories import operator_queries as q
 from daemon.services import callers as caller_service
 from daemon.services import counsellors as counsellor_service
 from daemon.services import groups as group_service

@@ -4,7 +4,7 @@ Handlers raise; this middleware turns the exception into the response:
 :class:`ApiError` as is, unknown ids 404, duplicates 409, a database that does
 not answer 503, aiohttp's own errors (no such route, wrong method, body too
 large) with their status, anything else 500 without internals.  Messages are
-for people: no database constraint names (:mod:`daemon.db.constraints`), no
+for people: no database constraint names (:mod:`daemon.postgres.constraints`), no
 pydantic "Value error, " prefixes.
 """
 
@@ -19,17 +19,17 @@ from aiohttp.typedefs import Handler
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
-from daemon.db import errors as db_errors
-from daemon.db import tenants
-from daemon.db.constraints import explain
 from daemon.http.models import Error, ErrorDetail
 from daemon.logs import get_logger
+from daemon.postgres import errors as db_errors
+from daemon.postgres.constraints import explain
+from daemon.repositories import tenants
 from daemon.services import errors as service_errors
 
 _log = get_logger(__name__)
 
 # The database is down, restarting, out of connections, or too slow: try again later.
-DB_UNAVAILABLE = db_errors.DB_UNAVAILABLE  # defined once in daemon.db.errors
+DB_UNAVAILABLE = db_errors.DB_UNAVAILABLE  # defined once in daemon.postgres.errors
 
 
 class ApiError(Exception):

@@ -25,13 +25,13 @@ from aiohttp import web
 
 from daemon.audio.errors import AudioRejected
 from daemon.audio.store import GuidanceStore
-from daemon.db.tenants import NotFound
 from daemon.http.actor import actor_of
 from daemon.http.context import pool_of, settings_of
 from daemon.http.errors import ApiError
 from daemon.http.registry import RouteTable
 from daemon.http.tenant_auth import tenant_of
 from daemon.http.upload import UploadRefused, received
+from daemon.repositories.tenants import NotFound
 from daemon.services import guidance
 from daemon.services.guidance_models import GuidanceList, GuidanceOut, SpeechIn, out
 

@@ -8,23 +8,23 @@
     POST /api/v1/tenants/{id}/invoices/{YYYY-MM}/adjustments a correction line of an open month
 
 Handlers translate only: the operations are :mod:`daemon.services.invoices` and
-:mod:`daemon.services.tenants` (SQL in :mod:`daemon.db.invoices` and :mod:`daemon.db.contracts`,
-money rules in :mod:`daemon.billing.invoice`).
+:mod:`daemon.services.tenants` (SQL in :mod:`daemon.repositories.invoices` and :mod:`daemon.repositories.contracts`,
+money rules in :mod:`daemon.rules.billing.invoice`).
 """
 
 from __future__ import annotations
 
 from aiohttp import hdrs, web
 
-from daemon.billing import invoice_render
-from daemon.billing.invoice import Invoice, Period
-from daemon.db.invoices import Terms
 from daemon.http.actor import actor_of
 from daemon.http.admin import _tenant_id
 from daemon.http.context import pool_of, settings_of
 from daemon.http.errors import ApiError
 from daemon.http.models import ErrorDetail
 from daemon.http.registry import RouteTable, json_response
+from daemon.repositories.invoices import Terms
+from daemon.rules.billing import invoice_render
+from daemon.rules.billing.invoice import Invoice, Period
 from daemon.services import invoices, tenants
 from daemon.services.invoice_models import (
     AdjustmentCreate,

@@ -13,17 +13,17 @@ from __future__ import annotations
 from aiohttp import web
 from pydantic import ValidationError
 
-from daemon.db import tenants
-from daemon.db.ivr_flows import Version
-from daemon.db.voicemail import Voicemail
 from daemon.http.actor import actor_of
 from daemon.http.context import pool_of
 from daemon.http.errors import ApiError
 from daemon.http.models import ErrorDetail
 from daemon.http.registry import RouteTable
 from daemon.http.tenant_auth import tenant_of
-from daemon.ivr.models import Flow
-from daemon.ivr.tariff import ForwardTariff
+from daemon.repositories import tenants
+from daemon.repositories.ivr_flows import Version
+from daemon.repositories.voicemail import Voicemail
+from daemon.rules.ivr.models import Flow
+from daemon.rules.ivr.tariff import ForwardTariff
 from daemon.services import forwarding, ivr_flows, voicemail
 from daemon.services.ivr_flows import FlowRefused
 from daemon.services.ivr_models import (

@@ -14,10 +14,10 @@ import time
 from aiohttp import hdrs, web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from daemon.db.pool import reachable
 from daemon.http.context import metrics_of, node_of, pool_or_none, settings_of
 from daemon.http.models import Status
 from daemon.http.registry import RouteTable, json_response
+from daemon.postgres.pool import reachable
 
 routes = RouteTable()
 

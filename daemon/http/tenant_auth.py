@@ -10,10 +10,10 @@ from __future__ import annotations
 from aiohttp import hdrs, web
 from aiohttp.typedefs import Handler
 
-from daemon.db import tokens
 from daemon.http.context import pool_of
 from daemon.http.errors import ApiError
 from daemon.logs import get_logger
+from daemon.repositories import tokens
 
 _log = get_logger(__name__)
 

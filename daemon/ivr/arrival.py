@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import re
 
-from daemon.ivr.models import Arrival
-from daemon.numbers import national
+from daemon.rules.ivr.models import Arrival
+from daemon.rules.numbers import national
 
 TOLL_FREE = ("0120", "0800")
 _USER = re.compile(r"<?\s*(?:sips?|tel):\+?([^@;>]+)", re.IGNORECASE)

@@ -3,7 +3,7 @@
 A hit is a dict lookup: no database round trip.  Publishing (or a guidance
 path changing) NOTIFYs ``calld_ivr`` with the tenant id from the same
 transaction (triggers in sql/009_ivr.sql); the daemon's LISTEN hub
-(:mod:`daemon.db.listen`) hands it here and that tenant's entry is dropped.
+(:mod:`daemon.postgres.listen`) hands it here and that tenant's entry is dropped.
 A load that raced a notification is not kept (generation counter), and while
 the hub does not listen nothing is served from the cache nor kept, so a stale
 flow is never served.  When it listens again every entry is dropped
@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import asyncpg
 
-from daemon.db import ivr_flows
-from daemon.db.ivr_flows import LiveFlow
-from daemon.db.listen import ListenHub
+from daemon.postgres.listen import ListenHub
+from daemon.repositories import ivr_flows
+from daemon.repositories.ivr_flows import LiveFlow
 
 CHANNEL = "calld_ivr"
 

@@ -12,9 +12,9 @@ from pathlib import Path
 import asyncpg
 
 from daemon.calls.context import CallContext
-from daemon.db.ivr_flows import LiveFlow
 from daemon.ivr.media import GuidancePrompts
 from daemon.outbound.session import Session
+from daemon.repositories.ivr_flows import LiveFlow
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 → the tenant's forwarding add-on must be on (checked at publish, and again here)
 → every number must pass the destination policy for the tenant's contract
-  (:mod:`daemon.destinations`; checked at save and publish, and again here, so a
+  (:mod:`daemon.rules.destinations`; checked at save and publish, and again here, so a
   flow published before a rule existed refuses to dial): else ``on_fail``
 → per attempt (each number in turn, or all at once): a ``forward_legs`` row per
   leg, written before it rings, within the tenant's fraud guard (legs at once,
@@ -20,17 +20,17 @@ from __future__ import annotations
 import asyncio
 import uuid
 
-from daemon import destinations
 from daemon.calls import bridge
 from daemon.calls.cutoff import wall_us
-from daemon.db import forwarding as legs_db
-from daemon.db.deadline import within
-from daemon.db.errors import DB_ERRORS
 from daemon.ivr import media
 from daemon.ivr.call import IvrCall
-from daemon.ivr.models import ForwardNode
 from daemon.logs import get_logger
 from daemon.outbound.session import CallEnded
+from daemon.postgres.deadline import within
+from daemon.postgres.errors import DB_ERRORS
+from daemon.repositories import forwarding as legs_db
+from daemon.rules import destinations
+from daemon.rules.ivr.models import ForwardNode
 
 _log = get_logger(__name__)
 

@@ -25,16 +25,16 @@ from typing import Any
 
 from daemon.calls import guidance
 from daemon.calls.context import CallContext
-from daemon.db import voicemail as voicemail_db
 from daemon.ivr import forwarding, media
 from daemon.ivr.arrival import arrival, diverted_from
 from daemon.ivr.cache import FlowCache
 from daemon.ivr.call import IvrCall
-from daemon.ivr.hours import is_open
-from daemon.ivr.models import ForwardNode, HangupNode, HoursNode, MenuNode, PlayNode, VoicemailNode
 from daemon.ivr.recording import Recording, is_message
 from daemon.logs import get_logger
 from daemon.outbound.session import CallEnded
+from daemon.repositories import voicemail as voicemail_db
+from daemon.rules.ivr.hours import is_open
+from daemon.rules.ivr.models import ForwardNode, HangupNode, HoursNode, MenuNode, PlayNode, VoicemailNode
 
 _log = get_logger(__name__)
 

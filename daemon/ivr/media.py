@@ -23,10 +23,10 @@ from dataclasses import dataclass
 from daemon.calls import bridge, guidance
 from daemon.calls.keypad import read_digits
 from daemon.calls.services import Prompts
-from daemon.db.counsellors import dial_string
 from daemon.esl.encoding import check_safe
 from daemon.ivr.recording import Recording
 from daemon.outbound.session import Session
+from daemon.repositories.counsellors import dial_string
 
 BEEP = "tone_stream://%(500,0,1000)"
 #: Japan's ringback (呼出音): 400 Hz, 1 s on, 2 s off (the 16 Hz modulation left out).
@@ -97,7 +97,7 @@ class Phone:
 
 
 def phones(numbers: Sequence[str], template: str, *, international: bool = False) -> list[Phone]:
-    """Each number's dial string (:func:`~daemon.db.counsellors.dial_string` checks it against the policy)."""
+    """Each number's dial string (:func:`~daemon.repositories.counsellors.dial_string` checks it against the policy)."""
     return [Phone(n, dial_string(n, None, template, international=international)) for n in numbers]
 
 

@@ -1,6 +1,6 @@
 """Live flows checked against today's destination policy: reported at start, shown on the console.
 
-A flow published before a rule of :mod:`daemon.destinations` existed (a 0990
+A flow published before a rule of :mod:`daemon.rules.destinations` existed (a 0990
 number, a number abroad without the contract option) still loads and runs; its
 ``forward`` node refuses to dial and goes to ``on_fail``
 (:mod:`daemon.ivr.forwarding`).  At start every such number is logged
@@ -14,11 +14,11 @@ from dataclasses import dataclass
 
 from pydantic import ValidationError
 
-from daemon.db import forwarding
-from daemon.db.types import Queryable
-from daemon.destinations import Refusal
-from daemon.ivr.models import STORED, Flow, refused_numbers
 from daemon.logs import get_logger
+from daemon.postgres.types import Queryable
+from daemon.repositories import forwarding
+from daemon.rules.destinations import Refusal
+from daemon.rules.ivr.models import STORED, Flow, refused_numbers
 
 _log = get_logger(__name__)
 

@@ -41,8 +41,8 @@ from pathlib import Path
 from daemon.audio import isolate
 from daemon.audio.limits import GuidanceLimits
 from daemon.audio.target import RATES
+from daemon.audio.voice import SYNTH_VERSION
 from daemon.prompts.catalog import PROMPTS
-from daemon.prompts.voice import SYNTH_VERSION
 
 MANIFEST = "manifest.json"
 LOCK = ".lock"

@@ -32,13 +32,13 @@ import asyncpg
 
 from daemon.calls.cutoff import backstop_time, wall_us
 from daemon.calls.services import Prompts
-from daemon.db import call_records, money
-from daemon.db.callers import CallerNotFound
-from daemon.db.deadline import within
-from daemon.db.errors import DB_ERRORS
 from daemon.inbound.client import InboundClient
 from daemon.logs import get_logger
+from daemon.postgres.deadline import within
+from daemon.postgres.errors import DB_ERRORS
 from daemon.prompts.catalog import warning_prompt
+from daemon.repositories import call_records, money
+from daemon.repositories.callers import CallerNotFound
 
 _log = get_logger(__name__)
 

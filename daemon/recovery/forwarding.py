@@ -13,7 +13,7 @@ event socket.  For each open ``forward_legs`` row of the node:
   ``estimate=False`` (the legs of another node that died, whose FreeSWITCH is out
   of reach) only CDRs count: the rest stay open until their CDR arrives.
 
-``daemon.db.forwarding.finish`` is idempotent, so a second crash or a second
+``daemon.repositories.forwarding.finish`` is idempotent, so a second crash or a second
 run books nothing twice.  Hangup events are shared with the Coaching Dial
 reconciliation: the client's event queue is teed, both see every event.
 """
@@ -26,13 +26,13 @@ import uuid
 
 import asyncpg
 
-from daemon.db import admission
-from daemon.db import forwarding as legs_db
 from daemon.esl import Event
 from daemon.inbound.client import InboundClient
 from daemon.ivr.forwarding import outcome
 from daemon.logs import get_logger
 from daemon.recovery.hangups import HANGUP_COMPLETE, Hangups, positive_us
+from daemon.repositories import admission
+from daemon.repositories import forwarding as legs_db
 
 _log = get_logger(__name__)
 

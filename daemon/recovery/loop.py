@@ -14,12 +14,12 @@ import asyncpg
 
 from daemon.calls.services import Prompts
 from daemon.config import Settings
-from daemon.db import call_records
-from daemon.db.errors import DB_ERRORS
 from daemon.inbound.client import InboundClient, InboundError
 from daemon.logs import get_logger
+from daemon.postgres.errors import DB_ERRORS
 from daemon.recovery import forwarding
 from daemon.recovery.reconcile import reconcile
+from daemon.repositories import call_records
 
 _log = get_logger(__name__)
 

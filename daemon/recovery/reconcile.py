@@ -28,11 +28,11 @@ from dataclasses import dataclass
 import asyncpg
 
 from daemon.calls.services import Prompts
-from daemon.db import admission, call_records, hunting
 from daemon.inbound.client import InboundClient
 from daemon.logs import get_logger
 from daemon.recovery import cut, forwarding
 from daemon.recovery.hangups import HANGUP_COMPLETE, Hangups, end_us
+from daemon.repositories import admission, call_records, hunting
 
 _log = get_logger(__name__)
 

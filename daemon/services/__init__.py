@@ -28,7 +28,7 @@ The foundation every operation is built on:
   ``c.pool`` is the transaction's connection dressed as a pool, so the
   repositories' own transactions become savepoints; nothing commits unless the
   audit row is written too, and a change that records nothing is a bug that
-  rolls back.  Database refusals raised inside (``daemon.db.errors``) come out
+  rolls back.  Database refusals raised inside (``daemon.postgres.errors``) come out
   as the domain errors above.
 
 The operations, one module per kind of object:
@@ -45,6 +45,6 @@ The operations, one module per kind of object:
 What they take is validated by :mod:`~daemon.services.inputs` (request models)
 over :mod:`~daemon.services.values` (the value rules every door shares).
 
-Layering: this package imports the repositories (``daemon.db.X``) and the pure
+Layering: this package imports the repositories (``daemon.repositories.X``) and the pure
 rules; it never imports aiohttp, the console or the CLI.
 """

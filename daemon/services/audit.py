@@ -6,8 +6,8 @@ import dataclasses
 
 import asyncpg
 
-from daemon.db import audit
-from daemon.db.audit import Filter, Record
+from daemon.repositories import audit
+from daemon.repositories.audit import Filter, Record
 from daemon.services.actor import Actor
 
 

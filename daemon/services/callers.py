@@ -10,8 +10,8 @@ from typing import Any
 
 import asyncpg
 
-from daemon.db import callers
-from daemon.db.callers import CallerRow
+from daemon.repositories import callers
+from daemon.repositories.callers import CallerRow
 from daemon.services.actor import Actor
 from daemon.services.change import change
 from daemon.services.errors import coded

@@ -8,7 +8,7 @@ unless the whole block succeeds, audit row included; a block that ends without
 recording anything is a programming error and rolls back, so no change slips
 through unaudited.
 
-Refusals the repositories raise (``daemon.db.errors``, and the plain
+Refusals the repositories raise (``daemon.postgres.errors``, and the plain
 ``ValueError`` of a broken rule) and validation errors leave the block as the
 domain errors of :mod:`daemon.services.errors`, so every front door catches one
 family.  A refusal with a type of its own (``ivr_flows.PublishRefused``,
@@ -26,10 +26,10 @@ from typing import Any
 import asyncpg
 from pydantic import ValidationError
 
-from daemon.db import audit
-from daemon.db import errors as db_errors
-from daemon.db.one_connection import one_connection
-from daemon.db.types import Conn
+from daemon.postgres import errors as db_errors
+from daemon.postgres.one_connection import one_connection
+from daemon.postgres.types import Conn
+from daemon.repositories import audit
 from daemon.services.actor import Actor
 from daemon.services.errors import RULE, Conflict, Invalid, NotFound, Problem, ServiceError
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import asyncpg
 
-from daemon.db import counsellors
-from daemon.db.counsellors import CounsellorRow
+from daemon.repositories import counsellors
+from daemon.repositories.counsellors import CounsellorRow
 from daemon.services.actor import Actor
 from daemon.services.change import change
 from daemon.services.errors import coded

@@ -6,7 +6,7 @@ stable word a front door may translate; ``str(error)`` is English for the API
 and the logs.
 
 :class:`NotFound` and :class:`Conflict` extend the database layer's own
-(``daemon.db.errors``), so code written against those still catches them.
+(``daemon.postgres.errors``), so code written against those still catches them.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from daemon.db import errors as db_errors
+from daemon.postgres import errors as db_errors
 
 
 class ServiceError(Exception):
@@ -104,7 +104,7 @@ def _sentence(problem: Problem) -> str:
 
 @contextlib.contextmanager
 def coded(code: str) -> Iterator[None]:
-    """A repository's :class:`~daemon.db.errors.Conflict` inside, as a :class:`Conflict` with ``code``.
+    """A repository's :class:`~daemon.postgres.errors.Conflict` inside, as a :class:`Conflict` with ``code``.
 
     The operation knows what a clash means there ("this number is taken"), the
     repository only that something clashed; the code carries the meaning to the

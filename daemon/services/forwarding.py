@@ -12,8 +12,8 @@ from datetime import UTC, datetime
 
 import asyncpg
 
-from daemon.db import forwarding
-from daemon.ivr.tariff import ForwardTariff
+from daemon.repositories import forwarding
+from daemon.rules.ivr.tariff import ForwardTariff
 from daemon.services.actor import Actor
 from daemon.services.change import change
 from daemon.services.ivr_models import ForwardedLeg, ForwardedQuery

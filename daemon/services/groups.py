@@ -10,8 +10,8 @@ from typing import Any
 
 import asyncpg
 
-from daemon.db import groups
-from daemon.db.groups import GroupRow
+from daemon.repositories import groups
+from daemon.repositories.groups import GroupRow
 from daemon.services.actor import Actor
 from daemon.services.change import change
 from daemon.services.errors import coded

@@ -19,8 +19,8 @@ from daemon.audio import ingest
 from daemon.audio.store import GuidanceStore
 from daemon.audio.target import VERSION
 from daemon.config import Settings
-from daemon.db import errors as db_errors
-from daemon.db import guidance as db
+from daemon.postgres import errors as db_errors
+from daemon.repositories import guidance as db
 from daemon.services.actor import Actor
 from daemon.services.change import change
 from daemon.services.errors import Conflict, Invalid

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from daemon.audio.report import Report
-from daemon.prompts.voice import PITCH_RANGE, SPEED_RANGE
+from daemon.audio.voice import PITCH_RANGE, SPEED_RANGE
 from daemon.services.values import TenantName
 
 GuidanceName = Annotated[TenantName, Field(description="the tenant's own name for it, unique per tenant")]

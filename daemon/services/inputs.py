@@ -13,7 +13,7 @@ from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from daemon.billing.limits import MAX_ENTRY_YEN
+from daemon.rules.billing.limits import MAX_ENTRY_YEN
 from daemon.services.values import (
     TOKYO,
     Billing,

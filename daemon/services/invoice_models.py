@@ -1,4 +1,5 @@
-"""Bodies of the invoice and contract admin API (the invoice itself is :class:`daemon.billing.invoice.Invoice`)."""
+"""Bodies of the invoice and contract admin API (the invoice itself is
+:class:`daemon.rules.billing.invoice.Invoice`)."""
 
 from __future__ import annotations
 

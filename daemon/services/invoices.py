@@ -1,6 +1,6 @@
 """Our invoices to tenants: preview a month, close (issue) it, correct an open month.
 
-Money rules are :mod:`daemon.billing.invoice`'s, the SQL :mod:`daemon.db.invoices`'s.
+Money rules are :mod:`daemon.rules.billing.invoice`'s, the SQL :mod:`daemon.repositories.invoices`'s.
 Here: who may (issuing and correcting are the platform's; a tenant reads its
 own), the audit row, and the refusals as domain errors (a month that
 cannot be closed or corrected yet is a :class:`Conflict`, a month before the
@@ -15,9 +15,9 @@ from datetime import UTC, datetime
 
 import asyncpg
 
-from daemon.billing.invoice import Invoice, NoContract, Period
-from daemon.db import contracts, invoices
-from daemon.db.invoices import Adjustment, ClosedSummary, Terms
+from daemon.repositories import contracts, invoices
+from daemon.repositories.invoices import Adjustment, ClosedSummary, Terms
+from daemon.rules.billing.invoice import Invoice, NoContract, Period
 from daemon.services.actor import Actor
 from daemon.services.change import change
 from daemon.services.errors import Conflict, NotFound

@@ -1,7 +1,7 @@
 """IVR flow operations: save a version, publish one, roll back by publishing an earlier one.
 
 A saved version is not live; publishing checks the graph against the tenant
-(:mod:`daemon.ivr.validate`, in the repository's transaction) and moves the
+(:mod:`daemon.rules.ivr.validate`, in the repository's transaction) and moves the
 live pointer for the next call.  "Save and publish" is one change: refused, not
 even the new version is kept.  Publishing a version older than the live one is
 recorded as a roll-back.
@@ -13,10 +13,10 @@ from typing import Any
 
 import asyncpg
 
-from daemon.db import ivr_flows
-from daemon.db.ivr_flows import PublishRefused, Version
-from daemon.ivr import validate
-from daemon.ivr.models import Flow
+from daemon.repositories import ivr_flows
+from daemon.repositories.ivr_flows import PublishRefused, Version
+from daemon.rules.ivr import validate
+from daemon.rules.ivr.models import Flow
 from daemon.services.actor import Actor
 from daemon.services.change import change
 from daemon.services.errors import Invalid, Problem

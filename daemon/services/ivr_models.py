@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from daemon.ivr.models import Flow
+from daemon.rules.ivr.models import Flow
 
 
 class _Out(BaseModel):

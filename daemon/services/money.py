@@ -1,7 +1,7 @@
 """Money an operator books on a caller: deposits, adjustments, payouts and refunds.
 
 One function, :func:`book`, for the four kinds: the ledger entry (exactly once
-per idempotency key; :mod:`daemon.db.ledger` locks the caller and NOTIFYs the
+per idempotency key; :mod:`daemon.repositories.ledger` locks the caller and NOTIFYs the
 daemons so live calls are re-armed at once) and its audit row, balance before
 and after, in one transaction.  A replay of the same request books nothing and
 writes no second audit row.  Refusals come out with a code a front door words:
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from daemon.db import ledger
+from daemon.repositories import ledger
 from daemon.services.actor import Actor
 from daemon.services.change import change
 from daemon.services.errors import Conflict, Invalid, Problem

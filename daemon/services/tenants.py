@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import asyncpg
 
-from daemon.db import contracts, tenants
-from daemon.db.tenants import NumberAssignment
+from daemon.repositories import contracts, tenants
+from daemon.repositories.tenants import NumberAssignment
 from daemon.services.actor import Actor
 from daemon.services.change import change
 from daemon.services.errors import NotFound, coded

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncpg
 
-from daemon.db import tokens
+from daemon.repositories import tokens
 from daemon.services.actor import Actor
 from daemon.services.change import change
 from daemon.services.inputs import TokenCreate

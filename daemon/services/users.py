@@ -1,7 +1,7 @@
 """Console users: the platform creates them, lifts a lock-out, sets a new password.
 
 The rules (login pattern, password length, role ↔ tenant) are
-:mod:`daemon.db.console_users`' own; a refusal comes out as :class:`Invalid`.
+:mod:`daemon.repositories.console_users`' own; a refusal comes out as :class:`Invalid`.
 A password never reaches the audit log: only that it was set.
 """
 
@@ -12,8 +12,8 @@ from collections.abc import Iterator
 
 import asyncpg
 
-from daemon.console.throttle import login_key
-from daemon.db import console_users, login_throttle
+from daemon.repositories import console_users, login_throttle
+from daemon.rules.login_backoff import login_key
 from daemon.services.actor import Actor
 from daemon.services.change import change
 from daemon.services.errors import RULE, Invalid, Problem, coded

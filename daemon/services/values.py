@@ -3,7 +3,7 @@
 They live here once, below the front doors: the API's bodies and the console's
 forms are :mod:`daemon.services.inputs` built from them, and the CLI validates
 its arguments with the same types through :class:`pydantic.TypeAdapter`.  One
-number rule (:mod:`daemon.numbers`) serves adding, looking up and removing a
+number rule (:mod:`daemon.rules.numbers`) serves adding, looking up and removing a
 number.
 """
 
@@ -16,14 +16,14 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
-from daemon.billing.limits import (
+from daemon.repositories.counsellors import DIAL_STRING_PATTERN
+from daemon.rules.billing.limits import (
     MAX_CREDIT_LIMIT_YEN,
     MAX_ENTRY_YEN,
     MAX_MINIMUM_CHARGE_YEN,
     MAX_RATE_YEN_PER_MIN,
 )
-from daemon.db.counsellors import DIAL_STRING_PATTERN
-from daemon.numbers import normalise_dialled_number, normalise_number
+from daemon.rules.numbers import normalise_dialled_number, normalise_number
 
 # Times given without a zone are Japan time, and times shown to people are in it (no DST: a fixed offset).
 TOKYO = timezone(timedelta(hours=9), "Asia/Tokyo")

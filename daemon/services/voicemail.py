@@ -8,8 +8,8 @@ from pathlib import Path
 
 import asyncpg
 
-from daemon.db import voicemail
-from daemon.db.voicemail import Voicemail
+from daemon.repositories import voicemail
+from daemon.repositories.voicemail import Voicemail
 from daemon.services.actor import Actor
 from daemon.services.change import change
 from daemon.services.errors import NotFound

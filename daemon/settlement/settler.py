@@ -31,10 +31,10 @@ from typing import TypeVar
 
 import asyncpg
 
-from daemon.db import call_records, forwarding
-from daemon.db.deadline import within
-from daemon.db.errors import DB_ERRORS
 from daemon.logs import get_logger
+from daemon.postgres.deadline import within
+from daemon.postgres.errors import DB_ERRORS
+from daemon.repositories import call_records, forwarding
 from daemon.settlement.journal import CallEnd, Entry, Journal, LegEnd
 
 _log = get_logger(__name__)

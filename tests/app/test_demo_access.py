@@ -11,7 +11,7 @@ import asyncpg
 import pytest
 
 from daemon.app import Daemon
-from daemon.demo_access import ADMIN_TOKEN_FILE, OPERATOR_TOKEN_FILE
+from daemon.demo.access import ADMIN_TOKEN_FILE, OPERATOR_TOKEN_FILE
 from tests.conftest import make_settings
 
 

@@ -20,8 +20,8 @@ import asyncpg
 import pytest
 
 from daemon.app import Daemon, StartupError
-from daemon.db import tenants
-from daemon.db.embedded import CDR_ROLE
+from daemon.postgres.embedded import CDR_ROLE
+from daemon.repositories import tenants
 from tests.conftest import make_settings
 from tests.daemon_process import REPO, free_port
 from tests.db.test_embedded import alive

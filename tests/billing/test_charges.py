@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from daemon.billing.charges import Tariff, billed_seconds
+from daemon.rules.billing.charges import Tariff, billed_seconds
 
 tariffs = st.builds(
     Tariff,

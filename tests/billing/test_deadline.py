@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from daemon.billing.charges import MICROS, Tariff
-from daemon.billing.deadline import TalkingCall, charges_at, joint_deadline
+from daemon.rules.billing.charges import MICROS, Tariff
+from daemon.rules.billing.deadline import TalkingCall, charges_at, joint_deadline
 
 T0 = 1_795_582_441_546_294
 

@@ -9,7 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from daemon.billing.invoice import (
+from daemon.config import Settings
+from daemon.rules.billing.invoice import (
     JST,
     AdjustmentEntry,
     ContractState,
@@ -26,7 +27,6 @@ from daemon.billing.invoice import (
     month_usage,
     tax_of,
 )
-from daemon.config import Settings
 
 MARCH = Period(2026, 3)
 ISSUER = Issuer(name="calld株式会社", registration_number="T7000012050002", bank_account="みずほ銀行 本店 普通 1234567")

@@ -11,8 +11,8 @@ import asyncpg
 import pytest
 
 from daemon.app import Daemon
-from daemon.billing.charges import Tariff, billed_seconds
-from daemon.db import groups, ledger
+from daemon.repositories import groups, ledger
+from daemon.rules.billing.charges import Tariff, billed_seconds
 from emulator import CallerScript, CallResult, FakeFreeSwitch, FarEnd, Keys
 from tests.calls.test_admission_e2e import emulator_for, played
 from tests.conftest import DaemonFactory

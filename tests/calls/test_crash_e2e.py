@@ -11,8 +11,8 @@ from typing import Any
 import asyncpg
 import pytest
 
-from daemon.billing.charges import Tariff
-from daemon.db import groups
+from daemon.repositories import groups
+from daemon.rules.billing.charges import Tariff
 from emulator import CallerScript, FakeFreeSwitch, FarEnd
 from tests.daemon_process import DaemonProcess
 from tests.factories import Shop, counsellor, prepaid_caller, shop

@@ -8,7 +8,7 @@ import uuid
 import asyncpg
 import pytest
 
-from daemon.db import hunting
+from daemon.repositories import hunting
 from emulator import CallerScript
 from tests.calls.test_admission_e2e import played
 from tests.calls.test_coaching_e2e import TARO, answers, balance, fast, record, world

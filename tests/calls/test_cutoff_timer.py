@@ -14,8 +14,8 @@ import asyncpg
 import pytest
 
 from daemon.calls.cutoff import Backstop, Cutoff, wall_us
-from daemon.db import call_records
 from daemon.metrics import Metrics
+from daemon.repositories import call_records
 from emulator import CallerScript
 from tests.calls.test_admission_e2e import played
 from tests.calls.test_coaching_e2e import TARO, answers, balance, fast, record, world

@@ -6,10 +6,10 @@ import asyncpg
 import pytest
 from pydantic_core import PydanticCustomError
 
-from daemon import destinations
-from daemon.db import counsellors, groups, hunting, tenants
-from daemon.db.counsellors import dial_string
-from daemon.numbers import normalise_dialled_number
+from daemon.repositories import counsellors, groups, hunting, tenants
+from daemon.repositories.counsellors import dial_string
+from daemon.rules import destinations
+from daemon.rules.numbers import normalise_dialled_number
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pytest
 
 from daemon.app import Daemon
-from daemon.db import console_users, tenants
+from daemon.repositories import console_users, tenants
 from tests.conftest import DaemonFactory
 from tests.console.client import PASSWORD, Browser
 

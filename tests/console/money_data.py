@@ -8,7 +8,7 @@ import uuid
 
 import asyncpg
 
-from daemon.db import call_records, callers, ledger
+from daemon.repositories import call_records, callers, ledger
 from tests import factories
 from tests.console.client import Browser
 from tests.console.conftest import BrowserFactory, Console

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncpg
 
-from daemon.db import callers, counsellors, groups, ledger, tenants
+from daemon.repositories import callers, counsellors, groups, ledger, tenants
 from emulator import CallerScript, FarEnd, Keys
 from tests.console.conftest import Console
 

@@ -6,8 +6,8 @@ import json
 
 import asyncpg
 
-from daemon.console.throttle import BY_LOGIN
-from daemon.db import audit, console_users, contracts, tenants
+from daemon.repositories import audit, console_users, contracts, tenants
+from daemon.rules.login_backoff import BY_LOGIN
 from tests.console.client import PASSWORD
 from tests.console.conftest import BrowserFactory, Console
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from daemon.db import audit
+from daemon.repositories import audit
 from daemon.services.actor import Actor, Kind
 from tests.console.conftest import BrowserFactory, Console
 from tests.console.money_data import pool_of

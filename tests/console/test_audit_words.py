@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from daemon.console import audit_words
-from daemon.db.audit import Record
+from daemon.repositories.audit import Record
 
 
 def _row(action: str, target: str, before: Any, after: Any, login: str = "op-alpha") -> Record:

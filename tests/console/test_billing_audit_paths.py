@@ -13,8 +13,8 @@ import aiohttp
 import asyncpg
 import pytest
 
-from daemon.billing.invoice import Period
-from daemon.db import audit, tenants
+from daemon.repositories import audit, tenants
+from daemon.rules.billing.invoice import Period
 from daemon.services import invoices as invoice_service
 from tests.console.conftest import BrowserFactory, Console
 from tests.console.test_ivr_audit_paths import console_pool, http  # noqa: F401  (fixture)

@@ -12,7 +12,7 @@ from typing import Any
 
 import asyncpg
 
-from daemon.db import counsellors
+from daemon.repositories import counsellors
 from tests.calls.test_admission_e2e import emulator_for
 from tests.console.client import Browser
 from tests.console.conftest import BrowserFactory, Console

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from daemon.db import audit, callers, ledger
+from daemon.repositories import audit, callers, ledger
 from tests.console.conftest import BrowserFactory, Console
 from tests.console.money_data import caller, operator, pool_of
 

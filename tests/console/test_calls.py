@@ -10,7 +10,7 @@ import uuid
 import pytest
 
 from daemon.console.pages import calls as calls_page
-from daemon.db import counsellors, groups
+from daemon.repositories import counsellors, groups
 from tests import factories
 from tests.console.conftest import BrowserFactory, Console
 from tests.console.money_data import caller, ended_call, operator, pool_of

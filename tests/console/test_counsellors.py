@@ -6,7 +6,7 @@ import uuid
 
 import asyncpg
 
-from daemon.db import audit, counsellors, hunting
+from daemon.repositories import audit, counsellors, hunting
 from tests.console.client import Browser
 from tests.console.conftest import BrowserFactory, Console
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from daemon.db import audit, callers, ledger
+from daemon.repositories import audit, callers, ledger
 from daemon.services.values import TOKYO
 from tests.console.client import Browser
 from tests.console.conftest import BrowserFactory, Console

@@ -8,7 +8,7 @@ import uuid
 
 import asyncpg
 
-from daemon.db import audit, ivr_flows
+from daemon.repositories import audit, ivr_flows
 from tests.console.conftest import BrowserFactory, Console
 
 PREMIUM = "0990123456"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncpg
 
-from daemon.db import audit, counsellors, groups
+from daemon.repositories import audit, counsellors, groups
 from tests.console.client import Browser
 from tests.console.conftest import BrowserFactory, Console
 

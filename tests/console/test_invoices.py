@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import pytest
 
-from daemon.billing.invoice import Period
-from daemon.db import audit, invoices
+from daemon.repositories import audit, invoices
+from daemon.rules.billing.invoice import Period
 from daemon.services import invoices as invoice_service
 from tests.console.conftest import BrowserFactory, Console
 

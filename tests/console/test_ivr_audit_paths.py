@@ -16,7 +16,7 @@ import aiohttp
 import asyncpg
 import pytest
 
-from daemon.db import audit, guidance, ivr_flows, tokens, voicemail
+from daemon.repositories import audit, guidance, ivr_flows, tokens, voicemail
 from tests.audio.media import FORMATS, encode, speech_like
 from tests.console.client import Browser
 from tests.console.conftest import BrowserFactory, Console

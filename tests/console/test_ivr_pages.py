@@ -11,8 +11,8 @@ from pathlib import Path
 import aiohttp
 import asyncpg
 
-from daemon.db import audit, forwarding, guidance, ivr_flows, voicemail
-from daemon.ivr.tariff import ForwardTariff
+from daemon.repositories import audit, forwarding, guidance, ivr_flows, voicemail
+from daemon.rules.ivr.tariff import ForwardTariff
 from tests.audio.media import FORMATS, encode, speech_like
 from tests.console.conftest import BrowserFactory, Console
 

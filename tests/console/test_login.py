@@ -9,8 +9,8 @@ import aiohttp
 from argon2 import extract_parameters
 from yarl import URL
 
-from daemon.console.throttle import BY_LOGIN
-from daemon.db import console_users
+from daemon.repositories import console_users
+from daemon.rules.login_backoff import BY_LOGIN
 from tests.conftest import DaemonFactory
 from tests.console.client import PASSWORD, Browser, Page, cookie_jar
 from tests.console.conftest import BrowserFactory, Console

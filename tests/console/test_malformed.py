@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from daemon.db import ledger
+from daemon.repositories import ledger
 from tests.console.conftest import BrowserFactory, Console
 from tests.console.money_data import KEY, caller, operator, pool_of
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from daemon.db import counsellors, ledger, payouts
+from daemon.repositories import counsellors, ledger, payouts
 from tests.console.conftest import BrowserFactory, Console
 from tests.console.money_data import caller, ended_call, operator, pool_of
 

@@ -7,9 +7,9 @@ import asyncio
 import asyncpg
 import pytest
 
-from daemon.console.throttle import BY_ADDRESS, BY_LOGIN, Backoff, client_key, login_key
-from daemon.db import login_throttle
-from daemon.db.login_throttle import Key
+from daemon.repositories import login_throttle
+from daemon.repositories.login_throttle import Key
+from daemon.rules.login_backoff import BY_ADDRESS, BY_LOGIN, Backoff, client_key, login_key
 
 RULE = Backoff(free=5, base_s=30.0, max_s=900.0, forget_s=86_400.0)
 

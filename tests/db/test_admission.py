@@ -7,8 +7,8 @@ import uuid
 
 import asyncpg
 
-from daemon.db import admission, nodes, tenants
-from daemon.db.admission import Outcome
+from daemon.repositories import admission, nodes, tenants
+from daemon.repositories.admission import Outcome
 
 
 async def make_tenant(pool: asyncpg.Pool, lines: int, number: str = "0312345678") -> int:
@@ -113,8 +113,8 @@ async def test_batched_release_answers_each_call(pool: asyncpg.Pool) -> None:
 
 
 async def test_restart_keeps_the_line_of_a_bridge_that_outlived_the_node(pool: asyncpg.Pool) -> None:
-    from daemon.billing.charges import Tariff
-    from daemon.db import call_records, callers
+    from daemon.repositories import call_records, callers
+    from daemon.rules.billing.charges import Tariff
     from tests.factories import prepaid_caller
 
     tenant_id = await make_tenant(pool, 5)

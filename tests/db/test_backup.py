@@ -11,7 +11,8 @@ import asyncpg
 import pytest
 
 from daemon import cli
-from daemon.db import backup, ledger, nodes
+from daemon.postgres import backup
+from daemon.repositories import ledger, nodes
 from tests import factories
 from tests.conftest import with_database
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncpg
 import pytest
 
-from daemon.db import console_sessions, console_users, tenants
-from daemon.db.console_users import Outcome
-from daemon.db.errors import Conflict
+from daemon.postgres.errors import Conflict
+from daemon.repositories import console_sessions, console_users, tenants
+from daemon.repositories.console_users import Outcome
 
 PASSWORD = "long enough password"
 

@@ -6,8 +6,8 @@ import asyncpg
 import pytest
 
 from daemon.config import Settings
-from daemon.db import counsellors, groups, hunting
-from daemon.db.counsellors import dial_string
+from daemon.repositories import counsellors, groups, hunting
+from daemon.repositories.counsellors import dial_string
 from tests.factories import shop
 
 

@@ -1,4 +1,4 @@
-"""daemon.db.deadline.within: on time even when the cancelled operation takes long to stop."""
+"""daemon.postgres.deadline.within: on time even when the cancelled operation takes long to stop."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from daemon.db.deadline import within
+from daemon.postgres.deadline import within
 
 
 async def stubborn(result: int, stop_seconds: float, events: list[str]) -> int:

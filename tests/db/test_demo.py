@@ -7,7 +7,8 @@ import asyncio
 import asyncpg
 import pytest
 
-from daemon.db import callers, demo, groups, tenants
+from daemon.demo import seed as demo
+from daemon.repositories import callers, groups, tenants
 
 
 async def test_demo_shop_is_ready_to_call_and_idempotent(pool: asyncpg.Pool) -> None:

@@ -12,14 +12,14 @@ from pathlib import Path
 
 import asyncpg
 
-from daemon.db.embedded import EmbeddedPostgres
+from daemon.postgres.embedded import EmbeddedPostgres
 
 REPO = Path(__file__).resolve().parents[2]
 
 _START_AND_HANG = """
 import sys, time
 from pathlib import Path
-from daemon.db.embedded import EmbeddedPostgres
+from daemon.postgres.embedded import EmbeddedPostgres
 from daemon.logs import configure
 configure("warning")
 server = EmbeddedPostgres(Path(sys.argv[1]))

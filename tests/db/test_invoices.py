@@ -11,9 +11,9 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from daemon.billing.invoice import JST, Invoice, Issuer, NoContract, Period, epoch_us, month_usage
-from daemon.db import contracts, invoices, tenants
-from daemon.db.migrate import migrate, migration_files
+from daemon.postgres.migrate import migrate, migration_files
+from daemon.repositories import contracts, invoices, tenants
+from daemon.rules.billing.invoice import JST, Invoice, Issuer, NoContract, Period, epoch_us, month_usage
 from tests.conftest import with_database
 
 MARCH = Period(2026, 3)

@@ -7,7 +7,7 @@ import asyncio
 import asyncpg
 import pytest
 
-from daemon.db import callers, ledger
+from daemon.repositories import callers, ledger
 from tests.factories import prepaid_caller, shop
 
 

@@ -14,11 +14,11 @@ from collections.abc import Callable
 
 import asyncpg
 
-from daemon.db import ivr_flows
-from daemon.db.balance_listener import BalanceWatcher
-from daemon.db.listen import ListenHub
+from daemon.calls.balance_watcher import BalanceWatcher
 from daemon.ivr.cache import CHANNEL as IVR_CHANNEL
 from daemon.ivr.cache import FlowCache
+from daemon.postgres.listen import ListenHub
+from daemon.repositories import ivr_flows
 from tests.factories import prepaid_caller, shop, talking
 
 LISTEN_APP = "calld-listen"

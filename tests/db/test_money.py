@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncpg
 import pytest
 
-from daemon.billing.charges import MICROS, Tariff
-from daemon.billing.deadline import TalkingCall
-from daemon.db import callers, ledger, money
+from daemon.repositories import callers, ledger, money
+from daemon.rules.billing.charges import MICROS, Tariff
+from daemon.rules.billing.deadline import TalkingCall
 from tests.factories import prepaid_caller, shop, talking
 
 T0 = 1_795_582_441_000_000

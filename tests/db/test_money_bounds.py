@@ -23,8 +23,8 @@ import asyncpg
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from daemon.billing.limits import MAX_BALANCE_YEN, MAX_ENTRY_YEN
-from daemon.db import callers, ledger
+from daemon.repositories import callers, ledger
+from daemon.rules.billing.limits import MAX_BALANCE_YEN, MAX_ENTRY_YEN
 from tests.factories import shop
 
 JS_SAFE = 2**53 - 1

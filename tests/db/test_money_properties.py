@@ -19,8 +19,8 @@ import asyncpg
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from daemon.billing.charges import MICROS, Tariff, billed_seconds
-from daemon.db import call_records, ledger, money
+from daemon.repositories import call_records, ledger, money
+from daemon.rules.billing.charges import MICROS, Tariff, billed_seconds
 from tests.factories import prepaid_caller, shop, talking
 
 T0 = 1_795_582_441_000_000

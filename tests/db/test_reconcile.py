@@ -6,9 +6,9 @@ import uuid
 
 import asyncpg
 
-from daemon.billing.charges import MICROS, Tariff
-from daemon.db import call_records, callers, nodes
 from daemon.recovery.reconcile import adopt_dead_nodes, reconcile
+from daemon.repositories import call_records, callers, nodes
+from daemon.rules.billing.charges import MICROS, Tariff
 from tests.factories import prepaid_caller, shop
 
 T0 = 1_795_582_441_000_000

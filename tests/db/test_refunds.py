@@ -14,8 +14,8 @@ import uuid
 import asyncpg
 import pytest
 
-from daemon.billing.charges import Tariff
-from daemon.db import call_records, callers, ledger
+from daemon.repositories import call_records, callers, ledger
+from daemon.rules.billing.charges import Tariff
 from tests.factories import prepaid_caller, shop
 
 
@@ -182,7 +182,7 @@ async def test_balance_ceiling_and_unlimited_debt_floor(pool: asyncpg.Pool) -> N
 
 
 async def test_the_database_refuses_what_the_rules_refuse(pool: asyncpg.Pool) -> None:
-    """Rows written around daemon.db.ledger meet the same rules (CHECK constraints, triggers)."""
+    """Rows written around daemon.repositories.ledger meet the same rules (CHECK constraints, triggers)."""
     s = await shop(pool)
     caller = await prepaid_caller(pool, s.tenant_id, yen=1000)
     call, charge_id = await charge(pool, s.tenant_id, caller, 500)

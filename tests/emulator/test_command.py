@@ -7,7 +7,8 @@ import sys
 
 import asyncpg
 
-from daemon.db import demo, tokens
+from daemon.demo import seed as demo
+from daemon.repositories import tokens
 from tests.conftest import REPO, DaemonFactory
 from tests.daemon_process import clean_environment
 

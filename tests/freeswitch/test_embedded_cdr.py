@@ -10,8 +10,8 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from daemon.db.embedded import CDR_DATABASE, CDR_PASSWORD_FILE, CDR_ROLE, EmbeddedPostgres, ensure_cdr_role
-from daemon.db.migrate import migrate
+from daemon.postgres.embedded import CDR_DATABASE, CDR_PASSWORD_FILE, CDR_ROLE, EmbeddedPostgres, ensure_cdr_role
+from daemon.postgres.migrate import migrate
 from tests.daemon_process import free_port
 from tests.freeswitch.test_cdr_conf import README, crash_in_bridge_legs, module_insert
 
@@ -79,7 +79,7 @@ async def test_tcp_refuses_a_wrong_password_and_every_other_role(server: Embedde
 def test_a_busy_cdr_port_is_named(tmp_path: Path) -> None:
     import socket
 
-    from daemon.db.embedded import PortBusy
+    from daemon.postgres.embedded import PortBusy
 
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))

@@ -10,8 +10,8 @@ import asyncpg
 import pytest
 
 from daemon.app import Daemon
-from daemon.db import admission
-from daemon.db.admission import Outcome
+from daemon.repositories import admission
+from daemon.repositories.admission import Outcome
 from tests.conftest import DaemonFactory
 from tests.http.test_status_admin import ADMIN, call, url
 

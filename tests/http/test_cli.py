@@ -11,8 +11,8 @@ import pytest
 
 from daemon import cli
 from daemon.__main__ import main as daemon_main
-from daemon.db import admission, tokens
-from daemon.db.admission import Outcome
+from daemon.repositories import admission, tokens
+from daemon.repositories.admission import Outcome
 from tests.conftest import with_database
 
 

@@ -14,8 +14,8 @@ import asyncpg
 import pytest
 
 from daemon.app import Daemon
-from daemon.billing.charges import Tariff
-from daemon.db import call_records, callers, counsellors, ledger
+from daemon.repositories import call_records, callers, counsellors, ledger
+from daemon.rules.billing.charges import Tariff
 from tests.conftest import DaemonFactory
 from tests.http.test_status_admin import ADMIN, call
 

@@ -14,7 +14,7 @@ import asyncpg
 import pytest
 
 from daemon.app import Daemon
-from daemon.billing.invoice import JST, Period, epoch_us
+from daemon.rules.billing.invoice import JST, Period, epoch_us
 from daemon.services import invoices as invoice_service
 from tests.conftest import DaemonFactory
 from tests.http.test_status_admin import ADMIN, call, url

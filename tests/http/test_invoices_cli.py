@@ -7,8 +7,8 @@ from datetime import datetime
 import asyncpg
 import pytest
 
-from daemon.billing.invoice import JST
-from daemon.db import contracts
+from daemon.repositories import contracts
+from daemon.rules.billing.invoice import JST
 from tests.http.test_cli import env, run  # noqa: F401  (fixture)
 
 ISSUER_ENV = {

@@ -9,7 +9,7 @@ import asyncpg
 import pytest
 
 from daemon.app import Daemon
-from daemon.db import guidance, tenants, tokens
+from daemon.repositories import guidance, tenants, tokens
 from tests.conftest import DaemonFactory
 from tests.http.test_status_admin import call, url
 

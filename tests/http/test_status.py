@@ -14,8 +14,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from daemon import __version__
 from daemon.app import Daemon
-from daemon.db import admission, tenants
-from daemon.db.admission import Outcome
+from daemon.repositories import admission, tenants
+from daemon.repositories.admission import Outcome
 from tests.conftest import DaemonFactory
 from tests.http.test_status_admin import ADMIN, call, url
 

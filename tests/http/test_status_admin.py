@@ -11,8 +11,8 @@ import asyncpg
 import pytest
 
 from daemon.app import Daemon
-from daemon.db import admission
-from daemon.db.admission import Outcome
+from daemon.repositories import admission
+from daemon.repositories.admission import Outcome
 from tests.conftest import ADMIN_TOKEN, DaemonFactory
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}

@@ -23,8 +23,8 @@ import schemathesis
 from hypothesis.errors import NonInteractiveExampleWarning
 
 from daemon.app import Daemon
-from daemon.billing.charges import Tariff
-from daemon.db import call_records, callers
+from daemon.repositories import call_records, callers
+from daemon.rules.billing.charges import Tariff
 from tests.conftest import DaemonFactory
 from tests.http.test_coaching_api import CALLER, operator
 from tests.http.test_status_admin import call

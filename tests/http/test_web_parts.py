@@ -11,10 +11,10 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from pydantic import SecretStr
 
-from daemon.db import tenants
-from daemon.http.app import build_app
 from daemon.http.context import NodeInfo
 from daemon.metrics import Metrics
+from daemon.repositories import tenants
+from daemon.web import build_app
 from tests.conftest import ADMIN_TOKEN, make_settings
 
 Client = TestClient[web.Request, web.Application]

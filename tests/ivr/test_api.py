@@ -12,8 +12,8 @@ import aiohttp
 import asyncpg
 import pytest
 
-from daemon.db import forwarding, tokens
-from daemon.ivr.tariff import ForwardTariff
+from daemon.repositories import forwarding, tokens
+from daemon.rules.ivr.tariff import ForwardTariff
 from emulator import CallerScript, Keys
 from tests.conftest import DaemonFactory
 from tests.http.test_status_admin import call, url

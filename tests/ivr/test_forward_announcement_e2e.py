@@ -12,9 +12,9 @@ from pathlib import Path
 
 import asyncpg
 
-from daemon.db import forwarding
 from daemon.ivr.media import RINGBACK
-from daemon.ivr.tariff import ForwardTariff
+from daemon.repositories import forwarding
+from daemon.rules.ivr.tariff import ForwardTariff
 from emulator import CallerScript, FarEnd
 from tests.conftest import DaemonFactory
 from tests.ivr.world import NUMBER, ivr_shop

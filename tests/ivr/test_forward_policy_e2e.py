@@ -13,7 +13,7 @@ import asyncpg
 import pytest
 
 from daemon.app import Daemon
-from daemon.db import audit
+from daemon.repositories import audit
 from emulator import CallerScript, CallResult, FarEnd
 from tests.calls.test_admission_e2e import emulator_for
 from tests.conftest import DaemonFactory

@@ -8,8 +8,8 @@ from typing import Any
 
 import asyncpg
 
-from daemon.db import forwarding
-from daemon.ivr.tariff import ForwardTariff, talk_seconds
+from daemon.repositories import forwarding
+from daemon.rules.ivr.tariff import ForwardTariff, talk_seconds
 from emulator import CallerScript, CallResult, FarEnd
 from tests.conftest import DaemonFactory
 from tests.ivr.world import NUMBER, TARO, heard, ivr_shop

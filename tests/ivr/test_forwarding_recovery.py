@@ -9,9 +9,9 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from daemon.db import admission, forwarding, nodes
-from daemon.ivr.tariff import ForwardTariff
 from daemon.recovery.reconcile import adopt_dead_nodes, reconcile
+from daemon.repositories import admission, forwarding, nodes
+from daemon.rules.ivr.tariff import ForwardTariff
 from emulator import CallerScript, FakeFreeSwitch, FarEnd
 from tests.daemon_process import DaemonProcess
 from tests.ivr.test_forwarding_e2e import SHOP_A, forward_flow

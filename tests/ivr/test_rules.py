@@ -9,10 +9,10 @@ import pytest
 from pydantic import ValidationError
 
 from daemon.ivr.arrival import arrival, diverted_from
-from daemon.ivr.hours import TOKYO, is_open, public_holiday
-from daemon.ivr.models import Flow, HoursNode
-from daemon.ivr.tariff import ForwardTariff, talk_seconds
-from daemon.ivr.validate import endless, problems
+from daemon.rules.ivr.hours import TOKYO, is_open, public_holiday
+from daemon.rules.ivr.models import Flow, HoursNode
+from daemon.rules.ivr.tariff import ForwardTariff, talk_seconds
+from daemon.rules.ivr.validate import endless, problems
 
 
 def flow(**nodes: Any) -> Flow:

@@ -10,10 +10,10 @@ from typing import Any
 import asyncpg
 import pytest
 
-from daemon.db import ivr_flows, voicemail
-from daemon.db.listen import ListenHub
 from daemon.ivr.cache import FlowCache
-from daemon.ivr.models import Flow
+from daemon.postgres.listen import ListenHub
+from daemon.repositories import ivr_flows, voicemail
+from daemon.rules.ivr.models import Flow
 from emulator import CallerScript, Keys, Speech
 from tests.conftest import DaemonFactory
 from tests.ivr.world import NUMBER, TARO, heard, ivr_shop

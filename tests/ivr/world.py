@@ -13,9 +13,9 @@ from typing import Any
 import asyncpg
 
 from daemon.app import Daemon
-from daemon.db import ivr_flows, tenants
-from daemon.ivr.hours import TOKYO
-from daemon.ivr.models import Flow
+from daemon.repositories import ivr_flows, tenants
+from daemon.rules.ivr.hours import TOKYO
+from daemon.rules.ivr.models import Flow
 from emulator import CallResult, FakeFreeSwitch, Keys
 from tests.calls.test_admission_e2e import emulator_for, prompt_name
 

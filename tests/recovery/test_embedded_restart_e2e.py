@@ -19,8 +19,8 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from daemon.db import groups
-from daemon.db.embedded import CDR_DATABASE, CDR_PASSWORD_FILE, CDR_ROLE, EmbeddedPostgres
+from daemon.postgres.embedded import CDR_DATABASE, CDR_PASSWORD_FILE, CDR_ROLE, EmbeddedPostgres
+from daemon.repositories import groups
 from emulator import CallerScript, FakeFreeSwitch, FarEnd, Keys
 from emulator.cdr import CdrWriter
 from tests.daemon_process import DaemonProcess, free_port, stop_leftover_postgres

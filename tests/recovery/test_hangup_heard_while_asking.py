@@ -11,9 +11,9 @@ import asyncio
 
 import asyncpg
 
-from daemon.billing.charges import MICROS
 from daemon.inbound.client import InboundClient
 from daemon.recovery.reconcile import reconcile
+from daemon.rules.billing.charges import MICROS
 from tests.db.test_reconcile import T0, open_talk
 from tests.factories import prepaid_caller, shop
 from tests.ivr.test_forwarding_recovery import open_leg

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncpg
 import pytest
 
-from daemon.db import audit, tenants
+from daemon.repositories import audit, tenants
 from daemon.services.actor import Actor
 from daemon.services.change import Unaudited, change
 from daemon.services.errors import Conflict, NotFound

@@ -16,7 +16,7 @@ import pytest
 
 from daemon import cli
 from daemon.app import Daemon
-from daemon.db import audit, console_users, tenants
+from daemon.repositories import audit, console_users, tenants
 from tests.conftest import DaemonFactory
 from tests.console.client import PASSWORD, Browser
 from tests.http.test_status_admin import call

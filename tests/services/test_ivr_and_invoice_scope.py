@@ -12,11 +12,11 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import pytest
 
-from daemon.billing.invoice import Issuer, Period
-from daemon.db import audit, contracts, invoices, ivr_flows, tenants, voicemail
-from daemon.db.invoices import Terms
-from daemon.ivr.models import Flow
-from daemon.ivr.tariff import ForwardTariff
+from daemon.repositories import audit, contracts, invoices, ivr_flows, tenants, voicemail
+from daemon.repositories.invoices import Terms
+from daemon.rules.billing.invoice import Issuer, Period
+from daemon.rules.ivr.models import Flow
+from daemon.rules.ivr.tariff import ForwardTariff
 from daemon.services import forwarding
 from daemon.services import invoices as invoice_service
 from daemon.services import ivr_flows as flow_service

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import asyncpg
 
-from daemon.db import forwarding
-from daemon.ivr.tariff import ForwardTariff, talk_seconds
+from daemon.repositories import forwarding
+from daemon.rules.ivr.tariff import ForwardTariff, talk_seconds
 from daemon.settlement.journal import CallEnd, Journal, LegEnd
 from daemon.settlement.settler import Settler
 from emulator import CallerScript, FarEnd

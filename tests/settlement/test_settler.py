@@ -12,8 +12,8 @@ from urllib.parse import urlsplit
 
 import asyncpg
 
-from daemon.billing.charges import Tariff
-from daemon.db import call_records
+from daemon.repositories import call_records
+from daemon.rules.billing.charges import Tariff
 from daemon.settlement.journal import CallEnd, Journal
 from daemon.settlement.settler import Settler
 from emulator import CallerScript

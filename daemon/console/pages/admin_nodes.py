@@ -9,8 +9,8 @@ from aiohttp import web
 from daemon.console.paths import PREFIX
 from daemon.console.render import page
 from daemon.console.viewer import ADMIN, require
-from daemon.db import nodes
 from daemon.http.context import node_of, pool_of, settings_of
+from daemon.repositories import nodes
 
 routes = web.RouteTableDef()
 

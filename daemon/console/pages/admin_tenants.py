@@ -24,10 +24,10 @@ from daemon.console.paths import PREFIX
 from daemon.console.refusals import form_errors
 from daemon.console.render import page, see_other
 from daemon.console.viewer import ADMIN, require
-from daemon.db import console_users, contracts, forwarding, tenants
 from daemon.http.call_safety_models import ForwardGuardUpdate
 from daemon.http.context import pool_of
 from daemon.ivr import published
+from daemon.repositories import console_users, contracts, forwarding, tenants
 from daemon.services import tenants as service
 from daemon.services.errors import Conflict, Invalid
 from daemon.services.inputs import LinesUpdate, NumberCreate

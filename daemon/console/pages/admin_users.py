@@ -1,6 +1,6 @@
 """``/console/admin/users``: every tenant's console users; create one, lift its login wait, set a new password.
 
-Platform admin only.  The rules are :mod:`daemon.db.console_users`' own
+Platform admin only.  The rules are :mod:`daemon.repositories.console_users`' own
 (login pattern, password length, role ↔ tenant); this page only says them in
 Japanese.  The changes are :mod:`daemon.services.users`' (audited; a password
 never reaches the audit log).
@@ -18,10 +18,10 @@ from daemon.console.pages.path import path_id
 from daemon.console.paths import PREFIX
 from daemon.console.refusals import form_errors
 from daemon.console.render import page, see_other
-from daemon.console.throttle import login_key
 from daemon.console.viewer import ADMIN, ROLE_NAMES, require
-from daemon.db import console_users, login_throttle, tenants
 from daemon.http.context import pool_of
+from daemon.repositories import console_users, login_throttle, tenants
+from daemon.rules.login_backoff import login_key
 from daemon.services import users
 from daemon.services.errors import Conflict, Invalid, NotFound
 

@@ -16,8 +16,8 @@ from daemon.console.changes import actor_of
 from daemon.console.paths import PREFIX
 from daemon.console.render import page
 from daemon.console.viewer import ADMIN, IVR, OPERATOR, require
-from daemon.db.audit import Filter
 from daemon.http.context import pool_of
+from daemon.repositories.audit import Filter
 from daemon.services import audit
 
 routes = web.RouteTableDef()

@@ -18,8 +18,8 @@ from daemon.console.events import snapshots
 from daemon.console.paths import PREFIX
 from daemon.console.render import masked, page, tokyo_us, yen
 from daemon.console.viewer import OPERATOR, tenant_scope
-from daemon.db import board
 from daemon.http.context import pool_of
+from daemon.repositories import board
 
 routes = web.RouteTableDef()
 

@@ -20,9 +20,9 @@ from daemon.console.paths import PREFIX
 from daemon.console.refusals import form_errors, rule, status_of
 from daemon.console.render import page, see_other
 from daemon.console.viewer import OPERATOR, tenant_scope
-from daemon.db import callers, ledger
-from daemon.db.callers import CallerRow
 from daemon.http.context import pool_of
+from daemon.repositories import callers, ledger
+from daemon.repositories.callers import CallerRow
 from daemon.services import callers as service
 from daemon.services.callers import settings
 from daemon.services.errors import Conflict, Invalid

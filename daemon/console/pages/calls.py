@@ -1,7 +1,7 @@
 """Call history with filters (period in Tokyo time, caller, counsellor, group, state), paginated; and as CSV.
 
 The filters are the API's :class:`~daemon.http.coaching_models.CallQuery`, the
-rows :func:`daemon.db.operator_queries.calls`, the CSV the API's own writer
+rows :func:`daemon.repositories.operator_queries.calls`, the CSV the API's own writer
 (:mod:`daemon.http.calls_csv`).
 """
 
@@ -18,10 +18,10 @@ from daemon.console.forms import FormErrors
 from daemon.console.paths import PREFIX
 from daemon.console.render import page
 from daemon.console.viewer import OPERATOR, tenant_scope
-from daemon.db import callers, counsellors, groups
-from daemon.db import operator_queries as q
 from daemon.http import calls_csv
 from daemon.http.context import pool_of
+from daemon.repositories import callers, counsellors, groups
+from daemon.repositories import operator_queries as q
 from daemon.services.inputs import CallQuery
 
 routes = web.RouteTableDef()

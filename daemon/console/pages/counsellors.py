@@ -19,8 +19,8 @@ from daemon.console.paths import PREFIX
 from daemon.console.refusals import form_errors, japanese
 from daemon.console.render import page, see_other
 from daemon.console.viewer import OPERATOR, tenant_scope
-from daemon.db import board, counsellors
 from daemon.http.context import pool_of
+from daemon.repositories import board, counsellors
 from daemon.services import counsellors as service
 from daemon.services.counsellors import settings
 from daemon.services.errors import Conflict, Invalid

@@ -18,7 +18,7 @@ from daemon.console.forms import FormErrors, message, number
 
 M = TypeVar("M", bound=BaseModel)
 
-# Our own validators' error types (daemon/numbers.py), worded for a person.
+# Our own validators' error types (daemon/rules/numbers.py), worded for a person.
 _OWN = {"phone_number": "電話番号の形式が正しくありません（市外局番から数字だけで。例: 09012345678）"}
 
 

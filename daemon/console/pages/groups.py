@@ -18,8 +18,8 @@ from daemon.console.paths import PREFIX
 from daemon.console.refusals import form_errors
 from daemon.console.render import page, see_other
 from daemon.console.viewer import OPERATOR, tenant_scope
-from daemon.db import counsellors, groups
 from daemon.http.context import pool_of
+from daemon.repositories import counsellors, groups
 from daemon.services import groups as service
 from daemon.services.errors import Conflict, Invalid
 from daemon.services.inputs import GroupIn

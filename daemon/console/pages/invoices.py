@@ -7,24 +7,24 @@
     /console/ivr/invoices/{YYYY-MM}.html                   one of them, printable
 
 The money comes from :mod:`daemon.services.invoices` and the document from
-:mod:`daemon.billing.invoice_render`, as in the admin API (invoice_api.py).
+:mod:`daemon.rules.billing.invoice_render`, as in the admin API (invoice_api.py).
 """
 
 from __future__ import annotations
 
 from aiohttp import web
 
-from daemon.billing import invoice_render
-from daemon.billing.invoice import Invoice, Period
 from daemon.console.changes import actor_of
 from daemon.console.pages.path import path_id
 from daemon.console.paths import PREFIX
 from daemon.console.render import page, see_other
 from daemon.console.viewer import ADMIN, IVR, require, tenant_scope
-from daemon.db import tenants
-from daemon.db.errors import NotFound
-from daemon.db.invoices import Terms
 from daemon.http.context import pool_of, settings_of
+from daemon.postgres.errors import NotFound
+from daemon.repositories import tenants
+from daemon.repositories.invoices import Terms
+from daemon.rules.billing import invoice_render
+from daemon.rules.billing.invoice import Invoice, Period
 from daemon.services import invoices
 from daemon.services.errors import Conflict
 

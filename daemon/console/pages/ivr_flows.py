@@ -1,8 +1,8 @@
 """``/console/ivr/flows``: the IVR customer's flow versions; edit a flow as JSON, save it, publish it.
 
 The JSON is checked exactly as the API checks it: its shape by the API's
-:class:`daemon.ivr.models.Flow`, and on publishing the graph against the
-tenant by :mod:`daemon.services.ivr_flows` (:mod:`daemon.ivr.validate`).
+:class:`daemon.rules.ivr.models.Flow`, and on publishing the graph against the
+tenant by :mod:`daemon.services.ivr_flows` (:mod:`daemon.rules.ivr.validate`).
 Every message is shown beside the node it names.  "Save and publish" is one
 audited change: refused, not even the new version is kept.
 """
@@ -24,8 +24,8 @@ from daemon.console.paths import PREFIX
 from daemon.console.render import page, see_other
 from daemon.console.viewer import IVR, tenant_scope
 from daemon.http.context import pool_of
-from daemon.ivr.models import WEEKDAYS, Flow, HoursNode
-from daemon.ivr.validate import Problem
+from daemon.rules.ivr.models import WEEKDAYS, Flow, HoursNode
+from daemon.rules.ivr.validate import Problem
 from daemon.services import ivr_flows
 from daemon.services.ivr_flows import FlowRefused
 
@@ -36,7 +36,7 @@ WHOLE = ""  # a message about the document as a whole
 WEEKDAY_NAMES = dict(zip(WEEKDAYS, "月火水木金土日", strict=True))
 EXAMPLE = {"entry": {"default": "bye"}, "nodes": {"bye": {"kind": "hangup"}}}
 
-# daemon.ivr.validate's sentences, in Japanese (anything else is shown as it is).
+# daemon.rules.ivr.validate's sentences, in Japanese (anything else is shown as it is).
 _PROBLEMS = (
     (re.compile(r"starts at node '(.+)', which does not exist"), "開始先のノード「{0}」がありません"),
     (re.compile(r"goes to node '(.+)', which does not exist"), "次のノード「{0}」がありません"),

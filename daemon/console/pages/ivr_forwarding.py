@@ -17,10 +17,10 @@ from daemon.console.forms import FormErrors, validate
 from daemon.console.paths import PREFIX
 from daemon.console.render import page
 from daemon.console.viewer import IVR, tenant_scope
-from daemon.db import forwarding
-from daemon.destinations import JAPANESE_NAMES
 from daemon.http.context import pool_of
 from daemon.ivr import published
+from daemon.repositories import forwarding
+from daemon.rules.destinations import JAPANESE_NAMES
 from daemon.services import forwarding as forwarding_service
 from daemon.services.ivr_models import ForwardedLeg, ForwardedQuery
 from daemon.services.values import TOKYO

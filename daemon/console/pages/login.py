@@ -4,7 +4,7 @@ The login form carries a one-time value that must match a cookie set with the
 form (login CSRF: no other site can log a browser in to an account of its
 choosing).  Unknown login and wrong password get the same answer, after the
 same argon2 work.  Guessing is slowed, never the account locked
-(:mod:`daemon.console.throttle`): an attempt first takes its place on the keys
+(:mod:`daemon.rules.login_backoff`): an attempt first takes its place on the keys
 "this address" and "this address and this login" (atomically, in PostgreSQL),
 and only then is the password checked; a key that must wait answers 429 with
 the wait, whoever the login belongs to.
@@ -21,13 +21,13 @@ from aiohttp import web
 from daemon.console.paths import LOGIN, PREFIX
 from daemon.console.render import page, see_other
 from daemon.console.session import COOKIE, clear_cookie, csrf_matches, set_cookie
-from daemon.console.throttle import BY_ADDRESS, BY_LOGIN, client_key, login_key
 from daemon.console.viewer import viewer_of
-from daemon.db import console_sessions, console_users, login_throttle
-from daemon.db.console_users import Outcome
-from daemon.db.login_throttle import Key
 from daemon.http.context import pool_of
 from daemon.logs import get_logger
+from daemon.repositories import console_sessions, console_users, login_throttle
+from daemon.repositories.console_users import Outcome
+from daemon.repositories.login_throttle import Key
+from daemon.rules.login_backoff import BY_ADDRESS, BY_LOGIN, client_key, login_key
 
 _log = get_logger(__name__)
 

@@ -30,9 +30,9 @@ from daemon.console.paths import PREFIX
 from daemon.console.refusals import form_errors
 from daemon.console.render import page, see_other
 from daemon.console.viewer import OPERATOR, tenant_scope
-from daemon.db import callers, ledger
-from daemon.db.callers import CallerRow
 from daemon.http.context import pool_of
+from daemon.repositories import callers, ledger
+from daemon.repositories.callers import CallerRow
 from daemon.services import money
 from daemon.services.errors import Conflict, Invalid
 from daemon.services.inputs import AdjustmentIn, DepositIn, RefundIn

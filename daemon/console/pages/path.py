@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from daemon.db.errors import NotFound
+from daemon.postgres.errors import NotFound
 
 MAX_ID = 2**63 - 1  # bigserial
 

@@ -10,8 +10,8 @@ from daemon.console.forms import FormErrors
 from daemon.console.paths import PREFIX
 from daemon.console.render import page
 from daemon.console.viewer import OPERATOR, tenant_scope
-from daemon.db import payouts
 from daemon.http.context import pool_of
+from daemon.repositories import payouts
 from daemon.services.values import TOKYO
 
 routes = web.RouteTableDef()

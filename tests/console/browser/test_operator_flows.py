@@ -10,7 +10,7 @@ import re
 
 from playwright.async_api import BrowserContext, Page, expect
 
-from daemon.db import callers, counsellors, ledger
+from daemon.repositories import callers, counsellors, ledger
 from tests.calls.test_admission_e2e import emulator_for
 from tests.console.browser.conftest import Screenshot, logged_in
 from tests.console.conftest import Console

@@ -6,7 +6,7 @@ import re
 
 from playwright.async_api import Page, expect
 
-from daemon.console.throttle import BY_LOGIN
+from daemon.rules.login_backoff import BY_LOGIN
 from tests.console.browser.conftest import Screenshot, logged_in, login
 from tests.console.conftest import Console
 

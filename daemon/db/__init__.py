@@ -1,1 +1,0 @@
-"""PostgreSQL: the single source of truth shared by every daemon node."""

@@ -1,0 +1,1 @@
+"""The demo shop (``CALLD_DEMO``): its data and the logins printed at start."""

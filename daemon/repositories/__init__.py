@@ -1,0 +1,1 @@
+"""Repositories: one module per stored concern, SQL in, typed rows out."""

@@ -1,0 +1,101 @@
+"""Japanese phone numbers, normalised in one place.
+
+* :func:`national` -- what arrives from the trunk (caller IDs, dialled numbers):
+  lenient, ``+81…``/``81…`` → ``0…``, None for anything that is not digits.
+* :func:`normalise_number` -- what an operator types for a number we store
+  (a caller's, a counsellor's, a service number): ``+81`` accepted and
+  normalised, then checked: 10 digits (``03…``, ``06…``, ``0120…``) or 11
+  (``050``/``070``/``080``/``090``/``0800``…).
+* :func:`normalise_dialled_number` -- a number we ring (a counsellor's phone):
+  the same, and allowed by the destination policy (:mod:`daemon.rules.destinations`).
+
+Errors are :class:`pydantic_core.PydanticCustomError` (a ``ValueError``), so the
+API and the CLI report them word for word.
+"""
+
+from __future__ import annotations
+
+import re
+
+from pydantic_core import PydanticCustomError
+
+from daemon.rules import destinations
+
+ELEVEN_DIGIT_PREFIXES = destinations.ELEVEN_DIGIT_PREFIXES
+_TRUNK_DIGITS = re.compile(r"^[0-9]{1,15}$")
+
+
+def national(number: str) -> str | None:
+    """Normalise a dialled number to national digits: ``+81312345678`` → ``0312345678``.
+
+    Returns None for anything that is not a plain phone number (letters, SIP
+    junk, control characters), so it can never reach SQL or an ESL command.
+    """
+    number = number.strip()
+    if number.startswith("+81"):
+        number = "0" + number[3:]
+    elif number.startswith("81") and len(number) in (11, 12):
+        number = "0" + number[2:]
+    if not _TRUNK_DIGITS.match(number):
+        return None
+    return number
+
+
+def strip_country_code(value: str) -> str:
+    value = value.strip()
+    return "0" + value[3:] if value.startswith("+81") else value
+
+
+def digits_only(value: str) -> bool:
+    return value.isascii() and value.isdigit()
+
+
+def normalise_number(value: str) -> str:
+    """A Japanese number in national form: ``+81312345678`` → ``0312345678``.
+
+    10 digits (``03…``, ``06…``, ``0120…``, ``0570…``) or 11 digits
+    (``050…``, ``070…``, ``080…``, ``090…``, ``0800…``), digits only.
+    """
+    number = strip_country_code(value)
+    if not digits_only(number):
+        raise PydanticCustomError(
+            "phone_number",
+            "a phone number has digits only, without hyphens or spaces:"
+            " national form 0312345678 or international form +81312345678",
+        )
+    if len(number) not in (10, 11) or number[0] != "0" or number[1] == "0":
+        raise PydanticCustomError(
+            "phone_number",
+            "{number} is not a Japanese phone number: it must have 10 or 11 digits and start with 0"
+            " (e.g. 0312345678, 0120123456, 08001234567) or with +81",
+            {"number": number},
+        )
+    eleven = number.startswith(ELEVEN_DIGIT_PREFIXES)
+    if eleven and len(number) != 11:
+        raise PydanticCustomError(
+            "phone_number",
+            "{number} has {length} digits, but numbers starting with {prefix} have 11",
+            {"number": number, "length": len(number), "prefix": number[:3]},
+        )
+    if not eleven and len(number) != 10:
+        raise PydanticCustomError(
+            "phone_number",
+            "{number} has {length} digits, but numbers starting with {prefix} have 10"
+            " (only 020, 050, 060, 070, 080 and 090 numbers have 11)",
+            {"number": number, "length": len(number), "prefix": number[:3]},
+        )
+    return number
+
+
+def normalise_dialled_number(value: str) -> str:
+    """A number we ring (a counsellor's phone): :func:`normalise_number`, and allowed by
+    :mod:`daemon.rules.destinations`.
+
+    A refusal names its reason (``destination_premium_rate``…); a malformed
+    number keeps :func:`normalise_number`'s precise wording.  International
+    numbers are refused here: only an IVR forward may ring abroad, by contract.
+    """
+    refused = destinations.refusal(destinations.stored_form(value))
+    if refused is not None and refused.code != destinations.NOT_A_NUMBER:
+        raise destinations.error(refused)
+    return normalise_number(value)
