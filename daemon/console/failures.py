@@ -47,7 +47,7 @@ async def console_failures(request: web.Request, handler: Handler) -> web.Stream
     except db_errors.NotFound:
         return failure(request, 404, "お探しのデータは見つかりませんでした。")
     except ApiError as exc:
-        return failure(request, exc.status, exc.message)
+        return failure(request, exc.status, exc.japanese or exc.message)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise

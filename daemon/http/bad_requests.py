@@ -34,7 +34,6 @@ from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.typedefs import Handler
 from aiohttp.web_protocol import RequestHandler
 
-from daemon.console.paths import is_console_path
 from daemon.http.errors import ApiError, error_response
 from daemon.logs import get_logger
 from daemon.postgres.errors import NotFound
@@ -127,7 +126,7 @@ def _boundary(request: web.Request) -> str:
 
 def _unreadable(request: web.Request, english: str, japanese: str) -> ApiError:
     _log.warning("http_unreadable_body", path=request.path, peer=request.remote, content_type=request.content_type)
-    return ApiError(400, japanese if is_console_path(request.path) else english)
+    return ApiError(400, english, japanese=japanese)
 
 
 @web.middleware

@@ -39,12 +39,15 @@ class ApiError(Exception):
         message: str,
         detail: Sequence[ErrorDetail] = (),
         headers: Mapping[str, str] | None = None,
+        *,
+        japanese: str | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.detail = list(detail)
         self.headers = dict(headers or {})
+        self.japanese = japanese  # what a console page says instead, where the refusal can reach one
 
     @classmethod
     def invalid(cls, exc: ValidationError, where: str) -> ApiError:
