@@ -49,6 +49,7 @@ from typing import Any, NoReturn, TextIO
 import asyncpg
 from pydantic import TypeAdapter, ValidationError
 
+from daemon import event_loop, gc_tuning
 from daemon.config import ConfigurationError, Settings, load_settings, unknown_variables
 from daemon.http.errors import DB_UNAVAILABLE, readable
 from daemon.postgres import backup
@@ -304,7 +305,10 @@ def _run_daemon(settings: Settings) -> int:
     for unknown in unknown_variables():
         log.warning("unknown_setting", message=unknown)
 
-    asyncio.run(serve(settings))  # a busy port or a failed task ends in SystemExit (daemon.app.serve)
+    # The daemon's own process: uvloop unless told otherwise (daemon.event_loop), and a less eager
+    # young-generation collector (daemon.gc_tuning); admin commands keep Python's defaults.
+    gc_tuning.tune()
+    event_loop.run(serve(settings))  # a busy port or a failed task ends in SystemExit (daemon.app.serve)
     return EXIT_OK
 
 

@@ -12,25 +12,39 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Coroutine, Mapping
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 CHOICES = ("uvloop", "asyncio")
 VARIABLE = "CALLD_EVENT_LOOP"
 
 
-def install(environ: Mapping[str, str] = os.environ) -> str:
-    """Make ``asyncio.run`` use the chosen loop; returns the one that will run ("uvloop" or "asyncio").
+def loop_factory(environ: Mapping[str, str] = os.environ) -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop's loop maker, or None for the standard loop (asked for, or uvloop missing).
 
     A value that is neither is left to the settings' validation (a clear start-up error).
     """
     if environ.get(VARIABLE, "uvloop").lower() != "uvloop":
-        return "asyncio"
+        return None
     try:
         import uvloop
     except ImportError:
-        return "asyncio"
-    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
-    return "uvloop"
+        return None
+    factory: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
+    return factory
+
+
+def run(main: Coroutine[Any, Any, T], environ: Mapping[str, str] = os.environ) -> T:
+    """``asyncio.run(main)`` on the chosen loop.
+
+    The choice is this run's alone: no process-wide event-loop policy is set, so
+    an admin command run inside another program (the tests call the CLI in
+    process) leaves that program's own loops as they were.
+    """
+    with asyncio.Runner(loop_factory=loop_factory(environ)) as runner:
+        return runner.run(main)
 
 
 def running() -> str:

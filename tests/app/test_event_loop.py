@@ -8,12 +8,11 @@ import sys
 from tests.daemon_process import REPO, clean_environment
 
 PROBE = (
-    "import asyncio, sys\n"
+    "import asyncio\n"
     "from daemon import event_loop\n"
-    "chosen = event_loop.install()\n"
     "async def main() -> str:\n"
     "    return event_loop.running()\n"
-    "print(chosen, asyncio.run(main()))\n"
+    "print(event_loop.run(main()), type(asyncio.get_event_loop_policy()).__module__)\n"
 )
 NO_UVLOOP = "import sys; sys.modules['uvloop'] = None\n"  # an import of it now fails, as where no wheel exists
 
@@ -32,15 +31,15 @@ def probe(code: str, **env: str) -> str:
 
 
 def test_uvloop_by_default() -> None:
-    assert probe(PROBE) == "uvloop uvloop"
+    assert probe(PROBE) == "uvloop asyncio.unix_events"  # and the process's own policy left alone
 
 
 def test_the_standard_loop_on_request() -> None:
-    assert probe(PROBE, CALLD_EVENT_LOOP="asyncio") == "asyncio asyncio"
+    assert probe(PROBE, CALLD_EVENT_LOOP="asyncio") == "asyncio asyncio.unix_events"
 
 
 def test_the_standard_loop_when_uvloop_is_missing() -> None:
-    assert probe(NO_UVLOOP + PROBE) == "asyncio asyncio"
+    assert probe(NO_UVLOOP + PROBE) == "asyncio asyncio.unix_events"
 
 
 def test_the_choice_is_a_setting() -> None:
