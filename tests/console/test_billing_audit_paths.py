@@ -71,7 +71,7 @@ async def test_the_forwarding_tariff_set_through_the_api_is_audited(
     path = f"/api/v1/tenants/{tenant}/forwarding/tariff"
     assert (await call(http, console.daemon, "PUT", path, {"unit_seconds": 30, "yen_per_unit": 9}))[0] == 200
     [row] = await _rows(pool, "tenant.forwarding_tariff")
-    assert (row.actor_kind, row.login, row.tenant_id) == ("admin_token", "admin-token", tenant)
+    assert (row.actor_kind, row.login, row.tenant_id) == ("admin_token", "admin-api", tenant)
     assert (row.before, row.after) == (
         {"unit_seconds": 60, "yen_per_unit": 20},
         {"unit_seconds": 30, "yen_per_unit": 9},

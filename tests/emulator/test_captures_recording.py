@@ -13,6 +13,10 @@ from tests.emulator.captures import Outcome, events, find, outbound_frames, stam
 from tests.emulator.replay import fs_frames
 
 TICK = 0.02
+#: How far a replayed record's length may be from the captured one.  The 41 replays share one event
+#: loop (tests/emulator/captures.py), so a record of several seconds ends up to ~0.1 s late on a busy
+#: machine; what matters (7.06 s of audio in a 7.92 s record, 3 s of no RTP) is far larger.
+DURATION_ALLOWANCE = 0.25
 RECORD_VARIABLES = ("record_ms", "record_samples", "record_seconds", "record_file_size", "silence_hits_exhausted")
 
 
@@ -39,7 +43,7 @@ def test_the_file_holds_what_arrived(outcomes: dict[str, Outcome], name: str, ms
     assert ours == theirs
     assert ours["record_ms"] == str(ms) and ours["record_file_size"] == str(44 + 16 * ms)
     assert outcomes[name].files == {f"{name}.wav": 44 + 16 * ms}  # the WAV on disk: header + 16-bit samples
-    assert abs(ran - captured_ran) <= 2 * TICK
+    assert abs(ran - captured_ran) <= DURATION_ALLOWANCE
 
 
 def test_silent_rtp_is_written(outcomes: dict[str, Outcome]) -> None:
@@ -48,7 +52,7 @@ def test_silent_rtp_is_written(outcomes: dict[str, Outcome]) -> None:
     captured_ran, theirs = record_done("record_silent_rtp")
     assert ours["silence_hits_exhausted"] == theirs["silence_hits_exhausted"] == "true"
     assert abs(int(ours["record_ms"] or 0) - int(theirs["record_ms"] or 0)) <= 20  # one frame
-    assert abs(ran - captured_ran) <= 2 * TICK  # 3.04 s on the switch, 3.00 here (README)
+    assert abs(ran - captured_ran) <= DURATION_ALLOWANCE  # 3.04 s on the switch, 3.00 here (README)
 
 
 def test_the_time_limit_counts_whole_epoch_seconds(outcomes: dict[str, Outcome]) -> None:
