@@ -74,6 +74,27 @@ host    all             all             ::/0                    reject
 """
 
 
+def _discard(path: Path) -> None:
+    """Delete a data directory without waiting for it: renamed aside at once, removed by a detached ``rm``.
+
+    The test session's server holds hundreds of throw-away databases, gigabytes of
+    files; unlinking them in place took over a minute of the last test's teardown.
+    """
+    trash = path.with_name(f"{path.name}.discarded-{os.getpid()}-{time.monotonic_ns()}")
+    try:
+        path.rename(trash)
+    except OSError:
+        shutil.rmtree(path, ignore_errors=True)
+        return
+    subprocess.Popen(
+        ["rm", "-rf", "--", str(trash)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
 class PortBusy(OSError):
     """The TCP port asked for the CDR listener is taken."""
 
@@ -335,7 +356,7 @@ class EmbeddedPostgres:
             if self.owner:
                 self._stop_server()
                 if self.delete_on_stop:
-                    shutil.rmtree(self.pgdata, ignore_errors=True)
+                    _discard(self.pgdata)
         finally:
             self._release()
 
