@@ -21,6 +21,11 @@ from tests.emulator.captures import SCENARIOS, Outcome, events, outbound_frames,
 from tests.emulator.replay import fs_frames
 
 ALLOWANCE = 0.1
+#: CHANNEL_HANGUP in these captures is the caller hanging up: the replay's own timer, not something
+#: FreeSWITCH does.  The 41 replays share one event loop with the rest of the session, and a clean-clone
+#: CI run saw that timer fire 0.3 s late in two replays at once (one stall): allowed, since it tests
+#: the script, not the switch.
+CALLER_HANGUP_ALLOWANCE = 0.5
 TIMED = [
     s.name
     for s in SCENARIOS
@@ -50,7 +55,8 @@ def test_same_timing_as_freeswitch(outcomes: dict[str, Outcome], name: str) -> N
     late = []
     for t, o in zip(theirs, ours, strict=True):
         seen[t[:2]] = seen.get(t[:2], 0) + 1
-        allowance = SCHEDULED.get((name, *t[:2], seen[t[:2]]), ALLOWANCE)
+        usual = CALLER_HANGUP_ALLOWANCE if t[0] == "CHANNEL_HANGUP" else ALLOWANCE
+        allowance = SCHEDULED.get((name, *t[:2], seen[t[:2]]), usual)
         if abs(t[2] - o[2]) > allowance:
             late.append((t, o[2]))
     assert late == [], "(captured event and time since the previous one, the emulator's)"
