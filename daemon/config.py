@@ -19,7 +19,7 @@ from daemon.rules.billing.invoice import RegistrationNumber
 
 ENV_PREFIX = "CALLD_"
 MIN_ADMIN_TOKEN = 16
-SECRETS = frozenset({"admin_token", "metrics_token", "fs_esl_password"})  # never echoed in an error
+SECRETS = frozenset({"admin_token", "metrics_token", "fs_esl_password", "smtp_password"})  # never echoed in an error
 #: A dial template: dial-string characters around one ``{number}`` or ``{e164}``.
 DIAL_TEMPLATE = r"^[A-Za-z0-9_./@:+=-]*\{(number|e164)\}[A-Za-z0-9_./@:+=-]*$"
 
@@ -82,6 +82,16 @@ class Settings(BaseSettings):
         pattern=DIAL_TEMPLATE,
         description="how FreeSWITCH rings a number the IVR forwards to: {number} (09012345678) or {e164}",
     )
+
+    smtp_host: str = Field("", max_length=253, description="SMTP server for outgoing mail; empty: no mail is sent")
+    smtp_port: int = Field(587, ge=1, le=65535)
+    smtp_security: Literal["starttls", "tls", "none"] = Field(
+        "starttls", description="starttls (port 587), tls (implicit, port 465) or none (a local relay)"
+    )
+    smtp_username: str = Field("", max_length=320)
+    smtp_password: SecretStr = Field(SecretStr(""), description="SMTP password (with smtp_username)")
+    smtp_timeout_seconds: float = Field(30.0, gt=0, le=600)
+    mail_from: str = Field("", max_length=320, description="From: of our mail, e.g. 'calld <noreply@example.jp>'")
 
     @field_validator("log_level")
     @classmethod
