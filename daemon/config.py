@@ -56,6 +56,10 @@ class Settings(BaseSettings):
     fs_esl_host: str = Field("127.0.0.1", description="FreeSWITCH inbound event socket, for crash recovery")
     fs_esl_port: int = Field(8021, ge=1, le=65535)
     fs_esl_password: SecretStr = Field(SecretStr(""), description="event_socket.conf.xml password")
+    cdr_spool_dir: Path | None = Field(
+        None,
+        description="mod_cdr_pg_csv's spool-dir on this host: CDRs FreeSWITCH could not insert are put back from there",
+    )
     generate_prompts: bool = Field(True, description="generate missing guidance WAVs at start")
     invoice_issuer_name: str = Field("", max_length=200, description="issuer's name on our invoices")
     invoice_issuer_address: str = Field("", max_length=300, description="issuer's address on our invoices")
