@@ -186,7 +186,10 @@ async def cheapest_rate(pool: asyncpg.Pool, group_id: int, group_rate: int) -> i
 
 
 async def purge_node(pool: asyncpg.Pool, node_id: str) -> int:
-    """At start: this node's earlier life left waiters whose calls are gone; free what was claimed for them."""
+    """At start: this node's earlier life left waiters whose calls are gone; free what was claimed for them.
+
+    Returns how many members were freed.
+    """
     status: str = await pool.execute(
         "WITH gone AS (DELETE FROM waiting_calls WHERE node_id = $1 RETURNING call_uuid, offered_to)"
         " UPDATE counsellors c SET current_call = NULL, claimed_at = NULL FROM gone"
@@ -203,18 +206,18 @@ class LineState:
     group_id: int
     group_name: str
     waiting: int
-    longest_wait_s: int
+    oldest_joined_us: int | None  # when the longest waiter joined (epoch µs); None: nobody waits
 
 
 async def lines(pool: asyncpg.Pool, tenant_id: int, live_seconds: float) -> list[LineState]:
-    """Every group of the tenant with a waiting line: how many wait, and the longest wait so far."""
+    """Every group of the tenant with a waiting line: how many wait, and since when the longest."""
     rows = await pool.fetch(
         "SELECT g.id, g.name, count(w.id) AS waiting,"
-        " COALESCE(extract(epoch FROM now() - min(w.joined_at)), 0)::int AS longest"
+        " (extract(epoch FROM min(w.joined_at)) * 1000000)::bigint AS oldest"
         " FROM counsellor_groups g LEFT JOIN waiting_calls w ON w.group_id = g.id AND "
         + _LIVE
         + " WHERE g.tenant_id = $1 AND g.queue_enabled GROUP BY g.id, g.name ORDER BY g.id",
         tenant_id,
         live_seconds,
     )
-    return [LineState(r["id"], r["name"], r["waiting"], r["longest"]) for r in rows]
+    return [LineState(r["id"], r["name"], r["waiting"], r["oldest"]) for r in rows]
