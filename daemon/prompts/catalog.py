@@ -2,7 +2,8 @@
 
 Texts are polite telephone Japanese (丁寧語/謙譲語 as used by carriers' and call centres'
 announcements). Each text was checked with ``pyopenjtalk.g2p(text, kana=True)`` for its
-reading (e.g. 暗証番号 アンショーバンゴー, 1分 イップン, 10分 ジュップン, 60分 ロクジュップン).
+reading (e.g. 暗証番号 アンショーバンゴー, 1分 イップン, 10分 ジュップン, 60分 ロクジュップン,
+1番目 イチバンメ, 21番目以降 ニジューイチバンメイコー).
 Changing a text here is enough: ``PromptLibrary.ensure()`` notices the change (the
 manifest keeps a hash of each text) and regenerates that WAV.
 

@@ -34,6 +34,31 @@ _LIVE = (
 _FREE = "c.on_duty AND c.current_call IS NULL AND (c.wrapup_until IS NULL OR c.wrapup_until <= now())"
 
 
+#: One statement: number the waiters without a member (oldest first) and the free members
+#: (longest idle first), pair them by number, claim this node's pairs (the hunt's own
+#: conditional claim: a member another call took meanwhile is skipped) and mark those
+#: waiters.  Also says how many waited and how many were free (is a wrap-up worth waiting for?).
+_PAIR_AND_CLAIM = f"""
+WITH w AS (
+    SELECT call_uuid, node_id, row_number() OVER (ORDER BY joined_at, id) AS n
+    FROM waiting_calls w WHERE w.group_id = $1 AND w.offered_to IS NULL AND {_LIVE}
+), f AS (
+    SELECT c.id, row_number() OVER (ORDER BY c.last_call_end ASC NULLS FIRST, m.position, c.id) AS n
+    FROM group_members m JOIN counsellors c ON c.id = m.counsellor_id WHERE m.group_id = $1 AND {_FREE}
+), claimed AS (
+    UPDATE counsellors c SET current_call = w.call_uuid, claimed_at = now()
+    FROM w JOIN f USING (n)
+    WHERE c.id = f.id AND w.node_id = $3 AND {_FREE}
+    RETURNING c.id, c.current_call
+), marked AS (
+    UPDATE waiting_calls x SET offered_to = claimed.id FROM claimed
+    WHERE x.call_uuid = claimed.current_call RETURNING x.call_uuid, x.offered_to
+)
+SELECT m.call_uuid, m.offered_to, (SELECT count(*) FROM w) AS waiters, (SELECT count(*) FROM f) AS free
+FROM (SELECT 1) one LEFT JOIN marked m ON true
+"""
+
+
 @dataclass(frozen=True, slots=True)
 class Match:
     """What one matching round gave this node: (call, counsellor id) pairs claimed, and when to look again."""
@@ -118,37 +143,14 @@ async def match(pool: asyncpg.Pool, group_id: int, node_id: str, live_seconds: f
             group_id,
             live_seconds,
         )
-        waiters = await conn.fetch(
-            "SELECT call_uuid, node_id FROM waiting_calls WHERE group_id = $1 AND offered_to IS NULL"
-            " ORDER BY joined_at, id",
-            group_id,
-        )
-        if not waiters:
+        rows = await conn.fetch(_PAIR_AND_CLAIM, group_id, live_seconds, node_id)
+        if not rows:
             return Match([], None)
-        free = await conn.fetch(
-            "SELECT c.id FROM group_members m JOIN counsellors c ON c.id = m.counsellor_id"
-            f" WHERE m.group_id = $1 AND {_FREE} ORDER BY c.last_call_end ASC NULLS FIRST, m.position, c.id"
-            " LIMIT $2",
-            group_id,
-            len(waiters),
-        )
-        claimed: list[tuple[uuid.UUID, int]] = []
-        for waiter, member in zip(waiters, free, strict=False):
-            if waiter["node_id"] != node_id:
-                continue
-            status = await conn.execute(
-                f"UPDATE counsellors c SET current_call = $2, claimed_at = now() WHERE c.id = $1 AND {_FREE}",
-                member["id"],
-                waiter["call_uuid"],
-            )
-            if status != "UPDATE 1":  # a call of another group took them this instant: next round
-                continue
-            await conn.execute(
-                "UPDATE waiting_calls SET offered_to = $1 WHERE call_uuid = $2", member["id"], waiter["call_uuid"]
-            )
-            claimed.append((waiter["call_uuid"], member["id"]))
+        claimed = [(r["call_uuid"], r["offered_to"]) for r in rows if r["offered_to"] is not None]
+        waiters = rows[0]["waiters"]
+        free = rows[0]["free"]
         next_look: float | None = None
-        if len(free) < len(waiters):
+        if free < waiters:
             next_look = await conn.fetchval(
                 "SELECT extract(epoch FROM min(c.wrapup_until) - now())::float8"
                 " FROM group_members m JOIN counsellors c ON c.id = m.counsellor_id"

@@ -124,7 +124,13 @@ async def _wait(call: CallContext, line: WaitingLine, group: Group, place: int) 
     started = time.monotonic()
     claimed = line.expect(group.id, call.call_uuid)
     await session.execute("set", f"playback_terminators={LEAVE_KEY}")
-    await guidance.play(session, call.prompts, ["queue_joined", queue_position_prompt(place)])
+    joined = await session.execute(
+        "playback", guidance.sequence(call.prompts, ["queue_joined", queue_position_prompt(place)])
+    )
+    if joined.get("variable_playback_terminator_used") == LEAVE_KEY:
+        return "left"
+    if claimed.done():  # a member was free the moment the caller joined: no music to break
+        return claimed.result()
     hold = call.calls.create_task(_hold(call))
     try:
         next_announcement = time.monotonic() + group.queue_announce_s
