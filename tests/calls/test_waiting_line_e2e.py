@@ -24,8 +24,12 @@ USER = "08011110001"
 QUEUE: dict[str, Any] = {"queue_enabled": True, "queue_max_wait_s": 30, "queue_announce_s": 30}
 
 
-async def off_duty(w: World) -> None:
+async def busy(start_daemon: DaemonFactory, pool: asyncpg.Pool, *, yen: int = 10_000, **line: Any) -> World:
+    """Taro's shop (and Hanako, a second prepaid caller) with the group's line on and its member off duty."""
+    w = await world(start_daemon, pool, yen=yen, **(QUEUE | line))
+    await prepaid_caller(pool, w.tenant_id, yen=10_000, number=HANAKO)
     await w.pool.execute("UPDATE counsellors SET on_duty = false WHERE id = $1", w.counsellors[USER])
+    return w
 
 
 async def on_duty_after(w: World, seconds: float) -> float:
@@ -60,8 +64,7 @@ def broadcast_names(result: CallResult) -> list[str]:
 async def test_a_waiting_caller_is_bridged_when_a_member_comes_on_duty_and_not_billed_for_the_wait(
     start_daemon: DaemonFactory, pool: asyncpg.Pool
 ) -> None:
-    w = await world(start_daemon, pool, **QUEUE)
-    await off_duty(w)
+    w = await busy(start_daemon, pool)
     call = asyncio.create_task(w.fs.place_call(waiter(TARO, w, far_ends={USER: answers(0.1, hangup_after=1.0)})))
     await until_waiting(pool, 1)
     freed_at = await on_duty_after(w, 2.0)
@@ -79,9 +82,7 @@ async def test_a_waiting_caller_is_bridged_when_a_member_comes_on_duty_and_not_b
 
 
 async def test_the_position_is_announced_and_moves_up(start_daemon: DaemonFactory, pool: asyncpg.Pool) -> None:
-    w = await world(start_daemon, pool, **(QUEUE | {"queue_announce_s": 1}))
-    await prepaid_caller(pool, w.tenant_id, yen=10_000, number=HANAKO)
-    await off_duty(w)
+    w = await busy(start_daemon, pool, queue_announce_s=1)
     first = asyncio.create_task(w.fs.place_call(waiter(TARO, w, hangup_after=4.0)))
     await until_waiting(pool, 1)
     second = asyncio.create_task(w.fs.place_call(waiter(HANAKO, w, hangup_after=7.0)))
@@ -95,8 +96,7 @@ async def test_the_position_is_announced_and_moves_up(start_daemon: DaemonFactor
 
 
 async def test_the_maximum_wait_ends_the_call_with_a_guidance(start_daemon: DaemonFactory, pool: asyncpg.Pool) -> None:
-    w = await world(start_daemon, pool, **(QUEUE | {"queue_max_wait_s": 2}))
-    await off_duty(w)
+    w = await busy(start_daemon, pool, queue_max_wait_s=2)
     result = await w.fs.place_call(waiter(TARO, w))
     assert result.errors == []
     assert played(result)[-1] == "queue_timeout" and result.hangup_by == "app"
@@ -107,8 +107,7 @@ async def test_the_maximum_wait_ends_the_call_with_a_guidance(start_daemon: Daem
 
 
 async def test_the_leave_key_ends_the_wait(start_daemon: DaemonFactory, pool: asyncpg.Pool) -> None:
-    w = await world(start_daemon, pool, **QUEUE)
-    await off_duty(w)
+    w = await busy(start_daemon, pool)
     result = await w.fs.place_call(waiter(TARO, w, dtmf=[(2.5, "#")]))
     assert played(result)[-1] == "goodbye" and not result.bridged_to
     assert result.end_time is not None and result.answer_time is not None
@@ -119,8 +118,7 @@ async def test_the_leave_key_ends_the_wait(start_daemon: DaemonFactory, pool: as
 async def test_hanging_up_while_waiting_leaves_the_line_and_claims_nobody(
     start_daemon: DaemonFactory, pool: asyncpg.Pool
 ) -> None:
-    w = await world(start_daemon, pool, **QUEUE)
-    await off_duty(w)
+    w = await busy(start_daemon, pool)
     result = await w.fs.place_call(waiter(TARO, w, hangup_after=2.0))
     assert result.hangup_by == "caller" and not result.bridged_to
     assert await waiting_rows(pool) == 0
@@ -131,9 +129,7 @@ async def test_hanging_up_while_waiting_leaves_the_line_and_claims_nobody(
 
 
 async def test_a_full_line_turns_the_next_caller_away(start_daemon: DaemonFactory, pool: asyncpg.Pool) -> None:
-    w = await world(start_daemon, pool, **(QUEUE | {"queue_max_length": 1}))
-    await prepaid_caller(pool, w.tenant_id, yen=10_000, number=HANAKO)
-    await off_duty(w)
+    w = await busy(start_daemon, pool, queue_max_length=1)
     first = asyncio.create_task(w.fs.place_call(waiter(TARO, w, hangup_after=3.0)))
     await until_waiting(pool, 1)
     second = await w.fs.place_call(waiter(HANAKO, w))
@@ -144,8 +140,7 @@ async def test_a_full_line_turns_the_next_caller_away(start_daemon: DaemonFactor
 async def test_a_prepaid_caller_short_of_one_minute_is_not_queued(
     start_daemon: DaemonFactory, pool: asyncpg.Pool
 ) -> None:
-    w = await world(start_daemon, pool, yen=500, **QUEUE)  # 600 yen a minute
-    await off_duty(w)
+    w = await busy(start_daemon, pool, yen=500)  # 600 yen a minute
     result = await w.fs.place_call(waiter(TARO, w))
     assert "queue_offer" not in played(result) and played(result)[-1] == "insufficient_balance"
     assert await waiting_rows(pool) == 0
@@ -153,7 +148,7 @@ async def test_a_prepaid_caller_short_of_one_minute_is_not_queued(
 
 async def test_without_a_waiting_line_a_busy_group_says_so(start_daemon: DaemonFactory, pool: asyncpg.Pool) -> None:
     w = await world(start_daemon, pool)
-    await off_duty(w)
+    await pool.execute("UPDATE counsellors SET on_duty = false WHERE id = $1", w.counsellors[USER])
     result = await w.fs.place_call(waiter(TARO, w))
     assert played(result)[-1] == "all_counsellors_busy" and "queue_offer" not in played(result)
 
@@ -163,10 +158,8 @@ async def test_longest_waiter_first_and_bridge_on_release_across_two_daemons(
 ) -> None:
     """Taro waits on node A, Hanako after him on node B; the member, freed, talks to Taro on A,
     and when that talk ends (released by A) node B bridges Hanako."""
-    w = await world(start_daemon, pool, **QUEUE)
-    await prepaid_caller(pool, w.tenant_id, yen=10_000, number=HANAKO)
+    w = await busy(start_daemon, pool)
     other = emulator_for(await start_daemon(node_id="node-b"))
-    await off_duty(w)
     taro = asyncio.create_task(w.fs.place_call(waiter(TARO, w, far_ends={USER: answers(0.1, hangup_after=1.5)})))
     await until_waiting(pool, 1)
     hanako = asyncio.create_task(other.place_call(waiter(HANAKO, w, far_ends={USER: answers(0.1, hangup_after=1.0)})))
