@@ -82,7 +82,7 @@ async def join(
     group_id: int,
     call_uuid: uuid.UUID,
     node_id: str,
-    caller_id: int,
+    caller_id: int | None,
     max_length: int,
     live_seconds: float,
 ) -> int | None:

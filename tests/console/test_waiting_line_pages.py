@@ -59,6 +59,8 @@ async def test_a_waiting_caller_shows_on_the_board(console: Console, browser: Br
     call = asyncio.create_task(emulator_for(console.daemon).place_call(script))
     waiting = await until(stream, lambda s: s["queues"][0]["waiting"] == 1)
     assert waiting["queues"][0]["since_us"] > 0
+    [live] = waiting["calls"]
+    assert (live["state_label"], live["group"], live["caller"]) == ("順番待ち", "タロット", "—")
     page = await b.get("/console/board")
     assert page.has('data-waiting="1"') and page.has("1人")
     await until(stream, lambda s: s["queues"][0]["waiting"] == 0)

@@ -32,6 +32,8 @@ from daemon.calls.waiting.line import WaitingLine
 from daemon.esl import Event
 from daemon.logs import get_logger
 from daemon.outbound.session import CallEnded
+from daemon.postgres.deadline import within
+from daemon.postgres.errors import DB_ERRORS
 from daemon.prompts.catalog import queue_position_prompt
 from daemon.repositories import hunting, waiting
 from daemon.repositories.callers import Caller
@@ -171,8 +173,16 @@ async def _hold(call: CallContext) -> Event | None:
 
 
 async def _announce(call: CallContext, line: WaitingLine) -> None:
-    """Where the caller stands now, played over the music (``uuid_broadcast … aleg``)."""
-    place = await waiting.position(call.pool, call.call_uuid, line.live_seconds)
+    """Where the caller stands now, played over the music (``uuid_broadcast … aleg``).
+
+    With the database away the announcement is skipped: the caller keeps their place.
+    """
+    try:
+        asking = waiting.position(call.pool, call.call_uuid, line.live_seconds)
+        place = await within(call.services.settings.db_timeout_seconds, asking)
+    except DB_ERRORS as exc:
+        _log.warning("queue_position_unknown", error=repr(exc))
+        return
     if place is None:
         return
     path = guidance.source(call.prompts, queue_position_prompt(place))

@@ -30,7 +30,7 @@ COUNSELLOR_STATES = {
     board.WRAPUP: "後処理",
     board.OFF: "休止",
 }
-CALL_STATES = {board.MENU: "ガイダンス中", board.HUNTING: "呼出中", board.TALKING: "通話中"}
+CALL_STATES = {board.MENU: "ガイダンス中", board.WAITING: "順番待ち", board.HUNTING: "呼出中", board.TALKING: "通話中"}
 
 
 def _call(c: board.LiveCall) -> dict[str, Any]:
@@ -38,7 +38,7 @@ def _call(c: board.LiveCall) -> dict[str, Any]:
         "id": str(c.call_uuid),
         "state": c.state,
         "state_label": CALL_STATES.get(c.state, c.state),
-        "caller": masked(c.caller_number) if c.state != board.MENU else "—",
+        "caller": masked(c.caller_number) if c.state not in (board.MENU, board.WAITING) else "—",
         "group": c.group_name or "—",
         "counsellor": c.counsellor_name or ("、".join(c.ringing) if c.ringing else "—"),
         "answer_us": c.answer_us,
