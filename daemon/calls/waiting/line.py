@@ -46,6 +46,7 @@ class WaitingLine:
         self.pool = pool
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._loop(), name="waiting-line")
+            self._task.add_done_callback(_report)
 
     async def stop(self) -> None:
         task, self._task = self._task, None
@@ -106,3 +107,9 @@ class WaitingLine:
             # else the call is leaving the line: its waiting.leave() returns the member, who is freed there
         if found.next_look_s is not None:
             asyncio.get_running_loop().call_later(max(found.next_look_s, 0.0) + 0.05, self.look, group_id)
+
+
+def _report(task: asyncio.Task[None]) -> None:
+    """The matcher only ends by cancellation; anything else is a bug, said loudly (waiters then time out)."""
+    if not task.cancelled() and task.exception() is not None:
+        _log.error("waiting_line_failed", error=repr(task.exception()), exc_info=task.exception())
