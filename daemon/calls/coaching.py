@@ -26,6 +26,7 @@ from daemon.calls.balance_watcher import BalanceWatcher
 from daemon.calls.context import CallContext
 from daemon.calls.cutoff import Backstop, Cutoff, wall_us
 from daemon.calls.keypad import read_digits
+from daemon.calls.waiting import flow as waiting_flow
 from daemon.logs import get_logger
 from daemon.outbound.session import CallEnded
 from daemon.postgres.deadline import within
@@ -103,9 +104,12 @@ class CoachingDial:
         if caller.limited and caller.available_yen < group.tariff.charge(group.tariff.free_seconds + 1):
             return await goodbye(call, "insufficient_balance")
 
-        members = await hunting.free_members(
+        found = await hunting.free_members(
             call.pool, group.id, group.strategy, dial_template=call.services.settings.counsellor_dial_template
         )
+        members = await waiting_flow.serve(call, caller, group, found)  # a busy group's waiting line
+        if members is None:
+            return None
         if not members:
             call.metrics.hunts.labels("all_busy").inc()
             return await goodbye(call, "all_counsellors_busy")

@@ -2,7 +2,8 @@
 
 Texts are polite telephone Japanese (丁寧語/謙譲語 as used by carriers' and call centres'
 announcements). Each text was checked with ``pyopenjtalk.g2p(text, kana=True)`` for its
-reading (e.g. 暗証番号 アンショーバンゴー, 1分 イップン, 10分 ジュップン, 60分 ロクジュップン).
+reading (e.g. 暗証番号 アンショーバンゴー, 1分 イップン, 10分 ジュップン, 60分 ロクジュップン,
+1番目 イチバンメ, 21番目以降 ニジューイチバンメイコー).
 Changing a text here is enough: ``PromptLibrary.ensure()`` notices the change (the
 manifest keeps a hash of each text) and regenerates that WAV.
 
@@ -16,6 +17,9 @@ prosody, correct counter readings (イップン, サンプン, ロップン, ジ
 61 short files (~35 KB each) generated once at first start. Use :func:`minutes_prompt`
 to pick the name: it rounds *down*, so the caller is never promised more time than is
 left (5.9 minutes is announced as およそ5分).
+
+The same holds for a waiting caller's place in the line: ``queue_position_1`` ..
+``queue_position_20`` and ``queue_position_more`` (:func:`queue_position_prompt`).
 
 The low-balance warning inside the talk
 ---------------------------------------
@@ -59,6 +63,13 @@ _BASE: Final[dict[str, str]] = {
     "all_counsellors_busy": "ただいま、カウンセラーはすべて通話中です。" + _RETRY_LATER,
     "connecting": "カウンセラーにおつなぎします。そのまま、しばらくお待ちください。",
     "balance_exhausted": ("ご利用残高がなくなりましたので、通話を終了いたします。ご利用ありがとうございました。"),
+    # --- Coaching Dial: the waiting line of a busy group ----------------------------------------
+    "queue_offer": (
+        "ただいま、カウンセラーはすべて通話中です。順番にお待ちいただく場合は1を、おやめになる場合は2を押してください。"
+    ),
+    "queue_joined": "順番におつなぎいたします。お待ちいただくのをおやめになる場合は、シャープを押してください。",
+    "queue_full": "ただいま、お待ちのお客様が大変多いため、おつなぎできません。" + _RETRY_LATER,
+    "queue_timeout": "大変お待たせいたしましたが、ただいまおつなぎできません。" + _RETRY_LATER,
 }
 
 
@@ -67,6 +78,18 @@ def _minutes_prompts() -> dict[str, str]:
     for n in range(1, MINUTES_CAP):
         prompts[f"minutes_{n}"] = f"ご利用可能時間はおよそ{n}分です。"
     prompts["minutes_60plus"] = f"ご利用可能時間は{MINUTES_CAP}分以上です。"
+    return prompts
+
+
+# Largest place in a waiting line announced exactly; further back is "21番目以降".
+QUEUE_POSITION_CAP: Final = 20
+
+
+def _queue_prompts() -> dict[str, str]:
+    prompts = {}
+    for n in range(1, QUEUE_POSITION_CAP + 1):
+        prompts[f"queue_position_{n}"] = f"ただいま{n}番目にお待ちいただいています。"
+    prompts["queue_position_more"] = f"ただいま{QUEUE_POSITION_CAP + 1}番目以降にお待ちいただいています。"
     return prompts
 
 
@@ -86,7 +109,7 @@ def _warning_prompts() -> dict[str, str]:
     return prompts
 
 
-PROMPTS: Final[dict[str, str]] = {**_BASE, **_minutes_prompts(), **_warning_prompts()}
+PROMPTS: Final[dict[str, str]] = {**_BASE, **_minutes_prompts(), **_warning_prompts(), **_queue_prompts()}
 
 
 def minutes_prompt(minutes: float) -> str:
@@ -100,6 +123,13 @@ def minutes_prompt(minutes: float) -> str:
     if minutes >= MINUTES_CAP:
         return "minutes_60plus"
     return f"minutes_{math.floor(minutes)}"
+
+
+def queue_position_prompt(position: int) -> str:
+    """Name of the prompt announcing the caller's place in a waiting line (1 = next); past the cap, "or later"."""
+    if position > QUEUE_POSITION_CAP:
+        return "queue_position_more"
+    return f"queue_position_{max(position, 1)}"
 
 
 def warning_prompt(seconds_left: float) -> str:

@@ -28,6 +28,11 @@ class Group:
     max_missed: int
     wrapup_seconds: int
     warning_seconds: int
+    # the waiting line (off by default; daemon.calls.waiting)
+    queue_enabled: bool = False
+    queue_max_wait_s: int = 300
+    queue_max_length: int = 10
+    queue_announce_s: int = 30
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +50,10 @@ class GroupRow:
     max_missed: int
     wrapup_seconds: int
     warning_seconds: int
+    queue_enabled: bool
+    queue_max_wait_s: int
+    queue_max_length: int
+    queue_announce_s: int
     members: tuple[int, ...]  # counsellor ids, in hunting order
 
 
@@ -59,6 +68,10 @@ SETTINGS = (
     "max_missed",
     "wrapup_seconds",
     "warning_seconds",
+    "queue_enabled",
+    "queue_max_wait_s",
+    "queue_max_length",
+    "queue_announce_s",
 )
 _ROW_COLUMNS = (
     ", ".join(f"g.{name}" for name in ("id", *SETTINGS))
@@ -81,6 +94,10 @@ async def group_by_code(pool: asyncpg.Pool, tenant_id: int, code: str) -> Group 
         row["max_missed"],
         row["wrapup_seconds"],
         row["warning_seconds"],
+        row["queue_enabled"],
+        row["queue_max_wait_s"],
+        row["queue_max_length"],
+        row["queue_announce_s"],
     )
 
 
@@ -103,13 +120,18 @@ async def create(
     max_missed: int = 3,
     wrapup_seconds: int = 0,
     warning_seconds: int = 60,
+    queue_enabled: bool = False,
+    queue_max_wait_s: int = 300,
+    queue_max_length: int = 10,
+    queue_announce_s: int = 30,
 ) -> int:
     async with pool.acquire() as conn, conn.transaction():
         try:
             group_id: int = await conn.fetchval(
                 "INSERT INTO counsellor_groups (tenant_id, code, name, rate_yen_per_min, strategy, ring_timeout_s,"
-                " free_seconds, minimum_charge_yen, max_missed, wrapup_seconds, warning_seconds)"
-                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+                " free_seconds, minimum_charge_yen, max_missed, wrapup_seconds, warning_seconds,"
+                " queue_enabled, queue_max_wait_s, queue_max_length, queue_announce_s)"
+                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id",
                 tenant_id,
                 code,
                 name,
@@ -121,6 +143,10 @@ async def create(
                 max_missed,
                 wrapup_seconds,
                 warning_seconds,
+                queue_enabled,
+                queue_max_wait_s,
+                queue_max_length,
+                queue_announce_s,
             )
         except asyncpg.UniqueViolationError:
             raise Conflict(f"group code {code} already exists") from None

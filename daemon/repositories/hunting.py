@@ -74,9 +74,13 @@ async def free_members(
 
 
 async def claim(pool: asyncpg.Pool, counsellor_id: int, call_uuid: uuid.UUID) -> bool:
-    """Reserve the counsellor for this call if still free (atomic across nodes)."""
+    """Reserve the counsellor for this call if still free (atomic across nodes).
+
+    Already claimed for this very call (the waiting line's claim, daemon.calls.waiting) counts as claimed.
+    """
     status = await pool.execute(
-        f"UPDATE counsellors c SET current_call = $2, claimed_at = now() WHERE c.id = $1 AND {_FREE}",
+        f"UPDATE counsellors c SET current_call = $2, claimed_at = now() WHERE c.id = $1"
+        f" AND (c.current_call = $2 OR {_FREE})",
         counsellor_id,
         call_uuid,
     )

@@ -6,6 +6,7 @@ import asyncio
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
@@ -44,7 +45,7 @@ async def world(
     warning_seconds: int = 1,
     ring_timeout_s: int = 2,
     prompts: Path | None = None,
-    **group: int,
+    **group: Any,
 ) -> World:
     s = await shop(pool)
     caller_id = await prepaid_caller(pool, s.tenant_id, yen=yen, number=TARO)
