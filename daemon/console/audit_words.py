@@ -134,7 +134,7 @@ FIELDS = {
 VALUES: dict[str, dict[Any, str]] = {
     "billing": {"prepaid": "前払い", "postpaid": "後払い"},
     "payment_method": {"card": "カード", "bank_transfer": "銀行振込"},
-    "product": {"coaching": "コーチングダイヤル", "ivr": "IVR"},
+    "product": {"coaching": "コーチングダイヤル", "ivr": "IVR", "duty": "相談員の待機切替"},
     "role": dict(ROLE_NAMES),
     "on_duty": {True: "受付中", False: "休止"},
     "pin": {True: "設定あり", False: "なし"},
