@@ -31,15 +31,6 @@ _PERIOD = (
 
 
 @dataclass(frozen=True, slots=True)
-class CounsellorTotal:
-    counsellor_id: int
-    name: str
-    calls: int
-    talk_seconds: int
-    charged_yen: int
-
-
-@dataclass(frozen=True, slots=True)
 class PaidCall:
     """One answered call as the counsellor's pay sees it (the caller's number, never their money)."""
 
@@ -50,24 +41,6 @@ class PaidCall:
     day: date  # the call's date in Asia/Tokyo: the pay rate of that day applies
     billed_seconds: int
     charged_yen: int
-
-
-async def counsellor_totals(
-    pool: asyncpg.Pool, tenant_id: int, *, since: datetime | None, until: datetime | None
-) -> list[CounsellorTotal]:
-    """Every counsellor of the tenant (those without calls too), by name."""
-    rows = await pool.fetch(
-        _PERIOD + " SELECT c.id, c.name, count(p.call_uuid) AS calls, COALESCE(sum(p.seconds), 0) AS seconds,"
-        " COALESCE(sum(m.yen), 0) AS yen"
-        " FROM counsellors c LEFT JOIN period p ON p.counsellor_id = c.id"
-        " LEFT JOIN money m ON m.call_uuid = p.call_uuid"
-        " WHERE c.tenant_id = $1 GROUP BY c.id, c.name ORDER BY c.name, c.id",
-        tenant_id,
-        since,
-        until,
-        None,
-    )
-    return [CounsellorTotal(r["id"], r["name"], r["calls"], int(r["seconds"]), int(r["yen"])) for r in rows]
 
 
 async def paid_calls(
