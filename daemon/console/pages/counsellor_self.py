@@ -80,7 +80,8 @@ async def month_calls(request: web.Request) -> web.Response:
         }
         return page(request, "counsellor_self_calls.html", context, status=422)
     calls, total = await pay.own_calls(pool_of(request), tenant, me, month)
-    return page(request, "counsellor_self_calls.html", {"month": str(month), "calls": calls, "total": total})
+    context = {"month": str(month), "calls": calls, "total": total, "error": ""}
+    return page(request, "counsellor_self_calls.html", context)
 
 
 @routes.get(PIN_PAGE)
