@@ -120,3 +120,14 @@ async def test_own_duty_pin(console: Console, browser: BrowserFactory) -> None:
     assert "2468" not in stored
     audit = await pool.fetchrow("SELECT action, after FROM audit_log ORDER BY id DESC LIMIT 1")
     assert audit is not None and audit["action"] == "counsellor.duty_pin" and "2468" not in audit["after"]
+
+
+async def test_the_platform_lists_a_counsellors_login(console: Console, browser: BrowserFactory) -> None:
+    hanako, _ = await _counsellor_with_login(console, browser)
+    admin = await browser()
+    await admin.login(console.admin)
+    users = await admin.get("/console/admin/users")
+    assert users.status == 200 and users.has("hanako") and users.has("相談員")
+    user_id = await pool_of(console).fetchval("SELECT id FROM console_users WHERE counsellor_id = $1", hanako)
+    detail = await admin.get(f"/console/admin/users/{user_id}")
+    assert detail.status == 200 and detail.has("相談員")
