@@ -42,6 +42,7 @@ ACTIONS = {
     "counsellor.dial_string": "相談員の発信先（ダイヤル文字列）を変更しました",
     "counsellor.delete": "相談員を削除しました",
     "counsellor.login": "相談員のログインを作成しました",
+    "counsellor.password": "相談員のパスワードを再設定しました",
     "counsellor.duty_pin": "相談員の電話用暗証番号を設定しました",
     "counsellor.pay_rate": "相談員の報酬率を変更しました",
     "group.create": "グループを作成しました",

@@ -17,7 +17,7 @@ from daemon.repositories import console_users, duty_pins
 from daemon.services import counsellors
 from daemon.services.actor import Actor
 from daemon.services.change import change
-from daemon.services.errors import Forbidden
+from daemon.services.errors import Forbidden, NotFound
 
 LOGIN_TAKEN = "console_users_login_key"
 HAS_LOGIN = "console_users_counsellor_id_key"
@@ -60,6 +60,17 @@ async def grant_login(
             after={"login": login, "display_name": display_name, "role": console_users.COUNSELLOR},
         )
     return user_id
+
+
+async def reset_password(pool: asyncpg.Pool, actor: Actor, tenant_id: int, counsellor_id: int, password: str) -> None:
+    """The operator gives a counsellor who forgot theirs a new password; their sessions end."""
+    tenant = actor.scope(tenant_id)
+    async with change(pool, actor) as c:
+        user = await console_users.login_of_counsellor(c.pool, tenant, counsellor_id)
+        if user is None:
+            raise NotFound(f"counsellor {counsellor_id} has no login")
+        await console_users.set_password(c.pool, user.id, password)
+        await c.record("counsellor.password", tenant_id=tenant, target=_target(counsellor_id))
 
 
 async def set_pin(pool: asyncpg.Pool, actor: Actor, tenant_id: int, counsellor_id: int, pin: str | None) -> None:

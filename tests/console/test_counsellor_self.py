@@ -131,3 +131,18 @@ async def test_the_platform_lists_a_counsellors_login(console: Console, browser:
     user_id = await pool_of(console).fetchval("SELECT id FROM console_users WHERE counsellor_id = $1", hanako)
     detail = await admin.get(f"/console/admin/users/{user_id}")
     assert detail.status == 200 and detail.has("相談員")
+
+
+async def test_the_operator_resets_a_forgotten_password(console: Console, browser: BrowserFactory) -> None:
+    hanako, b = await _counsellor_with_login(console, browser)
+    op = await operator(console, browser)
+    short = await op.post(f"/console/counsellors/{hanako}/setup/password", {"new_password": "short"})
+    assert short.status == 422 and short.has("パスワードは10〜200文字にしてください")
+    reset = await op.post(f"/console/counsellors/{hanako}/setup/password", {"new_password": "a brand new secret"})
+    assert reset.has("パスワードを再設定しました")
+    assert (await b.get("/console/me")).url.split("?")[0].endswith("/console/login")  # her session ended
+    fresh = await browser()
+    assert (await fresh.login(HANAKO_LOGIN, "a brand new secret")).url.endswith("/console/me")
+    nobody = await counsellors.create(pool_of(console), console.a.tenant_id, name="未作成", phone_number="09011113333")
+    none = await op.post(f"/console/counsellors/{nobody}/setup/password", {"new_password": "a brand new secret"})
+    assert none.status == 404

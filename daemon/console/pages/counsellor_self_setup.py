@@ -93,6 +93,19 @@ async def make_login(request: web.Request) -> web.StreamResponse:
     raise see_other(_here(counsellor_id) + "?saved=login")
 
 
+@routes.post(SETUP + "/password")
+async def new_password(request: web.Request) -> web.StreamResponse:
+    _, tenant = tenant_scope(request, OPERATOR)
+    counsellor_id = path_id(request)
+    password = (await fields(request)).get("new_password", "")
+    try:
+        await counsellor_self.reset_password(pool_of(request), actor_of(request), tenant, counsellor_id, password)
+    except console_users.Refused:
+        errors = {"new_password": _LOGIN_RULES["password"]}
+        return await _show(request, tenant, counsellor_id, errors=errors, status=422)
+    raise see_other(_here(counsellor_id) + "?saved=password")
+
+
 @routes.post(SETUP + "/pin")
 async def set_pin(request: web.Request) -> web.StreamResponse:
     _, tenant = tenant_scope(request, OPERATOR)
