@@ -13,6 +13,8 @@ caller ID → the tenant's counsellor with that phone number and a PIN set
   (keys typed ahead are kept, :mod:`daemon.calls.keypad`)
 → the duty switched (:func:`daemon.services.counsellor_self.duty_by_phone`, audited),
   the new state said, hang up.
+A failing database refuses the call unanswered (``unavailable``, 503) before the answer,
+and says ``unavailable`` after it: never silence.
 
 Only ``pre_answer``, ``playback``, ``answer``, ``play_and_get_digits`` and
 ``hangup``: applications the FreeSWITCH transcripts show.
@@ -24,6 +26,7 @@ from daemon.calls import guidance
 from daemon.calls.context import CallContext
 from daemon.calls.keypad import read_choice, read_digits
 from daemon.logs import get_logger
+from daemon.postgres.errors import DB_ERRORS
 from daemon.repositories import duty_pins, login_throttle
 from daemon.repositories.duty_pins import DutyPhone
 from daemon.repositories.login_throttle import Key
@@ -47,13 +50,30 @@ class DutyLine:
 
     async def __call__(self, call: CallContext) -> None:
         number = call.caller_number
-        phone = await duty_pins.by_phone(call.pool, call.tenant_id, number) if number is not None else None
+        try:
+            phone = await duty_pins.by_phone(call.pool, call.tenant_id, number) if number is not None else None
+        except DB_ERRORS as exc:  # not answered yet: refused as every call is when the database fails
+            self.trouble(call, exc)
+            return await guidance.refuse(call.session, call.prompts, "unavailable")
         if phone is None or phone.pin_hash is None:
             call.metrics.calls_rejected.labels("duty_unknown_phone").inc()
             _log.info("duty_line_refused", reason="unknown_phone")
             await guidance.refuse(call.session, call.prompts, UNKNOWN, UNKNOWN_CAUSE)
             return
         await call.session.execute("answer")
+        try:
+            await self.switch(call, phone)
+        except DB_ERRORS as exc:  # the counsellor hears why, rather than silence and a hang-up
+            self.trouble(call, exc)
+            await self.goodbye(call, ["unavailable"])
+
+    @staticmethod
+    def trouble(call: CallContext, exc: BaseException) -> None:
+        call.metrics.db_errors.inc()
+        _log.error("duty_line_db_error", error=repr(exc))
+
+    async def switch(self, call: CallContext, phone: DutyPhone) -> None:
+        """The PIN, the state and the menu, the switch: the answered part of the call."""
         if not await self.pin_matches(call, phone):
             _log.info("duty_line_refused", reason="wrong_pin", counsellor_id=phone.counsellor_id)
             return await self.goodbye(call, ["invalid_pin", "goodbye"])

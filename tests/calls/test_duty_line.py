@@ -107,3 +107,22 @@ async def test_guessing_the_pin_call_after_call_is_throttled(start_daemon: Daemo
     )
     assert "duty_menu" not in played(result)
     assert not await on_duty(line)
+
+
+async def test_database_trouble_before_the_answer_refuses_unanswered(
+    start_daemon: DaemonFactory, pool: asyncpg.Pool
+) -> None:
+    line = await duty_line(start_daemon, pool)
+    await pool.execute("ALTER TABLE counsellors RENAME COLUMN duty_pin_hash TO gone")  # every lookup fails now
+    result = await line.fs.place_call(CallerScript(caller=HANAKO, destination=DUTY_NUMBER))
+    assert played(result) == ["unavailable"]
+    assert refused(result, 503) and result.hangup_cause == "NORMAL_TEMPORARY_FAILURE"
+    assert line.daemon.metrics.db_errors._value.get() >= 1
+
+
+async def test_database_trouble_after_the_answer_is_said(start_daemon: DaemonFactory, pool: asyncpg.Pool) -> None:
+    line = await duty_line(start_daemon, pool)
+    await pool.execute("ALTER TABLE console_login_throttle RENAME TO throttle_gone")  # the PIN's attempt fails
+    result = await line.fs.place_call(CallerScript(caller=HANAKO, destination=DUTY_NUMBER, digits=[fast(PIN + "#")]))
+    assert result.answered and played(result) == ["duty_enter_pin", "unavailable"]
+    assert result.hangup_cause == "NORMAL_CLEARING" and not await on_duty(line)
