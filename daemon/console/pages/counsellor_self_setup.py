@@ -14,6 +14,7 @@ from aiohttp import web
 
 from daemon.console.changes import actor_of
 from daemon.console.forms import FormErrors, fields, number
+from daemon.console.pages.counsellor_self import PIN_RULE
 from daemon.console.pages.path import path_id
 from daemon.console.paths import PREFIX
 from daemon.console.render import page, see_other
@@ -112,7 +113,7 @@ async def set_pin(request: web.Request) -> web.StreamResponse:
     counsellor_id = path_id(request)
     pin = (await fields(request)).get("pin", "")
     if not PIN.fullmatch(pin):
-        errors = {"pin": "暗証番号は4〜8桁の数字で入力してください"}
+        errors = {"pin": PIN_RULE}
         return await _show(request, tenant, counsellor_id, errors=errors, status=422)
     await counsellor_self.set_pin(pool_of(request), actor_of(request), tenant, counsellor_id, pin)
     raise see_other(_here(counsellor_id) + "?saved=pin")
