@@ -33,6 +33,7 @@ from aiohttp import web
 from daemon import __version__, event_loop, gc_tuning, housekeeping
 from daemon.calls.balance_watcher import BalanceWatcher
 from daemon.calls.coaching import CoachingDial
+from daemon.calls.duty import DutyLine
 from daemon.calls.entry import CallEntry, ProductFlow
 from daemon.calls.services import Services
 from daemon.calls.waiting.line import WaitingLine
@@ -90,6 +91,7 @@ class Daemon:
         self.products: dict[str, ProductFlow] = {
             "coaching": CoachingDial(self.watcher),
             "ivr": Ivr(FlowCache(self.listen)),
+            "duty": DutyLine(),
         }
         entry = CallEntry(self.services, self.products)
         self.outbound = OutboundServer(entry, self.metrics, hangup_complete_timeout=settings.hangup_complete_timeout)
