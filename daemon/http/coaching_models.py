@@ -52,6 +52,7 @@ class GroupOut(_Out):
     max_missed: int
     wrapup_seconds: int
     warning_seconds: int
+    minimum_talk_seconds: int
     members: list[int]
 
 

@@ -17,6 +17,21 @@ prosody, correct counter readings (イップン, サンプン, ロップン, ジ
 to pick the name: it rounds *down*, so the caller is never promised more time than is
 left (5.9 minutes is announced as およそ5分).
 
+Speaking yen amounts
+--------------------
+A balance is any number up to a billion yen: no set of whole sentences covers it, so
+it is spoken from pieces, one per non-zero digit at its place in a group of four
+(``num_3000`` さんぜん, ``num_300`` さんびゃく, ``num_30`` サンジュー, ``num_3``
+サン) and the group's word (``num_man`` まん, ``num_oku`` おく), between two
+sentence pieces (``balance_is`` … ``yen_desu``); see :mod:`daemon.prompts.spoken`.
+Each piece carries its own sound change (さんびゃく, はっぴゃく, さんぜん), which a
+digit-by-digit reading would get wrong.  39 short files made once, played in one
+``playback`` of a ``file_string``: nothing is synthesised while a caller waits
+(a call-time synthesis costs a few hundred ms of one of our two cores per
+request and a second process on the call path), and the pieces sound the same
+on every node.  The price is a slightly clipped, list-like delivery, acceptable
+for a figure the caller asked for.
+
 The low-balance warning inside the talk
 ---------------------------------------
 Played ``warning_seconds`` (0-600, default 60) before the cutoff, or at once when the
@@ -53,12 +68,24 @@ _BASE: Final[dict[str, str]] = {
     "insufficient_balance": (
         "ご利用残高が不足しているため、おつなぎできません。残高をご確認のうえ、おかけ直しください。"
     ),
-    "choose_group": "ご希望のカウンセラー番号を入力し、最後にシャープを押してください。",
+    "choose_group": (
+        "ご希望のカウンセラー番号を入力し、最後にシャープを押してください。"
+        "残高とご利用可能時間は、米印に続けてカウンセラー番号を押すと、お聞きいただけます。"
+    ),
     "invalid_code": "入力された番号が正しくありません。",
     "goodbye": "ご利用ありがとうございました。失礼いたします。",
     "all_counsellors_busy": "ただいま、カウンセラーはすべて通話中です。" + _RETRY_LATER,
     "connecting": "カウンセラーにおつなぎします。そのまま、しばらくお待ちください。",
     "balance_exhausted": ("ご利用残高がなくなりましたので、通話を終了いたします。ご利用ありがとうございました。"),
+    # the balance by phone (``*`` in the group menu) and hunting that knows the caller's money:
+    # sentences around a spoken number (see "Speaking yen amounts" above)
+    "balance_is": "ご利用残高は、",
+    "available_is": "ご利用可能額は、",
+    "yen_desu": "円です。",
+    "balance_unlimited": "お客様のご利用には、残高の上限はございません。",
+    "affordable_groups": "ご利用残高でおつなぎできるカウンセラー番号は、",
+    "ban": "番",
+    "desu": "です。",
 }
 
 
@@ -86,7 +113,25 @@ def _warning_prompts() -> dict[str, str]:
     return prompts
 
 
-PROMPTS: Final[dict[str, str]] = {**_BASE, **_minutes_prompts(), **_warning_prompts()}
+# The number words, in kana where a lone kanji reads otherwise (八百 is ヤオ on its own).
+_DIGITS: Final = "一二三四五六七八九"
+_HUNDREDS: Final = {3: "さんびゃく", 6: "ろっぴゃく", 8: "はっぴゃく"}
+_THOUSANDS: Final = {3: "さんぜん", 8: "はっせん"}
+
+
+def _number_prompts() -> dict[str, str]:
+    """``num_0``, ``num_1`` .. ``num_9000`` (each digit at each place of a 4-digit group), ``num_man``, ``num_oku``."""
+    prompts = {"num_0": "ゼロ", "num_man": "まん", "num_oku": "おく"}
+    for n, digit in enumerate(_DIGITS, 1):
+        lead = "" if n == 1 else digit
+        prompts[f"num_{n}"] = digit
+        prompts[f"num_{n}0"] = lead + "十"
+        prompts[f"num_{n}00"] = _HUNDREDS.get(n, lead + "百")
+        prompts[f"num_{n}000"] = _THOUSANDS.get(n, lead + "千")
+    return prompts
+
+
+PROMPTS: Final[dict[str, str]] = {**_BASE, **_minutes_prompts(), **_warning_prompts(), **_number_prompts()}
 
 
 def minutes_prompt(minutes: float) -> str:

@@ -28,6 +28,7 @@ class Group:
     max_missed: int
     wrapup_seconds: int
     warning_seconds: int
+    minimum_talk_seconds: int = 60  # a limited caller is offered only to members their money covers this long
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +46,7 @@ class GroupRow:
     max_missed: int
     wrapup_seconds: int
     warning_seconds: int
+    minimum_talk_seconds: int
     members: tuple[int, ...]  # counsellor ids, in hunting order
 
 
@@ -59,6 +61,7 @@ SETTINGS = (
     "max_missed",
     "wrapup_seconds",
     "warning_seconds",
+    "minimum_talk_seconds",
 )
 _ROW_COLUMNS = (
     ", ".join(f"g.{name}" for name in ("id", *SETTINGS))
@@ -81,6 +84,7 @@ async def group_by_code(pool: asyncpg.Pool, tenant_id: int, code: str) -> Group 
         row["max_missed"],
         row["wrapup_seconds"],
         row["warning_seconds"],
+        row["minimum_talk_seconds"],
     )
 
 
@@ -103,13 +107,14 @@ async def create(
     max_missed: int = 3,
     wrapup_seconds: int = 0,
     warning_seconds: int = 60,
+    minimum_talk_seconds: int = 60,
 ) -> int:
     async with pool.acquire() as conn, conn.transaction():
         try:
             group_id: int = await conn.fetchval(
                 "INSERT INTO counsellor_groups (tenant_id, code, name, rate_yen_per_min, strategy, ring_timeout_s,"
-                " free_seconds, minimum_charge_yen, max_missed, wrapup_seconds, warning_seconds)"
-                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+                " free_seconds, minimum_charge_yen, max_missed, wrapup_seconds, warning_seconds, minimum_talk_seconds)"
+                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
                 tenant_id,
                 code,
                 name,
@@ -121,6 +126,7 @@ async def create(
                 max_missed,
                 wrapup_seconds,
                 warning_seconds,
+                minimum_talk_seconds,
             )
         except asyncpg.UniqueViolationError:
             raise Conflict(f"group code {code} already exists") from None

@@ -94,6 +94,16 @@ class GroupIn(_In):
     max_missed: Annotated[int, Field(strict=True, ge=1, le=100)] = 3
     wrapup_seconds: Seconds = 0
     warning_seconds: Annotated[int, Field(strict=True, ge=0, le=600)] = 60
+    minimum_talk_seconds: Annotated[
+        int,
+        Field(
+            strict=True,
+            ge=1,
+            le=3600,
+            description="a prepaid caller (or one with a credit limit) is offered only to members"
+            " whose rate their money covers for this long",
+        ),
+    ] = 60
     members: Members = Field(default_factory=list)
 
 

@@ -36,6 +36,7 @@ NUMERIC = (
     "max_missed",
     "wrapup_seconds",
     "warning_seconds",
+    "minimum_talk_seconds",
 )
 STRATEGIES = {
     "longest_idle": "待ち時間が最も長い人から",
