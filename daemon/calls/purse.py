@@ -72,8 +72,8 @@ async def out_of_reach(call: CallContext, caller: Caller, group: Group) -> list[
         return []
     pieces = ["affordable_groups"]
     for g in others[:GROUPS_NAMED]:
-        pieces += [*spoken.code(g.code), "ban"]
-    return [*pieces, "desu"]
+        pieces += [*spoken.code(g.code), "ban_desu"]
+    return pieces
 
 
 async def minutes_for(call: CallContext, caller: Caller, group: Group, batch: Sequence[Counsellor]) -> str | None:

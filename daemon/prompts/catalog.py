@@ -25,7 +25,9 @@ it is spoken from pieces, one per non-zero digit at its place in a group of four
 サン) and the group's word (``num_man`` まん, ``num_oku`` おく), between two
 sentence pieces (``balance_is`` … ``yen_desu``); see :mod:`daemon.prompts.spoken`.
 Each piece carries its own sound change (さんびゃく, はっぴゃく, さんぜん), which a
-digit-by-digit reading would get wrong.  39 short files made once, played in one
+digit-by-digit reading would get wrong.  The pieces are rendered *joined*
+(:data:`JOINED`): no lead silence and 30 ms after, where a sentence prompt has
+200 ms / 300 ms, so an amount runs on like one word rather than a list.  39 short files made once, played in one
 ``playback`` of a ``file_string``: nothing is synthesised while a caller waits
 (a call-time synthesis costs a few hundred ms of one of our two cores per
 request and a second process on the call path), and the pieces sound the same
@@ -79,13 +81,12 @@ _BASE: Final[dict[str, str]] = {
     "balance_exhausted": ("ご利用残高がなくなりましたので、通話を終了いたします。ご利用ありがとうございました。"),
     # the balance by phone (``*`` in the group menu) and hunting that knows the caller's money:
     # sentences around a spoken number (see "Speaking yen amounts" above)
-    "balance_is": "ご利用残高は、",
-    "available_is": "ご利用可能額は、",
+    "balance_is": "お客様のご利用残高は、",
+    "available_is": "お客様のご利用可能額は、",
     "yen_desu": "円です。",
     "balance_unlimited": "お客様のご利用には、残高の上限はございません。",
     "affordable_groups": "ご利用残高でおつなぎできるカウンセラー番号は、",
-    "ban": "番",
-    "desu": "です。",
+    "ban_desu": "番です。",
 }
 
 
@@ -113,25 +114,29 @@ def _warning_prompts() -> dict[str, str]:
     return prompts
 
 
-# The number words, in kana where a lone kanji reads otherwise (八百 is ヤオ on its own).
-_DIGITS: Final = "一二三四五六七八九"
-_HUNDREDS: Final = {3: "さんびゃく", 6: "ろっぴゃく", 8: "はっぴゃく"}
-_THOUSANDS: Final = {3: "さんぜん", 8: "はっせん"}
+# The number words, in kana: a lone kanji may read otherwise (八百 is ヤオ on its own), and the
+# sound changes (さんびゃく, ろっぴゃく, はっぴゃく, さんぜん, はっせん) are spelt out.
+_UNITS: Final = ("いち", "に", "さん", "よん", "ご", "ろく", "なな", "はち", "きゅう")
+_PLACES: Final = {10: "じゅう", 100: "ひゃく", 1000: "せん"}
+_CHANGED: Final = {300: "さんびゃく", 600: "ろっぴゃく", 800: "はっぴゃく", 3000: "さんぜん", 8000: "はっせん"}
 
 
 def _number_prompts() -> dict[str, str]:
     """``num_0``, ``num_1`` .. ``num_9000`` (each digit at each place of a 4-digit group), ``num_man``, ``num_oku``."""
     prompts = {"num_0": "ゼロ", "num_man": "まん", "num_oku": "おく"}
-    for n, digit in enumerate(_DIGITS, 1):
-        lead = "" if n == 1 else digit
-        prompts[f"num_{n}"] = digit
-        prompts[f"num_{n}0"] = lead + "十"
-        prompts[f"num_{n}00"] = _HUNDREDS.get(n, lead + "百")
-        prompts[f"num_{n}000"] = _THOUSANDS.get(n, lead + "千")
+    for digit, unit in enumerate(_UNITS, 1):
+        prompts[f"num_{digit}"] = unit
+        for place, word in _PLACES.items():
+            value = digit * place
+            prompts[f"num_{value}"] = _CHANGED.get(value, ("" if digit == 1 else unit) + word)
     return prompts
 
 
 PROMPTS: Final[dict[str, str]] = {**_BASE, **_minutes_prompts(), **_warning_prompts(), **_number_prompts()}
+
+#: Pieces spliced right after the piece before them (no lead silence, a breath after): the number
+#: words and what ends a spoken number (daemon.audio.pipeline ``joined``).
+JOINED: Final[frozenset[str]] = frozenset({*_number_prompts(), "yen_desu", "ban_desu"})
 
 
 def minutes_prompt(minutes: float) -> str:

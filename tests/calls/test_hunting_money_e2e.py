@@ -144,7 +144,7 @@ async def test_nobody_affordable_names_the_group_that_is(start_daemon: DaemonFac
     )
     assert result.errors == []
     heard = played(result)
-    offer = ["affordable_groups", "num_30", "num_4", "ban", "desu", "choose_group"]
+    offer = ["affordable_groups", "num_30", "num_4", "ban_desu", "choose_group"]
     assert heard[heard.index("choose_group") + 1 :][: len(offer)] == offer
     assert rung(result) == [USUAL]  # DEAR never rang
 
