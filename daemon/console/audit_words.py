@@ -114,6 +114,7 @@ FIELDS = {
     "max_missed": "連続不在の上限",
     "wrapup_seconds": "後処理秒数",
     "warning_seconds": "残り時間の案内（秒前）",
+    "minimum_talk_seconds": "最低通話時間（秒）",
     "members": "メンバー（呼出順）",
     "amount_yen": "金額",
     "balance_yen": "残高",

@@ -56,6 +56,7 @@ class GroupOut(_Out):
     queue_max_wait_s: int
     queue_max_length: int
     queue_announce_s: int
+    minimum_talk_seconds: int
     members: list[int]
 
 

@@ -21,6 +21,23 @@ left (5.9 minutes is announced as およそ5分).
 The same holds for a waiting caller's place in the line: ``queue_position_1`` ..
 ``queue_position_20`` and ``queue_position_more`` (:func:`queue_position_prompt`).
 
+Speaking yen amounts
+--------------------
+A balance is any number up to a billion yen: no set of whole sentences covers it, so
+it is spoken from pieces, one per non-zero digit at its place in a group of four
+(``num_3000`` さんぜん, ``num_300`` さんびゃく, ``num_30`` サンジュー, ``num_3``
+サン) and the group's word (``num_man`` まん, ``num_oku`` おく), between two
+sentence pieces (``balance_is`` … ``yen_desu``); see :mod:`daemon.prompts.spoken`.
+Each piece carries its own sound change (さんびゃく, はっぴゃく, さんぜん), which a
+digit-by-digit reading would get wrong.  The pieces are rendered *joined*
+(:data:`JOINED`): no lead silence and 30 ms after, where a sentence prompt has
+200 ms / 300 ms, so an amount runs on like one word rather than a list.  39 short files made once, played in one
+``playback`` of a ``file_string``: nothing is synthesised while a caller waits
+(a call-time synthesis costs a few hundred ms of one of our two cores per
+request and a second process on the call path), and the pieces sound the same
+on every node.  The price is a slightly clipped, list-like delivery, acceptable
+for a figure the caller asked for.
+
 The low-balance warning inside the talk
 ---------------------------------------
 Played ``warning_seconds`` (0-600, default 60) before the cutoff, or at once when the
@@ -57,7 +74,10 @@ _BASE: Final[dict[str, str]] = {
     "insufficient_balance": (
         "ご利用残高が不足しているため、おつなぎできません。残高をご確認のうえ、おかけ直しください。"
     ),
-    "choose_group": "ご希望のカウンセラー番号を入力し、最後にシャープを押してください。",
+    "choose_group": (
+        "ご希望のカウンセラー番号を入力し、最後にシャープを押してください。"
+        "残高とご利用可能時間は、米印に続けてカウンセラー番号を押すと、お聞きいただけます。"
+    ),
     "invalid_code": "入力された番号が正しくありません。",
     "goodbye": "ご利用ありがとうございました。失礼いたします。",
     "all_counsellors_busy": "ただいま、カウンセラーはすべて通話中です。" + _RETRY_LATER,
@@ -80,6 +100,14 @@ _BASE: Final[dict[str, str]] = {
     "duty_menu": "待機を開始するには1を、待機を終了するには2を押してください。",
     "duty_now_on": "待機を開始しました。お客様からのお電話をお待ちください。",
     "duty_now_off": "待機を終了しました。お疲れさまでした。",
+    # the balance by phone (``*`` in the group menu) and hunting that knows the caller's money:
+    # sentences around a spoken number (see "Speaking yen amounts" above)
+    "balance_is": "お客様のご利用残高は、",
+    "available_is": "お客様のご利用可能額は、",
+    "yen_desu": "円です。",
+    "balance_unlimited": "お客様のご利用には、残高の上限はございません。",
+    "affordable_groups": "ご利用残高でおつなぎできるカウンセラー番号は、",
+    "ban_desu": "番です。",
 }
 
 
@@ -119,7 +147,35 @@ def _warning_prompts() -> dict[str, str]:
     return prompts
 
 
-PROMPTS: Final[dict[str, str]] = {**_BASE, **_minutes_prompts(), **_warning_prompts(), **_queue_prompts()}
+# The number words, in kana: a lone kanji may read otherwise (八百 is ヤオ on its own), and the
+# sound changes (さんびゃく, ろっぴゃく, はっぴゃく, さんぜん, はっせん) are spelt out.
+_UNITS: Final = ("いち", "に", "さん", "よん", "ご", "ろく", "なな", "はち", "きゅう")
+_PLACES: Final = {10: "じゅう", 100: "ひゃく", 1000: "せん"}
+_CHANGED: Final = {300: "さんびゃく", 600: "ろっぴゃく", 800: "はっぴゃく", 3000: "さんぜん", 8000: "はっせん"}
+
+
+def _number_prompts() -> dict[str, str]:
+    """``num_0``, ``num_1`` .. ``num_9000`` (each digit at each place of a 4-digit group), ``num_man``, ``num_oku``."""
+    prompts = {"num_0": "ゼロ", "num_man": "まん", "num_oku": "おく"}
+    for digit, unit in enumerate(_UNITS, 1):
+        prompts[f"num_{digit}"] = unit
+        for place, word in _PLACES.items():
+            value = digit * place
+            prompts[f"num_{value}"] = _CHANGED.get(value, ("" if digit == 1 else unit) + word)
+    return prompts
+
+
+PROMPTS: Final[dict[str, str]] = {
+    **_BASE,
+    **_minutes_prompts(),
+    **_warning_prompts(),
+    **_queue_prompts(),
+    **_number_prompts(),
+}
+
+#: Pieces spliced right after the piece before them (no lead silence, a breath after): the number
+#: words and what ends a spoken number (daemon.audio.pipeline ``joined``).
+JOINED: Final[frozenset[str]] = frozenset({*_number_prompts(), "yen_desu", "ban_desu"})
 
 
 def minutes_prompt(minutes: float) -> str:

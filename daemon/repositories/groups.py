@@ -33,6 +33,7 @@ class Group:
     queue_max_wait_s: int = 300
     queue_max_length: int = 10
     queue_announce_s: int = 30
+    minimum_talk_seconds: int = 60  # a limited caller is offered only to members their money covers this long
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +55,7 @@ class GroupRow:
     queue_max_wait_s: int
     queue_max_length: int
     queue_announce_s: int
+    minimum_talk_seconds: int
     members: tuple[int, ...]  # counsellor ids, in hunting order
 
 
@@ -72,6 +74,7 @@ SETTINGS = (
     "queue_max_wait_s",
     "queue_max_length",
     "queue_announce_s",
+    "minimum_talk_seconds",
 )
 _ROW_COLUMNS = (
     ", ".join(f"g.{name}" for name in ("id", *SETTINGS))
@@ -98,6 +101,7 @@ async def group_by_code(pool: asyncpg.Pool, tenant_id: int, code: str) -> Group 
         row["queue_max_wait_s"],
         row["queue_max_length"],
         row["queue_announce_s"],
+        row["minimum_talk_seconds"],
     )
 
 
@@ -124,6 +128,7 @@ async def create(
     queue_max_wait_s: int = 300,
     queue_max_length: int = 10,
     queue_announce_s: int = 30,
+    minimum_talk_seconds: int = 60,
 ) -> int:
     async with pool.acquire() as conn, conn.transaction():
         try:
@@ -132,6 +137,8 @@ async def create(
                 " free_seconds, minimum_charge_yen, max_missed, wrapup_seconds, warning_seconds,"
                 " queue_enabled, queue_max_wait_s, queue_max_length, queue_announce_s)"
                 " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id",
+                " free_seconds, minimum_charge_yen, max_missed, wrapup_seconds, warning_seconds, minimum_talk_seconds)"
+                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
                 tenant_id,
                 code,
                 name,
@@ -147,6 +154,7 @@ async def create(
                 queue_max_wait_s,
                 queue_max_length,
                 queue_announce_s,
+                minimum_talk_seconds,
             )
         except asyncpg.UniqueViolationError:
             raise Conflict(f"group code {code} already exists") from None

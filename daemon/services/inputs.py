@@ -98,6 +98,16 @@ class GroupIn(_In):
     queue_max_wait_s: Annotated[int, Field(strict=True, ge=10, le=3600)] = 300
     queue_max_length: Annotated[int, Field(strict=True, ge=1, le=500)] = 10
     queue_announce_s: Annotated[int, Field(strict=True, ge=10, le=600, description="position announced every")] = 30
+    minimum_talk_seconds: Annotated[
+        int,
+        Field(
+            strict=True,
+            ge=1,
+            le=3600,
+            description="a prepaid caller (or one with a credit limit) is offered only to members"
+            " whose rate their money covers for this long",
+        ),
+    ] = 60
     members: Members = Field(default_factory=list)
 
 

@@ -39,6 +39,7 @@ NUMERIC = (
     "queue_max_wait_s",
     "queue_max_length",
     "queue_announce_s",
+    "minimum_talk_seconds",
 )
 #: The waiting line's switch: a checkbox ("on" when ticked, absent when not).
 QUEUE_SWITCH = "queue_enabled"
