@@ -135,10 +135,8 @@ async def create(
             group_id: int = await conn.fetchval(
                 "INSERT INTO counsellor_groups (tenant_id, code, name, rate_yen_per_min, strategy, ring_timeout_s,"
                 " free_seconds, minimum_charge_yen, max_missed, wrapup_seconds, warning_seconds,"
-                " queue_enabled, queue_max_wait_s, queue_max_length, queue_announce_s)"
-                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id",
-                " free_seconds, minimum_charge_yen, max_missed, wrapup_seconds, warning_seconds, minimum_talk_seconds)"
-                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+                " queue_enabled, queue_max_wait_s, queue_max_length, queue_announce_s, minimum_talk_seconds)"
+                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id",
                 tenant_id,
                 code,
                 name,
