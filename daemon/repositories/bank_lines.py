@@ -46,6 +46,7 @@ class BankLine:
 @dataclass(frozen=True, slots=True)
 class Stored:
     import_id: int
+    format: str
     read: int
     new: int
 
@@ -90,7 +91,7 @@ async def store(pool: asyncpg.Pool, tenant_id: int | None, statement: Statement,
             )
             new += added is not None
         await conn.execute("UPDATE bank_imports SET lines_new = $2 WHERE id = $1", import_id, new)
-    return Stored(import_id, len(statement.lines), new)
+    return Stored(import_id, statement.format, len(statement.lines), new)
 
 
 # The account's owner, parameter $1 (NULL: the platform's own account).

@@ -53,7 +53,7 @@ async def read_and_store(pool: asyncpg.Pool, actor: Actor, owner: int | None, fi
     try:
         statement = bank_statements.read(data)
     except bank_statements.BadStatement as exc:
-        raise Invalid([Problem(("file",), str(exc), BAD_STATEMENT)]) from None
+        raise Invalid([Problem(("file",), str(exc), BAD_STATEMENT, {"line": exc.line})]) from None
     async with change(pool, actor) as c:
         stored = await bank_lines.store(c.pool, owner, statement, file_name[:255])
         await c.record(
