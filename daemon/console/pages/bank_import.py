@@ -50,7 +50,7 @@ BAD_FILE = (
 )
 
 
-def _bad_file(exc: Invalid) -> str:
+def bad_file(exc: Invalid) -> str:
     line = next((p.ctx.get("line") for p in exc.problems if p.ctx), 0)
     return BAD_FILE.format(where=f"（{line}行目）" if isinstance(line, int) and line else "")
 
@@ -109,7 +109,7 @@ async def upload(request: web.Request) -> web.StreamResponse:
     try:
         stored = await deposit_import.import_statement(pool_of(request), actor_of(request), tenant, sent.filename, data)
     except Invalid as exc:
-        return await _show(request, errors={"file": _bad_file(exc)}, status=422)
+        return await _show(request, errors={"file": bad_file(exc)}, status=422)
     raise see_other(f"{IMPORT}?read={stored.read}&new={stored.new}&format={stored.format}")
 
 

@@ -1,4 +1,4 @@
-"""Which caller a transfer came from: the remitter's name against callers' フリガナ, then the amount.
+"""Who a transfer came from: a caller (by フリガナ, then amount) or, on our own account, which invoice it pays.
 
 A caller is proposed only when the names agree (:func:`kana.match_key`: the
 bank's ``ﾔﾏﾀﾞ ﾊﾅｺ`` is the operator's ``やまだ はなこ``).  Several callers with
@@ -9,10 +9,11 @@ stays open for a hand match; an amount alone never names a caller.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from daemon.rules.bank_statements.kana import match_key
+from daemon.rules.bank_statements.kana import display, match_key
 
 BY_NAME, BY_NAME_AND_AMOUNT, AMBIGUOUS, NONE = "name", "name_and_amount", "ambiguous", "none"
 
@@ -44,3 +45,38 @@ def match(payer_key: str, amount_yen: int, payers: Sequence[Payer]) -> Match:
     if named:
         return Match(None, AMBIGUOUS, tuple(p.caller_id for p in named))
     return Match(None, NONE)
+
+
+# -- our invoices, paid by our tenants ------------------------------------------------
+
+BY_NUMBER, BY_NUMBER_AND_AMOUNT, BY_AMOUNT = "number", "number_and_amount", "amount"
+_NOT_DIGITS = re.compile(r"\D")
+
+
+@dataclass(frozen=True, slots=True)
+class Invoice:
+    """An unpaid invoice as matching sees it: its number (``INV-7-202611``) and total."""
+
+    number: str
+    total_yen: int
+
+
+def invoice_digits(number: str) -> str:
+    """What a remitter can type of an invoice number into a 振込依頼人名: its digits (``7202611``)."""
+    return _NOT_DIGITS.sub("", number)
+
+
+def match_invoice(payer: str, amount_yen: int, invoices: Sequence[Invoice]) -> tuple[str | None, str]:
+    """(invoice number, how) for a transfer to our account: its number in the remitter's text, else the amount.
+
+    The number: the invoice's digits appear in the remitter's text (``7202611 ｶ)ｱｸﾒ``).
+    The amount alone names an invoice only when exactly one unpaid invoice has that total.
+    """
+    typed = invoice_digits(display(payer))
+    named = [i for i in invoices if typed and invoice_digits(i.number) in typed]
+    if len(named) == 1:
+        return named[0].number, BY_NUMBER_AND_AMOUNT if named[0].total_yen == amount_yen else BY_NUMBER
+    same = [i for i in invoices if i.total_yen == amount_yen]
+    if len(same) == 1 and not named:
+        return same[0].number, BY_AMOUNT
+    return None, AMBIGUOUS if named or same else NONE
