@@ -24,6 +24,7 @@ from daemon.console.render import page, see_other
 from daemon.console.viewer import OPERATOR, tenant_scope
 from daemon.http.context import pool_of
 from daemon.repositories import callers
+from daemon.repositories.bank_lines import Stored
 from daemon.services import deposit_import
 from daemon.services.errors import Conflict, Invalid
 
@@ -88,14 +89,20 @@ async def _show(
     return page(request, "bank_import.html", context, status=status)
 
 
-@routes.get(IMPORT)
-async def statement(request: web.Request) -> web.Response:
+def imported_notice(request: web.Request) -> str:
+    """After an upload's redirect (``?read=&new=&format=``): what was read and how much of it was new."""
     new, read = request.query.get("new", ""), request.query.get("read", "")
     fmt = FORMATS.get(request.query.get("format", ""), "")
-    notice = (
-        f"{fmt}の明細を取り込みました: {read}件のうち新しい入金 {new}件" if new.isdigit() and read.isdigit() else ""
-    )
-    return await _show(request, notice=notice)
+    return f"{fmt}の明細を取り込みました: {read}件のうち新しい入金 {new}件" if new.isdigit() and read.isdigit() else ""
+
+
+def imported_at(base: str, stored: Stored) -> web.HTTPSeeOther:
+    return see_other(f"{base}?read={stored.read}&new={stored.new}&format={stored.format}")
+
+
+@routes.get(IMPORT)
+async def statement(request: web.Request) -> web.Response:
+    return await _show(request, notice=imported_notice(request))
 
 
 @routes.post(IMPORT)
@@ -110,7 +117,7 @@ async def upload(request: web.Request) -> web.StreamResponse:
         stored = await deposit_import.import_statement(pool_of(request), actor_of(request), tenant, sent.filename, data)
     except Invalid as exc:
         return await _show(request, errors={"file": bad_file(exc)}, status=422)
-    raise see_other(f"{IMPORT}?read={stored.read}&new={stored.new}&format={stored.format}")
+    raise imported_at(IMPORT, stored)
 
 
 @routes.post(IMPORT + "/book")

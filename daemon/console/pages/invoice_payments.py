@@ -18,7 +18,7 @@ from aiohttp import web
 from daemon.console import forms
 from daemon.console.changes import actor_of
 from daemon.console.forms import FormErrors
-from daemon.console.pages.bank_import import FORMATS, HOW, bad_file
+from daemon.console.pages.bank_import import HOW, bad_file, imported_at, imported_notice
 from daemon.console.paths import PREFIX
 from daemon.console.render import page, see_other
 from daemon.console.viewer import ADMIN, require
@@ -80,11 +80,7 @@ async def _show(
 
 @routes.get(PAYMENTS)
 async def payments(request: web.Request) -> web.Response:
-    new, read = request.query.get("new", ""), request.query.get("read", "")
-    fmt = FORMATS.get(request.query.get("format", ""), "")
-    notice = (
-        f"{fmt}の明細を取り込みました: {read}件のうち新しい入金 {new}件" if new.isdigit() and read.isdigit() else ""
-    )
+    notice = imported_notice(request)
     marked = request.query.get("marked", "")
     if _NUMBER.fullmatch(marked):
         notice = f"請求書 {marked} を入金済みにしました"
@@ -104,7 +100,7 @@ async def upload(request: web.Request) -> web.StreamResponse:
         )
     except Invalid as exc:
         return await _show(request, errors={"file": bad_file(exc)}, status=422)
-    raise see_other(f"{PAYMENTS}?read={stored.read}&new={stored.new}&format={stored.format}")
+    raise imported_at(PAYMENTS, stored)
 
 
 @routes.post(PAYMENTS + "/settle")
