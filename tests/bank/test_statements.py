@@ -6,10 +6,13 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from daemon.rules import bank_statements
 from daemon.rules.bank_statements import BadStatement, display, match_key
 from daemon.rules.bank_statements.matching import AMBIGUOUS, BY_NAME, BY_NAME_AND_AMOUNT, NONE, Payer, match
+from daemon.rules.bank_statements.statement import MAX_LINE_YEN
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "bank_statements"
 SP = "\u3000"
@@ -137,3 +140,31 @@ def test_matching_needs_the_name_and_uses_the_amount_only_among_namesakes() -> N
     assert match("ヤマダハナコ", 5000, [hanako, hanako2]).how == AMBIGUOUS
     assert match("スズキイチロウ", 3000, [owing]).how == NONE  # an amount alone names no one
     assert match("", 3000, [Payer(4, "", -3000)]).how == NONE
+
+
+SAMPLES = sorted(p.read_bytes() for p in FIXTURES.iterdir())
+
+
+def _holds(data: bytes) -> None:
+    """Any file: a statement of sane lines, or :class:`BadStatement`; nothing else ever escapes."""
+    try:
+        statement = bank_statements.read(data)
+    except BadStatement as refused:
+        assert str(refused)
+        return
+    for line in statement.lines:
+        assert 0 <= line.amount_yen <= MAX_LINE_YEN and len(line.key) == 64
+        assert "\n" not in line.payer and "\r" not in line.payer
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.binary(max_size=600))
+def test_any_bytes_are_read_or_refused(data: bytes) -> None:
+    _holds(data)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(SAMPLES), st.integers(min_value=0), st.binary(min_size=1, max_size=8))
+def test_damaged_statements_are_read_or_refused(sample: bytes, at: int, junk: bytes) -> None:
+    at %= len(sample)
+    _holds(sample[:at] + junk + sample[at + len(junk) :])

@@ -112,7 +112,13 @@ def _rows(reader: Iterator[list[str]], header: list[str]) -> Iterator[tuple[int,
 
 
 def parse(data: bytes) -> Statement:
-    reader = csv.reader(io.StringIO(text_of(data)))
+    try:
+        return _parse(csv.reader(io.StringIO(text_of(data), newline="")))
+    except csv.Error as exc:  # a stray quote or NUL: not a file a bank wrote
+        raise BadStatement(f"not CSV as banks write it ({exc})") from None
+
+
+def _parse(reader: Iterator[list[str]]) -> Statement:
     header = next(reader, None)
     layout = layout_of(header) if header else None
     if header is None or layout is None:
