@@ -5,7 +5,8 @@ from __future__ import annotations
 import aiohttp
 
 from tests.conftest import DaemonFactory
-from tests.http.test_coaching_api import CALLER, OP, call, http, operator
+from tests.http.test_coaching_api import CALLER, OP, http, operator
+from tests.http.test_status_admin import call
 
 __all__ = ["http"]  # the fixture, used by name
 
