@@ -73,29 +73,36 @@ async def store(pool: asyncpg.Pool, tenant_id: int | None, statement: Statement,
             file_name,
             len(statement.lines),
         )
-        new = 0
-        for line in statement.lines:
-            added = await conn.fetchval(
-                "INSERT INTO bank_lines (tenant_id, import_id, line_key, account, booked_on, amount_yen, payer,"
-                " payer_key, reference) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
-                " ON CONFLICT (COALESCE(tenant_id, 0), line_key) DO NOTHING RETURNING id",
-                tenant_id,
-                import_id,
-                line.key,
-                line.account,
-                line.booked_on,
-                line.amount_yen,
-                line.payer,
-                line.payer_key,
-                line.reference,
-            )
-            new += added is not None
+        ls = statement.lines
+        added = await conn.fetch(
+            "INSERT INTO bank_lines (tenant_id, import_id, line_key, account, booked_on, amount_yen, payer,"
+            " payer_key, reference) SELECT $1, $2, * FROM unnest($3::text[], $4::text[], $5::date[], $6::bigint[],"
+            " $7::text[], $8::text[], $9::text[]) ON CONFLICT (COALESCE(tenant_id, 0), line_key) DO NOTHING"
+            " RETURNING id",
+            tenant_id,
+            import_id,
+            [line.key for line in ls],
+            [line.account for line in ls],
+            [line.booked_on for line in ls],
+            [line.amount_yen for line in ls],
+            [line.payer for line in ls],
+            [line.payer_key for line in ls],
+            [line.reference for line in ls],
+        )
+        new = len(added)
         await conn.execute("UPDATE bank_imports SET lines_new = $2 WHERE id = $1", import_id, new)
     return Stored(import_id, statement.format, len(statement.lines), new)
 
 
 # The account's owner, parameter $1 (NULL: the platform's own account).
 _OWNER = "tenant_id IS NOT DISTINCT FROM $1::bigint"
+
+
+async def count(pool: asyncpg.Pool, tenant_id: int | None, status: str) -> int:
+    found: int = await pool.fetchval(
+        f"SELECT count(*) FROM bank_lines WHERE {_OWNER} AND status = $2", tenant_id, status
+    )
+    return found
 
 
 async def lines(

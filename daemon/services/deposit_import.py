@@ -85,14 +85,19 @@ class Proposal:
     same_transfer: tuple[int, ...] = field(default_factory=tuple)  # ledger ids of deposits that look like it
 
 
-async def proposals(pool: asyncpg.Pool, actor: Actor, tenant_id: int) -> list[Proposal]:
-    """The open lines, newest first, each with the caller proposed and any deposit booked for it already."""
+async def open_count(pool: asyncpg.Pool, actor: Actor, tenant_id: int) -> int:
+    return await bank_lines.count(pool, actor.scope(tenant_id), bank_lines.OPEN)
+
+
+async def proposals(pool: asyncpg.Pool, actor: Actor, tenant_id: int, limit: int = 1000) -> list[Proposal]:
+    """The open lines, newest first (``limit`` of them), each with the caller proposed and any deposit booked
+    for it already."""
     tenant = actor.scope(tenant_id)
     everyone = await callers.list_all(pool, tenant)
     by_id = {c.id: c for c in everyone}
     payers = [Payer(c.id, c.furigana, c.balance_yen) for c in everyone if c.furigana]
     out: list[Proposal] = []
-    for line in await bank_lines.lines(pool, tenant, bank_lines.OPEN):
+    for line in await bank_lines.lines(pool, tenant, bank_lines.OPEN, limit):
         found = match(line.payer_key, line.amount_yen, payers)
         who = by_id.get(found.caller_id) if found.caller_id else None
         twins = await bank_lines.same_transfer(pool, tenant, who.id, line.amount_yen, line.booked_on) if who else []

@@ -7,24 +7,31 @@ line whose transfer looks booked by hand already.  One button books the ticked
 lines (:func:`daemon.services.deposit_import.book`: once per line, whatever is
 sent again); a line that is not a caller's money can be set aside.
 
-The upload is an ordinary form, so it is held to the console's body limit
-(64 KiB: some 300 全銀 records or 1,000 CSV rows); a longer statement is
-imported a period at a time.
+The upload (``static/statement_upload.js``) sends the CSRF token in a header,
+so the session middleware leaves the body alone and :func:`statement_file`
+streams the file up to the readers' limit (5 MiB); without JavaScript the plain
+form still works, within the console's 64 KiB form limit.
 """
 
 from __future__ import annotations
 
-from aiohttp import web
+from collections.abc import Awaitable, Callable
+from functools import partial
+
+from aiohttp import BodyPartReader, web
 
 from daemon.console.changes import actor_of
+from daemon.console.forms import FormErrors
 from daemon.console.pages.path import path_id
 from daemon.console.paths import PREFIX
 from daemon.console.refusals import CONFLICTS, NOT_FOUND, form_errors
 from daemon.console.render import page, see_other
+from daemon.console.session import CSRF_HEADER
 from daemon.console.viewer import OPERATOR, tenant_scope
 from daemon.http.context import pool_of
 from daemon.repositories import callers
 from daemon.repositories.bank_lines import Stored
+from daemon.rules.bank_statements import MAX_FILE_BYTES
 from daemon.services import deposit_import
 from daemon.services.errors import Conflict, Invalid
 
@@ -45,6 +52,9 @@ OUTCOME = {
 }
 FORMATS = {"zengin": "全銀協形式", "rakuten": "楽天銀行CSV", "sbi": "住信SBIネット銀行CSV", "paypay": "PayPay銀行CSV"}
 NO_FILE = "明細ファイルを選んでください"
+TOO_LARGE = f"明細ファイルが大きすぎます（{MAX_FILE_BYTES // (1024 * 1024)}MBまで）。期間を分けて取り込んでください。"
+CHUNK = 64 * 1024
+SHOWN = 200  # open lines on the page at once (newest first); the rest come up as these are settled
 BAD_FILE = (
     "銀行の入出金明細として読めませんでした{where}。全銀協形式（入出金明細・振込入金通知）か、"
     "楽天銀行・住信SBIネット銀行・PayPay銀行の入出金明細CSVを選んでください。"
@@ -75,7 +85,8 @@ async def _show(
     pool, actor = pool_of(request), actor_of(request)
     everyone = await callers.list_all(pool, tenant)
     context = {
-        "proposals": await deposit_import.proposals(pool, actor, tenant),
+        "proposals": await deposit_import.proposals(pool, actor, tenant, SHOWN),
+        "open_count": await deposit_import.open_count(pool, actor, tenant),
         "settled": await deposit_import.settled(pool, actor, tenant, 50),
         "callers": everyone,
         "names": {c.id: c.name for c in everyone},
@@ -105,18 +116,49 @@ async def statement(request: web.Request) -> web.Response:
     return await _show(request, notice=imported_notice(request))
 
 
+async def statement_file(request: web.Request) -> tuple[str, bytes]:
+    """The uploaded statement (file name, bytes): streamed when the token came in a header, else the form's.
+
+    :class:`FormErrors` when there is no file or it is past the readers' limit.
+    """
+    if request.headers.get(CSRF_HEADER) is None:  # the session middleware has read the form already
+        sent = (await request.post()).get("file")
+        if not isinstance(sent, web.FileField):
+            raise FormErrors({"file": NO_FILE})
+        return sent.filename, sent.file.read()
+    try:
+        reader = await request.multipart()
+    except (AssertionError, ValueError):  # not multipart at all
+        raise FormErrors({"file": NO_FILE}) from None
+    async for part in reader:
+        if not isinstance(part, BodyPartReader) or part.name != "file" or not part.filename:
+            continue
+        data = bytearray()
+        while chunk := await part.read_chunk(CHUNK):
+            data += chunk
+            if len(data) > MAX_FILE_BYTES:
+                raise FormErrors({"file": TOO_LARGE})
+        return part.filename, bytes(data)
+    raise FormErrors({"file": NO_FILE})
+
+
+async def take_statement(request: web.Request, store: Callable[[str, bytes], Awaitable[Stored]]) -> Stored:
+    """The uploaded file handed to ``store`` (an import service); every refusal as the form's ``file`` error."""
+    try:
+        name, data = await statement_file(request)
+        return await store(name, data)
+    except Invalid as exc:
+        raise FormErrors({"file": bad_file(exc)}) from None
+
+
 @routes.post(IMPORT)
 async def upload(request: web.Request) -> web.StreamResponse:
     _, tenant = tenant_scope(request, OPERATOR)
-    form = await request.post()
-    sent = form.get("file")
-    if not isinstance(sent, web.FileField):
-        return await _show(request, errors={"file": NO_FILE}, status=422)
-    data = sent.file.read()
+    pool, actor = pool_of(request), actor_of(request)
     try:
-        stored = await deposit_import.import_statement(pool_of(request), actor_of(request), tenant, sent.filename, data)
-    except Invalid as exc:
-        return await _show(request, errors={"file": bad_file(exc)}, status=422)
+        stored = await take_statement(request, partial(deposit_import.import_statement, pool, actor, tenant))
+    except FormErrors as exc:
+        return await _show(request, errors=exc.errors, status=422)
     raise imported_at(IMPORT, stored)
 
 

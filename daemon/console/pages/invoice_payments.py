@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
+from functools import partial
 
 from aiohttp import web
 
 from daemon.console import forms
 from daemon.console.changes import actor_of
 from daemon.console.forms import FormErrors
-from daemon.console.pages.bank_import import HOW, bad_file, imported_at, imported_notice
+from daemon.console.pages.bank_import import HOW, imported_at, imported_notice, take_statement
 from daemon.console.paths import PREFIX
 from daemon.console.render import page, see_other
 from daemon.console.viewer import ADMIN, require
@@ -90,16 +91,11 @@ async def payments(request: web.Request) -> web.Response:
 @routes.post(PAYMENTS + "/statement")
 async def upload(request: web.Request) -> web.StreamResponse:
     require(request, ADMIN)
-    form = await request.post()
-    sent = form.get("file")
-    if not isinstance(sent, web.FileField):
-        return await _show(request, errors={"file": "明細ファイルを選んでください"}, status=422)
+    pool, actor = pool_of(request), actor_of(request)
     try:
-        stored = await invoice_payments.import_statement(
-            pool_of(request), actor_of(request), sent.filename, sent.file.read()
-        )
-    except Invalid as exc:
-        return await _show(request, errors={"file": bad_file(exc)}, status=422)
+        stored = await take_statement(request, partial(invoice_payments.import_statement, pool, actor))
+    except FormErrors as exc:
+        return await _show(request, errors=exc.errors, status=422)
     raise imported_at(PAYMENTS, stored)
 
 

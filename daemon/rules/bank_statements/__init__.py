@@ -17,7 +17,7 @@ from daemon.rules.bank_statements.statement import BadStatement, Line, Statement
 
 MAX_FILE_BYTES = 5 * 1024 * 1024  # years of a small business's statement; a larger upload is not one
 
-__all__ = ["BadStatement", "Line", "Statement", "display", "match_key", "read"]
+__all__ = ["MAX_FILE_BYTES", "BadStatement", "Line", "Statement", "display", "match_key", "read"]
 
 
 def read(data: bytes) -> Statement:

@@ -98,3 +98,23 @@ async def test_a_file_that_is_no_statement_is_refused_in_japanese_and_stores_not
     await page.get_by_role("button", name="取り込む").click()
     await expect(page.locator("[data-field=file]")).to_contain_text("銀行の入出金明細として読めませんでした（1行目）")
     assert await pool_of(console).fetchval("SELECT count(*) FROM bank_lines") == 0
+
+
+async def test_a_statement_past_the_form_limit_is_streamed_and_read_whole(
+    console: Console, page: Page, tmp_path: Path
+) -> None:
+    rows = [f"202612{1 + i % 28:02d},{1000 + i},0,振込＊ﾃｽﾄ ｶﾞｸﾞ{i:05d}" for i in range(2000)]
+    big = tmp_path / "rakuten.csv"
+    big.write_bytes(("取引日,入出金(円),取引後残高(円),入出金内容\r\n" + "\r\n".join(rows)).encode("cp932"))
+    assert big.stat().st_size > 64 * 1024  # the console's limit for ordinary forms
+    await logged_in(page, console.a.operator)
+    await page.goto("/console/deposits/import")
+    await page.get_by_label("明細ファイル").set_input_files(big)
+    await page.get_by_role("button", name="取り込む").click()
+    notice = "楽天銀行CSVの明細を取り込みました: 2000件のうち新しい入金 2000件"
+    await expect(page.locator("#import-notice")).to_have_text(notice)
+    await expect(page.locator("#open-count")).to_contain_text("未照合 2000件のうち新しい200件")
+    assert (
+        await pool_of(console).fetchval("SELECT count(*) FROM bank_lines WHERE tenant_id = $1", console.a.tenant_id)
+        == 2000
+    )
