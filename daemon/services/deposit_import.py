@@ -64,7 +64,7 @@ async def read_and_store(pool: asyncpg.Pool, actor: Actor, owner: int | None, fi
                 "format": statement.format,
                 "account": statement.account,
                 "file": file_name[:255],
-                "lines": stored.read,
+                "entries": stored.read,
                 "new": stored.new,
             },
         )

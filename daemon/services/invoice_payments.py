@@ -103,7 +103,12 @@ async def _pay_one(pool: asyncpg.Pool, actor: Actor, line_id: int, number: str) 
             tenant_id=due.tenant_id,
             target=f"invoice {number}",
             before={"paid": False},
-            after={"paid": True, "paid_on": line.booked_on.isoformat(), "amount_yen": line.amount_yen, "line": line.id},
+            after={
+                "paid": True,
+                "paid_on": line.booked_on.isoformat(),
+                "amount_yen": line.amount_yen,
+                "bank_line": line.id,
+            },
         )
     return Outcome(line_id, number, PAID)
 

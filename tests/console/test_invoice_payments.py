@@ -59,6 +59,9 @@ async def test_the_admin_pays_invoices_from_our_statement_once_and_by_hand(
     paid = marked.text.split('id="paid"')[1]
     assert acme in paid and beta in paid and "銀行明細" in paid and "手入力" in paid
 
+    log = await admin.get("/console/audit")
+    assert log.has(beta) and log.has("請求書を入金済みにしました") and log.has("入出金明細を取り込みました")
+
     operator = await browser()
     await operator.login(console.a.operator)
     assert (await operator.get("/console/admin/payments")).status == 403
