@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date
 
 from daemon.rules.bank_statements.kana import display, match_key
@@ -42,10 +42,7 @@ class Line:
     reference: str = ""  # the bank's own number of the line (照会番号), where the format has one
     sequence: int = 0  # among identical (date, amount, payer) lines of the statement: 0, 1, ...
     account: str = ""  # the statement's account, as in Statement.account
-
-    @property
-    def payer_key(self) -> str:
-        return match_key(self.payer)
+    payer_key: str = ""  # kana.match_key(payer), what names are compared by
 
     @property
     def key(self) -> str:
@@ -74,9 +71,10 @@ def numbered(account: str, lines: Iterable[tuple[date, int, str, str]]) -> tuple
     seen: Counter[tuple[date, int, str]] = Counter()
     made: list[Line] = []
     for booked_on, amount, payer, reference in lines:
-        line = Line(booked_on, amount, display(payer), reference, account=account)
-        ident = (booked_on, amount, line.payer_key)
-        made.append(replace(line, sequence=seen[ident]))
+        shown = display(payer)
+        key = match_key(shown)
+        ident = (booked_on, amount, key)
+        made.append(Line(booked_on, amount, shown, reference, seen[ident], account, key))
         seen[ident] += 1
     return tuple(made)
 
