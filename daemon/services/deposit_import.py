@@ -153,8 +153,9 @@ async def book(pool: asyncpg.Pool, actor: Actor, tenant_id: int, choices: Sequen
     return outcomes
 
 
-async def _set_status(pool: asyncpg.Pool, actor: Actor, tenant_id: int, line_id: int, *, to: str) -> None:
-    tenant = actor.scope(tenant_id)
+async def set_status(pool: asyncpg.Pool, actor: Actor, tenant: int | None, line_id: int, *, to: str) -> None:
+    """An open line set aside (``to`` ignored) or an ignored one opened again, for the account's owner
+    (``tenant`` as scoped by the caller; None: the platform's account), audited."""
     async with change(pool, actor) as c:
         line = await bank_lines.lock(c.pool, tenant, line_id)
         wanted_from = bank_lines.IGNORED if to == bank_lines.OPEN else bank_lines.OPEN
@@ -172,8 +173,8 @@ async def _set_status(pool: asyncpg.Pool, actor: Actor, tenant_id: int, line_id:
 
 async def ignore(pool: asyncpg.Pool, actor: Actor, tenant_id: int, line_id: int) -> None:
     """Set an open line aside: not a caller's money (it stays listed, and can be reopened)."""
-    await _set_status(pool, actor, tenant_id, line_id, to=bank_lines.IGNORED)
+    await set_status(pool, actor, actor.scope(tenant_id), line_id, to=bank_lines.IGNORED)
 
 
 async def reopen(pool: asyncpg.Pool, actor: Actor, tenant_id: int, line_id: int) -> None:
-    await _set_status(pool, actor, tenant_id, line_id, to=bank_lines.OPEN)
+    await set_status(pool, actor, actor.scope(tenant_id), line_id, to=bank_lines.OPEN)

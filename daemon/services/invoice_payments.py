@@ -125,6 +125,12 @@ async def pay_from_statement(pool: asyncpg.Pool, actor: Actor, choices: Sequence
     return outcomes
 
 
+async def ignore(pool: asyncpg.Pool, actor: Actor, line_id: int) -> None:
+    """Set a line of our account aside: money that pays no invoice (interest, a refund to us)."""
+    actor.require_platform()
+    await deposit_import.set_status(pool, actor, None, line_id, to=bank_lines.IGNORED)
+
+
 async def mark_paid(pool: asyncpg.Pool, actor: Actor, number: str, paid_on: date, amount_yen: int, memo: str) -> Due:
     """An invoice paid another way, by hand: the date, the amount received and why (audited)."""
     actor.require_platform()

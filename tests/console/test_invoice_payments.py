@@ -59,6 +59,12 @@ async def test_the_admin_pays_invoices_from_our_statement_once_and_by_hand(
     paid = marked.text.split('id="paid"')[1]
     assert acme in paid and beta in paid and "銀行明細" in paid and "手入力" in paid
 
+    await _upload(admin, _statement(("20260430", 12, "ﾘｿｸ")))  # interest: no invoice's money
+    [interest] = [line for line in await lines(pool, None) if line.status == "open"]
+    aside = await admin.post(f"/console/admin/payments/lines/{interest.id}/ignore")
+    assert aside.status == 200 and not re.search(rf'name="pay" value="{interest.id}"', aside.text)
+    assert (await admin.post(f"/console/admin/payments/lines/{interest.id}/ignore")).status == 409
+
     log = await admin.get("/console/audit")
     assert log.has(beta) and log.has("請求書を入金済みにしました") and log.has("入出金明細を取り込みました")
 

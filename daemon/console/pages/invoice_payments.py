@@ -20,6 +20,7 @@ from daemon.console import forms
 from daemon.console.changes import actor_of
 from daemon.console.forms import FormErrors
 from daemon.console.pages.bank_import import HOW, imported_at, imported_notice, take_statement
+from daemon.console.pages.path import path_id
 from daemon.console.paths import PREFIX
 from daemon.console.render import page, see_other
 from daemon.console.viewer import ADMIN, require
@@ -114,6 +115,16 @@ async def settle(request: web.Request) -> web.Response:
     outcomes = await invoice_payments.pay_from_statement(pool_of(request), actor_of(request), choices)
     paid = sum(o.status == "paid" for o in outcomes)
     return await _show(request, notice=f"{paid}件の請求書を入金済みにしました", outcomes=outcomes)
+
+
+@routes.post(PAYMENTS + r"/lines/{id:\d{1,18}}/ignore")
+async def ignore(request: web.Request) -> web.StreamResponse:
+    require(request, ADMIN)
+    try:
+        await invoice_payments.ignore(pool_of(request), actor_of(request), path_id(request))
+    except Conflict:
+        return await _show(request, errors={"": "この明細は既に処理済みです"}, status=409)
+    raise see_other(PAYMENTS)
 
 
 @routes.post(PAYMENTS + "/invoices/{number:" + NUMBER + "}")
