@@ -62,6 +62,11 @@ ACTIONS = {
     "ivr.voicemail.delete": "留守番電話を削除しました",
     "invoice.close": "請求書を確定しました",
     "invoice.adjustment": "請求書に調整を加えました",
+    "invoice.paid": "請求書を入金済みにしました",
+    "bank.import": "入出金明細を取り込みました",
+    "bank.line_booked": "明細の入金を記帳しました",
+    "bank.line_ignored": "明細の入金を対象外にしました",
+    "bank.line_reopened": "明細の入金を未照合に戻しました",
 }
 
 OBJECTS = {
@@ -77,6 +82,8 @@ OBJECTS = {
     "voicemail": "留守番電話",
     "invoice": "請求書",
     "invoice adjustment": "請求書の調整",
+    "bank import": "明細の取込",
+    "bank line": "明細",
 }
 
 FIELDS = {
@@ -136,6 +143,18 @@ FIELDS = {
     "caller_number": "発信者番号",
     "created_at": "受信日時",
     "duration_ms": "長さ（ミリ秒）",
+    "furigana": "フリガナ・振込名義",
+    "format": "形式",
+    "account": "口座",
+    "file": "ファイル",
+    "entries": "明細の件数",
+    "new": "新しい入金",
+    "bank_line": "明細",
+    "caller_id": "利用者",
+    "ledger_id": "記帳",
+    "paid": "入金済み",
+    "paid_on": "入金日",
+    "hand": "手入力",
 }
 
 VALUES: dict[str, dict[Any, str]] = {

@@ -73,6 +73,7 @@ class CallerOut(_Out):
     payment_method: PaymentMethod
     credit_limit_yen: int | None
     balance_yen: int = Field(description="negative for a postpaid caller who owes")
+    furigana: str = Field("", description="フリガナ / 振込名義 in full-width katakana, matched against bank statements")
 
 
 class CallerList(_Out):

@@ -22,6 +22,7 @@ from daemon.services.values import (
     DialString,
     EntryYen,
     Flag,
+    Furigana,
     IdempotencyKey,
     Label,
     Lines,
@@ -122,6 +123,7 @@ class CallerIn(_In):
     billing: Billing
     payment_method: PaymentMethod
     credit_limit_yen: CreditLimit | None = Field(None, description="postpaid only; none = no limit")
+    furigana: Furigana = Field("", description="フリガナ / 振込名義: matched against bank statements' 振込依頼人名")
 
     @model_validator(mode="after")
     def _rules(self) -> CallerIn:

@@ -46,6 +46,7 @@ def _values(row: CallerRow) -> dict[str, str]:
 def _read(values: dict[str, str], *, with_pin: bool) -> CallerIn:
     body: dict[str, Any] = {
         "name": values.get("name", ""),
+        "furigana": values.get("furigana", ""),
         "numbers": [n for n in _SPLIT.split(values.get("numbers", "")) if n],
         "billing": values.get("billing", ""),
         "payment_method": values.get("payment_method", ""),
