@@ -27,6 +27,7 @@ from daemon.services.errors import Conflict, Invalid
 from daemon.services.guidance_models import GuidanceName, SpeechIn
 
 NAME_TAKEN = "guidance_name_taken"
+IN_USE = "guidance_in_use"
 _NAME = TypeAdapter(GuidanceName)
 
 
@@ -170,12 +171,26 @@ async def respeak(
     return await _replace(pool, actor, tenant_id, guidance_id, _made(filed, None, text), text.name)
 
 
+async def hear(files: GuidanceStore, actor: Actor, tenant_id: int, text: SpeechIn) -> bytes:
+    """Typed text as a call would play it (16 kHz WAV), before anything is saved: a preview stores nothing."""
+    actor.scope(tenant_id)
+    return await ingest.heard(files, text.text, speed=text.speed, pitch=text.pitch)
+
+
+async def used_by(pool: asyncpg.Pool, actor: Actor, tenant_id: int, guidance_id: int) -> list[int]:
+    """The published flow versions that play a guidance (it cannot be deleted while there are any)."""
+    return await db.used_by(pool, actor.scope(tenant_id), guidance_id)
+
+
 async def delete(pool: asyncpg.Pool, actor: Actor, tenant_id: int, guidance_id: int) -> None:
     """Remove a guidance (refused while a published flow plays it); its files stay for calls playing them."""
     tenant_id = actor.scope(tenant_id)
     async with change(pool, actor) as c:
         old = await db.get(c.pool, tenant_id, guidance_id)
-        await db.delete(c.pool, tenant_id, guidance_id)
+        try:
+            await db.delete(c.pool, tenant_id, guidance_id)
+        except db.InUse as exc:
+            raise Conflict(str(exc), code=IN_USE) from None
         await c.record(
             "ivr.guidance.delete", tenant_id=tenant_id, target=f"guidance {guidance_id}", before=_audited(old)
         )
