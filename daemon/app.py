@@ -54,6 +54,7 @@ from daemon.prompts.library import PromptLibrary
 from daemon.recovery.cdr_spool import SpoolReader
 from daemon.recovery.loop import recover
 from daemon.repositories import node_lease, nodes
+from daemon.services.notification_courier import Courier
 from daemon.settlement.journal import Journal
 from daemon.settlement.settler import Settler
 from daemon.watchdog import Notifier
@@ -82,6 +83,7 @@ class Daemon:
         self.notifier = Notifier()  # systemd's READY/WATCHDOG (a no-op outside systemd)
         self.listen = ListenHub()  # one LISTEN connection; its subscribers come next
         self.watcher = BalanceWatcher(self.listen)
+        self.courier = Courier(settings, lambda: self.services.pool, self.listen)  # voicemail notifications
         self.loop_lag = LoopLagMonitor(self.metrics.loop_lag)
         # One flow per product (numbers.product); a new product adds its entry here.
         self.products: dict[str, ProductFlow] = {
@@ -156,6 +158,7 @@ class Daemon:
         self._spawn("node lease", lease.keep())
         self._spawn("database", self._connect_db(dsn))
         self._spawn("housekeeping", housekeeping.run(s, self.services, self.metrics, self.cdr_spool))
+        self._spawn("notifications", self.courier.run())
         self._spawn("watchdog", self.notifier.run(lambda: self.outbound.serving))
 
     async def stop(self) -> None:
