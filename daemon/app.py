@@ -43,6 +43,7 @@ from daemon.ivr.cache import FlowCache
 from daemon.ivr.interpreter import Ivr
 from daemon.logs import get_logger
 from daemon.loop_lag import LoopLagMonitor
+from daemon.mail.inbound import GuidanceMailServer
 from daemon.metrics import Metrics
 from daemon.outbound.server import OutboundServer
 from daemon.postgres.embedded import EmbeddedPostgres, PortBusy, ensure_cdr_role
@@ -84,6 +85,7 @@ class Daemon:
         self.listen = ListenHub()  # one LISTEN connection; its subscribers come next
         self.watcher = BalanceWatcher(self.listen)
         self.courier = Courier(settings, lambda: self.services.pool, self.listen)  # voicemail notifications
+        self.guidance_mail = GuidanceMailServer(settings, lambda: self.services.pool)  # CALLD_GUIDANCE_MAIL_PORT
         self.loop_lag = LoopLagMonitor(self.metrics.loop_lag)
         # One flow per product (numbers.product); a new product adds its entry here.
         self.products: dict[str, ProductFlow] = {
@@ -152,6 +154,9 @@ class Daemon:
                 _log.info("prompts_generated", names=made)
         self._http = await self._start_http()
         stack.push_async_callback(self._http.cleanup)
+        if self.guidance_mail.enabled:
+            await self.guidance_mail.start()
+            stack.push_async_callback(self.guidance_mail.stop)
         stack.push_async_callback(self._cancel_background)
         self.esl_port = await _listen("ESL", "CALLD_ESL_PORT", s.esl_host, s.esl_port, self.outbound.start)
         stack.push_async_callback(self.outbound.stop, s.drain_seconds)

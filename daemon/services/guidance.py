@@ -21,13 +21,17 @@ from daemon.audio.target import VERSION
 from daemon.config import Settings
 from daemon.postgres import errors as db_errors
 from daemon.repositories import guidance as db
+from daemon.repositories import guidance_senders
 from daemon.services.actor import Actor
 from daemon.services.change import change
-from daemon.services.errors import Conflict, Invalid
+from daemon.services.errors import Conflict, Invalid, Problem, coded
 from daemon.services.guidance_models import GuidanceName, SpeechIn
+from daemon.services.notifications import email_address
 
 NAME_TAKEN = "guidance_name_taken"
 IN_USE = "guidance_in_use"
+SENDER_TAKEN = "guidance_sender_taken"
+MAX_SENDERS = 10
 _NAME = TypeAdapter(GuidanceName)
 
 
@@ -194,3 +198,54 @@ async def delete(pool: asyncpg.Pool, actor: Actor, tenant_id: int, guidance_id: 
         await c.record(
             "ivr.guidance.delete", tenant_id=tenant_id, target=f"guidance {guidance_id}", before=_audited(old)
         )
+
+
+async def senders(pool: asyncpg.Pool, actor: Actor, tenant_id: int) -> list[str]:
+    """The addresses whose mail becomes this tenant's guidance."""
+    return await guidance_senders.of_tenant(pool, actor.scope(tenant_id))
+
+
+async def set_senders(pool: asyncpg.Pool, actor: Actor, tenant_id: int, addresses: list[str]) -> list[str]:
+    """Replace the tenant's sender addresses (an address serves one tenant only)."""
+    tenant_id = actor.scope(tenant_id)
+    kept: list[str] = []
+    problems: list[Problem] = []
+    for value in addresses:
+        address = email_address(value)
+        if address is None:
+            problems.append(Problem(("addresses",), f"not an e-mail address: {value!r}"))
+        elif address not in kept:
+            kept.append(address)
+    if len(kept) > MAX_SENDERS:
+        problems.append(Problem(("addresses",), f"at most {MAX_SENDERS} addresses", "too_long"))
+    if problems:
+        raise Invalid(problems)
+    async with change(pool, actor) as c:
+        old = await guidance_senders.of_tenant(c.pool, tenant_id)
+        with coded(SENDER_TAKEN):
+            await guidance_senders.replace(c.pool, tenant_id, kept)
+        await c.record(
+            "ivr.guidance_senders.save",
+            tenant_id=tenant_id,
+            target="guidance mail",
+            before={"addresses": old},
+            after={"addresses": kept},
+        )
+    return kept
+
+
+async def sender_tenant(pool: asyncpg.Pool, address: str) -> tuple[int, str] | None:
+    """The tenant (id, name) whose guidance mail from ``address`` becomes, if it is registered."""
+    return await guidance_senders.tenant_of(pool, address)
+
+
+async def from_mail(
+    pool: asyncpg.Pool, actor: Actor, files: GuidanceStore, tenant_id: int, name: str, recording: ingest.Upload
+) -> tuple[db.Guidance, bool]:
+    """A mailed recording: a new guidance, or new sound for the one of that name (True: replaced)."""
+    tenant_id = actor.scope(tenant_id)
+    name = checked_name(name)
+    existing = next((g for g in await db.all_of(pool, tenant_id) if g.name == name), None)
+    if existing is None:
+        return await upload(pool, actor, files, tenant_id, name, recording), False
+    return await replace(pool, actor, files, tenant_id, existing.id, recording), True

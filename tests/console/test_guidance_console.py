@@ -136,3 +136,29 @@ async def test_deleting_a_guidance_a_published_flow_plays_is_refused_in_words(
     assert page.status == 200 and page.url.endswith(f"{LIST}?done=deleted") and page.has("ガイダンスを削除しました")
     assert [g.id for g in await guidance.all_of(pool, console.a.tenant_id)] == [used.id]
     assert (await audit.recent(pool))[0].action == "ivr.guidance.delete"
+
+
+async def test_the_addresses_guidance_may_be_mailed_from_are_kept_per_tenant(
+    console: Console, browser: BrowserFactory
+) -> None:
+    pool = _pool(console)
+    b = await _customer(console, browser)
+    page = await b.post(LIST + "/senders", {"senders": "Uketsuke@Clinic.example.jp\nowner@clinic.example.jp"})
+    assert page.url.endswith(f"{LIST}?done=senders") and page.has("メールで送れるアドレスを保存しました")
+    assert page.has("owner@clinic.example.jp\nuketsuke@clinic.example.jp")  # lower case, one a line
+    assert (await audit.recent(pool))[0].action == "ivr.guidance_senders.save"
+
+    page = await b.post(LIST + "/senders", {"senders": "not an address"})
+    assert page.status == 422 and page.has("メールアドレスの形式が正しくない")
+
+    other = await browser()
+    await other.login(console.b.ivr)
+    await other.get(LIST)
+    page = await other.post(LIST + "/senders", {"senders": "owner@clinic.example.jp"})
+    assert page.status == 422 and page.has("ほかのお客様が登録しているアドレス")
+    assert not page.has("uketsuke@clinic.example.jp")
+    rows = await pool.fetch("SELECT tenant_id, address FROM guidance_mail_senders ORDER BY address")
+    assert [(r["tenant_id"], r["address"]) for r in rows] == [
+        (console.a.tenant_id, "owner@clinic.example.jp"),
+        (console.a.tenant_id, "uketsuke@clinic.example.jp"),
+    ]

@@ -17,6 +17,7 @@ engineering figures the page gives the plain verdict of :mod:`daemon.audio.verdi
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,7 @@ from daemon.console.render import page, see_other
 from daemon.console.viewer import IVR, tenant_scope
 from daemon.http.context import pool_of, settings_of
 from daemon.http.upload import UploadRefused, received
+from daemon.mail.inbound import MailIn
 from daemon.postgres.errors import NotFound
 from daemon.services import guidance
 from daemon.services.errors import Conflict, Invalid
@@ -53,8 +55,10 @@ DONE = {
     "created": "ガイダンスを作成しました。",
     "replaced": "ガイダンスを差し替えました。次の着信から新しい音声が流れます。",
     "deleted": "ガイダンスを削除しました。",
+    "senders": "メールで送れるアドレスを保存しました。",
 }
 """``?done=…`` after a change: the success message the page shows."""
+SEPARATORS = re.compile(r"[\s,、，;；]+")
 RANGES = {
     "speed": f"話す速さは {SPEED_RANGE[0]:g}〜{SPEED_RANGE[1]:g} の数で入力してください",
     "pitch": f"声の高さは {PITCH_RANGE[0]:g}〜{PITCH_RANGE[1]:+g} の数で入力してください",
@@ -118,6 +122,8 @@ async def _list(
         "values": dict(values or {"speed": "1.0", "pitch": "0"}),
         "errors": dict(errors or {}),
         "done": DONE.get(request.query.get("done", ""), ""),
+        "senders": "\n".join(await guidance.senders(pool_of(request), actor_of(request), tenant_id)),
+        "mail_address": MailIn().address,
     }
     return page(request, "ivr_guidance_list.html", context, status=status)
 
@@ -321,3 +327,20 @@ async def original_audio(request: web.Request) -> web.StreamResponse:
     found = await guidance.original(pool_of(request), actor_of(request), tenant_id, _guidance_id(request))
     path = Path(found.path)
     return await _file(path, CONTENT_TYPES.get(path.suffix.lower().lstrip("."), "application/octet-stream"))
+
+
+@routes.post(LIST + "/senders")
+async def senders(request: web.Request) -> web.StreamResponse:
+    """The addresses whose mailed recordings become this tenant's guidance."""
+    _, tenant_id = tenant_scope(request, IVR)
+    values = await fields(request)
+    addresses = [a for a in SEPARATORS.split(values.get("senders", "")) if a]
+    try:
+        await guidance.set_senders(pool_of(request), actor_of(request), tenant_id, addresses)
+    except Invalid:
+        words = "メールアドレスの形式が正しくないか、10件を超えています"
+        return await _list(request, tenant_id, errors={"senders": words}, values=values, status=422)
+    except Conflict:
+        words = "ほかのお客様が登録しているアドレスが含まれています"
+        return await _list(request, tenant_id, errors={"senders": words}, values=values, status=422)
+    raise see_other(LIST + "?done=senders")
