@@ -54,6 +54,7 @@ from daemon.audio.verdict import verdict
 from daemon.config import Settings
 from daemon.logs import get_logger
 from daemon.mail.sending import MailNotSent, new_message, send
+from daemon.postgres.errors import DB_ERRORS
 from daemon.services import guidance
 from daemon.services.actor import Actor, Kind
 from daemon.services.errors import Invalid, NotFound
@@ -174,7 +175,7 @@ class GuidanceMail:
             return "550 5.1.7 a From: address is needed"
         try:
             outcomes, tenant_name, problem = await self._take(pool, sender, message)
-        except asyncpg.PostgresError as exc:
+        except DB_ERRORS as exc:
             _log.error("guidance_mail_db_error", error=repr(exc))
             return "451 4.3.0 temporary failure, try again later"
         await self._reply(sender, message, tenant_name, outcomes, problem)

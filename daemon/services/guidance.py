@@ -24,9 +24,9 @@ from daemon.repositories import guidance as db
 from daemon.repositories import guidance_senders
 from daemon.services.actor import Actor
 from daemon.services.change import change
-from daemon.services.errors import Conflict, Invalid, Problem, coded
+from daemon.services.errors import Conflict, Invalid, coded
 from daemon.services.guidance_models import GuidanceName, SpeechIn
-from daemon.services.notifications import email_address
+from daemon.services.notifications import addresses as checked_addresses
 
 NAME_TAKEN = "guidance_name_taken"
 IN_USE = "guidance_in_use"
@@ -208,18 +208,7 @@ async def senders(pool: asyncpg.Pool, actor: Actor, tenant_id: int) -> list[str]
 async def set_senders(pool: asyncpg.Pool, actor: Actor, tenant_id: int, addresses: list[str]) -> list[str]:
     """Replace the tenant's sender addresses (an address serves one tenant only)."""
     tenant_id = actor.scope(tenant_id)
-    kept: list[str] = []
-    problems: list[Problem] = []
-    for value in addresses:
-        address = email_address(value)
-        if address is None:
-            problems.append(Problem(("addresses",), f"not an e-mail address: {value!r}"))
-        elif address not in kept:
-            kept.append(address)
-    if len(kept) > MAX_SENDERS:
-        problems.append(Problem(("addresses",), f"at most {MAX_SENDERS} addresses", "too_long"))
-    if problems:
-        raise Invalid(problems)
+    kept = checked_addresses(addresses, "addresses", MAX_SENDERS)
     async with change(pool, actor) as c:
         old = await guidance_senders.of_tenant(c.pool, tenant_id)
         with coded(SENDER_TAKEN):

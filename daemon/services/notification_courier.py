@@ -208,7 +208,13 @@ class Courier:
             await db.finish(pool, d.id, "cancelled", status=None, error="the message was deleted before it was sent")
             return
         try:
-            status = await (self._webhook(http, d) if d.channel == "webhook" else self._email(d))
+            try:
+                status = await (self._webhook(http, d) if d.channel == "webhook" else self._email(d))
+            except (Failed, *DB_ERRORS):
+                raise
+            except Exception as exc:  # a notification's bug must not stop the daemon that takes the calls
+                _log.exception("notify_bug", delivery=d.id)
+                raise Failed(f"internal error: {exc!r}") from exc
         except Failed as exc:
             final = exc.final or d.attempts >= self.tuning.max_attempts
             _log.warning("notify_failed", delivery=d.id, channel=d.channel, attempt=d.attempts, error=exc.error)
@@ -248,8 +254,8 @@ class Courier:
         try:
             size = await asyncio.to_thread(lambda: path.stat().st_size)
             recording = await asyncio.to_thread(path.read_bytes) if size <= self.tuning.attach_max_bytes else None
-        except FileNotFoundError:
-            recording = None  # on another node's disk: linked
+        except OSError:
+            recording = None  # on another node's disk (or unreadable here): linked
         try:
             await send(self.settings, mail(self.settings, d, self.tuning, recording))
         except MailNotSent as exc:

@@ -37,6 +37,23 @@ def email_address(value: str) -> str | None:
     return text.lower() if len(text) <= 254 and _EMAIL.match(text) else None
 
 
+def addresses(values: list[str], field: str, most: int) -> list[str]:
+    """E-mail addresses as typed → as kept (lower case, each once); :class:`Invalid` at ``field`` otherwise."""
+    kept: list[str] = []
+    problems: list[Problem] = []
+    for value in values:
+        address = email_address(value)
+        if address is None:
+            problems.append(Problem((field,), f"not an e-mail address: {value!r}"))
+        elif address not in kept:
+            kept.append(address)
+    if len(kept) > most:
+        problems.append(Problem((field,), f"at most {most} addresses", "too_long"))
+    if problems:
+        raise Invalid(problems)
+    return kept
+
+
 def _url_problem(url: str) -> str | None:
     parts = urlsplit(url)
     if parts.scheme not in ("https", "http") or not parts.hostname:
@@ -67,14 +84,10 @@ async def save(
     tenant_id = actor.scope(tenant_id)
     problems: list[Problem] = []
     kept: list[str] = []
-    for value in emails:
-        address = email_address(value)
-        if address is None:
-            problems.append(Problem(("emails",), f"not an e-mail address: {value!r}"))
-        elif address not in kept:
-            kept.append(address)
-    if len(kept) > MAX_EMAILS:
-        problems.append(Problem(("emails",), f"at most {MAX_EMAILS} addresses", "too_long"))
+    try:
+        kept = addresses(emails, "emails", MAX_EMAILS)
+    except Invalid as exc:
+        problems += exc.problems
     url = (webhook_url or "").strip() or None
     wrong = None if url is None else _url_problem(url)
     if wrong:

@@ -145,6 +145,7 @@ async def test_the_addresses_guidance_may_be_mailed_from_are_kept_per_tenant(
     b = await _customer(console, browser)
     page = await b.post(LIST + "/senders", {"senders": "Uketsuke@Clinic.example.jp\nowner@clinic.example.jp"})
     assert page.url.endswith(f"{LIST}?done=senders") and page.has("メールで送れるアドレスを保存しました")
+    assert "<title>ガイダンス | calld コンソール</title>" in page.text and page.has("文字から作る")
     assert page.has("owner@clinic.example.jp\nuketsuke@clinic.example.jp")  # lower case, one a line
     assert (await audit.recent(pool))[0].action == "ivr.guidance_senders.save"
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 
 import asyncpg
 
 from daemon.repositories import audit, notifications, voicemail
-from tests.audio.media import FORMATS, encode, speech_like
 from tests.console.conftest import BrowserFactory, Console
+from tests.mail.voicemails import left
 
 PAGE = "/console/ivr/voicemail"
 
@@ -23,17 +22,7 @@ async def test_a_message_is_unheard_until_played_and_can_be_marked_unheard_again
     console: Console, browser: BrowserFactory, tmp_path: Path
 ) -> None:
     pool = _pool(console)
-    recording = encode(tmp_path / "vm.wav", speech_like(1.0, 8000), 8000, FORMATS["wav16"])
-    vm = await voicemail.add(
-        pool,
-        tenant_id=console.a.tenant_id,
-        call_uuid=uuid.uuid4(),
-        flow_node="vm",
-        caller_number="09011112222",
-        dialled="0312345678",
-        path=str(recording),
-        duration_ms=3000,
-    )
+    vm, _ = await left(pool, console.a.tenant_id, tmp_path)
     b = await browser()
     await b.login(console.a.ivr)
     page = await b.get(PAGE)

@@ -6,7 +6,6 @@ import asyncio
 import hashlib
 import hmac
 import json
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,12 +15,13 @@ import pytest
 from aiohttp import web
 
 from daemon.repositories import notifications as notify_db
-from daemon.repositories import tenants, voicemail
+from daemon.repositories import tenants
+from daemon.repositories.notifications import NotifySettings
 from daemon.services import notifications
 from daemon.services.actor import Actor
 from daemon.services.errors import Invalid
-from tests.audio.media import FORMATS, encode, speech_like
 from tests.conftest import DaemonFactory
+from tests.mail.voicemails import left
 from tests.mail_server import MailBox
 
 
@@ -68,18 +68,16 @@ def quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CALLD_NOTIFY_PUBLIC_URL", "https://console.calld.test")
 
 
-async def _message(pool: asyncpg.Pool, tenant_id: int, path: Path) -> int:
-    """What the IVR's voicemail node writes when a caller leaves a message."""
-    return await voicemail.add(
-        pool,
-        tenant_id=tenant_id,
-        call_uuid=uuid.uuid4(),
-        flow_node="vm",
-        caller_number="09011112222",
-        dialled="0312345678",
-        path=str(path),
-        duration_ms=12_400,
-    )
+async def _shop(
+    start_daemon: DaemonFactory, mailbox: MailBox, name: str, emails: list[str], url: str
+) -> tuple[asyncpg.Pool, int, NotifySettings]:
+    """A daemon sending mail to the test's SMTP server, and a tenant told of its messages there and at ``url``."""
+    daemon = await start_daemon(**mailbox.settings())
+    pool = daemon.pool
+    assert pool is not None
+    tenant_id = await tenants.create_tenant(pool, name, 1)
+    saved = await notifications.save(pool, Actor.tenant_token(tenant_id), tenant_id, emails, url)
+    return pool, tenant_id, saved
 
 
 async def _deliveries(pool: asyncpg.Pool, tenant_id: int, count: int, within: float = 15.0) -> list[notify_db.Delivery]:
@@ -96,16 +94,12 @@ async def _deliveries(pool: asyncpg.Pool, tenant_id: int, count: int, within: fl
 async def test_a_new_message_is_mailed_with_its_recording_and_posted_signed_and_retried_after_a_500(
     start_daemon: DaemonFactory, mailbox: MailBox, receiver: Receiver, tmp_path: Path
 ) -> None:
-    daemon = await start_daemon(**mailbox.settings())
-    pool = daemon.pool
-    assert pool is not None
-    tenant_id = await tenants.create_tenant(pool, "山田クリニック", 1)
-    actor = Actor.tenant_token(tenant_id)
-    saved = await notifications.save(pool, actor, tenant_id, ["Uketsuke@Clinic.example.jp"], receiver.url)
+    pool, tenant_id, saved = await _shop(
+        start_daemon, mailbox, "山田クリニック", ["Uketsuke@Clinic.example.jp"], receiver.url
+    )
     receiver.statuses = [500]  # the receiver is down for the first attempt
-    recording = encode(tmp_path / "vm.wav", speech_like(1.0, 8000), 8000, FORMATS["wav16"])
 
-    vm = await _message(pool, tenant_id, recording)
+    vm, recording = await left(pool, tenant_id, tmp_path)
 
     [mail] = await mailbox.wait_for(1)
     assert mailbox.envelopes[0].rcpt_tos == ["uketsuke@clinic.example.jp"]
@@ -147,15 +141,10 @@ async def test_a_large_recording_is_linked_and_a_webhook_that_keeps_failing_is_g
 ) -> None:
     monkeypatch.setenv("CALLD_NOTIFY_ATTACH_MAX_BYTES", "1000")
     monkeypatch.setenv("CALLD_NOTIFY_MAX_ATTEMPTS", "2")
-    daemon = await start_daemon(**mailbox.settings())
-    pool = daemon.pool
-    assert pool is not None
-    tenant_id = await tenants.create_tenant(pool, "shop", 1)
-    await notifications.save(pool, Actor.tenant_token(tenant_id), tenant_id, ["a@shop.example.jp"], receiver.url)
+    pool, tenant_id, _ = await _shop(start_daemon, mailbox, "shop", ["a@shop.example.jp"], receiver.url)
     receiver.statuses = [503, 503, 503]
-    recording = encode(tmp_path / "vm.wav", speech_like(1.0, 8000), 8000, FORMATS["wav16"])
 
-    await _message(pool, tenant_id, recording)
+    await left(pool, tenant_id, tmp_path)
 
     [mail] = await mailbox.wait_for(1)
     assert list(mail.iter_attachments()) == []
@@ -172,8 +161,7 @@ async def test_a_notification_pending_while_no_daemon_runs_is_sent_by_the_next_o
 ) -> None:
     tenant_id = await tenants.create_tenant(pool, "shop", 1)
     await notifications.save(pool, Actor.tenant_token(tenant_id), tenant_id, [], receiver.url)
-    recording = encode(tmp_path / "vm.wav", speech_like(1.0, 8000), 8000, FORMATS["wav16"])
-    vm = await _message(pool, tenant_id, recording)  # the daemon that recorded it died before sending
+    vm, _ = await left(pool, tenant_id, tmp_path)  # the daemon that recorded it died before sending
     [pending] = await notify_db.log(pool, tenant_id)
     assert pending.state == "pending"
 
@@ -199,8 +187,7 @@ async def test_a_webhook_to_our_own_network_is_refused_and_bad_settings_change_n
     assert await notify_db.settings(pool, tenant_id) is None
 
     await notifications.save(pool, actor, tenant_id, [], receiver.url)
-    recording = encode(tmp_path / "vm.wav", speech_like(1.0, 8000), 8000, FORMATS["wav16"])
-    await _message(pool, tenant_id, recording)
+    await left(pool, tenant_id, tmp_path)
     [refusal] = await _deliveries(pool, tenant_id, 1)
     assert refusal.state == "failed" and refusal.attempts == 1 and "private address" in (refusal.last_error or "")
     assert receiver.got == []

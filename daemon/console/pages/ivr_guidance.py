@@ -151,6 +151,21 @@ def _speech_refusal(exc: AudioRejected) -> dict[str, str]:
     return {"text": f"この文は読み上げられません（{exc.message}）。"}
 
 
+SPEECH_REFUSED = (FormErrors, AudioRejected, Conflict, Invalid)
+
+
+def _speech_errors(exc: Exception) -> dict[str, str]:
+    """A typed-text form's refusal, beside its field."""
+    if isinstance(exc, FormErrors):
+        return exc.errors
+    if isinstance(exc, AudioRejected):
+        return _speech_refusal(exc)
+    if isinstance(exc, Conflict):  # the only one these meet: the name is taken
+        return {"name": NAME_TAKEN}
+    assert isinstance(exc, Invalid)
+    return form_errors(exc)
+
+
 @routes.get(LIST)
 async def guidance_list(request: web.Request) -> web.Response:
     _, tenant_id = tenant_scope(request, IVR)
@@ -184,14 +199,8 @@ async def speak(request: web.Request) -> web.StreamResponse:
         row = await guidance.speak(
             pool_of(request), actor_of(request), _store(request), tenant_id, _speech(values, named=True)
         )
-    except FormErrors as exc:
-        return await _list(request, tenant_id, errors=exc.errors, values=values, status=422)
-    except AudioRejected as exc:
-        return await _list(request, tenant_id, errors=_speech_refusal(exc), values=values, status=422)
-    except Conflict:
-        return await _list(request, tenant_id, errors={"name": NAME_TAKEN}, values=values, status=422)
-    except Invalid as exc:
-        return await _list(request, tenant_id, errors=form_errors(exc), values=values, status=422)
+    except SPEECH_REFUSED as exc:
+        return await _list(request, tenant_id, errors=_speech_errors(exc), values=values, status=422)
     raise see_other(guidance_url(row.id) + "?done=created")
 
 
@@ -273,12 +282,8 @@ async def respeak(request: web.Request) -> web.StreamResponse:
         await guidance.respeak(
             pool_of(request), actor_of(request), _store(request), tenant_id, guidance_id, _speech(values, named=False)
         )
-    except FormErrors as exc:
-        return await _detail(request, tenant_id, guidance_id, errors=exc.errors, values=values, status=422)
-    except AudioRejected as exc:
-        return await _detail(request, tenant_id, guidance_id, errors=_speech_refusal(exc), values=values, status=422)
-    except Conflict:
-        return await _detail(request, tenant_id, guidance_id, errors={"name": NAME_TAKEN}, values=values, status=422)
+    except SPEECH_REFUSED as exc:
+        return await _detail(request, tenant_id, guidance_id, errors=_speech_errors(exc), values=values, status=422)
     raise see_other(guidance_url(guidance_id) + "?done=replaced")
 
 

@@ -59,6 +59,8 @@ def outcome(d: Delivery) -> str:
         return "—"
     if "private address" in error:
         return "社内ネットワーク向けのアドレスには送れません。インターネットから届くURLにしてください"
+    if "no SMTP server is configured" in error:
+        return "メールの送信がまだ設定されていません（運用担当にお問い合わせください）"
     if d.channel == "email":
         return "メールを送れませんでした（メールサーバーが受け付けませんでした）"
     return "接続できませんでした（URL と受信側のサーバーをご確認ください）"
