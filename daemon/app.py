@@ -45,6 +45,7 @@ from daemon.ivr.cache import FlowCache
 from daemon.ivr.interpreter import Ivr
 from daemon.logs import get_logger
 from daemon.loop_lag import LoopLagMonitor
+from daemon.mail.inbound import GuidanceMailServer
 from daemon.metrics import Metrics
 from daemon.outbound.server import OutboundServer
 from daemon.postgres.embedded import EmbeddedPostgres, PortBusy, ensure_cdr_role
@@ -56,6 +57,7 @@ from daemon.prompts.library import PromptLibrary
 from daemon.recovery.cdr_spool import SpoolReader
 from daemon.recovery.loop import recover
 from daemon.repositories import node_lease, nodes
+from daemon.services.notification_courier import Courier
 from daemon.settlement.journal import Journal
 from daemon.settlement.settler import Settler
 from daemon.watchdog import Notifier
@@ -84,6 +86,8 @@ class Daemon:
         self.notifier = Notifier()  # systemd's READY/WATCHDOG (a no-op outside systemd)
         self.listen = ListenHub()  # one LISTEN connection; its subscribers come next
         self.watcher = BalanceWatcher(self.listen)
+        self.courier = Courier(settings, lambda: self.services.pool, self.listen)  # voicemail notifications
+        self.guidance_mail = GuidanceMailServer(settings, lambda: self.services.pool)  # CALLD_GUIDANCE_MAIL_PORT
         self.waiting = WaitingLine(self.listen, settings.node_id, settings.node_timeout_seconds)
         self.services.waiting = self.waiting
         self.loop_lag = LoopLagMonitor(self.metrics.loop_lag)
@@ -155,12 +159,16 @@ class Daemon:
                 _log.info("prompts_generated", names=made)
         self._http = await self._start_http()
         stack.push_async_callback(self._http.cleanup)
+        if self.guidance_mail.enabled:
+            await self.guidance_mail.start()
+            stack.push_async_callback(self.guidance_mail.stop)
         stack.push_async_callback(self._cancel_background)
         self.esl_port = await _listen("ESL", "CALLD_ESL_PORT", s.esl_host, s.esl_port, self.outbound.start)
         stack.push_async_callback(self.outbound.stop, s.drain_seconds)
         self._spawn("node lease", lease.keep())
         self._spawn("database", self._connect_db(dsn))
         self._spawn("housekeeping", housekeeping.run(s, self.services, self.metrics, self.cdr_spool))
+        self._spawn("notifications", self.courier.run())
         self._spawn("watchdog", self.notifier.run(lambda: self.outbound.serving))
 
     async def stop(self) -> None:

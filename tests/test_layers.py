@@ -69,6 +69,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "daemon.ivr",
         "daemon.settlement",
         "daemon.recovery",
+        "daemon.mail.inbound",
     ),
     "application": (
         "daemon.web",

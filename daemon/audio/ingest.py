@@ -112,6 +112,16 @@ def check_text(text: str) -> None:
         raise AudioRejected("invalid_text", "the text must not contain control characters")
 
 
+async def heard(store: GuidanceStore, text: str, *, speed: float, pitch: float, rate: int = 16000) -> bytes:
+    """Typed text as a call would play it (the same stage), for a preview: nothing is filed."""
+    check_text(text)
+    _, staging = await _process(store, "speech", {"text": text, "speed": speed, "pitch": pitch})
+    try:
+        return await asyncio.to_thread((staging / f"{rate}.wav").read_bytes)
+    finally:
+        store.discard(staging)
+
+
 async def speech(store: GuidanceStore, text: str, *, speed: float, pitch: float) -> Filed:
     """Read Japanese text aloud (speech synthesis) through the same stage as an upload."""
     check_text(text)

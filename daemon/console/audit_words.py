@@ -60,6 +60,10 @@ ACTIONS = {
     "ivr.guidance.replace": "ガイダンスの音声を差し替えました",
     "ivr.guidance.delete": "ガイダンスを削除しました",
     "ivr.voicemail.delete": "留守番電話を削除しました",
+    "ivr.voicemail.heard": "留守番電話を既読にしました",
+    "ivr.voicemail.unheard": "留守番電話を未読に戻しました",
+    "ivr.notify.save": "留守番電話の通知先を変更しました",
+    "ivr.guidance_senders.save": "ガイダンスをメールで送れるアドレスを変更しました",
     "invoice.close": "請求書を確定しました",
     "invoice.adjustment": "請求書に調整を加えました",
     "invoice.paid": "請求書を入金済みにしました",
@@ -80,6 +84,8 @@ OBJECTS = {
     "flow version": "IVR設定 版",
     "guidance": "ガイダンス",
     "voicemail": "留守番電話",
+    "voicemail notifications": "留守番電話の通知",
+    "guidance mail": "ガイダンスのメール受付",
     "invoice": "請求書",
     "invoice adjustment": "請求書の調整",
     "bank import": "明細の取込",
@@ -155,6 +161,10 @@ FIELDS = {
     "paid": "入金済み",
     "paid_on": "入金日",
     "hand": "手入力",
+    "emails": "通知先のメールアドレス",
+    "webhook_url": "Webhook の URL",
+    "secret_renewed": "署名の鍵の更新",
+    "addresses": "送信元のメールアドレス",
 }
 
 VALUES: dict[str, dict[Any, str]] = {

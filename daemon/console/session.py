@@ -32,7 +32,7 @@ _SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
-        "default-src 'self'; img-src 'self' data:; media-src 'self'; style-src 'self'; script-src 'self';"
+        "default-src 'self'; img-src 'self' data:; media-src 'self' blob:; style-src 'self'; script-src 'self';"
         " frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
     ),
     "X-Frame-Options": "DENY",

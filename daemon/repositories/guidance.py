@@ -161,6 +161,17 @@ async def delete(pool: asyncpg.Pool, tenant_id: int, guidance_id: int) -> None:
         raise NotFound(f"no guidance {guidance_id}")
 
 
+async def used_by(pool: asyncpg.Pool, tenant_id: int, guidance_id: int) -> list[int]:
+    """The published flow versions that play this guidance (what holds it against deletion)."""
+    rows = await pool.fetch(
+        "SELECT v.version FROM ivr_flow_guidance fg JOIN ivr_flow_versions v ON v.id = fg.version_id"
+        " WHERE v.tenant_id = $1 AND fg.guidance_id = $2 ORDER BY v.version",
+        tenant_id,
+        guidance_id,
+    )
+    return [r["version"] for r in rows]
+
+
 @dataclass(frozen=True, slots=True)
 class Original:
     """The file a customer uploaded, kept as it came (speech guidance has none)."""

@@ -20,9 +20,10 @@ class Voicemail:
     path: str
     duration_ms: int
     created_at: datetime
+    heard_at: datetime | None = None  # None: not yet heard (sql/023)
 
 
-_COLUMNS = "id, call_uuid, flow_node, caller_number, dialled, path, duration_ms, created_at"
+_COLUMNS = "id, call_uuid, flow_node, caller_number, dialled, path, duration_ms, created_at, heard_at"
 
 
 async def add(
@@ -67,6 +68,27 @@ async def get(pool: Queryable, tenant_id: int, voicemail_id: int) -> Voicemail:
     if row is None:
         raise NotFound(f"no voicemail {voicemail_id}")
     return Voicemail(**dict(row))
+
+
+async def mark(pool: Queryable, tenant_id: int, voicemail_id: int, *, heard: bool) -> Voicemail:
+    """Heard (now, or when it was first heard) or not heard yet."""
+    row = await pool.fetchrow(
+        "UPDATE voicemails SET heard_at = CASE WHEN $3 THEN coalesce(heard_at, now()) END"
+        f" WHERE tenant_id = $1 AND id = $2 RETURNING {_COLUMNS}",
+        tenant_id,
+        voicemail_id,
+        heard,
+    )
+    if row is None:
+        raise NotFound(f"no voicemail {voicemail_id}")
+    return Voicemail(**dict(row))
+
+
+async def unheard(pool: Queryable, tenant_id: int) -> int:
+    count: int = await pool.fetchval(
+        "SELECT count(*) FROM voicemails WHERE tenant_id = $1 AND heard_at IS NULL", tenant_id
+    )
+    return count
 
 
 async def delete(pool: Queryable, tenant_id: int, voicemail_id: int) -> Voicemail:

@@ -21,12 +21,17 @@ from daemon.audio.target import VERSION
 from daemon.config import Settings
 from daemon.postgres import errors as db_errors
 from daemon.repositories import guidance as db
+from daemon.repositories import guidance_senders
 from daemon.services.actor import Actor
 from daemon.services.change import change
-from daemon.services.errors import Conflict, Invalid
+from daemon.services.errors import Conflict, Invalid, coded
 from daemon.services.guidance_models import GuidanceName, SpeechIn
+from daemon.services.notifications import addresses as checked_addresses
 
 NAME_TAKEN = "guidance_name_taken"
+IN_USE = "guidance_in_use"
+SENDER_TAKEN = "guidance_sender_taken"
+MAX_SENDERS = 10
 _NAME = TypeAdapter(GuidanceName)
 
 
@@ -170,12 +175,66 @@ async def respeak(
     return await _replace(pool, actor, tenant_id, guidance_id, _made(filed, None, text), text.name)
 
 
+async def hear(files: GuidanceStore, actor: Actor, tenant_id: int, text: SpeechIn) -> bytes:
+    """Typed text as a call would play it (16 kHz WAV), before anything is saved: a preview stores nothing."""
+    actor.scope(tenant_id)
+    return await ingest.heard(files, text.text, speed=text.speed, pitch=text.pitch)
+
+
+async def used_by(pool: asyncpg.Pool, actor: Actor, tenant_id: int, guidance_id: int) -> list[int]:
+    """The published flow versions that play a guidance (it cannot be deleted while there are any)."""
+    return await db.used_by(pool, actor.scope(tenant_id), guidance_id)
+
+
 async def delete(pool: asyncpg.Pool, actor: Actor, tenant_id: int, guidance_id: int) -> None:
     """Remove a guidance (refused while a published flow plays it); its files stay for calls playing them."""
     tenant_id = actor.scope(tenant_id)
     async with change(pool, actor) as c:
         old = await db.get(c.pool, tenant_id, guidance_id)
-        await db.delete(c.pool, tenant_id, guidance_id)
+        try:
+            await db.delete(c.pool, tenant_id, guidance_id)
+        except db.InUse as exc:
+            raise Conflict(str(exc), code=IN_USE) from None
         await c.record(
             "ivr.guidance.delete", tenant_id=tenant_id, target=f"guidance {guidance_id}", before=_audited(old)
         )
+
+
+async def senders(pool: asyncpg.Pool, actor: Actor, tenant_id: int) -> list[str]:
+    """The addresses whose mail becomes this tenant's guidance."""
+    return await guidance_senders.of_tenant(pool, actor.scope(tenant_id))
+
+
+async def set_senders(pool: asyncpg.Pool, actor: Actor, tenant_id: int, addresses: list[str]) -> list[str]:
+    """Replace the tenant's sender addresses (an address serves one tenant only)."""
+    tenant_id = actor.scope(tenant_id)
+    kept = checked_addresses(addresses, "addresses", MAX_SENDERS)
+    async with change(pool, actor) as c:
+        old = await guidance_senders.of_tenant(c.pool, tenant_id)
+        with coded(SENDER_TAKEN):
+            await guidance_senders.replace(c.pool, tenant_id, kept)
+        await c.record(
+            "ivr.guidance_senders.save",
+            tenant_id=tenant_id,
+            target="guidance mail",
+            before={"addresses": old},
+            after={"addresses": kept},
+        )
+    return kept
+
+
+async def sender_tenant(pool: asyncpg.Pool, address: str) -> tuple[int, str] | None:
+    """The tenant (id, name) whose guidance mail from ``address`` becomes, if it is registered."""
+    return await guidance_senders.tenant_of(pool, address)
+
+
+async def from_mail(
+    pool: asyncpg.Pool, actor: Actor, files: GuidanceStore, tenant_id: int, name: str, recording: ingest.Upload
+) -> tuple[db.Guidance, bool]:
+    """A mailed recording: a new guidance, or new sound for the one of that name (True: replaced)."""
+    tenant_id = actor.scope(tenant_id)
+    name = checked_name(name)
+    existing = next((g for g in await db.all_of(pool, tenant_id) if g.name == name), None)
+    if existing is None:
+        return await upload(pool, actor, files, tenant_id, name, recording), False
+    return await replace(pool, actor, files, tenant_id, existing.id, recording), True

@@ -1,4 +1,4 @@
-"""Voicemail operations: list and hear a tenant's messages, delete one when it has been dealt with."""
+"""Voicemail operations: list and hear a tenant's messages, mark them heard or not, delete one when dealt with."""
 
 from __future__ import annotations
 
@@ -27,6 +27,24 @@ async def recording(pool: asyncpg.Pool, actor: Actor, tenant_id: int, voicemail_
     if not await asyncio.to_thread(path.is_file):
         raise NotFound(f"the recording of voicemail {found.id} is missing on this node")
     return found, path
+
+
+async def unheard(pool: asyncpg.Pool, actor: Actor, tenant_id: int) -> int:
+    return await voicemail.unheard(pool, actor.scope(tenant_id))
+
+
+async def mark(pool: asyncpg.Pool, actor: Actor, tenant_id: int, voicemail_id: int, *, heard: bool) -> Voicemail:
+    """Heard (kept from the first time) or back to not heard; audited only when the state changes."""
+    tenant_id = actor.scope(tenant_id)
+    async with change(pool, actor) as c:
+        old = await voicemail.get(c.pool, tenant_id, voicemail_id)
+        new = await voicemail.mark(c.pool, tenant_id, voicemail_id, heard=heard)
+        if (old.heard_at is None) == (new.heard_at is None):
+            c.unchanged()
+        else:
+            action = "ivr.voicemail.heard" if heard else "ivr.voicemail.unheard"
+            await c.record(action, tenant_id=tenant_id, target=f"voicemail {new.id}")
+    return new
 
 
 async def delete(pool: asyncpg.Pool, actor: Actor, tenant_id: int, voicemail_id: int) -> Voicemail:

@@ -134,7 +134,7 @@ async def test_a_small_wav_upload_shows_playback_and_its_loudness(
         page = await b._page(r)
     assert page.status == 200, page.text
     [made] = await guidance.all_of(pool, console.a.tenant_id)
-    assert page.url.endswith(f"/console/ivr/guidance/{made.id}")
+    assert page.url.endswith(f"/console/ivr/guidance/{made.id}?done=created") and page.has("ガイダンスを作成しました")
     for src in ("original", "audio?rate=8000", "audio?rate=16000"):
         assert f'<audio controls preload="none" src="/console/ivr/guidance/{made.id}/{src}">' in page.text
     assert page.has("ラウドネスのレポート") and page.has("LUFS")
