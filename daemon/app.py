@@ -37,6 +37,7 @@ from daemon.calls.entry import CallEntry, ProductFlow
 from daemon.calls.services import Services
 from daemon.config import Settings
 from daemon.demo import access as demo_access
+from daemon.demo import ivr as demo_ivr
 from daemon.demo import seed as demo
 from daemon.ivr import published
 from daemon.ivr.cache import FlowCache
@@ -319,6 +320,7 @@ class Daemon:
                 operator_token=operator,
                 data_dir=s.data_dir,
                 console=tuple(await demo_access.console_logins(pool, s.data_dir, tenant_id)),
+                ivr=await demo_ivr.ivr_access(pool, s),
             )
 
     def _announce_demo(self, access: demo_access.DemoAccess) -> None:

@@ -75,6 +75,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "daemon.housekeeping",
         "daemon.demo.seed",
         "daemon.demo.access",
+        "daemon.demo.ivr",
         "daemon.cli",
         "daemon.__main__",
     ),

@@ -24,6 +24,7 @@ from daemon.secret_files import read_or_create_secret, read_secret, write_secret
 
 ADMIN_TOKEN_FILE = "demo_admin_token"
 OPERATOR_TOKEN_FILE = "demo_operator_token"
+IVR_TOKEN_FILE = "demo_ivr_operator_token"
 OPERATOR_LABEL = "demo (CALLD_DEMO)"
 
 
@@ -34,9 +35,9 @@ def admin_token(settings: Settings) -> SecretStr:
     return SecretStr(read_or_create_secret(settings.data_dir / ADMIN_TOKEN_FILE, "cad_" + secrets.token_urlsafe(32)))
 
 
-async def operator_token(pool: asyncpg.Pool, data_dir: Path, tenant_id: int) -> str:
+async def operator_token(pool: asyncpg.Pool, data_dir: Path, tenant_id: int, file: str = OPERATOR_TOKEN_FILE) -> str:
     """The demo tenant's operator token kept in the data directory, made (again) when missing or revoked."""
-    path = data_dir / OPERATOR_TOKEN_FILE
+    path = data_dir / file
     kept = read_secret(path)
     if kept is not None and await tokens.tenant_of(pool, kept) == tenant_id:
         return kept
@@ -46,18 +47,31 @@ async def operator_token(pool: asyncpg.Pool, data_dir: Path, tenant_id: int) -> 
 
 
 CONSOLE_LOGINS = (("demo-admin", "admin"), ("demo-operator", "operator"))
+IVR_LOGIN = "demo-ivr"  # the IVR demo shop's customer (role ivr): the flow editor
 
 
-async def console_logins(pool: asyncpg.Pool, data_dir: Path, tenant_id: int) -> list[tuple[str, str]]:
+async def console_logins(
+    pool: asyncpg.Pool, data_dir: Path, tenant_id: int, logins: tuple[tuple[str, str], ...] = CONSOLE_LOGINS
+) -> list[tuple[str, str]]:
     """(login, password) of the demo's console users, made on the first start."""
     made = []
     existing = {u.login for u in await console_users.list_all(pool)}
-    for login, role in CONSOLE_LOGINS:
+    for login, role in logins:
         password = read_or_create_secret(data_dir / f"demo_console_{login}", secrets.token_urlsafe(12))
         if login not in existing:
             await console_users.create(pool, login, password, role, None if role == "admin" else tenant_id)
         made.append((login, password))
     return made
+
+
+@dataclass(frozen=True)
+class IvrDemo:
+    """The IVR demo shop (:mod:`daemon.demo.ivr`): its number, its customer's login, its operator token."""
+
+    number: str
+    login: str
+    password: str
+    operator_token: str
 
 
 @dataclass(frozen=True)
@@ -67,6 +81,7 @@ class DemoAccess:
     operator_token: str
     data_dir: Path
     console: tuple[tuple[str, str], ...] = ()  # (login, password)
+    ivr: IvrDemo | None = None
 
     def curl_lines(self) -> list[str]:
         admin = self.admin_token or "$CALLD_ADMIN_TOKEN"
@@ -92,9 +107,25 @@ class DemoAccess:
             *(f"        login {login}  password {password}" for login, password in self.console),
             "    try:",
             *(f"        {line}" for line in self.curl_lines()),
+            *self._ivr_lines(),
             "",
         ]
         return "\n".join(lines)
+
+    def _ivr_lines(self) -> list[str]:
+        if self.ivr is None:
+            return []
+        return [
+            "",
+            f"    IVR demo shop (じゃんじゃんコール) on {self.ivr.number}: menu → typed guidance → forward / voicemail",
+            f"    flow editor:     {self.url}/console/ivr/flows",
+            f"        login {self.ivr.login}  password {self.ivr.password}",
+            f"    operator token:  {self.ivr.operator_token}"
+            f"   (tenant demo-ivr, kept in {self.data_dir / IVR_TOKEN_FILE})",
+            "    try (key 1: the typed guidance, then forwarded; key 2: voicemail):",
+            f"        python -m emulator call {self.ivr.number} --from 09012345678 --keys 1 --talk 5"
+            f" --operator-token {self.ivr.operator_token}",
+        ]
 
 
 def base_url(host: str, port: int) -> str:

@@ -62,7 +62,22 @@
       throw new Error("nodes");
     }
     flow = { entry: document_.entry && typeof document_.entry === "object" ? document_.entry : { default: NONE }, nodes: document_.nodes };
-    order = Object.keys(flow.nodes);
+    order = callOrder();
+  }
+  // The order a call meets the nodes (depth first from the start, then the rest): a stored flow keeps no
+  // order of its own (the database sorts the keys), so the cards read like the call instead.
+  function callOrder() {
+    var seen = {}, found = [];
+    function visit(name) {
+      var node = flow.nodes[name];
+      if (!node || seen[name]) { return; }
+      seen[name] = true;
+      found.push(name);
+      successors(node).forEach(function (s) { visit(target(node, s[1])); });
+    }
+    visit(flow.entry.default);
+    Object.keys(flow.nodes).forEach(visit);
+    return found;
   }
   function successors(node) {
     // [label, key] of every place the node goes next
