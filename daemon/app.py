@@ -289,6 +289,7 @@ class Daemon:
             self._spawn("recovery", recover(pool, self.settings, self.recovered, self.prompts))
             if self.demo is not None:
                 self._announce_demo(self.demo)
+                self._spawn("demo_ivr", demo_ivr.announce(pool, self.settings, self.demo.url))
             return
 
     async def _prepare_database(self, pool: asyncpg.Pool) -> None:
@@ -320,7 +321,6 @@ class Daemon:
                 operator_token=operator,
                 data_dir=s.data_dir,
                 console=tuple(await demo_access.console_logins(pool, s.data_dir, tenant_id)),
-                ivr=await demo_ivr.ivr_access(pool, s),
             )
 
     def _announce_demo(self, access: demo_access.DemoAccess) -> None:

@@ -117,6 +117,8 @@ def describe(name: str, h: Mapping[str, str], words: IvrWords | None = None) -> 
     if name == "CHANNEL_ANSWER":
         return "answered by the daemon"
     if name == "CHANNEL_BRIDGE":
+        if words is not None:
+            return "bridged  the forwarded phone answered: talking (the forwarding charge runs from now)"
         return "bridged  the counsellor answered: talking (billing starts now)"
     if name == "CHANNEL_UNBRIDGE":
         return "unbridged (the counsellor's leg is gone)"

@@ -65,23 +65,12 @@ async def console_logins(
 
 
 @dataclass(frozen=True)
-class IvrDemo:
-    """The IVR demo shop (:mod:`daemon.demo.ivr`): its number, its customer's login, its operator token."""
-
-    number: str
-    login: str
-    password: str
-    operator_token: str
-
-
-@dataclass(frozen=True)
 class DemoAccess:
     url: str
     admin_token: str | None  # None: the operator's own CALLD_ADMIN_TOKEN (not shown)
     operator_token: str
     data_dir: Path
     console: tuple[tuple[str, str], ...] = ()  # (login, password)
-    ivr: IvrDemo | None = None
 
     def curl_lines(self) -> list[str]:
         admin = self.admin_token or "$CALLD_ADMIN_TOKEN"
@@ -107,25 +96,9 @@ class DemoAccess:
             *(f"        login {login}  password {password}" for login, password in self.console),
             "    try:",
             *(f"        {line}" for line in self.curl_lines()),
-            *self._ivr_lines(),
             "",
         ]
         return "\n".join(lines)
-
-    def _ivr_lines(self) -> list[str]:
-        if self.ivr is None:
-            return []
-        return [
-            "",
-            f"    IVR demo shop (じゃんじゃんコール) on {self.ivr.number}: menu → typed guidance → forward / voicemail",
-            f"    flow editor:     {self.url}/console/ivr/flows",
-            f"        login {self.ivr.login}  password {self.ivr.password}",
-            f"    operator token:  {self.ivr.operator_token}"
-            f"   (tenant demo-ivr, kept in {self.data_dir / IVR_TOKEN_FILE})",
-            "    try (key 1: the typed guidance, then forwarded; key 2: voicemail):",
-            f"        python -m emulator call {self.ivr.number} --from 09012345678 --keys 1 --talk 5"
-            f" --operator-token {self.ivr.operator_token}",
-        ]
 
 
 def base_url(host: str, port: int) -> str:

@@ -20,13 +20,17 @@ and audited as ``system:demo``.
 
 from __future__ import annotations
 
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
 import asyncpg
 
 from daemon.audio.errors import AudioRejected
+from daemon.audio.isolate import ChildFailed
 from daemon.audio.store import GuidanceStore
 from daemon.config import Settings
 from daemon.demo import access
-from daemon.demo.access import IvrDemo
 from daemon.demo.seed import DemoConflict
 from daemon.logs import get_logger
 from daemon.postgres.one_connection import one_connection
@@ -117,6 +121,44 @@ async def ensure_ivr_demo(pool: asyncpg.Pool, store: GuidanceStore) -> int:
     return tenant_id
 
 
+@dataclass(frozen=True)
+class IvrDemo:
+    """What the banner prints of the IVR demo shop."""
+
+    number: str
+    login: str
+    password: str
+    operator_token: str
+
+    def banner(self, url: str, data_dir: Path) -> str:
+        return "\n".join(
+            [
+                "",
+                f"    IVR demo shop (じゃんじゃんコール) on {self.number}: menu → typed guidance → forward / voicemail",
+                f"    flow editor:     {url}/console/ivr/flows",
+                f"        login {self.login}  password {self.password}",
+                f"    operator token:  {self.operator_token}"
+                f"   (tenant {NAME}, kept in {data_dir / access.IVR_TOKEN_FILE})",
+                "    try (key 1: the typed guidance, then forwarded; key 2: voicemail):",
+                f"        python -m emulator call {self.number} --from 09012345678 --keys 1 --talk 5"
+                f" --operator-token {self.operator_token}",
+                "",
+            ]
+        )
+
+
+async def announce(pool: asyncpg.Pool, settings: Settings, url: str) -> None:
+    """Make the IVR demo shop ready and print its banner: a background task once the database is up.
+
+    It runs after the Coaching Dial banner, not before readiness: the first
+    synthesis takes some seconds, and nothing else waits for it.
+    """
+    shop = await ivr_access(pool, settings)
+    if shop is not None:
+        _log.warning("demo_ivr_ready", url=url, number=shop.number, login=shop.login)
+        print(shop.banner(url, settings.data_dir), file=sys.stdout, flush=True)
+
+
 async def ivr_access(pool: asyncpg.Pool, settings: Settings) -> IvrDemo | None:
     """The IVR demo shop made ready, and what the banner prints of it; None (logged) if it could not be.
 
@@ -129,7 +171,7 @@ async def ivr_access(pool: asyncpg.Pool, settings: Settings) -> IvrDemo | None:
         [(login, password)] = await access.console_logins(
             pool, settings.data_dir, tenant_id, ((access.IVR_LOGIN, "ivr"),)
         )
-    except (AudioRejected, ServiceError, tenants.Conflict, OSError) as exc:
+    except (AudioRejected, ChildFailed, ServiceError, tenants.Conflict, OSError) as exc:
         _log.warning("demo_ivr_unavailable", error=str(exc))
         return None
     return IvrDemo(NUMBER, login, password, token)

@@ -460,7 +460,9 @@
     seen[name] = true;
     var children = successors(node).map(function (s) {
       var t = target(node, s[1]);
-      return t ? outlineOf(t, seen, s[0]) : el("li", { "class": "flow-missing", text: s[0] + " → （未設定）" });
+      if (t) { return outlineOf(t, seen, s[0]); }
+      if (node.kind === "voicemail") { return el("li", { text: s[0] + " → 電話を切る" }); }  // its next is optional
+      return el("li", { "class": "flow-missing", text: s[0] + " → （未設定）" });
     });
     return el("li", {}, [head, children.length ? el("ul", {}, children) : null]);
   }

@@ -9,6 +9,7 @@ import json
 import re
 from pathlib import Path
 
+import pytest
 from playwright.async_api import Dialog, Locator, Page, expect
 
 from daemon.repositories import audit, guidance, ivr_flows, tenants, voicemail
@@ -126,6 +127,7 @@ async def assert_published(console: Console) -> int:
     return made.id
 
 
+@pytest.mark.timeout(240)  # a real Chromium, a speech synthesis, two calls: slow on 2 shared cores
 async def test_a_flow_built_without_json_is_published_and_calls_follow_it(
     console: Console, page: Page, screenshot: Screenshot
 ) -> None:
@@ -149,9 +151,9 @@ async def test_a_flow_built_without_json_is_published_and_calls_follow_it(
     assert await ivr_flows.versions(pool, console.a.tenant_id) == []
 
     await card(page, "forward").get_by_label("転送先 1", exact=True).fill("090-1111-2222")
-    await screenshot(page, "flow-editor")
     await page.get_by_role("button", name="保存して公開").click()
     await expect(page.locator("#flow-notice")).to_have_text("バージョン 1 を公開しました。次の着信から使われます。")
+    await screenshot(page, "flow-editor")
     typed = await guidance.get(pool, console.a.tenant_id, await assert_published(console))
 
     # an emulated call follows it: the typed words, key 1, the shop's phone rings and answers
