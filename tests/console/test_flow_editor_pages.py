@@ -26,13 +26,19 @@ def _flow(start: str, **nodes: dict[str, Any]) -> Flow:
     return Flow.model_validate({"entry": {"default": start}, "nodes": {"bye": {"kind": "hangup"}, **nodes}})
 
 
+async def _signed_in(browser: BrowserFactory, login: str) -> Browser:
+    """A customer on the flow page (it gives the CSRF token the editor sends)."""
+    b = await browser()
+    await b.login(login)
+    await b.get("/console/ivr/flows")
+    return b
+
+
 async def test_typed_guidance_is_refused_in_japanese_by_field_and_makes_nothing(
     console: Console, browser: BrowserFactory
 ) -> None:
     pool = pool_of(console)
-    b = await browser()
-    await b.login(console.a.ivr)
-    await b.get("/console/ivr/flows")
+    b = await _signed_in(browser, console.a.ivr)
     status, body = await _post_json(b, SPEECH, {"text": "こんにちは"})
     assert status == 422 and set(body["errors"]) == {"name"}
     status, body = await _post_json(b, SPEECH, {"name": "ご案内", "text": ""})
@@ -68,8 +74,7 @@ async def test_versions_are_compared_exported_and_shown_only_to_their_tenant(
     assert (added.node, added.change, added.kind) == ("late", "added", "hangup")
     assert differences(new, new) == []
 
-    b = await browser()
-    await b.login(console.a.ivr)
+    b = await _signed_in(browser, console.a.ivr)
     page = await b.get("/console/ivr/flows/compare?from=1&to=2")
     assert page.status == 200 and page.has("バージョン 1 → 2 の変更点")
     assert re.search(r'data-node="menu" data-change="changed"', page.text)
@@ -81,8 +86,7 @@ async def test_versions_are_compared_exported_and_shown_only_to_their_tenant(
         assert Flow.model_validate(json.loads(await r.text())) == new
     assert (await b.get("/console/ivr/flows?edit=1")).has("バージョン 1 をもとにしています")
 
-    other = await browser()
-    await other.login(console.b.ivr)
+    other = await _signed_in(browser, console.b.ivr)
     for path in ("/console/ivr/flows/compare?from=1&to=2", "/console/ivr/flows/2", "/console/ivr/flows/2/export"):
         assert (await other.get(path)).status == 404
     assert (await other.get("/console/ivr/flows?edit=1")).status == 404

@@ -159,7 +159,8 @@ def hours_of(flow: Flow) -> list[tuple[str, list[tuple[str, str]]]]:
 
 
 def _dump(flow: Flow) -> str:
-    return json.dumps(flow.model_dump(mode="json", exclude_defaults=True), ensure_ascii=False, indent=2)
+    """The definition with every setting written out (the editor shows the values calls use), no nulls."""
+    return json.dumps(flow.model_dump(mode="json", exclude_none=True), ensure_ascii=False, indent=2)
 
 
 def _query_version(request: web.Request, name: str) -> int:

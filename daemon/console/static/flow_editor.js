@@ -421,7 +421,7 @@
         button("削除", function () { removeNode(name); }, "danger", name + " を削除")
       ])
     ]);
-    var body = BODIES[node.kind] ? BODIES[node.kind](node) : [el("p", { text: HINTS[node.kind] || "" })];
+    var body = BODIES[node.kind] ? BODIES[node.kind](node) : [];  // hang-up: nothing to set
     return el("section", { "class": "flow-node kind-" + node.kind + (data.errors[name] ? " invalid" : ""), id: "card-" + name, "data-node": name, "aria-label": name + "（" + (KINDS[node.kind] || node.kind) + "）" },
       [header, problems(name), el("p", { "class": "flow-hint", text: HINTS[node.kind] || "" })].concat(body));
   }

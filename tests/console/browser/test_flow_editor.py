@@ -16,7 +16,7 @@ from daemon.repositories import audit, guidance, ivr_flows, tenants, voicemail
 from daemon.rules.ivr.models import Flow
 from emulator import CallerScript, FarEnd, Speech
 from tests.calls.test_admission_e2e import emulator_for
-from tests.console.browser.conftest import Screenshot, logged_in
+from tests.console.browser.conftest import SHOTS, TAKE_SCREENSHOTS, logged_in
 from tests.console.conftest import Console
 from tests.console.shop import pool_of
 from tests.ivr.world import NUMBER, TARO, fast, heard
@@ -128,9 +128,7 @@ async def assert_published(console: Console) -> int:
 
 
 @pytest.mark.timeout(240)  # a real Chromium, a speech synthesis, two calls: slow on 2 shared cores
-async def test_a_flow_built_without_json_is_published_and_calls_follow_it(
-    console: Console, page: Page, screenshot: Screenshot
-) -> None:
+async def test_a_flow_built_without_json_is_published_and_calls_follow_it(console: Console, page: Page) -> None:
     pool = pool_of(console)
     await ivr_customer(console, page)
     await expect(page.locator("#flow-definition")).to_be_hidden()  # no JSON unless asked for
@@ -153,7 +151,8 @@ async def test_a_flow_built_without_json_is_published_and_calls_follow_it(
     await card(page, "forward").get_by_label("転送先 1", exact=True).fill("090-1111-2222")
     await page.get_by_role("button", name="保存して公開").click()
     await expect(page.locator("#flow-notice")).to_have_text("バージョン 1 を公開しました。次の着信から使われます。")
-    await screenshot(page, "flow-editor")
+    await expect(card(page, "menu").get_by_label("やり直し回数")).to_have_value("2")  # defaults shown as set
+    await shots(page)
     typed = await guidance.get(pool, console.a.tenant_id, await assert_published(console))
 
     # an emulated call follows it: the typed words, key 1, the shop's phone rings and answers
@@ -174,6 +173,14 @@ async def test_a_flow_built_without_json_is_published_and_calls_follow_it(
     assert left.errors == []
     [message] = await voicemail.listing(pool, console.a.tenant_id)
     assert (message.flow_node, message.caller_number) == ("voicemail", TARO)
+
+
+async def shots(page: Page) -> None:
+    """For the README (``make screenshots``): the top of the editor, and the menu's card on its own."""
+    if not TAKE_SCREENSHOTS:
+        return
+    await page.screenshot(path=SHOTS / "flow-editor.png", animations="disabled")
+    await card(page, "menu").screenshot(path=SHOTS / "flow-editor-menu.png", animations="disabled")
 
 
 async def _accept(dialog: Dialog) -> None:
