@@ -231,3 +231,23 @@ async def test_versions_are_compared_published_and_rolled_back_each_with_a_succe
     await expect(page.locator("#flow-notice")).to_have_text("バージョン 3 を保存しました（まだ公開していません）。")
     saved = await ivr_flows.version(pool, tenant, 3)
     assert saved.definition == _flow("welcome") and not saved.live
+
+
+async def test_the_editor_fits_a_phone(console: Console, phone: Page) -> None:
+    """Every card of a full flow on a 390 px screen: nothing wider than the screen (no sideways scrolling)."""
+    pool = pool_of(console)
+    tenant = console.a.tenant_id
+    flow = {
+        "entry": {"default": "hours"},
+        "nodes": {
+            "hours": {"kind": "hours", "week": {"mon": ["09:00-12:00", "13:00-18:00"]}, "open": "fwd", "closed": "vm"},
+            "fwd": {"kind": "forward", "numbers": [SHOP, "0312345678"], "shown_number": "caller", "on_fail": "vm"},
+            "vm": {"kind": "voicemail", "next": "bye"},
+            "bye": {"kind": "hangup"},
+        },
+    }
+    await ivr_flows.save(pool, tenant, Flow.model_validate(flow))
+    await logged_in(phone, console.a.ivr)
+    await expect(phone.locator("section.flow-node")).to_have_count(4)
+    widths = await phone.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
+    assert widths[0] <= widths[1], widths
