@@ -486,7 +486,7 @@
       others.length ? el("small", { text: "着信経路・番号ごとの開始先は JSON で設定されています（そのまま保存されます）。" }) : null,
       entryErrors.length ? problems(entryErrors[0]) : null
     ]));
-    root.appendChild(el("nav", { "class": "flow-outline", id: "flow-outline", "aria-label": "フローの流れ" }));
+    root.appendChild(el("div", { "class": "flow-outline", id: "flow-outline", role: "group", "aria-label": "フローの流れ" }));  // not a nav: the page has one
     root.appendChild(el("div", { "class": "flow-add" }, [el("span", { text: "ノードを追加:" })].concat(Object.keys(KINDS).map(function (kind) {
       return button("＋" + KINDS[kind], function () { addNode(kind); }, "secondary");
     }))));
