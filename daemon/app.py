@@ -39,6 +39,7 @@ from daemon.calls.services import Services
 from daemon.calls.waiting.line import WaitingLine
 from daemon.config import Settings
 from daemon.demo import access as demo_access
+from daemon.demo import ivr as demo_ivr
 from daemon.demo import seed as demo
 from daemon.ivr import published
 from daemon.ivr.cache import FlowCache
@@ -305,6 +306,7 @@ class Daemon:
             self._spawn("recovery", recover(pool, self.settings, self.recovered, self.prompts, self.cdr_spool))
             if self.demo is not None:
                 self._announce_demo(self.demo)
+                self._spawn("demo_ivr", demo_ivr.announce(pool, self.settings, self.demo.url))
             return
 
     async def _prepare_database(self, pool: asyncpg.Pool) -> None:

@@ -11,6 +11,12 @@ caller's balance.  The demo shop of ``make run``::
 
     python -m emulator call 0312345678 --from 09012345678 --keys 1 --talk 10
 
+On an IVR number the token also lets it speak the customer's words
+(:mod:`emulator.ivr_words`): the node and the guidance's name for each prompt,
+"forwarded to …", and after the call the forwarding charge.  The IVR demo shop::
+
+    python -m emulator call 0312340000 --from 09012345678 --keys 1 --talk 5 --operator-token TOKEN
+
 Exit status: 0 the call ran as FreeSWITCH would have run it, 1 the emulator saw
 a protocol error or could not reach the daemon, 2 bad usage.
 """
@@ -31,7 +37,9 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 from urllib.parse import unquote
 
+from emulator import ivr_words
 from emulator.events import OutEvent
+from emulator.ivr_words import IvrWords
 from emulator.listener import Listener
 from emulator.script import CallerScript, CallResult, FarEnd, FarEndKind, Keys
 from emulator.switch import FakeFreeSwitch
@@ -78,16 +86,27 @@ def prompt(path: str) -> str:
     return ", then ".join(f.rsplit("/", 1)[-1].removesuffix(".wav") for f in files)
 
 
-def describe(name: str, h: Mapping[str, str]) -> str | None:
+def heard(media: str, words: IvrWords | None) -> str:
+    """A prompt in words: the IVR node and guidance name where known, else the file's name."""
+    if words is None:
+        return prompt(media)
+    files = media.removeprefix("file_string://").split("!")
+    return ", then ".join(words.prompt(f) or ("beep" if f.startswith("tone_stream") else prompt(f)) for f in files)
+
+
+def describe(name: str, h: Mapping[str, str], words: IvrWords | None = None) -> str | None:
     """One timeline line for an event of the caller's channel (None: nothing a person needs to see)."""
     if name == "CHANNEL_EXECUTE":
         app, data = h.get("Application", ""), h.get("Application-Data", "")
         if app == "playback" and data and not data.startswith("silence_stream"):
-            return f"prompt   {prompt(data)}" if not data.startswith("tone_stream") else f"tone     {data}"
+            return f"prompt   {heard(data, words)}" if not data.startswith("tone_stream") else f"tone     {data}"
         if app == "play_and_get_digits" and len(data.split()) > 5:
-            return f"prompt   {prompt(data.split()[5])} (waiting for keys)"
+            return f"prompt   {heard(data.split()[5], words)} (waiting for keys)"
         if app == "bridge":
-            return f"ringing  {_CHANNEL_VARIABLES.sub('', data)}"
+            forwarded = words.forward(data) if words is not None else None
+            return f"ringing  {forwarded or _CHANNEL_VARIABLES.sub('', data)}"
+        if app == "record" and words is not None:
+            return f"record   {words.recording()}"
         if app == "pre_answer":
             return "early media (the call is not answered)"
         if app == "respond":
@@ -98,6 +117,8 @@ def describe(name: str, h: Mapping[str, str]) -> str | None:
     if name == "CHANNEL_ANSWER":
         return "answered by the daemon"
     if name == "CHANNEL_BRIDGE":
+        if words is not None:
+            return "bridged  the forwarded phone answered: talking (the forwarding charge runs from now)"
         return "bridged  the counsellor answered: talking (billing starts now)"
     if name == "CHANNEL_UNBRIDGE":
         return "unbridged (the counsellor's leg is gone)"
@@ -111,6 +132,7 @@ class Timeline:
     """Prints the caller's channel events as they are fired, seconds since the call was placed."""
 
     out: TextIO
+    words: IvrWords | None = None
     started: float = field(default_factory=time.monotonic)
     call_uuid: str | None = None
     bridged_at: float | None = None
@@ -129,7 +151,7 @@ class Timeline:
             self.bridged_at = now
         if event.name == "CHANNEL_UNBRIDGE" and self.unbridged_at is None:
             self.unbridged_at = now
-        line = describe(event.name, h)
+        line = describe(event.name, h, self.words)
         if line is not None:
             self.say(line, now)
 
@@ -215,8 +237,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-async def place(args: argparse.Namespace, out: TextIO) -> CallResult:
-    timeline = Timeline(out)
+async def place(args: argparse.Namespace, out: TextIO, words: IvrWords | None = None) -> CallResult:
+    timeline = Timeline(out, words)
     host, port = args.esl
     fs = WatchedSwitch(timeline.event, host=host, port=port)
     kind: FarEndKind = args.counsellor
@@ -238,7 +260,8 @@ async def place(args: argparse.Namespace, out: TextIO) -> CallResult:
     timeline.say(f"ended    {result.hangup_cause} (hung up by {by}); FreeSWITCH billsec {result.billsec} s")
     if timeline.bridged_at is not None:
         end = timeline.unbridged_at if timeline.unbridged_at is not None else time.monotonic() - timeline.started
-        print(f"talk: about {end - timeline.bridged_at:.1f} s with the counsellor", file=out)
+        who = "the forwarded phone" if words is not None else "the counsellor"
+        print(f"talk: about {end - timeline.bridged_at:.1f} s with {who}", file=out)
     return result
 
 
@@ -246,6 +269,23 @@ def fetch(url: str, token: str) -> Any:
     request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
     with urllib.request.urlopen(request, timeout=5) as response:
         return json.load(response)
+
+
+def operator_api(base: str, token: str) -> ivr_words.Fetch:
+    """GET a path of the daemon's operator API with the token."""
+    api = base.rstrip("/") + "/api/v1/operator"
+    return lambda path: fetch(api + path, token)
+
+
+def ivr_of(args: argparse.Namespace, out: TextIO) -> IvrWords | None:
+    """The IVR words of the number's tenant, when the token is given and the tenant has a live flow."""
+    if not args.operator_token:
+        return None
+    try:
+        return ivr_words.load(operator_api(args.http, args.operator_token))
+    except (OSError, ValueError, KeyError) as exc:  # URLError and HTTPError are OSErrors
+        print(f"(could not read the IVR flow from {args.http}: {exc})", file=out)
+        return None
 
 
 def charge(base: str, token: str, call_uuid: str) -> str:
@@ -279,7 +319,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         args = build_parser().parse_args(argv)
     except SystemExit as exc:
         return int(exc.code or 0)
-    result = asyncio.run(place(args, stream))
+    words = ivr_of(args, stream)
+    result = asyncio.run(place(args, stream, words))
     if not result.connected:
         host, port = args.esl
         print(
@@ -290,7 +331,11 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         return 1
     if args.operator_token:
         try:
-            print(charge(args.http, args.operator_token, result.call_uuid), file=stream)
+            if words is not None:
+                for line in ivr_words.summary(operator_api(args.http, args.operator_token), result.call_uuid):
+                    print(line, file=stream)
+            else:
+                print(charge(args.http, args.operator_token, result.call_uuid), file=stream)
         except (OSError, ValueError, KeyError) as exc:  # URLError and HTTPError are OSErrors
             print(f"charge: could not read it from {args.http}: {exc}", file=stream)
     else:

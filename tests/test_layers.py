@@ -29,6 +29,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "daemon.rules.ivr.tariff",
         "daemon.rules.ivr.hours",
         "daemon.rules.bank_statements",
+        "daemon.rules.ivr.compare",
     ),
     "foundation": (
         "daemon",  # the package itself only (its version)
@@ -77,6 +78,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "daemon.housekeeping",
         "daemon.demo.seed",
         "daemon.demo.access",
+        "daemon.demo.ivr",
         "daemon.cli",
         "daemon.__main__",
     ),

@@ -24,6 +24,7 @@ from daemon.secret_files import read_or_create_secret, read_secret, write_secret
 
 ADMIN_TOKEN_FILE = "demo_admin_token"
 OPERATOR_TOKEN_FILE = "demo_operator_token"
+IVR_TOKEN_FILE = "demo_ivr_operator_token"
 OPERATOR_LABEL = "demo (CALLD_DEMO)"
 
 
@@ -34,9 +35,9 @@ def admin_token(settings: Settings) -> SecretStr:
     return SecretStr(read_or_create_secret(settings.data_dir / ADMIN_TOKEN_FILE, "cad_" + secrets.token_urlsafe(32)))
 
 
-async def operator_token(pool: asyncpg.Pool, data_dir: Path, tenant_id: int) -> str:
+async def operator_token(pool: asyncpg.Pool, data_dir: Path, tenant_id: int, file: str = OPERATOR_TOKEN_FILE) -> str:
     """The demo tenant's operator token kept in the data directory, made (again) when missing or revoked."""
-    path = data_dir / OPERATOR_TOKEN_FILE
+    path = data_dir / file
     kept = read_secret(path)
     if kept is not None and await tokens.tenant_of(pool, kept) == tenant_id:
         return kept
@@ -46,13 +47,16 @@ async def operator_token(pool: asyncpg.Pool, data_dir: Path, tenant_id: int) -> 
 
 
 CONSOLE_LOGINS = (("demo-admin", "admin"), ("demo-operator", "operator"))
+IVR_LOGIN = "demo-ivr"  # the IVR demo shop's customer (role ivr): the flow editor
 
 
-async def console_logins(pool: asyncpg.Pool, data_dir: Path, tenant_id: int) -> list[tuple[str, str]]:
+async def console_logins(
+    pool: asyncpg.Pool, data_dir: Path, tenant_id: int, logins: tuple[tuple[str, str], ...] = CONSOLE_LOGINS
+) -> list[tuple[str, str]]:
     """(login, password) of the demo's console users, made on the first start."""
     made = []
     existing = {u.login for u in await console_users.list_all(pool)}
-    for login, role in CONSOLE_LOGINS:
+    for login, role in logins:
         password = read_or_create_secret(data_dir / f"demo_console_{login}", secrets.token_urlsafe(12))
         if login not in existing:
             await console_users.create(pool, login, password, role, None if role == "admin" else tenant_id)

@@ -43,7 +43,8 @@ async def test_a_valid_flow_is_saved_and_published_with_its_business_hours(
     await b.login(console.a.ivr)
     await b.get("/console/ivr/flows")
     page = await b.post("/console/ivr/flows", {"definition": json.dumps(HOURS), "action": "publish"})
-    assert page.status == 200 and page.url.endswith("/console/ivr/flows")
+    assert page.status == 200 and page.url.endswith("/console/ivr/flows?done=published&version=1")
+    assert page.has("バージョン 1 を公開しました")
     live = await ivr_flows.live(pool, console.a.tenant_id)
     assert live is not None and live.version == 1
     assert page.has("営業時間") and page.has("09:00-18:00")
