@@ -32,6 +32,8 @@ CONFLICTS: dict[str, tuple[str, str]] = {
     ),
     "group_code_taken": ("code", "このコードはほかのグループで使われています"),
     "login_taken": ("login", "このログインIDはすでに使われています"),
+    "pool_number_taken": ("number", "この番号はすでに番号在庫にあります"),
+    "number_assigned": ("", "この番号はテナントに割り当て中です。先にテナントの画面で割り当てを外してください。"),
     "insufficient_funds": ("", "残高（後払いの場合は与信枠）が足りないため記帳できません。"),
     "balance_too_large": ("", "残高の上限を超えるため記帳できません。"),
     "refund_exceeds_charge": ("", "返金額がこの課金の残り（課金額から返金済みを引いた額）を超えています。"),

@@ -25,13 +25,16 @@ class PoolNumber:
     product: str | None
 
 
-async def add(pool: asyncpg.Pool, number: str, note: str = "") -> None:
+async def add(pool: asyncpg.Pool, number: str, note: str = "") -> datetime:
     try:
-        await pool.execute("INSERT INTO number_pool (number, note) VALUES ($1, $2)", number, note)
+        added_at: datetime = await pool.fetchval(
+            "INSERT INTO number_pool (number, note) VALUES ($1, $2) RETURNING added_at", number, note
+        )
     except asyncpg.UniqueViolationError:
         raise Conflict(f"number {number} is in the pool already") from None
     except asyncpg.CheckViolationError:
         raise Conflict(f"number {number} is not a Tokyo 03 number (10 digits starting with 03)") from None
+    return added_at
 
 
 async def remove(pool: asyncpg.Pool, number: str) -> None:

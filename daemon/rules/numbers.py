@@ -6,6 +6,9 @@
   (a caller's, a counsellor's, a service number): ``+81`` accepted and
   normalised, then checked: 10 digits (``03…``, ``06…``, ``0120…``) or 11
   (``050``/``070``/``080``/``090``/``0800``…).
+* :func:`loose_number` -- what a person types into a form (``03-1234-5678``,
+  ``０３ １２３４ ５６７８``, ``(03)1234-5678``): hyphens, spaces and brackets
+  dropped, full-width digits made ASCII, before the checks above.
 * :func:`normalise_dialled_number` -- a number we ring (a counsellor's phone):
   the same, and allowed by the destination policy (:mod:`daemon.rules.destinations`).
 
@@ -16,6 +19,7 @@ API and the CLI report them word for word.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from pydantic_core import PydanticCustomError
 
@@ -39,6 +43,19 @@ def national(number: str) -> str | None:
     if not _TRUNK_DIGITS.match(number):
         return None
     return number
+
+
+# Hyphens and dashes people type between digit groups (ASCII, full-width, Japanese long vowel mark), and brackets.
+_SEPARATORS = re.compile(r"[\s\-‐‑‒–—―−ー()]")
+
+
+def loose_number(value: str) -> str:
+    """A number as a person types it, in the form the checks read: ``０３-1234 5678`` → ``0312345678``.
+
+    Only separators go and full-width characters become ASCII (NFKC); anything
+    else stays, so :func:`normalise_number` still names what is wrong.
+    """
+    return _SEPARATORS.sub("", unicodedata.normalize("NFKC", value))
 
 
 def strip_country_code(value: str) -> str:

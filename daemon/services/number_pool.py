@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import asyncpg
 
 from daemon.repositories import number_pool
@@ -11,12 +13,14 @@ from daemon.services.errors import coded
 from daemon.services.tenant_models import PoolNumberIn
 
 
-async def add(pool: asyncpg.Pool, actor: Actor, body: PoolNumberIn) -> None:
+async def add(pool: asyncpg.Pool, actor: Actor, body: PoolNumberIn) -> datetime:
+    """Returns when it was added."""
     actor.require_platform()
     async with change(pool, actor) as c:
         with coded("pool_number_taken"):
-            await number_pool.add(c.pool, body.number, body.note)
+            added_at = await number_pool.add(c.pool, body.number, body.note)
         await c.record("number_pool.add", tenant_id=None, target=f"number {body.number}", after={"note": body.note})
+    return added_at
 
 
 async def remove(pool: asyncpg.Pool, actor: Actor, number: str) -> None:

@@ -12,6 +12,7 @@ import unicodedata
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic_core import PydanticCustomError
 
 from daemon.repositories.console_users import LOGIN
 from daemon.services.values import Flag, Label, Lines, PhoneNumber, Product, TenantName
@@ -23,7 +24,11 @@ _ADDRESS_FORBIDDEN = {"Cc", "Cf", "Cs", "Zl", "Zp"}
 def _email(value: str) -> str:
     value = value.strip()
     if value and (not value.isascii() or not _EMAIL.fullmatch(value) or len(value) > 254):
-        raise ValueError(f"{value!r} is not an e-mail address (name@example.jp)")
+        raise PydanticCustomError(
+            "email",
+            "{value} is not an e-mail address (name@example.jp)",
+            {"value": value, "japanese": "メールアドレスの形式が正しくありません（例: name@example.jp）"},
+        )
     return value
 
 
@@ -31,20 +36,35 @@ def _address(value: str) -> str:
     """A postal address: several lines allowed (CR LF read as LF), no other control characters."""
     text = unicodedata.normalize("NFC", value.replace("\r\n", "\n").strip())
     if any(unicodedata.category(ch) in _ADDRESS_FORBIDDEN for ch in text.replace("\n", "")):
-        raise ValueError("the address must not contain control characters other than line breaks")
+        raise PydanticCustomError(
+            "address",
+            "the address must not contain control characters other than line breaks",
+            {"japanese": "住所に使えない制御文字が含まれています"},
+        )
     return text
 
 
 def _tokyo(value: str) -> str:
     if not value.startswith("03"):
-        raise ValueError(f"{value} is not a Tokyo number: the pool holds our 03 numbers only")
+        raise PydanticCustomError(
+            "tokyo_number",
+            "{value} is not a Tokyo number: the pool holds our 03 numbers only",
+            {
+                "value": value,
+                "japanese": f"{value} は東京（03）の番号ではありません。番号在庫には03番号だけを登録できます",
+            },
+        )
     return value
 
 
 def _login(value: str) -> str:
     value = value.strip().lower()
     if not LOGIN.fullmatch(value):
-        raise ValueError("a login is 3 to 64 of a-z, 0-9, '.', '_', '@', '-', starting with a letter or digit")
+        raise PydanticCustomError(
+            "login",
+            "a login is 3 to 64 of a-z, 0-9, '.', '_', '@', '-', starting with a letter or digit",
+            {"japanese": "ログインIDは半角英小文字・数字・「._@-」の3〜64文字で、英数字で始めてください"},
+        )
     return value
 
 
