@@ -21,6 +21,26 @@ async def _accept(dialog: Dialog) -> None:
     await dialog.accept()
 
 
+async def _customer_sets_a_password(chromium: Browser, base_url: str, link: str, screenshot: Screenshot) -> None:
+    """The customer, in a browser of their own: the password set, logged in; the link refuses a second use."""
+    customer_ctx = await chromium.new_context(base_url=base_url, locale="ja-JP", timezone_id="Asia/Tokyo")
+    try:
+        customer = await customer_ctx.new_page()
+        await customer.goto(link)
+        await expect(customer.locator("#invite-login")).to_have_text("sakura")
+        await customer.get_by_label("新しいパスワード（10文字以上）").fill(NEW_PASSWORD)
+        await customer.get_by_label("新しいパスワード（確認）").fill(NEW_PASSWORD)
+        await screenshot(customer, "invite-password", desktop=False, phone=True)
+        await customer.get_by_role("button", name="パスワードを設定してログイン").click()
+        await expect(customer.get_by_role("button", name="ログアウト", include_hidden=True)).to_have_count(1)
+        await expect(customer.get_by_role("link", name="IVRフロー", exact=True)).to_have_count(1)
+
+        await customer.goto(link)  # single use
+        await expect(customer.locator("#invite-error")).to_contain_text("このリンクは使えません")
+    finally:
+        await customer_ctx.close()
+
+
 async def test_the_admin_onboards_a_customer_who_sets_a_password_with_the_one_time_link(
     console: Console, page: Page, chromium: Browser, base_url: str, screenshot: Screenshot
 ) -> None:
@@ -60,23 +80,7 @@ async def test_the_admin_onboards_a_customer_who_sets_a_password_with_the_one_ti
     assert (await contracts.changes(pool, tenant.tenant_id))[-1].forwarding
     assert (await billing_contacts.get(pool, tenant.tenant_id)).name == "医療法人さくら会 御中"
 
-    # the customer, in a browser of their own
-    customer_ctx = await chromium.new_context(base_url=base_url, locale="ja-JP", timezone_id="Asia/Tokyo")
-    try:
-        customer = await customer_ctx.new_page()
-        await customer.goto(link)
-        await expect(customer.locator("#invite-login")).to_have_text("sakura")
-        await customer.get_by_label("新しいパスワード（10文字以上）").fill(NEW_PASSWORD)
-        await customer.get_by_label("新しいパスワード（確認）").fill(NEW_PASSWORD)
-        await screenshot(customer, "invite-password", desktop=False, phone=True)
-        await customer.get_by_role("button", name="パスワードを設定してログイン").click()
-        await expect(customer.get_by_role("button", name="ログアウト", include_hidden=True)).to_have_count(1)
-        await expect(customer.get_by_role("link", name="IVRフロー", exact=True)).to_have_count(1)
-
-        await customer.goto(link)  # single use
-        await expect(customer.locator("#invite-error")).to_contain_text("このリンクは使えません")
-    finally:
-        await customer_ctx.close()
+    await _customer_sets_a_password(chromium, base_url, link, screenshot)
     assert (await console_users.authenticate(pool, "sakura", NEW_PASSWORD))[0] is Outcome.OK
     actions = {r.action for r in await audit.recent(pool)}
     assert {"number_pool.add", "tenant.onboard", "console_user.invite_redeemed"} <= actions
