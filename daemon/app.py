@@ -51,6 +51,7 @@ from daemon.postgres.listen import ListenHub
 from daemon.postgres.migrate import migrate
 from daemon.postgres.pool import create_pool, reachable, unusable_database
 from daemon.prompts.library import PromptLibrary
+from daemon.recovery.cdr_spool import SpoolReader
 from daemon.recovery.loop import recover
 from daemon.repositories import node_lease, nodes
 from daemon.settlement.journal import Journal
@@ -77,6 +78,7 @@ class Daemon:
         self.prompts = PromptLibrary(settings.prompts_path)
         self.services = Services(settings, self.metrics, self.prompts, None, settings.node_id)
         self.settler: Settler | None = None
+        self.cdr_spool = SpoolReader(settings.cdr_spool_dir) if settings.cdr_spool_dir else None
         self.notifier = Notifier()  # systemd's READY/WATCHDOG (a no-op outside systemd)
         self.listen = ListenHub()  # one LISTEN connection; its subscribers come next
         self.watcher = BalanceWatcher(self.listen)
@@ -153,7 +155,7 @@ class Daemon:
         stack.push_async_callback(self.outbound.stop, s.drain_seconds)
         self._spawn("node lease", lease.keep())
         self._spawn("database", self._connect_db(dsn))
-        self._spawn("housekeeping", housekeeping.run(s, self.services, self.metrics))
+        self._spawn("housekeeping", housekeeping.run(s, self.services, self.metrics, self.cdr_spool))
         self._spawn("watchdog", self.notifier.run(lambda: self.outbound.serving))
 
     async def stop(self) -> None:
@@ -285,7 +287,7 @@ class Daemon:
             assert self.settler is not None
             await self.settler.settle_pending()  # exact ends first: recovery would only estimate them
             self._spawn("settlement", self.settler.run())
-            self._spawn("recovery", recover(pool, self.settings, self.recovered, self.prompts))
+            self._spawn("recovery", recover(pool, self.settings, self.recovered, self.prompts, self.cdr_spool))
             if self.demo is not None:
                 self._announce_demo(self.demo)
             return

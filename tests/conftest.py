@@ -29,6 +29,9 @@ _db_counter = itertools.count()
 ADMIN_TOKEN = "test-admin-token-0123456789"  # 16+ characters, as the daemon demands
 
 
+pytest_plugins = ["tests.mail_server"]  # the `mailbox` fixture: a real SMTP server
+
+
 @pytest.fixture(scope="session", autouse=True)
 def clean_environment() -> Iterator[None]:
     """The developer's shell must not steer the tests: no ``CALLD_*`` variable is visible to them."""
