@@ -14,7 +14,9 @@
     python -m daemon pool list [--free]
     python -m daemon pool remove NUMBER
     python -m daemon forwarding set TENANT_ID on|off
-    python -m daemon invoice close YYYY-MM [--tenant TENANT_ID]
+    python -m daemon invoice close YYYY-MM [--tenant TENANT_ID] [--send]
+    python -m daemon invoice send YYYY-MM [--tenant TENANT_ID]
+    python -m daemon invoice pdf TENANT_ID YYYY-MM FILE
     python -m daemon token create TENANT_ID [--label LABEL]
     python -m daemon token list TENANT_ID
     python -m daemon token revoke TENANT_ID TOKEN_ID
@@ -67,8 +69,9 @@ from daemon.postgres.constraints import explain
 from daemon.postgres.embedded import EmbeddedPostgres
 from daemon.postgres.migrate import migrate
 from daemon.repositories import console_users, invoices, number_pool, tenants, tokens
+from daemon.rules.billing import invoice_pdf
 from daemon.rules.billing.invoice import Period
-from daemon.services import invites, users
+from daemon.services import invites, invoice_mail, users
 from daemon.services import invoices as invoice_service
 from daemon.services import number_pool as pool_service
 from daemon.services import tenants as tenant_service
@@ -272,7 +275,17 @@ def _add_billing_commands(groups: argparse._SubParsersAction[_Parser]) -> None:
     close = invoice_cmds.add_parser("close", help="issue a finished month's invoices (every tenant, or one)")
     close.add_argument("period", type=_period, help="the month, YYYY-MM (Asia/Tokyo)")
     close.add_argument("--tenant", type=_tenant_id, help="only this tenant")
+    close.add_argument("--send", action="store_true", help="mail each invoice issued now to its billing address")
     close.set_defaults(run=_invoice_close)
+    send = invoice_cmds.add_parser("send", help="mail issued invoices (PDF attached) to the billing addresses")
+    send.add_argument("period", type=_period, help="the month, YYYY-MM (Asia/Tokyo)")
+    send.add_argument("--tenant", type=_tenant_id, help="only this tenant")
+    send.set_defaults(run=_invoice_send)
+    pdf = invoice_cmds.add_parser("pdf", help="write a month's invoice as a PDF")
+    pdf.add_argument("tenant_id", type=_tenant_id)
+    pdf.add_argument("period", type=_period, help="the month, YYYY-MM (Asia/Tokyo)")
+    pdf.add_argument("file", type=Path)
+    pdf.set_defaults(run=_invoice_pdf)
 
 
 def _add_token_commands(groups: argparse._SubParsersAction[_Parser]) -> None:
@@ -485,8 +498,39 @@ async def _invoice_close(pool: asyncpg.Pool, args: argparse.Namespace, out: Text
             print(
                 f"tenant {tenant_id}: {issued.number} total {issued.total_yen:,} yen (tax {issued.tax_yen:,})", file=out
             )
+            if args.send:
+                refused += not await _mail_one(pool, args, tenant_id, out)
     if refused:
-        raise invoices.InvoiceRefused(f"{refused} of {len(ids)} invoices for {args.period} were not closed")
+        raise invoices.InvoiceRefused(f"{refused} of {len(ids)} invoices for {args.period} were not closed or sent")
+
+
+async def _mail_one(pool: asyncpg.Pool, args: argparse.Namespace, tenant_id: int, out: TextIO) -> bool:
+    """Mail one tenant's invoice; a refusal is printed, and False."""
+    terms = invoices.Terms.from_settings(args.settings)
+    try:
+        mailed = await invoice_mail.send(pool, _actor(), args.settings, tenant_id, args.period, terms)
+    except invoice_mail.NotMailed as exc:
+        print(f"tenant {tenant_id}: not sent: {exc}", file=out)
+        return False
+    print(f"tenant {tenant_id}: {mailed.number} sent to {mailed.sent_to}", file=out)
+    return True
+
+
+async def _invoice_send(pool: asyncpg.Pool, args: argparse.Namespace, out: TextIO) -> None:
+    """Mail the month's issued invoices; one refusal does not stop the others (exit 1 at the end)."""
+    ids = [args.tenant] if args.tenant else [t.tenant_id for t in await tenants.lines_overview(pool)]
+    failed = sum([not await _mail_one(pool, args, tenant_id, out) for tenant_id in ids])
+    if failed:
+        raise invoices.InvoiceRefused(f"{failed} of {len(ids)} invoices for {args.period} were not sent")
+
+
+async def _invoice_pdf(pool: asyncpg.Pool, args: argparse.Namespace, out: TextIO) -> None:
+    found = await invoice_service.invoice(
+        pool, _actor(), args.tenant_id, args.period, invoices.Terms.from_settings(args.settings)
+    )
+    args.file.write_bytes(invoice_pdf.to_pdf(found))
+    state = "issued" if found.status == "closed" else "a preview (the month is not closed)"
+    print(f"{found.number} ({state}) written to {args.file}", file=out)
 
 
 M = TypeVar("M", bound=BaseModel)
