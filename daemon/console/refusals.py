@@ -49,6 +49,14 @@ RULES: tuple[tuple[str, str], ...] = (
     ("the same number is listed twice", "同じ電話番号が二度入力されています"),
     ("a prepaid balance cannot be negative", "残高がマイナスのため前払いに変更できません。先に精算してください"),
     ("phone number", "電話番号の形式が正しくありません（例: 09012345678）"),
+    ("only a month that is over can be closed", "終わっていない月の請求書は確定できません（翌月1日から確定できます）"),
+    ("is closed already", "この月の請求書はすでに確定しています"),
+    (
+        "the issuer is not configured",
+        "請求書の発行者（CALLD_INVOICE_ISSUER_NAME・CALLD_INVOICE_REGISTRATION_NUMBER）が未設定です",
+    ),
+    ("have no charge yet", "料金が確定していない転送通話があります。通話の料金が確定してから確定してください"),
+    ("had no contract in", "この月は契約がありません"),
 )
 
 

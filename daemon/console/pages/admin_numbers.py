@@ -27,7 +27,6 @@ from daemon.services.tenant_models import PoolNumberIn
 routes = web.RouteTableDef()
 
 LIST = f"{PREFIX}/admin/numbers"
-DONE = {"added": "番号在庫に追加しました。", "removed": "番号在庫から削除しました。"}
 
 
 async def _list(
@@ -41,7 +40,6 @@ async def _list(
         "numbers": await number_pool.listing(pool_of(request)),
         "values": dict(values or {}),
         "errors": dict(errors or {}),
-        "done": DONE.get(request.query.get("done", ""), ""),
     }
     return page(request, "admin_numbers.html", context, status=status)
 
@@ -65,7 +63,7 @@ async def add(request: web.Request) -> web.StreamResponse:
         return await _list(request, values=values, errors=exc.errors, status=422)
     except (Conflict, Invalid) as exc:
         return await _list(request, values=values, errors=form_errors(exc), status=422)
-    raise see_other(f"{LIST}?done=added")
+    raise see_other(LIST, "pool.added")
 
 
 @routes.post(LIST + r"/{number:\d+}/delete")
@@ -75,4 +73,4 @@ async def remove(request: web.Request) -> web.StreamResponse:
         await service.remove(pool_of(request), actor_of(request), request.match_info["number"])
     except (Conflict, NotFound) as exc:
         return await _list(request, errors=form_errors(exc), status=409 if isinstance(exc, Conflict) else 404)
-    raise see_other(f"{LIST}?done=removed")
+    raise see_other(LIST, "pool.removed")

@@ -44,15 +44,6 @@ routes = web.RouteTableDef()
 
 LIST = f"{PREFIX}/admin/tenants"
 NEW = f"{LIST}/new"
-DONE = {
-    "lines": "回線数を変更しました。",
-    "number_added": "番号を割り当てました。",
-    "number_removed": "番号の割り当てを外しました。",
-    "forwarding": "転送オプションを変更しました。",
-    "international": "国際電話の設定を変更しました。",
-    "guard": "転送の安全装置を変更しました。",
-    "billing": "請求先を変更しました。",
-}
 
 
 def tenant_url(tenant_id: int) -> str:
@@ -170,7 +161,6 @@ async def _detail(
         "values": dict(values or {"lines": str(tenant.lines)} | guard | _billing_values(contact)),
         "errors": dict(errors or {}),
         "contact": contact,
-        "done": DONE.get(request.query.get("done", ""), ""),
     }
     return page(request, "admin_tenants_detail.html", context, status=status)
 
@@ -195,7 +185,7 @@ async def change_lines(request: web.Request) -> web.StreamResponse:
     except FormErrors as exc:
         return await _detail(request, tenant_id, values=values, errors=exc.errors, status=422)
     await service.set_lines(pool_of(request), actor_of(request), tenant_id, body)
-    raise see_other(tenant_url(tenant_id) + "?done=lines")
+    raise see_other(tenant_url(tenant_id), "tenant.lines")
 
 
 @routes.post(LIST + r"/{tenant_id:\d+}/numbers")
@@ -212,7 +202,7 @@ async def add_number(request: web.Request) -> web.StreamResponse:
         return await _detail(request, tenant_id, values=values, errors=exc.errors, status=422)
     except (Conflict, Invalid) as exc:
         return await _detail(request, tenant_id, values=values, errors=form_errors(exc), status=422)
-    raise see_other(tenant_url(tenant_id) + "?done=number_added")
+    raise see_other(tenant_url(tenant_id), "tenant.number_added")
 
 
 @routes.post(LIST + r"/{tenant_id:\d+}/numbers/{number:\d+}/delete")
@@ -221,7 +211,7 @@ async def remove_number(request: web.Request) -> web.StreamResponse:
     tenant_id = path_id(request, "tenant_id")
     # only this tenant's own numbers are removed from its page
     await service.remove_number(pool_of(request), actor_of(request), request.match_info["number"], tenant_id=tenant_id)
-    raise see_other(tenant_url(tenant_id) + "?done=number_removed")
+    raise see_other(tenant_url(tenant_id), "tenant.number_removed")
 
 
 @routes.post(LIST + r"/{tenant_id:\d+}/forwarding")
@@ -230,7 +220,7 @@ async def set_forwarding(request: web.Request) -> web.StreamResponse:
     tenant_id = path_id(request, "tenant_id")
     enabled = (await fields(request)).get("forwarding") == "on"
     await service.set_forwarding(pool_of(request), actor_of(request), tenant_id, enabled)
-    raise see_other(tenant_url(tenant_id) + "?done=forwarding")
+    raise see_other(tenant_url(tenant_id), "tenant.forwarding")
 
 
 @routes.post(LIST + r"/{tenant_id:\d+}/international")
@@ -239,7 +229,7 @@ async def set_international(request: web.Request) -> web.StreamResponse:
     tenant_id = path_id(request, "tenant_id")
     enabled = (await fields(request)).get("international") == "on"
     await contracts.set_international(pool_of(request), tenant_id, enabled, actor=actor_of(request))
-    raise see_other(tenant_url(tenant_id) + "?done=international")
+    raise see_other(tenant_url(tenant_id), "tenant.international")
 
 
 @routes.post(LIST + r"/{tenant_id:\d+}/forward_guard")
@@ -259,7 +249,7 @@ async def set_forward_guard(request: web.Request) -> web.StreamResponse:
         return await _detail(request, tenant_id, values=values, errors=exc.errors, status=422)
     guard = forwarding.Guard(body.max_legs, body.max_minutes_per_day)
     await contracts.set_forward_guard(pool_of(request), tenant_id, guard, actor=actor_of(request))
-    raise see_other(tenant_url(tenant_id) + "?done=guard")
+    raise see_other(tenant_url(tenant_id), "tenant.guard")
 
 
 @routes.post(LIST + r"/{tenant_id:\d+}/billing")
@@ -272,7 +262,7 @@ async def set_billing(request: web.Request) -> web.StreamResponse:
         await service.set_billing(pool_of(request), actor_of(request), tenant_id, validate(BillingContactIn, wanted))
     except FormErrors as exc:
         return await _detail(request, tenant_id, values=values, errors=exc.errors, status=422)
-    raise see_other(tenant_url(tenant_id) + "?done=billing")
+    raise see_other(tenant_url(tenant_id), "tenant.billing")
 
 
 @routes.post(LIST + r"/{tenant_id:\d+}/invite")

@@ -21,6 +21,7 @@ from aiohttp import web
 from daemon.console.changes import actor_of
 from daemon.console.pages.path import path_id
 from daemon.console.paths import PREFIX
+from daemon.console.refusals import rule
 from daemon.console.render import page, see_other
 from daemon.console.viewer import ADMIN, IVR, require, tenant_scope
 from daemon.http.context import pool_of, settings_of
@@ -38,7 +39,6 @@ ADMIN_LIST = f"{PREFIX}/admin/invoices"
 IVR_LIST = f"{PREFIX}/ivr/invoices"
 MONTH = "{period:[0-9][0-9][0-9][0-9]-[0-9][0-9]}"
 REFUSED = "この月の請求書は確定できません"
-DONE = {"closed": "請求書を確定しました。", "sent": "請求書をメールで送付しました。"}
 NOT_MAILED = {
     invoice_mail.NO_ADDRESS: "請求書の送付先メールアドレスが未設定です。テナントの画面の「請求先」で設定してください。",
     invoice_mail.NOT_ISSUED: "確定前の請求書は送付できません。",
@@ -121,7 +121,6 @@ async def _month_page(
         # only a month that is over can be closed: the button is not offered for this month
         "closable": period < Period.containing(invoices.clock()),
         "mailed": await invoice_mailings.last_sent(pool_of(request), period.first_day),
-        "done": DONE.get(request.query.get("done", ""), ""),
     }
     return page(request, "invoices_admin.html", context, status=status)
 
@@ -141,9 +140,9 @@ async def close(request: web.Request) -> web.StreamResponse:
     try:
         await invoices.close(pool_of(request), actor_of(request), tenant_id, period, _terms(request))
     except (Conflict, invoices.NoContractThen) as exc:
-        rows = [(await tenants.get_tenant(pool_of(request), tenant_id), None, str(exc))]
+        rows = [(await tenants.get_tenant(pool_of(request), tenant_id), None, rule(str(exc)))]
         return await _month_page(request, period, rows, error=REFUSED, status=409)
-    raise see_other(f"{ADMIN_LIST}?period={period}&done=closed")
+    raise see_other(f"{ADMIN_LIST}?period={period}", "invoice.closed")
 
 
 @routes.get(ADMIN_LIST + r"/{tenant_id:\d+}/" + MONTH + ".pdf")
@@ -168,7 +167,7 @@ async def send(request: web.Request) -> web.StreamResponse:
         )
         rows = [(await tenants.get_tenant(pool_of(request), tenant_id), await _invoice(request, tenant_id, period), "")]
         return await _month_page(request, period, rows, error=error, status=409)
-    raise see_other(f"{ADMIN_LIST}?period={period}&done=sent")
+    raise see_other(f"{ADMIN_LIST}?period={period}", "invoice.sent")
 
 
 @routes.get(IVR_LIST)

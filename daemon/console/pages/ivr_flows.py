@@ -178,7 +178,7 @@ async def save(request: web.Request) -> web.StreamResponse:
         return await _page(request, tenant_id, text=text, errors=exc.by_node, status=422)
     except FlowRefused as exc:
         return await _page(request, tenant_id, text=text, errors=_problems(exc.refused), status=422)
-    raise see_other(LIST)
+    raise see_other(LIST, "flow.save")
 
 
 @routes.post(LIST + r"/{version:\d+}/publish")
@@ -192,4 +192,4 @@ async def publish_version(request: web.Request) -> web.StreamResponse:
     except FlowRefused as exc:
         text = _dump((await ivr_flows.version(pool, actor, tenant_id, number)).definition)
         return await _page(request, tenant_id, text=text, errors=_problems(exc.refused), status=422)
-    raise see_other(LIST)
+    raise see_other(LIST, "flow.publish")

@@ -114,7 +114,7 @@ async def upload(request: web.Request) -> web.StreamResponse:
         return await _list(request, tenant_id, errors={"name": NAME_TAKEN}, status=422)
     except Invalid as exc:
         return await _list(request, tenant_id, errors=form_errors(exc), status=422)
-    raise see_other(guidance_url(row.id))
+    raise see_other(guidance_url(row.id), "guidance.upload")
 
 
 @routes.get(ONE)

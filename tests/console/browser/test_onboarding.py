@@ -84,3 +84,25 @@ async def test_the_admin_onboards_a_customer_who_sets_a_password_with_the_one_ti
     assert (await console_users.authenticate(pool, "sakura", NEW_PASSWORD))[0] is Outcome.OK
     actions = {r.action for r in await audit.recent(pool)}
     assert {"number_pool.add", "tenant.onboard", "console_user.invite_redeemed"} <= actions
+
+
+async def test_removing_a_number_asks_first_and_says_what_it_did(console: Console, page: Page) -> None:
+    pool = pool_of(console)
+    await tenants.add_number(pool, console.a.tenant_id, "0311112222", "ivr")
+    await logged_in(page, console.admin)
+    await page.goto(f"/console/admin/tenants/{console.a.tenant_id}")
+    answers = iter([False, True])
+    asked: list[str] = []
+
+    async def answer(dialog: Dialog) -> None:
+        asked.append(dialog.message)
+        await (dialog.accept() if next(answers) else dialog.dismiss())
+
+    page.on("dialog", answer)
+    await page.get_by_role("button", name="解除").click()
+    await expect(page.get_by_role("button", name="解除")).to_have_count(1)  # dismissed: nothing was sent
+    assert [n.number for n in (await tenants.get_tenant(pool, console.a.tenant_id)).numbers] == ["0311112222"]
+    await page.get_by_role("button", name="解除").click()
+    await expect(page.locator("#done")).to_have_text("番号の割り当てを外しました。")
+    assert (await tenants.get_tenant(pool, console.a.tenant_id)).numbers == ()
+    assert len(asked) == 2 and "0311112222 の割り当てを外します" in asked[0]
