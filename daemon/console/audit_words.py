@@ -58,6 +58,13 @@ ACTIONS = {
     "ivr.voicemail.delete": "留守番電話を削除しました",
     "invoice.close": "請求書を確定しました",
     "invoice.adjustment": "請求書に調整を加えました",
+    "invoice.mail": "請求書をメールで送付しました",
+    "tenant.onboard": "お客様を登録しました",
+    "tenant.billing": "請求先を変更しました",
+    "number_pool.add": "番号在庫に追加しました",
+    "number_pool.remove": "番号在庫から削除しました",
+    "console_user.invite": "招待リンクを発行しました",
+    "console_user.invite_redeemed": "招待リンクでパスワードを設定しました",
 }
 
 OBJECTS = {
@@ -129,6 +136,15 @@ FIELDS = {
     "caller_number": "発信者番号",
     "created_at": "受信日時",
     "duration_ms": "長さ（ミリ秒）",
+    "note": "メモ",
+    "sent_to": "送付先",
+    "expires_at": "有効期限",
+    "billing_name": "請求書の宛名",
+    "billing_address": "請求書の住所",
+    "billing_email": "請求書の送付先",
+    "address": "住所",
+    "email": "メールアドレス",
+    "first_user": "最初の利用者",
 }
 
 VALUES: dict[str, dict[Any, str]] = {

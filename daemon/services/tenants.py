@@ -149,7 +149,9 @@ async def onboard(pool: asyncpg.Pool, actor: Actor, body: Onboarding) -> Onboard
                 "number": body.number,
                 "lines": body.lines,
                 "forwarding": body.forwarding,
-                "billing": asdict(_contact(body)),
+                "billing_name": body.billing_name,
+                "billing_address": body.billing_address,
+                "billing_email": body.billing_email,
                 "first_user": None if invitation is None else invitation.login,
             },
         )
