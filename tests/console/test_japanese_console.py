@@ -5,14 +5,12 @@ and the charge's ledger memo."""
 from __future__ import annotations
 
 import time
-import uuid
 
 import asyncpg
 
 from daemon.repositories import call_records, callers, counsellors, ledger
-from daemon.rules.billing.charges import Tariff
 from tests.console.conftest import BrowserFactory, Console
-from tests.factories import prepaid_caller, shop
+from tests.factories import prepaid_caller, shop, talking
 
 
 def _pool(console: Console) -> asyncpg.Pool:
@@ -59,29 +57,8 @@ async def test_numbers_typed_with_hyphens_spaces_and_full_width_digits_are_store
 async def test_a_calls_charge_is_written_in_japanese_in_the_ledger(pool: asyncpg.Pool) -> None:
     s = await shop(pool)
     caller = await prepaid_caller(pool, s.tenant_id, yen=1000)
-    who = await callers.caller(pool, caller)
-    assert who is not None
-    call, answered = uuid.uuid4(), time.time_ns() // 1000 - 30_000_000
-    await call_records.open_record(
-        pool,
-        call,
-        tenant_id=s.tenant_id,
-        node_id="n",
-        caller=who,
-        caller_number="",
-        group_id=None,
-        tariff=Tariff(300),
-        created_us=answered,
-    )
-    await call_records.mark_talking(
-        pool,
-        call,
-        counsellor_id=None,
-        counsellor_leg=uuid.uuid4(),
-        answer_us=answered,
-        rate_yen_per_min=300,
-        caller_id=caller,
-    )
+    answered = time.time_ns() // 1000 - 30_000_000
+    call = await talking(pool, s.tenant_id, caller, 300, answered)
     await call_records.finish(
         pool, call, end_us=answered + 20_500_000, hangup_cause="NORMAL_CLEARING", ended_by="caller"
     )
