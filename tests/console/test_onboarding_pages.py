@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import asyncpg
 
+from daemon.repositories import invites as invite_rows
 from daemon.repositories import number_pool, tenants
+from daemon.services import invites
+from daemon.services.actor import Actor
+from daemon.services.tenant_models import InviteIn
 from tests.console.client import PASSWORD
 from tests.console.conftest import BrowserFactory, Console
 
@@ -94,3 +98,21 @@ async def test_an_invite_from_the_tenant_page_shows_the_link_once_and_a_mismatch
     nonce = page.text.split('name="nonce" value="', 1)[1].split('"', 1)[0]
     page = await invitee.post("/" + path, {"nonce": nonce, "password": PASSWORD, "again": PASSWORD})
     assert page.status == 200 and page.url.endswith("/console/board")
+
+
+async def test_a_new_link_replaces_a_lost_one_and_only_for_the_tenants_own_user(
+    console: Console, browser: BrowserFactory
+) -> None:
+    pool = _pool(console)
+    first = await invites.invite(pool, Actor.cli("root"), console.a.tenant_id, InviteIn(login="lost", role="ivr"))
+    b = await browser()
+    await b.login(console.admin)
+    await b.get(f"/console/admin/tenants/{console.b.tenant_id}")
+    page = await b.post(f"/console/admin/tenants/{console.b.tenant_id}/users/{first.user_id}/reinvite")
+    assert page.status == 404  # not beta's user
+    page = await b.post(f"/console/admin/tenants/{console.a.tenant_id}/users/{first.user_id}/reinvite")
+    assert page.status == 200 and page.has("lost さんの招待リンクを発行しました。")
+    assert await invite_rows.valid(pool, first.token) is None
+    link = page.text.split('id="invite-link" class="wide" readonly value="', 1)[1].split('"', 1)[0]
+    found = await invite_rows.valid(pool, link.rsplit("/", 1)[1])
+    assert found is not None and found.login == "lost"

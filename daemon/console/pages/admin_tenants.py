@@ -278,3 +278,15 @@ async def invite(request: web.Request) -> web.StreamResponse:
     except (Conflict, Invalid) as exc:
         return await _detail(request, tenant_id, values=values, errors=form_errors(exc), status=422)
     return _invited(request, await tenants.get_tenant(pool_of(request), tenant_id), invitation, created=False)
+
+
+@routes.post(LIST + r"/{tenant_id:\d+}/users/{user_id:\d+}/reinvite")
+async def reinvite(request: web.Request) -> web.StreamResponse:
+    """A new one-time link for one of the tenant's users (an expired or lost one); earlier links stop working."""
+    require(request, ADMIN)
+    tenant_id = path_id(request, "tenant_id")
+    user = await console_users.get(pool_of(request), path_id(request, "user_id"))
+    if user.tenant_id != tenant_id:
+        raise NotFound(f"console user {user.id} is not a user of tenant {tenant_id}")
+    invitation = await invites.reinvite(pool_of(request), actor_of(request), user.id)
+    return _invited(request, await tenants.get_tenant(pool_of(request), tenant_id), invitation, created=False)
