@@ -33,8 +33,10 @@ from aiohttp import web
 from daemon import __version__, event_loop, gc_tuning, housekeeping
 from daemon.calls.balance_watcher import BalanceWatcher
 from daemon.calls.coaching import CoachingDial
+from daemon.calls.duty import DutyLine
 from daemon.calls.entry import CallEntry, ProductFlow
 from daemon.calls.services import Services
+from daemon.calls.waiting.line import WaitingLine
 from daemon.config import Settings
 from daemon.demo import access as demo_access
 from daemon.demo import seed as demo
@@ -82,11 +84,14 @@ class Daemon:
         self.notifier = Notifier()  # systemd's READY/WATCHDOG (a no-op outside systemd)
         self.listen = ListenHub()  # one LISTEN connection; its subscribers come next
         self.watcher = BalanceWatcher(self.listen)
+        self.waiting = WaitingLine(self.listen, settings.node_id, settings.node_timeout_seconds)
+        self.services.waiting = self.waiting
         self.loop_lag = LoopLagMonitor(self.metrics.loop_lag)
         # One flow per product (numbers.product); a new product adds its entry here.
         self.products: dict[str, ProductFlow] = {
             "coaching": CoachingDial(self.watcher),
             "ivr": Ivr(FlowCache(self.listen)),
+            "duty": DutyLine(),
         }
         entry = CallEntry(self.services, self.products)
         self.outbound = OutboundServer(entry, self.metrics, hangup_complete_timeout=settings.hangup_complete_timeout)
@@ -230,6 +235,7 @@ class Daemon:
 
     async def _close_database(self) -> None:
         await self.watcher.stop()
+        await self.waiting.stop()
         await self.listen.stop()
         pool, self.services.pool = self.services.pool, None
         if pool is not None:
@@ -273,6 +279,7 @@ class Daemon:
                 await self._prepare_database(pool)
                 await self.listen.start(dsn)
                 await self.watcher.start(pool)
+                await self.waiting.start(pool)
             except BaseException as exc:
                 await self.listen.stop()
                 await pool.close()

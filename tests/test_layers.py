@@ -28,6 +28,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "daemon.rules.ivr.validate",
         "daemon.rules.ivr.tariff",
         "daemon.rules.ivr.hours",
+        "daemon.rules.bank_statements",
     ),
     "foundation": (
         "daemon",  # the package itself only (its version)

@@ -15,7 +15,7 @@ from typing import Any
 
 from daemon.console.pages.groups import STRATEGIES
 from daemon.console.render import tokyo, yen
-from daemon.console.viewer import ROLE_NAMES
+from daemon.console.viewer import ALL_ROLE_NAMES
 from daemon.repositories.audit import Record
 
 ACTIONS = {
@@ -41,6 +41,10 @@ ACTIONS = {
     "counsellor.duty": "相談員の受付を切り替えました",
     "counsellor.dial_string": "相談員の発信先（ダイヤル文字列）を変更しました",
     "counsellor.delete": "相談員を削除しました",
+    "counsellor.login": "相談員のログインを作成しました",
+    "counsellor.password": "相談員のパスワードを再設定しました",
+    "counsellor.duty_pin": "相談員の電話用暗証番号を設定しました",
+    "counsellor.pay_rate": "相談員の報酬率を変更しました",
     "group.create": "グループを作成しました",
     "group.update": "グループの設定を変更しました",
     "group.members": "グループのメンバーを変更しました",
@@ -65,6 +69,11 @@ ACTIONS = {
     "number_pool.remove": "番号在庫から削除しました",
     "console_user.invite": "招待リンクを発行しました",
     "console_user.invite_redeemed": "招待リンクでパスワードを設定しました",
+    "invoice.paid": "請求書を入金済みにしました",
+    "bank.import": "入出金明細を取り込みました",
+    "bank.line_booked": "明細の入金を記帳しました",
+    "bank.line_ignored": "明細の入金を対象外にしました",
+    "bank.line_reopened": "明細の入金を未照合に戻しました",
 }
 
 OBJECTS = {
@@ -80,6 +89,8 @@ OBJECTS = {
     "voicemail": "留守番電話",
     "invoice": "請求書",
     "invoice adjustment": "請求書の調整",
+    "bank import": "明細の取込",
+    "bank line": "明細",
 }
 
 FIELDS = {
@@ -117,6 +128,7 @@ FIELDS = {
     "max_missed": "連続不在の上限",
     "wrapup_seconds": "後処理秒数",
     "warning_seconds": "残り時間の案内（秒前）",
+    "minimum_talk_seconds": "最低通話時間（秒）",
     "members": "メンバー（呼出順）",
     "amount_yen": "金額",
     "balance_yen": "残高",
@@ -131,6 +143,8 @@ FIELDS = {
     "version": "版",
     "live": "公開",
     "kind": "種類",
+    "value": "値",
+    "effective_from": "適用開始日",
     "original_name": "元のファイル",
     "digest": "音声ファイル",
     "caller_number": "発信者番号",
@@ -145,13 +159,25 @@ FIELDS = {
     "address": "住所",
     "email": "メールアドレス",
     "first_user": "最初の利用者",
+    "furigana": "フリガナ・振込名義",
+    "format": "形式",
+    "account": "口座",
+    "file": "ファイル",
+    "entries": "明細の件数",
+    "new": "新しい入金",
+    "bank_line": "明細",
+    "caller_id": "利用者",
+    "ledger_id": "記帳",
+    "paid": "入金済み",
+    "paid_on": "入金日",
+    "hand": "手入力",
 }
 
 VALUES: dict[str, dict[Any, str]] = {
     "billing": {"prepaid": "前払い", "postpaid": "後払い"},
     "payment_method": {"card": "カード", "bank_transfer": "銀行振込"},
-    "product": {"coaching": "コーチングダイヤル", "ivr": "IVR"},
-    "role": dict(ROLE_NAMES),
+    "product": {"coaching": "コーチングダイヤル", "ivr": "IVR", "duty": "相談員の待機切替"},
+    "role": dict(ALL_ROLE_NAMES),
     "on_duty": {True: "受付中", False: "休止"},
     "pin": {True: "設定あり", False: "なし"},
     "forwarding": {True: "利用する", False: "利用しない"},
@@ -160,7 +186,7 @@ VALUES: dict[str, dict[Any, str]] = {
     "strategy": dict(STRATEGIES),
     "status": {"open": "未確定", "closed": "確定"},
     "live": {True: "公開中", False: "未公開"},
-    "kind": {"upload": "アップロード", "speech": "音声合成"},
+    "kind": {"upload": "アップロード", "speech": "音声合成", "percent": "課金額の％", "per_minute": "1分あたりの円"},
 }
 
 ACTORS = {

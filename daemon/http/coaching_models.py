@@ -52,6 +52,11 @@ class GroupOut(_Out):
     max_missed: int
     wrapup_seconds: int
     warning_seconds: int
+    queue_enabled: bool
+    queue_max_wait_s: int
+    queue_max_length: int
+    queue_announce_s: int
+    minimum_talk_seconds: int
     members: list[int]
 
 
@@ -68,6 +73,7 @@ class CallerOut(_Out):
     payment_method: PaymentMethod
     credit_limit_yen: int | None
     balance_yen: int = Field(description="negative for a postpaid caller who owes")
+    furigana: str = Field("", description="フリガナ / 振込名義 in full-width katakana, matched against bank statements")
 
 
 class CallerList(_Out):

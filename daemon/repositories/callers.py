@@ -71,6 +71,7 @@ class CallerRow:
     payment_method: str
     credit_limit_yen: int | None
     balance_yen: int
+    furigana: str = ""  # フリガナ / 振込名義: how their bank transfers name them
 
 
 # -- at call time ----------------------------------------------------------------
@@ -111,7 +112,7 @@ async def caller(conn: Queryable, caller_id: int) -> Caller | None:
 
 _ROW_COLUMNS = (
     "c.id, c.name, c.pin IS NOT NULL AS has_pin, c.billing, c.payment_method, c.credit_limit_yen, c.balance_yen,"
-    " COALESCE((SELECT array_agg(n.number ORDER BY n.number) FROM caller_numbers n"
+    " c.furigana, COALESCE((SELECT array_agg(n.number ORDER BY n.number) FROM caller_numbers n"
     " WHERE n.caller_id = c.id), '{}') AS numbers"
 )
 
@@ -126,6 +127,7 @@ def _row(r: asyncpg.Record) -> CallerRow:
         r["payment_method"],
         r["credit_limit_yen"],
         r["balance_yen"],
+        r["furigana"],
     )
 
 
@@ -149,18 +151,20 @@ async def create(
     numbers: list[str] | None = None,
     pin: str | None = None,
     credit_limit_yen: int | None = None,
+    furigana: str = "",
 ) -> int:
     async with pool.acquire() as conn, conn.transaction():
         try:
             caller_id: int = await conn.fetchval(
-                "INSERT INTO callers (tenant_id, name, billing, payment_method, pin, credit_limit_yen)"
-                " VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                "INSERT INTO callers (tenant_id, name, billing, payment_method, pin, credit_limit_yen, furigana)"
+                " VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
                 tenant_id,
                 name,
                 billing,
                 payment_method,
                 pin,
                 credit_limit_yen,
+                furigana,
             )
             await conn.executemany(
                 "INSERT INTO caller_numbers (tenant_id, number, caller_id) VALUES ($1, $2, $3)",
@@ -233,6 +237,7 @@ async def update(
     pin: str | None,
     credit_limit_yen: int | None,
     keep_pin: bool = False,
+    furigana: str = "",
 ) -> None:
     """Replace a caller's settings and numbers in one transaction (the balance is the ledger's).
 
@@ -242,7 +247,7 @@ async def update(
         try:
             status = await conn.execute(
                 "UPDATE callers SET name = $3, pin = CASE WHEN $8 THEN pin ELSE $4 END, billing = $5,"
-                " payment_method = $6, credit_limit_yen = $7 WHERE tenant_id = $1 AND id = $2",
+                " payment_method = $6, credit_limit_yen = $7, furigana = $9 WHERE tenant_id = $1 AND id = $2",
                 tenant_id,
                 caller_id,
                 name,
@@ -251,6 +256,7 @@ async def update(
                 payment_method,
                 credit_limit_yen,
                 keep_pin,
+                furigana,
             )
             if status != "UPDATE 1":
                 raise NotFound(f"no caller {caller_id}")

@@ -1,7 +1,7 @@
 """Callers of a Coaching Dial tenant: register, change settings, reset the PIN, remove.
 
-The audit log remembers a caller's settings (name, numbers, billing, payment,
-credit limit) before and after, and of the PIN only whether there is one.
+The audit log remembers a caller's settings (name, フリガナ, numbers, billing,
+payment, credit limit) before and after, and of the PIN only whether there is one.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ def settings(row: CallerRow) -> dict[str, Any]:
         "billing": row.billing,
         "payment_method": row.payment_method,
         "credit_limit_yen": row.credit_limit_yen,
+        "furigana": row.furigana,
     }
 
 

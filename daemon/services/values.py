@@ -9,6 +9,7 @@ number.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from datetime import datetime, timedelta, timezone
 from typing import Annotated, Literal
@@ -17,6 +18,7 @@ from pydantic import AfterValidator, Field, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 from daemon.repositories.counsellors import DIAL_STRING_PATTERN
+from daemon.rules.bank_statements import kana
 from daemon.rules.billing.limits import (
     MAX_CREDIT_LIMIT_YEN,
     MAX_ENTRY_YEN,
@@ -94,11 +96,34 @@ Label = Annotated[
     Field(strict=True, max_length=MAX_NAME, description="free text for people, may be empty; no control characters"),
     AfterValidator(check_label),
 ]
-Product = Literal["coaching", "ivr"]
+Product = Literal["coaching", "ivr", "duty"]  # duty: the counsellors' duty line (daemon/calls/duty.py)
 
 # Coaching Dial: people, tariffs and money.
 
 Name = Annotated[str, Field(strict=True, min_length=1, max_length=200), AfterValidator(check_name)]
+
+
+_FURIGANA = re.compile(r"[ァ-ヴー\u3000A-Z0-9().,\-/]*")
+MAX_FURIGANA = 100
+
+
+def check_furigana(value: str) -> str:
+    """A フリガナ / 振込名義 as banks carry it: katakana (hiragana and half-width typed are converted), stored
+    in full-width katakana with one space between words; the letters, digits and ().-/ of a 振込名義 too."""
+    text = kana.display(value)
+    if len(text) > MAX_FURIGANA or not _FURIGANA.fullmatch(text.upper()):
+        raise PydanticCustomError(
+            "furigana",
+            "furigana is katakana or hiragana (the name as the bank transfer shows it), at most {max} characters",
+            {
+                "max": MAX_FURIGANA,
+                "japanese": f"フリガナはカタカナかひらがなで{MAX_FURIGANA}文字以内で入力してください",
+            },
+        )
+    return text
+
+
+Furigana = Annotated[str, Field(strict=True, max_length=400), AfterValidator(check_furigana)]
 EntryYen = Annotated[
     int, Field(strict=True, gt=0, le=MAX_ENTRY_YEN, description=f"integer yen, 1 to {MAX_ENTRY_YEN:,}")
 ]

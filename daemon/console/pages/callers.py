@@ -45,6 +45,7 @@ def _values(row: CallerRow) -> dict[str, str]:
 def _read(values: dict[str, str], *, with_pin: bool) -> CallerIn:
     body: dict[str, Any] = {
         "name": values.get("name", ""),
+        "furigana": values.get("furigana", ""),
         "numbers": loose_numbers(values.get("numbers", "")),  # 03-1234-5678, full-width digits …
         "billing": values.get("billing", ""),
         "payment_method": values.get("payment_method", ""),

@@ -31,7 +31,7 @@ from daemon.console.refusals import form_errors
 from daemon.console.render import page, see_other
 from daemon.console.viewer import OPERATOR, tenant_scope
 from daemon.http.context import pool_of
-from daemon.repositories import callers, ledger
+from daemon.repositories import bank_lines, callers, ledger
 from daemon.repositories.callers import CallerRow
 from daemon.services import money
 from daemon.services.errors import Conflict, Invalid
@@ -143,14 +143,25 @@ async def _show_form(
     return page(request, "money_form.html", context, status=status)
 
 
+async def _same_transfer(
+    request: web.Request, tenant: int, who: CallerRow, booking: Booking, paid_on: str
+) -> list[int]:
+    """Deposits of this caller with this amount and 振込日 already (by hand or from a statement): warned of."""
+    if booking.kind != "deposit":
+        return []
+    day = date.fromisoformat(paid_on)  # _deposit has read it
+    return await bank_lines.same_transfer(pool_of(request), tenant, who.id, booking.amount_yen, day)
+
+
 async def _confirm(request: web.Request, spec: MoneyForm) -> web.Response:
-    _, who = await _caller(request)
+    tenant, who = await _caller(request)
     values = await forms.fields(request)
     try:
         booking = spec.read(values)
     except FormErrors as exc:
         return await _show_form(request, spec, values, exc.errors, 422)
     context = {
+        "same_transfer": await _same_transfer(request, tenant, who, booking, values.get("paid_on", "")),
         "spec": spec,
         "who": who,
         "values": values,
