@@ -29,7 +29,7 @@ $(CHROMIUM):
 	@$(call apt_install,chromium)
 
 $(JP_FONT):
-	@echo "installing a Japanese font for the console's screenshots"
+	@echo "installing a Japanese font for the console's screenshots and the invoice PDFs"
 	@$(call apt_install,fonts-ipafont-gothic)
 
 run: $(STAMP)
@@ -42,7 +42,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
-unit: $(STAMP) $(CHROMIUM)
+unit: $(STAMP) $(CHROMIUM) $(JP_FONT)
 	$(PY) -m pytest -q -p no:cacheprovider --durations=25 -n 2 --dist loadfile
 
 # The console's screenshots in docs/screenshots/ (the README shows them), taken by its browser tests.

@@ -2,19 +2,29 @@
 
     python -m daemon run
     python -m daemon tenant create NAME --lines N
+    python -m daemon tenant onboard NAME --product ivr|coaching [--number 03…] [--lines N] [--forwarding]
+        [--billing-name …] [--billing-address …] [--billing-email …] [--invite LOGIN [--invite-name NAME]]
+    python -m daemon tenant billing TENANT_ID [--name …] [--address …] [--email …]
     python -m daemon tenant list
     python -m daemon tenant show TENANT_ID
     python -m daemon lines set TENANT_ID N
     python -m daemon number add TENANT_ID NUMBER --product coaching|ivr|duty
     python -m daemon number remove NUMBER
+    python -m daemon pool add NUMBER [--note NOTE]
+    python -m daemon pool list [--free]
+    python -m daemon pool remove NUMBER
     python -m daemon forwarding set TENANT_ID on|off
-    python -m daemon invoice close YYYY-MM [--tenant TENANT_ID]
+    python -m daemon invoice close YYYY-MM [--tenant TENANT_ID] [--send]
+    python -m daemon invoice send YYYY-MM [--tenant TENANT_ID]
+    python -m daemon invoice pdf TENANT_ID YYYY-MM FILE
     python -m daemon token create TENANT_ID [--label LABEL]
     python -m daemon token list TENANT_ID
     python -m daemon token revoke TENANT_ID TOKEN_ID
     python -m daemon user add LOGIN --role admin|operator|ivr [--tenant TENANT_ID] [--name NAME]
     python -m daemon user list [--tenant TENANT_ID]
     python -m daemon user password USER_ID
+    python -m daemon user invite LOGIN --tenant TENANT_ID --product ivr|coaching [--name NAME]
+    python -m daemon user reinvite USER_ID
     python -m daemon status
     python -m daemon backup FILE
     python -m daemon restore FILE [--replace]
@@ -29,7 +39,9 @@ tokens are shown once, only their SHA-256 is stored.
 Exit codes: 0 done, 1 not found / already exists / refused / database unavailable,
 2 bad usage, an invalid value or an invalid ``CALLD_*`` setting.
 
-Console users' passwords are read from the terminal (asked twice) or, when
+One-time links (``tenant onboard --invite``, ``user invite``) are printed once,
+on ``--base-url`` (default: the daemon's own HTTP address; give the console's
+public address).  Console users' passwords are read from the terminal (asked twice) or, when
 stdin is not a terminal, from its first line; never from the command line.
 """
 
@@ -44,10 +56,10 @@ import warnings
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any, NoReturn, TextIO
+from typing import Any, NoReturn, TextIO, TypeVar
 
 import asyncpg
-from pydantic import TypeAdapter, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from daemon import event_loop, gc_tuning
 from daemon.config import ConfigurationError, Settings, load_settings, unknown_variables
@@ -56,15 +68,18 @@ from daemon.postgres import backup
 from daemon.postgres.constraints import explain
 from daemon.postgres.embedded import EmbeddedPostgres
 from daemon.postgres.migrate import migrate
-from daemon.repositories import console_users, invoices, tenants, tokens
+from daemon.repositories import console_users, invoices, number_pool, tenants, tokens
+from daemon.rules.billing import invoice_pdf
 from daemon.rules.billing.invoice import Period
+from daemon.services import invites, invoice_mail, users
 from daemon.services import invoices as invoice_service
+from daemon.services import number_pool as pool_service
 from daemon.services import tenants as tenant_service
 from daemon.services import tokens as token_service
-from daemon.services import users
 from daemon.services.actor import Actor
 from daemon.services.errors import Conflict, Invalid, ServiceError
 from daemon.services.inputs import LinesUpdate, NumberCreate, TenantCreate, TokenCreate
+from daemon.services.tenant_models import BillingContactIn, InviteIn, Onboarding, PoolNumberIn
 from daemon.services.values import TOKYO, Label, Lines, PhoneNumber, TenantName
 
 EXIT_OK = 0
@@ -138,7 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     groups = parser.add_subparsers(
         dest="group",
-        metavar="{run,tenant,lines,number,token,forwarding,invoice,user,status,backup,restore}",
+        metavar="{run,tenant,lines,number,pool,token,forwarding,invoice,user,status,backup,restore}",
         required=True,
     )
 
@@ -160,6 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
     show = tenant_cmds.add_parser("show", help="one tenant")
     show.add_argument("tenant_id", type=_tenant_id)
     show.set_defaults(run=_tenant_show)
+    _add_onboarding_commands(tenant_cmds)
 
     lines = groups.add_parser("lines", help="change a tenant's lines")
     lines_cmds = lines.add_subparsers(dest="command", required=True)
@@ -179,6 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
     remove.add_argument("number", type=_number, help="as it was added, e.g. 0312345678 or +81312345678")
     remove.set_defaults(run=_number_remove)
 
+    _add_pool_commands(groups)
     _add_billing_commands(groups)
     _add_token_commands(groups)
     _add_user_commands(groups)
@@ -186,6 +203,49 @@ def build_parser() -> argparse.ArgumentParser:
     groups.add_parser("status", help="every tenant's lines and live calls (all nodes)").set_defaults(run=_status)
     _add_backup_commands(groups)
     return parser
+
+
+def _base_url(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--base-url", help="the console's public address for the link, e.g. https://calld.example.jp")
+
+
+def _add_onboarding_commands(tenant_cmds: argparse._SubParsersAction[_Parser]) -> None:
+    onboard = tenant_cmds.add_parser(
+        "onboard", help="a new customer in one step: tenant, billing contact, pool number, lines, add-on, first user"
+    )
+    onboard.add_argument("name", type=_name, help="unique name, 1-200 characters")
+    onboard.add_argument("--product", choices=("coaching", "ivr"), required=True)
+    onboard.add_argument("--number", type=_number, help="a free number of the pool (03…)")
+    onboard.add_argument("--lines", type=_lines, default=1, help="concurrent calls (default 1)")
+    onboard.add_argument("--forwarding", action="store_true", help="the forwarding add-on (+10,000 yen a month)")
+    onboard.add_argument("--billing-name", default="", help="the invoice's addressee (default: the tenant's name)")
+    onboard.add_argument("--billing-address", default="", help="the invoice's address")
+    onboard.add_argument("--billing-email", default="", help="where issued invoices are e-mailed")
+    onboard.add_argument("--invite", metavar="LOGIN", help="the first console user, sent a one-time link")
+    onboard.add_argument("--invite-name", default="", help="the first user's display name")
+    _base_url(onboard)
+    onboard.set_defaults(run=_tenant_onboard)
+    billing = tenant_cmds.add_parser("billing", help="set the invoice's addressee, address and e-mail")
+    billing.add_argument("tenant_id", type=_tenant_id)
+    billing.add_argument("--name", default="", help="addressee (empty: the tenant's name)")
+    billing.add_argument("--address", default="")
+    billing.add_argument("--email", default="", help="empty: invoices are not mailed")
+    billing.set_defaults(run=_tenant_billing)
+
+
+def _add_pool_commands(groups: argparse._SubParsersAction[_Parser]) -> None:
+    pool = groups.add_parser("pool", help="the pool of our 03 numbers")
+    pool_cmds = pool.add_subparsers(dest="command", required=True)
+    add = pool_cmds.add_parser("add", help="add a number to the pool")
+    add.add_argument("number", type=_number, help="e.g. 0312345678")
+    add.add_argument("--note", type=_label, default="", help="e.g. the carrier")
+    add.set_defaults(run=_pool_add)
+    listing = pool_cmds.add_parser("list", help="the pool: free numbers and whom the others are given to")
+    listing.add_argument("--free", action="store_true", help="free numbers only")
+    listing.set_defaults(run=_pool_list)
+    remove = pool_cmds.add_parser("remove", help="retire a free number")
+    remove.add_argument("number", type=_number)
+    remove.set_defaults(run=_pool_remove)
 
 
 def _add_backup_commands(groups: argparse._SubParsersAction[_Parser]) -> None:
@@ -215,7 +275,17 @@ def _add_billing_commands(groups: argparse._SubParsersAction[_Parser]) -> None:
     close = invoice_cmds.add_parser("close", help="issue a finished month's invoices (every tenant, or one)")
     close.add_argument("period", type=_period, help="the month, YYYY-MM (Asia/Tokyo)")
     close.add_argument("--tenant", type=_tenant_id, help="only this tenant")
+    close.add_argument("--send", action="store_true", help="mail each invoice issued now to its billing address")
     close.set_defaults(run=_invoice_close)
+    send = invoice_cmds.add_parser("send", help="mail issued invoices (PDF attached) to the billing addresses")
+    send.add_argument("period", type=_period, help="the month, YYYY-MM (Asia/Tokyo)")
+    send.add_argument("--tenant", type=_tenant_id, help="only this tenant")
+    send.set_defaults(run=_invoice_send)
+    pdf = invoice_cmds.add_parser("pdf", help="write a month's invoice as a PDF")
+    pdf.add_argument("tenant_id", type=_tenant_id)
+    pdf.add_argument("period", type=_period, help="the month, YYYY-MM (Asia/Tokyo)")
+    pdf.add_argument("file", type=Path)
+    pdf.set_defaults(run=_invoice_pdf)
 
 
 def _add_token_commands(groups: argparse._SubParsersAction[_Parser]) -> None:
@@ -249,6 +319,17 @@ def _add_user_commands(groups: argparse._SubParsersAction[_Parser]) -> None:
     password = user_cmds.add_parser("password", help="set a new password (also lifts a lock-out, ends sessions)")
     password.add_argument("user_id", type=_row_id("user id"))
     password.set_defaults(run=_user_password)
+    invite = user_cmds.add_parser("invite", help="a new user of a tenant, sent a one-time link that sets the password")
+    invite.add_argument("login", help="3-64 of a-z 0-9 . _ @ -")
+    invite.add_argument("--tenant", type=_tenant_id, required=True)
+    invite.add_argument("--product", choices=("coaching", "ivr"), required=True, help="coaching: an operator")
+    invite.add_argument("--name", default="", help="shown in the console and the audit log")
+    _base_url(invite)
+    invite.set_defaults(run=_user_invite)
+    reinvite = user_cmds.add_parser("reinvite", help="a new one-time link (earlier ones stop working)")
+    reinvite.add_argument("user_id", type=_row_id("user id"))
+    _base_url(reinvite)
+    reinvite.set_defaults(run=_user_reinvite)
 
 
 def main(argv: Sequence[str]) -> int:
@@ -417,8 +498,115 @@ async def _invoice_close(pool: asyncpg.Pool, args: argparse.Namespace, out: Text
             print(
                 f"tenant {tenant_id}: {issued.number} total {issued.total_yen:,} yen (tax {issued.tax_yen:,})", file=out
             )
+            if args.send:
+                refused += not await _mail_one(pool, args, tenant_id, out)
     if refused:
-        raise invoices.InvoiceRefused(f"{refused} of {len(ids)} invoices for {args.period} were not closed")
+        raise invoices.InvoiceRefused(f"{refused} of {len(ids)} invoices for {args.period} were not closed or sent")
+
+
+async def _mail_one(pool: asyncpg.Pool, args: argparse.Namespace, tenant_id: int, out: TextIO) -> bool:
+    """Mail one tenant's invoice; a refusal is printed, and False."""
+    terms = invoices.Terms.from_settings(args.settings)
+    try:
+        mailed = await invoice_mail.send(pool, _actor(), args.settings, tenant_id, args.period, terms)
+    except invoice_mail.NotMailed as exc:
+        print(f"tenant {tenant_id}: not sent: {exc}", file=out)
+        return False
+    print(f"tenant {tenant_id}: {mailed.number} sent to {mailed.sent_to}", file=out)
+    return True
+
+
+async def _invoice_send(pool: asyncpg.Pool, args: argparse.Namespace, out: TextIO) -> None:
+    """Mail the month's issued invoices; one refusal does not stop the others (exit 1 at the end)."""
+    ids = [args.tenant] if args.tenant else [t.tenant_id for t in await tenants.lines_overview(pool)]
+    failed = sum([not await _mail_one(pool, args, tenant_id, out) for tenant_id in ids])
+    if failed:
+        raise invoices.InvoiceRefused(f"{failed} of {len(ids)} invoices for {args.period} were not sent")
+
+
+async def _invoice_pdf(pool: asyncpg.Pool, args: argparse.Namespace, out: TextIO) -> None:
+    found = await invoice_service.invoice(
+        pool, _actor(), args.tenant_id, args.period, invoices.Terms.from_settings(args.settings)
+    )
+    args.file.write_bytes(invoice_pdf.to_pdf(found))
+    state = "issued" if found.status == "closed" else "a preview (the month is not closed)"
+    print(f"{found.number} ({state}) written to {args.file}", file=out)
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _model(model: type[M], values: dict[str, Any]) -> M:
+    """Options that the service's model refuses are a usage error, worded as the API words them."""
+    try:
+        return model.model_validate(values)
+    except ValidationError as exc:
+        raise Invalid.of(exc) from None
+
+
+def _link(args: argparse.Namespace, found: invites.Invitation, out: TextIO) -> None:
+    base = (args.base_url or f"http://{args.settings.http_host}:{args.settings.http_port}").rstrip("/")
+    when = _when(found.expires_at)
+    print(f"one-time link for {found.login} (user {found.user_id}), valid until {when}, shown only now:", file=out)
+    print(base + found.path, file=out)
+
+
+async def _tenant_onboard(pool: asyncpg.Pool, args: argparse.Namespace, out: TextIO) -> None:
+    first = (
+        None if args.invite is None else {"login": args.invite, "display_name": args.invite_name, "role": args.product}
+    )
+    body = _model(
+        Onboarding,
+        {
+            "name": args.name,
+            "product": args.product,
+            "number": args.number,
+            "lines": args.lines,
+            "forwarding": args.forwarding,
+            "billing_name": args.billing_name,
+            "billing_address": args.billing_address,
+            "billing_email": args.billing_email,
+            "first_user": first,
+        },
+    )
+    done = await tenant_service.onboard(pool, _actor(), body)
+    number = f", number {body.number} ({body.product})" if body.number else ""
+    print(f"created tenant {done.tenant_id} ({body.name}) with {body.lines} lines{number}", file=out)
+    if done.invitation is not None:
+        _link(args, done.invitation, out)
+
+
+async def _tenant_billing(pool: asyncpg.Pool, args: argparse.Namespace, out: TextIO) -> None:
+    body = BillingContactIn(billing_name=args.name, billing_address=args.address, billing_email=args.email)
+    await tenant_service.set_billing(pool, _actor(), args.tenant_id, body)
+    print(f"tenant {args.tenant_id}: billing contact set", file=out)
+
+
+async def _pool_add(pool: asyncpg.Pool, args: argparse.Namespace, out: TextIO) -> None:
+    await pool_service.add(pool, _actor(), PoolNumberIn(number=args.number, note=args.note))
+    print(f"number {args.number} added to the pool", file=out)
+
+
+async def _pool_list(pool: asyncpg.Pool, args: argparse.Namespace, out: TextIO) -> None:
+    rows = [
+        [n.number, f"tenant {n.tenant_id} ({n.product})" if n.tenant_id else "free", n.note or "-"]
+        for n in await number_pool.listing(pool, free_only=args.free)
+    ]
+    _table(out, ["NUMBER", "GIVEN TO", "NOTE"], rows, empty="no numbers in the pool")
+
+
+async def _pool_remove(pool: asyncpg.Pool, args: argparse.Namespace, out: TextIO) -> None:
+    await pool_service.remove(pool, _actor(), args.number)
+    print(f"number {args.number} retired from the pool", file=out)
+
+
+async def _user_invite(pool: asyncpg.Pool, args: argparse.Namespace, out: TextIO) -> None:
+    body = _model(InviteIn, {"login": args.login, "display_name": args.name, "role": args.product})
+    _link(args, await invites.invite(pool, _actor(), args.tenant, body), out)
+
+
+async def _user_reinvite(pool: asyncpg.Pool, args: argparse.Namespace, out: TextIO) -> None:
+    _link(args, await invites.reinvite(pool, _actor(), args.user_id), out)
 
 
 def _read_password() -> str:

@@ -309,7 +309,7 @@ def charge(base: str, token: str, call_uuid: str) -> str:
     )
     if record["caller_id"] is not None:
         caller = fetch(f"{api}/callers/{record['caller_id']}", token)
-        text += f"; {caller['name']}'s balance is now {caller['balance_yen']:,} yen"
+        text += f"; the balance of {caller['name']} is now {caller['balance_yen']:,} yen"
     return text
 
 

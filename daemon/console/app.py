@@ -12,6 +12,7 @@ from daemon.console import events, render
 from daemon.console.failures import console_failures
 from daemon.console.pages import (
     admin_nodes,
+    admin_numbers,
     admin_tenants,
     admin_users,
     audit,
@@ -24,6 +25,7 @@ from daemon.console.pages import (
     counsellors,
     groups,
     home,
+    invite,
     invoice_payments,
     invoices,
     ivr_flows,
@@ -40,6 +42,7 @@ from daemon.http.bad_requests import bounded_path_numbers, unreadable_bodies
 
 PAGES = (
     login.routes,
+    invite.routes,
     home.routes,
     board.routes,
     counsellors.routes,
@@ -54,6 +57,7 @@ PAGES = (
     audit.routes,
     admin_tenants.routes,
     admin_nodes.routes,
+    admin_numbers.routes,
     admin_users.routes,
     invoice_payments.routes,
     invoices.routes,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from http import HTTPStatus
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
@@ -29,6 +30,26 @@ _TITLES = {
 }
 
 
+# aiohttp's own refusals carry the English reason phrase ("Not Found"): a person reads these instead.
+_MESSAGES = {
+    400: "送信された内容を読み取れませんでした。ページを読み込み直してからもう一度お試しください。",
+    404: "お探しのページは見つかりませんでした。アドレスをご確認ください。",
+    405: "このページではその操作はできません。",
+    413: "送信されたデータが大きすぎます。",
+}
+
+
+def _reason(exc: web.HTTPException) -> str:
+    """Our own Japanese reason, or a Japanese sentence in place of the standard English phrase."""
+    try:
+        standard = HTTPStatus(exc.status).phrase
+    except ValueError:
+        standard = ""
+    if exc.reason and exc.reason != standard:
+        return exc.reason
+    return _MESSAGES.get(exc.status, "リクエストを処理できませんでした。")
+
+
 def failure(request: web.Request, status: int, message: str) -> web.Response:
     title = _TITLES.get(status, "エラーが発生しました")
     return page(request, "error.html", {"title": title, "message": message, "status": status}, status=status)
@@ -51,7 +72,7 @@ async def console_failures(request: web.Request, handler: Handler) -> web.Stream
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
-        return failure(request, exc.status, exc.reason)
+        return failure(request, exc.status, _reason(exc))
     except db_errors.DB_UNAVAILABLE as exc:
         _log.error("console_db_unavailable", path=request.path, error=repr(exc))
         return failure(request, 503, "データベースに接続できません。しばらくしてからもう一度お試しください。")

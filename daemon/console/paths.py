@@ -5,7 +5,8 @@ from __future__ import annotations
 PREFIX = "/console"
 LOGIN = f"{PREFIX}/login"
 STATIC = f"{PREFIX}/static"
-OPEN = (LOGIN, STATIC + "/")  # reachable without a session
+INVITE = f"{PREFIX}/invite/"  # + the one-time token: sets a new user's password
+OPEN = (LOGIN, STATIC + "/", INVITE)  # reachable without a session
 
 
 def is_console_path(path: str) -> bool:
@@ -13,4 +14,4 @@ def is_console_path(path: str) -> bool:
 
 
 def is_open(path: str) -> bool:
-    return path == LOGIN or path.startswith(STATIC + "/")
+    return path == LOGIN or path.startswith((STATIC + "/", INVITE))

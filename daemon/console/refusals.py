@@ -32,6 +32,8 @@ CONFLICTS: dict[str, tuple[str, str]] = {
     ),
     "group_code_taken": ("code", "このコードはほかのグループで使われています"),
     "login_taken": ("login", "このログインIDはすでに使われています"),
+    "pool_number_taken": ("number", "この番号はすでに番号在庫にあります"),
+    "number_assigned": ("", "この番号はテナントに割り当て中です。先にテナントの画面で割り当てを外してください。"),
     "insufficient_funds": ("", "残高（後払いの場合は与信枠）が足りないため記帳できません。"),
     "balance_too_large": ("", "残高の上限を超えるため記帳できません。"),
     "refund_exceeds_charge": ("", "返金額がこの課金の残り（課金額から返金済みを引いた額）を超えています。"),
@@ -47,6 +49,14 @@ RULES: tuple[tuple[str, str], ...] = (
     ("the same number is listed twice", "同じ電話番号が二度入力されています"),
     ("a prepaid balance cannot be negative", "残高がマイナスのため前払いに変更できません。先に精算してください"),
     ("phone number", "電話番号の形式が正しくありません（例: 09012345678）"),
+    ("only a month that is over can be closed", "終わっていない月の請求書は確定できません（翌月1日から確定できます）"),
+    ("is closed already", "この月の請求書はすでに確定しています"),
+    (
+        "the issuer is not configured",
+        "請求書の発行者（CALLD_INVOICE_ISSUER_NAME・CALLD_INVOICE_REGISTRATION_NUMBER）が未設定です",
+    ),
+    ("have no charge yet", "料金が確定していない転送通話があります。通話の料金が確定してから確定してください"),
+    ("had no contract in", "この月は契約がありません"),
 )
 
 

@@ -18,6 +18,7 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
+from daemon.console import done
 from daemon.console.viewer import VIEWER
 from daemon.services.values import TOKYO
 
@@ -59,7 +60,12 @@ def duration(seconds: int | None) -> str:
 def _globals(request: web.Request) -> dict[str, Any]:
     """What base.html needs on every page: who is looking and their CSRF token."""
     viewer = request.get(VIEWER)
-    return {"viewer": viewer, "csrf": viewer.csrf_token if viewer else "", "path": request.path}
+    return {
+        "viewer": viewer,
+        "csrf": viewer.csrf_token if viewer else "",
+        "path": request.path,
+        "done": done.message(request),
+    }
 
 
 def setup(app: web.Application) -> None:
@@ -81,9 +87,14 @@ def page(
         template, request, {**_globals(request), **(context or {})}, status=status
     )
     response.headers["Cache-Control"] = "no-store"
+    done.shown(request, response)
     return response
 
 
-def see_other(location: str) -> web.HTTPSeeOther:
-    """After a POST: 303 to the page that shows the result (a reload does not post again)."""
-    return web.HTTPSeeOther(location)
+def see_other(location: str, done_key: str = "") -> web.HTTPSeeOther:
+    """After a POST: 303 to the page that shows the result (a reload does not post again);
+    with ``done_key``, that page says what was done (:mod:`daemon.console.done`)."""
+    response = web.HTTPSeeOther(location)
+    if done_key:
+        done.remember(response, done_key)
+    return response

@@ -1,9 +1,10 @@
 """The demo shop of ``make run``: created once, in one transaction, left alone afterwards.
 
 Tenant "demo" with 2 lines on 0312345678 (Coaching Dial); a prepaid caller
-09012345678 with 3,000 yen; counsellor "demo counsellor" reached at
+09012345678 (山田太郎) with 3,000 yen; counsellor 星野ひかり reached at
 ``sofia/external/08011112222@127.0.0.1:5090`` (a SIPp UAS on loopback, as in the
-FreeSWITCH captures), on duty, in group code 1 at 300 yen a minute.
+FreeSWITCH captures), on duty, in group code 1 (恋愛相談) at 300 yen a minute.
+People read these names in the console: they are Japanese, like the real ones.
 
 The shop is found by an existence check under an advisory lock (nodes may start
 together), never by a caught unique violation: a failed INSERT would still
@@ -57,11 +58,11 @@ async def _create(pool: asyncpg.Pool) -> int:
     tenant_id = await tenants.create_tenant(pool, NAME, 2)
     await tenants.add_number(pool, tenant_id, NUMBER, "coaching")
     caller = await callers.create(
-        pool, tenant_id, name="demo caller", billing="prepaid", payment_method="bank_transfer", numbers=[CALLER]
+        pool, tenant_id, name="山田太郎", billing="prepaid", payment_method="bank_transfer", numbers=[CALLER]
     )
-    await ledger.post(pool, tenant_id, caller, "deposit", 3000, memo="demo", idempotency_key="demo-opening")
+    await ledger.post(pool, tenant_id, caller, "deposit", 3000, memo="デモ用の初回入金", idempotency_key="demo-opening")
     counsellor = await counsellors.create(
-        pool, tenant_id, name="demo counsellor", dial_string="sofia/external/08011112222@127.0.0.1:5090"
+        pool, tenant_id, name="星野ひかり", dial_string="sofia/external/08011112222@127.0.0.1:5090"
     )
-    await groups.create(pool, tenant_id, code="1", name="demo group", rate_yen_per_min=300, members=[counsellor])
+    await groups.create(pool, tenant_id, code="1", name="恋愛相談", rate_yen_per_min=300, members=[counsellor])
     return tenant_id

@@ -1,5 +1,9 @@
 """The admin API: tenants, their line counts, their numbers and call safety (bearer token, see auth.py).
 
+Onboarding, as in the console: ``POST /api/v1/onboardings`` (tenant, billing
+contact, a pool number, lines, add-on and the first user's one-time link in one
+transaction), the pool of our 03 numbers, billing contacts and invitations.
+
 Handlers only translate: the operations (check, write, audit, one transaction)
 are :mod:`daemon.services.tenants`', reads the repository's; unknown ids
 surface as 404 and duplicates as 409 through the error middleware.
@@ -16,11 +20,21 @@ from daemon.http.call_safety_models import CallSafety, ForwardGuardUpdate, Inter
 from daemon.http.context import pool_of
 from daemon.http.errors import ApiError
 from daemon.http.models import ErrorDetail, LinesChanged, NumberAssigned, NumberOut, Tenant, TenantList
+from daemon.http.onboarding_models import (
+    BillingContactOut,
+    InvitationOut,
+    NumberPool,
+    Onboarded,
+    PoolNumberOut,
+)
 from daemon.http.registry import RouteTable, json_response
-from daemon.repositories import contracts, forwarding, tenants
+from daemon.repositories import billing_contacts, contracts, forwarding, number_pool, tenants
 from daemon.rules.numbers import normalise_number
+from daemon.services import invites
+from daemon.services import number_pool as pool_service
 from daemon.services import tenants as service
 from daemon.services.inputs import LinesUpdate, NumberCreate, TenantCreate
+from daemon.services.tenant_models import BillingContactIn, InviteIn, Onboarding, PoolNumberIn
 from daemon.services.values import MAX_TENANT_ID
 
 routes = RouteTable()
@@ -169,3 +183,107 @@ async def set_forward_guard(request: web.Request, body: ForwardGuardUpdate) -> C
     guard = forwarding.Guard(body.max_legs, body.max_minutes_per_day)
     await contracts.set_forward_guard(pool_of(request), tenant_id, guard, actor=actor_of(request))
     return await _safety(request, tenant_id)
+
+
+# Onboarding.
+
+
+def _invitation(request: web.Request, found: invites.Invitation) -> InvitationOut:
+    url = str(request.url.origin()) + found.path
+    return InvitationOut(user_id=found.user_id, login=found.login, url=url, expires_at=found.expires_at)
+
+
+async def _billing(request: web.Request, tenant_id: int) -> BillingContactOut:
+    found = await billing_contacts.get(pool_of(request), tenant_id)
+    return BillingContactOut(
+        tenant_id=tenant_id, billing_name=found.name, billing_address=found.address, billing_email=found.email
+    )
+
+
+@routes.route(
+    "POST",
+    "/api/v1/onboardings",
+    summary="Onboard a customer in one step: tenant, billing contact, a pool number, lines, add-on, first user",
+    body=Onboarding,
+    response=Onboarded,
+    status=201,
+    errors=(404, 409),
+)
+async def onboard(request: web.Request, body: Onboarding) -> web.Response:
+    done = await service.onboard(pool_of(request), actor_of(request), body)
+    tenant = _tenant(await tenants.get_tenant(pool_of(request), done.tenant_id))
+    answer = Onboarded(
+        tenant=tenant,
+        billing=await _billing(request, done.tenant_id),
+        invitation=None if done.invitation is None else _invitation(request, done.invitation),
+    )
+    response = json_response(answer, 201)
+    response.headers[hdrs.LOCATION] = str(request.app.router["get_tenant"].url_for(tenant_id=str(done.tenant_id)))
+    response.headers[hdrs.CACHE_CONTROL] = "no-store"
+    return response
+
+
+@routes.route(
+    "PUT",
+    r"/api/v1/tenants/{tenant_id:\d+}/billing",
+    summary="Set the invoice's addressee and address and where invoices are e-mailed",
+    body=BillingContactIn,
+    response=BillingContactOut,
+    errors=(404,),
+)
+async def set_billing(request: web.Request, body: BillingContactIn) -> BillingContactOut:
+    tenant_id = _tenant_id(request)
+    await service.set_billing(pool_of(request), actor_of(request), tenant_id, body)
+    return await _billing(request, tenant_id)
+
+
+@routes.route(
+    "POST",
+    r"/api/v1/tenants/{tenant_id:\d+}/invitations",
+    summary="Invite a console user of the tenant: a one-time link that sets the password (7 days)",
+    body=InviteIn,
+    response=InvitationOut,
+    status=201,
+    errors=(404, 409),
+)
+async def invite(request: web.Request, body: InviteIn) -> web.Response:
+    found = await invites.invite(pool_of(request), actor_of(request), _tenant_id(request), body)
+    response = json_response(_invitation(request, found), 201)
+    response.headers[hdrs.CACHE_CONTROL] = "no-store"
+    return response
+
+
+@routes.route(
+    "GET",
+    "/api/v1/number_pool",
+    summary="Our 03 numbers: free ones and whom the others are given to",
+    response=NumberPool,
+)
+async def list_pool(request: web.Request) -> NumberPool:
+    found = await number_pool.listing(pool_of(request))
+    return NumberPool(numbers=[PoolNumberOut.model_validate(n, from_attributes=True) for n in found])
+
+
+@routes.route(
+    "POST",
+    "/api/v1/number_pool",
+    summary="Add one of our 03 numbers to the pool",
+    body=PoolNumberIn,
+    response=PoolNumberOut,
+    status=201,
+    errors=(409,),
+)
+async def add_to_pool(request: web.Request, body: PoolNumberIn) -> web.Response:
+    added_at = await pool_service.add(pool_of(request), actor_of(request), body)
+    return json_response(PoolNumberOut(number=body.number, note=body.note, added_at=added_at, tenant_id=None), 201)
+
+
+@routes.route(
+    "DELETE",
+    "/api/v1/number_pool/{number}",
+    summary="Retire a free number from the pool (one given to a tenant: 409)",
+    status=204,
+    errors=(404, 409, 422),
+)
+async def remove_from_pool(request: web.Request) -> None:
+    await pool_service.remove(pool_of(request), actor_of(request), _number(request))

@@ -3,8 +3,9 @@
     PUT  /api/v1/tenants/{id}/forwarding                    {"enabled": true|false}
     GET  /api/v1/tenants/{id}/contract                      every change of lines and add-on
     GET  /api/v1/tenants/{id}/invoices                      closed invoices
-    GET  /api/v1/tenants/{id}/invoices/{YYYY-MM}[.csv|.html] the stored invoice, or a preview of an open month
+    GET  /api/v1/tenants/{id}/invoices/{YYYY-MM}[.csv|.html|.pdf] the stored invoice, or a preview of an open month
     POST /api/v1/tenants/{id}/invoices/{YYYY-MM}/close      issue a month that is over (stored once)
+    POST /api/v1/tenants/{id}/invoices/{YYYY-MM}/send       mail an issued invoice, PDF attached, to the billing address
     POST /api/v1/tenants/{id}/invoices/{YYYY-MM}/adjustments a correction line of an open month
 
 Handlers translate only: the operations are :mod:`daemon.services.invoices` and
@@ -23,9 +24,9 @@ from daemon.http.errors import ApiError
 from daemon.http.models import ErrorDetail
 from daemon.http.registry import RouteTable, json_response
 from daemon.repositories.invoices import Terms
-from daemon.rules.billing import invoice_render
+from daemon.rules.billing import invoice_pdf, invoice_render
 from daemon.rules.billing.invoice import Invoice, Period
-from daemon.services import invoices, tenants
+from daemon.services import invoice_mail, invoices, tenants
 from daemon.services.invoice_models import (
     AdjustmentCreate,
     AdjustmentOut,
@@ -34,6 +35,7 @@ from daemon.services.invoice_models import (
     ForwardingChanged,
     ForwardingUpdate,
     InvoiceList,
+    InvoiceMailed,
     InvoiceSummary,
 )
 
@@ -138,6 +140,33 @@ async def invoice_html(request: web.Request) -> web.Response:
         charset="utf-8",
         headers={"Content-Security-Policy": invoice_render.HTML_POLICY},
     )
+
+
+@routes.route(
+    "GET", MONTH + ".pdf", summary="A month's invoice as a PDF (Japanese font embedded)", errors=(404, 409, 422)
+)
+async def invoice_as_pdf(request: web.Request) -> web.Response:
+    found = await _invoice(request)
+    return web.Response(
+        body=invoice_pdf.to_pdf(found),
+        content_type="application/pdf",
+        headers={hdrs.CONTENT_DISPOSITION: f'attachment; filename="{invoice_mail.filename(found)}"'},
+    )
+
+
+@routes.route(
+    "POST",
+    MONTH + "/send",
+    summary="Mail an issued invoice, its PDF attached, to the tenant's billing e-mail address",
+    response=InvoiceMailed,
+    errors=(404, 409, 422),
+)
+async def send_invoice(request: web.Request) -> InvoiceMailed:
+    tenant_id, period = _tenant_id(request), _period(request)
+    mailed = await invoice_mail.send(
+        pool_of(request), actor_of(request), settings_of(request), tenant_id, period, _terms(request)
+    )
+    return InvoiceMailed(number=mailed.number, sent_to=mailed.sent_to, sent_at=mailed.sent_at)
 
 
 @routes.route(

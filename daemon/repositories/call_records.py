@@ -132,7 +132,7 @@ async def finish(
                     record["caller_id"],
                     cost,
                     call_uuid=call_uuid,
-                    memo=f"{billed} s at {record['rate_yen_per_min']} yen/min",
+                    memo=f"{billed}秒・{record['rate_yen_per_min']:,}円/分",
                 )
         await conn.execute(
             "UPDATE call_records SET state = 'ended', end_us = $2, billed_seconds = $3, charge_yen = $4,"

@@ -79,12 +79,18 @@ def _today(now: datetime) -> date:
     return now.astimezone(JST).date()
 
 
-async def _tenant_name(conn: Conn, tenant_id: int, *, lock: bool) -> str:
-    sql = "SELECT name FROM tenants WHERE id = $1" + (" FOR NO KEY UPDATE" if lock else "")
-    name: str | None = await conn.fetchval(sql, tenant_id)
-    if name is None:
+@dataclass(frozen=True, slots=True)
+class _Addressee:
+    name: str  # the billing name, else the tenant's name
+    address: str
+
+
+async def _tenant_name(conn: Conn, tenant_id: int, *, lock: bool) -> _Addressee:
+    sql = "SELECT COALESCE(NULLIF(billing_name, ''), name) AS name, billing_address FROM tenants WHERE id = $1"
+    row = await conn.fetchrow(sql + (" FOR NO KEY UPDATE" if lock else ""), tenant_id)
+    if row is None:
         raise NotFound(f"no tenant with id {tenant_id}")
-    return name
+    return _Addressee(row["name"], row["billing_address"])
 
 
 async def _forwarded(conn: Conn, tenant_id: int, period: Period) -> tuple[ForwardingUsage, int]:
@@ -122,7 +128,7 @@ async def _stored(conn: Conn, tenant_id: int, period: Period) -> Invoice | None:
 async def _compute(
     conn: Conn,
     tenant_id: int,
-    addressee: str,
+    addressee: _Addressee,
     period: Period,
     terms: Terms,
     now: datetime,
@@ -135,7 +141,8 @@ async def _compute(
     adjustments = [*await _adjustments(conn, tenant_id, period), *extra]
     invoice = build_invoice(
         tenant_id=tenant_id,
-        addressee=addressee,
+        addressee=addressee.name,
+        addressee_address=addressee.address,
         period=period,
         history=history,
         forwarded=forwarded,

@@ -6,6 +6,9 @@
   (a caller's, a counsellor's, a service number): ``+81`` accepted and
   normalised, then checked: 10 digits (``03…``, ``06…``, ``0120…``) or 11
   (``050``/``070``/``080``/``090``/``0800``…).
+* :func:`loose_number` -- what a person types into a form (``03-1234-5678``,
+  ``０３ １２３４ ５６７８``, ``(03)1234-5678``): hyphens, spaces and brackets
+  dropped, full-width digits made ASCII, before the checks above.
 * :func:`normalise_dialled_number` -- a number we ring (a counsellor's phone):
   the same, and allowed by the destination policy (:mod:`daemon.rules.destinations`).
 
@@ -16,6 +19,7 @@ API and the CLI report them word for word.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from pydantic_core import PydanticCustomError
 
@@ -41,6 +45,32 @@ def national(number: str) -> str | None:
     return number
 
 
+# Hyphens and dashes people type between digit groups (ASCII, full-width, Japanese long vowel mark), and brackets.
+_SEPARATORS = re.compile(r"[\s\-‐‑‒–—―−ー()]")
+
+
+def loose_number(value: str) -> str:
+    """A number as a person types it, in the form the checks read: ``０３-1234 5678`` → ``0312345678``.
+
+    Only separators go and full-width characters become ASCII (NFKC); anything
+    else stays, so :func:`normalise_number` still names what is wrong.
+    """
+    return _SEPARATORS.sub("", unicodedata.normalize("NFKC", value))
+
+
+def loose_numbers(text: str) -> list[str]:
+    """Several numbers typed in one field, one a line or separated by commas (or by spaces
+    between whole numbers): each as :func:`loose_number` reads it.  ``03 1234 5678`` is one."""
+    found: list[str] = []
+    for piece in re.split(r"[\n,、;]+", text):
+        parts = piece.split()
+        if len(parts) > 1 and all(len(loose_number(p)) >= 10 for p in parts):
+            found.extend(loose_number(p) for p in parts)
+        elif piece.strip():
+            found.append(loose_number(piece))
+    return found
+
+
 def strip_country_code(value: str) -> str:
     value = value.strip()
     return "0" + value[3:] if value.startswith("+81") else value
@@ -62,27 +92,43 @@ def normalise_number(value: str) -> str:
             "phone_number",
             "a phone number has digits only, without hyphens or spaces:"
             " national form 0312345678 or international form +81312345678",
+            {"japanese": "電話番号に数字以外の文字があります（例: 03-1234-5678、+81312345678）"},
         )
     if len(number) not in (10, 11) or number[0] != "0" or number[1] == "0":
         raise PydanticCustomError(
             "phone_number",
             "{number} is not a Japanese phone number: it must have 10 or 11 digits and start with 0"
             " (e.g. 0312345678, 0120123456, 08001234567) or with +81",
-            {"number": number},
+            {
+                "number": number,
+                "japanese": f"{number} は日本の電話番号ではありません。0から始まる10桁か11桁で入力してください"
+                "（例: 0312345678、09012345678）",
+            },
         )
     eleven = number.startswith(ELEVEN_DIGIT_PREFIXES)
     if eleven and len(number) != 11:
         raise PydanticCustomError(
             "phone_number",
             "{number} has {length} digits, but numbers starting with {prefix} have 11",
-            {"number": number, "length": len(number), "prefix": number[:3]},
+            {
+                "number": number,
+                "length": len(number),
+                "prefix": number[:3],
+                "japanese": f"{number} は{len(number)}桁です。{number[:3]}で始まる番号は11桁です",
+            },
         )
     if not eleven and len(number) != 10:
         raise PydanticCustomError(
             "phone_number",
             "{number} has {length} digits, but numbers starting with {prefix} have 10"
             " (only 020, 050, 060, 070, 080 and 090 numbers have 11)",
-            {"number": number, "length": len(number), "prefix": number[:3]},
+            {
+                "number": number,
+                "length": len(number),
+                "prefix": number[:3],
+                "japanese": f"{number} は{len(number)}桁です。{number[:3]}で始まる番号は10桁です"
+                "（11桁は020・050・060・070・080・090で始まる番号だけです）",
+            },
         )
     return number
 

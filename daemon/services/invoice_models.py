@@ -101,3 +101,9 @@ class InvoiceSummary(_Out):
 class InvoiceList(_Out):
     tenant_id: int
     invoices: list[InvoiceSummary] = Field(description="closed invoices, oldest first")
+
+
+class InvoiceMailed(_Out):
+    number: str
+    sent_to: str = Field(description="the tenant's billing e-mail address")
+    sent_at: datetime

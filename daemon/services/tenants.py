@@ -6,14 +6,19 @@ tenant's own users and tokens are refused with :class:`Forbidden`.
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
+
 import asyncpg
 
-from daemon.repositories import contracts, tenants
+from daemon.repositories import billing_contacts, contracts, number_pool, tenants
+from daemon.repositories.billing_contacts import BillingContact
 from daemon.repositories.tenants import NumberAssignment
 from daemon.services.actor import Actor
 from daemon.services.change import change
 from daemon.services.errors import NotFound, coded
 from daemon.services.inputs import LinesUpdate, NumberCreate, TenantCreate
+from daemon.services.invites import Invitation, invite_in
+from daemon.services.tenant_models import BillingContactIn, Onboarding
 
 
 def _target(tenant_id: int) -> str:
@@ -94,3 +99,60 @@ async def set_forwarding(pool: asyncpg.Pool, actor: Actor, tenant_id: int, enabl
             after={"forwarding": enabled},
         )
     return previous
+
+
+def _contact(body: BillingContactIn) -> BillingContact:
+    return BillingContact(body.billing_name, body.billing_address, body.billing_email)
+
+
+async def set_billing(pool: asyncpg.Pool, actor: Actor, tenant_id: int, body: BillingContactIn) -> None:
+    """The invoice's addressee and address, and where invoices are mailed (from the next invoice issued)."""
+    actor.require_platform()
+    async with change(pool, actor) as c:
+        before = await billing_contacts.set_contact(c.pool, tenant_id, _contact(body))
+        await c.record(
+            "tenant.billing",
+            tenant_id=tenant_id,
+            target=_target(tenant_id),
+            before=asdict(before),
+            after=asdict(_contact(body)),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Onboarded:
+    tenant_id: int
+    invitation: Invitation | None
+
+
+async def onboard(pool: asyncpg.Pool, actor: Actor, body: Onboarding) -> Onboarded:
+    """A new customer in one transaction: all of it, or (a number taken meanwhile, a login taken) nothing."""
+    actor.require_platform()
+    async with change(pool, actor) as c:
+        with coded("tenant_name_taken"):
+            tenant_id = await tenants.create_tenant(c.pool, body.name, body.lines)
+        await billing_contacts.set_contact(c.pool, tenant_id, _contact(body))
+        if body.number is not None:
+            with coded("number_taken"):
+                await number_pool.require_free(c.pool, body.number)
+                await tenants.add_number(c.pool, tenant_id, body.number, body.product)
+        if body.forwarding:
+            await contracts.set_forwarding(c.pool, tenant_id, True)
+        invitation = None if body.first_user is None else await invite_in(c, tenant_id, body.first_user)
+        await c.record(
+            "tenant.onboard",
+            tenant_id=tenant_id,
+            target=_target(tenant_id),
+            after={
+                "name": body.name,
+                "product": body.product,
+                "number": body.number,
+                "lines": body.lines,
+                "forwarding": body.forwarding,
+                "billing_name": body.billing_name,
+                "billing_address": body.billing_address,
+                "billing_email": body.billing_email,
+                "first_user": None if invitation is None else invitation.login,
+            },
+        )
+    return Onboarded(tenant_id, invitation)

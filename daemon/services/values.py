@@ -41,18 +41,20 @@ def _check_text(value: str, what: str, *, required: bool) -> str:
     """The one rule for names and labels: trimmed, NFC, at most 200 characters, no controls."""
     text = unicodedata.normalize("NFC", value.strip())
     if required and not text:
-        raise PydanticCustomError("text", "the {what} must not be empty or only spaces", {"what": what})
+        raise PydanticCustomError(
+            "text", "the {what} must not be empty or only spaces", {"what": what, "japanese": "入力してください"}
+        )
     if len(text) > MAX_NAME:
         raise PydanticCustomError(
             "text",
             "the {what} has {length} characters; at most {max} are allowed",
-            {"what": what, "length": len(text), "max": MAX_NAME},
+            {"what": what, "length": len(text), "max": MAX_NAME, "japanese": f"{MAX_NAME}文字以内で入力してください"},
         )
     if any(unicodedata.category(ch) in _FORBIDDEN_IN_NAMES for ch in text):
         raise PydanticCustomError(
             "text",
             "the {what} must not contain control characters (tabs, newlines, invisible formatting)",
-            {"what": what},
+            {"what": what, "japanese": "タブ・改行・見えない制御文字は使えません"},
         )
     return text
 

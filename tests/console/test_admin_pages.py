@@ -34,7 +34,7 @@ async def test_a_lines_change_is_applied_audited_and_shown_in_the_history(
     url = f"/console/admin/tenants/{console.a.tenant_id}"
     await b.get(url)
     page = await b.post(url + "/lines", {"lines": "５"})
-    assert page.status == 200 and page.url.endswith(url)
+    assert page.status == 200 and page.url.endswith(url) and page.has("回線数を変更しました。")
     assert (await tenants.get_tenant(pool, console.a.tenant_id)).lines == 5
     assert [c.lines for c in await contracts.changes(pool, console.a.tenant_id)] == [2, 5]
     row = (await audit.recent(pool))[0]

@@ -50,3 +50,18 @@ def test_actors_and_unknown_actions_still_read() -> None:
     odd = _row("something.new", "widget 5", {"x": 1}, {"x": 2})
     assert audit_words.sentence(odd) == "widget 5：操作「something.new」を行いました"
     assert [(c.field, c.before, c.after) for c in audit_words.lines(odd)] == [("x", "1", "2")]
+
+
+def test_onboarding_and_invoice_mail_read_in_japanese() -> None:
+    after = {"name": "さくら歯科", "product": "ivr", "billing_name": "さくら会", "first_user": "sakura"}
+    row = _row("tenant.onboard", "tenant 7", None, after, login="platform")
+    assert audit_words.sentence(row) == "テナント #7：お客様を登録しました"
+    assert [(c.field, c.after) for c in audit_words.lines(row)] == [
+        ("名前", "さくら歯科"),
+        ("サービス", "IVR"),
+        ("請求書の宛名", "さくら会"),
+        ("最初の利用者", "sakura"),
+    ]
+    mailed = _row("invoice.mail", "invoice INV-7-202603", None, {"sent_to": "a@b.jp"}, login="platform")
+    assert audit_words.sentence(mailed).endswith("請求書をメールで送付しました")
+    assert [(c.field, c.after) for c in audit_words.lines(mailed)] == [("送付先", "a@b.jp")]

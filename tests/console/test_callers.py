@@ -89,7 +89,7 @@ async def test_bad_input_is_said_in_japanese_and_changes_nothing(console: Consol
     )
     assert taken.status == 409 and taken.has("既に別の利用者に登録されています")
     rules = (
-        ({"numbers": "090-1234-5678"}, "電話番号の形式が正しくありません"),
+        ({"numbers": "090-1234-567"}, "0901234567 は10桁です。090で始まる番号は11桁です"),  # hyphens are fine
         ({"payment_method": "card"}, "カード払いの利用者は後払いにしてください"),
         ({"credit_limit_yen": "1000"}, "与信枠は後払いの利用者にだけ設定できます"),
         ({"numbers": "09011112222\n09011112222"}, "同じ電話番号が二度入力されています"),

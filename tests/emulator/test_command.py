@@ -75,7 +75,7 @@ async def test_a_demo_call_from_the_readme(start_daemon: DaemonFactory, pool: as
     assert balance == 3000 - record["charge_yen"]
     assert lines[-1] == (
         f"charge: {record['charge_yen']} yen for {record['billed_seconds']} billed seconds (ended by caller);"
-        f" demo caller's balance is now {balance:,} yen"
+        f" the balance of 山田太郎 is now {balance:,} yen"
     )
 
 

@@ -113,7 +113,7 @@ async def create_user(request: web.Request) -> web.StreamResponse:
         return await _list(request, values=kept, errors=form_errors(exc), status=422)
     except NotFound:
         return await _list(request, values=kept, errors={"tenant_id": "そのテナントはありません"}, status=422)
-    raise see_other(user_url(user_id))
+    raise see_other(user_url(user_id), "user.create")
 
 
 async def _detail(
@@ -144,7 +144,7 @@ async def unlock(request: web.Request) -> web.StreamResponse:
     require(request, ADMIN)
     user_id = path_id(request, "user_id")
     await users.unlock_user(pool_of(request), actor_of(request), user_id)
-    raise see_other(user_url(user_id))
+    raise see_other(user_url(user_id), "user.unlock")
 
 
 @routes.post(LIST + r"/{user_id:\d+}/password")
@@ -156,4 +156,4 @@ async def set_password(request: web.Request) -> web.StreamResponse:
     if errors:
         return await _detail(request, user.id, errors=errors, status=422)
     await users.set_password(pool_of(request), actor_of(request), user.id, password)
-    raise see_other(user_url(user.id))
+    raise see_other(user_url(user.id), "user.password")

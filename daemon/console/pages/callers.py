@@ -7,7 +7,6 @@ nor written to the audit log (only that it was reset).
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from aiohttp import web
@@ -23,6 +22,7 @@ from daemon.console.viewer import OPERATOR, tenant_scope
 from daemon.http.context import pool_of
 from daemon.repositories import callers, ledger
 from daemon.repositories.callers import CallerRow
+from daemon.rules.numbers import loose_numbers
 from daemon.services import callers as service
 from daemon.services.callers import settings
 from daemon.services.errors import Conflict, Invalid
@@ -31,7 +31,6 @@ from daemon.services.inputs import CallerIn
 routes = web.RouteTableDef()
 CALLERS = f"{PREFIX}/callers"
 ID = r"{id:\d{1,18}}"
-_SPLIT = re.compile(r"[\s,、]+")
 
 
 def _values(row: CallerRow) -> dict[str, str]:
@@ -47,7 +46,7 @@ def _read(values: dict[str, str], *, with_pin: bool) -> CallerIn:
     body: dict[str, Any] = {
         "name": values.get("name", ""),
         "furigana": values.get("furigana", ""),
-        "numbers": [n for n in _SPLIT.split(values.get("numbers", "")) if n],
+        "numbers": loose_numbers(values.get("numbers", "")),  # 03-1234-5678, full-width digits …
         "billing": values.get("billing", ""),
         "payment_method": values.get("payment_method", ""),
         "credit_limit_yen": forms.number(values.get("credit_limit_yen"), "credit_limit_yen"),
@@ -99,7 +98,7 @@ async def create(request: web.Request) -> web.StreamResponse:
         return _form(request, values, exc.errors, status=422)
     except (Conflict, Invalid) as exc:
         return _form(request, values, form_errors(exc), status=status_of(exc))
-    raise see_other(f"{CALLERS}/{caller_id}")
+    raise see_other(f"{CALLERS}/{caller_id}", "caller.create")
 
 
 @routes.get(f"{CALLERS}/{ID}")
@@ -130,7 +129,7 @@ async def update(request: web.Request) -> web.StreamResponse:
         return _form(request, values, exc.errors, caller_id=old.id, status=422)
     except (Conflict, Invalid) as exc:
         return _form(request, values, form_errors(exc), caller_id=old.id, status=status_of(exc))
-    raise see_other(f"{CALLERS}/{old.id}")
+    raise see_other(f"{CALLERS}/{old.id}", "caller.update")
 
 
 @routes.post(f"{CALLERS}/{ID}/pin")
@@ -149,4 +148,4 @@ async def reset_pin(request: web.Request) -> web.StreamResponse:
         shown = {"pin": errors.get("pin") or " ".join(errors.values())}
         context = {"who": who, "entries": entries, "errors": shown, "notice": ""}
         return page(request, "callers_detail.html", context, status=422)
-    raise see_other(f"{CALLERS}/{who.id}")
+    raise see_other(f"{CALLERS}/{who.id}", "caller.pin")

@@ -21,6 +21,7 @@ from daemon.console.render import page, see_other
 from daemon.console.viewer import OPERATOR, tenant_scope
 from daemon.http.context import pool_of
 from daemon.repositories import board, counsellors
+from daemon.rules.numbers import loose_number
 from daemon.services import counsellors as service
 from daemon.services.counsellors import settings
 from daemon.services.errors import Conflict, Invalid
@@ -66,7 +67,8 @@ def _read(values: dict[str, str], *, on_duty: bool | None = None, overridden: bo
     A phone number is required unless the admin set a dial string (``overridden``).
     """
     duty = values.get("on_duty") == "on" if on_duty is None else on_duty
-    body = parse(CounsellorIn, {**values, "on_duty": ""}, NUMERIC).model_copy(update={"on_duty": duty})
+    typed = {**values, "on_duty": "", "phone_number": loose_number(values.get("phone_number", ""))}
+    body = parse(CounsellorIn, typed, NUMERIC).model_copy(update={"on_duty": duty})
     if body.phone_number is None and not overridden:
         raise FormErrors({"phone_number": "電話番号を入力してください"})
     return body
@@ -94,7 +96,7 @@ async def create(request: web.Request) -> web.StreamResponse:
         return _form(request, values, exc.errors, status=422)
     except (Conflict, Invalid) as exc:
         return _form(request, values, form_errors(exc), status=422)
-    raise see_other(LIST)
+    raise see_other(LIST, "counsellor.create")
 
 
 @routes.get(ONE)
@@ -120,7 +122,7 @@ async def update(request: web.Request) -> web.StreamResponse:
         return _form(request, values, exc.errors, counsellor_id, status=422)
     except (Conflict, Invalid) as exc:
         return _form(request, values, form_errors(exc), counsellor_id, status=422)
-    raise see_other(LIST)
+    raise see_other(LIST, "counsellor.update")
 
 
 @routes.post(ONE + "/duty")
@@ -129,7 +131,7 @@ async def duty(request: web.Request) -> web.StreamResponse:
     counsellor_id = _id(request)
     on_duty = (await fields(request)).get("on_duty") == "1"
     await service.set_duty(pool_of(request), actor_of(request), tenant, counsellor_id, on_duty)
-    raise see_other(LIST)
+    raise see_other(LIST, "counsellor.duty")
 
 
 @routes.post(ONE + "/delete")
@@ -140,4 +142,4 @@ async def delete(request: web.Request) -> web.StreamResponse:
         await service.delete_counsellor(pool_of(request), actor_of(request), tenant, counsellor_id)
     except Conflict as exc:
         return await _list(request, tenant, japanese(exc), status=409)
-    raise see_other(LIST)
+    raise see_other(LIST, "counsellor.delete")

@@ -42,7 +42,10 @@ def parse(model: type[M], values: Mapping[str, str], numeric: Collection[str] = 
     except ValidationError as exc:
         for error in exc.errors(include_url=False):
             field = str(error["loc"][0]) if error["loc"] else ""
-            errors.setdefault(field, _OWN.get(error["type"]) or message(error))
+            own = (
+                None if "japanese" in (error.get("ctx") or {}) else _OWN.get(error["type"])
+            )  # the rule's own reason first
+            errors.setdefault(field, own or message(error))
         raise FormErrors(errors) from None
     if errors:
         raise FormErrors(errors)

@@ -150,7 +150,7 @@ async def create(request: web.Request) -> web.StreamResponse:
         return await _form(request, tenant, values, exc.errors, status=422)
     except (Conflict, Invalid) as exc:
         return await _form(request, tenant, values, form_errors(exc), status=422)
-    raise see_other(LIST)
+    raise see_other(LIST, "group.create")
 
 
 @routes.get(ONE)
@@ -173,7 +173,7 @@ async def update(request: web.Request) -> web.StreamResponse:
         return await _form(request, tenant, values, exc.errors, group_id, status=422)
     except (Conflict, Invalid) as exc:
         return await _form(request, tenant, values, form_errors(exc), group_id, status=422)
-    raise see_other(LIST)
+    raise see_other(LIST, "group.update")
 
 
 @routes.post(ONE + "/delete")
@@ -181,4 +181,4 @@ async def delete(request: web.Request) -> web.StreamResponse:
     _, tenant = tenant_scope(request, OPERATOR)
     group_id = _id(request)
     await service.delete_group(pool_of(request), actor_of(request), tenant, group_id)
-    raise see_other(LIST)
+    raise see_other(LIST, "group.delete")

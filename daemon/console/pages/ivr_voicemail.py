@@ -145,4 +145,4 @@ async def notify(request: web.Request) -> web.StreamResponse:
 async def delete(request: web.Request) -> web.StreamResponse:
     _, tenant_id = tenant_scope(request, IVR)
     await voicemail.delete(pool_of(request), actor_of(request), tenant_id, _voicemail_id(request))
-    raise see_other(LIST)
+    raise see_other(LIST, "voicemail.delete")

@@ -247,7 +247,8 @@ class Invoice(_Frozen):
     number: str
     status: Literal["open", "closed"] = Field(description="open: a preview that may still change")
     tenant_id: int
-    addressee: str = Field(description="宛名 (the tenant's name when issued)")
+    addressee: str = Field(description="宛名 (the tenant's billing name, else its name, when issued)")
+    addressee_address: str = Field("", description="the addressee's postal address when issued")
     period: str = Field(description="YYYY-MM, Asia/Tokyo")
     period_start: date
     period_end: date
@@ -352,6 +353,7 @@ def build_invoice(
     due_days: int,
     closed_at: datetime | None = None,
     prices: PriceList = SEED_PRICES,
+    addressee_address: str = "",
 ) -> Invoice:
     usage = month_usage(history, period)
     lines = invoice_lines(usage, forwarded, adjustments, prices)
@@ -367,6 +369,7 @@ def build_invoice(
         status="open" if closed_at is None else "closed",
         tenant_id=tenant_id,
         addressee=addressee,
+        addressee_address=addressee_address,
         period=str(period),
         period_start=period.first_day,
         period_end=period.last_day,
