@@ -2,6 +2,7 @@
 
 answer
 → identify the caller by caller ID (unknown or withheld: PIN, else "not registered")
+  (every refusal before the hunt is put on record with its reason: daemon.calls.attempts)
 → group selection by keypad (wrong code: once more, then goodbye); ``welcome`` is
   the lead-in of the first question, so a regular caller may key the code during it
 → limited caller (prepaid, or postpaid with a credit limit) who cannot pay the
@@ -21,7 +22,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-from daemon.calls import bridge, guidance
+from daemon.calls import attempts, bridge, guidance
 from daemon.calls.balance_watcher import BalanceWatcher
 from daemon.calls.context import CallContext
 from daemon.calls.cutoff import Backstop, Cutoff, wall_us
@@ -93,14 +94,18 @@ class CoachingDial:
         lead_in = ["welcome"]
         caller = await by_caller_id(call)
         if caller is None:
-            caller = await by_pin(call, lead_in)
+            keyed: list[str] = []
+            caller = await by_pin(call, lead_in, keyed)
             lead_in = []
-        if caller is None:
-            return await goodbye(call, "not_registered")
+            if caller is None:
+                attempts.note(call, "wrong_pin" if keyed else "unknown_caller")
+                return await goodbye(call, "not_registered")
         group = await choose_group(call, lead_in)
         if group is None:
+            attempts.note(call, "no_group", caller_id=caller.id)
             return await goodbye(call, "goodbye")
         if caller.limited and caller.available_yen < group.tariff.charge(group.tariff.free_seconds + 1):
+            attempts.note(call, "no_money", caller_id=caller.id, group_id=group.id)
             return await goodbye(call, "insufficient_balance")
 
         members = await hunting.free_members(
@@ -108,9 +113,11 @@ class CoachingDial:
         )
         if not members:
             call.metrics.hunts.labels("all_busy").inc()
+            attempts.note(call, "all_busy", caller_id=caller.id, group_id=group.id)
             return await goodbye(call, "all_counsellors_busy")
         sale = Sale(call, caller, group)
         if caller.limited and not await announce_minutes(sale):
+            attempts.note(call, "no_money", caller_id=caller.id, group_id=group.id)
             return await goodbye(call, "insufficient_balance")
 
         await call_records.open_record(
@@ -288,13 +295,19 @@ async def by_caller_id(call: CallContext) -> Caller | None:
     return await callers.caller_by_number(call.pool, call.tenant_id, number) if number is not None else None
 
 
-async def by_pin(call: CallContext, lead_in: Sequence[str]) -> Caller | None:
-    """A withheld or unknown number may key a PIN."""
+async def by_pin(call: CallContext, lead_in: Sequence[str], keyed: list[str] | None = None) -> Caller | None:
+    """A withheld or unknown number may key a PIN (each PIN keyed is added to ``keyed``)."""
+
+    def lookup(pin: str) -> Awaitable[Caller | None]:
+        if keyed is not None:
+            keyed.append(pin)
+        return callers.caller_by_pin(call.pool, call.tenant_id, pin)
+
     return await ask(
         call,
         ("enter_pin", "invalid_pin"),
         "caller_pin",
-        lambda pin: callers.caller_by_pin(call.pool, call.tenant_id, pin),
+        lookup,
         lead_in=lead_in,
         tries=PIN_TRIES,
         min_digits=4,

@@ -15,6 +15,7 @@ from daemon.console.pages import (
     admin_tenants,
     admin_users,
     audit,
+    block_list,
     board,
     callers,
     calls,
@@ -25,6 +26,7 @@ from daemon.console.pages import (
     ivr_flows,
     ivr_forwarding,
     ivr_guidance,
+    ivr_statistics,
     ivr_voicemail,
     login,
     money,
@@ -53,6 +55,8 @@ PAGES = (
     ivr_guidance.routes,
     ivr_voicemail.routes,
     ivr_forwarding.routes,
+    ivr_statistics.routes,
+    block_list.routes,
 )
 STATIC_DIR = render.TEMPLATES.with_name("static")
 # In this order, after the API's own: console_failures renders the others' refusals as pages on console paths,
