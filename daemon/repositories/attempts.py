@@ -11,11 +11,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime
 
 import asyncpg
 
 from daemon.postgres.types import Queryable
+from daemon.repositories.operator_queries import streamed
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,27 +66,21 @@ _REFUSED = (
 )
 
 
-async def history(
-    pool: asyncpg.Pool,
-    tenant_id: int,
-    *,
-    since: datetime | None,
-    until: datetime | None,
-    filters: Mapping[str, object],
-    limit: int,
-    offset: int,
+def history(
+    pool: asyncpg.Pool, tenant_id: int, filters: Mapping[str, object], *, limit: int, offset: int
 ) -> AsyncIterator[asyncpg.Record]:
     """The tenant's calls and refused attempts, newest first, streamed from a cursor.
 
-    ``filters``: ``caller_id``, ``group_id`` narrow both; ``counsellor_id`` and a call
-    ``state`` (hunting, talking, ended) leave only calls; ``state`` ``refused`` or a
-    ``reason`` only refused attempts.
+    ``filters`` (None: no filter): ``since`` and ``until`` (created at or after, before),
+    ``caller_id`` and ``group_id`` narrow both; ``counsellor_id`` and a call ``state``
+    (hunting, talking, ended) leave only calls; ``state`` ``refused`` or a ``reason`` only
+    refused attempts.
     """
     args: list[object] = [tenant_id]
 
     def where(extra: list[tuple[str, object]]) -> str:
         parts = ["tenant_id = $1"]
-        for column, value in [("created_at >=", since), ("created_at <", until), *extra]:
+        for column, value in [("created_at >=", filters.get("since")), ("created_at <", filters.get("until")), *extra]:
             if value is not None:
                 args.append(value)
                 parts.append(f"{column} ${len(args)}")
@@ -100,12 +94,10 @@ async def history(
     if filters.get("counsellor_id") is None and state in (None, "refused"):
         halves.append(_REFUSED + where([*shared, ("reason =", reason)]))
     if not halves:
-        return
+        halves.append(_REFUSED + " WHERE false")
     args += [limit, offset]
     sql = (
         f"SELECT {HISTORY_COLUMNS} FROM ({' UNION ALL '.join(halves)}) AS h"
         f" ORDER BY created_at DESC, call_uuid LIMIT ${len(args) - 1} OFFSET ${len(args)}"
     )
-    async with pool.acquire() as conn, conn.transaction(readonly=True):
-        async for row in conn.cursor(sql, *args):
-            yield row
+    return streamed(pool, sql, args)

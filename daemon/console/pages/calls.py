@@ -71,15 +71,8 @@ def _query(values: Mapping[str, str], *, limit: int, offset: int) -> tuple[CallQ
 def _rows(
     request: web.Request, tenant: int, query: CallQuery, filters: dict[str, object], limit: int
 ) -> AsyncIterator[asyncpg.Record]:
-    return attempts.history(
-        pool_of(request),
-        tenant,
-        since=query.since,
-        until=query.until,
-        filters=filters,
-        limit=limit,
-        offset=query.offset,
-    )
+    period = {"since": query.since, "until": query.until}
+    return attempts.history(pool_of(request), tenant, {**filters, **period}, limit=limit, offset=query.offset)
 
 
 async def _names(pool: asyncpg.Pool, tenant: int) -> calls_csv.Names:
