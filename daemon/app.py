@@ -31,6 +31,7 @@ import asyncpg
 from aiohttp import web
 
 from daemon import __version__, event_loop, gc_tuning, housekeeping
+from daemon.calls import attempts
 from daemon.calls.balance_watcher import BalanceWatcher
 from daemon.calls.coaching import CoachingDial
 from daemon.calls.entry import CallEntry, ProductFlow
@@ -149,6 +150,7 @@ class Daemon:
         self._http = await self._start_http()
         stack.push_async_callback(self._http.cleanup)
         stack.push_async_callback(self._cancel_background)
+        stack.push_async_callback(attempts.settled)  # refused attempts still being written, once the calls are gone
         self.esl_port = await _listen("ESL", "CALLD_ESL_PORT", s.esl_host, s.esl_port, self.outbound.start)
         stack.push_async_callback(self.outbound.stop, s.drain_seconds)
         self._spawn("node lease", lease.keep())

@@ -154,3 +154,16 @@ async def test_coaching_refusals_are_on_record_with_their_reason(
         (w.caller_id, group),
     ]
     assert await pool.fetchval("SELECT count(*) FROM call_records") == 0
+
+
+async def test_a_hanging_write_never_holds_up_the_refusal(start_daemon: DaemonFactory, pool: asyncpg.Pool) -> None:
+    """The attempts table locked by another transaction: the caller is refused while the row still waits."""
+    s = await shop(pool, lines=0)
+    daemon = await start_daemon(db_timeout_seconds=30.0)
+    async with pool.acquire() as locker, locker.transaction():
+        await locker.execute("LOCK TABLE call_attempts IN ACCESS EXCLUSIVE MODE")
+        result = await asyncio.wait_for(emulator_for(daemon).place_call(CallerScript(destination=s.number)), 10)
+        assert refused(result, 486) and played(result) == ["busy"]
+        assert len(attempts._writing) == 1  # the refusal is over; its row is still waiting for the lock
+    await attempts.settled()
+    assert await reasons(pool) == [(s.tenant_id, "lines_full", "09012345678")]
