@@ -56,6 +56,8 @@ ACTIONS = {
     "ivr.guidance.replace": "ガイダンスの音声を差し替えました",
     "ivr.guidance.delete": "ガイダンスを削除しました",
     "ivr.voicemail.delete": "留守番電話を削除しました",
+    "block_list.add": "着信拒否に追加しました",
+    "block_list.remove": "着信拒否から外しました",
     "invoice.close": "請求書を確定しました",
     "invoice.adjustment": "請求書に調整を加えました",
 }
@@ -71,6 +73,7 @@ OBJECTS = {
     "flow version": "IVR設定 版",
     "guidance": "ガイダンス",
     "voicemail": "留守番電話",
+    "blocked": "着信拒否",
     "invoice": "請求書",
     "invoice adjustment": "請求書の調整",
 }
@@ -129,6 +132,8 @@ FIELDS = {
     "caller_number": "発信者番号",
     "created_at": "受信日時",
     "duration_ms": "長さ（ミリ秒）",
+    "caller": "発信者",
+    "note": "メモ",
 }
 
 VALUES: dict[str, dict[Any, str]] = {
@@ -138,6 +143,7 @@ VALUES: dict[str, dict[Any, str]] = {
     "role": dict(ROLE_NAMES),
     "on_duty": {True: "受付中", False: "休止"},
     "pin": {True: "設定あり", False: "なし"},
+    "caller": {"anonymous": "非通知の着信すべて"},
     "forwarding": {True: "利用する", False: "利用しない"},
     "international": {True: "許可", False: "禁止"},
     "revoked": {True: "無効", False: "有効"},

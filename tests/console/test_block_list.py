@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
+from daemon.console import audit_words
 from daemon.repositories import tenants
+from daemon.repositories.audit import Record
 from tests.console.conftest import BrowserFactory, Console
 from tests.console.money_data import operator, pool_of
 
@@ -68,3 +71,11 @@ async def test_another_tenants_entry_cannot_be_removed_and_ivr_customers_have_th
     await ivr.login(console.a.ivr)
     shown = await ivr.get("/console/block-list")
     assert shown.status == 200 and shown.has("着信拒否に追加")
+
+
+def test_the_audit_log_says_it_in_words() -> None:
+    row = Record(1, datetime(2026, 12, 1, tzinfo=UTC), "op-alpha", 7, "block_list.add", "blocked 5", None,
+                 {"caller": "anonymous", "number": None, "note": "非通知お断り"}, "", "console")  # fmt: skip
+    assert audit_words.sentence(row) == "着信拒否 #5：着信拒否に追加しました"
+    lines = [(c.field, c.after) for c in audit_words.lines(row)]
+    assert lines == [("発信者", "非通知の着信すべて"), ("電話番号", "—"), ("メモ", "非通知お断り")]
