@@ -104,6 +104,14 @@ async def test_the_period_counts_in_tokyo_days(console: Console, browser: Browse
     assert [r["メニューで切断"] for r in rows] == ["0", "1", "0", "1"]
     assert [r["着信拒否"] for r in rows] == ["0", "0", "2", "2"]
     assert [r["転送：応答"] for r in rows] == ["1", "0", "0", "1"]
+    async with b.session.get(f"{b.base}/console/ivr/statistics.csv?{PERIOD}&table=choices") as response:
+        choices = list(csv.reader(io.StringIO((await response.text()).removeprefix("\ufeff"))))
+    assert choices == [["メニュー", "押された番号", "回数"], ["menu", "1", "2"], ["menu", "2", "1"], ["sub", "1", "1"]]
+    async with b.session.get(f"{b.base}/console/ivr/statistics.csv?{PERIOD}&table=hourly") as response:
+        hourly = list(csv.reader(io.StringIO((await response.text()).removeprefix("\ufeff"))))
+    assert len(hourly) == 25 and hourly[10] == ["9時台", "2"] and hourly[24] == ["23時台", "1"]
+    async with b.session.get(f"{b.base}/console/ivr/statistics.csv?{PERIOD}&table=nope") as response:
+        assert response.status == 422
 
 
 async def test_a_bad_period_is_refused_in_words(console: Console, browser: BrowserFactory) -> None:

@@ -5,7 +5,7 @@ answered, voicemails, callers who hung up in a menu, blocked and refused calls
 (:mod:`daemon.services.statistics`).  The charts are drawn by the vendored
 Chart.js (static/vendor/chartjs) from a JSON block of the page
 (static/ivr_statistics.js); the tables under them say the same in numbers.
-The CSV (one row per day) opens in Excel: BOM, Japanese headers, Japan dates.
+The CSVs (per day with totals, per hour, menu choices) open in Excel: BOM, Japanese headers, Japan dates.
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ WORDS = {
     "hung_up_in_menu": "メニューで切断",
 }
 _PERIOD_ERRORS = {"first": "since", "last": "until"}
+TABLES = {"daily": "日別", "hourly": "時間帯別", "choices": "メニューの選択"}
 
 
 def _day(values: dict[str, str], name: str, errors: dict[str, str]) -> date | None:
@@ -111,21 +112,37 @@ async def statistics_page(request: web.Request) -> web.Response:
         "totals": stats.totals,
         "words": WORDS,
         "charts": _charts(stats),
-        "csv": f"{STATISTICS}.csv?{urlencode(values)}",
+        "csv": {t: f"{STATISTICS}.csv?{urlencode({**values, 'table': t})}" for t in TABLES},
+        "tables": TABLES,
     }
     return page(request, "ivr_statistics.html", context)
+
+
+def _table(stats: IvrStatistics, table: str) -> tuple[list[str], list[list[object]]]:
+    """One of the page's tables as CSV rows: per day (with the totals), per hour, or the menu choices."""
+    if table == "hourly":
+        return ["時間帯", "着信（応答）"], [[f"{h}時台", n] for h, n in enumerate(stats.hourly)]
+    if table == "choices":
+        return ["メニュー", "押された番号", "回数"], [[node, keys, times] for node, keys, times in stats.choices]
+    header = ["日付", *(WORDS[k] for k in statistics.COUNTS)]
+    rows: list[list[object]] = [
+        [day.strftime("%Y/%m/%d"), *(counts[k] for k in statistics.COUNTS)] for day, counts in stats.daily
+    ]
+    rows.append(["合計", *(stats.totals[k] for k in statistics.COUNTS)])
+    return header, rows
 
 
 @routes.get(f"{STATISTICS}.csv")
 async def statistics_csv(request: web.Request) -> web.Response:
     _, tenant = tenant_scope(request, IVR)
+    table = request.query.get("table", "daily")
+    if table not in TABLES:
+        raise web.HTTPUnprocessableEntity(text="表の種類が正しくありません（daily, hourly, choices）")
     try:
         when, _ = _period(request)
     except FormErrors as exc:
         raise web.HTTPUnprocessableEntity(text=" ".join(exc.errors.values())) from None
     stats = await statistics.ivr_statistics(pool_of(request), actor_of(request), tenant, when)
-    header = ["日付", *(WORDS[k] for k in statistics.COUNTS)]
-    rows = [[day.strftime("%Y/%m/%d"), *(counts[k] for k in statistics.COUNTS)] for day, counts in stats.daily]
-    rows.append(["合計", *(stats.totals[k] for k in statistics.COUNTS)])
-    filename = f"ivr-statistics-{when.first:%Y%m%d}-{when.last:%Y%m%d}.csv"
+    header, rows = _table(stats, table)
+    filename = f"ivr-{table}-{when.first:%Y%m%d}-{when.last:%Y%m%d}.csv"
     return web.Response(body=excel_csv.text(header, rows).encode(), headers=excel_csv.download(filename))

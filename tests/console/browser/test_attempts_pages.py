@@ -93,7 +93,7 @@ async def test_the_statistics_page_draws_its_charts_and_the_csv_opens_in_excel(
     await screenshot(page, "ivr-statistics", phone=True)
 
     async with page.expect_download() as info:
-        await page.get_by_role("link", name="CSVダウンロード").click()
+        await page.get_by_role("link", name="CSV（日別）").click()
     download = await info.value
     path = await download.path()
     raw = path.read_bytes()
