@@ -90,7 +90,7 @@ async def test_the_period_counts_in_tokyo_days(console: Console, browser: Browse
         "voicemails": "1",
         "hung_up_in_menu": "1",
     }
-    assert page.has('id="chart-daily"') and page.has("/console/static/vendor/chartjs/chart.umd.js")
+    assert page.has('id="chart-daily"') and page.has("/console/static/vendor/chart.umd.js")
     assert page.has('"menu：1": 2') or page.has('"menu\\uff1a1": 2')
 
     async with b.session.get(f"{b.base}/console/ivr/statistics.csv?{PERIOD}") as response:

@@ -2,10 +2,11 @@
 
 Calls per day and per hour, menu choices, forwards answered / busy / not
 answered, voicemails, callers who hung up in a menu, blocked and refused calls
-(:mod:`daemon.services.statistics`).  The charts are drawn by the vendored
-Chart.js (static/vendor/chartjs) from a JSON block of the page
-(static/ivr_statistics.js); the tables under them say the same in numbers.
-The CSVs (per day with totals, per hour, menu choices) open in Excel: BOM, Japanese headers, Japan dates.
+(:mod:`daemon.services.statistics`).  The charts are drawn by Chart.js 4.6.2
+(static/vendor/chart.umd.js, unchanged from npm; MIT, static/vendor/chart.js-LICENSE.md)
+from a JSON block of the page (static/ivr_statistics.js); the tables say the same in
+numbers.  The CSVs (per day with totals, per hour, menu choices) open in Excel: BOM,
+Japanese headers, Japan dates.
 """
 
 from __future__ import annotations
