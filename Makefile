@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 CHROMIUM := /usr/bin/chromium
 JP_FONT  := /usr/share/fonts/opentype/ipafont-gothic/ipag.ttf
 
-.PHONY: run test lint typecheck unit screenshots bench bench-peers cutoff-load soak chaos two-nodes db-outage failover fuzz fuzz-api clean
+.PHONY: run test lint typecheck unit screenshots bench bench-peers waiting-line cutoff-load soak chaos two-nodes db-outage failover fuzz fuzz-api clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || { \
@@ -43,7 +43,7 @@ typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
 unit: $(STAMP) $(CHROMIUM)
-	$(PY) -m pytest -q -p no:cacheprovider --durations=25
+	$(PY) -m pytest -q -p no:cacheprovider --durations=25 -n 2 --dist loadfile
 
 # The console's screenshots in docs/screenshots/ (the README shows them), taken by its browser tests.
 screenshots: $(STAMP) $(CHROMIUM) $(JP_FONT)
@@ -84,6 +84,10 @@ fuzz-api: $(STAMP)
 # kill -9 under load: every call charged exactly once after the restart (exits non-zero otherwise).
 chaos: $(STAMP)
 	$(PY) -m benchmarks.chaos_kill --calls $${CALLS:-300}
+
+# Callers waiting on a busy group: a counsellor freed → their phone ringing, p50/p99 (BENCHMARKS.md).
+waiting-line: $(STAMP)
+	$(PY) -m benchmarks.waiting_line --callers $${CALLERS:-200} --counsellors $${COUNSELLORS:-20}
 
 # Two daemons, two emulated FreeSWITCHes, one PostgreSQL: lines, one balance, a node killed (exits non-zero otherwise).
 two-nodes: $(STAMP)

@@ -52,6 +52,7 @@ async def populate(dsn: str, calls: int) -> tuple[int, list[int]]:
                 rate_yen_per_min=RATE,
                 members=[member],
                 warning_seconds=2,
+                minimum_talk_seconds=1,  # the cutoff run funds exactly --talk-seconds
             )
             caller_ids.append(
                 await callers.create(

@@ -34,8 +34,10 @@ from daemon import __version__, event_loop, gc_tuning, housekeeping
 from daemon.calls import attempts
 from daemon.calls.balance_watcher import BalanceWatcher
 from daemon.calls.coaching import CoachingDial
+from daemon.calls.duty import DutyLine
 from daemon.calls.entry import CallEntry, ProductFlow
 from daemon.calls.services import Services
+from daemon.calls.waiting.line import WaitingLine
 from daemon.config import Settings
 from daemon.demo import access as demo_access
 from daemon.demo import seed as demo
@@ -52,6 +54,7 @@ from daemon.postgres.listen import ListenHub
 from daemon.postgres.migrate import migrate
 from daemon.postgres.pool import create_pool, reachable, unusable_database
 from daemon.prompts.library import PromptLibrary
+from daemon.recovery.cdr_spool import SpoolReader
 from daemon.recovery.loop import recover
 from daemon.repositories import node_lease, nodes
 from daemon.settlement.journal import Journal
@@ -78,14 +81,18 @@ class Daemon:
         self.prompts = PromptLibrary(settings.prompts_path)
         self.services = Services(settings, self.metrics, self.prompts, None, settings.node_id)
         self.settler: Settler | None = None
+        self.cdr_spool = SpoolReader(settings.cdr_spool_dir) if settings.cdr_spool_dir else None
         self.notifier = Notifier()  # systemd's READY/WATCHDOG (a no-op outside systemd)
         self.listen = ListenHub()  # one LISTEN connection; its subscribers come next
         self.watcher = BalanceWatcher(self.listen)
+        self.waiting = WaitingLine(self.listen, settings.node_id, settings.node_timeout_seconds)
+        self.services.waiting = self.waiting
         self.loop_lag = LoopLagMonitor(self.metrics.loop_lag)
         # One flow per product (numbers.product); a new product adds its entry here.
         self.products: dict[str, ProductFlow] = {
             "coaching": CoachingDial(self.watcher),
             "ivr": Ivr(FlowCache(self.listen)),
+            "duty": DutyLine(),
         }
         entry = CallEntry(self.services, self.products)
         self.outbound = OutboundServer(entry, self.metrics, hangup_complete_timeout=settings.hangup_complete_timeout)
@@ -155,7 +162,7 @@ class Daemon:
         stack.push_async_callback(self.outbound.stop, s.drain_seconds)
         self._spawn("node lease", lease.keep())
         self._spawn("database", self._connect_db(dsn))
-        self._spawn("housekeeping", housekeeping.run(s, self.services, self.metrics))
+        self._spawn("housekeeping", housekeeping.run(s, self.services, self.metrics, self.cdr_spool))
         self._spawn("watchdog", self.notifier.run(lambda: self.outbound.serving))
 
     async def stop(self) -> None:
@@ -230,6 +237,7 @@ class Daemon:
 
     async def _close_database(self) -> None:
         await self.watcher.stop()
+        await self.waiting.stop()
         await self.listen.stop()
         pool, self.services.pool = self.services.pool, None
         if pool is not None:
@@ -273,6 +281,7 @@ class Daemon:
                 await self._prepare_database(pool)
                 await self.listen.start(dsn)
                 await self.watcher.start(pool)
+                await self.waiting.start(pool)
             except BaseException as exc:
                 await self.listen.stop()
                 await pool.close()
@@ -287,7 +296,7 @@ class Daemon:
             assert self.settler is not None
             await self.settler.settle_pending()  # exact ends first: recovery would only estimate them
             self._spawn("settlement", self.settler.run())
-            self._spawn("recovery", recover(pool, self.settings, self.recovered, self.prompts))
+            self._spawn("recovery", recover(pool, self.settings, self.recovered, self.prompts, self.cdr_spool))
             if self.demo is not None:
                 self._announce_demo(self.demo)
             return

@@ -5,7 +5,7 @@
     python -m daemon tenant list
     python -m daemon tenant show TENANT_ID
     python -m daemon lines set TENANT_ID N
-    python -m daemon number add TENANT_ID NUMBER --product coaching|ivr
+    python -m daemon number add TENANT_ID NUMBER --product coaching|ivr|duty
     python -m daemon number remove NUMBER
     python -m daemon forwarding set TENANT_ID on|off
     python -m daemon invoice close YYYY-MM [--tenant TENANT_ID]
@@ -173,7 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
     add = number_cmds.add_parser("add", help="assign a number to a tenant's product")
     add.add_argument("tenant_id", type=_tenant_id)
     add.add_argument("number", type=_number, help="e.g. 0312345678 or +81312345678")
-    add.add_argument("--product", choices=("coaching", "ivr"), required=True)
+    add.add_argument("--product", choices=("coaching", "ivr", "duty"), required=True)
     add.set_defaults(run=_number_add)
     remove = number_cmds.add_parser("remove", help="take a number out of service")
     remove.add_argument("number", type=_number, help="as it was added, e.g. 0312345678 or +81312345678")

@@ -19,7 +19,7 @@ from daemon.rules.billing.invoice import RegistrationNumber
 
 ENV_PREFIX = "CALLD_"
 MIN_ADMIN_TOKEN = 16
-SECRETS = frozenset({"admin_token", "metrics_token", "fs_esl_password"})  # never echoed in an error
+SECRETS = frozenset({"admin_token", "metrics_token", "fs_esl_password", "smtp_password"})  # never echoed in an error
 #: A dial template: dial-string characters around one ``{number}`` or ``{e164}``.
 DIAL_TEMPLATE = r"^[A-Za-z0-9_./@:+=-]*\{(number|e164)\}[A-Za-z0-9_./@:+=-]*$"
 
@@ -56,6 +56,10 @@ class Settings(BaseSettings):
     fs_esl_host: str = Field("127.0.0.1", description="FreeSWITCH inbound event socket, for crash recovery")
     fs_esl_port: int = Field(8021, ge=1, le=65535)
     fs_esl_password: SecretStr = Field(SecretStr(""), description="event_socket.conf.xml password")
+    cdr_spool_dir: Path | None = Field(
+        None,
+        description="mod_cdr_pg_csv's spool-dir on this host: CDRs FreeSWITCH could not insert are put back from there",
+    )
     generate_prompts: bool = Field(True, description="generate missing guidance WAVs at start")
     invoice_issuer_name: str = Field("", max_length=200, description="issuer's name on our invoices")
     invoice_issuer_address: str = Field("", max_length=300, description="issuer's address on our invoices")
@@ -82,6 +86,16 @@ class Settings(BaseSettings):
         pattern=DIAL_TEMPLATE,
         description="how FreeSWITCH rings a number the IVR forwards to: {number} (09012345678) or {e164}",
     )
+
+    smtp_host: str = Field("", max_length=253, description="SMTP server for outgoing mail; empty: no mail is sent")
+    smtp_port: int = Field(587, ge=1, le=65535)
+    smtp_security: Literal["starttls", "tls", "none"] = Field(
+        "starttls", description="starttls (port 587), tls (implicit, port 465) or none (a local relay)"
+    )
+    smtp_username: str = Field("", max_length=320)
+    smtp_password: SecretStr = Field(SecretStr(""), description="SMTP password (with smtp_username)")
+    smtp_timeout_seconds: float = Field(30.0, gt=0, le=600)
+    mail_from: str = Field("", max_length=320, description="From: of our mail, e.g. 'calld <noreply@example.jp>'")
 
     @field_validator("log_level")
     @classmethod

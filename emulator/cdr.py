@@ -8,8 +8,9 @@ variables (a variable lookup falls back to the caller profile: ``uuid``,
 ``caller_id_number``, ``destination_number``), escaped like PQescapeString; a quoted field's
 empty value becomes ``null`` (``''`` with ``not-null="true"``), an unquoted one is written as
 it is.  It runs the statements one at a time on one connection, under one module-wide lock.
-A failed INSERT is not retried (the real module spools it to disk): here it is kept in
-:attr:`CdrWriter.failed`.
+A failed INSERT is not retried: like the real module (``spool-format`` sql), the writer
+appends the statement and a newline to ``<spool_dir>/cdr-spool.sql`` when it has a spool
+directory, and keeps it in :attr:`CdrWriter.failed` either way.
 """
 
 from __future__ import annotations
@@ -89,9 +90,10 @@ def channel_values(ch: Channel, schema: CdrSchema) -> dict[str, str]:
 class CdrWriter:
     """Writes the CDRs of one emulated FreeSWITCH, in channel-end order, on one lazily opened connection."""
 
-    def __init__(self, dsn: str, schema: CdrSchema | None = None) -> None:
+    def __init__(self, dsn: str, schema: CdrSchema | None = None, *, spool_dir: Path | None = None) -> None:
         self.dsn = dsn
         self.schema = schema or load_schema()
+        self.spool_dir = spool_dir
         self.written = 0
         self.failed: list[tuple[str, str]] = []  # (statement, error): the real module's spool
         self._queue: asyncio.Queue[str | None] = asyncio.Queue()
@@ -114,9 +116,18 @@ class CdrWriter:
                     self.written += 1
                 except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
                     self.failed.append((statement, repr(exc)))
+                    self._spool(statement)
         finally:
             if conn is not None:
                 await conn.close()
+
+    def _spool(self, statement: str) -> None:
+        """spool_cdr(): the statement and a newline, in one write, appended to cdr-spool.sql."""
+        if self.spool_dir is None:
+            return
+        self.spool_dir.mkdir(parents=True, exist_ok=True)
+        with (self.spool_dir / "cdr-spool.sql").open("a", encoding="utf-8") as spool:
+            spool.write(statement + "\n")
 
     async def flush(self, within: float = 10.0) -> None:
         """Write what is queued, then close the connection (the next CDR opens a new one)."""

@@ -15,6 +15,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
+import hypothesis
 import pytest
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
@@ -27,6 +28,14 @@ from tests.stand_in_prompts import write_prompts
 REPO = Path(__file__).resolve().parents[1]
 _db_counter = itertools.count()
 ADMIN_TOKEN = "test-admin-token-0123456789"  # 16+ characters, as the daemon demands
+
+
+pytest_plugins = ["tests.mail_server"]  # the `mailbox` fixture: a real SMTP server
+
+# No example may fail for being slow: speed is measured in benchmarks, never in tests
+# (a loaded CI machine made hypothesis's default 200 ms deadline fail a codec test).
+hypothesis.settings.register_profile("calld", deadline=None)
+hypothesis.settings.load_profile("calld")
 
 
 @pytest.fixture(scope="session", autouse=True)

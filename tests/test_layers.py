@@ -57,6 +57,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "daemon.inbound",
         "daemon.audio",
         "daemon.prompts",
+        "daemon.mail",
     ),
     "repositories": ("daemon.repositories",),
     "services": ("daemon.services",),

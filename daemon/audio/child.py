@@ -50,7 +50,8 @@ def _speech_batch(args: dict[str, Any]) -> Any:
     reports = []
     for item in args["items"]:
         audio, rate = synth.tts(item["text"], speed=float(item.get("speed", 1.0)))
-        reports.append(process_speech(audio, rate, Path(item["staging"])).model_dump(mode="json"))
+        report = process_speech(audio, rate, Path(item["staging"]), joined=bool(item.get("joined")))
+        reports.append(report.model_dump(mode="json"))
     return reports
 
 

@@ -42,6 +42,10 @@ Audio = npt.NDArray[np.float64]
 
 SILENT_BELOW_LUFS: Final = -60.0  # quieter than this is an empty or failed recording
 MIN_CONTENT_S: Final = 0.25
+# A joined piece (a number word of a spoken amount, daemon.prompts.spoken) plays right after the
+# one before it: no lead silence, a breath after it, and one short syllable (ニ, ゴ) is enough.
+JOINED_TAIL_PAD_S: Final = 0.03
+JOINED_MIN_CONTENT_S: Final = 0.1
 LOUDNESS_TOLERANCE_LU: Final = 0.3
 CEILING_MARGIN_DB: Final = 0.3  # aim under the ceiling: 16-bit rounding and other meters' filters
 
@@ -107,9 +111,9 @@ def pcm16_samples(wav: bytes) -> tuple[Audio, int]:
     return np.frombuffer(raw, dtype="<i2").astype(np.float64) / 32768.0, rate
 
 
-def _render(x: Audio, rate: int) -> tuple[bytes, Output]:
+def _render(x: Audio, rate: int, pads: tuple[float, float]) -> tuple[bytes, Output]:
     """Pad, write 16-bit, and measure what FreeSWITCH will play (a residue over the ceiling is scaled away)."""
-    lead, tail = np.zeros(round(LEAD_PAD_S * rate)), np.zeros(round(TAIL_PAD_S * rate))
+    lead, tail = np.zeros(round(pads[0] * rate)), np.zeros(round(pads[1] * rate))
     ceiling = 10 ** (TRUE_PEAK_CEILING_DBTP / 20)
     for _ in range(3):
         data = wav_bytes(np.concatenate([lead, x, tail]), rate)
@@ -128,16 +132,23 @@ def _render(x: Audio, rate: int) -> tuple[bytes, Output]:
     return data, out
 
 
-def telephony(x: Audio, rate: int, source: SourceInfo, before: InputLevels, staging: Path) -> Report:
-    """Steps 1-6 on mono ``x`` at ``rate`` (16 kHz); WAVs into ``staging`` as ``<rate>.wav``."""
+def telephony(
+    x: Audio, rate: int, source: SourceInfo, before: InputLevels, staging: Path, *, joined: bool = False
+) -> Report:
+    """Steps 1-6 on mono ``x`` at ``rate`` (16 kHz); WAVs into ``staging`` as ``<rate>.wav``.
+
+    ``joined``: a piece spliced after another (see ``JOINED_TAIL_PAD_S``).
+    """
+    pads = (0.0, JOINED_TAIL_PAD_S) if joined else (LEAD_PAD_S, TAIL_PAD_S)
+    min_content_s = JOINED_MIN_CONTENT_S if joined else MIN_CONTENT_S
     if before.loudness_lufs is None or before.loudness_lufs < SILENT_BELOW_LUFS:
         raise AudioRejected(
             "silent", f"the recording is silent or nearly so (quieter than {SILENT_BELOW_LUFS:.0f} LUFS)"
         )
     x = dsp.remove_rumble(x, rate)
     span = dsp.content_span(x, rate)
-    if span is None or (span.end - span.start) / rate < MIN_CONTENT_S:
-        raise AudioRejected("too_short", f"less than {MIN_CONTENT_S} s of sound stands out of the silence")
+    if span is None or (span.end - span.start) / rate < min_content_s:
+        raise AudioRejected("too_short", f"less than {min_content_s} s of sound stands out of the silence")
     core = dsp.fade(x[span.start : span.end], rate)
     length = len(x)
     del x
@@ -149,7 +160,7 @@ def telephony(x: Audio, rate: int, source: SourceInfo, before: InputLevels, stag
         variant = dsp.narrowband(core, rate) if out_rate == 8000 else dsp.wideband(core, rate)
         done = normalise(variant, out_rate)
         del variant
-        files[out_rate], out = _render(done.samples, out_rate)
+        files[out_rate], out = _render(done.samples, out_rate, pads)
         outputs.append(out)
         if out_rate == 8000:
             gain, limited = done.gain_db, done.limited
@@ -165,8 +176,8 @@ def telephony(x: Audio, rate: int, source: SourceInfo, before: InputLevels, stag
         limited=limited,
         trimmed_lead_s=round(span.start / rate, 3),
         trimmed_tail_s=round((length - span.end) / rate, 3),
-        lead_pad_s=LEAD_PAD_S,
-        tail_pad_s=TAIL_PAD_S,
+        lead_pad_s=pads[0],
+        tail_pad_s=pads[1],
         steps=STEPS,
         outputs=outputs,
         digest=hashlib.sha256(files[8000]).hexdigest(),
@@ -207,10 +218,10 @@ def process_file(path: Path, staging: Path, *, max_seconds: float) -> Report:
     return process_decoded(decoded, staging, size=path.stat().st_size)
 
 
-def process_speech(samples: Audio, rate: int, staging: Path) -> Report:
-    """Synthesised speech (float -1..1 at the synthesiser's rate) through the same stage."""
+def process_speech(samples: Audio, rate: int, staging: Path, *, joined: bool = False) -> Report:
+    """Synthesised speech (float -1..1 at the synthesiser's rate) through the same stage (``joined``: a piece)."""
     x = dsp.resample(samples, rate, WORK_RATE)
     source = SourceInfo(kind="speech", sample_rate=rate, channels=1, duration_s=round(len(samples) / rate, 3))
     peak = float(np.max(np.abs(samples))) if len(samples) else 0.0
     before = _levels(x, WORK_RATE, peak, 0)
-    return telephony(x, WORK_RATE, source, before, staging)
+    return telephony(x, WORK_RATE, source, before, staging, joined=joined)

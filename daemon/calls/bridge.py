@@ -31,6 +31,9 @@ from daemon.esl import Event
 from daemon.esl.encoding import check_safe
 from daemon.outbound.session import CallEnded, Session
 
+#: Japan's ringback (呼出音): 400 Hz, 1 s on, 2 s off (the 16 Hz modulation left out).
+RINGBACK = "%(1000,2000,400)"
+
 
 class Dialable(Protocol):
     @property
@@ -82,9 +85,19 @@ def dial_string(
 
 
 async def prepare(session: Session) -> None:
-    """Channel variables every bridge of this call relies on."""
+    """Channel variables every bridge of this call relies on.
+
+    The caller is answered, and ``ignore_early_media`` keeps the far end's own
+    ringing from them: without ``ringback`` they would hear silence while the
+    phone rings, and hang up thinking the line is dead.  The originate plays
+    ``ringback`` to the caller's channel until CHANNEL_BRIDGE
+    (forward_announcement_ringback); ``transfer_ringback``, which an answered
+    channel prefers when it is set (switch_ivr_originate.c), gets the same tone.
+    """
     await session.execute("set", "continue_on_fail=true")
     await session.execute("set", "hangup_after_bridge=false")
+    await session.execute("set", f"ringback={RINGBACK}")
+    await session.execute("set", f"transfer_ringback={RINGBACK}")
 
 
 class Ring(Generic[T]):

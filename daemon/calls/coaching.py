@@ -4,12 +4,15 @@ answer
 → identify the caller by caller ID (unknown or withheld: PIN, else "not registered")
   (every refusal before the hunt is put on record with its reason: daemon.calls.attempts)
 → group selection by keypad (wrong code: once more, then goodbye); ``welcome`` is
-  the lead-in of the first question, so a regular caller may key the code during it
-→ limited caller (prepaid, or postpaid with a credit limit) who cannot pay the
-  group's first chargeable second: "insufficient balance"
-→ free members of the group (none: "all counsellors are busy")
-→ call record written; limited caller: "about N minutes", backstop armed
-→ hunt: claim a member atomically, ring, next member on busy / no answer / failure
+  the lead-in of the first question, so a regular caller may key the code during it;
+  ``*`` (+ a code) reads the balance and the minutes it buys, then asks again
+→ limited caller (prepaid, or postpaid with a credit limit) whose money covers no
+  member of the group for its minimum talk: the groups it does cover are named and
+  the question asked once more; none: "insufficient balance" (daemon.calls.purse)
+→ free members of the group the caller can afford (none: "all counsellors are busy")
+→ call record written, ringback set
+→ hunt: limited caller: "about N minutes" at the rate of the member(s) about to ring;
+  claim a member atomically, backstop armed, ring; next member on busy / no answer / failure
 → talk: billing from the counsellor's answer; warning; cutoff at the deadline
 → the call record and its charge, in one transaction
 """
@@ -22,16 +25,16 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-from daemon.calls import attempts, bridge, guidance
+from daemon.calls import attempts, bridge, guidance, purse
 from daemon.calls.balance_watcher import BalanceWatcher
 from daemon.calls.context import CallContext
 from daemon.calls.cutoff import Backstop, Cutoff, wall_us
 from daemon.calls.keypad import read_digits
+from daemon.calls.waiting import flow as waiting_flow
 from daemon.logs import get_logger
 from daemon.outbound.session import CallEnded
 from daemon.postgres.deadline import within
 from daemon.postgres.errors import DB_ERRORS
-from daemon.prompts.catalog import minutes_prompt
 from daemon.repositories import call_records, callers, groups, hunting, money
 from daemon.repositories.callers import Caller
 from daemon.repositories.groups import Group
@@ -43,6 +46,9 @@ _log = get_logger(__name__)
 
 CODE_TRIES = 2
 PIN_TRIES = 2
+BALANCE_READOUTS = 3  # ``*`` in the group menu, at most this often per call
+#: the group menu's keys: a code, or ``*`` and maybe a code (the balance)
+_MENU_KEYS = r"^\*?[0-9]*$"
 T = TypeVar("T")
 
 
@@ -61,6 +67,7 @@ class Talk:
 
     backstop: Backstop
     picture: money.MoneyPicture | None = None  # the caller's money when the backstop was armed
+    announced: str | None = None  # the last minutes announcement played (not repeated for the next member)
     answer: bridge.Answer[Counsellor] | None = None
     cutoff: Cutoff | None = None
     cutoff_task: asyncio.Task[None] | None = None
@@ -100,25 +107,27 @@ class CoachingDial:
             if caller is None:
                 attempts.note(call, "wrong_pin" if keyed else "unknown_caller")
                 return await goodbye(call, "not_registered")
-        group = await choose_group(call, lead_in)
-        if group is None:
-            attempts.note(call, "no_group", caller_id=caller.id)
-            return await goodbye(call, "goodbye")
-        if caller.limited and caller.available_yen < group.tariff.charge(group.tariff.free_seconds + 1):
-            attempts.note(call, "no_money", caller_id=caller.id, group_id=group.id)
-            return await goodbye(call, "insufficient_balance")
+        chosen = await choose_group(call, caller, lead_in)
+        group = await affordable_group(call, caller, chosen) if chosen is not None and caller.limited else chosen
+        if not isinstance(group, Group):
+            reason = "no_money" if group == "insufficient_balance" else "no_group"
+            attempts.note(call, reason, caller_id=caller.id, group_id=chosen.id if chosen is not None else None)
+            return await goodbye(call, group or "goodbye")
 
-        members = await hunting.free_members(
+        found = await hunting.free_members(
             call.pool, group.id, group.strategy, dial_template=call.services.settings.counsellor_dial_template
         )
+        if caller.limited:  # only members whose rate the caller's money covers (issue 20, item 2)
+            found = purse.affordable(await purse.purse_of(call, caller), group, found)
+        members = await waiting_flow.serve(call, caller, group, found)  # a busy group's waiting line
+        if members is None:  # the waiting line ended the call: declined, full, or left while waiting
+            attempts.note(call, "all_busy", caller_id=caller.id, group_id=group.id)
+            return None
         if not members:
             call.metrics.hunts.labels("all_busy").inc()
             attempts.note(call, "all_busy", caller_id=caller.id, group_id=group.id)
             return await goodbye(call, "all_counsellors_busy")
         sale = Sale(call, caller, group)
-        if caller.limited and not await announce_minutes(sale):
-            attempts.note(call, "no_money", caller_id=caller.id, group_id=group.id)
-            return await goodbye(call, "insufficient_balance")
 
         await call_records.open_record(
             call.pool,
@@ -149,6 +158,8 @@ class CoachingDial:
         call, group = sale.call, sale.group
         rounds = [members] if group.strategy == "ring_all" else [[m] for m in members]
         for batch in rounds:
+            if not await announce_minutes(sale, talk, batch):
+                continue
             claimed = [m for m in batch if await hunting.claim(call.pool, m.id, call.call_uuid)]
             if not claimed:
                 continue
@@ -315,17 +326,51 @@ async def by_pin(call: CallContext, lead_in: Sequence[str], keyed: list[str] | N
     )
 
 
-async def choose_group(call: CallContext, lead_in: Sequence[str]) -> Group | None:
-    return await ask(
-        call,
-        ("choose_group", "invalid_code"),
-        "group_code",
-        lambda code: groups.group_by_code(call.pool, call.tenant_id, code),
-        lead_in=lead_in,
-        tries=CODE_TRIES,
-        min_digits=1,
-        max_digits=6,
-    )
+async def choose_group(call: CallContext, caller: Caller, lead_in: Sequence[str]) -> Group | None:
+    """The group menu: a code (wrong: once more); ``*`` (+ a code) reads the money, then asks again.
+
+    Whatever is read out is the lead-in of the next question, so keys typed
+    during it count.  A read-out is not a wrong try.
+    """
+    lead, tries, readouts = list(lead_in), 0, 0
+    while tries < CODE_TRIES:
+        keys = await read_digits(
+            call.session,
+            call.prompts,
+            "choose_group",
+            var="group_code",
+            min_digits=1,
+            max_digits=7,  # ``*`` and a code of six
+            lead_in=lead,
+            valid=_MENU_KEYS,
+        )
+        if keys is not None and keys.startswith("*") and readouts < BALANCE_READOUTS:
+            readouts += 1
+            lead = await purse.balance_readout(call, caller, keys[1:])
+            continue
+        found = await groups.group_by_code(call.pool, call.tenant_id, keys) if keys and keys.isdigit() else None
+        if found is not None:
+            return found
+        lead, tries = ["invalid_code"], tries + 1
+    return None
+
+
+async def affordable_group(call: CallContext, caller: Caller, group: Group) -> Group | str:
+    """The chosen group if the caller's money covers one of its members, else what to end with.
+
+    Out of reach, the caller hears the codes of the groups within reach and
+    chooses once more; with none, or if they choose one out of reach again,
+    the balance guidance ends the call (its prompt name is returned).
+    """
+    instead = await purse.out_of_reach(call, caller, group)
+    if instead is None:
+        return group
+    if not instead:
+        return "insufficient_balance"
+    again = await choose_group(call, caller, instead)
+    if again is None:
+        return "goodbye"
+    return again if await purse.out_of_reach(call, caller, again) is None else "insufficient_balance"
 
 
 async def ask(
@@ -362,20 +407,21 @@ async def ask(
     return None
 
 
-async def announce_minutes(sale: Sale) -> bool:
-    """Roughly how many minutes the money buys at the group's rate, other live calls included.
+async def announce_minutes(sale: Sale, talk: Talk, batch: list[Counsellor]) -> bool:
+    """Roughly how many minutes the money buys with the member(s) about to ring, other live calls included.
 
+    Not repeated when the next member's rate gives the same announcement.
     False when the caller's other live calls already use up the money (less
     than a second would be left): there is nothing to announce, nor to sell.
     """
-    call = sale.call
-    now = wall_us()
-    deadline = await money.joint_deadline_of(call.pool, sale.caller.id, TalkingCall(now, sale.group.tariff))
-    if deadline is None:
+    if not sale.caller.limited:
         return True
-    if deadline - now < 1_000_000:
+    prompt = await purse.minutes_for(sale.call, sale.caller, sale.group, batch)
+    if prompt == "":
         return False
-    await guidance.play(call.session, call.prompts, minutes_prompt((deadline - now) // 60_000_000))
+    if prompt is not None and prompt != talk.announced:
+        await guidance.play(sale.call.session, sale.call.prompts, prompt)
+        talk.announced = prompt
     return True
 
 

@@ -7,6 +7,7 @@ from typing import Protocol
 
 import asyncpg
 
+from daemon.calls.waiting.line import WaitingLine
 from daemon.config import Settings
 from daemon.metrics import Metrics
 from daemon.settlement.settler import Settler
@@ -25,3 +26,4 @@ class Services:
     node_id: str
     live_calls: dict[str, int] = field(default_factory=dict)  # call uuid -> tenant id, on this node
     settler: Settler | None = None  # books call ends, or journals them while the database is away
+    waiting: WaitingLine | None = None  # the groups' waiting lines, this node's side

@@ -15,7 +15,7 @@ from typing import Any
 
 from daemon.console.pages.groups import STRATEGIES
 from daemon.console.render import tokyo, yen
-from daemon.console.viewer import ROLE_NAMES
+from daemon.console.viewer import ALL_ROLE_NAMES
 from daemon.repositories.audit import Record
 
 ACTIONS = {
@@ -41,6 +41,10 @@ ACTIONS = {
     "counsellor.duty": "相談員の受付を切り替えました",
     "counsellor.dial_string": "相談員の発信先（ダイヤル文字列）を変更しました",
     "counsellor.delete": "相談員を削除しました",
+    "counsellor.login": "相談員のログインを作成しました",
+    "counsellor.password": "相談員のパスワードを再設定しました",
+    "counsellor.duty_pin": "相談員の電話用暗証番号を設定しました",
+    "counsellor.pay_rate": "相談員の報酬率を変更しました",
     "group.create": "グループを作成しました",
     "group.update": "グループの設定を変更しました",
     "group.members": "グループのメンバーを変更しました",
@@ -113,6 +117,7 @@ FIELDS = {
     "max_missed": "連続不在の上限",
     "wrapup_seconds": "後処理秒数",
     "warning_seconds": "残り時間の案内（秒前）",
+    "minimum_talk_seconds": "最低通話時間（秒）",
     "members": "メンバー（呼出順）",
     "amount_yen": "金額",
     "balance_yen": "残高",
@@ -127,6 +132,8 @@ FIELDS = {
     "version": "版",
     "live": "公開",
     "kind": "種類",
+    "value": "値",
+    "effective_from": "適用開始日",
     "original_name": "元のファイル",
     "digest": "音声ファイル",
     "caller_number": "発信者番号",
@@ -139,8 +146,8 @@ FIELDS = {
 VALUES: dict[str, dict[Any, str]] = {
     "billing": {"prepaid": "前払い", "postpaid": "後払い"},
     "payment_method": {"card": "カード", "bank_transfer": "銀行振込"},
-    "product": {"coaching": "コーチングダイヤル", "ivr": "IVR"},
-    "role": dict(ROLE_NAMES),
+    "product": {"coaching": "コーチングダイヤル", "ivr": "IVR", "duty": "相談員の待機切替"},
+    "role": dict(ALL_ROLE_NAMES),
     "on_duty": {True: "受付中", False: "休止"},
     "pin": {True: "設定あり", False: "なし"},
     "caller": {"anonymous": "非通知の着信すべて"},
@@ -150,7 +157,7 @@ VALUES: dict[str, dict[Any, str]] = {
     "strategy": dict(STRATEGIES),
     "status": {"open": "未確定", "closed": "確定"},
     "live": {True: "公開中", False: "未公開"},
-    "kind": {"upload": "アップロード", "speech": "音声合成"},
+    "kind": {"upload": "アップロード", "speech": "音声合成", "percent": "課金額の％", "per_minute": "1分あたりの円"},
 }
 
 ACTORS = {

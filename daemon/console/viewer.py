@@ -14,6 +14,8 @@ from daemon.services.actor import Actor
 
 ADMIN, OPERATOR, IVR = "admin", "operator", "ivr"
 ROLE_NAMES = {ADMIN: "プラットフォーム管理者", OPERATOR: "コーチングダイヤル運営者", IVR: "IVRお客様"}
+COUNSELLOR = "counsellor"  # made by their operator, never by the platform: not one of ROLE_NAMES' choices
+ALL_ROLE_NAMES = {**ROLE_NAMES, COUNSELLOR: "相談員"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +34,7 @@ class Viewer:
 
     @property
     def role_name(self) -> str:
-        return ROLE_NAMES[self.role]
+        return ALL_ROLE_NAMES[self.role]
 
 
 class Forbidden(Exception):

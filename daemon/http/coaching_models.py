@@ -52,6 +52,11 @@ class GroupOut(_Out):
     max_missed: int
     wrapup_seconds: int
     warning_seconds: int
+    queue_enabled: bool
+    queue_max_wait_s: int
+    queue_max_length: int
+    queue_announce_s: int
+    minimum_talk_seconds: int
     members: list[int]
 
 

@@ -42,7 +42,7 @@ from daemon.audio import isolate
 from daemon.audio.limits import GuidanceLimits
 from daemon.audio.target import RATES
 from daemon.audio.voice import SYNTH_VERSION
-from daemon.prompts.catalog import PROMPTS
+from daemon.prompts.catalog import JOINED, PROMPTS
 
 MANIFEST = "manifest.json"
 LOCK = ".lock"
@@ -57,8 +57,9 @@ class UnknownPromptError(KeyError):
         return str(self.args[0]) if self.args else "unknown prompt"
 
 
-def text_hash(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+def text_hash(text: str, *, joined: bool = False) -> str:
+    """What the manifest remembers of a prompt: its text, and whether it is a joined piece (rendered otherwise)."""
+    return hashlib.sha256((text + ("\0joined" if joined else "")).encode("utf-8")).hexdigest()
 
 
 class PromptLibrary:
@@ -112,7 +113,8 @@ class PromptLibrary:
         return [
             name
             for name, text in sorted(self.prompts.items())
-            if made.get(name) != text_hash(text) or not all(p.is_file() for p in self._files(name))
+            if made.get(name) != text_hash(text, joined=name in JOINED)
+            or not all(p.is_file() for p in self._files(name))
         ]
 
     def _files(self, name: str) -> list[Path]:
@@ -136,7 +138,7 @@ class PromptLibrary:
                 self._synthesise(todo, staging)
                 for name in todo:
                     self._install(name, staging / name)
-                    made[name] = text_hash(self.prompts[name])
+                    made[name] = text_hash(self.prompts[name], joined=name in JOINED)
             finally:
                 shutil.rmtree(staging, ignore_errors=True)
                 self._write_manifest(made)
@@ -144,7 +146,9 @@ class PromptLibrary:
             return todo
 
     def _synthesise(self, names: list[str], staging: Path) -> None:
-        items = [{"text": self.prompts[name], "staging": str(staging / name)} for name in names]
+        items = [
+            {"text": self.prompts[name], "staging": str(staging / name), "joined": name in JOINED} for name in names
+        ]
         limits = GuidanceLimits()
         isolate.run_sync(
             "speech_batch",

@@ -18,6 +18,7 @@ from daemon.inbound.client import InboundClient, InboundError
 from daemon.logs import get_logger
 from daemon.postgres.errors import DB_ERRORS
 from daemon.recovery import forwarding
+from daemon.recovery.cdr_spool import SpoolReader
 from daemon.recovery.reconcile import reconcile
 from daemon.repositories import call_records
 
@@ -26,13 +27,21 @@ _log = get_logger(__name__)
 CONNECT_TIMEOUT = 5.0
 
 
-async def recover(pool: asyncpg.Pool, settings: Settings, done: asyncio.Event, prompts: Prompts) -> None:
-    """Finish the calls a previous life of this node left open (cutting live ones on time); set ``done`` after."""
+async def recover(
+    pool: asyncpg.Pool, settings: Settings, done: asyncio.Event, prompts: Prompts, spool: SpoolReader | None = None
+) -> None:
+    """Finish the calls a previous life of this node left open (cutting live ones on time); set ``done`` after.
+
+    The CDRs our FreeSWITCH spooled are put back first: a call whose end only the spool
+    knows is then finished from it, not estimated.
+    """
     s = settings
     delay = 0.5
     while True:
         client = InboundClient()
         try:
+            if spool is not None:
+                await spool.replay(pool)
             if not await call_records.open_on_node(pool, s.node_id) and not await forwarding.pending(pool, s.node_id):
                 done.set()
                 return

@@ -23,12 +23,13 @@ import asyncpg
 
 FREE, RINGING, TALKING, WRAPUP, OFF = "free", "ringing", "talking", "wrapup", "off"
 MENU, HUNTING = "menu", "hunting"  # call states besides call_records' 'talking'
+WAITING = "waiting"  # in a group's waiting line (no record yet: nothing is billed while waiting)
 
 
 @dataclass(frozen=True, slots=True)
 class LiveCall:
     call_uuid: uuid.UUID
-    state: str  # menu (no record yet: at the guidance or keypad), hunting, talking
+    state: str  # menu (no record yet: at the guidance or keypad), waiting, hunting, talking
     caller_number: str
     billing: str | None
     group_name: str | None
@@ -61,10 +62,10 @@ SELECT
   (SELECT count(*) FROM active_calls WHERE tenant_id = $1) AS in_use,
   (SELECT COALESCE(json_agg(json_build_object(
       'call_uuid', a.call_uuid,
-      'state', COALESCE(r.state, 'menu'),
+      'state', COALESCE(r.state, CASE WHEN q.call_uuid IS NOT NULL THEN 'waiting' ELSE 'menu' END),
       'caller_number', COALESCE(r.caller_number, ''),
       'billing', r.billing,
-      'group_name', g.name,
+      'group_name', COALESCE(g.name, qg.name),
       'counsellor_name', CASE WHEN r.state = 'talking' THEN t.name END,
       'ringing', ARRAY(SELECT c.name FROM counsellors c
                        WHERE c.current_call = a.call_uuid AND c.tenant_id = $1
@@ -78,6 +79,8 @@ SELECT
    LEFT JOIN counsellor_groups g ON g.id = r.group_id
    LEFT JOIN counsellors t ON t.id = r.counsellor_id
    LEFT JOIN callers p ON p.id = r.caller_id
+   LEFT JOIN waiting_calls q ON q.call_uuid = a.call_uuid
+   LEFT JOIN counsellor_groups qg ON qg.id = q.group_id
    WHERE a.tenant_id = $1) AS calls,
   (SELECT COALESCE(json_agg(json_build_object(
       'id', c.id,

@@ -1,4 +1,8 @@
-"""People who log in to the web console: platform admins, Coaching Dial operators, IVR customers.
+"""People who log in to the web console: platform admins, Coaching Dial operators, IVR customers, counsellors.
+
+A counsellor's login (role ``counsellor``) is made by their operator and is
+tied to one counsellor of the operator's tenant (``counsellor_id``); it is not
+one of the :data:`ROLES` the platform hands out.
 
 Passwords are kept as argon2id hashes (``argon2-cffi``); hashing runs in a
 thread so a login never stalls the event loop.  There is no lock-out of the
@@ -26,6 +30,7 @@ from daemon.postgres.errors import Conflict, NotFound
 MIN_PASSWORD = 10
 MAX_PASSWORD = 200
 ROLES = ("admin", "operator", "ivr")
+COUNSELLOR = "counsellor"
 LOGIN = re.compile(r"[a-z0-9][a-z0-9._@-]{2,63}")
 
 _hasher = PasswordHasher()
@@ -122,6 +127,45 @@ async def create(
     except asyncpg.ForeignKeyViolationError:
         raise NotFound(f"no tenant with id {tenant_id}") from None
     return user_id
+
+
+async def create_counsellor(
+    pool: asyncpg.Pool, login: str, password: str, tenant_id: int, counsellor_id: int, display_name: str = ""
+) -> int:
+    """A counsellor's own login; the counsellor must be one of ``tenant_id``'s."""
+    hashed = await hash_password(password)
+    try:
+        user_id: int | None = await pool.fetchval(
+            "INSERT INTO console_users (login, display_name, role, tenant_id, counsellor_id, password_hash)"
+            " SELECT $1, $2, 'counsellor', c.tenant_id, c.id, $5 FROM counsellors c"
+            " WHERE c.tenant_id = $3 AND c.id = $4"
+            " RETURNING id",
+            _check_login(login),
+            display_name,
+            tenant_id,
+            counsellor_id,
+            hashed,
+        )
+    except asyncpg.UniqueViolationError as exc:
+        if exc.constraint_name == "console_users_counsellor_id_key":
+            raise Conflict(f"counsellor {counsellor_id} has a login already ({exc.constraint_name})") from None
+        raise Conflict(f"the login {login!r} is taken ({exc.constraint_name})") from None
+    if user_id is None:
+        raise NotFound(f"no counsellor {counsellor_id}")
+    return user_id
+
+
+async def counsellor_of(pool: asyncpg.Pool, user_id: int) -> int | None:
+    """The counsellor a login belongs to (None: not a counsellor's login)."""
+    found: int | None = await pool.fetchval("SELECT counsellor_id FROM console_users WHERE id = $1", user_id)
+    return found
+
+
+async def login_of_counsellor(pool: asyncpg.Pool, tenant_id: int, counsellor_id: int) -> User | None:
+    row = await pool.fetchrow(
+        f"SELECT {_COLUMNS} FROM console_users WHERE tenant_id = $1 AND counsellor_id = $2", tenant_id, counsellor_id
+    )
+    return _user(row) if row is not None else None
 
 
 async def get(pool: asyncpg.Pool, user_id: int) -> User:

@@ -28,6 +28,12 @@ class Group:
     max_missed: int
     wrapup_seconds: int
     warning_seconds: int
+    # the waiting line (off by default; daemon.calls.waiting)
+    queue_enabled: bool = False
+    queue_max_wait_s: int = 300
+    queue_max_length: int = 10
+    queue_announce_s: int = 30
+    minimum_talk_seconds: int = 60  # a limited caller is offered only to members their money covers this long
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +51,11 @@ class GroupRow:
     max_missed: int
     wrapup_seconds: int
     warning_seconds: int
+    queue_enabled: bool
+    queue_max_wait_s: int
+    queue_max_length: int
+    queue_announce_s: int
+    minimum_talk_seconds: int
     members: tuple[int, ...]  # counsellor ids, in hunting order
 
 
@@ -59,6 +70,11 @@ SETTINGS = (
     "max_missed",
     "wrapup_seconds",
     "warning_seconds",
+    "queue_enabled",
+    "queue_max_wait_s",
+    "queue_max_length",
+    "queue_announce_s",
+    "minimum_talk_seconds",
 )
 _ROW_COLUMNS = (
     ", ".join(f"g.{name}" for name in ("id", *SETTINGS))
@@ -81,6 +97,11 @@ async def group_by_code(pool: asyncpg.Pool, tenant_id: int, code: str) -> Group 
         row["max_missed"],
         row["wrapup_seconds"],
         row["warning_seconds"],
+        row["queue_enabled"],
+        row["queue_max_wait_s"],
+        row["queue_max_length"],
+        row["queue_announce_s"],
+        row["minimum_talk_seconds"],
     )
 
 
@@ -103,13 +124,19 @@ async def create(
     max_missed: int = 3,
     wrapup_seconds: int = 0,
     warning_seconds: int = 60,
+    queue_enabled: bool = False,
+    queue_max_wait_s: int = 300,
+    queue_max_length: int = 10,
+    queue_announce_s: int = 30,
+    minimum_talk_seconds: int = 60,
 ) -> int:
     async with pool.acquire() as conn, conn.transaction():
         try:
             group_id: int = await conn.fetchval(
                 "INSERT INTO counsellor_groups (tenant_id, code, name, rate_yen_per_min, strategy, ring_timeout_s,"
-                " free_seconds, minimum_charge_yen, max_missed, wrapup_seconds, warning_seconds)"
-                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+                " free_seconds, minimum_charge_yen, max_missed, wrapup_seconds, warning_seconds,"
+                " queue_enabled, queue_max_wait_s, queue_max_length, queue_announce_s, minimum_talk_seconds)"
+                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id",
                 tenant_id,
                 code,
                 name,
@@ -121,6 +148,11 @@ async def create(
                 max_missed,
                 wrapup_seconds,
                 warning_seconds,
+                queue_enabled,
+                queue_max_wait_s,
+                queue_max_length,
+                queue_announce_s,
+                minimum_talk_seconds,
             )
         except asyncpg.UniqueViolationError:
             raise Conflict(f"group code {code} already exists") from None

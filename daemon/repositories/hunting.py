@@ -16,6 +16,7 @@ import asyncpg
 from daemon.logs import get_logger
 from daemon.repositories.counsellors import DEFAULT_DIAL_TEMPLATE, dial_string
 from daemon.rules import destinations
+from daemon.rules.billing.charges import Tariff
 
 _log = get_logger(__name__)
 
@@ -73,10 +74,47 @@ async def free_members(
     return members
 
 
+@dataclass(frozen=True, slots=True)
+class GroupRates:
+    """A group as a caller's money sees it: its tariff, minimum talk, and the rates of its members on duty."""
+
+    id: int
+    code: str
+    tariff: Tariff
+    minimum_talk_seconds: int
+    rates: tuple[int, ...]  # each member on duty (free or talking): their own rate, else the group's
+
+
+async def group_rates(pool: asyncpg.Pool, tenant_id: int) -> list[GroupRates]:
+    """Every group of the tenant, by code: which of them a limited caller could afford, and at what rate."""
+    rows = await pool.fetch(
+        "SELECT g.id, g.code, g.rate_yen_per_min, g.free_seconds, g.minimum_charge_yen, g.minimum_talk_seconds,"
+        " COALESCE((SELECT array_agg(COALESCE(c.rate_yen_per_min, g.rate_yen_per_min) ORDER BY m.position)"
+        "  FROM group_members m JOIN counsellors c ON c.id = m.counsellor_id"
+        "  WHERE m.group_id = g.id AND c.on_duty), '{}') AS rates"
+        " FROM counsellor_groups g WHERE g.tenant_id = $1 ORDER BY length(g.code), g.code",
+        tenant_id,
+    )
+    return [
+        GroupRates(
+            r["id"],
+            r["code"],
+            Tariff(r["rate_yen_per_min"], r["free_seconds"], r["minimum_charge_yen"]),
+            r["minimum_talk_seconds"],
+            tuple(r["rates"]),
+        )
+        for r in rows
+    ]
+
+
 async def claim(pool: asyncpg.Pool, counsellor_id: int, call_uuid: uuid.UUID) -> bool:
-    """Reserve the counsellor for this call if still free (atomic across nodes)."""
+    """Reserve the counsellor for this call if still free (atomic across nodes).
+
+    Already claimed for this very call (the waiting line's claim, daemon.calls.waiting) counts as claimed.
+    """
     status = await pool.execute(
-        f"UPDATE counsellors c SET current_call = $2, claimed_at = now() WHERE c.id = $1 AND {_FREE}",
+        f"UPDATE counsellors c SET current_call = $2, claimed_at = now() WHERE c.id = $1"
+        f" AND (c.current_call = $2 OR {_FREE})",
         counsellor_id,
         call_uuid,
     )

@@ -94,6 +94,20 @@ class GroupIn(_In):
     max_missed: Annotated[int, Field(strict=True, ge=1, le=100)] = 3
     wrapup_seconds: Seconds = 0
     warning_seconds: Annotated[int, Field(strict=True, ge=0, le=600)] = 60
+    queue_enabled: Annotated[bool, Field(strict=True, description="a waiting line when every member is busy")] = False
+    queue_max_wait_s: Annotated[int, Field(strict=True, ge=10, le=3600)] = 300
+    queue_max_length: Annotated[int, Field(strict=True, ge=1, le=500)] = 10
+    queue_announce_s: Annotated[int, Field(strict=True, ge=10, le=600, description="position announced every")] = 30
+    minimum_talk_seconds: Annotated[
+        int,
+        Field(
+            strict=True,
+            ge=1,
+            le=3600,
+            description="a prepaid caller (or one with a credit limit) is offered only to members"
+            " whose rate their money covers for this long",
+        ),
+    ] = 60
     members: Members = Field(default_factory=list)
 
 

@@ -92,7 +92,7 @@ Label = Annotated[
     Field(strict=True, max_length=MAX_NAME, description="free text for people, may be empty; no control characters"),
     AfterValidator(check_label),
 ]
-Product = Literal["coaching", "ivr"]
+Product = Literal["coaching", "ivr", "duty"]  # duty: the counsellors' duty line (daemon/calls/duty.py)
 
 # Coaching Dial: people, tariffs and money.
 

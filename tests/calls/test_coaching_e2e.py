@@ -6,6 +6,7 @@ import asyncio
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
@@ -44,7 +45,8 @@ async def world(
     warning_seconds: int = 1,
     ring_timeout_s: int = 2,
     prompts: Path | None = None,
-    **group: int,
+    minimum_talk_seconds: int = 1,  # these tests talk for seconds of money (hunting by money: test_hunting_*)
+    **group: Any,
 ) -> World:
     s = await shop(pool)
     caller_id = await prepaid_caller(pool, s.tenant_id, yen=yen, number=TARO)
@@ -59,6 +61,7 @@ async def world(
         strategy=strategy,
         warning_seconds=warning_seconds,
         ring_timeout_s=ring_timeout_s,
+        minimum_talk_seconds=minimum_talk_seconds,
         **group,
     )
     daemon = await (start_daemon(prompts_dir=prompts) if prompts is not None else start_daemon())

@@ -164,7 +164,14 @@ async def test_backstop_ends_a_crashed_bridge_at_the_first_whole_second_after_th
     await prepaid_caller(pool, s.tenant_id, yen=30, number="09012345678")  # 600 yen/min: 3 s
     member = await counsellor(pool, s.tenant_id, "08011110001")
     await groups.create(
-        pool, s.tenant_id, code="12", name="tarot", rate_yen_per_min=600, members=[member], warning_seconds=0
+        pool,
+        s.tenant_id,
+        code="12",
+        name="tarot",
+        rate_yen_per_min=600,
+        members=[member],
+        warning_seconds=0,
+        minimum_talk_seconds=1,  # 3 s of money
     )
     env = {
         "CALLD_DATABASE_URL": db_dsn,
@@ -215,7 +222,9 @@ async def test_a_restart_cuts_a_surviving_bridge_at_its_deadline_not_at_the_back
     backstop has already ended the call: the bound is then the backstop's, 1.7 s.
     Measured on the emulator's clock (the caller leg's end).
     """
-    s, _, fs, env = await tarot_with_inbound(db_dsn, pool, tmp_path, "crashy-cut", 200, warning_seconds=0)  # 20 s
+    s, _, fs, env = await tarot_with_inbound(
+        db_dsn, pool, tmp_path, "crashy-cut", 200, warning_seconds=0, minimum_talk_seconds=1
+    )  # 20 s
     first = DaemonProcess(env)
     second = DaemonProcess(env)
     await first.start()

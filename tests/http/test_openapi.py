@@ -94,7 +94,7 @@ async def test_admin_operations_models_and_security(start_daemon: DaemonFactory,
             "schema"
         ]["$ref"],
     )
-    assert number["properties"]["product"]["enum"] == ["coaching", "ivr"]
+    assert number["properties"]["product"]["enum"] == ["coaching", "ivr", "duty"]
     assert "+81" in number["properties"]["number"]["description"]
     assert "204" in doc["paths"]["/api/v1/numbers/{number}"]["delete"]["responses"]
 

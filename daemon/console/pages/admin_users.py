@@ -18,7 +18,7 @@ from daemon.console.pages.path import path_id
 from daemon.console.paths import PREFIX
 from daemon.console.refusals import form_errors
 from daemon.console.render import page, see_other
-from daemon.console.viewer import ADMIN, ROLE_NAMES, require
+from daemon.console.viewer import ADMIN, ALL_ROLE_NAMES, ROLE_NAMES, require
 from daemon.http.context import pool_of
 from daemon.repositories import console_users, login_throttle, tenants
 from daemon.rules.login_backoff import login_key
@@ -83,7 +83,8 @@ async def _list(
     context = {
         "users": await console_users.list_all(pool),
         "tenants": {t.tenant_id: t.name for t in await tenants.list_tenants(pool)},
-        "roles": ROLE_NAMES,
+        "roles": ROLE_NAMES,  # what the platform may create
+        "role_names": ALL_ROLE_NAMES,  # what a listed user may be (a counsellor's login too)
         "values": dict(values or {}),
         "errors": dict(errors or {}),
     }
@@ -124,7 +125,7 @@ async def _detail(
     context = {
         "user": user,
         "tenant": tenant,
-        "roles": ROLE_NAMES,
+        "role_names": ALL_ROLE_NAMES,
         "waiting": await login_throttle.waiting(pool, login_key(user.login)),
         "values": {},
         "errors": dict(errors or {}),

@@ -1,4 +1,4 @@
-"""``/console/board``: the operator's live board (lines, live calls, counsellor states).
+"""``/console/board``: the operator's live board (lines, waiting lines, live calls, counsellor states).
 
 The page is rendered whole on the server (it works without JavaScript and a
 reload shows the truth); ``board.js`` then listens to ``/console/board/events``
@@ -18,8 +18,8 @@ from daemon.console.events import snapshots
 from daemon.console.paths import PREFIX
 from daemon.console.render import masked, page, tokyo_us, yen
 from daemon.console.viewer import OPERATOR, tenant_scope
-from daemon.http.context import pool_of
-from daemon.repositories import board
+from daemon.http.context import pool_of, settings_of
+from daemon.repositories import board, waiting
 
 routes = web.RouteTableDef()
 
@@ -30,7 +30,7 @@ COUNSELLOR_STATES = {
     board.WRAPUP: "後処理",
     board.OFF: "休止",
 }
-CALL_STATES = {board.MENU: "ガイダンス中", board.HUNTING: "呼出中", board.TALKING: "通話中"}
+CALL_STATES = {board.MENU: "ガイダンス中", board.WAITING: "順番待ち", board.HUNTING: "呼出中", board.TALKING: "通話中"}
 
 
 def _call(c: board.LiveCall) -> dict[str, Any]:
@@ -38,7 +38,7 @@ def _call(c: board.LiveCall) -> dict[str, Any]:
         "id": str(c.call_uuid),
         "state": c.state,
         "state_label": CALL_STATES.get(c.state, c.state),
-        "caller": masked(c.caller_number) if c.state != board.MENU else "—",
+        "caller": masked(c.caller_number) if c.state not in (board.MENU, board.WAITING) else "—",
         "group": c.group_name or "—",
         "counsellor": c.counsellor_name or ("、".join(c.ringing) if c.ringing else "—"),
         "answer_us": c.answer_us,
@@ -48,9 +48,14 @@ def _call(c: board.LiveCall) -> dict[str, Any]:
     }
 
 
-def view(b: board.Board) -> dict[str, Any]:
+def _line(line: waiting.LineState) -> dict[str, Any]:
+    return {"id": line.group_id, "group": line.group_name, "waiting": line.waiting, "since_us": line.oldest_joined_us}
+
+
+def view(b: board.Board, lines: list[waiting.LineState]) -> dict[str, Any]:
     """The board as the page and its snapshots show it (no clock in it: it changes only with the data)."""
     return {
+        "queues": [_line(line) for line in lines],
         "lines": {"contracted": b.contracted_lines, "in_use": b.lines_in_use},
         "calls": [_call(c) for c in b.calls],
         "counsellors": [
@@ -60,19 +65,24 @@ def view(b: board.Board) -> dict[str, Any]:
     }
 
 
+async def _board(request: web.Request, tenant: int) -> dict[str, Any]:
+    pool = pool_of(request)
+    live = settings_of(request).node_timeout_seconds  # waiters of a silent node are not counted
+    return view(await board.board(pool, tenant), await waiting.lines(pool, tenant, live))
+
+
 @routes.get(PREFIX + "/board")
 async def show(request: web.Request) -> web.Response:
     _, tenant = tenant_scope(request, OPERATOR)
     now_us = time.time_ns() // 1000
-    return page(request, "board.html", {"board": view(await board.board(pool_of(request), tenant)), "now_us": now_us})
+    return page(request, "board.html", {"board": await _board(request, tenant), "now_us": now_us})
 
 
 @routes.get(PREFIX + "/board/events")
 async def events(request: web.Request) -> web.StreamResponse:
     _, tenant = tenant_scope(request, OPERATOR)
-    pool = pool_of(request)
 
     async def snapshot() -> dict[str, Any]:
-        return view(await board.board(pool, tenant))
+        return await _board(request, tenant)
 
     return await snapshots(request, snapshot)

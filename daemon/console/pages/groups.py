@@ -36,7 +36,13 @@ NUMERIC = (
     "max_missed",
     "wrapup_seconds",
     "warning_seconds",
+    "queue_max_wait_s",
+    "queue_max_length",
+    "queue_announce_s",
+    "minimum_talk_seconds",
 )
+#: The waiting line's switch: a checkbox ("on" when ticked, absent when not).
+QUEUE_SWITCH = "queue_enabled"
 STRATEGIES = {
     "longest_idle": "待ち時間が最も長い人から",
     "sequential": "登録順",
@@ -74,6 +80,7 @@ def _members(values: dict[str, str], people: list[counsellors.CounsellorRow]) ->
 
 def _values(row: groups.GroupRow) -> dict[str, str]:
     values = shown({name: getattr(row, name) for name in groups.SETTINGS})
+    values[QUEUE_SWITCH] = "on" if row.queue_enabled else ""
     values.update({member_field(m): str(place) for place, m in enumerate(row.members, 1)})
     return values
 
@@ -86,12 +93,12 @@ def _read(values: dict[str, str], people: list[counsellors.CounsellorRow]) -> Gr
     except FormErrors as exc:
         errors.update(exc.errors)
     try:
-        body = parse(GroupIn, values, NUMERIC)
+        body = parse(GroupIn, {**values, QUEUE_SWITCH: ""}, NUMERIC)
     except FormErrors as exc:
         raise FormErrors({**exc.errors, **errors}) from None
     if errors:
         raise FormErrors(errors)
-    return body.model_copy(update={"members": members})
+    return body.model_copy(update={"members": members, QUEUE_SWITCH: values.get(QUEUE_SWITCH) == "on"})
 
 
 async def _form(
@@ -127,6 +134,7 @@ async def new(request: web.Request) -> web.Response:
     _, tenant = tenant_scope(request, OPERATOR)
     defaults = {name: GroupIn.model_fields[name].default for name in groups.SETTINGS if name not in ("code", "name")}
     defaults["rate_yen_per_min"] = ""
+    defaults[QUEUE_SWITCH] = ""
     return await _form(request, tenant, shown(defaults))
 
 

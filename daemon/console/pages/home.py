@@ -5,11 +5,11 @@ from __future__ import annotations
 from aiohttp import web
 
 from daemon.console.paths import PREFIX
-from daemon.console.viewer import ADMIN, OPERATOR, viewer_of
+from daemon.console.viewer import ADMIN, COUNSELLOR, OPERATOR, viewer_of
 
 routes = web.RouteTableDef()
 
-HOME = {ADMIN: f"{PREFIX}/admin/tenants", OPERATOR: f"{PREFIX}/board"}
+HOME = {ADMIN: f"{PREFIX}/admin/tenants", OPERATOR: f"{PREFIX}/board", COUNSELLOR: f"{PREFIX}/me"}
 IVR_HOME = f"{PREFIX}/ivr/flows"
 
 

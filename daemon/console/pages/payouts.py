@@ -1,63 +1,96 @@
-"""Per-counsellor payout report: calls, talk time and yen charged to callers in a period (Tokyo dates)."""
+"""The month's payout report: per counsellor the calls, billed minutes, charges, their pay and the commission.
+
+A month in Asia/Tokyo (``?month=YYYY-MM``, default this month); each call is
+paid at the counsellor's rate in force on the call's date
+(:func:`daemon.services.pay.payout`).  ``/console/payouts.csv`` is the same
+report for Excel: UTF-8 with a BOM (Excel reads it as UTF-8 only then),
+Japanese headers, names, the month's bounds in Japan time, and no cell that a
+spreadsheet would take for a formula.
+"""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+import csv
+import io
+from datetime import datetime
 
 from aiohttp import web
 
-from daemon.console.forms import FormErrors
 from daemon.console.paths import PREFIX
 from daemon.console.render import page
 from daemon.console.viewer import OPERATOR, tenant_scope
 from daemon.http.context import pool_of
-from daemon.repositories import payouts
+from daemon.rules.billing.invoice import Period
+from daemon.rules.billing.pay import PayLine
+from daemon.services import pay
 from daemon.services.values import TOKYO
 
 routes = web.RouteTableDef()
 
+BAD_MONTH = "月の形式が正しくありません（例: 2026-12）"
+CSV_HEADERS = (
+    "対象月",
+    "集計期間（日本時間）",
+    "相談員",
+    "報酬率（月末時点）",
+    "通話数",
+    "課金分数",
+    "通話時間（秒）",
+    "課金額（円）",
+    "報酬（円）",
+    "運営手数料（円）",
+    "報酬率未設定の通話数",
+)
 
-def _month(today: date) -> tuple[date, date]:
-    first = today.replace(day=1)
-    last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
-    return first, last
 
-
-def _day(text: str, field: str, default: date) -> date:
+def _month(request: web.Request) -> Period:
+    text = request.query.get("month", "").strip()
     if not text:
-        return default
+        return Period.containing(datetime.now(TOKYO))
     try:
-        return date.fromisoformat(text)
+        return Period.parse(text)
     except ValueError:
-        raise FormErrors({field: "日付の形式が正しくありません（例: 2026-12-01）"}) from None
-
-
-def _start(day: date) -> datetime:
-    return datetime.combine(day, time(), TOKYO)
+        raise web.HTTPUnprocessableEntity(reason=BAD_MONTH) from None
 
 
 @routes.get(f"{PREFIX}/payouts")
 async def payout_report(request: web.Request) -> web.Response:
-    """``since`` and ``until`` are dates in Japan time, both included (default: this month)."""
     _, tenant = tenant_scope(request, OPERATOR)
-    first, last = _month(datetime.now(TOKYO).date())
-    values = {k: request.query.get(k, "").strip() for k in ("since", "until")}
-    errors: dict[str, str] = {}
-    rows: list[payouts.CounsellorTotal] = []
+    text = request.query.get("month", "").strip()
     try:
-        since, until = _day(values["since"], "since", first), _day(values["until"], "until", last)
-        if until < since:
-            raise FormErrors({"until": "終了日は開始日以降にしてください"})
-        values = {"since": since.isoformat(), "until": until.isoformat()}
-        rows = await payouts.counsellor_totals(
-            pool_of(request), tenant, since=_start(since), until=_start(until + timedelta(days=1))
-        )
-    except FormErrors as exc:
-        errors = exc.errors
-    totals = {
-        "calls": sum(r.calls for r in rows),
-        "talk_seconds": sum(r.talk_seconds for r in rows),
-        "charged_yen": sum(r.charged_yen for r in rows),
-    }
-    context = {"values": values, "errors": errors, "rows": rows, "totals": totals}
-    return page(request, "payouts_report.html", context, status=422 if errors else 200)
+        month = _month(request)
+    except web.HTTPUnprocessableEntity:
+        return page(request, "payouts_report.html", {"month": text, "error": BAD_MONTH, "report": None}, status=422)
+    report = await pay.payout(pool_of(request), tenant, month)
+    return page(request, "payouts_report.html", {"month": str(month), "error": "", "report": report})
+
+
+def _cell(value: object) -> str:
+    text = str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") and not text.lstrip("-").isdigit() else text
+
+
+def _csv_row(month: Period, name: str, rate: str, line: PayLine) -> list[str]:
+    bounds = f"{month.first_day.isoformat()} 00:00〜{month.last_day.isoformat()} 24:00 JST"
+    numbers = (line.calls, line.billed_minutes, line.billed_seconds, line.charged_yen, line.pay_yen)
+    return [_cell(v) for v in (str(month), bounds, name, rate, *numbers, line.commission_yen, line.unrated_calls)]
+
+
+@routes.get(f"{PREFIX}/payouts.csv")
+async def payout_csv(request: web.Request) -> web.Response:
+    _, tenant = tenant_scope(request, OPERATOR)
+    month = _month(request)
+    report = await pay.payout(pool_of(request), tenant, month)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_HEADERS)
+    for p in report.lines:
+        writer.writerow(_csv_row(month, p.name, p.rate.label if p.rate is not None else "未設定", p.line))
+    writer.writerow(_csv_row(month, "合計", "", report.total))
+    return web.Response(
+        body=("\ufeff" + out.getvalue()).encode("utf-8"),
+        headers={
+            "Content-Type": "text/csv; charset=utf-8",
+            "Content-Disposition": f'attachment; filename="payouts-{month}.csv"',
+        },
+    )

@@ -1,9 +1,10 @@
-// The live board: redraw lines, calls and counsellors from each snapshot of /console/board/events.
+// The live board: redraw lines, waiting lines, calls and counsellors from each snapshot of /console/board/events.
 (function () {
   "use strict";
   var status = document.getElementById("board-status");
   var callsBody = document.getElementById("calls-body");
   var counsellorsBody = document.getElementById("counsellors-body");
+  var queuesBody = document.getElementById("queues-body");  // only when a group has a waiting line
   if (!status || !window.EventSource) { return; }
 
   function cell(label, text, cls) {
@@ -66,6 +67,22 @@
     callsBody.replaceChildren.apply(callsBody, rows);
   }
 
+  function drawQueues(queues) {
+    if (!queuesBody) { return; }
+    queuesBody.replaceChildren.apply(queuesBody, queues.map(function (q) {
+      var tr = document.createElement("tr");
+      tr.id = "queue-" + q.id;
+      tr.setAttribute("data-queue", q.id);
+      tr.setAttribute("data-waiting", q.waiting);
+      tr.appendChild(cell("グループ", q.group));
+      tr.appendChild(cell("待ち人数", q.waiting + "人", "num"));
+      var since = cell("最長の待ち時間", "—", "num");
+      since.setAttribute("data-since-us", q.since_us || "");
+      tr.appendChild(since);
+      return tr;
+    }));
+  }
+
   function drawCounsellors(counsellors) {
     var rows = counsellors.map(function (c) {
       var tr = document.createElement("tr");
@@ -91,6 +108,7 @@
     var board = JSON.parse(e.data);
     document.getElementById("lines-contracted").textContent = board.lines.contracted;
     document.getElementById("lines-in-use").textContent = board.lines.in_use;
+    drawQueues(board.queues);
     drawCalls(board.calls);
     drawCounsellors(board.counsellors);
     tick();

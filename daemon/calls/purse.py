@@ -1,0 +1,117 @@
+"""A Coaching Dial caller's money on the phone: whom it pays for, and what the caller hears about it.
+
+* Hunting that knows the money: a limited caller (prepaid, or postpaid with a
+  credit limit) is offered only to members whose own rate the money covers
+  for the group's ``minimum_talk_seconds`` (:mod:`daemon.rules.billing.affordable`).
+  When no member of the chosen group is affordable, the caller hears the codes
+  of the groups that are (or, with none, the balance guidance), before
+  anything rings.
+* The minutes announcement is made for the members about to ring, at the
+  dearest rate among them: the caller is never promised more than is left.
+* Balance by phone: ``*`` in the group menu reads the balance in yen and, for
+  ``*`` + a group code (or a tenant whose groups share one rate), the minutes it
+  buys at that group's rate.
+
+Everything read out is built from pre-rendered pieces
+(:mod:`daemon.prompts.spoken`, "Speaking yen amounts" in the catalogue).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from daemon.calls.context import CallContext
+from daemon.calls.cutoff import wall_us
+from daemon.prompts import spoken
+from daemon.prompts.catalog import minutes_prompt
+from daemon.repositories import groups, hunting, money
+from daemon.repositories.callers import Caller
+from daemon.repositories.groups import Group
+from daemon.repositories.hunting import Counsellor, GroupRates
+from daemon.rules.billing.affordable import Purse, at_rate
+from daemon.rules.billing.charges import MICROS, Tariff
+
+#: How many affordable groups the caller is told about (by code) when the chosen one is out of reach.
+GROUPS_NAMED = 3
+
+
+def purse_from(picture: money.MoneyPicture) -> Purse:
+    """The money a new call of the caller would meet now, other live calls included."""
+    return Purse(picture.caller.available_yen, list(picture.talking.values()), wall_us())
+
+
+async def purse_of(call: CallContext, caller: Caller) -> Purse:
+    return purse_from(await money.money_picture(call.pool, caller.id))
+
+
+def affordable(purse: Purse, group: Group, members: Sequence[Counsellor]) -> list[Counsellor]:
+    """The members whose rate the money covers for the group's minimum talk, in hunting order."""
+    return [m for m in members if purse.affords(at_rate(group.tariff, m.rate_yen_per_min), group.minimum_talk_seconds)]
+
+
+def within_reach(purse: Purse, rates: GroupRates) -> bool:
+    """Someone on duty in the group is affordable (a group with nobody on duty is busy, not too dear)."""
+    tariffs = [at_rate(rates.tariff, rate) for rate in rates.rates]
+    return not tariffs or any(purse.affords(t, rates.minimum_talk_seconds) for t in tariffs)
+
+
+async def out_of_reach(call: CallContext, caller: Caller, group: Group) -> list[str] | None:
+    """None when the chosen group has a member the caller can afford; else what they hear instead.
+
+    That is the codes of the groups within reach (the lead-in of the group
+    question, asked once more), or ``[]`` when there is none: the caller gets
+    the balance guidance.
+    """
+    money_now = await purse_of(call, caller)
+    every = await hunting.group_rates(call.pool, call.tenant_id)
+    chosen = next((g for g in every if g.id == group.id), None)
+    if chosen is not None and within_reach(money_now, chosen):
+        return None
+    others = [g for g in every if g.id != group.id and g.rates and within_reach(money_now, g)]
+    if not others:
+        return []
+    pieces = ["affordable_groups"]
+    for g in others[:GROUPS_NAMED]:
+        pieces += [*spoken.code(g.code), "ban_desu"]
+    return pieces
+
+
+async def minutes_for(call: CallContext, caller: Caller, group: Group, batch: Sequence[Counsellor]) -> str | None:
+    """The minutes announcement for ``batch`` about to ring (None: nothing to announce, the talk is free).
+
+    Made at the dearest rate among them.  ``""``: the money no longer pays a
+    second of talk with any of them (other calls of the caller used it up).
+    """
+    dearest = max(at_rate(group.tariff, m.rate_yen_per_min).rate_yen_per_min for m in batch)
+    left = (await purse_of(call, caller)).talk_us(at_rate(group.tariff, dearest))
+    if left is None:
+        return None
+    if left < MICROS:
+        return ""
+    return minutes_prompt(left // (60 * MICROS))
+
+
+async def balance_readout(call: CallContext, caller: Caller, code: str) -> list[str]:
+    """``*`` (+ a group code) in the group menu: the balance in yen, and the minutes it buys at the group's rate."""
+    picture = await money.money_picture(call.pool, caller.id)
+    who = picture.caller
+    if not who.limited:
+        return ["balance_unlimited"]
+    if who.billing == "prepaid":
+        pieces = ["balance_is", *spoken.number(max(0, who.balance_yen)), "yen_desu"]
+    else:
+        pieces = ["available_is", *spoken.number(max(0, who.available_yen)), "yen_desu"]
+    tariff = await _menu_tariff(call, code)
+    left = purse_from(picture).talk_us(tariff) if tariff is not None else None
+    if left is not None:
+        pieces.append(minutes_prompt(left / (60 * MICROS)))
+    return pieces
+
+
+async def _menu_tariff(call: CallContext, code: str) -> Tariff | None:
+    """The tariff the minutes are told at: the group keyed after ``*``, or the tenant's one rate."""
+    if code:
+        group = await groups.group_by_code(call.pool, call.tenant_id, code)
+        return group.tariff if group is not None else None
+    tariffs = {g.tariff for g in await hunting.group_rates(call.pool, call.tenant_id)}
+    return tariffs.pop() if len(tariffs) == 1 else None

@@ -1,0 +1,206 @@
+"""What a caller meets when the chosen group is busy and the group has a waiting line.
+
+every member busy (or others already waiting)
+→ a limited caller whose money would not buy one minute with the group's
+  cheapest member: "insufficient balance" (never queued)
+→ "all busy: 1 to wait, 2 to leave" (keys typed ahead count)
+→ line full: "too many waiting", goodbye
+→ "you will be connected in turn; # to leave" and the position
+→ hold music; the position again every ``queue_announce_s``
+→ a member is claimed for this call: the hold is broken, the hunt rings them
+  (billing starts at their answer, as for any call; nothing while waiting)
+→ ``#``, or ``queue_max_wait_s`` gone: a guidance, the call ends
+
+Built on the primitives emulator/README.md lists as replayed captures: the
+hold is an unlocked ``playback`` of a looping ``tone_stream`` (broadcasts play
+inside it and it resumes), ``playback_terminators`` ends it on the leave key,
+``uuid_break`` (never ``all``) ends it before the bridge, and a caller hanging
+up ends it with ``PLAYBACK ERROR``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from typing import Any, Literal
+
+from daemon.calls import guidance
+from daemon.calls.context import CallContext
+from daemon.calls.keypad import read_choice
+from daemon.calls.waiting.line import WaitingLine
+from daemon.esl import Event
+from daemon.logs import get_logger
+from daemon.outbound.session import CallEnded
+from daemon.postgres.deadline import within
+from daemon.postgres.errors import DB_ERRORS
+from daemon.prompts.catalog import queue_position_prompt
+from daemon.repositories import hunting, waiting
+from daemon.repositories.callers import Caller
+from daemon.repositories.groups import Group
+from daemon.repositories.hunting import Counsellor
+from daemon.rules.billing.charges import Tariff
+
+_log = get_logger(__name__)
+
+#: Hold music: a soft three-note chime and a pause, for ever (until broken or the leave key).
+HOLD = "tone_stream://%(400,0,523);%(400,0,659);%(400,0,784);%(2000,0,0);loops=-1"
+WAIT_KEY, LEAVE_CHOICE = "1", "2"
+LEAVE_KEY = "#"
+#: uuid_break ends the innermost playback: a position announcement playing inside the hold
+#: ends first, so the hold may need a second break.
+BREAK_TRIES = 5
+BREAK_WAIT_S = 0.3
+
+Ended = Literal["left", "timeout"]
+
+
+async def serve(call: CallContext, caller: Caller, group: Group, members: list[Counsellor]) -> list[Counsellor] | None:
+    """The members to hunt: ``members`` as found, or the one claimed while the caller waited.
+
+    None: the call is over (the caller heard why).  Without a waiting line, or
+    with members free and nobody waiting, nothing changes.
+    """
+    line = call.services.waiting
+    if line is None or not group.queue_enabled:
+        return members
+    live = line.live_seconds
+    if members and not await waiting.waiting_count(call.pool, group.id, live):
+        return members
+    if caller.limited and not await _buys_a_minute(call, caller, group):
+        await _goodbye(call, "insufficient_balance")
+        return None
+    choice = await read_choice(call.session, call.prompts, "queue_offer", WAIT_KEY + LEAVE_CHOICE)
+    if choice != WAIT_KEY:
+        await _goodbye(call, "goodbye")
+        return None
+    place = await waiting.join(
+        call.pool,
+        tenant_id=call.tenant_id,
+        group_id=group.id,
+        call_uuid=call.call_uuid,
+        node_id=line.node_id,
+        caller_id=caller.id,
+        max_length=group.queue_max_length,
+        live_seconds=live,
+    )
+    if place is None:
+        call.metrics.hunts.labels("queue_full").inc()
+        await _goodbye(call, "queue_full")
+        return None
+    _log.info("queue_joined", group_id=group.id, position=place)
+    outcome: int | Ended | None = None
+    try:
+        outcome = await _wait(call, line, group, place)
+    finally:
+        line.forget(group.id, call.call_uuid)
+        offered = await asyncio.shield(waiting.leave(call.pool, call.call_uuid))
+        if offered is not None and (outcome is None or outcome == "left"):  # gone, or leaving: free for the next
+            await asyncio.shield(hunting.release_all_of_call(call.pool, call.call_uuid))
+            offered = None
+    if offered is not None:  # also when the time ran out the instant a member was claimed
+        member = await waiting.claimed_counsellor(
+            call.pool, offered, call.call_uuid, dial_template=call.services.settings.counsellor_dial_template
+        )
+        if member is not None:
+            _log.info("queue_served", group_id=group.id, counsellor_id=member.id)
+            return [member]
+    call.metrics.hunts.labels("queue_left" if outcome == "left" else "queue_timeout").inc()
+    await _goodbye(call, "goodbye" if outcome == "left" else "queue_timeout")
+    return None
+
+
+async def _buys_a_minute(call: CallContext, caller: Caller, group: Group) -> bool:
+    """Would the caller's money pay one minute of talk with the group's cheapest member?"""
+    rate = await waiting.cheapest_rate(call.pool, group.id, group.tariff.rate_yen_per_min)
+    tariff = Tariff(rate, group.tariff.free_seconds, group.tariff.minimum_charge_yen)
+    return caller.available_yen >= tariff.charge(tariff.free_seconds + 60)
+
+
+async def _wait(call: CallContext, line: WaitingLine, group: Group, place: int) -> int | Ended:
+    """Hold the caller until a member is claimed for them (the member's id), the leave key, or the time limit.
+
+    A caller hanging up raises :class:`CallEnded`.
+    """
+    session = call.session
+    started = time.monotonic()
+    claimed = line.expect(group.id, call.call_uuid)
+    await session.execute("set", f"playback_terminators={LEAVE_KEY}")
+    joined = await session.execute(
+        "playback", guidance.sequence(call.prompts, ["queue_joined", queue_position_prompt(place)])
+    )
+    if joined.get("variable_playback_terminator_used") == LEAVE_KEY:
+        return "left"
+    if claimed.done():  # a member was free the moment the caller joined: no music to break
+        return claimed.result()
+    hold = call.calls.create_task(_hold(call))
+    try:
+        next_announcement = time.monotonic() + group.queue_announce_s
+        deadline = started + group.queue_max_wait_s
+        while True:
+            timeout = max(0.0, min(deadline, next_announcement) - time.monotonic())
+            either: list[asyncio.Future[Any]] = [hold, claimed]
+            await asyncio.wait(either, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+            if claimed.done():
+                await _break(call, hold)
+                return claimed.result()
+            if hold.done():
+                done = hold.result()
+                if done is None or session.hung_up:
+                    raise CallEnded("caller hung up while waiting")
+                if done.get("variable_playback_terminator_used") == LEAVE_KEY:
+                    return "left"
+                hold = call.calls.create_task(_hold(call))  # ended by nothing of ours: the music goes on
+                continue
+            now = time.monotonic()
+            if now >= deadline:
+                await _break(call, hold)
+                return "timeout"
+            if now >= next_announcement:
+                next_announcement = now + group.queue_announce_s
+                await _announce(call, line)
+    finally:
+        if not hold.done():
+            hold.cancel()
+
+
+async def _hold(call: CallContext) -> Event | None:
+    """The hold music, without event-lock so the position announcements play inside it."""
+    try:
+        return await call.session.execute("playback", HOLD, lock=False)
+    except CallEnded:
+        return None
+
+
+async def _announce(call: CallContext, line: WaitingLine) -> None:
+    """Where the caller stands now, played over the music (``uuid_broadcast … aleg``).
+
+    With the database away the announcement is skipped: the caller keeps their place.
+    """
+    try:
+        asking = waiting.position(call.pool, call.call_uuid, line.live_seconds)
+        place = await within(call.services.settings.db_timeout_seconds, asking)
+    except DB_ERRORS as exc:
+        _log.warning("queue_position_unknown", error=repr(exc))
+        return
+    if place is None:
+        return
+    path = guidance.source(call.prompts, queue_position_prompt(place))
+    await call.session.api(f"uuid_broadcast {call.session.uuid} {path} aleg")
+
+
+async def _break(call: CallContext, hold: asyncio.Task[Event | None]) -> None:
+    """End the hold (its EXECUTE_COMPLETE is awaited) so what follows does not run inside it."""
+    for _ in range(BREAK_TRIES):
+        if hold.done():
+            break
+        await call.session.api(f"uuid_break {call.session.uuid}")
+        await asyncio.wait({hold}, timeout=BREAK_WAIT_S)
+    if not hold.done() or hold.result() is None or call.session.hung_up:
+        raise CallEnded("the hold did not end")
+
+
+async def _goodbye(call: CallContext, prompt: str) -> None:
+    with contextlib.suppress(CallEnded):
+        await guidance.play(call.session, call.prompts, prompt)
+    await call.session.hangup("NORMAL_CLEARING")

@@ -1,0 +1,1 @@
+"""Mail: what the daemon sends (invoices, voicemail notifications, replies) and receives."""
