@@ -24,6 +24,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "daemon.rules.numbers",
         "daemon.rules.destinations",
         "daemon.rules.login_backoff",
+        "daemon.rules.attempt_reasons",
         "daemon.rules.ivr.models",
         "daemon.rules.ivr.validate",
         "daemon.rules.ivr.tariff",

@@ -2,6 +2,7 @@
 
 answer
 → identify the caller by caller ID (unknown or withheld: PIN, else "not registered")
+  (every refusal before the hunt is put on record with its reason: daemon.calls.attempts)
 → group selection by keypad (wrong code: once more, then goodbye); ``welcome`` is
   the lead-in of the first question, so a regular caller may key the code during it;
   ``*`` (+ a code) reads the balance and the minutes it buys, then asks again
@@ -24,7 +25,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-from daemon.calls import bridge, guidance, purse
+from daemon.calls import attempts, bridge, guidance, purse
 from daemon.calls.balance_watcher import BalanceWatcher
 from daemon.calls.context import CallContext
 from daemon.calls.cutoff import Backstop, Cutoff, wall_us
@@ -100,13 +101,17 @@ class CoachingDial:
         lead_in = ["welcome"]
         caller = await by_caller_id(call)
         if caller is None:
-            caller = await by_pin(call, lead_in)
+            keyed: list[str] = []
+            caller = await by_pin(call, lead_in, keyed)
             lead_in = []
-        if caller is None:
-            return await goodbye(call, "not_registered")
+            if caller is None:
+                attempts.note(call, "wrong_pin" if keyed else "unknown_caller")
+                return await goodbye(call, "not_registered")
         chosen = await choose_group(call, caller, lead_in)
         group = await affordable_group(call, caller, chosen) if chosen is not None and caller.limited else chosen
         if not isinstance(group, Group):
+            reason = "no_money" if group == "insufficient_balance" else "no_group"
+            attempts.note(call, reason, caller_id=caller.id, group_id=chosen.id if chosen is not None else None)
             return await goodbye(call, group or "goodbye")
 
         found = await hunting.free_members(
@@ -115,10 +120,12 @@ class CoachingDial:
         if caller.limited:  # only members whose rate the caller's money covers (issue 20, item 2)
             found = purse.affordable(await purse.purse_of(call, caller), group, found)
         members = await waiting_flow.serve(call, caller, group, found)  # a busy group's waiting line
-        if members is None:
+        if members is None:  # the waiting line ended the call: declined, full, or left while waiting
+            attempts.note(call, "all_busy", caller_id=caller.id, group_id=group.id)
             return None
         if not members:
             call.metrics.hunts.labels("all_busy").inc()
+            attempts.note(call, "all_busy", caller_id=caller.id, group_id=group.id)
             return await goodbye(call, "all_counsellors_busy")
         sale = Sale(call, caller, group)
 
@@ -299,13 +306,19 @@ async def by_caller_id(call: CallContext) -> Caller | None:
     return await callers.caller_by_number(call.pool, call.tenant_id, number) if number is not None else None
 
 
-async def by_pin(call: CallContext, lead_in: Sequence[str]) -> Caller | None:
-    """A withheld or unknown number may key a PIN."""
+async def by_pin(call: CallContext, lead_in: Sequence[str], keyed: list[str] | None = None) -> Caller | None:
+    """A withheld or unknown number may key a PIN (each PIN keyed is added to ``keyed``)."""
+
+    def lookup(pin: str) -> Awaitable[Caller | None]:
+        if keyed is not None:
+            keyed.append(pin)
+        return callers.caller_by_pin(call.pool, call.tenant_id, pin)
+
     return await ask(
         call,
         ("enter_pin", "invalid_pin"),
         "caller_pin",
-        lambda pin: callers.caller_by_pin(call.pool, call.tenant_id, pin),
+        lookup,
         lead_in=lead_in,
         tries=PIN_TRIES,
         min_digits=4,

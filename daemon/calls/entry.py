@@ -3,9 +3,11 @@
 connect → myevents → linger
 → dialled number → tenant and product, and one of the tenant's lines (PostgreSQL, atomic)
     unknown number     → "not in service" as early media, UNALLOCATED_NUMBER (404)
+    blocked caller     → "cannot be connected" as early media, CALL_REJECTED (603); no line taken
     all lines in use   → "busy" as early media, USER_BUSY (486)
     database trouble   → "temporarily unavailable" as early media, NORMAL_TEMPORARY_FAILURE (503)
-    (a refused call is never answered: nothing is billed to the caller)
+    (a refused call is never answered: nothing is billed to the caller; each refusal is put
+    on record beside it, daemon.calls.attempts)
 → the call's context, built once → the product's flow (Coaching Dial, IVR)
 → the line is given back, however the call ended
 """
@@ -18,15 +20,18 @@ import uuid
 import asyncpg
 import structlog
 
-from daemon.calls import guidance
+from daemon.calls import attempts, guidance
 from daemon.calls.context import CallContext, ProductFlow
 from daemon.calls.services import Services
 from daemon.logs import get_logger, mask_number
+from daemon.outbound.channel import ChannelInfo
 from daemon.outbound.session import Session
 from daemon.postgres.deadline import within
 from daemon.postgres.errors import DB_ERRORS
 from daemon.repositories import admission
 from daemon.repositories.admission import Admission, Outcome
+from daemon.repositories.attempts import Attempt
+from daemon.rules.attempt_reasons import ENTRY_REASONS
 from daemon.rules.numbers import national
 
 _log = get_logger(__name__)
@@ -57,30 +62,34 @@ class CallEntry:
             call_uuid = uuid.UUID(channel.unique_id)
         except ValueError:
             _log.warning("call_bad_uuid", unique_id=channel.unique_id[:64])
-            await self._reject(session, "unavailable", "protocol")
+            await self._reject(session, "unavailable", "protocol", channel)
             return
         if number is None:
-            await self._reject(session, "not_in_service", "not_in_service")
+            await self._reject(session, "not_in_service", "not_in_service", channel, call_uuid)
             return
 
         pool = svc.pool
         if pool is None:
             svc.metrics.db_errors.inc()
-        decision = await self._admit(pool, call_uuid, number) if pool is not None else None
+        caller = national(channel.caller_id_number)
+        decision = await self._admit(pool, call_uuid, number, caller) if pool is not None else None
         if pool is None or decision is None:
-            await self._reject(session, "unavailable", "unavailable")
+            await self._reject(session, "unavailable", "unavailable", channel, call_uuid)
             return
         if decision.outcome is Outcome.NOT_IN_SERVICE:
-            await self._reject(session, "not_in_service", "not_in_service")
+            await self._reject(session, "not_in_service", "not_in_service", channel, call_uuid)
+            return
+        if decision.outcome is Outcome.BLOCKED:
+            await self._reject(session, "call_declined", "blocked", channel, call_uuid, decision)
             return
         if decision.outcome is Outcome.BUSY:
             _log.info("call_busy", lines=decision.lines, in_use=decision.in_use)
-            await self._reject(session, "busy", "busy")
+            await self._reject(session, "busy", "busy", channel, call_uuid, decision)
             return
 
         if decision.tenant_id is None:  # admit_call names the tenant of every admitted call
             await asyncio.shield(self._release(call_uuid))
-            await self._reject(session, "unavailable", "unavailable")
+            await self._reject(session, "unavailable", "unavailable", channel, call_uuid)
             return
         tenant_id = decision.tenant_id
         tenant = str(tenant_id)
@@ -91,7 +100,7 @@ class CallEntry:
         try:
             flow = self.products.get(decision.product or "")
             if flow is None:
-                await self._reject(session, "unavailable", "unavailable")
+                await self._reject(session, "unavailable", "unavailable", channel, call_uuid, decision)
                 return
             await flow(CallContext(session, channel, calls, svc, pool, tenant_id, decision.product or "", call_uuid))
         finally:
@@ -99,12 +108,14 @@ class CallEntry:
             svc.metrics.live_calls.labels(tenant).dec()
             await asyncio.shield(self._release(call_uuid))
 
-    async def _admit(self, pool: asyncpg.Pool, call_uuid: uuid.UUID, number: str) -> Admission | None:
+    async def _admit(
+        self, pool: asyncpg.Pool, call_uuid: uuid.UUID, number: str, caller: str | None
+    ) -> Admission | None:
         svc = self.services
         try:
             return await within(
                 svc.settings.db_timeout_seconds,
-                admission.admit(pool, call_uuid, number, svc.node_id),
+                admission.admit(pool, call_uuid, number, svc.node_id, caller),
                 abandoned=lambda: self._release_late(call_uuid),
             )
         except DB_ERRORS as exc:
@@ -132,8 +143,29 @@ class CallEntry:
             self.services.metrics.db_errors.inc()
             _log.error("release_db_error", error=repr(exc))
 
-    async def _reject(self, session: Session, prompt: str, reason: str) -> None:
-        """Early media and the refusal's own cause (guidance.REFUSAL_CAUSES); never answered."""
+    async def _reject(
+        self,
+        session: Session,
+        prompt: str,
+        reason: str,
+        channel: ChannelInfo,
+        call_uuid: uuid.UUID | None = None,
+        decision: Admission | None = None,
+    ) -> None:
+        """Early media and the refusal's own cause (guidance.REFUSAL_CAUSES); never answered.
+
+        The attempt goes on record in the background (daemon.calls.attempts): the
+        guidance starts at once, whatever the database does.
+        """
         self.services.metrics.calls_rejected.labels(reason).inc()
         _log.info("call_rejected", reason=reason)
+        attempt = Attempt(
+            ENTRY_REASONS[reason],
+            call_uuid,
+            dialled=national(channel.destination_number) or channel.destination_number[:32],
+            caller_number=national(channel.caller_id_number) or "",
+            tenant_id=decision.tenant_id if decision is not None else None,
+            product=decision.product if decision is not None else None,
+        )
+        attempts.record(self.services, attempt)
         await guidance.refuse(session, self.services.prompts, prompt)

@@ -9,7 +9,8 @@ Refusals (``refuse``) never answer: ``pre_answer`` gives the caller 183 with ear
 media, the guidance plays, and the hangup cause picks the SIP final response
 (mod_sofia ``hangup_cause_to_sip``): busy → USER_BUSY → 486, not in service →
 UNALLOCATED_NUMBER → 404, unavailable → NORMAL_TEMPORARY_FAILURE → 503, each with
-``Reason: Q.850;cause=17/1/41`` (refuse_*_early_media captures).  Nothing is billed
+``Reason: Q.850;cause=17/1/41`` (refuse_*_early_media captures); a blocked caller:
+call_declined → CALL_REJECTED → 603 Decline, Q.850 21 (the same code path; no capture).  Nothing is billed
 by the caller's carrier.
 """
 
@@ -29,6 +30,7 @@ REFUSAL_CAUSES: Final[dict[str, str]] = {
     "busy": "USER_BUSY",  # 486 Busy Here, Q.850 17
     "not_in_service": "UNALLOCATED_NUMBER",  # 404 Not Found, Q.850 1
     "unavailable": "NORMAL_TEMPORARY_FAILURE",  # 503 Service Unavailable, Q.850 41
+    "call_declined": "CALL_REJECTED",  # 603 Decline, Q.850 21: the tenant's block list
 }
 
 # a path FreeSWITCH's argument splitting or file_string's '!' would cut in two

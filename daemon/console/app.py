@@ -17,6 +17,7 @@ from daemon.console.pages import (
     admin_users,
     audit,
     bank_import,
+    block_list,
     board,
     callers,
     calls,
@@ -31,6 +32,7 @@ from daemon.console.pages import (
     ivr_flows,
     ivr_forwarding,
     ivr_guidance,
+    ivr_statistics,
     ivr_voicemail,
     login,
     money,
@@ -65,6 +67,8 @@ PAGES = (
     ivr_guidance.routes,
     ivr_voicemail.routes,
     ivr_forwarding.routes,
+    ivr_statistics.routes,
+    block_list.routes,
 )
 STATIC_DIR = render.TEMPLATES.with_name("static")
 # In this order, after the API's own: console_failures renders the others' refusals as pages on console paths,

@@ -64,6 +64,8 @@ ACTIONS = {
     "ivr.voicemail.unheard": "留守番電話を未読に戻しました",
     "ivr.notify.save": "留守番電話の通知先を変更しました",
     "ivr.guidance_senders.save": "ガイダンスをメールで送れるアドレスを変更しました",
+    "block_list.add": "着信拒否に追加しました",
+    "block_list.remove": "着信拒否から外しました",
     "invoice.close": "請求書を確定しました",
     "invoice.adjustment": "請求書に調整を加えました",
     "invoice.mail": "請求書をメールで送付しました",
@@ -93,6 +95,7 @@ OBJECTS = {
     "voicemail": "留守番電話",
     "voicemail notifications": "留守番電話の通知",
     "guidance mail": "ガイダンスのメール受付",
+    "blocked": "着信拒否",
     "invoice": "請求書",
     "invoice adjustment": "請求書の調整",
     "bank import": "明細の取込",
@@ -181,6 +184,7 @@ FIELDS = {
     "webhook_url": "Webhook の URL",
     "secret_renewed": "署名の鍵の更新",
     "addresses": "送信元のメールアドレス",
+    "caller": "発信者",
 }
 
 VALUES: dict[str, dict[Any, str]] = {
@@ -190,6 +194,7 @@ VALUES: dict[str, dict[Any, str]] = {
     "role": dict(ALL_ROLE_NAMES),
     "on_duty": {True: "受付中", False: "休止"},
     "pin": {True: "設定あり", False: "なし"},
+    "caller": {"anonymous": "非通知の着信すべて"},
     "forwarding": {True: "利用する", False: "利用しない"},
     "international": {True: "許可", False: "禁止"},
     "revoked": {True: "無効", False: "有効"},

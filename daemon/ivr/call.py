@@ -26,6 +26,7 @@ class IvrCall:
     recordings: Path
     node: str = ""  # the node running now
     lead_in: list[str] = field(default_factory=list)  # guidance held back for the next question
+    choices: list[tuple[str, str]] = field(default_factory=list)  # (menu node, keys) chosen, for the statistics
 
     @property
     def session(self) -> Session:

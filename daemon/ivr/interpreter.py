@@ -13,6 +13,7 @@ answer
     voicemail  prompt, beep, record (# / silence / limit), stored; then next or hang up
     hangup
 A tenant with nothing published yet hears the stock greeting (:func:`unpublished`).
+Each call's end is written once for the customer's statistics (daemon.ivr.call_log).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from typing import Any
 
 from daemon.calls import guidance
 from daemon.calls.context import CallContext
-from daemon.ivr import forwarding, media
+from daemon.ivr import call_log, forwarding, media
 from daemon.ivr.arrival import arrival, diverted_from
 from daemon.ivr.cache import FlowCache
 from daemon.ivr.call import IvrCall
@@ -67,9 +68,16 @@ class Ivr:
         )
         start = live.flow.entry.start(arrival(call.dialled, original), call.dialled, original)
         _log.info("ivr_start", version=live.version, node=start, diverted_from=original)
-        await call.session.execute("answer")
-        await run(c, start)
-        await call.session.hangup("NORMAL_CLEARING")
+        caller_hung_up = False
+        try:
+            await call.session.execute("answer")
+            await run(c, start)
+            await call.session.hangup("NORMAL_CLEARING")
+        except CallEnded:
+            caller_hung_up = True
+            raise
+        finally:
+            await asyncio.shield(call_log.write(c, caller_hung_up=caller_hung_up))
 
 
 async def unpublished(call: CallContext) -> None:
@@ -121,6 +129,7 @@ async def menu(c: IvrCall, node: MenuNode) -> str | None:
             lead_in=lead_in,
         )
         if keys is not None and keys in node.options:
+            c.choices.append((c.node, keys))
             return node.options[keys]
         again = node.timeout_prompt if keys is None else node.invalid_prompt
         _log.info("ivr_menu_retry", node=c.node, keys=keys or "", timeout=keys is None)

@@ -65,6 +65,8 @@ _BASE: Final[dict[str, str]] = {
     "unavailable": (
         "申し訳ございません。ただいま障害のため、一時的にご利用いただけません。しばらくたってからおかけ直しください。"
     ),
+    # The caller is on the tenant's block list (a carrier's 着信拒否 wording).
+    "call_declined": "おかけになった電話番号への通話は、おつなぎできません。",
     # --- Coaching Dial -------------------------------------------------------------------------
     "greeting": "お電話ありがとうございます。",  # product-neutral (the interim IVR flow)
     "welcome": "お電話ありがとうございます。コーチングダイヤルです。",

@@ -14,6 +14,7 @@ class Outcome(enum.StrEnum):
     ADMITTED = "admitted"
     BUSY = "busy"
     NOT_IN_SERVICE = "not_in_service"
+    BLOCKED = "blocked"  # on the tenant's block list: no line taken
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,9 +26,14 @@ class Admission:
     in_use: int
 
 
-async def admit(pool: asyncpg.Pool, call_uuid: uuid.UUID, number: str, node_id: str) -> Admission:
-    """Atomically take one of the number's tenant's lines, if one is free."""
-    row = await pool.fetchrow("SELECT * FROM admit_call($1, $2, $3)", call_uuid, number, node_id)
+async def admit(
+    pool: asyncpg.Pool, call_uuid: uuid.UUID, number: str, node_id: str, caller: str | None = None
+) -> Admission:
+    """Atomically take one of the number's tenant's lines, if one is free and ``caller`` is not blocked.
+
+    ``caller``: national digits, None when withheld (blocked as ``anonymous``).
+    """
+    row = await pool.fetchrow("SELECT * FROM admit_caller($1, $2, $3, $4)", call_uuid, number, node_id, caller)
     assert row is not None
     return Admission(Outcome(row["outcome"]), row["tenant_id"], row["product"], row["lines"], row["in_use"])
 

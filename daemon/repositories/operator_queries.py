@@ -8,7 +8,7 @@ Every statement carries the tenant id, so an id of another tenant is simply
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import datetime
 
 import asyncpg
@@ -48,6 +48,12 @@ async def calls(
         f"SELECT {CALL_COLUMNS} FROM call_records WHERE {' AND '.join(where)}"
         f" ORDER BY created_at DESC, call_uuid LIMIT ${len(args) - 1} OFFSET ${len(args)}"
     )
+    async for row in streamed(pool, sql, args):
+        yield row
+
+
+async def streamed(pool: asyncpg.Pool, sql: str, args: Sequence[object]) -> AsyncIterator[asyncpg.Record]:
+    """The rows of a read-only query as they come from a cursor: a large export never sits in memory."""
     async with pool.acquire() as conn, conn.transaction(readonly=True):
         async for row in conn.cursor(sql, *args):
             yield row
