@@ -28,7 +28,7 @@ from daemon.http.onboarding_models import (
     PoolNumberOut,
 )
 from daemon.http.registry import RouteTable, json_response
-from daemon.repositories import billing_contacts, contracts, forwarding, number_pool, tenants
+from daemon.repositories import billing_contacts, forwarding, number_pool, tenants
 from daemon.rules.numbers import normalise_number
 from daemon.services import invites
 from daemon.services import number_pool as pool_service
@@ -166,7 +166,7 @@ async def get_call_safety(request: web.Request) -> CallSafety:
 )
 async def set_international(request: web.Request, body: InternationalUpdate) -> CallSafety:
     tenant_id = _tenant_id(request)
-    await contracts.set_international(pool_of(request), tenant_id, body.enabled, actor=actor_of(request))
+    await service.set_international(pool_of(request), actor_of(request), tenant_id, body.enabled)
     return await _safety(request, tenant_id)
 
 
@@ -181,7 +181,7 @@ async def set_international(request: web.Request, body: InternationalUpdate) -> 
 async def set_forward_guard(request: web.Request, body: ForwardGuardUpdate) -> CallSafety:
     tenant_id = _tenant_id(request)
     guard = forwarding.Guard(body.max_legs, body.max_minutes_per_day)
-    await contracts.set_forward_guard(pool_of(request), tenant_id, guard, actor=actor_of(request))
+    await service.set_forward_guard(pool_of(request), actor_of(request), tenant_id, guard)
     return await _safety(request, tenant_id)
 
 

@@ -1,8 +1,8 @@
 """A tenant's contract over time: the forwarding add-on switch, and the history invoices are computed from.
 
-Also the contract's call-safety options, each changed with its audit row in one
-transaction whoever changes it (admin API or console): international calls
-(:func:`set_international`) and the forwarding fraud guard (:func:`set_forward_guard`).
+Also the contract's call-safety options: international calls (:func:`set_international`)
+and the forwarding fraud guard (:func:`set_forward_guard`), written inside the change of
+``daemon.services.tenants`` that checks the actor and audits them.
 
 Every change of ``line_contracts`` (lines or add-on, by any path) is recorded in
 ``contract_history`` by a trigger, in the changing transaction, stamped with the
@@ -17,7 +17,6 @@ from datetime import datetime
 import asyncpg
 
 from daemon.postgres.types import Queryable
-from daemon.repositories import audit
 from daemon.repositories.forwarding import Guard
 from daemon.repositories.tenants import NotFound
 from daemon.rules.billing.invoice import ContractState
@@ -49,53 +48,38 @@ async def set_forwarding(pool: asyncpg.Pool, tenant_id: int, enabled: bool, *, a
     return previous
 
 
-async def set_international(pool: asyncpg.Pool, tenant_id: int, enabled: bool, *, actor: audit.Author) -> bool:
-    """Allow or forbid international calls (off by default); audited.  Returns the previous setting."""
-    async with pool.acquire() as conn, conn.transaction():
-        previous: bool | None = await conn.fetchval(
-            "SELECT international FROM line_contracts WHERE tenant_id = $1 FOR NO KEY UPDATE", tenant_id
-        )
-        if previous is None:
-            raise NotFound(f"no tenant with id {tenant_id}")
-        await conn.execute("UPDATE line_contracts SET international = $2 WHERE tenant_id = $1", tenant_id, enabled)
-        await audit.record(
-            conn,
-            actor,
-            "tenant.international",
-            tenant_id=tenant_id,
-            target=f"tenant {tenant_id}",
-            before={"international": previous},
-            after={"international": enabled},
-        )
+async def set_international(db: asyncpg.Pool, tenant_id: int, enabled: bool) -> bool:
+    """Allow or forbid international calls (off by default).  Returns the previous setting.
+
+    The service (``daemon.services.tenants``) calls it inside its change and audits it.
+    """
+    previous: bool | None = await db.fetchval(
+        "SELECT international FROM line_contracts WHERE tenant_id = $1 FOR NO KEY UPDATE", tenant_id
+    )
+    if previous is None:
+        raise NotFound(f"no tenant with id {tenant_id}")
+    await db.execute("UPDATE line_contracts SET international = $2 WHERE tenant_id = $1", tenant_id, enabled)
     return previous
 
 
-async def set_forward_guard(pool: asyncpg.Pool, tenant_id: int, guard: Guard, *, actor: audit.Author) -> Guard:
-    """Set the forwarding fraud guard (legs at once, minutes a day); audited.  Returns the previous limits."""
-    async with pool.acquire() as conn, conn.transaction():
-        row = await conn.fetchrow(
-            "SELECT forward_max_legs, forward_max_minutes FROM line_contracts WHERE tenant_id = $1 FOR NO KEY UPDATE",
-            tenant_id,
-        )
-        if row is None:
-            raise NotFound(f"no tenant with id {tenant_id}")
-        previous = Guard(row["forward_max_legs"], row["forward_max_minutes"])
-        await conn.execute(
-            "UPDATE line_contracts SET forward_max_legs = $2, forward_max_minutes = $3 WHERE tenant_id = $1",
-            tenant_id,
-            guard.max_legs,
-            guard.max_minutes,
-        )
-        await audit.record(
-            conn,
-            actor,
-            "tenant.forward_guard",
-            tenant_id=tenant_id,
-            target=f"tenant {tenant_id}",
-            before={"max_legs": previous.max_legs, "max_minutes": previous.max_minutes},
-            after={"max_legs": guard.max_legs, "max_minutes": guard.max_minutes},
-        )
-    return previous
+async def set_forward_guard(db: asyncpg.Pool, tenant_id: int, guard: Guard) -> Guard:
+    """Set the forwarding fraud guard (legs at once, minutes a day).  Returns the previous limits.
+
+    The service (``daemon.services.tenants``) calls it inside its change and audits it.
+    """
+    row = await db.fetchrow(
+        "SELECT forward_max_legs, forward_max_minutes FROM line_contracts WHERE tenant_id = $1 FOR NO KEY UPDATE",
+        tenant_id,
+    )
+    if row is None:
+        raise NotFound(f"no tenant with id {tenant_id}")
+    await db.execute(
+        "UPDATE line_contracts SET forward_max_legs = $2, forward_max_minutes = $3 WHERE tenant_id = $1",
+        tenant_id,
+        guard.max_legs,
+        guard.max_minutes,
+    )
+    return Guard(row["forward_max_legs"], row["forward_max_minutes"])
 
 
 async def changes(db: Queryable, tenant_id: int) -> list[Change]:

@@ -12,6 +12,7 @@ import asyncpg
 
 from daemon.repositories import billing_contacts, contracts, number_pool, tenants
 from daemon.repositories.billing_contacts import BillingContact
+from daemon.repositories.forwarding import Guard
 from daemon.repositories.tenants import NumberAssignment
 from daemon.services.actor import Actor
 from daemon.services.change import change
@@ -97,6 +98,36 @@ async def set_forwarding(pool: asyncpg.Pool, actor: Actor, tenant_id: int, enabl
             target=_target(tenant_id),
             before={"forwarding": previous},
             after={"forwarding": enabled},
+        )
+    return previous
+
+
+async def set_international(pool: asyncpg.Pool, actor: Actor, tenant_id: int, enabled: bool) -> bool:
+    """International forwarding allowed by the tenant's contract (off by default); returns the previous setting."""
+    actor.require_platform()
+    async with change(pool, actor) as c:
+        previous = await contracts.set_international(c.pool, tenant_id, enabled)
+        await c.record(
+            "tenant.international",
+            tenant_id=tenant_id,
+            target=_target(tenant_id),
+            before={"international": previous},
+            after={"international": enabled},
+        )
+    return previous
+
+
+async def set_forward_guard(pool: asyncpg.Pool, actor: Actor, tenant_id: int, guard: Guard) -> Guard:
+    """The forwarding fraud guard (legs at once, minutes a Tokyo day); returns the previous limits."""
+    actor.require_platform()
+    async with change(pool, actor) as c:
+        previous = await contracts.set_forward_guard(c.pool, tenant_id, guard)
+        await c.record(
+            "tenant.forward_guard",
+            tenant_id=tenant_id,
+            target=_target(tenant_id),
+            before={"max_legs": previous.max_legs, "max_minutes": previous.max_minutes},
+            after={"max_legs": guard.max_legs, "max_minutes": guard.max_minutes},
         )
     return previous
 

@@ -228,7 +228,7 @@ async def set_international(request: web.Request) -> web.StreamResponse:
     require(request, ADMIN)
     tenant_id = path_id(request, "tenant_id")
     enabled = (await fields(request)).get("international") == "on"
-    await contracts.set_international(pool_of(request), tenant_id, enabled, actor=actor_of(request))
+    await service.set_international(pool_of(request), actor_of(request), tenant_id, enabled)
     raise see_other(tenant_url(tenant_id), "tenant.international")
 
 
@@ -248,7 +248,7 @@ async def set_forward_guard(request: web.Request) -> web.StreamResponse:
     except FormErrors as exc:
         return await _detail(request, tenant_id, values=values, errors=exc.errors, status=422)
     guard = forwarding.Guard(body.max_legs, body.max_minutes_per_day)
-    await contracts.set_forward_guard(pool_of(request), tenant_id, guard, actor=actor_of(request))
+    await service.set_forward_guard(pool_of(request), actor_of(request), tenant_id, guard)
     raise see_other(tenant_url(tenant_id), "tenant.guard")
 
 
