@@ -15,6 +15,8 @@ money rules in :mod:`daemon.rules.billing.invoice`).
 
 from __future__ import annotations
 
+import asyncio
+
 from aiohttp import hdrs, web
 
 from daemon.http.actor import actor_of
@@ -148,7 +150,7 @@ async def invoice_html(request: web.Request) -> web.Response:
 async def invoice_as_pdf(request: web.Request) -> web.Response:
     found = await _invoice(request)
     return web.Response(
-        body=invoice_pdf.to_pdf(found),
+        body=await asyncio.to_thread(invoice_pdf.to_pdf, found),  # CPU work, off the call loop
         content_type="application/pdf",
         headers={hdrs.CONTENT_DISPOSITION: f'attachment; filename="{invoice_mail.filename(found)}"'},
     )

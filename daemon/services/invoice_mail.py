@@ -9,6 +9,7 @@ server's own answer (:class:`NotMailed`, with the reason for a person).
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -76,7 +77,8 @@ async def send(
         subject=f"【ご請求書】{found.period_start.year}年{found.period_start.month}月分 {found.number}",
         text=body_text(found),
     )
-    message.add_attachment(invoice_pdf.to_pdf(found), maintype="application", subtype="pdf", filename=filename(found))
+    pdf = await asyncio.to_thread(invoice_pdf.to_pdf, found)  # CPU work, off the call loop
+    message.add_attachment(pdf, maintype="application", subtype="pdf", filename=filename(found))
     try:
         await sending.send(settings, message)
     except sending.MailNotSent as exc:

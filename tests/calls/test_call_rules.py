@@ -92,6 +92,7 @@ def test_refusals_have_their_own_causes() -> None:
         "busy": "USER_BUSY",
         "not_in_service": "UNALLOCATED_NUMBER",
         "unavailable": "NORMAL_TEMPORARY_FAILURE",
+        "call_declined": "CALL_REJECTED",  # a blocked caller: 603 Decline
     }
 
 

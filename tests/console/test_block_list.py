@@ -48,7 +48,7 @@ async def test_bad_input_is_refused_in_words_and_loses_nothing(console: Console,
     missing = await b.post("/console/block-list", {"kind": "number", "caller": "", "note": "メモは残る"})
     assert missing.status == 422 and missing.has("拒否する電話番号を入力してください") and missing.has("メモは残る")
     wrong = await b.post("/console/block-list", {"kind": "number", "caller": "12345", "note": ""})
-    assert wrong.status == 422 and wrong.has("電話番号の形式が正しくありません") and wrong.has('value="12345"')
+    assert wrong.status == 422 and wrong.has("12345 は日本の電話番号ではありません") and wrong.has('value="12345"')
     not_ours = await b.post("/console/block-list", {"kind": "number", "caller": "09011112222", "number": "0399999999"})
     assert not_ours.status == 422 and not_ours.has("見つかりませんでした")
     assert await pool_of(console).fetchval("SELECT count(*) FROM blocked_callers") == 0

@@ -275,7 +275,7 @@ async def test_add_number_normalises_and_routes_calls(
         ({"number": "3123456789", "product": "ivr"}, "start with 0"),
         ({"number": "+1 2025550123", "product": "ivr"}, "digits only"),
         ({"number": 312345678, "product": "ivr"}, "valid string"),
-        ({"number": "0312345678", "product": "sip"}, "'coaching' or 'ivr'"),
+        ({"number": "0312345678", "product": "sip"}, "'coaching', 'ivr' or 'duty'"),
         ({"number": "0312345678"}, "required"),
     ],
 )

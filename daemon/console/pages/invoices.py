@@ -14,6 +14,7 @@ The money comes from :mod:`daemon.services.invoices` and the document from
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 
 from aiohttp import web
@@ -68,9 +69,9 @@ async def _invoice(request: web.Request, tenant_id: int, period: Period) -> Invo
         raise NotFound(f"no invoice of tenant {tenant_id} for {period}") from None
 
 
-def _pdf(found: Invoice) -> web.Response:
+async def _pdf(found: Invoice) -> web.Response:
     return web.Response(
-        body=invoice_pdf.to_pdf(found),
+        body=await asyncio.to_thread(invoice_pdf.to_pdf, found),  # CPU work, off the call loop
         content_type="application/pdf",
         headers={
             "Content-Disposition": f'inline; filename="{invoice_mail.filename(found)}"',
@@ -149,7 +150,7 @@ async def close(request: web.Request) -> web.StreamResponse:
 async def admin_pdf(request: web.Request) -> web.Response:
     require(request, ADMIN)
     tenant_id = path_id(request, "tenant_id")
-    return _pdf(await _invoice(request, tenant_id, _period(request.match_info["period"])))
+    return await _pdf(await _invoice(request, tenant_id, _period(request.match_info["period"])))
 
 
 @routes.post(ADMIN_LIST + r"/{tenant_id:\d+}/" + MONTH + "/send")
@@ -192,4 +193,4 @@ async def own_pdf(request: web.Request) -> web.Response:
     found = await _invoice(request, tenant_id, _period(request.match_info["period"]))
     if found.status != "closed":
         raise NotFound("not issued yet")
-    return _pdf(found)
+    return await _pdf(found)

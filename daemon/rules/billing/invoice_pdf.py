@@ -11,12 +11,18 @@ per rate (税率ごとの対価と消費税額), and the addressee.
 from __future__ import annotations
 
 from pathlib import Path
-
-from fpdf import FPDF
-from fpdf.enums import XPos, YPos
+from typing import TYPE_CHECKING, Any
 
 from daemon.rules.billing.invoice import Invoice
 from daemon.rules.billing.invoice_render import japanese_date, yen
+
+if TYPE_CHECKING:
+    from fpdf import FPDF
+
+# fpdf2 imports numpy when it is installed, and the daemon must not carry the audio stack's
+# libraries (tests/audio/test_isolation.py): fpdf is imported when a PDF is made, not before.
+# A line ends where the next begins: fpdf's **NEXT_LINE.
+NEXT_LINE: dict[str, Any] = {"new_x": "LMARGIN", "new_y": "NEXT"}
 
 # Looked for in this order; the first that exists is embedded.
 FONT_CANDIDATES = (
@@ -43,6 +49,8 @@ def font_path() -> Path:
 
 
 def to_pdf(invoice: Invoice) -> bytes:
+    from fpdf import FPDF  # here, not at the top: see NEXT_LINE
+
     pdf = FPDF(format="A4", unit="mm")
     pdf.set_margins(15, 15, 15)
     pdf.set_auto_page_break(True, margin=15)
@@ -61,7 +69,7 @@ def to_pdf(invoice: Invoice) -> bytes:
 
 def _text(pdf: FPDF, size: float, text: str, *, align: str = "L", height: float = 6) -> None:
     pdf.set_font(_FONT, size=size)
-    pdf.multi_cell(0, height, text, align=align, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.multi_cell(0, height, text, align=align, **NEXT_LINE)
 
 
 def _head(pdf: FPDF, invoice: Invoice) -> None:
@@ -73,20 +81,18 @@ def _head(pdf: FPDF, invoice: Invoice) -> None:
     pdf.ln(2)
     top = pdf.get_y()
     pdf.set_font(_FONT, size=14)
-    pdf.multi_cell(100, 8, f"{invoice.addressee} 御中", border="B", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.multi_cell(100, 8, f"{invoice.addressee} 御中", border="B", **NEXT_LINE)
     if invoice.addressee_address:
         pdf.set_font(_FONT, size=9)
-        pdf.multi_cell(100, 5, invoice.addressee_address, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.multi_cell(100, 5, invoice.addressee_address, **NEXT_LINE)
     pdf.ln(2)
     pdf.set_font(_FONT, size=10)
-    pdf.multi_cell(100, 6, "下記のとおりご請求申し上げます。", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.multi_cell(100, 6, "下記のとおりご請求申し上げます。", **NEXT_LINE)
     pdf.set_font(_FONT, size=14)
-    pdf.multi_cell(
-        100, 10, f"ご請求金額（税込） {yen(invoice.total_yen)}", border=1, new_x=XPos.LMARGIN, new_y=YPos.NEXT
-    )
+    pdf.multi_cell(100, 10, f"ご請求金額（税込） {yen(invoice.total_yen)}", border=1, **NEXT_LINE)
     pdf.set_font(_FONT, size=10)
     start, end = japanese_date(invoice.period_start), japanese_date(invoice.period_end)
-    pdf.multi_cell(100, 6, f"対象期間: {start}〜{end}", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.multi_cell(100, 6, f"対象期間: {start}〜{end}", **NEXT_LINE)
     left_bottom = pdf.get_y()
 
     pdf.set_xy(120, top)
@@ -102,7 +108,7 @@ def _head(pdf: FPDF, invoice: Invoice) -> None:
     pdf.set_font(_FONT, size=9)
     for line in issuer:
         pdf.set_x(120)
-        pdf.multi_cell(75, 5, line, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.multi_cell(75, 5, line, **NEXT_LINE)
     pdf.set_y(max(left_bottom, pdf.get_y()) + 6)
 
 
@@ -134,7 +140,7 @@ def _pair(pdf: FPDF, label: str, value: str, *, size: float = 10) -> None:
     pdf.set_font(_FONT, size=size)
     pdf.set_x(105)
     pdf.cell(45, 7, label, border=1)
-    pdf.cell(45, 7, value, border=1, align="R", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.cell(45, 7, value, border=1, align="R", **NEXT_LINE)
 
 
 def _totals(pdf: FPDF, invoice: Invoice) -> None:

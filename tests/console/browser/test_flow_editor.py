@@ -214,8 +214,16 @@ async def test_versions_are_compared_published_and_rolled_back_each_with_a_succe
 
     await page.get_by_role("button", name="バージョン 2 を公開").click()
     await expect(page.locator("#flow-notice")).to_have_text("バージョン 2 を公開しました。次の着信から使われます。")
+    asked: list[str] = []
+
+    async def accept(dialog: Dialog) -> None:  # a roll-back changes the next call: the page asks first
+        asked.append(dialog.message)
+        await dialog.accept()
+
+    page.once("dialog", accept)
     await page.locator('tr[data-version="1"]').get_by_role("button", name="このバージョンに戻す").click()
     await expect(page.locator("#flow-notice")).to_have_text("バージョン 1 に戻しました。次の着信から使われます。")
+    assert asked == ["バージョン1を公開します。次の着信からこのフローで応答します。よろしいですか？"]
     live = await ivr_flows.live(pool, tenant)
     assert live is not None and live.version == 1
     assert [r.action for r in (await audit.recent(pool))[:2]] == ["ivr.flow.rollback", "ivr.flow.publish"]
