@@ -42,12 +42,12 @@ from daemon.config import Settings
 from daemon.demo import access as demo_access
 from daemon.demo import ivr as demo_ivr
 from daemon.demo import seed as demo
+from daemon.guidance_mail import GuidanceMailServer
 from daemon.ivr import published
 from daemon.ivr.cache import FlowCache
 from daemon.ivr.interpreter import Ivr
 from daemon.logs import get_logger
 from daemon.loop_lag import LoopLagMonitor
-from daemon.mail.inbound import GuidanceMailServer
 from daemon.metrics import Metrics
 from daemon.outbound.server import OutboundServer
 from daemon.postgres.embedded import EmbeddedPostgres, PortBusy, ensure_cdr_role

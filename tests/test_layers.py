@@ -71,7 +71,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "daemon.ivr",
         "daemon.settlement",
         "daemon.recovery",
-        "daemon.mail.inbound",
+        "daemon.guidance_mail",
     ),
     "application": (
         "daemon.web",

@@ -1,1 +1,1 @@
-"""Mail: what the daemon sends (invoices, voicemail notifications, replies) and receives."""
+"""Mail the daemon sends: invoices, voicemail notifications, replies (received mail: daemon.guidance_mail)."""

@@ -37,9 +37,9 @@ from daemon.console.paths import PREFIX
 from daemon.console.refusals import form_errors
 from daemon.console.render import page, see_other
 from daemon.console.viewer import IVR, tenant_scope
+from daemon.guidance_mail import MailIn
 from daemon.http.context import pool_of, settings_of
 from daemon.http.upload import UploadRefused, received
-from daemon.mail.inbound import MailIn
 from daemon.postgres.errors import NotFound
 from daemon.services import guidance
 from daemon.services.errors import Conflict, Invalid
