@@ -29,8 +29,6 @@ from daemon.outbound.session import Session
 from daemon.repositories.counsellors import dial_string
 
 BEEP = "tone_stream://%(500,0,1000)"
-#: Japan's ringback (呼出音): 400 Hz, 1 s on, 2 s off (the 16 Hz modulation left out).
-RINGBACK = "%(1000,2000,400)"
 SILENCE_THRESHOLD = 200  # FreeSWITCH energy level under which a frame counts as silence
 _KEYS_VAR = "ivr_keys"
 
@@ -120,7 +118,7 @@ async def ring(
     await session.execute(
         "multiset",
         f"^^|group_confirm_key={key}|group_confirm_file={confirm}|group_confirm_cancel_timeout={cancel}"
-        f"|ringback={RINGBACK}",
+        f"|ringback={bridge.RINGBACK}",
     )
     return await bridge.ring(
         session,

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import asyncpg
 
-from daemon.ivr.media import RINGBACK
+from daemon.calls.bridge import RINGBACK
 from daemon.repositories import forwarding
 from daemon.rules.ivr.tariff import ForwardTariff
 from emulator import CallerScript, FarEnd
