@@ -21,7 +21,7 @@ import asyncpg
 from prometheus_client import CollectorRegistry, Histogram, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from benchmarks.harness import percentile
+from benchmarks.harness import METRICS_TOKEN, percentile
 from daemon.loop_lag import LoopLagMonitor
 from emulator import CallResult
 
@@ -30,7 +30,7 @@ async def scrape(http_port: int) -> str:
     """The daemon's ``GET /metrics`` text."""
     reader, writer = await asyncio.open_connection("127.0.0.1", http_port)
     try:
-        writer.write(b"GET /metrics HTTP/1.0\r\n\r\n")
+        writer.write(f"GET /metrics HTTP/1.0\r\nAuthorization: Bearer {METRICS_TOKEN}\r\n\r\n".encode())
         return (await reader.read()).partition(b"\r\n\r\n")[2].decode()
     finally:
         writer.close()

@@ -83,6 +83,10 @@ async def bench_database() -> AsyncIterator[tuple[str, Path]]:
         await asyncio.to_thread(pg.stop)
 
 
+#: The bearer token of a benchmark daemon's ``/metrics`` (it refuses the scrape without one).
+METRICS_TOKEN = "benchmark-metrics-token"
+
+
 def daemon_env(dsn: str, work: Path, *, node: str, pool_size: int = 20, **prompt_seconds: float) -> dict[str, str]:
     """Environment of a benchmark daemon: short stand-in prompts, quiet logs."""
     prompts = write_prompts(work / f"prompts-{uuid.uuid4().hex[:6]}", seconds=0.02, **prompt_seconds)
@@ -94,6 +98,7 @@ def daemon_env(dsn: str, work: Path, *, node: str, pool_size: int = 20, **prompt
         "CALLD_NODE_ID": f"{node}-{uuid.uuid4().hex[:6]}",
         "CALLD_DB_POOL_SIZE": str(pool_size),
         "CALLD_LOG_LEVEL": "error",
+        "CALLD_METRICS_TOKEN": METRICS_TOKEN,
     }
 
 
