@@ -91,10 +91,11 @@ def page(
     return response
 
 
-def see_other(location: str, done_key: str = "") -> web.HTTPSeeOther:
+def see_other(location: str, done_key: str = "", number: int | None = None) -> web.HTTPSeeOther:
     """After a POST: 303 to the page that shows the result (a reload does not post again);
-    with ``done_key``, that page says what was done (:mod:`daemon.console.done`)."""
+    with ``done_key``, that page says what was done (:mod:`daemon.console.done`), naming
+    ``number`` where the sentence has one."""
     response = web.HTTPSeeOther(location)
     if done_key:
-        done.remember(response, done_key)
+        done.remember(response, done_key, number)
     return response

@@ -51,7 +51,7 @@ async def test_typed_words_are_previewed_without_storing_then_saved_with_a_plain
 
     page = await b.post(LIST + "/speech", {"name": "受付の挨拶", "text": WORDS, "speed": "1.2", "pitch": "2"})
     [made] = await guidance.all_of(pool, console.a.tenant_id)
-    assert page.status == 200 and page.url.endswith(f"{LIST}/{made.id}?done=created")
+    assert page.status == 200 and page.url.endswith(f"{LIST}/{made.id}")
     assert (made.kind, made.speech_text, made.speech_speed, made.speech_pitch) == ("speech", WORDS, 1.2, 2.0)
     assert page.has("ガイダンスを作成しました") and page.has(WORDS)
     assert page.has('<p class="verdict good" id="verdict"><strong>聞き取りやすい</strong>')
@@ -76,7 +76,8 @@ async def test_a_guidance_is_replaced_by_text_and_by_upload_keeping_its_id(
     [made] = await guidance.all_of(pool, console.a.tenant_id)
 
     page = await b.post(f"{LIST}/{made.id}/speech", {"text": "ただいま準備中です。", "speed": "0.9", "pitch": "-1"})
-    assert page.url.endswith(f"{LIST}/{made.id}?done=replaced") and page.has("差し替えました")
+    assert page.url.endswith(f"{LIST}/{made.id}") and page.has("差し替えました")
+    assert not (await b.get(f"{LIST}/{made.id}")).has("差し替えました")  # said once, not on a reload
     respoken = await guidance.get(pool, console.a.tenant_id, made.id)
     assert respoken.speech_text == "ただいま準備中です。" and respoken.digest != made.digest
     assert respoken.name == "閉店"
@@ -86,7 +87,7 @@ async def test_a_guidance_is_replaced_by_text_and_by_upload_keeping_its_id(
     form.add_field("file", wav.read_bytes(), filename="closed.wav", content_type="audio/wav")
     async with b.session.post(f"{b.base}{LIST}/{made.id}", data=form, headers={"X-CSRF-Token": b.csrf}) as r:
         page = await b._page(r)
-    assert page.status == 200 and page.url.endswith("?done=replaced"), page.text
+    assert page.status == 200 and page.url.endswith(f"{LIST}/{made.id}") and page.has("差し替えました"), page.text
     uploaded = await guidance.get(pool, console.a.tenant_id, made.id)
     assert (uploaded.kind, uploaded.original_name, uploaded.name) == ("upload", "closed.wav", "閉店")
     assert [r.action for r in (await audit.recent(pool))[:2]] == ["ivr.guidance.replace", "ivr.guidance.replace"]
@@ -133,7 +134,7 @@ async def test_deleting_a_guidance_a_published_flow_plays_is_refused_in_words(
     assert "ivr.guidance.delete" not in [r.action for r in await audit.recent(pool)]
 
     page = await b.post(f"{LIST}/{spare.id}/delete")
-    assert page.status == 200 and page.url.endswith(f"{LIST}?done=deleted") and page.has("ガイダンスを削除しました")
+    assert page.status == 200 and page.url.endswith(LIST) and page.has("ガイダンスを削除しました")
     assert [g.id for g in await guidance.all_of(pool, console.a.tenant_id)] == [used.id]
     assert (await audit.recent(pool))[0].action == "ivr.guidance.delete"
 
@@ -144,7 +145,7 @@ async def test_the_addresses_guidance_may_be_mailed_from_are_kept_per_tenant(
     pool = _pool(console)
     b = await _customer(console, browser)
     page = await b.post(LIST + "/senders", {"senders": "Uketsuke@Clinic.example.jp\nowner@clinic.example.jp"})
-    assert page.url.endswith(f"{LIST}?done=senders") and page.has("メールで送れるアドレスを保存しました")
+    assert page.url.endswith(LIST) and page.has("メールで送れるアドレスを保存しました")
     assert "<title>ガイダンス | calld コンソール</title>" in page.text and page.has("文字から作る")
     assert page.has("owner@clinic.example.jp\nuketsuke@clinic.example.jp")  # lower case, one a line
     assert (await audit.recent(pool))[0].action == "ivr.guidance_senders.save"

@@ -28,7 +28,6 @@ routes = web.RouteTableDef()
 
 LIST = f"{PREFIX}/block-list"
 ONE = LIST + r"/{id:\d+}"
-DONE = {"added": "着信拒否に追加しました。", "removed": "着信拒否から外しました。"}
 KINDS = {"number": "電話番号を指定", ANONYMOUS: "非通知の着信すべて"}
 
 
@@ -43,7 +42,6 @@ async def _page(
         "errors": errors,
         "kinds": KINDS,
         "anonymous": ANONYMOUS,
-        "done": DONE.get(request.query.get("done", ""), ""),
     }
     return page(request, "block_list.html", context, status=status)
 
@@ -82,11 +80,11 @@ async def add(request: web.Request) -> web.StreamResponse:
         return await _page(request, tenant, values, errors, status=409)
     except ServiceError as exc:
         return await _page(request, tenant, values, form_errors(exc), status=422)
-    raise see_other(f"{LIST}?done=added")
+    raise see_other(LIST, "block.added")
 
 
 @routes.post(ONE + "/delete")
 async def remove(request: web.Request) -> web.StreamResponse:
     _, tenant = tenant_scope(request, OPERATOR, IVR)
     await service.remove(pool_of(request), actor_of(request), tenant, path_id(request))
-    raise see_other(f"{LIST}?done=removed")
+    raise see_other(LIST, "block.removed")

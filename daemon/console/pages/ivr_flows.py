@@ -60,12 +60,6 @@ KIND_NAMES = {
     "hangup": "終了",
 }
 EXAMPLE = {"entry": {"default": "bye"}, "nodes": {"bye": {"kind": "hangup"}}}
-# The success message after a redirect (``?done=…&version=N``).
-DONE = {
-    "saved": "バージョン {v} を保存しました（まだ公開していません）。",
-    "published": "バージョン {v} を公開しました。次の着信から使われます。",
-    "rolledback": "バージョン {v} に戻しました。次の着信から使われます。",
-}
 
 # daemon.rules.ivr.validate's sentences, in Japanese (anything else is shown as it is).
 _PROBLEMS = (
@@ -171,13 +165,6 @@ def _query_version(request: web.Request, name: str) -> int:
     return int(text)
 
 
-def _done(request: web.Request) -> str:
-    """The success message of the change just made (the redirect names it)."""
-    words = DONE.get(request.query.get("done", ""))
-    version = request.query.get("version", "")
-    return words.format(v=version) if words and version.isdigit() else ""
-
-
 async def _editor(request: web.Request, tenant_id: int, errors: Mapping[str, list[str]]) -> dict[str, Any]:
     """What the editor needs besides the definition: the tenant's guidance, the add-on, the messages."""
     pool, actor = pool_of(request), actor_of(request)
@@ -220,7 +207,6 @@ async def _page(
         "errors": by_node,
         "elsewhere": {k: v for k, v in by_node.items() if k not in names},
         "editor": await _editor(request, tenant_id, by_node),
-        "notice": _done(request) if status == 200 else "",
     }
     return page(request, "ivr_flows.html", context, status=status)
 
@@ -244,7 +230,7 @@ async def save(request: web.Request) -> web.StreamResponse:
         return await _page(request, tenant_id, text=text, errors=exc.by_node, status=422)
     except FlowRefused as exc:
         return await _page(request, tenant_id, text=text, errors=_problems(exc.refused), status=422)
-    raise see_other(f"{LIST}?done={'published' if publish else 'saved'}&version={saved.version}")
+    raise see_other(LIST, "flow.published" if publish else "flow.saved", saved.version)
 
 
 @routes.post(ONE + "/publish")
@@ -259,8 +245,8 @@ async def publish_version(request: web.Request) -> web.StreamResponse:
     except FlowRefused as exc:
         text = _dump((await ivr_flows.version(pool, actor, tenant_id, number)).definition)
         return await _page(request, tenant_id, text=text, errors=_problems(exc.refused), status=422)
-    done = "rolledback" if before is not None and number < before else "published"
-    raise see_other(f"{LIST}?done={done}&version={number}")
+    done = "flow.rolledback" if before is not None and number < before else "flow.published"
+    raise see_other(LIST, done, number)
 
 
 def summary(flow: Flow) -> list[dict[str, Any]]:

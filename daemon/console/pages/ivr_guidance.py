@@ -51,13 +51,6 @@ LIST = f"{PREFIX}/ivr/guidance"
 ONE = LIST + r"/{guidance_id:\d+}"
 RATES = ("8000", "16000")
 NAME_TAKEN = "この名前のガイダンスはすでにあります"
-DONE = {
-    "created": "ガイダンスを作成しました。",
-    "replaced": "ガイダンスを差し替えました。次の着信から新しい音声が流れます。",
-    "deleted": "ガイダンスを削除しました。",
-    "senders": "メールで送れるアドレスを保存しました。",
-}
-"""``?done=…`` after a change: the success message the page shows."""
 SEPARATORS = re.compile(r"[\s,、，;；]+")
 RANGES = {
     "speed": f"話す速さは {SPEED_RANGE[0]:g}〜{SPEED_RANGE[1]:g} の数で入力してください",
@@ -121,7 +114,6 @@ async def _list(
         "max_mb": _max_mb(),
         "values": dict(values or {"speed": "1.0", "pitch": "0"}),
         "errors": dict(errors or {}),
-        "done": DONE.get(request.query.get("done", ""), ""),
         "senders": "\n".join(await guidance.senders(pool_of(request), actor_of(request), tenant_id)),
         "mail_address": MailIn().address,
     }
@@ -187,7 +179,7 @@ async def upload(request: web.Request) -> web.StreamResponse:
         return await _list(request, tenant_id, errors={"name": NAME_TAKEN}, status=422)
     except Invalid as exc:
         return await _list(request, tenant_id, errors=form_errors(exc), status=422)
-    raise see_other(guidance_url(row.id) + "?done=created")
+    raise see_other(guidance_url(row.id), "guidance.created")
 
 
 @routes.post(LIST + "/speech")
@@ -201,7 +193,7 @@ async def speak(request: web.Request) -> web.StreamResponse:
         )
     except SPEECH_REFUSED as exc:
         return await _list(request, tenant_id, errors=_speech_errors(exc), values=values, status=422)
-    raise see_other(guidance_url(row.id) + "?done=created")
+    raise see_other(guidance_url(row.id), "guidance.created")
 
 
 @routes.post(LIST + "/preview")
@@ -242,7 +234,6 @@ async def _detail(
         "max_mb": _max_mb(),
         "values": dict(values or spoken),
         "errors": dict(errors or {}),
-        "done": DONE.get(request.query.get("done", ""), ""),
     }
     return page(request, "ivr_guidance_detail.html", context, status=status)
 
@@ -269,7 +260,7 @@ async def replace_upload(request: web.Request) -> web.StreamResponse:
         return await _detail(request, tenant_id, guidance_id, errors={"name": NAME_TAKEN}, status=422)
     except Invalid as exc:
         return await _detail(request, tenant_id, guidance_id, errors=form_errors(exc), status=422)
-    raise see_other(guidance_url(guidance_id) + "?done=replaced")
+    raise see_other(guidance_url(guidance_id), "guidance.replaced")
 
 
 @routes.post(ONE + "/speech")
@@ -284,7 +275,7 @@ async def respeak(request: web.Request) -> web.StreamResponse:
         )
     except SPEECH_REFUSED as exc:
         return await _detail(request, tenant_id, guidance_id, errors=_speech_errors(exc), values=values, status=422)
-    raise see_other(guidance_url(guidance_id) + "?done=replaced")
+    raise see_other(guidance_url(guidance_id), "guidance.replaced")
 
 
 @routes.post(ONE + "/delete")
@@ -305,7 +296,7 @@ async def delete(request: web.Request) -> web.StreamResponse:
             "音声を変えたいときは「差し替え」をお使いください。"
         )
         return await _detail(request, tenant_id, guidance_id, errors={"delete": words}, status=409)
-    raise see_other(LIST + "?done=deleted")
+    raise see_other(LIST, "guidance.deleted")
 
 
 async def _file(path: Path, content_type: str) -> web.StreamResponse:
@@ -348,4 +339,4 @@ async def senders(request: web.Request) -> web.StreamResponse:
     except Conflict:
         words = "ほかのお客様が登録しているアドレスが含まれています"
         return await _list(request, tenant_id, errors={"senders": words}, values=values, status=422)
-    raise see_other(LIST + "?done=senders")
+    raise see_other(LIST, "guidance.senders")

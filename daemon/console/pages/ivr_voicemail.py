@@ -91,7 +91,6 @@ async def _page(
         "channels": CHANNELS,
         "values": dict(values or shown),
         "errors": dict(errors or {}),
-        "saved": request.query.get("done") == "notify",
     }
     return page(request, "ivr_voicemail.html", context, status=status)
 
@@ -138,7 +137,7 @@ async def notify(request: web.Request) -> web.StreamResponse:
     except Invalid as exc:
         errors = {field: FIELD_WORDS.get(field, "入力内容を確認してください") for field in exc.fields}
         return await _page(request, tenant_id, errors=errors, values=values, status=422)
-    raise see_other(LIST + "?done=notify")
+    raise see_other(LIST, "voicemail.notify")
 
 
 @routes.post(ONE + "/delete")

@@ -150,7 +150,7 @@ async def test_a_flow_built_without_json_is_published_and_calls_follow_it(consol
 
     await card(page, "forward").get_by_label("転送先 1", exact=True).fill("090-1111-2222")
     await page.get_by_role("button", name="保存して公開").click()
-    await expect(page.locator("#flow-notice")).to_have_text("バージョン 1 を公開しました。次の着信から使われます。")
+    await expect(page.locator("#done")).to_have_text("バージョン 1 を公開しました。次の着信から使われます。")
     await expect(card(page, "menu").get_by_label("やり直し回数")).to_have_value("2")  # defaults shown as set
     await shots(page)
     typed = await guidance.get(pool, console.a.tenant_id, await assert_published(console))
@@ -213,7 +213,7 @@ async def test_versions_are_compared_published_and_rolled_back_each_with_a_succe
     await expect(entry.locator("td.after")).to_have_text('"welcome"')
 
     await page.get_by_role("button", name="バージョン 2 を公開").click()
-    await expect(page.locator("#flow-notice")).to_have_text("バージョン 2 を公開しました。次の着信から使われます。")
+    await expect(page.locator("#done")).to_have_text("バージョン 2 を公開しました。次の着信から使われます。")
     asked: list[str] = []
 
     async def accept(dialog: Dialog) -> None:  # a roll-back changes the next call: the page asks first
@@ -222,7 +222,11 @@ async def test_versions_are_compared_published_and_rolled_back_each_with_a_succe
 
     page.once("dialog", accept)
     await page.locator('tr[data-version="1"]').get_by_role("button", name="このバージョンに戻す").click()
-    await expect(page.locator("#flow-notice")).to_have_text("バージョン 1 に戻しました。次の着信から使われます。")
+    await expect(page.locator("#done")).to_have_text("バージョン 1 に戻しました。次の着信から使われます。")
+    assert page.url.endswith("/console/ivr/flows")  # the notice is not in the address
+    await page.reload()
+    await expect(page.locator("#live-version")).to_have_text("1")
+    await expect(page.locator("#done")).to_have_count(0)  # said once, not again on a reload
     assert asked == ["バージョン1を公開します。次の着信からこのフローで応答します。よろしいですか？"]
     live = await ivr_flows.live(pool, tenant)
     assert live is not None and live.version == 1
@@ -236,7 +240,7 @@ async def test_versions_are_compared_published_and_rolled_back_each_with_a_succe
     await page.get_by_role("link", name="このバージョンをもとに編集").click()
     await expect(page.locator("#flow-start")).to_have_value("welcome")
     await page.get_by_role("button", name="保存のみ").click()
-    await expect(page.locator("#flow-notice")).to_have_text("バージョン 3 を保存しました（まだ公開していません）。")
+    await expect(page.locator("#done")).to_have_text("バージョン 3 を保存しました（まだ公開していません）。")
     saved = await ivr_flows.version(pool, tenant, 3)
     assert saved.definition == _flow("welcome") and not saved.live
 
