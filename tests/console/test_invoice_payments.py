@@ -44,6 +44,9 @@ async def test_the_admin_pays_invoices_from_our_statement_once_and_by_hand(
         assert page.has(f"楽天銀行CSVの明細を取り込みました: 1件のうち新しい入金 {expected_new}件")
     [line] = await lines(pool, None)
     assert re.search(rf'<option value="{acme}" selected>', page.text) and page.has("請求番号と金額が一致")
+    # the open lines (the table the deposit import shares): matched, so ticked; set aside by its own button
+    assert f'name="pay" value="{line.id}" aria-label="明細 {line.id} を消し込む" checked>' in page.text
+    assert f'formaction="/console/admin/payments/lines/{line.id}/ignore"' in page.text
     settled = await admin.post("/console/admin/payments/settle", {"pay": line.id, f"invoice-{line.id}": acme})
     assert settled.status == 200 and settled.has("1件の請求書を入金済みにしました")
     again = await admin.post("/console/admin/payments/settle", {"pay": line.id, f"invoice-{line.id}": acme})
