@@ -29,7 +29,7 @@ from daemon.http.onboarding_models import (
 )
 from daemon.http.registry import RouteTable, json_response
 from daemon.repositories import billing_contacts, forwarding, number_pool, tenants
-from daemon.rules.numbers import normalise_number
+from daemon.rules.numbers import loose_number, normalise_number
 from daemon.services import invites
 from daemon.services import number_pool as pool_service
 from daemon.services import tenants as service
@@ -49,7 +49,7 @@ def _tenant_id(request: web.Request) -> int:
 
 def _number(request: web.Request) -> str:
     try:
-        return normalise_number(request.match_info["number"])
+        return normalise_number(loose_number(request.match_info["number"]))  # as the bodies read it
     except PydanticCustomError as exc:
         detail = ErrorDetail(loc=["path", "number"], msg=exc.message(), type=exc.type)
         raise ApiError(422, f"number: {exc.message()}", [detail]) from None

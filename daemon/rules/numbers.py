@@ -6,9 +6,11 @@
   (a caller's, a counsellor's, a service number): ``+81`` accepted and
   normalised, then checked: 10 digits (``03…``, ``06…``, ``0120…``) or 11
   (``050``/``070``/``080``/``090``/``0800``…).
-* :func:`loose_number` -- what a person types into a form (``03-1234-5678``,
+* :func:`loose_number` -- what a person types (``03-1234-5678``,
   ``０３ １２３４ ５６７８``, ``(03)1234-5678``): hyphens, spaces and brackets
   dropped, full-width digits made ASCII, before the checks above.
+  :func:`typed_number` applies it to every number the service layer's input
+  models take, so the API, the CLI and the console read a number alike.
 * :func:`normalise_dialled_number` -- a number we ring (a counsellor's phone):
   the same, and allowed by the destination policy (:mod:`daemon.rules.destinations`).
 
@@ -45,8 +47,10 @@ def national(number: str) -> str | None:
     return number
 
 
-# Hyphens and dashes people type between digit groups (ASCII, full-width, Japanese long vowel mark), and brackets.
-_SEPARATORS = re.compile(r"[\s\-‐‑‒–—―−ー()]")
+# Hyphens and dashes people type between digit groups (ASCII, full-width, Japanese long vowel mark), brackets and
+# spaces (full-width and no-break ones are spaces after NFKC).  Not tabs nor line breaks: a number with a CR/LF
+# inside is refused, never made whole.
+_SEPARATORS = re.compile(r"[ \-‐‑‒–—―−ー()]")
 
 
 def loose_number(value: str) -> str:
@@ -56,6 +60,12 @@ def loose_number(value: str) -> str:
     else stays, so :func:`normalise_number` still names what is wrong.
     """
     return _SEPARATORS.sub("", unicodedata.normalize("NFKC", value))
+
+
+def typed_number(value: object) -> object:
+    """:func:`loose_number` as a pydantic ``BeforeValidator``: a string is read as typed, anything else goes
+    on unchanged to the strict checks (a JSON number is refused as not a string, not converted)."""
+    return loose_number(value) if isinstance(value, str) else value
 
 
 def loose_numbers(text: str) -> list[str]:
@@ -90,7 +100,7 @@ def normalise_number(value: str) -> str:
     if not digits_only(number):
         raise PydanticCustomError(
             "phone_number",
-            "a phone number has digits only, without hyphens or spaces:"
+            "a phone number has digits only (hyphens, spaces and brackets between them are dropped):"
             " national form 0312345678 or international form +81312345678",
             {"japanese": "電話番号に数字以外の文字があります（例: 03-1234-5678、+81312345678）"},
         )

@@ -8,7 +8,6 @@ attempt is on record with the reason ``blocked``.
 
 from __future__ import annotations
 
-import unicodedata
 from typing import Annotated
 
 import asyncpg
@@ -16,22 +15,13 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 
 from daemon.repositories import block_list
 from daemon.repositories.block_list import ANONYMOUS, Blocked
-from daemon.rules.numbers import normalise_number
+from daemon.rules.numbers import normalise_number, typed_number
 from daemon.services.actor import Actor
 from daemon.services.change import change
 from daemon.services.errors import coded
 from daemon.services.values import Label, PhoneNumber
 
 TAKEN = "blocked_caller_taken"
-_SEPARATORS = str.maketrans("", "", "-‐－―ー−() 　")
-
-
-def _as_typed(value: object) -> object:
-    """``０３-１２３４-５６７８`` → ``0312345678``; anything else as it came (the validator words the error)."""
-    if not isinstance(value, str):
-        return value
-    text = unicodedata.normalize("NFKC", value).strip()
-    return text if text == ANONYMOUS else text.translate(_SEPARATORS)
 
 
 def _caller(value: str) -> str:
@@ -41,8 +31,8 @@ def _caller(value: str) -> str:
 class BlockIn(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    caller: Annotated[str, Field(strict=True), AfterValidator(_caller), BeforeValidator(_as_typed)]
-    number: Annotated[PhoneNumber | None, BeforeValidator(_as_typed)] = None  # one of the tenant's; None: all
+    caller: Annotated[str, Field(strict=True), BeforeValidator(typed_number), AfterValidator(_caller)]
+    number: PhoneNumber | None = None  # one of the tenant's; None: all
     note: Label = ""
 
 

@@ -14,7 +14,7 @@ import unicodedata
 from datetime import datetime, timedelta, timezone
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, WithJsonSchema
+from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 from daemon.repositories.counsellors import DIAL_STRING_PATTERN
@@ -25,7 +25,7 @@ from daemon.rules.billing.limits import (
     MAX_MINIMUM_CHARGE_YEN,
     MAX_RATE_YEN_PER_MIN,
 )
-from daemon.rules.numbers import normalise_dialled_number, normalise_number
+from daemon.rules.numbers import normalise_dialled_number, normalise_number, typed_number
 
 # Times given without a zone are Japan time, and times shown to people are in it (no DST: a fixed offset).
 TOKYO = timezone(timedelta(hours=9), "Asia/Tokyo")
@@ -68,17 +68,20 @@ def check_label(value: str) -> str:
 
 
 def _number_schema(description: str, examples: list[str]) -> WithJsonSchema:
-    """How a number field reads in the OpenAPI document (the validator itself is Python)."""
-    pattern = r"^\s*(0|\+81)[1-9][0-9]{8,9}\s*$"
+    """How a number field reads in the OpenAPI document (the validator itself is Python): digits, as people
+    write them too (``03-1234-5678``, ``03 1234 5678``, full-width), a leading ``+81``."""
+    pattern = r"^\s*(0|\+81|０|＋８１)[-‐‑‒–—―−ー－() 　0-9０-９（）]{9,20}\s*$"
     return WithJsonSchema({"type": "string", "pattern": pattern, "description": description, "examples": examples})
 
 
 PhoneNumber = Annotated[
     str,
     Field(strict=True),
+    BeforeValidator(typed_number),
     AfterValidator(normalise_number),
     _number_schema(
-        "Japanese number, digits only: national (0312345678) or +81 (+81312345678); stored in national form",
+        "Japanese number: national (0312345678) or +81 (+81312345678); hyphens, spaces and full-width digits"
+        " as people write them (03-1234-5678) are dropped; stored in national digits",
         ["0312345678", "0120123456", "+81312345678"],
     ),
 ]
@@ -147,10 +150,11 @@ DialString = Annotated[
 CounsellorPhone = Annotated[
     str,
     Field(strict=True),
+    BeforeValidator(typed_number),
     AfterValidator(normalise_dialled_number),
     _number_schema(
-        "Japanese number, national (09012345678) or +81; not premium-rate (0990), caller-pays (0570), 0180"
-        " or M2M (020)",
+        "Japanese number, national (09012345678, 090-1234-5678) or +81; not premium-rate (0990), caller-pays"
+        " (0570), 0180 or M2M (020)",
         ["09012345678", "0312345678", "+819012345678"],
     ),
 ]

@@ -105,7 +105,7 @@ async def test_not_found_and_conflicts_exit_1(env: str, pool: asyncpg.Pool, caps
         (["tenant", "create", "", "--lines", "1"], "at least 1"),
         (["lines", "set", "acme", "2"], "not a tenant id"),
         (["lines", "set", "0", "2"], "not a tenant id"),
-        (["number", "add", "1", "03-1234-5678", "--product", "ivr"], "digits only"),
+        (["number", "add", "1", "03-1234-567a", "--product", "ivr"], "digits only"),
         (["number", "add", "1", "0501234567", "--product", "ivr"], "have 11"),
         (["number", "add", "1", "0312345678"], "--product"),
         (["number", "add", "1", "0312345678", "--product", "sip"], "invalid choice"),

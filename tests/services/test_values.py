@@ -30,6 +30,11 @@ LINES = TypeAdapter(Lines)
         ("+81312345678", "0312345678"),
         ("+818001234567", "08001234567"),
         ("\t0312345678\n", "0312345678"),
+        ("03-1234-5678", "0312345678"),  # as people write them: separators and full-width digits
+        ("(03) 1234 5678", "0312345678"),
+        ("０３１２３４５６７８", "0312345678"),
+        ("０３−１２３４−５６７８", "0312345678"),
+        ("+81 90-1234-5678", "09012345678"),
     ],
 )
 def test_valid_numbers(given_: str, national: str) -> None:
@@ -40,9 +45,9 @@ def test_valid_numbers(given_: str, national: str) -> None:
     "bad",
     [
         "",
-        "03-1234-5678",
-        "(03) 1234 5678",
-        "０３１２３４５６７８",
+        "03-1234-567a",
+        "03-1234\r\n5678",  # a line break inside is refused, never joined up
+        "03\t1234\t5678",
         "0312345678a",
         "031234567",
         "03123456789",

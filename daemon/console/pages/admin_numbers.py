@@ -19,7 +19,6 @@ from daemon.console.render import page, see_other
 from daemon.console.viewer import ADMIN, require
 from daemon.http.context import pool_of
 from daemon.repositories import number_pool
-from daemon.rules.numbers import loose_number
 from daemon.services import number_pool as service
 from daemon.services.errors import Conflict, Invalid, NotFound
 from daemon.services.tenant_models import PoolNumberIn
@@ -55,9 +54,7 @@ async def add(request: web.Request) -> web.StreamResponse:
     require(request, ADMIN)
     values = await fields(request)
     try:
-        body = validate(
-            PoolNumberIn, {"number": loose_number(values.get("number", "")), "note": values.get("note", "")}
-        )
+        body = validate(PoolNumberIn, {"number": values.get("number", ""), "note": values.get("note", "")})
         await service.add(pool_of(request), actor_of(request), body)
     except FormErrors as exc:
         return await _list(request, values=values, errors=exc.errors, status=422)

@@ -33,7 +33,6 @@ from daemon.http.call_safety_models import ForwardGuardUpdate
 from daemon.http.context import pool_of
 from daemon.ivr import published
 from daemon.repositories import billing_contacts, console_users, contracts, forwarding, number_pool, tenants
-from daemon.rules.numbers import loose_number
 from daemon.services import invites
 from daemon.services import tenants as service
 from daemon.services.errors import Conflict, Invalid, NotFound
@@ -85,7 +84,7 @@ def _onboarding(values: Mapping[str, str]) -> Onboarding:
         "billing_address": values.get("billing_address", ""),
         "billing_email": values.get("billing_email", ""),
         "product": values.get("product", ""),
-        "number": loose_number(values["number"]) if values.get("number") else None,
+        "number": values.get("number") or None,
         "lines": lines,
         "forwarding": values.get("forwarding") == "on",
         "first_user": {"login": login, "display_name": values.get("display_name", ""), "role": values.get("product")}
@@ -194,9 +193,7 @@ async def add_number(request: web.Request) -> web.StreamResponse:
     tenant_id = path_id(request, "tenant_id")
     values = await fields(request)
     try:
-        body = validate(
-            NumberCreate, {"number": loose_number(values.get("number", "")), "product": values.get("product", "")}
-        )
+        body = validate(NumberCreate, {"number": values.get("number", ""), "product": values.get("product", "")})
         await service.add_number(pool_of(request), actor_of(request), tenant_id, body)
     except FormErrors as exc:
         return await _detail(request, tenant_id, values=values, errors=exc.errors, status=422)

@@ -21,7 +21,6 @@ from daemon.console.render import page, see_other
 from daemon.console.viewer import OPERATOR, tenant_scope
 from daemon.http.context import pool_of
 from daemon.repositories import board, counsellors
-from daemon.rules.numbers import loose_number
 from daemon.services import counsellors as service
 from daemon.services.counsellors import settings
 from daemon.services.errors import Conflict, Invalid
@@ -67,7 +66,7 @@ def _read(values: dict[str, str], *, on_duty: bool | None = None, overridden: bo
     A phone number is required unless the admin set a dial string (``overridden``).
     """
     duty = values.get("on_duty") == "on" if on_duty is None else on_duty
-    typed = {**values, "on_duty": "", "phone_number": loose_number(values.get("phone_number", ""))}
+    typed = {**values, "on_duty": "", "phone_number": values.get("phone_number", "")}
     body = parse(CounsellorIn, typed, NUMERIC).model_copy(update={"on_duty": duty})
     if body.phone_number is None and not overridden:
         raise FormErrors({"phone_number": "電話番号を入力してください"})

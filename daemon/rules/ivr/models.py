@@ -23,9 +23,10 @@ import datetime as dt
 import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationInfo
 
 from daemon.rules import destinations
+from daemon.rules.numbers import typed_number
 
 NodeName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,40}$")]
 GuidanceId = Annotated[int, Field(gt=0, le=2**63 - 1)]
@@ -71,7 +72,7 @@ def _forward_number(value: str, info: ValidationInfo) -> str:
     return destinations.check(value, international=True)
 
 
-ForwardNumber = Annotated[str, AfterValidator(_forward_number)]
+ForwardNumber = Annotated[str, BeforeValidator(typed_number), AfterValidator(_forward_number)]
 
 
 def minutes(time_range: str) -> tuple[int, int]:
