@@ -3,7 +3,8 @@
     python -m daemon run
     python -m daemon tenant create NAME --lines N
     python -m daemon tenant onboard NAME --product ivr|coaching [--number 03…] [--lines N] [--forwarding]
-        [--billing-name …] [--billing-address …] [--billing-email …] [--invite LOGIN [--invite-name NAME]]
+        [--billing-name …] [--billing-address …] [--billing-email …]
+        [--invite LOGIN [--invite-name NAME] [--invite-email ADDRESS]]
     python -m daemon tenant billing TENANT_ID [--name …] [--address …] [--email …]
     python -m daemon tenant list
     python -m daemon tenant show TENANT_ID
@@ -23,7 +24,7 @@
     python -m daemon user add LOGIN --role admin|operator|ivr [--tenant TENANT_ID] [--name NAME]
     python -m daemon user list [--tenant TENANT_ID]
     python -m daemon user password USER_ID
-    python -m daemon user invite LOGIN --tenant TENANT_ID --product ivr|coaching [--name NAME]
+    python -m daemon user invite LOGIN --tenant TENANT_ID --product ivr|coaching [--name NAME] [--email ADDRESS]
     python -m daemon user reinvite USER_ID
     python -m daemon status
     python -m daemon backup FILE
@@ -41,7 +42,8 @@ Exit codes: 0 done, 1 not found / already exists / refused / database unavailabl
 
 One-time links (``tenant onboard --invite``, ``user invite``) are printed once,
 on ``--base-url`` (default: the daemon's own HTTP address; give the console's
-public address).  Console users' passwords are read from the terminal (asked twice) or, when
+public address), and e-mailed to the invitee's address when one is given.
+Console users' passwords are read from the terminal (asked twice) or, when
 stdin is not a terminal, from its first line; never from the command line.
 """
 
@@ -223,6 +225,7 @@ def _add_onboarding_commands(tenant_cmds: argparse._SubParsersAction[_Parser]) -
     onboard.add_argument("--billing-email", default="", help="where issued invoices are e-mailed")
     onboard.add_argument("--invite", metavar="LOGIN", help="the first console user, sent a one-time link")
     onboard.add_argument("--invite-name", default="", help="the first user's display name")
+    onboard.add_argument("--invite-email", default="", help="the first user's e-mail address: the link is mailed")
     _base_url(onboard)
     onboard.set_defaults(run=_tenant_onboard)
     billing = tenant_cmds.add_parser("billing", help="set the invoice's addressee, address and e-mail")
@@ -324,6 +327,7 @@ def _add_user_commands(groups: argparse._SubParsersAction[_Parser]) -> None:
     invite.add_argument("--tenant", type=_tenant_id, required=True)
     invite.add_argument("--product", choices=("coaching", "ivr"), required=True, help="coaching: an operator")
     invite.add_argument("--name", default="", help="shown in the console and the audit log")
+    invite.add_argument("--email", default="", help="the link is e-mailed here too (CALLD_SMTP_*)")
     _base_url(invite)
     invite.set_defaults(run=_user_invite)
     reinvite = user_cmds.add_parser("reinvite", help="a new one-time link (earlier ones stop working)")
@@ -544,16 +548,24 @@ def _model(model: type[M], values: dict[str, Any]) -> M:
         raise Invalid.of(exc) from None
 
 
-def _link(args: argparse.Namespace, found: invites.Invitation, out: TextIO) -> None:
+async def _link(pool: asyncpg.Pool, args: argparse.Namespace, found: invites.Invitation, out: TextIO) -> None:
+    """The link, printed once, and e-mailed to the invitee who has an address (a mail not sent: said why)."""
     base = (args.base_url or f"http://{args.settings.http_host}:{args.settings.http_port}").rstrip("/")
     when = _when(found.expires_at)
     print(f"one-time link for {found.login} (user {found.user_id}), valid until {when}, shown only now:", file=out)
     print(base + found.path, file=out)
+    mailing = await invites.mail_link(pool, _actor(), args.settings, found, base + found.path)
+    if mailing is not None and mailing.failure:
+        print(f"warning: the link was not e-mailed to {mailing.to}: {mailing.failure}; pass it on", file=sys.stderr)
+    elif mailing is not None:
+        print(f"e-mailed to {mailing.to}", file=out)
 
 
 async def _tenant_onboard(pool: asyncpg.Pool, args: argparse.Namespace, out: TextIO) -> None:
     first = (
-        None if args.invite is None else {"login": args.invite, "display_name": args.invite_name, "role": args.product}
+        None
+        if args.invite is None
+        else {"login": args.invite, "display_name": args.invite_name, "role": args.product, "email": args.invite_email}
     )
     body = _model(
         Onboarding,
@@ -573,7 +585,7 @@ async def _tenant_onboard(pool: asyncpg.Pool, args: argparse.Namespace, out: Tex
     number = f", number {body.number} ({body.product})" if body.number else ""
     print(f"created tenant {done.tenant_id} ({body.name}) with {body.lines} lines{number}", file=out)
     if done.invitation is not None:
-        _link(args, done.invitation, out)
+        await _link(pool, args, done.invitation, out)
 
 
 async def _tenant_billing(pool: asyncpg.Pool, args: argparse.Namespace, out: TextIO) -> None:
@@ -601,12 +613,12 @@ async def _pool_remove(pool: asyncpg.Pool, args: argparse.Namespace, out: TextIO
 
 
 async def _user_invite(pool: asyncpg.Pool, args: argparse.Namespace, out: TextIO) -> None:
-    body = _model(InviteIn, {"login": args.login, "display_name": args.name, "role": args.product})
-    _link(args, await invites.invite(pool, _actor(), args.tenant, body), out)
+    wanted = {"login": args.login, "display_name": args.name, "role": args.product, "email": args.email}
+    await _link(pool, args, await invites.invite(pool, _actor(), args.tenant, _model(InviteIn, wanted)), out)
 
 
 async def _user_reinvite(pool: asyncpg.Pool, args: argparse.Namespace, out: TextIO) -> None:
-    _link(args, await invites.reinvite(pool, _actor(), args.user_id), out)
+    await _link(pool, args, await invites.reinvite(pool, _actor(), args.user_id), out)
 
 
 def _read_password() -> str:

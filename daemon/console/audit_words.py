@@ -74,6 +74,7 @@ ACTIONS = {
     "number_pool.add": "番号在庫に追加しました",
     "number_pool.remove": "番号在庫から削除しました",
     "console_user.invite": "招待リンクを発行しました",
+    "console_user.invite_mail": "招待リンクをメールで送りました",
     "console_user.invite_redeemed": "招待リンクでパスワードを設定しました",
     "invoice.paid": "請求書を入金済みにしました",
     "bank.import": "入出金明細を取り込みました",

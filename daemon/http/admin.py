@@ -17,7 +17,7 @@ from pydantic_core import PydanticCustomError
 from daemon.calls.cutoff import wall_us
 from daemon.http.actor import actor_of
 from daemon.http.call_safety_models import CallSafety, ForwardGuardUpdate, InternationalUpdate, RefusalCount
-from daemon.http.context import pool_of
+from daemon.http.context import pool_of, settings_of
 from daemon.http.errors import ApiError
 from daemon.http.models import ErrorDetail, LinesChanged, NumberAssigned, NumberOut, Tenant, TenantList
 from daemon.http.onboarding_models import (
@@ -188,9 +188,18 @@ async def set_forward_guard(request: web.Request, body: ForwardGuardUpdate) -> C
 # Onboarding.
 
 
-def _invitation(request: web.Request, found: invites.Invitation) -> InvitationOut:
+async def _invitation(request: web.Request, found: invites.Invitation) -> InvitationOut:
+    """The link, shown once, and e-mailed to the invitee who has an address (what became of the mail)."""
     url = str(request.url.origin()) + found.path
-    return InvitationOut(user_id=found.user_id, login=found.login, url=url, expires_at=found.expires_at)
+    mailing = await invites.mail_link(pool_of(request), actor_of(request), settings_of(request), found, url)
+    return InvitationOut(
+        user_id=found.user_id,
+        login=found.login,
+        url=url,
+        expires_at=found.expires_at,
+        mailed_to=None if mailing is None or mailing.failure else mailing.to,
+        mail_error=None if mailing is None else mailing.failure or None,
+    )
 
 
 async def _billing(request: web.Request, tenant_id: int) -> BillingContactOut:
@@ -215,7 +224,7 @@ async def onboard(request: web.Request, body: Onboarding) -> web.Response:
     answer = Onboarded(
         tenant=tenant,
         billing=await _billing(request, done.tenant_id),
-        invitation=None if done.invitation is None else _invitation(request, done.invitation),
+        invitation=None if done.invitation is None else await _invitation(request, done.invitation),
     )
     response = json_response(answer, 201)
     response.headers[hdrs.LOCATION] = str(request.app.router["get_tenant"].url_for(tenant_id=str(done.tenant_id)))
@@ -248,7 +257,7 @@ async def set_billing(request: web.Request, body: BillingContactIn) -> BillingCo
 )
 async def invite(request: web.Request, body: InviteIn) -> web.Response:
     found = await invites.invite(pool_of(request), actor_of(request), _tenant_id(request), body)
-    response = json_response(_invitation(request, found), 201)
+    response = json_response(await _invitation(request, found), 201)
     response.headers[hdrs.CACHE_CONTROL] = "no-store"
     return response
 

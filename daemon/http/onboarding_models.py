@@ -36,6 +36,10 @@ class InvitationOut(_Response):
     login: str
     url: str = Field(description="the one-time link that sets the password; shown only now (only its hash is kept)")
     expires_at: datetime
+    mailed_to: str | None = Field(None, description="the address the link was e-mailed to; null: not mailed")
+    mail_error: str | None = Field(
+        None, description="why the link could not be e-mailed (it is valid all the same: pass the url on)"
+    )
 
 
 class Onboarded(_Response):

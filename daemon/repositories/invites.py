@@ -34,8 +34,10 @@ class Invitee:
     expires_at: datetime
 
 
-async def new_user(conn: Conn, login: str, role: str, tenant_id: int | None, display_name: str = "") -> int:
-    """A console user who cannot log in until they set a password through their link."""
+async def new_user(
+    conn: Conn, login: str, role: str, tenant_id: int | None, display_name: str = "", email: str = ""
+) -> int:
+    """A console user who cannot log in until they set a password through their link (mailed to ``email``)."""
     console_users.check_role(role, tenant_id)
     if not console_users.LOGIN.fullmatch(login):
         raise console_users.Refused(
@@ -43,19 +45,26 @@ async def new_user(conn: Conn, login: str, role: str, tenant_id: int | None, dis
         )
     try:
         user_id: int = await conn.fetchval(
-            "INSERT INTO console_users (login, display_name, role, tenant_id, password_hash)"
-            " VALUES ($1, $2, $3, $4, $5) RETURNING id",
+            "INSERT INTO console_users (login, display_name, role, tenant_id, password_hash, email)"
+            " VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
             login,
             display_name,
             role,
             tenant_id,
             NO_PASSWORD,
+            email,
         )
     except asyncpg.UniqueViolationError:
         raise Conflict(f"the login {login!r} is taken") from None
     except asyncpg.ForeignKeyViolationError:
         raise NotFound(f"no tenant with id {tenant_id}") from None
     return user_id
+
+
+async def address(pool: Queryable, user_id: int) -> str:
+    """Where ``user_id``'s links are e-mailed; empty: nowhere (the link is passed on by hand)."""
+    found: str | None = await pool.fetchval("SELECT email FROM console_users WHERE id = $1", user_id)
+    return found or ""
 
 
 async def create(conn: Conn, user_id: int, lifetime: timedelta = LIFETIME) -> tuple[str, datetime]:

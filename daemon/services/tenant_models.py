@@ -92,6 +92,7 @@ class PoolNumberIn(_In):
 class InviteIn(_In):
     login: Login
     display_name: Label = ""
+    email: Email = Field("", description="the one-time link is e-mailed here too; empty: only shown, to pass on")
     role: Product = Field("ivr", description="coaching: an operator; ivr: an IVR customer")
 
 

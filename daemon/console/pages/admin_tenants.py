@@ -3,7 +3,9 @@
 ``/console/admin/tenants/new`` onboards a customer in one step (billing name and
 address, product, a number of the pool, lines, add-on, the first console user);
 the one-time link that sets that user's password is shown once, on the page
-that follows.  A tenant's page changes its billing contact and invites more users.
+that follows, and e-mailed to the user when an address is given (a mail that
+does not leave is said on that page; the link works all the same).  A tenant's
+page changes its billing contact and invites more users.
 
 Also the tenant's call safety: international calls (off by default), the
 forwarding fraud guard and today's use, forwards refused, and numbers of the
@@ -30,7 +32,7 @@ from daemon.console.refusals import form_errors
 from daemon.console.render import page, see_other
 from daemon.console.viewer import ADMIN, ROLE_NAMES, require
 from daemon.http.call_safety_models import ForwardGuardUpdate
-from daemon.http.context import pool_of
+from daemon.http.context import pool_of, settings_of
 from daemon.ivr import published
 from daemon.repositories import billing_contacts, console_users, contracts, forwarding, number_pool, tenants
 from daemon.services import invites
@@ -78,6 +80,13 @@ def _onboarding(values: Mapping[str, str]) -> Onboarding:
     except FormErrors as exc:
         typed, lines = exc.errors, None
     login = values.get("login", "")
+    first_user = {"login": login, "display_name": values.get("display_name", ""), "role": values.get("product")}
+    first_user["email"] = values.get("email", "")
+    if login:
+        try:
+            validate(InviteIn, first_user)
+        except FormErrors as exc:  # each beside its own field (the onboarding's model names only first_user)
+            typed |= {k: v for k, v in exc.errors.items() if k != "role"}
     body = {
         "name": values.get("name", ""),
         "billing_name": values.get("billing_name", ""),
@@ -87,9 +96,7 @@ def _onboarding(values: Mapping[str, str]) -> Onboarding:
         "number": values.get("number") or None,
         "lines": lines,
         "forwarding": values.get("forwarding") == "on",
-        "first_user": {"login": login, "display_name": values.get("display_name", ""), "role": values.get("product")}
-        if login
-        else None,
+        "first_user": first_user if login else None,
     }
     try:
         found = validate(Onboarding, body)
@@ -120,15 +127,18 @@ async def onboard(request: web.Request) -> web.StreamResponse:
         errors = {"number": "この番号は番号在庫にありません"}
         return await _new_form(request, values=values, errors=errors, status=422)
     tenant = await tenants.get_tenant(pool_of(request), done.tenant_id)
-    return _invited(request, tenant, done.invitation, created=True)
+    return await _invited(request, tenant, done.invitation, created=True)
 
 
-def _invited(
+async def _invited(
     request: web.Request, tenant: tenants.TenantDetail, invitation: invites.Invitation | None, *, created: bool
 ) -> web.Response:
-    """The one time the link is shown: it is not stored, only its hash."""
+    """The one time the link is shown (it is not stored, only its hash), and what became of its e-mail."""
     link = str(request.url.origin()) + invitation.path if invitation else ""
-    context = {"tenant": tenant, "invitation": invitation, "link": link, "created": created}
+    mailing = None
+    if invitation is not None:
+        mailing = await invites.mail_link(pool_of(request), actor_of(request), settings_of(request), invitation, link)
+    context = {"tenant": tenant, "invitation": invitation, "link": link, "created": created, "mailing": mailing}
     response = page(request, "admin_tenants_invited.html", context, status=201 if created else 200)
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -267,14 +277,14 @@ async def invite(request: web.Request) -> web.StreamResponse:
     require(request, ADMIN)
     tenant_id = path_id(request, "tenant_id")
     values = await fields(request)
-    wanted = {k: values.get(k, "") for k in ("login", "display_name", "role")}
+    wanted = {k: values.get(k, "") for k in ("login", "display_name", "role", "email")}
     try:
         invitation = await invites.invite(pool_of(request), actor_of(request), tenant_id, validate(InviteIn, wanted))
     except FormErrors as exc:
         return await _detail(request, tenant_id, values=values, errors=exc.errors, status=422)
     except (Conflict, Invalid) as exc:
         return await _detail(request, tenant_id, values=values, errors=form_errors(exc), status=422)
-    return _invited(request, await tenants.get_tenant(pool_of(request), tenant_id), invitation, created=False)
+    return await _invited(request, await tenants.get_tenant(pool_of(request), tenant_id), invitation, created=False)
 
 
 @routes.post(LIST + r"/{tenant_id:\d+}/users/{user_id:\d+}/reinvite")
@@ -286,4 +296,4 @@ async def reinvite(request: web.Request) -> web.StreamResponse:
     if user.tenant_id != tenant_id:
         raise NotFound(f"console user {user.id} is not a user of tenant {tenant_id}")
     invitation = await invites.reinvite(pool_of(request), actor_of(request), user.id)
-    return _invited(request, await tenants.get_tenant(pool_of(request), tenant_id), invitation, created=False)
+    return await _invited(request, await tenants.get_tenant(pool_of(request), tenant_id), invitation, created=False)
