@@ -35,6 +35,15 @@ async def _redeem(invitee: Browser, link: str) -> Page:
     return await invitee.post(path, {"nonce": nonce, "password": PASSWORD, "again": PASSWORD})
 
 
+async def _tenant_page(console: Console, browser: BrowserFactory) -> tuple[Browser, str]:
+    """The platform admin, logged in, on tenant alpha's page (where users are invited)."""
+    b = await browser()
+    await b.login(console.admin)
+    url = f"/console/admin/tenants/{console.a.tenant_id}"
+    await b.get(url)
+    return b, url
+
+
 @pytest.fixture
 def smtp(console: Console, mailbox: MailBox, monkeypatch: pytest.MonkeyPatch) -> MailBox:
     for key, value in mailbox.settings().items():
@@ -46,10 +55,7 @@ async def test_the_link_is_mailed_to_the_invitee_and_works_from_the_mail(
     console: Console, browser: BrowserFactory, smtp: MailBox
 ) -> None:
     pool = _pool(console)
-    b = await browser()
-    await b.login(console.admin)
-    url = f"/console/admin/tenants/{console.a.tenant_id}"
-    await b.get(url)
+    b, url = await _tenant_page(console, browser)
     invite = {"login": "uketsuke", "display_name": "受付 佐藤", "role": "ivr", "email": "sato@clinic.example.jp"}
     page = await b.post(url + "/invite", invite)
     assert page.status == 200 and page.has("招待リンクを sato@clinic.example.jp にメールで送りました。")
@@ -83,10 +89,7 @@ async def test_a_mail_that_cannot_be_sent_is_said_and_the_link_still_works(
     console: Console, browser: BrowserFactory, smtp: MailBox
 ) -> None:
     smtp.refuse.add("nobody@clinic.example.jp")
-    b = await browser()
-    await b.login(console.admin)
-    url = f"/console/admin/tenants/{console.a.tenant_id}"
-    await b.get(url)
+    b, url = await _tenant_page(console, browser)
     invite = {"login": "nobody", "display_name": "", "role": "ivr", "email": "nobody@clinic.example.jp"}
     page = await b.post(url + "/invite", invite)
     assert page.status == 200 and page.has("nobody@clinic.example.jp へのメールを送れませんでした")
