@@ -79,11 +79,14 @@ async def test_the_api_takes_numbers_as_people_write_them(
 
     # a number an IVR flow forwards to
     def forwarding_to(number: str) -> dict[str, Any]:
-        forward = {"kind": "forward", "numbers": [number], "on_fail": "bye"}
-        return {"entry": {"default": "f"}, "nodes": {"f": forward, "bye": {"kind": "hangup"}}}
+        forward = {"kind": "forward", "numbers": [number], "shown_number": "03-9999-0000", "on_fail": "bye"}
+        entry = {"default": "f", "by_number": {"０３ ９９９９ ０００１": "bye"}}  # tenant numbers in a flow too
+        return {"entry": entry, "nodes": {"f": forward, "bye": {"kind": "hangup"}}}
 
     status, body = await call(http, daemon, "POST", f"{OP}/ivr/flows", forwarding_to("090-5555-6666"), headers=acme)
     assert status == 201 and body["definition"]["nodes"]["f"]["numbers"] == ["09055556666"], body
+    assert body["definition"]["nodes"]["f"]["shown_number"] == "0399990000"
+    assert body["definition"]["entry"]["by_number"] == {"0399990001": "bye"}
     for refused in ("0990-123-456", "090-5555\r\n6666"):  # premium-rate after normalising; a line break
         status, body = await call(http, daemon, "POST", f"{OP}/ivr/flows", forwarding_to(refused), headers=acme)
         assert status == 422 and "numbers" in body["error"], (refused, body)

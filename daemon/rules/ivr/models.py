@@ -30,7 +30,7 @@ from daemon.rules.numbers import typed_number
 
 NodeName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,40}$")]
 GuidanceId = Annotated[int, Field(gt=0, le=2**63 - 1)]
-PhoneNumber = Annotated[str, StringConstraints(pattern=r"^0[0-9]{5,14}$")]
+PhoneNumber = Annotated[str, StringConstraints(pattern=r"^0[0-9]{5,14}$"), BeforeValidator(typed_number)]
 Digits = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,6}$")]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 Arrival = Literal["direct", "toll_free", "forwarded"]
