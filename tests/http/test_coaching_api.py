@@ -554,8 +554,10 @@ async def test_call_times_are_readable_and_zoneless_filters_are_tokyo(
     # 2026-12-01 00:30 UTC is 09:30 in Tokyo; the talk from 09:30:05.25 to 09:31:10 Tokyo time.
     answer_us = 1_796_085_005_250_000
     await pool.execute(
-        "UPDATE call_records SET created_at = '2026-12-01 00:30:00+00', answer_us = $2, end_us = $3"
-        " WHERE call_uuid = $1",
+        # Ended, as such a call is: a record still open on node "n" (no heartbeat) would be
+        # adopted from that dead node and closed by the daemon while the test reads it.
+        "UPDATE call_records SET created_at = '2026-12-01 00:30:00+00', answer_us = $2, end_us = $3,"
+        " state = 'ended' WHERE call_uuid = $1",
         call_uuid,
         answer_us,
         answer_us + 64_750_000,
