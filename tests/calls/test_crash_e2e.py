@@ -12,7 +12,7 @@ import asyncpg
 import pytest
 
 from daemon.repositories import groups
-from daemon.rules.billing.charges import Tariff
+from daemon.rules.billing.charges import Tariff, billed_seconds
 from emulator import CallerScript, FakeFreeSwitch, FarEnd
 from tests.daemon_process import DaemonProcess
 from tests.factories import Shop, counsellor, prepaid_caller, shop
@@ -68,6 +68,16 @@ async def armed_deadline(pool: asyncpg.Pool) -> int:
             return deadline_us
         await asyncio.sleep(0.02)
     raise AssertionError("no talking call with a deadline")
+
+
+async def ended_record(pool: asyncpg.Pool) -> asyncpg.Record:
+    """The one call record, once it is ended."""
+    for _ in range(200):
+        rec: asyncpg.Record | None = await pool.fetchrow("SELECT * FROM call_records WHERE state = 'ended'")
+        if rec is not None:
+            return rec
+        await asyncio.sleep(0.05)
+    raise AssertionError("the call record was never ended")
 
 
 async def tarot_with_inbound(
@@ -216,11 +226,13 @@ async def test_a_restart_cuts_a_surviving_bridge_at_its_deadline_not_at_the_back
 
     The restarted daemon re-arms its own cut over the inbound event socket
     (daemon.recovery.cut): the counsellor's leg is hung up at the deadline
-    (ALLOTTED_TIMEOUT), not 0.2-1.7 s later by FreeSWITCH's whole-second backstop.
+    (ALLOTTED_TIMEOUT), not 0.2-1.7 s later by FreeSWITCH's whole-second backstop,
+    and, as in a normal cutoff, the caller then hears the balance guidance and is
+    hung up; the call is charged to the deadline, the guidance is not.
     A new daemon up before the deadline cuts within 50 ms of it.  One up only
     after it (a restart takes seconds on a busy machine) cuts at once, or the
     backstop has already ended the call: the bound is then the backstop's, 1.7 s.
-    Measured on the emulator's clock (the caller leg's end).
+    Measured on the emulator's clock (the end of the counsellor's leg).
     """
     s, _, fs, env = await tarot_with_inbound(
         db_dsn, pool, tmp_path, "crashy-cut", 200, warning_seconds=0, minimum_talk_seconds=1
@@ -241,12 +253,14 @@ async def test_a_restart_cuts_a_surviving_bridge_at_its_deadline_not_at_the_back
         await second.start()
         up_after_deadline = time.time() - deadline_us / 1e6
         result = await asyncio.wait_for(call, 30)
+        rec = await ended_record(pool)  # booked by the restarted daemon's recovery
     finally:
         await first.stop()
         await second.stop()
         await fs.close()
     assert result.end_time is not None
-    overrun = result.end_time - deadline_us / 1e6
+    talk = next(h for h in result.heard if h.what == "far end 08011110001")
+    overrun = talk.end - deadline_us / 1e6
     cause = result.variables.get("last_bridge_hangup_cause")
     print(
         f"\nkilled {killed_before:.3f} s before the deadline, restarted {up_after_deadline:+.3f} s after it:"
@@ -255,7 +269,15 @@ async def test_a_restart_cuts_a_surviving_bridge_at_its_deadline_not_at_the_back
     assert overrun >= 0
     if up_after_deadline <= -0.5:  # up in time: our cut, on time
         assert result.hangup_by != "sched_hangup", "the backstop cut, not the restarted daemon"
-        assert cause == "ALLOTTED_TIMEOUT"  # the counsellor's leg was cut: the caller's leg followed it
+        assert cause == "ALLOTTED_TIMEOUT"  # the counsellor's leg was cut
         assert overrun <= 0.05
+        # then the caller, parked, hears the balance guidance and is hung up (as in a normal cutoff)
+        goodbye = result.heard[-1]
+        assert goodbye.what.endswith("/balance_exhausted.wav") and goodbye.start >= talk.end
+        assert (result.hangup_by, result.hangup_cause) == ("park", "NORMAL_CLEARING")
+        assert not result.fallback_ran and goodbye.end <= result.end_time
+        assert abs(rec["end_us"] - talk.end * 1e6) < 25_000  # the talk ended with the counsellor's leg
     else:
         assert overrun <= max(1.8, up_after_deadline + 0.5)
+    billed = billed_seconds(deadline_us - rec["answer_us"])  # charged to the deadline; the guidance is free
+    assert (rec["billed_seconds"], rec["charge_yen"]) == (billed, Tariff(600).charge(billed))
