@@ -276,6 +276,7 @@ async def test_a_restart_cuts_a_surviving_bridge_at_its_deadline_not_at_the_back
         assert goodbye.what.endswith("/balance_exhausted.wav") and goodbye.start >= talk.end
         assert (result.hangup_by, result.hangup_cause) == ("park", "NORMAL_CLEARING")
         assert not result.fallback_ran and goodbye.end <= result.end_time
+        print(f"balance guidance {(goodbye.start - talk.end) * 1000:.0f} ms after the talk, hang-up at its end")
         assert abs(rec["end_us"] - talk.end * 1e6) < 25_000  # the talk ended with the counsellor's leg
     else:
         assert overrun <= max(1.8, up_after_deadline + 0.5)
