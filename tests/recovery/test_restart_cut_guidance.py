@@ -21,9 +21,8 @@ import asyncpg
 from daemon.inbound.client import InboundClient
 from daemon.prompts.library import PromptLibrary
 from daemon.recovery import cut
-from daemon.repositories import call_records, callers, money
-from daemon.rules.billing.charges import Tariff
-from tests.factories import prepaid_caller, shop
+from daemon.repositories import call_records, money
+from tests.factories import prepaid_caller, shop, talking
 from tests.recovery.inbound_script import ScriptedInbound
 from tests.stand_in_prompts import write_prompts
 
@@ -32,29 +31,8 @@ async def talking_call(pool: asyncpg.Pool) -> asyncpg.Record:
     """A prepaid consultation answered just now, its deadline (a second or two away) armed."""
     s = await shop(pool)
     caller_id = await prepaid_caller(pool, s.tenant_id, yen=20)
-    caller = await callers.caller(pool, caller_id)
-    assert caller is not None
-    call, now = uuid.uuid4(), time.time_ns() // 1000
-    await call_records.open_record(
-        pool,
-        call,
-        tenant_id=s.tenant_id,
-        node_id="n1",
-        caller=caller,
-        caller_number="",
-        group_id=None,
-        tariff=Tariff(600),
-        created_us=now,
-    )
-    await call_records.mark_talking(
-        pool,
-        call,
-        counsellor_id=None,
-        counsellor_leg=uuid.uuid4(),
-        answer_us=now,
-        rate_yen_per_min=600,
-        caller_id=caller_id,
-    )
+    now = time.time_ns() // 1000
+    call = await talking(pool, s.tenant_id, caller_id, 600, now, node_id="n1")
     await call_records.set_deadline(pool, call, await money.joint_deadline_of(pool, caller_id))
     record = await pool.fetchrow("SELECT * FROM call_records WHERE call_uuid = $1", call)
     assert record is not None and 0 < record["deadline_us"] - now < 5_000_000
