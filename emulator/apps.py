@@ -405,9 +405,16 @@ async def _bridged(s: Session, winner: tuple[LegPlan, str], state: BridgeState) 
     )
     s.fire("CHANNEL_UNBRIDGE", pre=pre)
     s.fs.b_leg_ended(b_leg, b_cause, caller_cause=None)
-    hangup_after_bridge = (ch.get_var("hangup_after_bridge") or "").lower() in ("true", "yes", "on", "1")
-    if hangup_after_bridge:
+    # switch_ivr_multi_threaded_bridge: park_after_bridge is looked at before hangup_after_bridge
+    if _true(ch.get_var("park_after_bridge")):
+        s.park_after_bridge()
+    elif _true(ch.get_var("hangup_after_bridge")):
         s.hangup("NORMAL_CLEARING", "far_end")
+
+
+def _true(value: str | None) -> bool:
+    """``switch_true``."""
+    return (value or "").lower() in ("true", "yes", "on", "1")
 
 
 APPS: dict[str, AppSpec] = {

@@ -165,7 +165,7 @@ class CallResult:
     answer_time: float | None = None
     end_time: float | None = None
     hangup_cause: str | None = None
-    hangup_by: str | None = None  # app, caller, far_end, sched_hangup, fallback, uuid_kill, dialplan
+    hangup_by: str | None = None  # app, caller, far_end, sched_hangup, fallback, uuid_kill, dialplan, park
     billsec: int = 0
     apps: list[tuple[str, str]] = field(default_factory=list)
     api_commands: list[str] = field(default_factory=list)

@@ -124,6 +124,7 @@ class Session:
         self.playing: list[asyncio.Future[str]] = []  # running media, innermost last (uuid_break ends it)
         self.broken = False  # uuid_break ended the last media: a ``loops`` message stops repeating
         self.transfer_to: list[tuple[str, str]] | None = None  # the inline dialplan of a uuid_transfer
+        self.parked = False  # park_after_bridge parked it: CS_PARK once the socket app returns
 
     def _fields(self, index: int, created: int) -> dict[str, str]:
         script = self.script
@@ -549,6 +550,12 @@ class Session:
             self.park_done.set_result(None)
         self.kick()
 
+    def park_after_bridge(self) -> None:
+        """``switch_ivr_park_session`` when a bridge ends with ``park_after_bridge=true``: the state
+        becomes CS_PARK (with CF_TRANSFER), so the dialplan after ``socket`` never runs.  While the
+        app holds the call its park goes on; once the socket app returns the channel parks itself."""
+        self.parked = True
+
     # -- the session thread -------------------------------------------------------------
 
     async def run(self) -> None:
@@ -559,6 +566,8 @@ class Session:
             await self._socket_app()
             if self.transfer_to is not None and not self.is_down:
                 await self._transferred(self.transfer_to)
+            elif self.parked and not self.is_down:
+                await self._park()
             elif not self.is_down:
                 await self.fs.run_fallback(self)
             if not self.is_down:
@@ -586,6 +595,17 @@ class Session:
         for app, arg in inline:
             if not await self.execute(app, arg, "", from_app=False):
                 break
+
+    async def _park(self) -> None:
+        """CS_PARK: ``switch_core_standard_on_park`` → ``switch_ivr_park``, which runs what is queued
+        (a broadcast, its ``hangup``) and otherwise waits, silent, until the channel goes down."""
+        ch = self.ch
+        self.phase = "park"
+        ch.state, ch.state_number = "CS_PARK", 6
+        ch.touch()
+        self.fire("CHANNEL_STATE")
+        self.fire("CHANNEL_PARK")
+        await self.serve(self.down, park=True)
 
     def _caller_gives_up(self) -> None:
         if self.answered_at is None:

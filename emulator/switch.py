@@ -193,15 +193,25 @@ class FakeFreeSwitch:
 
     def broadcast(self, session: Session, path: str, leg: str, *, scheduled: bool) -> None:
         """``switch_ivr_broadcast``: queue an execute on the caller leg (the normal queue, so
-        an event-locked app holds it back: cutoff_in_bridge)."""
+        an event-locked app holds it back: cutoff_in_bridge); like every message
+        switch_ivr_broadcast queues, it carries ``event-lock: true``: nothing queued after it
+        runs inside it.
+
+        ``app!cause::arg`` (switch_ivr_async.c: ``cause = strchr(app, '!')``) also queues
+        ``hangup <cause>`` on the channel behind it, whatever the leg; an empty cause is the
+        hangup application's default, NORMAL_CLEARING.  Without ``::`` the application is
+        the literal ``playback`` and a ``!`` stays part of the path.
+        """
         record = Broadcast(time.time(), path, leg, scheduled)
         session.result.broadcasts.append(record)
-        if leg.lower() not in ("aleg", "both"):
-            return
         app, sep, arg = path.partition("::")
         if not sep:
             app, arg = "playback", path
-        session.enqueue(Message("execute", app=app, arg=arg, lead_ticks=10, broadcast=record))
+        app, bang, cause = app.partition("!")
+        if leg.lower() in ("aleg", "both"):
+            session.enqueue(Message("execute", app=app, arg=arg, event_lock=True, lead_ticks=10, broadcast=record))
+        if bang:
+            session.enqueue(Message("execute", app="hangup", arg=cause, event_lock=True))
 
     def api(self, command: str, caller_uuid: str | None = None) -> str:
         return api.execute(self, command)

@@ -16,8 +16,21 @@ call's own socket:
 * one second before the deadline the joint deadline is read again (another call
   of the caller ended, a deposit landed): a later one moves the cut, the record
   and the backstop (``sched_del`` + ``sched_hangup``);
-* at the deadline ``uuid_kill <counsellor leg> ALLOTTED_TIMEOUT``: the talk ends
-  to the millisecond.
+* at the deadline ``uuid_setvar <caller> park_after_bridge true`` and
+  ``uuid_kill <counsellor leg> ALLOTTED_TIMEOUT``, written back to back: the talk
+  ends to the millisecond, and the caller's leg is parked instead of hung up
+  (``switch_ivr_multi_threaded_bridge`` looks at ``park_after_bridge`` before
+  ``hangup_after_bridge``; set only now, so a counsellor who hangs up earlier still
+  takes the caller's leg down with the bridge);
+* then, as in a normal cutoff, the caller hears the balance guidance and is hung
+  up: ``uuid_broadcast <caller> playback!NORMAL_CLEARING::<balance_exhausted> aleg``
+  (``switch_ivr_broadcast`` queues the playback, then ``hangup NORMAL_CLEARING``,
+  both run by the park).  Only once FreeSWITCH took it is the backstop moved past
+  the guidance (``sched_del`` + ``sched_hangup +N``); a refused broadcast gets
+  ``uuid_kill <caller>``, and if the socket is gone the backstop armed for the
+  deadline hangs the parked caller up.  The guidance is not billed: the talk ended
+  with the counsellor's leg (daemon.recovery.reconcile takes the first leg's end,
+  and the charge is clamped at the deadline).
 
 The backstop stays armed as the last line.  The task is cancelled when the
 call's hangup is heard first.
@@ -30,9 +43,11 @@ import contextlib
 
 import asyncpg
 
+from daemon.calls import guidance
 from daemon.calls.cutoff import backstop_time, wall_us
 from daemon.calls.services import Prompts
 from daemon.inbound.client import InboundClient
+from daemon.ivr.media import recorded_ms
 from daemon.logs import get_logger
 from daemon.postgres.deadline import within
 from daemon.postgres.errors import DB_ERRORS
@@ -45,6 +60,12 @@ _log = get_logger(__name__)
 #: The joint deadline is read again this long before it (the last change it can take).
 REREAD_BEFORE_US = 1_000_000
 REREAD_TIMEOUT_S = 0.5
+#: The guidance the caller hears after the cut, as in a normal cutoff (daemon.calls.coaching).
+GOODBYE = "balance_exhausted"
+#: The backstop after the cut: the guidance's length + this (the broadcast starts ~0.2 s late,
+#: the scheduler keeps whole seconds), or :data:`GOODBYE_UNKNOWN_S` if its file cannot be read here.
+GOODBYE_GUARD_S = 2
+GOODBYE_UNKNOWN_S = 30
 
 
 def start(pool: asyncpg.Pool, client: InboundClient, record: asyncpg.Record, prompts: Prompts) -> asyncio.Task[None]:
@@ -99,11 +120,37 @@ class RestartCut:
                 warned = warned and (self.deadline_us or 0) - warning_seconds * 1_000_000 <= wall_us()
                 continue
             await _sleep_until(deadline)
-            reply = await self.client.api(f"uuid_kill {leg} ALLOTTED_TIMEOUT")
+            _, reply = await asyncio.gather(  # both written now, in this order; FreeSWITCH runs them so
+                self.client.api(f"uuid_setvar {self.call} park_after_bridge true"),
+                self.client.api(f"uuid_kill {leg} ALLOTTED_TIMEOUT"),
+            )
             self.cut = True
             lag_ms = (wall_us() - deadline) / 1000
             _log.info("restart_cutoff", call_uuid=self.call, lag_ms=round(lag_ms, 3), reply=reply.strip())
+            await self._goodbye()
             return
+
+    async def _goodbye(self) -> None:
+        """The parked caller: the balance guidance, then the hang-up; the backstop moved past it.
+
+        Sent whatever the kill answered: a counsellor who hung up in the same instant
+        may have left the caller parked too (or already gone: then nothing happens).
+        """
+        try:
+            path = guidance.source(self.prompts, GOODBYE)
+        except ValueError as exc:  # a path FreeSWITCH would cut in two: hang up as a bare cut
+            path, reply = "", f"-ERR {exc}"
+        else:
+            reply = await self.client.api(f"uuid_broadcast {self.call} playback!NORMAL_CLEARING::{path} aleg")
+        if not reply.startswith("+OK"):
+            _log.error("restart_cutoff_guidance_refused", call_uuid=self.call, reply=reply.strip())
+            await self.client.api(f"uuid_kill {self.call} ALLOTTED_TIMEOUT")
+            return
+        length_ms = recorded_ms(path)
+        seconds = -(-length_ms // 1000) + GOODBYE_GUARD_S if length_ms else GOODBYE_UNKNOWN_S
+        await self.client.api(f"sched_del {self.call}")
+        await self.client.api(f"sched_hangup +{seconds} {self.call} ALLOTTED_TIMEOUT")
+        _log.info("restart_cutoff_guidance", call_uuid=self.call, backstop_s=seconds)
 
     async def _reread(self) -> None:
         """The caller's joint deadline now; a new one moves the record's and the backstop.

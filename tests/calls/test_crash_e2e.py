@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +13,8 @@ import asyncpg
 import pytest
 
 from daemon.repositories import groups
-from daemon.rules.billing.charges import Tariff
-from emulator import CallerScript, FakeFreeSwitch, FarEnd
+from daemon.rules.billing.charges import Tariff, billed_seconds
+from emulator import CallerScript, CallResult, FakeFreeSwitch, FarEnd
 from tests.daemon_process import DaemonProcess
 from tests.factories import Shop, counsellor, prepaid_caller, shop
 from tests.stand_in_prompts import write_prompts
@@ -68,6 +69,16 @@ async def armed_deadline(pool: asyncpg.Pool) -> int:
             return deadline_us
         await asyncio.sleep(0.02)
     raise AssertionError("no talking call with a deadline")
+
+
+async def ended_record(pool: asyncpg.Pool) -> asyncpg.Record:
+    """The one call record, once it is ended."""
+    for _ in range(200):
+        rec: asyncpg.Record | None = await pool.fetchrow("SELECT * FROM call_records WHERE state = 'ended'")
+        if rec is not None:
+            return rec
+        await asyncio.sleep(0.05)
+    raise AssertionError("the call record was never ended")
 
 
 async def tarot_with_inbound(
@@ -208,25 +219,25 @@ async def test_backstop_ends_a_crashed_bridge_at_the_first_whole_second_after_th
     assert 0.2 <= overrun < 1.8
 
 
-@pytest.mark.parametrize("lead", [12.0, 5.0, 0.05])
-async def test_a_restart_cuts_a_surviving_bridge_at_its_deadline_not_at_the_backstop(
-    db_dsn: str, pool: asyncpg.Pool, tmp_path: Path, lead: float
-) -> None:
-    """kill -9 ``lead`` seconds before a prepaid call's deadline, restart at once (issue 16, item 4).
+@dataclass
+class Restart:
+    """A prepaid call whose daemon was killed before its deadline and restarted at once."""
 
-    The restarted daemon re-arms its own cut over the inbound event socket
-    (daemon.recovery.cut): the counsellor's leg is hung up at the deadline
-    (ALLOTTED_TIMEOUT), not 0.2-1.7 s later by FreeSWITCH's whole-second backstop.
-    A new daemon up before the deadline cuts within 50 ms of it.  One up only
-    after it (a restart takes seconds on a busy machine) cuts at once, or the
-    backstop has already ended the call: the bound is then the backstop's, 1.7 s.
-    Measured on the emulator's clock (the caller leg's end).
-    """
+    result: CallResult
+    deadline_us: int
+    killed_before: float  # seconds before the deadline
+    up_after_deadline: float  # seconds after it (negative: up before it)
+    record: asyncpg.Record  # the call record, ended by the restarted daemon
+
+
+async def crash_and_restart(db_dsn: str, pool: asyncpg.Pool, tmp_path: Path, lead: float, **second_env: str) -> Restart:
+    """Group 12 and 200 yen (20 s of talk), kill -9 ``lead`` seconds before the deadline, a second
+    daemon (with ``second_env`` on top) started at once; the call and its record at the end."""
     s, _, fs, env = await tarot_with_inbound(
         db_dsn, pool, tmp_path, "crashy-cut", 200, warning_seconds=0, minimum_talk_seconds=1
-    )  # 20 s
+    )
     first = DaemonProcess(env)
-    second = DaemonProcess(env)
+    second = DaemonProcess({**env, **second_env})
     await first.start()
     fs.port = first.esl_port
     script = CallerScript(
@@ -241,12 +252,43 @@ async def test_a_restart_cuts_a_surviving_bridge_at_its_deadline_not_at_the_back
         await second.start()
         up_after_deadline = time.time() - deadline_us / 1e6
         result = await asyncio.wait_for(call, 30)
+        record = await ended_record(pool)  # booked by the restarted daemon's recovery
     finally:
         await first.stop()
         await second.stop()
         await fs.close()
+    return Restart(result, deadline_us, killed_before, up_after_deadline, record)
+
+
+def charged_to_the_deadline(restart: Restart) -> bool:
+    """Billed from the answer to the deadline exactly: not the guidance, not the backstop's overrun."""
+    rec = restart.record
+    billed = billed_seconds(restart.deadline_us - rec["answer_us"])
+    return (rec["billed_seconds"], rec["charge_yen"]) == (billed, Tariff(600).charge(billed))
+
+
+@pytest.mark.parametrize("lead", [12.0, 5.0, 0.05])
+async def test_a_restart_cuts_a_surviving_bridge_at_its_deadline_not_at_the_backstop(
+    db_dsn: str, pool: asyncpg.Pool, tmp_path: Path, lead: float
+) -> None:
+    """kill -9 ``lead`` seconds before a prepaid call's deadline, restart at once (issue 16, item 4).
+
+    The restarted daemon re-arms its own cut over the inbound event socket
+    (daemon.recovery.cut): the counsellor's leg is hung up at the deadline
+    (ALLOTTED_TIMEOUT), not 0.2-1.7 s later by FreeSWITCH's whole-second backstop,
+    and, as in a normal cutoff, the caller then hears the balance guidance and is
+    hung up; the call is charged to the deadline, the guidance is not.
+    A new daemon up before the deadline cuts within 50 ms of it.  One up only
+    after it (a restart takes seconds on a busy machine) cuts at once, or the
+    backstop has already ended the call: the bound is then the backstop's, 1.7 s.
+    Measured on the emulator's clock (the end of the counsellor's leg).
+    """
+    restart = await crash_and_restart(db_dsn, pool, tmp_path, lead)
+    result, deadline_us, rec = restart.result, restart.deadline_us, restart.record
+    killed_before, up_after_deadline = restart.killed_before, restart.up_after_deadline
     assert result.end_time is not None
-    overrun = result.end_time - deadline_us / 1e6
+    talk = next(h for h in result.heard if h.what == "far end 08011110001")
+    overrun = talk.end - deadline_us / 1e6
     cause = result.variables.get("last_bridge_hangup_cause")
     print(
         f"\nkilled {killed_before:.3f} s before the deadline, restarted {up_after_deadline:+.3f} s after it:"
@@ -255,7 +297,37 @@ async def test_a_restart_cuts_a_surviving_bridge_at_its_deadline_not_at_the_back
     assert overrun >= 0
     if up_after_deadline <= -0.5:  # up in time: our cut, on time
         assert result.hangup_by != "sched_hangup", "the backstop cut, not the restarted daemon"
-        assert cause == "ALLOTTED_TIMEOUT"  # the counsellor's leg was cut: the caller's leg followed it
+        assert cause == "ALLOTTED_TIMEOUT"  # the counsellor's leg was cut
         assert overrun <= 0.05
+        # then the caller, parked, hears the balance guidance and is hung up (as in a normal cutoff)
+        goodbye = result.heard[-1]
+        assert goodbye.what.endswith("/balance_exhausted.wav") and goodbye.start >= talk.end
+        assert (result.hangup_by, result.hangup_cause) == ("park", "NORMAL_CLEARING")
+        assert not result.fallback_ran and goodbye.end <= result.end_time
+        print(f"balance guidance {(goodbye.start - talk.end) * 1000:.0f} ms after the talk, hang-up at its end")
+        assert abs(rec["end_us"] - talk.end * 1e6) < 25_000  # the talk ended with the counsellor's leg
     else:
         assert overrun <= max(1.8, up_after_deadline + 0.5)
+    assert charged_to_the_deadline(restart)
+
+
+async def test_a_guidance_that_cannot_be_sent_still_ends_the_call_at_the_deadline(
+    db_dsn: str, pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    """The fallback of the restart's cut: the guidance cannot go out (the new daemon's prompts sit in
+    a folder whose name has a space, which FreeSWITCH's argument splitting would cut in two), so the
+    parked caller is hung up at once (``uuid_kill``, ALLOTTED_TIMEOUT), as the cut did before the
+    guidance; the counsellor's leg still ends at the deadline and the charge stops there."""
+    spaced = write_prompts(tmp_path / "prompts with a space")
+    restart = await crash_and_restart(db_dsn, pool, tmp_path, 12.0, CALLD_PROMPTS_DIR=str(spaced))
+    result = restart.result
+    assert result.end_time is not None
+    talk = next(h for h in result.heard if h.what == "far end 08011110001")
+    print(f"\nrestarted {restart.up_after_deadline:+.3f} s after the deadline: {result.hangup_by}")
+    assert not result.fallback_ran and all("balance_exhausted" not in h.what for h in result.heard)
+    if restart.up_after_deadline <= -0.5:  # up in time: our cut
+        assert (result.hangup_by, result.hangup_cause) == ("uuid_kill", "ALLOTTED_TIMEOUT")
+        assert talk.end - restart.deadline_us / 1e6 <= 0.05 and result.end_time - talk.end <= 0.05
+    else:
+        assert result.hangup_by in ("uuid_kill", "sched_hangup")
+    assert charged_to_the_deadline(restart)

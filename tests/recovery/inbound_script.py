@@ -4,7 +4,8 @@ The emulator's inbound socket behaves like FreeSWITCH in time; races need a
 socket that puts an event exactly where a test wants it.  ``hang_up_on_exists``
 answers ``uuid_exists <leg>`` with ``true`` and, in the same write, the leg's
 CHANNEL_HANGUP_COMPLETE (a hangup that lands just after FreeSWITCH said the
-call lives).  ``api`` commands are recorded in ``commands``.
+call lives).  ``api`` commands are recorded in ``commands``; they answer ``+OK``, or the
+body ``api_bodies`` gives for the command's name (a refusal, say).
 """
 
 from __future__ import annotations
@@ -28,8 +29,9 @@ def hangup_complete(leg: str, end_us: int, answer_us: int = 0, cause: str = "NOR
 
 
 class ScriptedInbound:
-    def __init__(self, hang_up_on_exists: dict[str, bytes]) -> None:
+    def __init__(self, hang_up_on_exists: dict[str, bytes], api_bodies: dict[str, str] | None = None) -> None:
         self.hang_up_on_exists = hang_up_on_exists  # leg → the event frames sent right after ``true``
+        self.api_bodies = api_bodies or {}  # api command name → its reply body
         self.commands: list[str] = []
         self.port = 0
         self._server: asyncio.Server | None = None
@@ -62,7 +64,7 @@ class ScriptedInbound:
                     after = self.hang_up_on_exists.pop(leg, None)
                     writer.write(replies.api_response("true" if after is not None else "false") + (after or b""))
                 elif line.startswith("api "):
-                    writer.write(replies.api_response("+OK\n"))
+                    writer.write(replies.api_response(self.api_bodies.get(line.split()[1], "+OK\n")))
                 elif line.startswith("exit"):
                     writer.write(replies.command_reply("+OK bye") + replies.disconnect_inbound())
                     break
