@@ -79,6 +79,17 @@ async def waiting_count(pool: asyncpg.Pool, group_id: int, live_seconds: float) 
 
 
 @dataclass(frozen=True, slots=True)
+class Waiter:
+    """A call waiting in a group's line: whose, and the node that holds it."""
+
+    tenant_id: int
+    group_id: int
+    call_uuid: uuid.UUID
+    node_id: str
+    caller_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
 class Joined:
     """A place taken in the line: its position (1 = next) and the time that orders it."""
 
@@ -86,48 +97,29 @@ class Joined:
     joined_at: datetime
 
 
-async def join(
-    pool: asyncpg.Pool,
-    *,
-    tenant_id: int,
-    group_id: int,
-    call_uuid: uuid.UUID,
-    node_id: str,
-    caller_id: int | None,
-    max_length: int,
-    live_seconds: float,
-) -> Joined | None:
+async def join(pool: asyncpg.Pool, who: Waiter, *, max_length: int, live_seconds: float) -> Joined | None:
     """Take a place at the end of the line; None when the line is full."""
     async with pool.acquire() as conn, conn.transaction():
-        await conn.execute("SELECT pg_advisory_xact_lock($1, $2::int)", LOCK_SPACE, group_id)
+        await conn.execute("SELECT pg_advisory_xact_lock($1, $2::int)", LOCK_SPACE, who.group_id)
         ahead: int = await conn.fetchval(
-            f"SELECT count(*) FROM waiting_calls w WHERE w.group_id = $1 AND {_LIVE}", group_id, live_seconds
+            f"SELECT count(*) FROM waiting_calls w WHERE w.group_id = $1 AND {_LIVE}", who.group_id, live_seconds
         )
         if ahead >= max_length:
             return None
         joined_at: datetime = await conn.fetchval(
             "INSERT INTO waiting_calls (tenant_id, group_id, call_uuid, node_id, caller_id)"
             " VALUES ($1, $2, $3, $4, $5) RETURNING joined_at",
-            tenant_id,
-            group_id,
-            call_uuid,
-            node_id,
-            caller_id,
+            who.tenant_id,
+            who.group_id,
+            who.call_uuid,
+            who.node_id,
+            who.caller_id,
         )
     return Joined(ahead + 1, joined_at)
 
 
 async def rejoin(
-    pool: asyncpg.Pool,
-    *,
-    tenant_id: int,
-    group_id: int,
-    call_uuid: uuid.UUID,
-    node_id: str,
-    caller_id: int | None,
-    joined_at: datetime,
-    passed_over: Sequence[int],
-    live_seconds: float,
+    pool: asyncpg.Pool, who: Waiter, *, joined_at: datetime, passed_over: Sequence[int], live_seconds: float
 ) -> int:
     """Back to the place taken at ``joined_at`` (the member handed over did not answer); the position.
 
@@ -139,12 +131,12 @@ async def rejoin(
         " passed_over) VALUES ($1, $3, $4, $5, $6, $7, $8) RETURNING joined_at, id)"
         " SELECT count(*) FROM waiting_calls w, me WHERE w.group_id = $1"
         f" AND (w.joined_at, w.id) < (me.joined_at, me.id) AND {_LIVE}",
-        group_id,
+        who.group_id,
         live_seconds,
-        tenant_id,
-        call_uuid,
-        node_id,
-        caller_id,
+        who.tenant_id,
+        who.call_uuid,
+        who.node_id,
+        who.caller_id,
         joined_at,
         list(passed_over),
     )

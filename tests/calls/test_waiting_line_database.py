@@ -30,14 +30,7 @@ async def join(pool: asyncpg.Pool, tenant: int, group: int, node: str, max_lengt
     """A call of ``node`` joins the line (a caller id is not needed here); the nil UUID when it is full."""
     call = uuid.uuid4()
     place = await waiting.join(
-        pool,
-        tenant_id=tenant,
-        group_id=group,
-        call_uuid=call,
-        node_id=node,
-        caller_id=None,
-        max_length=max_length,
-        live_seconds=LIVE,
+        pool, waiting.Waiter(tenant, group, call, node, None), max_length=max_length, live_seconds=LIVE
     )
     return call if place is not None else uuid.UUID(int=0)
 
@@ -111,11 +104,7 @@ async def test_a_caller_back_from_an_unanswered_member_keeps_their_place_and_is_
     await waiting.leave(pool, a1)  # handed members[0], who did not answer
     back = await waiting.rejoin(
         pool,
-        tenant_id=tenant,
-        group_id=group,
-        call_uuid=a1,
-        node_id="node-a",
-        caller_id=None,
+        waiting.Waiter(tenant, group, a1, "node-a", None),
         joined_at=joined_at,
         passed_over=[members[0]],
         live_seconds=LIVE,

@@ -101,14 +101,7 @@ async def serve(
         return None
     started = time.monotonic()
     joined = await waiting.join(
-        call.pool,
-        tenant_id=call.tenant_id,
-        group_id=group.id,
-        call_uuid=call.call_uuid,
-        node_id=line.node_id,
-        caller_id=caller.id,
-        max_length=group.queue_max_length,
-        live_seconds=live,
+        call.pool, _waiter(call, line, group, caller), max_length=group.queue_max_length, live_seconds=live
     )
     if joined is None:
         call.metrics.hunts.labels("queue_full").inc()
@@ -140,11 +133,7 @@ async def back_in_line(
         return None
     position = await waiting.rejoin(
         call.pool,
-        tenant_id=call.tenant_id,
-        group_id=group.id,
-        call_uuid=call.call_uuid,
-        node_id=line.node_id,
-        caller_id=caller.id,
+        _waiter(call, line, group, caller),
         joined_at=place.joined_at,
         passed_over=place.passed_over,
         live_seconds=line.live_seconds,
@@ -174,6 +163,10 @@ async def _queue(call: CallContext, line: WaitingLine, group: Group, place: Plac
     call.metrics.hunts.labels("queue_left" if outcome == "left" else "queue_timeout").inc()
     await _goodbye(call, "goodbye" if outcome == "left" else "queue_timeout")
     return None
+
+
+def _waiter(call: CallContext, line: WaitingLine, group: Group, caller: Caller) -> waiting.Waiter:
+    return waiting.Waiter(call.tenant_id, group.id, call.call_uuid, line.node_id, caller.id)
 
 
 async def _affordable(call: CallContext, group: Group, wallet: purse.Wallet) -> bool:
