@@ -13,6 +13,8 @@ answer
 → call record written, ringback set
 → hunt: limited caller: "about N minutes" at the rate of the member(s) about to ring;
   claim a member atomically, backstop armed, ring; next member on busy / no answer / failure
+  (a member handed from the waiting line who does not answer, or whom the money does not
+  cover, sends the caller back to their place in the line: daemon.calls.waiting.flow)
 → talk: billing from the counsellor's answer; warning; cutoff at the deadline
 → the call record and its charge, in one transaction
 """
@@ -148,13 +150,7 @@ class CoachingDial:
         talk = Talk(Backstop(session))
         try:
             await bridge.prepare(session)
-            await self.hunt(sale, turn.members, talk)
-            while talk.answer is None and turn is not None and turn.place is not None:
-                # the member handed from the waiting line did not answer: back to the line
-                await talk.backstop.disarm()  # armed as if they had answered: not for the wait
-                turn = await waiting_flow.back_in_line(call, caller, group, wallet, turn)
-                if turn is not None:
-                    await self.hunt(sale, turn.members, talk)
+            turn = await self.hunt_turns(sale, turn, talk)
         finally:
             await asyncio.shield(self.finish(sale, talk))
         if turn is None:  # the waiting line ended the call (the caller heard why)
@@ -165,6 +161,22 @@ class CoachingDial:
         if talk.cutoff is not None and talk.cutoff.cut:
             await guidance.play(session, call.prompts, "balance_exhausted")
         await session.hangup("NORMAL_CLEARING")
+
+    async def hunt_turns(self, sale: Sale, turn: waiting_flow.Turn, talk: Talk) -> waiting_flow.Turn | None:
+        """Hunt the turn's members; one handed from the waiting line who does not answer, or whom the
+        money does not cover, sends the caller back to the line for the next.  None: the line ended the call.
+        """
+        while True:
+            members = await affordable(sale, turn.members)
+            if members:
+                await self.hunt(sale, members, talk)
+            if talk.answer is not None or turn.place is None:
+                return turn
+            await talk.backstop.disarm()  # armed as if the member had answered: not for the wait
+            again = await waiting_flow.back_in_line(sale.call, sale.caller, sale.group, sale.wallet, turn)
+            if again is None:
+                return None
+            turn = again
 
     async def hunt(self, sale: Sale, members: list[Counsellor], talk: Talk) -> None:
         """Try members in strategy order until one talks; each is claimed before it rings."""
@@ -418,6 +430,17 @@ async def ask(
         if found is not None:
             return found
     return None
+
+
+async def affordable(sale: Sale, members: list[Counsellor]) -> list[Counsellor]:
+    """The members about to be hunted whom the caller's money covers for the group's minimum talk.
+
+    The free members found were chosen so; a member handed from the waiting
+    line was not (the line pairs by order, not by money).
+    """
+    if not sale.caller.limited:
+        return members
+    return purse.affordable(await sale.wallet.purse(), sale.group, members)
 
 
 async def announce_minutes(sale: Sale, talk: Talk, batch: list[Counsellor]) -> bool:

@@ -261,3 +261,29 @@ async def test_a_lone_member_who_does_not_answer_leaves_the_caller_waiting_until
     rec = await record(w, result.call_uuid)
     assert rec["ended_by"] == "no_answer" and rec["charge_yen"] == 0
     assert await balance(w) == 10_000
+
+
+async def test_a_handed_member_the_money_does_not_cover_is_not_rung(
+    start_daemon: DaemonFactory, pool: asyncpg.Pool
+) -> None:
+    """1,000 yen, a minute's minimum talk: USER at 3,000 yen a minute (20 s) is handed first, is freed
+    without a miss and never rings; Taro waits on, and SECOND at 600 (100 s) is rung."""
+    w = await busy(start_daemon, pool, yen=1000, minimum_talk_seconds=60, users=(USER, SECOND))
+    await pool.execute("UPDATE counsellors SET rate_yen_per_min = 3000 WHERE id = $1", w.counsellors[USER])
+    await pool.execute("UPDATE counsellors SET on_duty = false WHERE id = $1", w.counsellors[SECOND])
+    phones = {USER: answers(0.1, hangup_after=0.5), SECOND: answers(0.1, hangup_after=0.5)}
+    taro = asyncio.create_task(w.fs.place_call(waiter(TARO, w, far_ends=phones)))
+    await until_waiting(pool, 1)
+    await on_duty_after(w, 0.0)
+    deadline = time.monotonic() + 10
+    while await pool.fetchval("SELECT passed_over FROM waiting_calls") != [w.counsellors[USER]]:
+        assert time.monotonic() < deadline, "Taro never came back to the line"
+        await asyncio.sleep(0.05)
+    await pool.execute("UPDATE counsellors SET on_duty = true WHERE id = $1", w.counsellors[SECOND])
+    result = await taro
+    assert result.errors == []
+    assert [who(b.dial_string) for b in result.bridged_to] == [SECOND]
+    member = await pool.fetchrow(
+        "SELECT missed_in_row, current_call FROM counsellors WHERE id = $1", w.counsellors[USER]
+    )
+    assert member is not None and member["missed_in_row"] == 0 and member["current_call"] is None

@@ -10,7 +10,8 @@ every member busy (or others already waiting)
 → hold music; the position again every ``queue_announce_s``
 → a member is claimed for this call: the hold is broken, the hunt rings them
   (billing starts at their answer, as for any call; nothing while waiting)
-→ that member does not answer (busy, no answer, refused): the caller is back at
+→ that member does not answer (busy, no answer, refused), or the money does not
+  cover them for the minimum talk (never rung, no miss): the caller is back at
   their place, the head of the line mostly (:func:`back_in_line`), hears the
   hold again and is handed the next free member, never the same one again
 → ``#``, or ``queue_max_wait_s`` gone (counted from the first join): a
@@ -123,6 +124,9 @@ async def back_in_line(
     """
     line = call.services.waiting
     assert line is not None and turn.place is not None, "only a turn from the line goes back to it"
+    # a member handed but never rung (the money does not cover them) is still claimed: free them for the
+    # waiters behind, without counting a miss (a member who rang was released by the hunt)
+    await asyncio.shield(hunting.release_all_of_call(call.pool, call.call_uuid))
     place = replace(turn.place, passed_over=(*turn.place.passed_over, *(m.id for m in turn.members)))
     if time.monotonic() >= place.started + group.queue_max_wait_s:
         call.metrics.hunts.labels("queue_timeout").inc()
