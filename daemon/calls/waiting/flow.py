@@ -68,7 +68,7 @@ class Place:
 
     joined_at: datetime  # the database's time of the first join: the place in the whole line
     started: float  # time.monotonic() of the first join: the maximum wait counts from it
-    passed_over: tuple[int, ...] = ()  # members handed to this call who did not answer
+    passed_over: tuple[int, ...] = ()  # members handed to this call who did not answer (or cost too much)
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,12 +115,13 @@ async def serve(
 async def back_in_line(
     call: CallContext, caller: Caller, group: Group, wallet: purse.Wallet, turn: Turn
 ) -> Turn | None:
-    """The member handed from the line (``turn``) did not answer: the caller waits again at their place.
+    """The member handed from the line (``turn``) did not answer, or is out of the money's reach: the
+    caller waits again at their place.
 
     Their place is the one they first took (the head of the line, unless
     someone waited longer), the maximum wait still counts from then, and the
-    member who failed them is not handed to them again.  None: the call is
-    over (the caller heard why).
+    member is not handed to them again.  None: the call is over (the caller
+    heard why).
     """
     line = call.services.waiting
     assert line is not None and turn.place is not None, "only a turn from the line goes back to it"
