@@ -13,6 +13,8 @@ answer
 → call record written, ringback set
 → hunt: limited caller: "about N minutes" at the rate of the member(s) about to ring;
   claim a member atomically, backstop armed, ring; next member on busy / no answer / failure
+  (a member handed from the waiting line who does not answer, or whom the money does not
+  cover, sends the caller back to their place in the line: daemon.calls.waiting.flow)
 → talk: billing from the counsellor's answer; warning; cutoff at the deadline
 → the call record and its charge, in one transaction
 """
@@ -59,6 +61,7 @@ class Sale:
     call: CallContext
     caller: Caller
     group: Group
+    wallet: purse.Wallet  # the caller's money, read once for the questions asked together
 
 
 @dataclass
@@ -108,7 +111,10 @@ class CoachingDial:
                 attempts.note(call, "wrong_pin" if keyed else "unknown_caller")
                 return await goodbye(call, "not_registered")
         chosen = await choose_group(call, caller, lead_in)
-        group = await affordable_group(call, caller, chosen) if chosen is not None and caller.limited else chosen
+        wallet = purse.Wallet(call.pool, caller.id)
+        group: Group | str | None = chosen
+        if chosen is not None and caller.limited:
+            group = await affordable_group(call, caller, wallet, chosen)
         if not isinstance(group, Group):
             reason = "no_money" if group == "insufficient_balance" else "no_group"
             attempts.note(call, reason, caller_id=caller.id, group_id=chosen.id if chosen is not None else None)
@@ -118,16 +124,17 @@ class CoachingDial:
             call.pool, group.id, group.strategy, dial_template=call.services.settings.counsellor_dial_template
         )
         if caller.limited:  # only members whose rate the caller's money covers (issue 20, item 2)
-            found = purse.affordable(await purse.purse_of(call, caller), group, found)
-        members = await waiting_flow.serve(call, caller, group, found)  # a busy group's waiting line
-        if members is None:  # the waiting line ended the call: declined, full, or left while waiting
+            found = purse.affordable(await wallet.purse(), group, found)
+        # a busy group's waiting line
+        turn: waiting_flow.Turn | None = await waiting_flow.serve(call, caller, group, found, wallet)
+        if turn is None:  # the waiting line ended the call: declined, full, or left while waiting
             attempts.note(call, "all_busy", caller_id=caller.id, group_id=group.id)
             return None
-        if not members:
+        if not turn.members:
             call.metrics.hunts.labels("all_busy").inc()
             attempts.note(call, "all_busy", caller_id=caller.id, group_id=group.id)
             return await goodbye(call, "all_counsellors_busy")
-        sale = Sale(call, caller, group)
+        sale = Sale(call, caller, group, wallet)
 
         await call_records.open_record(
             call.pool,
@@ -143,15 +150,33 @@ class CoachingDial:
         talk = Talk(Backstop(session))
         try:
             await bridge.prepare(session)
-            await self.hunt(sale, members, talk)
+            turn = await self.hunt_turns(sale, turn, talk)
         finally:
             await asyncio.shield(self.finish(sale, talk))
+        if turn is None:  # the waiting line ended the call (the caller heard why)
+            return None
         if talk.answer is None:
             call.metrics.hunts.labels("no_answer").inc()
             return await goodbye(call, "all_counsellors_busy")
         if talk.cutoff is not None and talk.cutoff.cut:
             await guidance.play(session, call.prompts, "balance_exhausted")
         await session.hangup("NORMAL_CLEARING")
+
+    async def hunt_turns(self, sale: Sale, turn: waiting_flow.Turn, talk: Talk) -> waiting_flow.Turn | None:
+        """Hunt the turn's members; one handed from the waiting line who does not answer, or whom the
+        money does not cover, sends the caller back to the line for the next.  None: the line ended the call.
+        """
+        while True:
+            members = await affordable(sale, turn.members)
+            if members:
+                await self.hunt(sale, members, talk)
+            if talk.answer is not None or turn.place is None:
+                return turn
+            await talk.backstop.disarm()  # armed as if the member had answered: not for the wait
+            again = await waiting_flow.back_in_line(sale.call, sale.caller, sale.group, sale.wallet, turn)
+            if again is None:
+                return None
+            turn = again
 
     async def hunt(self, sale: Sale, members: list[Counsellor], talk: Talk) -> None:
         """Try members in strategy order until one talks; each is claimed before it rings."""
@@ -355,14 +380,14 @@ async def choose_group(call: CallContext, caller: Caller, lead_in: Sequence[str]
     return None
 
 
-async def affordable_group(call: CallContext, caller: Caller, group: Group) -> Group | str:
+async def affordable_group(call: CallContext, caller: Caller, wallet: purse.Wallet, group: Group) -> Group | str:
     """The chosen group if the caller's money covers one of its members, else what to end with.
 
     Out of reach, the caller hears the codes of the groups within reach and
     chooses once more; with none, or if they choose one out of reach again,
     the balance guidance ends the call (its prompt name is returned).
     """
-    instead = await purse.out_of_reach(call, caller, group)
+    instead = await purse.out_of_reach(call, wallet, group)
     if instead is None:
         return group
     if not instead:
@@ -370,7 +395,7 @@ async def affordable_group(call: CallContext, caller: Caller, group: Group) -> G
     again = await choose_group(call, caller, instead)
     if again is None:
         return "goodbye"
-    return again if await purse.out_of_reach(call, caller, again) is None else "insufficient_balance"
+    return again if await purse.out_of_reach(call, wallet, again) is None else "insufficient_balance"
 
 
 async def ask(
@@ -407,6 +432,17 @@ async def ask(
     return None
 
 
+async def affordable(sale: Sale, members: list[Counsellor]) -> list[Counsellor]:
+    """The members about to be hunted whom the caller's money covers for the group's minimum talk.
+
+    The free members found were chosen so; a member handed from the waiting
+    line was not (the line pairs by order, not by money).
+    """
+    if not sale.caller.limited:
+        return members
+    return purse.affordable(await sale.wallet.purse(), sale.group, members)
+
+
 async def announce_minutes(sale: Sale, talk: Talk, batch: list[Counsellor]) -> bool:
     """Roughly how many minutes the money buys with the member(s) about to ring, other live calls included.
 
@@ -416,7 +452,7 @@ async def announce_minutes(sale: Sale, talk: Talk, batch: list[Counsellor]) -> b
     """
     if not sale.caller.limited:
         return True
-    prompt = await purse.minutes_for(sale.call, sale.caller, sale.group, batch)
+    prompt = purse.minutes_for(await sale.wallet.purse(), sale.group, batch)
     if prompt == "":
         return False
     if prompt is not None and prompt != talk.announced:
@@ -437,5 +473,5 @@ async def arm_before_ringing(sale: Sale, talk: Talk, batch: list[Counsellor]) ->
     tariff = sale.group.tariff
     highest = max([m.rate_yen_per_min or 0 for m in batch] + [tariff.rate_yen_per_min])
     worst = Tariff(highest, tariff.free_seconds, tariff.minimum_charge_yen)
-    talk.picture = await money.money_picture(sale.call.pool, sale.caller.id)
+    talk.picture = await sale.wallet.picture()
     await talk.backstop.arm(talk.picture.deadline(TalkingCall(wall_us(), worst)))

@@ -8,6 +8,7 @@
   anything rings.
 * The minutes announcement is made for the members about to ring, at the
   dearest rate among them: the caller is never promised more than is left.
+* One read of the money serves the decisions taken together (:class:`Wallet`).
 * Balance by phone: ``*`` in the group menu reads the balance in yen and, for
   ``*`` + a group code (or a tenant whose groups share one rate), the minutes it
   buys at that group's rate.
@@ -18,7 +19,10 @@ Everything read out is built from pre-rendered pieces
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
+
+import asyncpg
 
 from daemon.calls.context import CallContext
 from daemon.calls.cutoff import wall_us
@@ -33,6 +37,8 @@ from daemon.rules.billing.charges import MICROS, Tariff
 
 #: How many affordable groups the caller is told about (by code) when the chosen one is out of reach.
 GROUPS_NAMED = 3
+#: How long (s) a money picture read for a call answers its next questions (:class:`Wallet`).
+FRESH_S = 1.0
 
 
 def purse_from(picture: money.MoneyPicture) -> Purse:
@@ -40,8 +46,34 @@ def purse_from(picture: money.MoneyPicture) -> Purse:
     return Purse(picture.caller.available_yen, list(picture.talking.values()), wall_us())
 
 
-async def purse_of(call: CallContext, caller: Caller) -> Purse:
-    return purse_from(await money.money_picture(call.pool, caller.id))
+class Wallet:
+    """A limited caller's money as one call asks about it: read once for the questions asked together.
+
+    The set-up asks within milliseconds whether the chosen group is within
+    reach, whom the money covers, whether the caller may wait, and the minutes
+    to announce: one read answers them all.  A picture older than
+    :data:`FRESH_S` is read again, so whatever takes the caller's time (a
+    prompt, the wait, a ring) is followed by a fresh read: the backstop armed
+    after the minutes announcement, and each later ring batch, see the money as
+    it is then.  Time passing is not what ages a picture (a purse is made at the
+    current time from it); only the caller's other calls and deposits change it,
+    and the deadline is anyway computed again from the database at the answer.
+    """
+
+    def __init__(self, pool: asyncpg.Pool, caller_id: int) -> None:
+        self.pool = pool
+        self.caller_id = caller_id
+        self._picture: money.MoneyPicture | None = None
+        self._read_at = 0.0  # time.monotonic() of the read
+
+    async def picture(self) -> money.MoneyPicture:
+        if self._picture is None or time.monotonic() - self._read_at > FRESH_S:
+            self._picture = await money.money_picture(self.pool, self.caller_id)
+            self._read_at = time.monotonic()
+        return self._picture
+
+    async def purse(self) -> Purse:
+        return purse_from(await self.picture())
 
 
 def affordable(purse: Purse, group: Group, members: Sequence[Counsellor]) -> list[Counsellor]:
@@ -55,14 +87,25 @@ def within_reach(purse: Purse, rates: GroupRates) -> bool:
     return not tariffs or any(purse.affords(t, rates.minimum_talk_seconds) for t in tariffs)
 
 
-async def out_of_reach(call: CallContext, caller: Caller, group: Group) -> list[str] | None:
+def may_wait(money_now: Purse, group: Group, rates: Sequence[int]) -> bool:
+    """May the caller join the group's waiting line?  ``rates``: every member's (their own, else the group's).
+
+    The line is for busy members, so every member counts, on duty or not: the
+    money must cover one of them for the group's minimum talk, the caller's
+    other live calls included (the rule of :func:`within_reach`).
+    """
+    every = GroupRates(group.id, group.code, group.tariff, group.minimum_talk_seconds, (*rates,))
+    return within_reach(money_now, every)
+
+
+async def out_of_reach(call: CallContext, wallet: Wallet, group: Group) -> list[str] | None:
     """None when the chosen group has a member the caller can afford; else what they hear instead.
 
     That is the codes of the groups within reach (the lead-in of the group
     question, asked once more), or ``[]`` when there is none: the caller gets
     the balance guidance.
     """
-    money_now = await purse_of(call, caller)
+    money_now = await wallet.purse()
     every = await hunting.group_rates(call.pool, call.tenant_id)
     chosen = next((g for g in every if g.id == group.id), None)
     if chosen is not None and within_reach(money_now, chosen):
@@ -76,14 +119,14 @@ async def out_of_reach(call: CallContext, caller: Caller, group: Group) -> list[
     return pieces
 
 
-async def minutes_for(call: CallContext, caller: Caller, group: Group, batch: Sequence[Counsellor]) -> str | None:
+def minutes_for(money_now: Purse, group: Group, batch: Sequence[Counsellor]) -> str | None:
     """The minutes announcement for ``batch`` about to ring (None: nothing to announce, the talk is free).
 
     Made at the dearest rate among them.  ``""``: the money no longer pays a
     second of talk with any of them (other calls of the caller used it up).
     """
     dearest = max(at_rate(group.tariff, m.rate_yen_per_min).rate_yen_per_min for m in batch)
-    left = (await purse_of(call, caller)).talk_us(at_rate(group.tariff, dearest))
+    left = money_now.talk_us(at_rate(group.tariff, dearest))
     if left is None:
         return None
     if left < MICROS:

@@ -9,10 +9,15 @@ general sentence for codes not listed here.
 
 from __future__ import annotations
 
+import re
+
 from pydantic_core import ErrorDetails
 
 from daemon.console.forms import message
+from daemon.logs import get_logger
 from daemon.services.errors import RULE, Conflict, Forbidden, Invalid, NotFound, Problem, ServiceError
+
+_log = get_logger(__name__)
 
 NOT_FOUND = "お探しのデータは見つかりませんでした。"
 SAVE_FAILED = "保存できませんでした"
@@ -57,12 +62,50 @@ RULES: tuple[tuple[str, str], ...] = (
     ),
     ("have no charge yet", "料金が確定していない転送通話があります。通話の料金が確定してから確定してください"),
     ("had no contract in", "この月は契約がありません"),
+    ("minimum charges are never negative", "料金・無料秒数・最低料金にマイナスは指定できません"),
+    ("yen/min and a minimum charge at most", "料金または最低料金が上限を超えています"),
+    ("a registration number is T followed by 13 digits", "登録番号は T と13桁の数字です（例: T7000012050002）"),
+    ("has a wrong check digit", "登録番号のチェックデジット（13桁の先頭）が正しくありません"),
+    ("the taxable sum is negative", "値引き・返金が当月の請求額を超えるため、請求書を作れません"),
+    ("is not a month", "月は「YYYY-MM」の形で入力してください（例: 2026-11、2000-01〜2999-12）"),
+    ("a pay rate is one of", "報酬の種類が正しくありません"),
+    ("pay rate is 0 to", "報酬の額が範囲外です"),
+    ("a time range is 'HH:MM-HH:MM'", "時間帯は「09:00-18:00」の形で入力してください（日本時間）"),
+    ("the end must come after the start", "時間帯の終わりは始まりより後、24:00までにしてください"),
+    ("a forwarding unit is 1, 30 or 60 s", "転送料金の単位は1秒・30秒・60秒、単価は0〜100,000円です"),
+    ("name the charge to refund by call_uuid or by charge_id", "返金する課金を1つ指定してください"),
+    ("an adjustment of 0 yen changes nothing", "0円の調整は記帳できません。金額を入力してください"),
+    ("give the reason, as it will be printed on the invoice", "理由を入力してください（請求書に印字されます）"),
+    ("at most 200 fit on the invoice", "理由は200文字以内で入力してください"),
+    ("the reason is one line of text", "理由は改行・タブ・制御文字を含まない1行で入力してください"),
+    ("control characters (NUL and the like) are not allowed", "制御文字は使えません"),
+    ("a counsellor is listed twice", "同じ相談員が二度選ばれています"),
+    ("dates between the years 2000 and 2100 only", "日付は2000年から2100年の間で入力してください"),
 )
+#: What a person reads for an English rule text no sentence above words (logged, to be added).
+UNKNOWN_RULE = "入力内容が受け付けられませんでした。内容をご確認ください"
+#: How many unknown texts are remembered, so each is logged once (texts may carry the values typed).
+_UNKNOWN_REMEMBERED = 256
+_unknown: set[str] = set()
+_JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uff00-\uffef]")
 
 
 def rule(text: str) -> str:
-    """An English rule text in Japanese, or the text itself when no sentence is known."""
-    return next((words for english, words in RULES if english in text), text)
+    """An English rule text in Japanese; text already in Japanese as it is.
+
+    An English text without a sentence here is never shown as it is (the
+    console speaks Japanese only): the reader gets :data:`UNKNOWN_RULE`, and
+    the text is logged once so the sentence can be added.
+    """
+    words = next((words for english, words in RULES if english in text), None)
+    if words is not None:
+        return words
+    if _JAPANESE.search(text):
+        return text
+    if text not in _unknown and len(_unknown) < _UNKNOWN_REMEMBERED:
+        _unknown.add(text)
+        _log.warning("refusal_without_japanese", text=text)
+    return UNKNOWN_RULE
 
 
 def japanese(exc: ServiceError) -> str:

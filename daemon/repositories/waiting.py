@@ -12,12 +12,17 @@ stopped leave the line.
 A claim is the hunt's own (``counsellors.current_call`` = the waiter's call),
 so no other call, of any group on any node, can take the member meanwhile;
 ``offered_to`` remembers it until the bridge takes over (:func:`leave`).
+A member handed over who does not answer sends the caller back to their place
+(:func:`rejoin`, same ``joined_at``), and is not handed to that call again
+(``passed_over``).
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 import asyncpg
 
@@ -34,28 +39,26 @@ _LIVE = (
 _FREE = "c.on_duty AND c.current_call IS NULL AND (c.wrapup_until IS NULL OR c.wrapup_until <= now())"
 
 
-#: One statement: number the waiters without a member (oldest first) and the free members
-#: (longest idle first), pair them by number, claim this node's pairs (the hunt's own
-#: conditional claim: a member another call took meanwhile is skipped) and mark those
-#: waiters.  Also says how many waited and how many were free (is a wrap-up worth waiting for?).
-_PAIR_AND_CLAIM = f"""
-WITH w AS (
-    SELECT call_uuid, node_id, row_number() OVER (ORDER BY joined_at, id) AS n
-    FROM waiting_calls w WHERE w.group_id = $1 AND w.offered_to IS NULL AND {_LIVE}
-), f AS (
-    SELECT c.id, row_number() OVER (ORDER BY c.last_call_end ASC NULLS FIRST, m.position, c.id) AS n
-    FROM group_members m JOIN counsellors c ON c.id = m.counsellor_id WHERE m.group_id = $1 AND {_FREE}
-), claimed AS (
-    UPDATE counsellors c SET current_call = w.call_uuid, claimed_at = now()
-    FROM w JOIN f USING (n)
-    WHERE c.id = f.id AND w.node_id = $3 AND {_FREE}
+#: The line's head first: the waiters without a member, and whom each must not be handed again.
+_WAITERS = f"""
+SELECT call_uuid, node_id, passed_over FROM waiting_calls w
+WHERE w.group_id = $1 AND w.offered_to IS NULL AND {_LIVE} ORDER BY joined_at, id
+"""
+#: The group's free members, longest idle first.
+_FREE_MEMBERS = f"""
+SELECT c.id FROM group_members m JOIN counsellors c ON c.id = m.counsellor_id
+WHERE m.group_id = $1 AND {_FREE} ORDER BY c.last_call_end ASC NULLS FIRST, m.position, c.id
+"""
+#: Claim the pairs (the hunt's own conditional claim: a member another call took meanwhile
+#: is skipped) and mark their waiters.
+_CLAIM = f"""
+WITH p AS (SELECT * FROM unnest($1::bigint[], $2::uuid[]) AS p(id, call_uuid)), claimed AS (
+    UPDATE counsellors c SET current_call = p.call_uuid, claimed_at = now()
+    FROM p WHERE c.id = p.id AND {_FREE}
     RETURNING c.id, c.current_call
-), marked AS (
-    UPDATE waiting_calls x SET offered_to = claimed.id FROM claimed
-    WHERE x.call_uuid = claimed.current_call RETURNING x.call_uuid, x.offered_to
 )
-SELECT m.call_uuid, m.offered_to, (SELECT count(*) FROM w) AS waiters, (SELECT count(*) FROM f) AS free
-FROM (SELECT 1) one LEFT JOIN marked m ON true
+UPDATE waiting_calls x SET offered_to = claimed.id FROM claimed
+WHERE x.call_uuid = claimed.current_call RETURNING x.call_uuid, x.offered_to
 """
 
 
@@ -75,34 +78,68 @@ async def waiting_count(pool: asyncpg.Pool, group_id: int, live_seconds: float) 
     return count
 
 
-async def join(
-    pool: asyncpg.Pool,
-    *,
-    tenant_id: int,
-    group_id: int,
-    call_uuid: uuid.UUID,
-    node_id: str,
-    caller_id: int | None,
-    max_length: int,
-    live_seconds: float,
-) -> int | None:
-    """Take a place at the end of the line; its position (1 = next), or None when the line is full."""
+@dataclass(frozen=True, slots=True)
+class Waiter:
+    """A call waiting in a group's line: whose, and the node that holds it."""
+
+    tenant_id: int
+    group_id: int
+    call_uuid: uuid.UUID
+    node_id: str
+    caller_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Joined:
+    """A place taken in the line: its position (1 = next) and the time that orders it."""
+
+    position: int
+    joined_at: datetime
+
+
+async def join(pool: asyncpg.Pool, who: Waiter, *, max_length: int, live_seconds: float) -> Joined | None:
+    """Take a place at the end of the line; None when the line is full."""
     async with pool.acquire() as conn, conn.transaction():
-        await conn.execute("SELECT pg_advisory_xact_lock($1, $2::int)", LOCK_SPACE, group_id)
+        await conn.execute("SELECT pg_advisory_xact_lock($1, $2::int)", LOCK_SPACE, who.group_id)
         ahead: int = await conn.fetchval(
-            f"SELECT count(*) FROM waiting_calls w WHERE w.group_id = $1 AND {_LIVE}", group_id, live_seconds
+            f"SELECT count(*) FROM waiting_calls w WHERE w.group_id = $1 AND {_LIVE}", who.group_id, live_seconds
         )
         if ahead >= max_length:
             return None
-        await conn.execute(
+        joined_at: datetime = await conn.fetchval(
             "INSERT INTO waiting_calls (tenant_id, group_id, call_uuid, node_id, caller_id)"
-            " VALUES ($1, $2, $3, $4, $5)",
-            tenant_id,
-            group_id,
-            call_uuid,
-            node_id,
-            caller_id,
+            " VALUES ($1, $2, $3, $4, $5) RETURNING joined_at",
+            who.tenant_id,
+            who.group_id,
+            who.call_uuid,
+            who.node_id,
+            who.caller_id,
         )
+    return Joined(ahead + 1, joined_at)
+
+
+async def rejoin(
+    pool: asyncpg.Pool, who: Waiter, *, joined_at: datetime, passed_over: Sequence[int], live_seconds: float
+) -> int:
+    """Back to the place taken at ``joined_at`` (the member handed over did not answer); the position.
+
+    Not turned away by a full line: the place was the caller's already.
+    ``passed_over``: the members who failed this call, never handed to it again.
+    """
+    ahead: int = await pool.fetchval(
+        "WITH me AS (INSERT INTO waiting_calls (group_id, tenant_id, call_uuid, node_id, caller_id, joined_at,"
+        " passed_over) VALUES ($1, $3, $4, $5, $6, $7, $8) RETURNING joined_at, id)"
+        " SELECT count(*) FROM waiting_calls w, me WHERE w.group_id = $1"
+        f" AND (w.joined_at, w.id) < (me.joined_at, me.id) AND {_LIVE}",
+        who.group_id,
+        live_seconds,
+        who.tenant_id,
+        who.call_uuid,
+        who.node_id,
+        who.caller_id,
+        joined_at,
+        list(passed_over),
+    )
     return ahead + 1
 
 
@@ -129,8 +166,9 @@ async def leave(pool: asyncpg.Pool, call_uuid: uuid.UUID) -> int | None:
 async def match(pool: asyncpg.Pool, group_id: int, node_id: str, live_seconds: float) -> Match:
     """Pair the line's head with the free members (longest idle first); claim this node's pairs.
 
-    The i-th waiter without a member gets the i-th free member.  Rows of dead
-    nodes leave the line first (a member claimed for them is free again).
+    Each waiter without a member, from the head, gets the next free member
+    (:func:`pair`).  Rows of dead nodes leave the line first (a member claimed
+    for them is free again).
     """
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock($1, $2::int)", LOCK_SPACE, group_id)
@@ -143,14 +181,21 @@ async def match(pool: asyncpg.Pool, group_id: int, node_id: str, live_seconds: f
             group_id,
             live_seconds,
         )
-        rows = await conn.fetch(_PAIR_AND_CLAIM, group_id, live_seconds, node_id)
-        if not rows:
+        waiters = await conn.fetch(_WAITERS, group_id, live_seconds)
+        if not waiters:
             return Match([], None)
-        claimed = [(r["call_uuid"], r["offered_to"]) for r in rows if r["offered_to"] is not None]
-        waiters = rows[0]["waiters"]
-        free = rows[0]["free"]
+        pairs = pair(
+            [(w["call_uuid"], frozenset(w["passed_over"])) for w in waiters],
+            [r["id"] for r in await conn.fetch(_FREE_MEMBERS, group_id)],
+        )
+        mine = {w["call_uuid"] for w in waiters if w["node_id"] == node_id}
+        ours = [(call, member) for call, member in pairs if call in mine]
+        claimed: list[tuple[uuid.UUID, int]] = []
+        if ours:
+            rows = await conn.fetch(_CLAIM, [m for _, m in ours], [c for c, _ in ours])
+            claimed = [(r["call_uuid"], r["offered_to"]) for r in rows]
         next_look: float | None = None
-        if free < waiters:
+        if len(pairs) < len(waiters):
             next_look = await conn.fetchval(
                 "SELECT extract(epoch FROM min(c.wrapup_until) - now())::float8"
                 " FROM group_members m JOIN counsellors c ON c.id = m.counsellor_id"
@@ -158,6 +203,25 @@ async def match(pool: asyncpg.Pool, group_id: int, node_id: str, live_seconds: f
                 group_id,
             )
     return Match(claimed, next_look)
+
+
+def pair(waiters: Sequence[tuple[uuid.UUID, frozenset[int]]], free: Sequence[int]) -> list[tuple[uuid.UUID, int]]:
+    """Hand the free members (in their order) to the waiters (in the line's order): (call, member) pairs.
+
+    Each waiter gets the first member still unhanded that is not among those
+    who already failed to answer that call (they are offered to the waiters
+    behind instead).
+    """
+    left = list(free)
+    pairs: list[tuple[uuid.UUID, int]] = []
+    for call, passed_over in waiters:
+        member = next((m for m in left if m not in passed_over), None)
+        if member is not None:
+            left.remove(member)
+            pairs.append((call, member))
+        if not left:
+            break
+    return pairs
 
 
 async def claimed_counsellor(
@@ -176,15 +240,15 @@ async def claimed_counsellor(
     return Counsellor(row["id"], row["name"], dial, row["rate_yen_per_min"])
 
 
-async def cheapest_rate(pool: asyncpg.Pool, group_id: int, group_rate: int) -> int:
-    """The lowest per-minute rate any member of the group talks at (their own, else the group's)."""
-    rate: int | None = await pool.fetchval(
-        "SELECT min(COALESCE(c.rate_yen_per_min, $2)) FROM group_members m"
+async def member_rates(pool: asyncpg.Pool, group_id: int, group_rate: int) -> tuple[int, ...]:
+    """The per-minute rate of every member of the group, on duty or not (their own, else the group's)."""
+    rates: list[int] = await pool.fetchval(
+        "SELECT COALESCE(array_agg(COALESCE(c.rate_yen_per_min, $2) ORDER BY m.position), '{}') FROM group_members m"
         " JOIN counsellors c ON c.id = m.counsellor_id WHERE m.group_id = $1",
         group_id,
         group_rate,
     )
-    return group_rate if rate is None else rate
+    return tuple(rates)
 
 
 async def purge_node(pool: asyncpg.Pool, node_id: str) -> int:

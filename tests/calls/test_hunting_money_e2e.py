@@ -8,6 +8,7 @@ anything rings.  The caller hears ringback while a counsellor's phone rings.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import asyncpg
@@ -15,7 +16,7 @@ import pytest
 
 from daemon.app import Daemon
 from daemon.calls.bridge import RINGBACK
-from daemon.repositories import groups
+from daemon.repositories import groups, money
 from emulator import CallerScript, CallResult, FakeFreeSwitch, FarEnd
 from tests.calls.test_admission_e2e import emulator_for, played
 from tests.calls.test_coaching_e2e import TARO, answers, fast
@@ -189,3 +190,28 @@ async def test_caller_hears_ringback_while_the_counsellor_phone_rings(
     assert [h.what for h in ringback] == [f"ringback {RINGBACK}"]
     assert ringback[0].end - ringback[0].start >= 0.5  # from the originate to the answer
     assert ("set", f"transfer_ringback={RINGBACK}") in result.apps  # what an answered caller's originate plays
+
+
+async def test_the_set_up_reads_the_money_once_before_the_minutes_announcement(
+    start_daemon: DaemonFactory, pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Within reach?  Whom to ring?  How many minutes?  One read answers them; the backstop armed after
+    the announcement may read again.  (The set-up read the money four times before.)"""
+    s = await tarot(start_daemon, pool, yen=1000)
+    reads: list[float] = []
+    real = money.money_picture
+
+    async def counted(pool: asyncpg.Pool, caller_id: int) -> money.MoneyPicture:
+        reads.append(time.time())
+        return await real(pool, caller_id)
+
+    monkeypatch.setattr(money, "money_picture", counted)
+    result = await s.fs.place_call(
+        CallerScript(
+            caller=TARO, destination=s.number, digits=[fast("12#")], far_ends={USUAL: answers(0.1, hangup_after=0.3)}
+        )
+    )
+    assert result.errors == [] and rung(result) == [USUAL]
+    before_ringing = [t for t in reads if t < result.bridged_to[0].at]
+    assert 1 <= len(before_ringing) <= 2
+    assert "minutes_1" in played(result)  # the money checks themselves are unchanged

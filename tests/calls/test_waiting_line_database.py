@@ -30,14 +30,7 @@ async def join(pool: asyncpg.Pool, tenant: int, group: int, node: str, max_lengt
     """A call of ``node`` joins the line (a caller id is not needed here); the nil UUID when it is full."""
     call = uuid.uuid4()
     place = await waiting.join(
-        pool,
-        tenant_id=tenant,
-        group_id=group,
-        call_uuid=call,
-        node_id=node,
-        caller_id=None,
-        max_length=max_length,
-        live_seconds=LIVE,
+        pool, waiting.Waiter(tenant, group, call, node, None), max_length=max_length, live_seconds=LIVE
     )
     return call if place is not None else uuid.UUID(int=0)
 
@@ -100,3 +93,34 @@ async def test_a_member_freed_notifies_the_group_only_while_someone_waits(pool: 
     finally:
         await listener.remove_listener(WAITING_CHANNEL, hear)
         await pool.release(listener)
+
+
+async def test_a_caller_back_from_an_unanswered_member_keeps_their_place_and_is_not_handed_them_again(
+    pool: asyncpg.Pool,
+) -> None:
+    tenant, group, members = await line(pool, 2)
+    a1, b1 = [await join(pool, tenant, group, node, max_length=2) for node in ("node-a", "node-b")]
+    joined_at = await pool.fetchval("SELECT joined_at FROM waiting_calls WHERE call_uuid = $1", a1)
+    await waiting.leave(pool, a1)  # handed members[0], who did not answer
+    back = await waiting.rejoin(
+        pool,
+        waiting.Waiter(tenant, group, a1, "node-a", None),
+        joined_at=joined_at,
+        passed_over=[members[0]],
+        live_seconds=LIVE,
+    )
+    assert back == 1 and await waiting.position(pool, b1, LIVE) == 2  # the head again (and the line was full)
+    await pool.execute("UPDATE counsellors SET on_duty = true WHERE id = $1", members[0])
+    # members[0] failed a1: they go to b1, behind; node A claims nothing
+    assert (await waiting.match(pool, group, "node-a", LIVE)).claimed == []
+    assert (await waiting.match(pool, group, "node-b", LIVE)).claimed == [(b1, members[0])]
+    await pool.execute("UPDATE counsellors SET on_duty = true WHERE id = $1", members[1])
+    assert (await waiting.match(pool, group, "node-a", LIVE)).claimed == [(a1, members[1])]
+
+
+def test_pairing_skips_the_members_who_failed_a_waiter() -> None:
+    c1, c2, c3 = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    assert waiting.pair([(c1, frozenset()), (c2, frozenset())], [7]) == [(c1, 7)]
+    assert waiting.pair([(c1, frozenset({7})), (c2, frozenset())], [7, 8]) == [(c1, 8), (c2, 7)]
+    assert waiting.pair([(c1, frozenset({7})), (c2, frozenset({7})), (c3, frozenset())], [7]) == [(c3, 7)]
+    assert waiting.pair([(c1, frozenset({7}))], [7]) == []

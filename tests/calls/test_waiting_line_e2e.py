@@ -12,12 +12,13 @@ import time
 from typing import Any
 
 import asyncpg
+import pytest
 
-from emulator import CallerScript, CallResult
+from emulator import CallerScript, CallResult, FarEnd
 from tests.calls.test_admission_e2e import emulator_for, played
 from tests.calls.test_coaching_e2e import TARO, World, answers, balance, charge_for, fast, record, world
 from tests.conftest import DaemonFactory
-from tests.factories import prepaid_caller
+from tests.factories import prepaid_caller, talking
 
 HANAKO = "09087654321"
 USER = "08011110001"
@@ -140,10 +141,37 @@ async def test_a_full_line_turns_the_next_caller_away(start_daemon: DaemonFactor
 async def test_a_prepaid_caller_short_of_one_minute_is_not_queued(
     start_daemon: DaemonFactory, pool: asyncpg.Pool
 ) -> None:
-    w = await busy(start_daemon, pool, yen=500)  # 600 yen a minute
+    w = await busy(start_daemon, pool, yen=500, minimum_talk_seconds=60)  # 600 yen a minute
     result = await w.fs.place_call(waiter(TARO, w))
     assert "queue_offer" not in played(result) and played(result)[-1] == "insufficient_balance"
     assert await waiting_rows(pool) == 0
+
+
+@pytest.mark.parametrize(
+    ("minimum_talk_seconds", "other_call"),
+    [(60, True), (120, False)],
+    ids=["another-live-call-shares-the-money", "the-groups-minimum-talk"],
+)
+async def test_the_line_asks_the_affordability_rule(
+    start_daemon: DaemonFactory, pool: asyncpg.Pool, minimum_talk_seconds: int, other_call: bool
+) -> None:
+    """1,000 yen at 600 yen a minute is 100 s alone: a minute, not two; with another 600/min call running, 50 s."""
+    w = await busy(start_daemon, pool, yen=1000, minimum_talk_seconds=minimum_talk_seconds)
+    if other_call:
+        await talking(pool, w.tenant_id, w.caller_id, 600, int(time.time() * 1_000_000))
+    result = await w.fs.place_call(waiter(TARO, w))
+    assert result.errors == []
+    assert "queue_offer" not in played(result) and played(result)[-1] == "insufficient_balance"
+    assert await waiting_rows(pool) == 0
+
+
+async def test_a_caller_who_can_afford_the_minimum_talk_is_queued(
+    start_daemon: DaemonFactory, pool: asyncpg.Pool
+) -> None:
+    """The other side of the rule above: 1,000 yen alone covers the minute (the caller waits, then leaves)."""
+    w = await busy(start_daemon, pool, yen=1000, minimum_talk_seconds=60)
+    result = await w.fs.place_call(waiter(TARO, w, dtmf=[(2.5, "#")]))
+    assert played(result)[2:4] == ["queue_offer", "queue_joined"]
 
 
 async def test_without_a_waiting_line_a_busy_group_says_so(start_daemon: DaemonFactory, pool: asyncpg.Pool) -> None:
@@ -174,3 +202,88 @@ async def test_longest_waiter_first_and_bridge_on_release_across_two_daemons(
     rows = await pool.fetch("SELECT caller_id, node_id FROM call_records")
     nodes: dict[int, str] = {r["caller_id"]: r["node_id"] for r in rows}
     assert nodes[w.caller_id] == w.daemon.settings.node_id and list(nodes.values()).count("node-b") == 1
+
+
+SECOND = "08011110002"
+
+
+async def test_a_handed_member_who_does_not_answer_sends_the_caller_back_to_the_line(
+    start_daemon: DaemonFactory, pool: asyncpg.Pool
+) -> None:
+    """USER is handed to Taro, the head of the line, and does not answer: Taro waits again, USER goes to
+    Hanako behind him (never to Taro again), and SECOND, on duty later, is handed to Taro."""
+    w = await busy(start_daemon, pool, users=(USER, SECOND))
+    await pool.execute("UPDATE counsellors SET on_duty = false WHERE id = $1", w.counsellors[SECOND])
+    taro_phones = {USER: FarEnd("noanswer"), SECOND: answers(0.1, hangup_after=0.5)}
+    taro = asyncio.create_task(w.fs.place_call(waiter(TARO, w, far_ends=taro_phones)))
+    await until_waiting(pool, 1)
+    hanako_phones = {USER: answers(0.1, hangup_after=0.5)}
+    hanako = asyncio.create_task(w.fs.place_call(waiter(HANAKO, w, far_ends=hanako_phones)))
+    await until_waiting(pool, 2)
+    await on_duty_after(w, 0.0)  # USER: handed to Taro; rings 2 s unanswered; then handed to Hanako
+    second = await hanako
+    assert second.errors == [] and [who(b.dial_string) for b in second.bridged_to] == [USER]
+    await asyncio.sleep(0.5)  # USER is free again, and still not Taro's: he waits
+    assert await pool.fetchval("SELECT caller_id FROM waiting_calls") == w.caller_id
+    await pool.execute("UPDATE counsellors SET on_duty = true WHERE id = $1", w.counsellors[SECOND])
+    first = await taro
+    assert first.errors == []
+    assert [who(b.dial_string) for b in first.bridged_to] == [USER, SECOND]
+    assert played(first).count("queue_joined") == 2
+    rec = await record(w, first.call_uuid)
+    assert rec["counsellor_id"] == w.counsellors[SECOND] and rec["state"] == "ended" and rec["charge_yen"] > 0
+    assert await waiting_rows(pool) == 0
+
+
+def who(dial_string: str) -> str:
+    """The counsellor's number in a dial string of the test world."""
+    return dial_string.rsplit("/", 1)[-1].split("@", maxsplit=1)[0]
+
+
+async def test_a_lone_member_who_does_not_answer_leaves_the_caller_waiting_until_the_maximum_wait(
+    start_daemon: DaemonFactory, pool: asyncpg.Pool
+) -> None:
+    w = await busy(start_daemon, pool, queue_max_wait_s=6)
+    call = asyncio.create_task(w.fs.place_call(waiter(TARO, w, far_ends={USER: FarEnd("noanswer")})))
+    await until_waiting(pool, 1)
+    joined = time.time()
+    await on_duty_after(w, 0.5)
+    result = await call
+    assert result.errors == []
+    assert len(result.bridged_to) == 1  # rung once: never handed to the same caller again
+    assert played(result).count("queue_joined") == 2 and played(result)[-1] == "queue_timeout"
+    assert result.end_time is not None and 5.5 < result.end_time - joined < 8.0  # 6 s from the first join
+    assert await waiting_rows(pool) == 0
+    member = await pool.fetchrow(
+        "SELECT missed_in_row, current_call FROM counsellors WHERE id = $1", w.counsellors[USER]
+    )
+    assert member is not None and member["missed_in_row"] == 1 and member["current_call"] is None
+    rec = await record(w, result.call_uuid)
+    assert rec["ended_by"] == "no_answer" and rec["charge_yen"] == 0
+    assert await balance(w) == 10_000
+
+
+async def test_a_handed_member_the_money_does_not_cover_is_not_rung(
+    start_daemon: DaemonFactory, pool: asyncpg.Pool
+) -> None:
+    """1,000 yen, a minute's minimum talk: USER at 3,000 yen a minute (20 s) is handed first, is freed
+    without a miss and never rings; Taro waits on, and SECOND at 600 (100 s) is rung."""
+    w = await busy(start_daemon, pool, yen=1000, minimum_talk_seconds=60, users=(USER, SECOND))
+    await pool.execute("UPDATE counsellors SET rate_yen_per_min = 3000 WHERE id = $1", w.counsellors[USER])
+    await pool.execute("UPDATE counsellors SET on_duty = false WHERE id = $1", w.counsellors[SECOND])
+    phones = {USER: answers(0.1, hangup_after=0.5), SECOND: answers(0.1, hangup_after=0.5)}
+    taro = asyncio.create_task(w.fs.place_call(waiter(TARO, w, far_ends=phones)))
+    await until_waiting(pool, 1)
+    await on_duty_after(w, 0.0)
+    deadline = time.monotonic() + 10
+    while await pool.fetchval("SELECT passed_over FROM waiting_calls") != [w.counsellors[USER]]:
+        assert time.monotonic() < deadline, "Taro never came back to the line"
+        await asyncio.sleep(0.05)
+    await pool.execute("UPDATE counsellors SET on_duty = true WHERE id = $1", w.counsellors[SECOND])
+    result = await taro
+    assert result.errors == []
+    assert [who(b.dial_string) for b in result.bridged_to] == [SECOND]
+    member = await pool.fetchrow(
+        "SELECT missed_in_row, current_call FROM counsellors WHERE id = $1", w.counsellors[USER]
+    )
+    assert member is not None and member["missed_in_row"] == 0 and member["current_call"] is None

@@ -1,15 +1,21 @@
 """What a caller meets when the chosen group is busy and the group has a waiting line.
 
 every member busy (or others already waiting)
-→ a limited caller whose money would not buy one minute with the group's
-  cheapest member: "insufficient balance" (never queued)
+→ a limited caller whose money covers no member of the group (on duty or not)
+  for its minimum talk, their other live calls counted: "insufficient balance"
+  (never queued; the rule of daemon.calls.purse)
 → "all busy: 1 to wait, 2 to leave" (keys typed ahead count)
 → line full: "too many waiting", goodbye
 → "you will be connected in turn; # to leave" and the position
 → hold music; the position again every ``queue_announce_s``
 → a member is claimed for this call: the hold is broken, the hunt rings them
   (billing starts at their answer, as for any call; nothing while waiting)
-→ ``#``, or ``queue_max_wait_s`` gone: a guidance, the call ends
+→ that member does not answer (busy, no answer, refused), or the money does not
+  cover them for the minimum talk (never rung, no miss): the caller is back at
+  their place, the head of the line mostly (:func:`back_in_line`), hears the
+  hold again and is handed the next free member, never the same one again
+→ ``#``, or ``queue_max_wait_s`` gone (counted from the first join): a
+  guidance, the call ends
 
 Built on the primitives emulator/README.md lists as replayed captures: the
 hold is an unlocked ``playback`` of a looping ``tone_stream`` (broadcasts play
@@ -23,9 +29,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any, Literal
 
-from daemon.calls import guidance
+from daemon.calls import guidance, purse
 from daemon.calls.context import CallContext
 from daemon.calls.keypad import read_choice
 from daemon.calls.waiting.line import WaitingLine
@@ -39,7 +47,6 @@ from daemon.repositories import hunting, waiting
 from daemon.repositories.callers import Caller
 from daemon.repositories.groups import Group
 from daemon.repositories.hunting import Counsellor
-from daemon.rules.billing.charges import Tariff
 
 _log = get_logger(__name__)
 
@@ -55,7 +62,26 @@ BREAK_WAIT_S = 0.3
 Ended = Literal["left", "timeout"]
 
 
-async def serve(call: CallContext, caller: Caller, group: Group, members: list[Counsellor]) -> list[Counsellor] | None:
+@dataclass(frozen=True, slots=True)
+class Place:
+    """A caller's place in the line, kept while the member handed to them rings: a miss gives it back."""
+
+    joined_at: datetime  # the database's time of the first join: the place in the whole line
+    started: float  # time.monotonic() of the first join: the maximum wait counts from it
+    passed_over: tuple[int, ...] = ()  # members handed to this call who did not answer (or cost too much)
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """Whom the hunt rings: the free members found, or the one handed from the line (then ``place`` is kept)."""
+
+    members: list[Counsellor]
+    place: Place | None = None
+
+
+async def serve(
+    call: CallContext, caller: Caller, group: Group, members: list[Counsellor], wallet: purse.Wallet
+) -> Turn | None:
     """The members to hunt: ``members`` as found, or the one claimed while the caller waited.
 
     None: the call is over (the caller heard why).  Without a waiting line, or
@@ -63,35 +89,69 @@ async def serve(call: CallContext, caller: Caller, group: Group, members: list[C
     """
     line = call.services.waiting
     if line is None or not group.queue_enabled:
-        return members
+        return Turn(members)
     live = line.live_seconds
     if members and not await waiting.waiting_count(call.pool, group.id, live):
-        return members
-    if caller.limited and not await _buys_a_minute(call, caller, group):
+        return Turn(members)
+    if caller.limited and not await _affordable(call, group, wallet):
         await _goodbye(call, "insufficient_balance")
         return None
     choice = await read_choice(call.session, call.prompts, "queue_offer", WAIT_KEY + LEAVE_CHOICE)
     if choice != WAIT_KEY:
         await _goodbye(call, "goodbye")
         return None
-    place = await waiting.join(
-        call.pool,
-        tenant_id=call.tenant_id,
-        group_id=group.id,
-        call_uuid=call.call_uuid,
-        node_id=line.node_id,
-        caller_id=caller.id,
-        max_length=group.queue_max_length,
-        live_seconds=live,
+    started = time.monotonic()
+    joined = await waiting.join(
+        call.pool, _waiter(call, line, group, caller), max_length=group.queue_max_length, live_seconds=live
     )
-    if place is None:
+    if joined is None:
         call.metrics.hunts.labels("queue_full").inc()
         await _goodbye(call, "queue_full")
         return None
-    _log.info("queue_joined", group_id=group.id, position=place)
+    _log.info("queue_joined", group_id=group.id, position=joined.position)
+    return await _queue(call, line, group, Place(joined.joined_at, started), joined.position)
+
+
+async def back_in_line(
+    call: CallContext, caller: Caller, group: Group, wallet: purse.Wallet, turn: Turn
+) -> Turn | None:
+    """The member handed from the line (``turn``) did not answer, or is out of the money's reach: the
+    caller waits again at their place.
+
+    Their place is the one they first took (the head of the line, unless
+    someone waited longer), the maximum wait still counts from then, and the
+    member is not handed to them again.  None: the call is over (the caller
+    heard why).
+    """
+    line = call.services.waiting
+    assert line is not None and turn.place is not None, "only a turn from the line goes back to it"
+    # a member handed but never rung (the money does not cover them) is still claimed: free them for the
+    # waiters behind, without counting a miss (a member who rang was released by the hunt)
+    await asyncio.shield(hunting.release_all_of_call(call.pool, call.call_uuid))
+    place = replace(turn.place, passed_over=(*turn.place.passed_over, *(m.id for m in turn.members)))
+    if time.monotonic() >= place.started + group.queue_max_wait_s:
+        call.metrics.hunts.labels("queue_timeout").inc()
+        await _goodbye(call, "queue_timeout")
+        return None
+    if caller.limited and not await _affordable(call, group, wallet):
+        await _goodbye(call, "insufficient_balance")
+        return None
+    position = await waiting.rejoin(
+        call.pool,
+        _waiter(call, line, group, caller),
+        joined_at=place.joined_at,
+        passed_over=place.passed_over,
+        live_seconds=line.live_seconds,
+    )
+    _log.info("queue_rejoined", group_id=group.id, position=position, passed_over=place.passed_over)
+    return await _queue(call, line, group, place, position)
+
+
+async def _queue(call: CallContext, line: WaitingLine, group: Group, place: Place, position: int) -> Turn | None:
+    """Wait in the line at ``position`` until a member is handed over (their turn), or the call ends."""
     outcome: int | Ended | None = None
     try:
-        outcome = await _wait(call, line, group, place)
+        outcome = await _wait(call, line, group, place, position)
     finally:
         line.forget(group.id, call.call_uuid)
         offered = await asyncio.shield(waiting.leave(call.pool, call.call_uuid))
@@ -104,30 +164,32 @@ async def serve(call: CallContext, caller: Caller, group: Group, members: list[C
         )
         if member is not None:
             _log.info("queue_served", group_id=group.id, counsellor_id=member.id)
-            return [member]
+            return Turn([member], place)
     call.metrics.hunts.labels("queue_left" if outcome == "left" else "queue_timeout").inc()
     await _goodbye(call, "goodbye" if outcome == "left" else "queue_timeout")
     return None
 
 
-async def _buys_a_minute(call: CallContext, caller: Caller, group: Group) -> bool:
-    """Would the caller's money pay one minute of talk with the group's cheapest member?"""
-    rate = await waiting.cheapest_rate(call.pool, group.id, group.tariff.rate_yen_per_min)
-    tariff = Tariff(rate, group.tariff.free_seconds, group.tariff.minimum_charge_yen)
-    return caller.available_yen >= tariff.charge(tariff.free_seconds + 60)
+def _waiter(call: CallContext, line: WaitingLine, group: Group, caller: Caller) -> waiting.Waiter:
+    return waiting.Waiter(call.tenant_id, group.id, call.call_uuid, line.node_id, caller.id)
 
 
-async def _wait(call: CallContext, line: WaitingLine, group: Group, place: int) -> int | Ended:
+async def _affordable(call: CallContext, group: Group, wallet: purse.Wallet) -> bool:
+    """Does the caller's money cover a member of the group, for the line (:func:`purse.may_wait`)?"""
+    rates = await waiting.member_rates(call.pool, group.id, group.tariff.rate_yen_per_min)
+    return purse.may_wait(await wallet.purse(), group, rates)
+
+
+async def _wait(call: CallContext, line: WaitingLine, group: Group, place: Place, position: int) -> int | Ended:
     """Hold the caller until a member is claimed for them (the member's id), the leave key, or the time limit.
 
     A caller hanging up raises :class:`CallEnded`.
     """
     session = call.session
-    started = time.monotonic()
     claimed = line.expect(group.id, call.call_uuid)
     await session.execute("set", f"playback_terminators={LEAVE_KEY}")
     joined = await session.execute(
-        "playback", guidance.sequence(call.prompts, ["queue_joined", queue_position_prompt(place)])
+        "playback", guidance.sequence(call.prompts, ["queue_joined", queue_position_prompt(position)])
     )
     if joined.get("variable_playback_terminator_used") == LEAVE_KEY:
         return "left"
@@ -136,7 +198,7 @@ async def _wait(call: CallContext, line: WaitingLine, group: Group, place: int) 
     hold = call.calls.create_task(_hold(call))
     try:
         next_announcement = time.monotonic() + group.queue_announce_s
-        deadline = started + group.queue_max_wait_s
+        deadline = place.started + group.queue_max_wait_s
         while True:
             timeout = max(0.0, min(deadline, next_announcement) - time.monotonic())
             either: list[asyncio.Future[Any]] = [hold, claimed]
