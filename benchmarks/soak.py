@@ -65,7 +65,7 @@ class Load:
         self.mix: collections.Counter[str] = collections.Counter()
         self.hung_up_by: collections.Counter[str] = collections.Counter()
         self.samples: list[tuple[float, int, int, int]] = []
-        self.ended_by_backstop: list[CallResult] = []  # FreeSWITCH's sched_hangup, not the daemon's cut
+        self.cut_or_backstop: list[CallResult] = []  # the daemon's uuid_kill or FreeSWITCH's sched_hangup ended it
 
     def talking(self, caller_id: int) -> bool:
         return caller_id in self.in_call
@@ -78,8 +78,8 @@ class Load:
             self.in_call.discard(self.callers[i])
             self.idle.append(i)
         self.mix[soak_coaching.outcome(result)] += 1
-        if result.hangup_by == "sched_hangup":
-            self.ended_by_backstop.append(result)
+        if result.hangup_by == "sched_hangup" or result.kill_arrived is not None:
+            self.cut_or_backstop.append(result)
         return result
 
     async def ivr(self, n: int) -> CallResult:
@@ -218,7 +218,7 @@ async def main(args: argparse.Namespace) -> int:
                 r["ended_by"]: r["n"]
                 for r in await conn.fetch("SELECT ended_by, count(*) AS n FROM call_records GROUP BY ended_by")
             }
-            report["cutoff_precision"] = await cutoffs.report(conn, load.ended_by_backstop, daemon.http_port, lag)
+            report["cutoff_precision"] = await cutoffs.report(conn, load.cut_or_backstop, daemon.http_port, lag)
             report["rss_kib_samples"] = [s[1] for s in load.samples]
             report["rss_drift_percent"] = round(rss_drift(load.samples) * 100, 2)
             report["fds_idle_before_after"] = [fds_idle, fd_count(pid)]
