@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterator
 import asyncpg
 
 from benchmarks import coaching, cutoffs
-from benchmarks.harness import bench_database, daemon_env, machine, place_many, raise_fd_limit
+from benchmarks.harness import bench_database, daemon_env, machine, place_many, raise_fd_limit, stand_in_gc
 from daemon.repositories import ledger
 from emulator import CallerScript, FakeFreeSwitch
 from tests.daemon_process import DaemonProcess
@@ -98,6 +98,7 @@ async def main(args: argparse.Namespace) -> dict[str, object]:
         try:
             fs = FakeFreeSwitch(port=daemon.esl_port, linger_scale=0.0, record_frames=False)
             talks = [coaching.script(i, None) for i in range(args.calls)]
+            stand_in_gc()
             started = time.perf_counter()
             lag = cutoffs.generator_lag()
             prepaid = asyncio.create_task(place_many(fs, talks, args.calls, rate=args.calls / 5.0))

@@ -45,7 +45,7 @@ import asyncpg
 from benchmarks import cutoffs, soak_coaching, soak_ivr
 from benchmarks.chaos_kill import audit
 from benchmarks.coaching import populate
-from benchmarks.harness import bench_database, daemon_env, daemon_status, machine, raise_fd_limit, rss_kib
+from benchmarks.harness import bench_database, daemon_env, daemon_status, machine, raise_fd_limit, rss_kib, stand_in_gc
 from emulator import CallResult, FakeFreeSwitch
 from tests.daemon_process import DaemonProcess
 
@@ -195,6 +195,7 @@ async def main(args: argparse.Namespace) -> int:
         fds_idle, db_idle = fd_count(pid), await conn.fetchval(DB_CONNECTIONS)
         load = Load(FakeFreeSwitch(port=daemon.esl_port, linger_scale=0.05, record_frames=False), args, callers, rng)
         stop = asyncio.Event()
+        stand_in_gc()
         started = time.perf_counter()
         lag = cutoffs.generator_lag()
         try:

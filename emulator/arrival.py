@@ -49,7 +49,7 @@ def _stamp(ancillary: list[tuple[int, int, bytes]]) -> float | None:
 class StampedSocket(socket.socket):
     """A TCP socket that remembers when the kernel received what it reads (epoch seconds)."""
 
-    arrived: float | None = None  # the last read's arrival (its last segment's)
+    arrived: float | None = None  # the last read's arrival (its last segment's), if the kernel stamped it
 
     def stamp_arrivals(self) -> bool:
         try:
@@ -61,9 +61,8 @@ class StampedSocket(socket.socket):
     def recv(self, bufsize: int, flags: int = 0, /) -> bytes:
         """What the selector transport calls: ``recvmsg`` with the stamp kept."""
         data, ancillary, _flags, _address = self.recvmsg(bufsize, _ANCILLARY, flags)
-        stamp = _stamp(ancillary)
-        if stamp is not None and not flags & socket.MSG_PEEK:
-            self.arrived = stamp
+        if data and not flags & socket.MSG_PEEK:
+            self.arrived = _stamp(ancillary)  # None without a stamp: never an older read's
         return data
 
     def unread_since(self) -> float | None:
