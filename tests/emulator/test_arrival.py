@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from emulator import CallerScript, FakeFreeSwitch
+from emulator import CallerScript, CallResult, FakeFreeSwitch
 from tests.emulator.app import AppConn, AppServer
 
 KILL = "api uuid_kill {} ALLOTTED_TIMEOUT\n\n"
@@ -23,11 +23,10 @@ def wait_unread(fs: FakeFreeSwitch, uuid: str) -> None:
         assert time.monotonic() < give_up, "the bytes never reached the emulator's socket"
 
 
-async def test_a_kill_that_arrived_before_the_backstop_was_due_goes_first() -> None:
-    """FreeSWITCH runs an api command in the socket's listener thread as it arrives; its scheduler is another thread.
+async def race(*, due_before_kill: bool) -> tuple[FakeFreeSwitch, CallResult]:
+    """The backstop armed, the kill written but not yet read, and then the scheduler's turn first.
 
-    Here the emulator's scheduler comes round while the kill's bytes wait unread (its loop was
-    busy elsewhere): the kill still ends the call, not the backstop.
+    ``due_before_kill``: the backstop had come due a second before the kill was written.
     """
     fs: list[FakeFreeSwitch] = []
 
@@ -36,6 +35,8 @@ async def test_a_kill_that_arrived_before_the_backstop_was_due_goes_first() -> N
         await conn.run("answer")
         await conn.command(f"api sched_hangup +30 {uuid} ALLOTTED_TIMEOUT\n\n".encode())
         (task,) = fs[0].scheduler.pending(uuid)
+        if due_before_kill:
+            task.runtime = int(time.time()) - 1
         conn.send(KILL.format(uuid).encode())
         wait_unread(fs[0], uuid)
         fs[0].scheduler._run(task.task_id)  # the scheduler's turn before the socket's
@@ -45,29 +46,24 @@ async def test_a_kill_that_arrived_before_the_backstop_was_due_goes_first() -> N
         fs.append(switch(server.port))
         result = await fs[0].place_call(CallerScript())
     assert server.errors == []
+    return fs[0], result
+
+
+async def test_a_kill_that_arrived_before_the_backstop_was_due_goes_first() -> None:
+    """FreeSWITCH runs an api command in the socket's listener thread as it arrives; its scheduler is another thread.
+
+    Here the emulator's scheduler comes round while the kill's bytes wait unread (its loop was
+    busy elsewhere): the kill still ends the call, not the backstop.
+    """
+    fs, result = await race(due_before_kill=False)
     assert (result.hangup_by, result.hangup_cause) == ("uuid_kill", "ALLOTTED_TIMEOUT")
     assert result.backstop_due is None
-    assert fs[0].scheduler.pending() == []
+    assert fs.scheduler.pending() == []
 
 
 async def test_a_backstop_due_before_the_kill_arrived_still_fires() -> None:
     """The other order: the kill comes after the task was due; the backstop ends the call and says when it was due."""
-    fs: list[FakeFreeSwitch] = []
-
-    async def app(conn: AppConn) -> None:
-        uuid = (await conn.start()).get("Unique-ID") or ""
-        await conn.run("answer")
-        await conn.command(f"api sched_hangup +30 {uuid} ALLOTTED_TIMEOUT\n\n".encode())
-        (task,) = fs[0].scheduler.pending(uuid)
-        task.runtime = int(time.time()) - 1  # it was due a second ago
-        conn.send(KILL.format(uuid).encode())
-        wait_unread(fs[0], uuid)
-        fs[0].scheduler._run(task.task_id)
-        await conn.drain()
-
-    async with AppServer(app) as server:
-        fs.append(switch(server.port))
-        result = await fs[0].place_call(CallerScript())
+    _fs, result = await race(due_before_kill=True)
     assert result.hangup_by == "sched_hangup"
     assert result.backstop_due is not None and result.kill_arrived is not None
     assert result.backstop_due < result.kill_arrived
