@@ -25,10 +25,11 @@ the time the loop read the bytes, as before.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import socket
 import struct
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 #: ``SO_TIMESTAMPNS`` (== ``SCM_TIMESTAMPNS``) on Linux; Python 3.11's socket module lacks the name.
 SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)
@@ -78,8 +79,8 @@ async def connect(
     loop: asyncio.AbstractEventLoop, factory: Callable[[StampedSocket], P], host: str, port: int
 ) -> tuple[asyncio.BaseTransport, P]:
     """``loop.create_connection`` over a :class:`StampedSocket` (the factory gets the socket)."""
-    family, kind, proto, _name, address = (await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM))[0]
-    sock = StampedSocket(family, kind, proto)
+    family, address = await _resolve(loop, host, port)
+    sock = StampedSocket(family, socket.SOCK_STREAM)
     try:
         sock.setblocking(False)
         sock.stamp_arrivals()
@@ -88,3 +89,13 @@ async def connect(
     except BaseException:
         sock.close()
         raise
+
+
+async def _resolve(loop: asyncio.AbstractEventLoop, host: str, port: int) -> tuple[int, Any]:
+    """An address as given needs no resolver thread (``loop.getaddrinfo`` always takes one)."""
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        family, _kind, _proto, _name, address = (await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM))[0]
+        return family, address
+    return (socket.AF_INET6 if ip.version == 6 else socket.AF_INET), (host, port)

@@ -20,7 +20,9 @@ The deadline moves when the caller's money picture changes (another call of
 theirs starts or ends, a deposit lands): :meth:`Cutoff.update` wakes the timer,
 which sleeps again towards the new deadline at once.
 
-The cut waits for nothing but its timer.  Everything else a cutoff sends
+The cut waits for nothing but its timer, whose callback writes the ``uuid_kill``
+itself (not the cutoff's task once woken, which queues behind every task other
+calls' events woke in that turn of the loop).  Everything else a cutoff sends
 (re-arming the backstop, the warning) runs beside it in tasks of its own, so a
 slow answer from FreeSWITCH to a ``sched_hangup`` or a ``uuid_broadcast`` never
 holds the ``uuid_kill`` back; and the caller of :class:`Cutoff` starts it with a
@@ -245,7 +247,7 @@ class Cutoff:
         turn, while a woken task's step joins the end of the queue, behind every task
         that other calls' events woke meanwhile (a burst of bridge ends, settlements and
         goodbyes).  The loop-lag samples (``calld_event_loop_lag_seconds``) are timer
-        callbacks too, so the cut is now as late as they say and no later.
+        callbacks too: the cut is as late as they say, not a whole turn more.
         """
         loop = asyncio.get_running_loop()
         delay = max(0.0, (deadline_us - wall_us()) / 1e6)
@@ -267,6 +269,7 @@ class Cutoff:
         except CallEnded as exc:
             self._kill = asyncio.get_running_loop().create_future()
             self._kill.set_exception(exc)
+        self._kill.add_done_callback(_seen)  # the talk may end (and this task be cancelled) before the answer
         self._changed.set()
 
     async def _cut_answered(self, deadline_us: int) -> None:
@@ -288,3 +291,9 @@ class Cutoff:
             _log.info("cutoff_warning", prompt=name, left_s=round(left_s, 3), reply=reply.strip())
 
         self._beside(broadcast())
+
+
+def _seen(answer: asyncio.Future[str]) -> None:
+    """Mark a failed answer as looked at (asyncio logs one nobody retrieved); the waiting task raises it."""
+    if not answer.cancelled():
+        answer.exception()
