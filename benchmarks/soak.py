@@ -231,6 +231,7 @@ async def main(args: argparse.Namespace) -> int:
             stop.set()
             await conn.close()
             await daemon.stop()
+    report["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
     print(json.dumps(report, indent=2))
     problems = verdict(report)
     if problems:
