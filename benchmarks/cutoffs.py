@@ -2,14 +2,16 @@
 
 A talk ended for money is ended either by the daemon's cut (``ended_by =
 'cutoff'``) or, when that cut came ≥ 200 ms late, by FreeSWITCH's ``sched_hangup``
-backstop (the emulator says ``hangup_by = 'sched_hangup'``; the record says the
-caller's leg went first).  The error of both is the talk's end (FreeSWITCH's
-timestamp, quantised to its 20 ms clock like the real one) minus the deadline the
-daemon armed.  Beside it, the daemon's own view from ``/metrics``: the event
-loop's lag, the cut's sent lag (timer due → ``uuid_kill`` written) and its lag
-(→ answered); and the generator's own loop lag (:func:`generator_lag`): the
-emulated FreeSWITCH runs in the benchmark process, and when that process is late
-the talk's end and the backstop are late with it, whatever the daemon did.
+backstop.  The error is reported two ways (:func:`report`): as the emulator ran it
+(the talk's end in its timestamps, quantised to its 20 ms clock like the real one,
+minus the deadline the daemon armed) and as the kill arrived (the kernel's receive
+stamp of the daemon's ``uuid_kill``, ``emulator.arrival``).  The emulated FreeSWITCH
+runs in a benchmark process whose loop is late under load (:func:`generator_lag`);
+a real one acts on the kill in its own thread, so the second figure is the daemon's
+and the gap between them is the stand-in's.  Who ended the talk is decided the same
+way: the backstop only if it came due before the kill arrived.  Beside it, the
+daemon's own view from ``/metrics``: the event loop's lag, the cut's sent lag (timer
+due → ``uuid_kill`` written) and its lag (→ answered).
 """
 
 from __future__ import annotations
@@ -68,25 +70,74 @@ def generator_lag() -> tuple[LoopLagMonitor, CollectorRegistry]:
     return monitor, registry
 
 
+def backstop_first(result: CallResult) -> bool:
+    """FreeSWITCH's backstop ended the talk: it came due before the daemon's kill arrived.
+
+    A real FreeSWITCH runs the kill in the event socket's thread as it arrives and the
+    backstop in its scheduler's thread when due, so the earlier of the two ends the talk
+    (``emulator.arrival``).  A backstop that fired after the kill had arrived ended only
+    the caller's leg, after the talk: the goodbye, in the emulator also the end of a
+    bridge it had not yet run because its loop was late.
+    """
+    if result.backstop_due is None:
+        return False
+    return result.kill_arrived is None or result.kill_arrived >= result.backstop_due
+
+
+def _spread(values: list[float]) -> list[float | None]:
+    """p50, p99, max (ms, rounded)."""
+    return [round(percentile(values, q), 1) for q in (0.5, 0.99)] + [round(max(values), 1) if values else None]
+
+
 async def report(
     conn: asyncpg.Connection,
     results: Iterable[CallResult],
     http_port: int | None,
     generator: tuple[LoopLagMonitor, CollectorRegistry] | None = None,
 ) -> dict[str, object]:
-    """Cutoff error p50/p99/max (ms), the backstop-ended count, and the daemon's lag histograms."""
-    backstop = {r.call_uuid for r in results if r.hangup_by == "sched_hangup"}
+    """Cutoff error p50/p99/max (ms) both ways, the backstop-ended counts, and the lag histograms.
+
+    ``results``: the emulator's results of (at least) the talks ended for money.  Two errors:
+
+    * *as run*: the talk's end in the emulator's timestamps (CHANNEL_UNBRIDGE, what the call
+      record holds) minus the deadline: the daemon's lateness plus the emulator's own;
+    * *as arrived*: when the daemon's ``uuid_kill`` reached the emulator's socket (the
+      kernel's stamp), or when the backstop came due if that was first, minus the
+      deadline: what a FreeSWITCH acting on the kill in its own thread would show.
+    """
+    by_call = {r.call_uuid: r for r in results}
+    backstop = {u for u, r in by_call.items() if r.hangup_by == "sched_hangup"}
     rows = await conn.fetch(
-        "SELECT call_uuid::text AS id, (end_us - deadline_us) / 1000.0 AS err_ms, ended_by FROM call_records"
-        " WHERE deadline_us IS NOT NULL AND end_us IS NOT NULL"
+        "SELECT call_uuid::text AS id, deadline_us, (end_us - deadline_us) / 1000.0 AS err_ms, ended_by"
+        " FROM call_records WHERE deadline_us IS NOT NULL AND end_us IS NOT NULL"
     )
-    cut = [float(r["err_ms"]) for r in rows if r["ended_by"] == "cutoff" or r["id"] in backstop]
-    late = sorted((float(r["err_ms"]) for r in rows if r["id"] in backstop), reverse=True)
+    money = [r for r in rows if r["ended_by"] == "cutoff" or r["id"] in backstop]
+    cut = [float(r["err_ms"]) for r in money]
+    late = sorted((float(r["err_ms"]) for r in money if r["id"] in backstop), reverse=True)
+    arrived: list[float] = []
+    read_late: list[float] = []  # the emulator's loop: kill run minus kill arrived
+    first = 0
+    for row in money:
+        result = by_call.get(row["id"])
+        if result is None:
+            continue
+        deadline = row["deadline_us"] / 1e6
+        if backstop_first(result):
+            first += 1
+            assert result.backstop_due is not None
+            arrived.append((result.backstop_due - deadline) * 1000)
+        elif result.kill_arrived is not None:
+            arrived.append((result.kill_arrived - deadline) * 1000)
+        if result.kill_arrived is not None and result.kill_run is not None:
+            read_late.append((result.kill_run - result.kill_arrived) * 1000)
     out: dict[str, object] = {
         "cutoffs": len(cut),
-        "cutoff_error_ms_p50_p99_max": [round(percentile(cut, q), 1) for q in (0.5, 0.99)]
-        + [round(max(cut), 1) if cut else None],
-        "ended_by_backstop": len(backstop),
+        "cutoff_error_ms_p50_p99_max": _spread(cut),
+        "cutoff_error_as_arrived_ms_p50_p99_max": _spread(arrived),
+        "cutoff_error_as_arrived_measured": len(arrived),
+        "emulator_kill_read_late_ms_p50_p99_max": _spread(read_late),
+        "ended_by_backstop": first,
+        "ended_by_backstop_as_run": len(backstop),  # the emulator's sched_hangup ended the caller's leg
         "backstop_errors_ms": [round(e, 1) for e in late[:10]],
     }
     if http_port is not None:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import asyncpg
 
+from daemon import gc_tuning
 from daemon.postgres.embedded import EmbeddedPostgres
 from daemon.postgres.migrate import migrate
 from emulator import CallerScript, CallResult, FakeFreeSwitch
@@ -143,3 +144,15 @@ async def daemon_status(http_port: int) -> dict[str, object]:
         writer.close()
     status: dict[str, object] = json.loads(body)
     return status
+
+
+def stand_in_gc() -> None:
+    """The benchmark process (the emulated FreeSWITCH and its callers) collects garbage like the daemon.
+
+    Its loop stalled for over a second a few times a run under load (``generator_loop_lag``),
+    and every kill that arrived meanwhile was run that late (``emulator.arrival``): the
+    stand-in's pause, not the daemon's, which a real FreeSWITCH does not have.  Full
+    collections over the start-up heap are one such pause the daemon already avoids.
+    """
+    gc_tuning.tune()
+    gc_tuning.settle()

@@ -45,7 +45,7 @@ import asyncpg
 from benchmarks import cutoffs, soak_coaching, soak_ivr
 from benchmarks.chaos_kill import audit
 from benchmarks.coaching import populate
-from benchmarks.harness import bench_database, daemon_env, daemon_status, machine, raise_fd_limit, rss_kib
+from benchmarks.harness import bench_database, daemon_env, daemon_status, machine, raise_fd_limit, rss_kib, stand_in_gc
 from emulator import CallResult, FakeFreeSwitch
 from tests.daemon_process import DaemonProcess
 
@@ -65,7 +65,7 @@ class Load:
         self.mix: collections.Counter[str] = collections.Counter()
         self.hung_up_by: collections.Counter[str] = collections.Counter()
         self.samples: list[tuple[float, int, int, int]] = []
-        self.ended_by_backstop: list[CallResult] = []  # FreeSWITCH's sched_hangup, not the daemon's cut
+        self.cut_or_backstop: list[CallResult] = []  # the daemon's uuid_kill or FreeSWITCH's sched_hangup ended it
 
     def talking(self, caller_id: int) -> bool:
         return caller_id in self.in_call
@@ -78,8 +78,8 @@ class Load:
             self.in_call.discard(self.callers[i])
             self.idle.append(i)
         self.mix[soak_coaching.outcome(result)] += 1
-        if result.hangup_by == "sched_hangup":
-            self.ended_by_backstop.append(result)
+        if result.hangup_by == "sched_hangup" or result.kill_arrived is not None:
+            self.cut_or_backstop.append(result)
         return result
 
     async def ivr(self, n: int) -> CallResult:
@@ -195,6 +195,7 @@ async def main(args: argparse.Namespace) -> int:
         fds_idle, db_idle = fd_count(pid), await conn.fetchval(DB_CONNECTIONS)
         load = Load(FakeFreeSwitch(port=daemon.esl_port, linger_scale=0.05, record_frames=False), args, callers, rng)
         stop = asyncio.Event()
+        stand_in_gc()
         started = time.perf_counter()
         lag = cutoffs.generator_lag()
         try:
@@ -218,7 +219,7 @@ async def main(args: argparse.Namespace) -> int:
                 r["ended_by"]: r["n"]
                 for r in await conn.fetch("SELECT ended_by, count(*) AS n FROM call_records GROUP BY ended_by")
             }
-            report["cutoff_precision"] = await cutoffs.report(conn, load.ended_by_backstop, daemon.http_port, lag)
+            report["cutoff_precision"] = await cutoffs.report(conn, load.cut_or_backstop, daemon.http_port, lag)
             report["rss_kib_samples"] = [s[1] for s in load.samples]
             report["rss_drift_percent"] = round(rss_drift(load.samples) * 100, 2)
             report["fds_idle_before_after"] = [fds_idle, fd_count(pid)]
@@ -230,6 +231,7 @@ async def main(args: argparse.Namespace) -> int:
             stop.set()
             await conn.close()
             await daemon.stop()
+    report["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
     print(json.dumps(report, indent=2))
     problems = verdict(report)
     if problems:

@@ -40,6 +40,9 @@ class Task:
     desc: str
     action: Callable[[], None]
     handle: asyncio.TimerHandle | None = field(default=None, repr=False)
+    #: Called with the time the task was due before it runs (late): what reached FreeSWITCH
+    #: before then happens first, and may delete the task (``sched_del``).
+    before: Callable[[float], None] | None = field(default=None, repr=False)
 
 
 class Scheduler:
@@ -57,13 +60,22 @@ class Scheduler:
         offset = (self._phase - runtime) % self._poll
         return runtime + offset
 
-    def add(self, seconds: int, group: str, desc: str, action: Callable[[], None], *, relative: bool = True) -> Task:
+    def add(
+        self,
+        seconds: int,
+        group: str,
+        desc: str,
+        action: Callable[[], None],
+        *,
+        relative: bool = True,
+        before: Callable[[float], None] | None = None,
+    ) -> Task:
         """Schedule ``action`` at ``int(now) + seconds`` (or at epoch ``seconds`` if not relative)."""
         now = int(time.time())
         runtime = now + seconds if relative else seconds
         if runtime < now:
             runtime += now  # switch_scheduler_add_task: "repeat" semantics for a past time
-        task = Task(next(self._ids), group, runtime, desc, action)
+        task = Task(next(self._ids), group, runtime, desc, action, before=before)
         loop = asyncio.get_running_loop()
         delay = max(0.0, self.fire_time(runtime) - time.time())
         task.handle = loop.call_later(delay, self._run, task.task_id)
@@ -73,6 +85,9 @@ class Scheduler:
 
     def _run(self, task_id: int) -> None:
         task = self._tasks.get(task_id)
+        if task is not None and task.before is not None:
+            task.before(self.fire_time(task.runtime))
+            task = self._tasks.get(task_id)
         if task is not None:
             self._forget(task)
             task.action()

@@ -185,6 +185,11 @@ class CallResult:
     sip_responses: list[int] = field(default_factory=lambda: [100])
     sip_reason: str | None = None  # the Reason header of the final refusal
     errors: list[str] = field(default_factory=list)
+    #: The daemon's ``uuid_kill`` (its first): when its bytes reached the emulator (the kernel's stamp)
+    #: and when the emulator's loop ran it; when FreeSWITCH's backstop (``sched_hangup``) was due, if it fired.
+    kill_arrived: float | None = None
+    kill_run: float | None = None
+    backstop_due: float | None = None
     final_variables: Callable[[], dict[str, str]] | None = field(default=None, repr=False)
 
     @property

@@ -34,7 +34,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from daemon.esl import Frame
 from daemon.esl.encoding import url_decode
 from daemon.esl.replies import disconnect_final, disconnect_linger
+from emulator import arrival
 from emulator.apps import APPS, AppSpec, BridgeState, expand
+from emulator.arrival import StampedSocket
 from emulator.channel import Channel, Profile, billing_variables, compile_vars, instantiate, rtp_statistics
 from emulator.events import channel_data, channel_event, encode_headers, now_us
 from emulator.listener import MYEVENTS, Listener
@@ -642,7 +644,7 @@ class Session:
         script = self.script
         try:
             _, listener = await asyncio.wait_for(
-                self.loop.create_connection(lambda: OutboundListener(self), self.fs.host, self.fs.port),
+                arrival.connect(self.loop, lambda sock: OutboundListener(self, sock), self.fs.host, self.fs.port),
                 script.connect_timeout,
             )
         except (OSError, TimeoutError) as exc:
@@ -702,11 +704,15 @@ def _settle(future: asyncio.Future[T], value: T) -> None:
         future.set_result(value)
 
 
+CATCH_UP_BYTES = 256 * 1024  # one read, like the selector transport's
+
+
 class OutboundListener(Listener):
     """The socket app's connection to the daemon (``async full``)."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, sock: StampedSocket | None = None) -> None:
         super().__init__(session.fs)
+        self.stamps = sock
         self.session = session
         self.session_uuid = session.ch.uuid
         loop = asyncio.get_running_loop()
@@ -751,6 +757,8 @@ class OutboundListener(Listener):
             session.result.first_command_latency = time.monotonic() - self.data_sent_at
         if line.lower().startswith("api "):
             session.result.api_commands.append(line[4:])
+            if line[4:].lstrip().lower().startswith("uuid_kill") and session.result.kill_arrived is None:
+                self.note_kill(session.result)
         elif line.lower().startswith("bgapi "):
             session.result.api_commands.append(line[6:])
         super().on_frame(frame)
@@ -761,6 +769,32 @@ class OutboundListener(Listener):
                 self.park_pending = False
                 session.fire("CHANNEL_PARK")
             self.myevents_seen = True
+
+    def catch_up(self, before: float) -> None:
+        """Read now what reached the socket before ``before`` (epoch seconds).
+
+        FreeSWITCH's listener thread would have run it by then; the emulator's loop
+        may not have come round to this socket yet.  One read: bytes that came a moment
+        after ``before`` in the same read are run too (the later of the two errors).
+        """
+        stamps = self.stamps
+        if stamps is None or self.gone or self.closing:
+            return
+        since = stamps.unread_since()
+        if since is None or since >= before:
+            return
+        try:
+            data = stamps.recv(CATCH_UP_BYTES)
+        except OSError:
+            return
+        if data:
+            self.data_received(data)
+
+    def note_kill(self, result: CallResult) -> None:
+        """The daemon's ``uuid_kill``: when its bytes reached us, and when the loop got to run it."""
+        result.kill_run = time.time()
+        stamps = self.stamps
+        result.kill_arrived = stamps.arrived if stamps is not None and stamps.arrived is not None else result.kill_run
 
     def handle(self, line: str, frame: Frame) -> tuple[str, list[tuple[str, str]]] | None:
         low = line.lower()

@@ -186,10 +186,22 @@ class FakeFreeSwitch:
             session.hangup(cause, "sched_hangup", origin="api")
             return
 
+        due: list[float] = []
+
+        def catch_up(at: float) -> None:
+            # FreeSWITCH's scheduler is a thread of its own, and so is the event socket's
+            # listener: a uuid_kill or sched_del that arrived before the task was due was
+            # run before it, however late this loop comes round (emulator.arrival)
+            due.append(at)
+            if session.listener is not None:
+                session.listener.catch_up(at)
+
         def fire() -> None:
+            if session.result.backstop_due is None and not session.is_down:
+                session.result.backstop_due = due[-1] if due else time.time()
             session.hangup(cause, "sched_hangup", origin="api")
 
-        self.scheduler.add(value, session.ch.uuid, "hangup", fire, relative=relative)
+        self.scheduler.add(value, session.ch.uuid, "hangup", fire, relative=relative, before=catch_up)
 
     def broadcast(self, session: Session, path: str, leg: str, *, scheduled: bool) -> None:
         """``switch_ivr_broadcast``: queue an execute on the caller leg (the normal queue, so

@@ -20,7 +20,9 @@ The deadline moves when the caller's money picture changes (another call of
 theirs starts or ends, a deposit lands): :meth:`Cutoff.update` wakes the timer,
 which sleeps again towards the new deadline at once.
 
-The cut waits for nothing but its timer.  Everything else a cutoff sends
+The cut waits for nothing but its timer, whose callback writes the ``uuid_kill``
+itself (not the cutoff's task once woken, which queues behind every task other
+calls' events woke in that turn of the loop).  Everything else a cutoff sends
 (re-arming the backstop, the warning) runs beside it in tasks of its own, so a
 slow answer from FreeSWITCH to a ``sched_hangup`` or a ``uuid_broadcast`` never
 holds the ``uuid_kill`` back; and the caller of :class:`Cutoff` starts it with a
@@ -135,6 +137,7 @@ class Cutoff:
         self._stopped = False
         self.warned = False
         self.cut = False
+        self._kill: asyncio.Future[str] | None = None  # the uuid_kill's answer, once sent
         self.cut_lag_s: float | None = None
 
     def update(self, deadline_us: int | None) -> None:
@@ -220,12 +223,11 @@ class Cutoff:
             if not self.warned and self.warning_seconds > 0 and now < deadline:
                 self._warn()  # the deadline came closer than the warning period
                 continue
-            if now < deadline:
-                if await self._sleep_until(deadline):
-                    await self._cut(deadline)
-                    return
-                continue
-            await self._cut(deadline)
+            if now >= deadline:
+                self._send_cut(deadline)
+            elif not await self._cut_at(deadline):
+                continue  # the deadline moved first
+            await self._cut_answered(deadline)
             return
 
     async def _sleep_until(self, at_us: int) -> bool:
@@ -236,6 +238,47 @@ class Cutoff:
         except TimeoutError:
             return True
         return False
+
+    async def _cut_at(self, deadline_us: int) -> bool:
+        """Sleep until the cut was sent at ``deadline_us`` (True) or the deadline changed (False).
+
+        The cut is sent by a plain timer callback (:meth:`_send_cut`), not by this task
+        after it wakes: the loop runs a due timer's callback at the start of its next
+        turn, while a woken task's step joins the end of the queue, behind every task
+        that other calls' events woke meanwhile (a burst of bridge ends, settlements and
+        goodbyes).  The loop-lag samples (``calld_event_loop_lag_seconds``) are timer
+        callbacks too: the cut is as late as they say, not a whole turn more.
+        """
+        loop = asyncio.get_running_loop()
+        delay = max(0.0, (deadline_us - wall_us()) / 1e6)
+        timer = loop.call_at(loop.time() + delay, self._send_cut, deadline_us)
+        try:
+            await self._changed.wait()
+        finally:
+            timer.cancel()
+        return self._kill is not None
+
+    def _send_cut(self, deadline_us: int) -> None:
+        """Hang the far end's leg up now (``uuid_kill`` written before this returns)."""
+        if self._stopped or self.cut or self.deadline_us != deadline_us:
+            return  # a timer that raced a stop or a new deadline
+        self.cut = True
+        self.metrics.cutoff_sent_lag.observe(max(0.0, (wall_us() - deadline_us) / 1e6))
+        try:
+            self._kill = self.session.api_sent(f"uuid_kill {self.leg} ALLOTTED_TIMEOUT")
+        except CallEnded as exc:
+            self._kill = asyncio.get_running_loop().create_future()
+            self._kill.set_exception(exc)
+        self._kill.add_done_callback(_seen)  # the talk may end (and this task be cancelled) before the answer
+        self._changed.set()
+
+    async def _cut_answered(self, deadline_us: int) -> None:
+        assert self._kill is not None
+        await self._kill
+        self.cut_lag_s = (wall_us() - deadline_us) / 1e6
+        self.metrics.cutoffs.inc()
+        self.metrics.cutoff_lag.observe(max(0.0, self.cut_lag_s))
+        _log.info("cutoff", lag_ms=round(self.cut_lag_s * 1000, 3))
 
     def _warn(self) -> None:
         self.warned = True
@@ -249,12 +292,8 @@ class Cutoff:
 
         self._beside(broadcast())
 
-    async def _cut(self, deadline_us: int) -> None:
-        self.cut = True
-        # api() writes in this same step, before its first await: this is when the cut leaves us
-        self.metrics.cutoff_sent_lag.observe(max(0.0, (wall_us() - deadline_us) / 1e6))
-        await self.session.api(f"uuid_kill {self.leg} ALLOTTED_TIMEOUT")
-        self.cut_lag_s = (wall_us() - deadline_us) / 1e6
-        self.metrics.cutoffs.inc()
-        self.metrics.cutoff_lag.observe(max(0.0, self.cut_lag_s))
-        _log.info("cutoff", lag_ms=round(self.cut_lag_s * 1000, 3))
+
+def _seen(answer: asyncio.Future[str]) -> None:
+    """Mark a failed answer as looked at (asyncio logs one nobody retrieved); the waiting task raises it."""
+    if not answer.cancelled():
+        answer.exception()

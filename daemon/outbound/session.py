@@ -241,11 +241,36 @@ class Session(asyncio.Protocol):
         A socket without ``full`` refuses api with a ``command/reply``; its text
         (``-ERR command not found``) is returned then.
         """
+        return _api_body(await self._api_request(cmd))
+
+    def api_sent(self, cmd: str) -> asyncio.Future[str]:
+        """:meth:`api`, written before this returns; the future is the response body.
+
+        For a plain callback (the prepaid cut's timer): the command leaves in the
+        callback's own turn instead of a task's next step, which waits behind every
+        task the loop has queued meanwhile.
+        """
+        reply = self._api_request(cmd)
+        body: asyncio.Future[str] = self._loop.create_future()
+
+        def answered(done: asyncio.Future[Reply]) -> None:
+            if body.done():
+                return
+            if done.cancelled():
+                body.cancel()
+            elif (error := done.exception()) is not None:
+                body.set_exception(error)
+            else:
+                body.set_result(_api_body(done.result()))
+
+        reply.add_done_callback(answered)
+        return body
+
+    def _api_request(self, cmd: str) -> asyncio.Future[Reply]:
         transport = self._open()
         request = self._conn.api(cmd)
         self._mark_first_command()
-        reply = await self._send(request, transport)
-        return reply.text if isinstance(reply, ApiResponse) else reply.frame.reply_text
+        return self._send(request, transport)
 
     async def hangup(self, cause: str = "NORMAL_CLEARING") -> None:
         """Ask FreeSWITCH to hang the channel up (``+OK`` even if it is gone)."""
@@ -288,3 +313,7 @@ def _fail(futures: Iterable[asyncio.Future[Any]], exc: BaseException) -> None:
         if not future.done():
             future.set_exception(exc)
             future.exception()  # mark retrieved; the awaiting flow still re-raises it
+
+
+def _api_body(reply: Reply) -> str:
+    return reply.text if isinstance(reply, ApiResponse) else reply.frame.reply_text
