@@ -90,11 +90,15 @@ class InboundClient:
         self._replies.clear()
 
     async def _send(self, request: Request) -> Reply:
+        return await self._request(request)
+
+    def _request(self, request: Request) -> asyncio.Future[Reply]:
+        """Write ``request`` now; the future is its reply."""
         future: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
         self._replies[request] = future
         assert self._writer is not None
         self._writer.write(request.data)
-        return await future
+        return future
 
     def _connection(self) -> Connection:
         if self._writer is None or self._writer.is_closing() or self._conn.closed:
@@ -102,8 +106,29 @@ class InboundClient:
         return self._conn
 
     async def api(self, cmd: str) -> str:
-        reply = await self._send(self._connection().api(cmd))
-        return reply.text if isinstance(reply, ApiResponse) else reply.frame.reply_text
+        return _api_body(await self._send(self._connection().api(cmd)))
+
+    def api_sent(self, cmd: str) -> asyncio.Future[str]:
+        """:meth:`api`, written before this returns; the future is the response body.
+
+        For a plain timer callback (the restart's cut): the command leaves in the
+        callback's own turn of the loop, not in a task's next step, which waits behind
+        every task the loop queued meanwhile (:meth:`daemon.outbound.session.Session.api_sent`).
+        """
+        body: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+
+        def answered(reply: asyncio.Future[Reply]) -> None:
+            if body.done():
+                return
+            if reply.cancelled():
+                body.cancel()
+            elif (error := reply.exception()) is not None:
+                body.set_exception(error)
+            else:
+                body.set_result(_api_body(reply.result()))
+
+        self._request(self._connection().api(cmd)).add_done_callback(answered)
+        return body
 
     async def subscribe(self, *names: str) -> None:
         reply = await self._send(self._connection().event("plain", names))
@@ -130,3 +155,7 @@ class InboundClient:
             self._writer = None
         if self._pump is not None:
             self._pump.cancel()
+
+
+def _api_body(reply: Reply) -> str:
+    return reply.text if isinstance(reply, ApiResponse) else reply.frame.reply_text

@@ -40,6 +40,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
+from typing import TypeVar
 
 import asyncpg
 
@@ -56,6 +58,7 @@ from daemon.repositories import call_records, money
 from daemon.repositories.callers import CallerNotFound
 
 _log = get_logger(__name__)
+_T = TypeVar("_T")
 
 #: The joint deadline is read again this long before it (the last change it can take).
 REREAD_BEFORE_US = 1_000_000
@@ -78,6 +81,12 @@ def start(pool: asyncpg.Pool, client: InboundClient, record: asyncpg.Record, pro
 def _log_failure(task: asyncio.Task[None]) -> None:
     if not task.cancelled() and (exc := task.exception()) is not None:
         _log.error("restart_cutoff_failed", error=repr(exc))
+
+
+def _seen(answer: asyncio.Future[str]) -> None:
+    """Mark a failed answer as looked at (asyncio logs one nobody retrieved); the waiting task raises it."""
+    if not answer.cancelled():
+        answer.exception()
 
 
 async def _sleep_until(at_us: int) -> None:
@@ -119,16 +128,47 @@ class RestartCut:
             if self.deadline_us != deadline:
                 warned = warned and (self.deadline_us or 0) - warning_seconds * 1_000_000 <= wall_us()
                 continue
-            await _sleep_until(deadline)
-            _, reply = await asyncio.gather(  # both written now, in this order; FreeSWITCH runs them so
-                self.client.api(f"uuid_setvar {self.call} park_after_bridge true"),
-                self.client.api(f"uuid_kill {leg} ALLOTTED_TIMEOUT"),
-            )
-            self.cut = True
+            park, kill = await self._at(deadline, lambda: self._send_cut(leg))
+            await park
+            reply = await kill
             lag_ms = (wall_us() - deadline) / 1000
             _log.info("restart_cutoff", call_uuid=self.call, lag_ms=round(lag_ms, 3), reply=reply.strip())
             await self._goodbye()
             return
+
+    def _send_cut(self, leg: str) -> tuple[asyncio.Future[str], asyncio.Future[str]]:
+        """Park the caller's leg and kill the counsellor's: both written now, in this order."""
+        self.cut = True
+        sent = (
+            self.client.api_sent(f"uuid_setvar {self.call} park_after_bridge true"),
+            self.client.api_sent(f"uuid_kill {leg} ALLOTTED_TIMEOUT"),
+        )
+        for answer in sent:  # the hangup may be heard (and this task cancelled) before the answers
+            answer.add_done_callback(_seen)
+        return sent
+
+    @staticmethod
+    async def _at(at_us: int, send: Callable[[], _T]) -> _T:
+        """What ``send`` returns, called by a plain timer callback at ``at_us``.
+
+        Not by this task once woken: a woken task's step joins the end of the loop's
+        queue, behind everything other calls' events woke in that turn (after a crash
+        the restarted daemon cuts every surviving call, often many in the same second).
+        """
+        loop = asyncio.get_running_loop()
+        sent: asyncio.Future[_T] = loop.create_future()
+
+        def fire() -> None:
+            try:
+                sent.set_result(send())
+            except Exception as exc:  # the socket gone: the task raises it, the backstop stays
+                sent.set_exception(exc)
+
+        timer = loop.call_at(loop.time() + max(0.0, (at_us - wall_us()) / 1e6), fire)
+        try:
+            return await sent
+        finally:
+            timer.cancel()
 
     async def _goodbye(self) -> None:
         """The parked caller: the balance guidance, then the hang-up; the backstop moved past it.

@@ -78,3 +78,44 @@ async def test_a_refused_guidance_hangs_the_caller_up_and_keeps_the_backstop(
 ) -> None:
     call, rest = await cut_commands(pool, tmp_path, {"uuid_broadcast": "-ERR no such channel\n"})
     assert rest == [f"uuid_kill {call} ALLOTTED_TIMEOUT"]  # no sched_del: the deadline's backstop stays armed
+
+
+async def test_the_restart_cut_is_written_by_its_timer_not_after_the_tasks_queued_behind_it(
+    pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    """A busy loop after a crash: the cut's timer and another call's work (due just after it)
+    come due in the same turn.  The ``uuid_kill`` is already written when that work runs: the
+    restart's cut, like the normal one (tests/calls/test_cutoff_turn.py), does not wait for its
+    task's next step, which joins the queue behind everything woken in that turn."""
+    record = await talking_call(pool)
+    deadline, leg = record["deadline_us"], record["counsellor_leg"]
+    prompts = PromptLibrary(write_prompts(tmp_path / "prompts", balance_exhausted=0.5))
+    async with ScriptedInbound({}) as fs:
+        client = InboundClient()
+        await asyncio.wait_for(client.connect("127.0.0.1", fs.port, "pw"), 5)
+        written: list[bytes] = []
+        writer = client._writer
+        assert writer is not None
+        write = writer.write
+
+        def spy(data: bytes | bytearray | memoryview) -> None:
+            written.append(bytes(data))
+            write(data)
+
+        writer.write = spy  # type: ignore[method-assign]
+        try:
+            running = cut.start(pool, client, record, prompts)
+            # past the re-read 1 s before the deadline: the cut is asleep towards it
+            await asyncio.sleep(max(0.0, (deadline - 300_000 - time.time_ns() // 1000) / 1e6))
+            loop = asyncio.get_running_loop()
+            seen: asyncio.Future[bool] = loop.create_future()
+            due = (deadline - time.time_ns() // 1000) / 1e6
+            loop.call_at(
+                loop.time() + due + 0.05,
+                lambda: seen.set_result(any(f"uuid_kill {leg}".encode() in w for w in written)),
+            )
+            time.sleep(due + 0.2)  # noqa: ASYNC251  (on purpose: the loop is busy past both; they run in one turn)
+            assert await asyncio.wait_for(seen, 5)
+            await asyncio.wait_for(running, 10)
+        finally:
+            await client.close()
