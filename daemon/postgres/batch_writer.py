@@ -149,6 +149,7 @@ class BatchWriter:
                     error = TimeoutError(f"no answer from the database within {self.timeout} s")
                 if error is not None:  # anything else is a bug, but the writer goes on for the next rows
                     self._given_up(batches, repr(error), exc_info=None if isinstance(error, DB_ERRORS) else error)
+                self._writing = 0  # written or given up: what is still pending is the queue
                 await asyncio.wait({writing})  # its connection back before the next round takes one
                 if not writing.cancelled():
                     writing.exception()  # retrieved: given up above, no "never retrieved" noise

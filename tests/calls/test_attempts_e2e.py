@@ -169,3 +169,29 @@ async def test_a_hanging_write_never_holds_up_the_refusal(start_daemon: DaemonFa
         assert refused(result, 486) and played(result) == ["busy"]
         assert daemon.services.writer.pending == 1  # the refusal is over; its row is still waiting for the lock
     assert await reasons(daemon, pool) == [(s.tenant_id, "lines_full", "09012345678")]
+
+
+LOCK_WAITERS = (
+    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+    " AND application_name = 'calld' AND wait_event_type = 'Lock'"
+)
+
+
+async def test_a_flood_of_refusals_takes_one_connection_and_admission_goes_on(
+    start_daemon: DaemonFactory, pool: asyncpg.Pool
+) -> None:
+    """The rows of 20 refusals wait behind a lock on one pool connection of 4: every call is still admitted
+    (busy, 486) rather than starved of a connection (unavailable, 503)."""
+    s = await shop(pool, lines=0)
+    daemon = await start_daemon(db_pool_size=4, db_timeout_seconds=5.0)
+    fs = emulator_for(daemon)
+    async with pool.acquire() as locker, locker.transaction():
+        await locker.execute("LOCK TABLE call_attempts IN ACCESS EXCLUSIVE MODE")
+        calls = [CallerScript(caller=f"090{i:08d}", destination=s.number) for i in range(20)]
+        results = await asyncio.wait_for(asyncio.gather(*(fs.place_call(c) for c in calls)), 30)
+        assert [r.sip_responses[-1] for r in results] == [486] * 20
+        assert daemon.services.writer.pending == 20
+        assert await pool.fetchval(LOCK_WAITERS) == 1  # the writer's one statement, waiting for the lock
+    await daemon.services.writer.drained()
+    assert await pool.fetchval("SELECT count(*) FROM call_attempts WHERE reason = 'lines_full'") == 20
+    assert daemon.metrics.background_rows_written.labels("attempt")._value.get() == 20
