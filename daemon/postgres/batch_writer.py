@@ -6,7 +6,9 @@ calls in flight they queued for the pool in front of the money path
 (admission, line release, settlement) and pushed it past its timeout
 (RELIABILITY.md, section 6).  Here they wait in one bounded queue instead, and
 one task writes everything queued, one statement per kind of row, on a single
-connection, within the database timeout.
+connection, within the database timeout.  The rows wait their turn for that
+connection like any query (they take nothing from the calls but the one
+connection), and are given up only if the database does not answer.
 
 The next round starts only once the previous one's connection is back (a
 statement given up at the timeout holds its connection until the server
@@ -139,40 +141,47 @@ class BatchWriter:
             if pool is None:
                 self._given_up(batches, "no database")
                 return
-            writing = asyncio.get_running_loop().create_task(self._write(pool, batches))
-            try:
-                done, _ = await asyncio.wait({writing}, timeout=self.timeout)
-                if writing in done:
-                    error = writing.exception()
-                else:
+            # The rows wait for a connection as long as the calls keep the pool busy (the queue is
+            # bounded); the statements have the database timeout, and their connection goes back
+            # only once they have ended, so the next round cannot take a second one.
+            async with pool.acquire() as conn:
+                writing = asyncio.get_running_loop().create_task(self._write(conn, batches))
+                try:
+                    done, _ = await asyncio.wait({writing}, timeout=self.timeout)
+                    if writing in done:
+                        error = writing.exception()
+                    else:
+                        writing.cancel()
+                        error = TimeoutError(f"no answer from the database within {self.timeout} s")
+                    if error is not None:  # anything else is a bug, but the writer goes on for the next rows
+                        self._given_up(batches, repr(error), exc_info=None if isinstance(error, DB_ERRORS) else error)
+                    self._writing = 0  # written or given up: what is still pending is the queue
+                    await asyncio.wait({writing})
+                    if not writing.cancelled():
+                        writing.exception()  # retrieved: given up above, no "never retrieved" noise
+                except asyncio.CancelledError:
                     writing.cancel()
-                    error = TimeoutError(f"no answer from the database within {self.timeout} s")
-                if error is not None:  # anything else is a bug, but the writer goes on for the next rows
-                    self._given_up(batches, repr(error), exc_info=None if isinstance(error, DB_ERRORS) else error)
-                self._writing = 0  # written or given up: what is still pending is the queue
-                await asyncio.wait({writing})  # its connection back before the next round takes one
-                if not writing.cancelled():
-                    writing.exception()  # retrieved: given up above, no "never retrieved" noise
-            except asyncio.CancelledError:
-                writing.cancel()
-                self._given_up(batches, "stopped")
-                raise
+                    raise
+        except asyncio.CancelledError:
+            self._given_up(batches, "stopped")
+            raise
+        except DB_ERRORS as exc:  # no connection to be had (the pool closed, the server gone)
+            self._given_up(batches, repr(exc))
         finally:
             self._writing = 0
 
-    async def _write(self, pool: asyncpg.Pool, batches: dict[Kind[Any], list[Any]]) -> None:
+    async def _write(self, conn: Conn, batches: dict[Kind[Any], list[Any]]) -> None:
         """Each kind in one statement; a kind is taken out of ``batches`` once written."""
-        async with pool.acquire() as conn:
-            for kind in list(batches):
-                rows = batches[kind]
-                try:
-                    await kind.write(conn, rows)
-                    written = len(rows)
-                except asyncpg.PostgresError as exc:  # the statement, not the connection
-                    _log.warning("background_batch_refused", kind=kind.name, rows=len(rows), error=repr(exc))
-                    written = await self._one_by_one(conn, kind, rows)
-                del batches[kind]
-                self._metrics.background_rows_written.labels(kind.name).inc(written)
+        for kind in list(batches):
+            rows = batches[kind]
+            try:
+                await kind.write(conn, rows)
+                written = len(rows)
+            except asyncpg.PostgresError as exc:  # the statement, not the connection
+                _log.warning("background_batch_refused", kind=kind.name, rows=len(rows), error=repr(exc))
+                written = await self._one_by_one(conn, kind, rows)
+            del batches[kind]
+            self._metrics.background_rows_written.labels(kind.name).inc(written)
 
     async def _one_by_one(self, conn: Conn, kind: Kind[Any], rows: list[Any]) -> int:
         written = 0

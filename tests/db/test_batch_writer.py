@@ -139,3 +139,24 @@ async def test_a_round_given_up_keeps_the_next_one_off_a_second_connection(db_ds
     finally:
         await w.close(grace=1.0)
         await own.close()
+
+
+async def test_rows_wait_for_a_busy_pool_rather_than_time_out(db_dsn: str) -> None:
+    """The calls hold every connection for longer than the timeout: the rows wait their turn, none is lost."""
+    own = await asyncpg.create_pool(db_dsn, min_size=1, max_size=1)
+    assert own is not None
+    metrics = Metrics()
+    w = BatchWriter(lambda: own, metrics, timeout=0.3)
+    try:
+        async with own.acquire() as busy:
+            for _ in range(10):
+                w.put(ATTEMPTS, refused())
+            await asyncio.sleep(1.0)
+            assert w.pending == 10
+            n = await busy.fetchval("SELECT count(*) FROM call_attempts")
+            assert n == 0
+        await w.drained()
+        assert (counted(metrics, "background_rows_written"), counted(metrics, "background_rows_failed")) == (10, 0)
+    finally:
+        await w.close(grace=1.0)
+        await own.close()
