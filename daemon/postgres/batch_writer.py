@@ -56,6 +56,11 @@ class Kind(Generic[T]):
     write: Callable[[Conn, Sequence[T]], Awaitable[object]]
 
 
+def columns(batch: Sequence[object], *names: str) -> list[list[Any]]:
+    """The batch's rows turned into one list per attribute: the arrays of ``INSERT … SELECT FROM unnest(…)``."""
+    return [[getattr(row, name) for row in batch] for name in names]
+
+
 class BatchWriter:
     """One per daemon: :meth:`put` returns at once, the rows reach the database a moment later."""
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from daemon.postgres.batch_writer import columns
 from daemon.postgres.types import Queryable
 from daemon.repositories.operator_queries import streamed
 
@@ -42,14 +43,8 @@ async def add_many(db: Queryable, batch: Sequence[Attempt]) -> int:
         " SELECT u, t, p, left(d, 32), left(n, 32), c, g, r FROM unnest("
         "$1::uuid[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[], $8::text[]"
         ") AS a(u, t, p, d, n, c, g, r) ON CONFLICT (call_uuid) DO NOTHING",
-        [a.call_uuid for a in batch],
-        [a.tenant_id for a in batch],
-        [a.product for a in batch],
-        [a.dialled for a in batch],
-        [a.caller_number for a in batch],
-        [a.caller_id for a in batch],
-        [a.group_id for a in batch],
-        [a.reason for a in batch],
+        *columns(batch, "call_uuid", "tenant_id", "product", "dialled", "caller_number"),
+        *columns(batch, "caller_id", "group_id", "reason"),
     )
     return int(str(done).rsplit(" ", 1)[-1])
 

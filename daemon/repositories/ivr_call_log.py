@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from daemon.postgres.batch_writer import columns
 from daemon.postgres.types import Queryable
 
 
@@ -40,15 +41,7 @@ async def add_many(db: Queryable, batch: Sequence[IvrCallEnd]) -> None:
         "$1::uuid[], $2::bigint[], $3::integer[], $4::text[], $5::text[], $6::timestamptz[], $7::timestamptz[],"
         " $8::text[], $9::text[], $10::boolean[], $11::text[]"
         ") AS l(u, t, v, d, n, s, e, node, kind, h, c) ON CONFLICT (call_uuid) DO NOTHING",
-        [e.call_uuid for e in batch],
-        [e.tenant_id for e in batch],
-        [e.flow_version for e in batch],
-        [e.dialled for e in batch],
-        [e.caller_number for e in batch],
-        [e.started_at for e in batch],
-        [e.ended_at for e in batch],
-        [e.last_node for e in batch],
-        [e.last_kind for e in batch],
-        [e.caller_hung_up for e in batch],
+        *columns(batch, "call_uuid", "tenant_id", "flow_version", "dialled", "caller_number", "started_at", "ended_at"),
+        *columns(batch, "last_node", "last_kind", "caller_hung_up"),
         [json.dumps([{"node": node, "keys": keys} for node, keys in e.choices]) for e in batch],
     )
