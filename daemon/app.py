@@ -8,7 +8,8 @@ background until it comes.
 Every resource is entered on one ``AsyncExitStack`` as it comes up, so a start
 that fails half way undoes exactly what it did, in reverse, and ``stop()``
 undoes everything in the same order: stop taking calls and let live ones drain
-(housekeeping still heartbeats meanwhile), cancel the background tasks, close
+(housekeeping still heartbeats meanwhile), flush the background writer's
+queue (refused attempts, IVR call log), cancel the background tasks, close
 HTTP, the balance watcher, the LISTEN hub and the pool, stop the embedded PostgreSQL.
 
 A background task never dies silently: a database error is retried inside the

@@ -52,10 +52,14 @@ class BatchReleaser:
     batch it joined.  A call ending while a batch is on its round trip starts the
     next batch's wait for a connection at once: behind the round trip, under
     load, a release waited for two turns of the pool and ran past the database
-    timeout (the soak at 1,000 calls in flight).  At most one batch waits for a
-    connection at a time.  A failed batch fails each of its calls (the node's
-    housekeeping frees those lines later).
+    timeout (the soak at 1,000 calls in flight).  At most two batches at a time
+    (one on its round trip, one waiting for a connection), so a database that
+    stops answering holds two connections of the releaser's, never more.  A
+    failed batch fails each of its calls (the node's housekeeping frees those
+    lines later).
     """
+
+    BATCHES = 2
 
     def __init__(self) -> None:
         self._pending: dict[uuid.UUID, asyncio.Future[bool]] = {}
@@ -67,12 +71,22 @@ class BatchReleaser:
         if future is None:
             future = asyncio.get_running_loop().create_future()
             self._pending[call_uuid] = future
-        if not self._waiting:
-            self._waiting = True
-            task = asyncio.get_running_loop().create_task(self._flush(pool))
-            self._flushing.add(task)
-            task.add_done_callback(self._flushing.discard)
+        self._start(pool)
         return await asyncio.shield(future)
+
+    def _start(self, pool: asyncpg.Pool) -> None:
+        """A batch to wait for a connection, unless one does already or two are under way."""
+        if self._waiting or len(self._flushing) >= self.BATCHES or not self._pending:
+            return
+        self._waiting = True
+        task = asyncio.get_running_loop().create_task(self._flush(pool))
+        self._flushing.add(task)
+
+        def done(task: asyncio.Task[None]) -> None:
+            self._flushing.discard(task)
+            self._start(pool)  # calls that ended while two batches were under way
+
+        task.add_done_callback(done)
 
     def _take(self) -> dict[uuid.UUID, asyncio.Future[bool]]:
         batch, self._pending, self._waiting = self._pending, {}, False

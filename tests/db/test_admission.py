@@ -164,3 +164,24 @@ async def test_a_release_does_not_wait_behind_a_batch_on_its_round_trip(pool: as
         assert not held.done()
     assert await held is True
     assert await pool.fetchval("SELECT count(*) FROM active_calls") == 0
+
+
+async def test_two_batches_under_way_at_most(pool: asyncpg.Pool) -> None:
+    """Two batches hang on locked rows: a third call waits for one of them, not for a third connection."""
+    await make_tenant(pool, 5)
+    calls = [uuid.uuid4() for _ in range(3)]
+    for call in calls:
+        await admission.admit(pool, call, "0312345678", "n1")
+    releaser = admission.BatchReleaser()
+    async with pool.acquire() as locker, locker.transaction():
+        await locker.execute("SELECT 1 FROM active_calls WHERE call_uuid = ANY($1::uuid[]) FOR UPDATE", calls[:2])
+        first = asyncio.ensure_future(releaser.release(pool, calls[0]))
+        await asyncio.sleep(0.2)
+        second = asyncio.ensure_future(releaser.release(pool, calls[1]))
+        await asyncio.sleep(0.2)
+        third = asyncio.ensure_future(releaser.release(pool, calls[2]))
+        await asyncio.sleep(0.5)
+        assert not (first.done() or second.done() or third.done())
+        assert await pool.fetchval("SELECT count(*) FROM active_calls") == 3
+    assert list(await asyncio.gather(first, second, third)) == [True, True, True]
+    assert await pool.fetchval("SELECT count(*) FROM active_calls") == 0
