@@ -8,7 +8,8 @@ background until it comes.
 Every resource is entered on one ``AsyncExitStack`` as it comes up, so a start
 that fails half way undoes exactly what it did, in reverse, and ``stop()``
 undoes everything in the same order: stop taking calls and let live ones drain
-(housekeeping still heartbeats meanwhile), cancel the background tasks, close
+(housekeeping still heartbeats meanwhile), flush the background writer's
+queue (refused attempts, IVR call log), cancel the background tasks, close
 HTTP, the balance watcher, the LISTEN hub and the pool, stop the embedded PostgreSQL.
 
 A background task never dies silently: a database error is retried inside the
@@ -31,7 +32,6 @@ import asyncpg
 from aiohttp import web
 
 from daemon import __version__, event_loop, gc_tuning, housekeeping
-from daemon.calls import attempts
 from daemon.calls.balance_watcher import BalanceWatcher
 from daemon.calls.coaching import CoachingDial
 from daemon.calls.duty import DutyLine
@@ -165,7 +165,8 @@ class Daemon:
             await self.guidance_mail.start()
             stack.push_async_callback(self.guidance_mail.stop)
         stack.push_async_callback(self._cancel_background)
-        stack.push_async_callback(attempts.settled)  # refused attempts still being written, once the calls are gone
+        # rows that are no money still queued, once the calls are gone (the writer holds no connection after)
+        stack.push_async_callback(self.services.writer.close, s.db_timeout_seconds)
         self.esl_port = await _listen("ESL", "CALLD_ESL_PORT", s.esl_host, s.esl_port, self.outbound.start)
         stack.push_async_callback(self.outbound.stop, s.drain_seconds)
         self._spawn("node lease", lease.keep())

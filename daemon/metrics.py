@@ -72,3 +72,21 @@ class Metrics:
             ["tenant", "reason"],
             registry=r,
         )
+        self.background_rows_written = Counter(
+            "calld_background_rows_written",
+            "Rows that are no money (refused attempts, IVR call log) written by the batching writer, by kind",
+            ["kind"],
+            registry=r,
+        )
+        self.background_rows_dropped = Counter(
+            "calld_background_rows_dropped",
+            "Rows the batching writer's full queue turned away, unwritten, by kind",
+            ["kind"],
+            registry=r,
+        )
+        self.background_rows_failed = Counter(
+            "calld_background_rows_failed",
+            "Rows the batching writer gave up on (database error, timeout, no database, stop), by kind",
+            ["kind"],
+            registry=r,
+        )

@@ -55,6 +55,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "daemon.postgres.errors",
         "daemon.postgres.constraints",
         "daemon.postgres.backup",
+        "daemon.postgres.batch_writer",
         "daemon.outbound",
         "daemon.inbound",
         "daemon.audio",

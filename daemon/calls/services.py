@@ -10,6 +10,7 @@ import asyncpg
 from daemon.calls.waiting.line import WaitingLine
 from daemon.config import Settings
 from daemon.metrics import Metrics
+from daemon.postgres.batch_writer import BatchWriter
 from daemon.settlement.settler import Settler
 
 
@@ -27,3 +28,7 @@ class Services:
     live_calls: dict[str, int] = field(default_factory=dict)  # call uuid -> tenant id, on this node
     settler: Settler | None = None  # books call ends, or journals them while the database is away
     waiting: WaitingLine | None = None  # the groups' waiting lines, this node's side
+    writer: BatchWriter = field(init=False)  # rows that are no money (attempts, IVR call log), in batches
+
+    def __post_init__(self) -> None:
+        self.writer = BatchWriter(lambda: self.pool, self.metrics, timeout=self.settings.db_timeout_seconds)

@@ -2,8 +2,10 @@
 
 Where the call ended (node and kind), whether the caller hung up there (a
 caller gone in a menu is a caller the menu lost), and the menu keys chosen.
-Best effort within the database timeout: the call is over by then, and a
-missing row costs a statistic, never a call.  Forwarded legs and voicemails
+Queued for the daemon's background writer (``daemon.postgres.batch_writer``),
+which writes the rows of many calls in one statement on one pool connection:
+the call is over by then and its line goes back at once, and a missing row
+costs a statistic, never a call.  Forwarded legs and voicemails
 have rows of their own (``forward_legs``, ``voicemails``).
 """
 
@@ -12,17 +14,16 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from daemon.ivr.call import IvrCall
-from daemon.logs import get_logger
-from daemon.postgres.deadline import within
-from daemon.postgres.errors import DB_ERRORS
+from daemon.postgres.batch_writer import Kind
 from daemon.repositories import ivr_call_log
 from daemon.repositories.ivr_call_log import IvrCallEnd
 
-_log = get_logger(__name__)
+CALL_LOG: Kind[IvrCallEnd] = Kind("ivr_call_log", ivr_call_log.add_many)
 _EPOCH = datetime.fromtimestamp(0, UTC)
 
 
-async def write(c: IvrCall, *, caller_hung_up: bool) -> None:
+def record(c: IvrCall, *, caller_hung_up: bool) -> None:
+    """Queue the call's row (returns at once)."""
     node = c.live.flow.nodes.get(c.node)
     created_us = c.call.channel.created_us
     started = _EPOCH + timedelta(microseconds=created_us) if created_us else datetime.now(UTC)
@@ -37,8 +38,6 @@ async def write(c: IvrCall, *, caller_hung_up: bool) -> None:
         last_kind=node.kind if node is not None else "",
         caller_hung_up=caller_hung_up,
         choices=list(c.choices),
+        ended_at=datetime.now(UTC),
     )
-    try:
-        await within(c.call.services.settings.db_timeout_seconds, ivr_call_log.add(c.pool, end))
-    except DB_ERRORS as exc:
-        _log.error("ivr_call_log_unwritten", error=repr(exc))
+    c.call.services.writer.put(CALL_LOG, end)

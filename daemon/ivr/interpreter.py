@@ -77,7 +77,7 @@ class Ivr:
             caller_hung_up = True
             raise
         finally:
-            await asyncio.shield(call_log.write(c, caller_hung_up=caller_hung_up))
+            call_log.record(c, caller_hung_up=caller_hung_up)
 
 
 async def unpublished(call: CallContext) -> None:

@@ -47,37 +47,64 @@ async def release(pool: asyncpg.Pool, call_uuid: uuid.UUID) -> bool:
 class BatchReleaser:
     """Gives lines back in batches: one round trip for all the calls that end together.
 
-    Under load many calls end in the same event-loop turn; each ``release``
-    waits for the batch it joined.  A failed batch fails each of its calls (the
-    node's housekeeping frees those lines later).
+    A batch is taken once its connection is in hand, so every call that ended
+    while the pool kept it waiting goes in it; each ``release`` waits for the
+    batch it joined.  A call ending while a batch is on its round trip starts the
+    next batch's wait for a connection at once: behind the round trip, under
+    load, a release waited for two turns of the pool and ran past the database
+    timeout (the soak at 1,000 calls in flight).  At most two batches at a time
+    (one on its round trip, one waiting for a connection), so a database that
+    stops answering holds two connections of the releaser's, never more.  A
+    failed batch fails each of its calls (the node's housekeeping frees those
+    lines later).
     """
+
+    BATCHES = 2
 
     def __init__(self) -> None:
         self._pending: dict[uuid.UUID, asyncio.Future[bool]] = {}
-        self._flushing: asyncio.Task[None] | None = None
+        self._waiting = False  # a batch waits for its connection: calls ending now join it
+        self._flushing: set[asyncio.Task[None]] = set()
 
     async def release(self, pool: asyncpg.Pool, call_uuid: uuid.UUID) -> bool:
         future = self._pending.get(call_uuid)
         if future is None:
             future = asyncio.get_running_loop().create_future()
             self._pending[call_uuid] = future
-        if self._flushing is None or self._flushing.done():
-            self._flushing = asyncio.get_running_loop().create_task(self._flush(pool))
+        self._start(pool)
         return await asyncio.shield(future)
 
+    def _start(self, pool: asyncpg.Pool) -> None:
+        """A batch to wait for a connection, unless one does already or two are under way."""
+        if self._waiting or len(self._flushing) >= self.BATCHES or not self._pending:
+            return
+        self._waiting = True
+        task = asyncio.get_running_loop().create_task(self._flush(pool))
+        self._flushing.add(task)
+
+        def done(task: asyncio.Task[None]) -> None:
+            self._flushing.discard(task)
+            self._start(pool)  # calls that ended while two batches were under way
+
+        task.add_done_callback(done)
+
+    def _take(self) -> dict[uuid.UUID, asyncio.Future[bool]]:
+        batch, self._pending, self._waiting = self._pending, {}, False
+        return batch
+
     async def _flush(self, pool: asyncpg.Pool) -> None:
-        await asyncio.sleep(0)  # let the other calls ending in this turn join
-        while self._pending:
-            batch, self._pending = self._pending, {}
-            try:
-                rows = await pool.fetch("SELECT release_calls($1::uuid[]) AS call_uuid", list(batch))
-            except Exception as exc:  # every waiter gets the failure
-                for future in batch.values():
-                    if not future.done():
-                        future.set_exception(exc)
-                        future.exception()
-                continue
-            released = {r["call_uuid"] for r in rows}
-            for call, future in batch.items():
+        batch: dict[uuid.UUID, asyncio.Future[bool]] | None = None
+        try:
+            async with pool.acquire() as conn:
+                batch = self._take()
+                rows = await conn.fetch("SELECT release_calls($1::uuid[]) AS call_uuid", list(batch))
+        except Exception as exc:  # every waiter gets the failure
+            for future in (batch if batch is not None else self._take()).values():
                 if not future.done():
-                    future.set_result(call in released)
+                    future.set_exception(exc)
+                    future.exception()
+            return
+        released = {r["call_uuid"] for r in rows}
+        for call, future in batch.items():
+            if not future.done():
+                future.set_result(call in released)

@@ -9,11 +9,12 @@ of the same attempt is a no-op.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import asyncpg
 
+from daemon.postgres.batch_writer import columns
 from daemon.postgres.types import Queryable
 from daemon.repositories.operator_queries import streamed
 
@@ -32,19 +33,20 @@ class Attempt:
 
 async def add(pool: Queryable, attempt: Attempt) -> bool:
     """Store the attempt; False if it was on record already."""
-    done = await pool.execute(
+    return await add_many(pool, [attempt]) == 1
+
+
+async def add_many(db: Queryable, batch: Sequence[Attempt]) -> int:
+    """Store the attempts in one statement (the background writer's batch); how many were new."""
+    done = await db.execute(
         "INSERT INTO call_attempts (call_uuid, tenant_id, product, dialled, caller_number, caller_id, group_id, reason)"
-        " VALUES ($1, $2, $3, left($4, 32), left($5, 32), $6, $7, $8) ON CONFLICT (call_uuid) DO NOTHING",
-        attempt.call_uuid,
-        attempt.tenant_id,
-        attempt.product,
-        attempt.dialled,
-        attempt.caller_number,
-        attempt.caller_id,
-        attempt.group_id,
-        attempt.reason,
+        " SELECT u, t, p, left(d, 32), left(n, 32), c, g, r FROM unnest("
+        "$1::uuid[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[], $8::text[]"
+        ") AS a(u, t, p, d, n, c, g, r) ON CONFLICT (call_uuid) DO NOTHING",
+        *columns(batch, "call_uuid", "tenant_id", "product", "dialled", "caller_number"),
+        *columns(batch, "caller_id", "group_id", "reason"),
     )
-    return str(done).endswith(" 1")
+    return int(str(done).rsplit(" ", 1)[-1])
 
 
 # The columns both halves of the history give, in this order.

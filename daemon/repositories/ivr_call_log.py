@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from daemon.postgres.batch_writer import columns
 from daemon.postgres.types import Queryable
 
 
@@ -22,23 +24,24 @@ class IvrCallEnd:
     last_kind: str
     caller_hung_up: bool
     choices: list[tuple[str, str]]  # (menu node, keys), in the order chosen
+    ended_at: datetime | None = None  # None: when the row is written
 
 
 async def add(pool: Queryable, end: IvrCallEnd) -> None:
     """Written once; a second write of the same call (a retry) changes nothing."""
-    choices = json.dumps([{"node": node, "keys": keys} for node, keys in end.choices])
-    await pool.execute(
-        "INSERT INTO ivr_call_log (call_uuid, tenant_id, flow_version, dialled, caller_number, started_at,"
+    await add_many(pool, [end])
+
+
+async def add_many(db: Queryable, batch: Sequence[IvrCallEnd]) -> None:
+    """The calls' rows in one statement (the background writer's batch); those on record already are skipped."""
+    await db.execute(
+        "INSERT INTO ivr_call_log (call_uuid, tenant_id, flow_version, dialled, caller_number, started_at, ended_at,"
         " last_node, last_kind, caller_hung_up, choices)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb) ON CONFLICT (call_uuid) DO NOTHING",
-        end.call_uuid,
-        end.tenant_id,
-        end.flow_version,
-        end.dialled,
-        end.caller_number,
-        end.started_at,
-        end.last_node,
-        end.last_kind,
-        end.caller_hung_up,
-        choices,
+        " SELECT u, t, v, d, n, s, coalesce(e, now()), node, kind, h, c::jsonb FROM unnest("
+        "$1::uuid[], $2::bigint[], $3::integer[], $4::text[], $5::text[], $6::timestamptz[], $7::timestamptz[],"
+        " $8::text[], $9::text[], $10::boolean[], $11::text[]"
+        ") AS l(u, t, v, d, n, s, e, node, kind, h, c) ON CONFLICT (call_uuid) DO NOTHING",
+        *columns(batch, "call_uuid", "tenant_id", "flow_version", "dialled", "caller_number", "started_at", "ended_at"),
+        *columns(batch, "last_node", "last_kind", "caller_hung_up"),
+        [json.dumps([{"node": node, "keys": keys} for node, keys in e.choices]) for e in batch],
     )

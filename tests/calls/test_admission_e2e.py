@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 
 import asyncpg
@@ -151,3 +152,32 @@ async def test_caller_hanging_up_during_the_refusal_is_fine(start_daemon: Daemon
     assert result.sip_responses == [100, 183, 487] and not result.answered
     assert (result.hangup_by, result.hangup_cause) == ("caller", "ORIGINATOR_CANCEL")
     assert result.variables["sip_hangup_disposition"] == "recv_cancel"
+
+
+async def until_lines(pool: asyncpg.Pool, n: int, within: float) -> None:
+    """Until ``n`` lines are in use."""
+    deadline = time.monotonic() + within
+    while await live_lines(pool) != n:
+        assert time.monotonic() < deadline, f"{await live_lines(pool)} lines in use after {within} s, not {n}"
+        await asyncio.sleep(0.05)
+
+
+async def test_a_line_comes_back_while_admissions_queue_for_the_lines(
+    start_daemon: DaemonFactory, pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    """Admissions waiting for their tenant's lines (its row locked) never take the whole pool: a call
+    ending meanwhile gives its line back at once, not after them."""
+    s = await shop(pool, lines=20)
+    await pool.execute("UPDATE numbers SET product = 'ivr' WHERE tenant_id = $1", s.tenant_id)
+    prompts = write_prompts(tmp_path, greeting=10.0)
+    daemon = await start_daemon(prompts_dir=prompts, db_pool_size=4, db_timeout_seconds=8.0)
+    fs = emulator_for(daemon)
+    first = asyncio.ensure_future(fs.place_call(CallerScript(destination=s.number, hangup_after=1.0)))
+    await until_lines(pool, 1, 5.0)
+    async with pool.acquire() as locker, locker.transaction():
+        await locker.execute("SELECT 1 FROM line_contracts WHERE tenant_id = $1 FOR UPDATE", s.tenant_id)
+        scripts = [CallerScript(caller=f"090{i:08d}", destination=s.number, hangup_after=0.1) for i in range(8)]
+        queued = [asyncio.ensure_future(fs.place_call(script)) for script in scripts]
+        assert (await first).hangup_by == "caller"
+        await until_lines(pool, 0, 1.5)  # the first call's line, back while the others still wait
+    assert all(r.answered for r in await asyncio.gather(*queued))

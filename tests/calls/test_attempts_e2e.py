@@ -6,7 +6,7 @@ import asyncio
 
 import asyncpg
 
-from daemon.calls import attempts
+from daemon.app import Daemon
 from daemon.repositories import block_list
 from emulator import CallerScript, CallResult
 from tests.calls.test_admission_e2e import emulator_for, live_lines, played, refused
@@ -15,8 +15,8 @@ from tests.conftest import DaemonFactory
 from tests.factories import shop
 
 
-async def reasons(pool: asyncpg.Pool) -> list[tuple[int | None, str, str]]:
-    await attempts.settled()
+async def reasons(daemon: Daemon, pool: asyncpg.Pool) -> list[tuple[int | None, str, str]]:
+    await daemon.services.writer.drained()
     rows = await pool.fetch("SELECT tenant_id, reason, caller_number FROM call_attempts ORDER BY id")
     return [(r["tenant_id"], r["reason"], r["caller_number"]) for r in rows]
 
@@ -50,7 +50,7 @@ async def test_a_blocked_number_is_refused_unanswered_on_both_products(
     # someone else still gets through (the IVR's stock greeting: nothing published)
     other = await fs.place_call(CallerScript(caller="09033334444", destination=ivr.number))
     assert played(other) == ["greeting"] and other.answered
-    assert await reasons(pool) == [
+    assert await reasons(daemon, pool) == [
         (coaching.tenant_id, "blocked", "09011112222"),
         (ivr.tenant_id, "blocked", "09011112222"),
     ]
@@ -68,7 +68,10 @@ async def test_a_blocked_caller_is_refused_even_with_every_line_in_use(
     busy = await fs.place_call(CallerScript(caller="09055556666", destination=s.number))
     assert declined(blocked)
     assert refused(busy, 486) and played(busy) == ["busy"]
-    assert await reasons(pool) == [(s.tenant_id, "blocked", "09011112222"), (s.tenant_id, "lines_full", "09055556666")]
+    assert await reasons(daemon, pool) == [
+        (s.tenant_id, "blocked", "09011112222"),
+        (s.tenant_id, "lines_full", "09055556666"),
+    ]
 
 
 async def test_withheld_numbers_are_blocked_only_when_listed(start_daemon: DaemonFactory, pool: asyncpg.Pool) -> None:
@@ -83,14 +86,14 @@ async def test_withheld_numbers_are_blocked_only_when_listed(start_daemon: Daemo
     assert declined(after)
     shown = await fs.place_call(CallerScript(caller="09011112222", destination=s.number))
     assert played(shown) == ["greeting"]
-    assert await reasons(pool) == [(s.tenant_id, "blocked", "")]
+    assert await reasons(daemon, pool) == [(s.tenant_id, "blocked", "")]
 
 
 async def test_an_unknown_number_is_on_record_without_a_tenant(start_daemon: DaemonFactory, pool: asyncpg.Pool) -> None:
     daemon = await start_daemon()
     result = await emulator_for(daemon).place_call(CallerScript(caller=TARO, destination="0399999999"))
     assert refused(result, 404)
-    await attempts.settled()
+    await daemon.services.writer.drained()
     row = await pool.fetchrow("SELECT * FROM call_attempts")
     assert row is not None
     assert (row["tenant_id"], row["reason"], row["dialled"], row["caller_number"]) == (
@@ -112,7 +115,7 @@ async def test_the_database_down_refuses_at_once_and_loses_only_the_record(
     kept, daemon.services.pool = daemon.services.pool, broken
     try:
         result = await asyncio.wait_for(emulator_for(daemon).place_call(CallerScript()), 10)
-        await attempts.settled()
+        await daemon.services.writer.drained()
     finally:
         daemon.services.pool = kept
     assert refused(result, 503) and played(result) == ["unavailable"]
@@ -137,7 +140,7 @@ async def test_coaching_refusals_are_on_record_with_their_reason(
         "insufficient_balance",
         "all_counsellors_busy",
     ]
-    assert await reasons(pool) == [
+    assert await reasons(w.daemon, pool) == [
         (w.tenant_id, "unknown_caller", "09099999999"),
         (w.tenant_id, "wrong_pin", ""),
         (w.tenant_id, "no_group", TARO),
@@ -164,6 +167,31 @@ async def test_a_hanging_write_never_holds_up_the_refusal(start_daemon: DaemonFa
         await locker.execute("LOCK TABLE call_attempts IN ACCESS EXCLUSIVE MODE")
         result = await asyncio.wait_for(emulator_for(daemon).place_call(CallerScript(destination=s.number)), 10)
         assert refused(result, 486) and played(result) == ["busy"]
-        assert len(attempts._writing) == 1  # the refusal is over; its row is still waiting for the lock
-    await attempts.settled()
-    assert await reasons(pool) == [(s.tenant_id, "lines_full", "09012345678")]
+        assert daemon.services.writer.pending == 1  # the refusal is over; its row is still waiting for the lock
+    assert await reasons(daemon, pool) == [(s.tenant_id, "lines_full", "09012345678")]
+
+
+LOCK_WAITERS = (
+    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+    " AND application_name = 'calld' AND wait_event_type = 'Lock'"
+)
+
+
+async def test_a_flood_of_refusals_takes_one_connection_and_admission_goes_on(
+    start_daemon: DaemonFactory, pool: asyncpg.Pool
+) -> None:
+    """The rows of 20 refusals wait behind a lock on one pool connection of 4: every call is still admitted
+    (busy, 486) rather than starved of a connection (unavailable, 503)."""
+    s = await shop(pool, lines=0)
+    daemon = await start_daemon(db_pool_size=4, db_timeout_seconds=5.0)
+    fs = emulator_for(daemon)
+    async with pool.acquire() as locker, locker.transaction():
+        await locker.execute("LOCK TABLE call_attempts IN ACCESS EXCLUSIVE MODE")
+        calls = [CallerScript(caller=f"090{i:08d}", destination=s.number) for i in range(20)]
+        results = await asyncio.wait_for(asyncio.gather(*(fs.place_call(c) for c in calls)), 30)
+        assert [r.sip_responses[-1] for r in results] == [486] * 20
+        assert daemon.services.writer.pending == 20
+        assert await pool.fetchval(LOCK_WAITERS) == 1  # the writer's one statement, waiting for the lock
+    await daemon.services.writer.drained()
+    assert await pool.fetchval("SELECT count(*) FROM call_attempts WHERE reason = 'lines_full'") == 20
+    assert daemon.metrics.background_rows_written.labels("attempt")._value.get() == 20

@@ -147,3 +147,41 @@ async def test_restart_keeps_the_line_of_a_bridge_that_outlived_the_node(pool: a
     assert await nodes.register(pool, "n1") == 1
     assert await nodes.free_orphans(pool, "n1", [], 0.0) == 0
     assert await pool.fetchval("SELECT call_uuid FROM active_calls") == talking
+
+
+async def test_a_release_does_not_wait_behind_a_batch_on_its_round_trip(pool: asyncpg.Pool) -> None:
+    """One call's row locked (its batch's round trip hangs): a call ending meanwhile is released at once."""
+    await make_tenant(pool, 5)
+    slow, quick = uuid.uuid4(), uuid.uuid4()
+    for call in (slow, quick):
+        await admission.admit(pool, call, "0312345678", "n1")
+    releaser = admission.BatchReleaser()
+    async with pool.acquire() as locker, locker.transaction():
+        await locker.execute("SELECT 1 FROM active_calls WHERE call_uuid = $1 FOR UPDATE", slow)
+        held = asyncio.ensure_future(releaser.release(pool, slow))
+        await asyncio.sleep(0.2)  # its batch is on its round trip, waiting for the row
+        assert await asyncio.wait_for(releaser.release(pool, quick), 2) is True
+        assert not held.done()
+    assert await held is True
+    assert await pool.fetchval("SELECT count(*) FROM active_calls") == 0
+
+
+async def test_two_batches_under_way_at_most(pool: asyncpg.Pool) -> None:
+    """Two batches hang on locked rows: a third call waits for one of them, not for a third connection."""
+    await make_tenant(pool, 5)
+    calls = [uuid.uuid4() for _ in range(3)]
+    for call in calls:
+        await admission.admit(pool, call, "0312345678", "n1")
+    releaser = admission.BatchReleaser()
+    async with pool.acquire() as locker, locker.transaction():
+        await locker.execute("SELECT 1 FROM active_calls WHERE call_uuid = ANY($1::uuid[]) FOR UPDATE", calls[:2])
+        first = asyncio.ensure_future(releaser.release(pool, calls[0]))
+        await asyncio.sleep(0.2)
+        second = asyncio.ensure_future(releaser.release(pool, calls[1]))
+        await asyncio.sleep(0.2)
+        third = asyncio.ensure_future(releaser.release(pool, calls[2]))
+        await asyncio.sleep(0.5)
+        assert not (first.done() or second.done() or third.done())
+        assert await pool.fetchval("SELECT count(*) FROM active_calls") == 3
+    assert list(await asyncio.gather(first, second, third)) == [True, True, True]
+    assert await pool.fetchval("SELECT count(*) FROM active_calls") == 0

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import asyncpg
 
-from daemon.calls import attempts
 from daemon.repositories import block_list
 from daemon.services import statistics
 from daemon.services.actor import Actor
@@ -32,7 +31,8 @@ async def test_menu_choices_and_a_caller_lost_in_the_menu_are_counted(
     assert lost.hangup_by == "caller"
     blocked = await fs.place_call(CallerScript(caller="09099990000", destination=NUMBER))
     assert not blocked.answered
-    await attempts.settled()
+    assert shop.daemon is not None
+    await shop.daemon.services.writer.drained()
 
     rows = await pool.fetch(
         "SELECT flow_version, caller_number, last_node, last_kind, caller_hung_up, choices FROM ivr_call_log"

@@ -11,7 +11,6 @@ from datetime import datetime
 
 from playwright.async_api import Dialog, Page, expect
 
-from daemon.calls import attempts
 from daemon.repositories import ivr_call_log
 from daemon.repositories.ivr_call_log import IvrCallEnd
 from daemon.services.values import TOKYO
@@ -36,7 +35,7 @@ async def test_a_caller_blocked_on_the_page_is_refused_and_the_history_says_why(
 
     result = await asyncio.wait_for(emulator_for(console.daemon).place_call(call_script()), 30)
     assert refused(result, 603) and played(result) == ["call_declined"]
-    await attempts.settled()
+    await console.daemon.services.writer.drained()
 
     await page.get_by_role("link", name="通話履歴").click()
     row = page.locator("table tbody tr")
