@@ -1,0 +1,108 @@
+"""The lean load generator (emulator/fast.py) sends what FreeSWITCH sent, and counts what went wrong.
+
+The app side of play_fs_hangup (connect, myevents, linger 5, answer, a 1 s tone, hang-up)
+is replayed against it; every frame must be the captured one: same kinds in the same
+order, same compared values, same header names in the same order, and the same size
+give or take the per-call values (UUIDs and times keep their length; sequence numbers,
+tags, ports and SSRC may not).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from pathlib import Path
+
+from benchmarks.peers.bare import Call as BareCall
+from daemon.esl import Frame, Parser
+from emulator.fast import LoadSwitch
+from tests.emulator.replay import ReplayApp, comparable, fs_frames, steps
+from tests.stand_in_prompts import write_prompts
+
+#: Bytes an event may differ from the captured one by: the per-call values whose length varies
+#: (Event-Sequence, session_id, call_id, tags, branch, ports, SSRC, RTP counters).
+SLACK = 24
+
+
+def event_sizes(frames: list[Frame]) -> list[tuple[str, int]]:
+    """(event name, body length) of each event, CHANNEL_PARK (a race) left out."""
+    out = []
+    for frame in frames:
+        if frame.content_type == "text/event-plain":
+            name = frame.event().name
+            if name != "CHANNEL_PARK":
+                out.append((name, len(frame.body)))
+        elif frame.content_type == "command/reply" and frame.get("Event-Name"):
+            out.append(("CHANNEL_DATA", len(frame.to_bytes())))
+    return out
+
+
+async def replay_play_fs_hangup() -> tuple[list[Frame], int, list[str]]:
+    app = ReplayApp(steps("play_fs_hangup.jsonl"))
+    port = await app.start()
+    try:
+        tally = await LoadSwitch(port=port, linger_scale=0.02).place(1, 1)
+        await asyncio.wait_for(app.done.wait(), 5.0)  # it has read up to our close
+    finally:
+        await app.stop()
+    return app.received, tally.ok, tally.errors
+
+
+async def test_a_generated_call_is_the_captured_call() -> None:
+    received, ok, errors = await replay_play_fs_hangup()
+    assert (ok, errors) == (1, [])
+    theirs, their_linger = comparable(fs_frames("play_fs_hangup.jsonl"))
+    ours, our_linger = comparable(received)
+    assert [n.kind for n in ours] == [n.kind for n in theirs]
+    for index, (a, b) in enumerate(zip(theirs, ours, strict=True)):
+        assert b.values == a.values, f"frame {index}"
+        assert b.order == a.order, f"frame {index} {a.kind}: header names or their order differ"
+        assert b.names == a.names, f"frame {index} {a.kind}"
+    assert our_linger > 0 and their_linger > 0, "the linger notice is sent, after CHANNEL_HANGUP"
+
+
+async def test_a_generated_call_has_the_captured_sizes() -> None:
+    received, _, _ = await replay_play_fs_hangup()
+    theirs = event_sizes(fs_frames("play_fs_hangup.jsonl"))
+    ours = event_sizes(received)
+    assert [name for name, _ in ours] == [name for name, _ in theirs]
+    for (name, want), (_, got) in zip(theirs, ours, strict=True):
+        assert abs(got - want) <= SLACK, f"{name}: {got} bytes, FreeSWITCH sent {want}"
+
+
+async def test_many_calls_to_the_bare_server_all_succeed(tmp_path: Path) -> None:
+    prompt = str(write_prompts(tmp_path, seconds=0.02) / "greeting.wav")
+    server = await asyncio.get_running_loop().create_server(lambda: BareCall(prompt), "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    async with server:
+        tally = await LoadSwitch(port=port).place(60, 20)
+        paced = await LoadSwitch(port=port, media_tick=0.0).place(10, 100, rate=200.0)
+    assert (tally.placed, tally.ok, tally.errors) == (60, 60, [])
+    assert len(tally.latencies) == 60 and all(0 <= s < 5 for s in tally.latencies)
+    assert (paced.ok, paced.errors) == (10, [])
+    assert paced.elapsed >= 9 / 200.0, "the rate held the calls back"
+
+
+class Refuser(asyncio.Protocol):
+    """An app that asks for an application the generator does not run."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.WriteTransport)
+        self.transport = transport
+        self.parser = Parser()
+        transport.write(b"connect\n\n")
+        self.steps = itertools.count()
+
+    def data_received(self, data: bytes) -> None:
+        for frame in self.parser.feed(data):
+            if frame.get("Event-Name") == "CHANNEL_DATA":
+                self.transport.write(b"myevents\n\nsendmsg\ncall-command: execute\nexecute-app-name: bridge\n\n")
+
+
+async def test_a_call_that_goes_wrong_is_counted_with_its_reason() -> None:
+    server = await asyncio.get_running_loop().create_server(Refuser, "127.0.0.1", 0)
+    async with server:
+        tally = await LoadSwitch(port=server.sockets[0].getsockname()[1], call_limit=5.0).place(3, 3)
+    assert tally.ok == 0
+    assert len(tally.errors) == 3
+    assert "not 'bridge'" in tally.errors[0]
