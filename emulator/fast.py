@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import re
 import time
 import uuid as uuidlib
 from collections import deque
@@ -40,20 +41,59 @@ from typing import cast
 
 from daemon.esl.encoding import url_decode, url_encode
 from daemon.esl.replies import api_response, command_reply, disconnect_final, disconnect_linger
-from emulator.channel import Channel, Profile, billing_variables, compile_vars, instantiate, rtp_statistics
+from emulator.channel import Channel, Profile, billing_variables, rtp_statistics
 from emulator.events import EventFactory, channel_data, channel_event, encode_headers, now_us
 from emulator.listener import KNOWN_EVENTS, MYEVENTS
 from emulator.media import media_duration
 from emulator.templates import ACK_VARIABLES, INITIAL_VARIABLES, LOCAL_SDP, MEDIA_VARIABLES, cause_or_default
 
-_INITIAL = compile_vars(v for v in INITIAL_VARIABLES if v[0] != "sip_h_Diversion")
-_MEDIA = compile_vars(MEDIA_VARIABLES)
-_ACK = compile_vars(ACK_VARIABLES)
+_FIELD = re.compile(r"\{(\w+)\}")
 _TAG = "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ0123456789"
 #: FakeFreeSwitch's default dialplan after ``socket`` (``fallback="guidance"``): this tone, then hang-up.
 FALLBACK_TONE = "tone_stream://%(300,0,300)"
 #: Commands that set the connection up rather than decide anything (as Session measures latency).
 SETUP_COMMANDS = ("connect", "myevents", "linger", "nolinger", "event", "filter", "noevents", "nixevent")
+
+
+class _Template:
+    """A variable template (emulator/templates.py) made ready for one run.
+
+    :func:`~emulator.channel.instantiate` formats and URL-encodes each per-call line
+    whole; here the constant parts are encoded once and only the field values per call.
+    URL-encoding works byte by byte, so the pieces encoded apart join to the same line
+    (tests/emulator/test_fast.py compares the two).  Lines without per-call fields are
+    finished bytes.
+    """
+
+    def __init__(self, template: Iterable[tuple[str, str]], fixed: dict[str, str]) -> None:
+        self.lines: list[tuple[str, bytes]] = []
+        self.per_call: list[tuple[int, str, bytes, tuple[str, ...]]] = []  # index, name, bytes %-format, fields
+        for name, value in template:
+            keys = _FIELD.findall(value) if "%(" not in value else []
+            if all(key in fixed for key in keys):
+                text = _FIELD.sub(lambda m: fixed[m.group(1)], value) if keys else value
+                self.lines.append((name, f"variable_{name}: {url_encode(text)}\n".encode()))
+                continue
+            parts = _FIELD.split(value)
+            pieces = [f"variable_{name}: ".encode().replace(b"%", b"%%")]
+            for index, part in enumerate(parts):
+                if index % 2 == 0 or part in fixed:
+                    text = part if index % 2 == 0 else fixed[part]
+                    pieces.append(url_encode(text).encode().replace(b"%", b"%%"))
+                else:
+                    pieces.append(b"%s")
+            pieces.append(b"\n")
+            variable = tuple(p for i, p in enumerate(parts) if i % 2 and p not in fixed)
+            self.per_call.append((len(self.lines), name, b"".join(pieces), variable))
+            self.lines.append((name, b""))
+        self.keys = tuple(dict.fromkeys(key for *_, keys in self.per_call for key in keys))
+
+    def render(self, fields: dict[str, str]) -> list[tuple[str, bytes]]:
+        encoded = {key: url_encode(fields[key]).encode() for key in self.keys}
+        lines = self.lines.copy()
+        for index, name, fmt, keys in self.per_call:
+            lines[index] = (name, fmt % tuple([encoded[key] for key in keys]))
+        return lines
 
 
 @dataclass(slots=True)
@@ -126,6 +166,28 @@ class LoadSwitch:
             "socket_data": f"{host}:{port} async full",
             "socket_host": host,
         }
+        self.initial = _Template((v for v in INITIAL_VARIABLES if v[0] != "sip_h_Diversion"), self.fields)
+        self.media = _Template(MEDIA_VARIABLES, self.fields)
+        self.ack = _Template(ACK_VARIABLES, self.fields)
+        self.sdp = _Template([("rtp_local_sdp_str", LOCAL_SDP.replace("{port}", "{media_port}"))], self.fields)
+        self._lines: dict[tuple[str, str], bytes] = {}
+
+    def set_vars(self, ch: Channel, pairs: Iterable[tuple[str, str | None]]) -> None:
+        """:meth:`Channel.set_vars`, with the encoded line of a value seen before taken from a cache.
+
+        Most values repeat from call to call (application names, stamps and epoch seconds
+        of the same second, small durations).
+        """
+        lines, known = ch.vars, self._lines
+        for name, value in pairs:
+            lines.pop(name, None)
+            if value:
+                line = known.get((name, value))
+                if line is None:
+                    if len(known) > 100_000:
+                        known.clear()
+                    line = known[name, value] = f"variable_{name}: {url_encode(value)}\n".encode()
+                lines[name] = line
 
     async def place(self, calls: int, inflight: int, rate: float | None = None) -> Tally:
         """Place ``calls`` calls, at most ``inflight`` at once (and at most ``rate`` per second)."""
@@ -162,11 +224,10 @@ class LoadSwitch:
             "media_port": str(rng.randrange(16384, 32768, 2)),
             "ssrc": str(rng.randrange(1, 2**32)),
         }
-        fields = self.fields | per_call
-        ch.set_lines(instantiate(_INITIAL, fields))
+        ch.set_lines(self.initial.render(per_call))
         if not self.caller_name:
             ch.set_var("sip_from_display", None)
-        return ch, fields
+        return ch, per_call
 
 
 class _Run:
@@ -461,16 +522,21 @@ class _Call(asyncio.Protocol):
             self.fail(f"the load generator runs answer, then playback; not {name!r} here")
             self.hangup("DESTINATION_OUT_OF_ORDER")
             return
-        ch.set_var("current_loop", "1")
-        ch.set_var("total_loops", "1")
         self.last_app = (name, arg)
         app_uuid = message.event_uuid or str(uuidlib.uuid4())
         data = [("Application-Data", arg)] if arg else []
-        ch.set_var("current_application", name)
-        ch.set_var("current_application_data", arg or None)
-        ch.set_var("current_application_response", None)
+        self.sw.set_vars(
+            ch,
+            [
+                ("current_loop", "1"),
+                ("total_loops", "1"),
+                ("current_application", name),
+                ("current_application_data", arg),
+                ("current_application_response", None),
+            ],
+        )
         self.fire("CHANNEL_EXECUTE", [("Application", name), *data, ("Application-UUID", app_uuid)])
-        ch.set_var("current_application", name)
+        self.sw.set_vars(ch, [("current_application", name)])
         if name == "answer":
             if ch.profile.answered:
                 self.complete(name, data, app_uuid)
@@ -489,13 +555,13 @@ class _Call(asyncio.Protocol):
     def answered(self, data: list[tuple[str, str]], app_uuid: str) -> None:
         """200 OK (Session.mark_answered): PROGRESS_MEDIA, ANSWER, EXECUTE_COMPLETE, then the ACK's variables."""
         ch = self.ch
-        ch.set_lines(instantiate(_MEDIA, self.fields))
+        ch.set_lines(self.sw.media.render(self.fields))
         ch.media = True
         ch.profile.progress_media = now_us()
         ch.answer_state = "early"
         self.fire("CHANNEL_PROGRESS_MEDIA")
         ch.call_state = "EARLY"
-        ch.set_var("rtp_local_sdp_str", LOCAL_SDP.format(port=self.fields["media_port"]))
+        ch.set_lines(self.sw.sdp.render(self.fields))
         ch.profile.answered = now_us()
         ch.answer_state = "answered"
         ch.touch()
@@ -504,14 +570,15 @@ class _Call(asyncio.Protocol):
         ch.set_var("endpoint_disposition", "ANSWER")
         self.complete("answer", data, app_uuid)
         if not self.down:
-            ch.set_lines(instantiate(_ACK, self.fields))
+            ch.set_lines(self.sw.ack.render(self.fields))
 
     def played_out(self, duration: float, data: list[tuple[str, str]], app_uuid: str) -> None:
         """The file ended (emulator.media.play): the playback_* variables, FILE PLAYED."""
         ms = int(duration * 1000)
         self.played_ms += ms
         samples = str(ms * 8)
-        self.ch.set_vars(
+        self.sw.set_vars(
+            self.ch,
             [
                 ("playback_last_offset_pos", samples),
                 ("playback_seconds", str(ms // 1000)),
@@ -596,7 +663,7 @@ class _Call(asyncio.Protocol):
         values = billing_variables(ch, "", self.last_app)
         if ch.get_var("sip_hangup_disposition") is None:
             values.append(("sip_hangup_disposition", "send_bye" if ch.profile.answered else "send_refuse"))
-        ch.set_vars(values)
+        self.sw.set_vars(ch, values)
         p = ch.profile
         if ch.media:
             ch.set_lines(rtp_statistics(p.hangup - p.created, self.played_ms))

@@ -15,7 +15,9 @@ from pathlib import Path
 
 from benchmarks.peers.bare import Call as BareCall
 from daemon.esl import Frame, Parser
-from emulator.fast import LoadSwitch
+from emulator.channel import compile_vars, instantiate
+from emulator.fast import LoadSwitch, _Template
+from emulator.templates import ACK_VARIABLES, INITIAL_VARIABLES, LOCAL_SDP, MEDIA_VARIABLES
 from tests.emulator.replay import ReplayApp, comparable, fs_frames, steps
 from tests.stand_in_prompts import write_prompts
 
@@ -106,3 +108,32 @@ async def test_a_call_that_goes_wrong_is_counted_with_its_reason() -> None:
     assert tally.ok == 0
     assert len(tally.errors) == 3
     assert "not 'bridge'" in tally.errors[0]
+
+
+def test_templates_render_the_lines_the_emulator_instantiates() -> None:
+    fixed = {
+        "caller": "09012345678",
+        "caller_name": '山田 "Taro" 100%',
+        "destination": "0312345678",
+        "channel_name": "sofia/external/09012345678@127.0.0.1:5070",
+        "diversion": "",
+        "socket_data": "127.0.0.1:8084 async full",
+        "socket_host": "127.0.0.1",
+    }
+    per_call = {
+        "uuid": "0f0e0d0c-0b0a-4909-8807-060504030201",
+        "session_id": "17",
+        "call_id": "17-4242@127.0.0.1",
+        "created_us": "1795582281266284",
+        "from_tag": "12345SIPpTag007",
+        "to_tag": "aB3;x y%",
+        "branch": "4711",
+        "full_from": '"山田" <sip:09012345678@127.0.0.1:5070>;tag=12345SIPpTag007',
+        "rfc2822_date": "Mon, 07 Dec 2026 13:14:15 +0900",
+        "media_port": "16384",
+        "ssrc": "4294967295",
+    }
+    initial = [v for v in INITIAL_VARIABLES if v[0] != "sip_h_Diversion"]
+    sdp = [("rtp_local_sdp_str", LOCAL_SDP.replace("{port}", "{media_port}"))]
+    for template in (initial, MEDIA_VARIABLES, ACK_VARIABLES, sdp):
+        assert _Template(template, fixed).render(per_call) == instantiate(compile_vars(template), fixed | per_call)
