@@ -518,8 +518,8 @@ class _Call(asyncio.Protocol):
         """CHANNEL_EXECUTE now; ``answer`` completes a tick later, ``playback`` after its file."""
         ch = self.ch
         name, arg = message.app, message.arg
-        if name not in ("answer", "playback") or (name == "playback" and not ch.media):
-            self.fail(f"the load generator runs answer, then playback; not {name!r} here")
+        if name not in ("answer", "playback", "hangup") or (name == "playback" and not ch.media):
+            self.fail(f"the load generator runs answer, playback after it, and hangup; not {name!r} here")
             self.hangup("DESTINATION_OUT_OF_ORDER")
             return
         self.last_app = (name, arg)
@@ -537,6 +537,11 @@ class _Call(asyncio.Protocol):
         )
         self.fire("CHANNEL_EXECUTE", [("Application", name), *data, ("Application-UUID", app_uuid)])
         self.sw.set_vars(ch, [("current_application", name)])
+        if name == "hangup":  # mod_dptools hangup: CHANNEL_HANGUP inside the application
+            self.channel_hangs_up(cause_or_default(arg))
+            self.completed(name, data, app_uuid)
+            self.channel_gone()
+            return
         if name == "answer":
             if ch.profile.answered:
                 self.complete(name, data, app_uuid)
@@ -585,12 +590,12 @@ class _Call(asyncio.Protocol):
                 ("playback_ms", str(ms)),
                 ("playback_samples", samples),
                 ("current_application_response", "FILE PLAYED"),
-            ]
+            ],
         )
         self.played = True
         self.complete("playback", data, app_uuid)
 
-    def complete(self, name: str, data: list[tuple[str, str]], app_uuid: str) -> None:
+    def completed(self, name: str, data: list[tuple[str, str]], app_uuid: str) -> None:
         ch = self.ch
         response = ch.get_var("current_application_response") or "_none_"
         self.fire(
@@ -599,6 +604,10 @@ class _Call(asyncio.Protocol):
         )
         ch.set_var("current_loop", None)
         ch.set_var("total_loops", None)
+
+    def complete(self, name: str, data: list[tuple[str, str]], app_uuid: str) -> None:
+        """The application returned: the next queued message a tick later, or the park loop idles."""
+        self.completed(name, data, app_uuid)
         if self.queue and self.app_open:
             self.later(self.sw.tick, self.next_message)
         else:
@@ -609,7 +618,12 @@ class _Call(asyncio.Protocol):
     # -- the end of the call (Session.hangup, _socket_app, _report) ----------------------------
 
     def hangup(self, cause: str) -> None:
-        """The session thread's own hang-up: CHANNEL_HANGUP, the park and the socket app end, the report."""
+        """A ``sendmsg`` hang-up: CHANNEL_HANGUP, the park and the socket app end, the report."""
+        self.channel_hangs_up(cause)
+        self.channel_gone()
+
+    def channel_hangs_up(self, cause: str) -> None:
+        """The session thread's own hang-up (Session.hangup, origin ``session``): CHANNEL_HANGUP."""
         ch = self.ch
         self.down = True
         self.running = False
@@ -619,6 +633,8 @@ class _Call(asyncio.Protocol):
         ch.profile.hangup = now_us()
         ch.touch()
         self.fire("CHANNEL_HANGUP")
+
+    def channel_gone(self) -> None:
         self._socket_app_ends()
         self.report()
 

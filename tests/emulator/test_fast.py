@@ -10,15 +10,17 @@ tags, ports and SSRC may not).
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 from pathlib import Path
 
 from benchmarks.peers.bare import Call as BareCall
 from daemon.esl import Frame, Parser
+from emulator import CallerScript, FakeFreeSwitch
 from emulator.channel import compile_vars, instantiate
 from emulator.fast import LoadSwitch, _Template
 from emulator.templates import ACK_VARIABLES, INITIAL_VARIABLES, LOCAL_SDP, MEDIA_VARIABLES
-from tests.emulator.replay import ReplayApp, comparable, fs_frames, steps
+from tests.emulator.replay import ReplayApp, comparable, fs_frames, parse_frames, steps
 from tests.stand_in_prompts import write_prompts
 
 #: Bytes an event may differ from the captured one by: the per-call values whose length varies
@@ -137,3 +139,48 @@ def test_templates_render_the_lines_the_emulator_instantiates() -> None:
     sdp = [("rtp_local_sdp_str", LOCAL_SDP.replace("{port}", "{media_port}"))]
     for template in (initial, MEDIA_VARIABLES, ACK_VARIABLES, sdp):
         assert _Template(template, fixed).render(per_call) == instantiate(compile_vars(template), fixed | per_call)
+
+
+class HangupApp(BareCall):
+    """greenswitch's and genesis's call: the hang-up is the ``hangup`` application; it keeps what it read."""
+
+    def __init__(self, prompt: str, chunks: list[bytes]) -> None:
+        super().__init__(prompt)
+        self.chunks = chunks
+
+    def data_received(self, data: bytes) -> None:
+        self.chunks.append(data)
+        super().data_received(data)
+
+    async def run(self) -> None:
+        try:
+            for command in (b"connect\n\n", b"myevents\n\n", b"linger 5\n\n"):
+                await self.send(command)
+            await self.execute("answer")
+            await self.execute("playback", self.prompt)
+            await self.execute("hangup", "NORMAL_CLEARING")
+        except ConnectionError:
+            return
+
+
+async def test_the_hangup_application_ends_the_call_as_in_the_emulator(tmp_path: Path) -> None:
+    prompt = str(write_prompts(tmp_path, seconds=0.02) / "greeting.wav")
+    heard: dict[str, list[bytes]] = {"lean": [], "emulator": []}
+    for name, chunks in heard.items():
+        server = await asyncio.get_running_loop().create_server(
+            functools.partial(HangupApp, prompt, chunks), "127.0.0.1", 0
+        )
+        port = server.sockets[0].getsockname()[1]
+        async with server:
+            if name == "lean":
+                tally = await LoadSwitch(port=port).place(1, 1)
+                assert (tally.ok, tally.errors) == (1, [])
+            else:
+                result = await FakeFreeSwitch(port=port, linger_scale=0.0).place_call(CallerScript())
+                assert result.errors == []
+    lean, _ = comparable(parse_frames(heard["lean"]))
+    emulator, _ = comparable(parse_frames(heard["emulator"]))
+    assert [n.kind for n in lean] == [n.kind for n in emulator]
+    assert ("text/event-plain", "event", "CHANNEL_EXECUTE_COMPLETE", "hangup") in [n.kind for n in lean]
+    for ours, theirs in zip(lean, emulator, strict=True):
+        assert (ours.values, ours.order) == (theirs.values, theirs.order), ours.kind
