@@ -223,7 +223,12 @@ def cli() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--peer-python", default="", help="Python of the environment with greenswitch and genesis")
     parser.add_argument("--calls", type=int, default=4000)
-    parser.add_argument("--inflight", type=int, default=200)
+    parser.add_argument(
+        "--inflight",
+        type=int,
+        default=500,
+        help="calls at once; a call lasts five 20 ms ticks and its round trips: the rate is at most this / 0.1 s",
+    )
     parser.add_argument("--latency-seconds", type=float, default=5.0, help="0: no latency phase")
     parser.add_argument("--media-tick", type=float, default=0.02, help="the emulator's frame clock (0: none)")
     parser.add_argument("--work", default="/tmp", help="where the peers' stand-in prompt is written")

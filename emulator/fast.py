@@ -21,15 +21,14 @@ emulator's are the captures' (tests/emulator/test_fast.py holds it to play_fs_ha
 An event is rendered only when the call's socket wants it.
 
 Left out, as a benchmark call needs none of it: other applications, ``api``, DTMF,
-bridges, inbound listeners and the events of other channels, the CallResult.  An app
-that closes its socket while the channel is up leaves it to the dialplan after
-``socket`` (FakeFreeSwitch's default fallback: a 300 ms tone, then hang-up), which
-holds the call's in-flight slot as long.
+bridges, inbound listeners and the events of other channels, the CallResult, and the
+dialplan after ``socket`` (see :meth:`_Call._end_park`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import random
 import re
 import time
@@ -49,8 +48,6 @@ from emulator.templates import ACK_VARIABLES, INITIAL_VARIABLES, LOCAL_SDP, MEDI
 
 _FIELD = re.compile(r"\{(\w+)\}")
 _TAG = "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ0123456789"
-#: FakeFreeSwitch's default dialplan after ``socket`` (``fallback="guidance"``): this tone, then hang-up.
-FALLBACK_TONE = "tone_stream://%(300,0,300)"
 #: Commands that set the connection up rather than decide anything (as Session measures latency).
 SETUP_COMMANDS = ("connect", "myevents", "linger", "nolinger", "event", "filter", "noevents", "nixevent")
 
@@ -155,7 +152,6 @@ class LoadSwitch:
         self.channel_name = f"sofia/external/{caller}@127.0.0.1:5070"
         self.factory = EventFactory(hostname, str(uuidlib.uuid4()))
         self.rng = random.Random(seed)
-        self.fallback_seconds = media_duration(FALLBACK_TONE) or 0.0
         self.sessions = 0
         self.fields = {
             "caller": caller,
@@ -281,6 +277,12 @@ class _Run:
                 self.done.set_result(None)
         else:
             self._fill()
+
+
+@functools.lru_cache(maxsize=256)
+def _reply(text: str) -> bytes:
+    """A ``command/reply`` (the same few texts on every call)."""
+    return command_reply(text)
 
 
 class _Call(asyncio.Protocol):
@@ -414,7 +416,7 @@ class _Call(asyncio.Protocol):
             self.latency = time.monotonic() - self.data_sent_at
         reply = self.reply(line, low, rest, body)
         if reply is not None:
-            self.write(command_reply(reply))
+            self.write(_reply(reply))
         if self.park_pending and self.myevents:
             # CHANNEL_PARK after the reply to the command following myevents, in half the calls (the
             # captured race, as OutboundListener.on_frame plays it)
@@ -654,20 +656,20 @@ class _Call(asyncio.Protocol):
         )
 
     def _end_park(self) -> None:
-        """The app is gone with the channel up: the socket app returns and the fallback dialplan plays."""
+        """The app is gone with the channel up: the socket app returns, and the call is over for the server.
+
+        The channel goes on with the dialplan after ``socket`` (FakeFreeSwitch's fallback:
+        a 300 ms tone, then hang-up) with no socket to see it, so it is not played: the
+        call leaves the in-flight count now.  (A server that closes right after its
+        ``sendmsg`` hang-up is answered, as bare.py does, would otherwise hold each slot
+        300 ms longer than the others and be capped at ``inflight`` / 0.4 s.)
+        """
         if self.down:
             return
         self.down = True
         self._socket_app_ends()
-
-        def fallback_done() -> None:
-            ch = self.ch
-            ch.hangup_cause = "NORMAL_TEMPORARY_FAILURE"
-            ch.profile.hangup = now_us()
-            self.destroyed = True
-            self._finish()
-
-        self.later(self.sw.fallback_seconds, fallback_done)
+        self.destroyed = True
+        self._finish()
 
     def report(self) -> None:
         """CS_HANGUP, CS_REPORTING, CHANNEL_HANGUP_COMPLETE with the billing variables; then the notice."""

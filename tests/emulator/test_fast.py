@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import itertools
 from pathlib import Path
 
 from benchmarks.peers.bare import Call as BareCall
@@ -95,7 +94,6 @@ class Refuser(asyncio.Protocol):
         self.transport = transport
         self.parser = Parser()
         transport.write(b"connect\n\n")
-        self.steps = itertools.count()
 
     def data_received(self, data: bytes) -> None:
         for frame in self.parser.feed(data):
