@@ -124,7 +124,8 @@ class LoadSwitch:
 
     ``media_tick``: the 20 ms frame clock (0: none); ``linger_scale`` shortens the
     linger (0: the final notice at once); ``call_limit``: seconds after which a call
-    that has not ended is an error and its socket is dropped.
+    that has not ended is an error and its socket is dropped (a watchdog for a hung
+    server: greenswitch with 500 calls in flight keeps some waiting over 30 s).
     """
 
     def __init__(
@@ -139,7 +140,7 @@ class LoadSwitch:
         linger_scale: float = 0.0,
         hostname: str = "vm",
         seed: int = 0,
-        call_limit: float = 30.0,
+        call_limit: float = 120.0,
     ) -> None:
         self.host = host
         self.port = port
