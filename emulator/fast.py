@@ -241,6 +241,10 @@ class _Run:
         self.due = calls if rate is None else 0
         self.done: asyncio.Future[None] = self.loop.create_future()
         self.started = time.perf_counter()
+        # one watchdog for the run, not a timer per call (thousands of long timers in the loop's
+        # heap made every other timer cost more)
+        self.born: deque[tuple[float, _Call]] = deque()
+        self.sweeper = self.loop.call_later(1.0, self._sweep)
         if rate is not None:
             start = self.loop.time()
             for i in range(calls):
@@ -249,7 +253,10 @@ class _Run:
     async def wait(self) -> Tally:
         self._fill()
         if self.calls:
-            await self.done
+            try:
+                await self.done
+            finally:
+                self.sweeper.cancel()
         self.tally.elapsed = time.perf_counter() - self.started
         return self.tally
 
@@ -261,7 +268,17 @@ class _Run:
         while self.active < self.inflight and self.tally.placed < self.due:
             self.tally.placed += 1
             self.active += 1
-            _Call(self)
+            self.born.append((self.loop.time(), _Call(self)))
+
+    def _sweep(self) -> None:
+        """Calls older than the switch's ``call_limit`` that have not ended are overdue."""
+        limit = self.loop.time() - self.switch.call_limit
+        born = self.born
+        while born and (born[0][1].ended or born[0][0] <= limit):
+            _, call = born.popleft()
+            if not call.ended:
+                call.overdue()
+        self.sweeper = self.loop.call_later(1.0, self._sweep)
 
     def call_ended(self, call: _Call) -> None:
         self.active -= 1
@@ -321,7 +338,6 @@ class _Call(asyncio.Protocol):
         self.problem: str | None = None
         self.data_sent_at: float | None = None
         self.latency: float | None = None
-        self.watchdog = self.loop.call_later(sw.call_limit, self._overdue)
         self.connecting = self.loop.create_task(self.loop.create_connection(lambda: self, sw.host, sw.port))
         self.connecting.add_done_callback(self._connect_done)
 
@@ -713,7 +729,7 @@ class _Call(asyncio.Protocol):
         if not self.down:
             self._end_park()
 
-    def _overdue(self) -> None:
+    def overdue(self) -> None:
         self.fail(f"the call had not ended after {self.sw.call_limit} s")
         if self.transport is not None and not self.gone:
             self.transport.abort()
@@ -724,5 +740,4 @@ class _Call(asyncio.Protocol):
         if self.ended or not (self.gone and self.destroyed):
             return
         self.ended = True
-        self.watchdog.cancel()
         self.run.call_ended(self)

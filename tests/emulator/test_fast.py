@@ -182,3 +182,10 @@ async def test_the_hangup_application_ends_the_call_as_in_the_emulator(tmp_path:
     assert ("text/event-plain", "event", "CHANNEL_EXECUTE_COMPLETE", "hangup") in [n.kind for n in lean]
     for ours, theirs in zip(lean, emulator, strict=True):
         assert (ours.values, ours.order) == (theirs.values, theirs.order), ours.kind
+
+
+async def test_a_call_the_server_never_takes_up_is_overdue() -> None:
+    server = await asyncio.get_running_loop().create_server(asyncio.Protocol, "127.0.0.1", 0)
+    async with server:
+        tally = await LoadSwitch(port=server.sockets[0].getsockname()[1], call_limit=1.0).place(2, 2)
+    assert (tally.ok, tally.errors) == (0, ["the call had not ended after 1.0 s"] * 2)
