@@ -2,9 +2,10 @@
 
     python -m benchmarks.bench_peers --peer-python /tmp/calld-bench-peers/bin/python [--calls 4000]
 
-The same generator (the FreeSWITCH emulator: FreeSWITCH's outbound socket as the
-transcripts in ``../shared/freeswitch/transcripts`` show it, real-sized events, the
-20 ms media tick unless ``--media-tick 0``) drives, one after the other:
+The same generator (``emulator/fast.py``, the emulator's lean load generator:
+FreeSWITCH's outbound socket as the transcripts in ``../shared/freeswitch/transcripts``
+show it, real-sized events rendered by the emulator's serializers, the 20 ms media tick
+unless ``--media-tick 0``) drives, one after the other:
 
 * **calld**: this daemon (``python -m daemon run``) with line admission and release
   in its PostgreSQL; the call is its interim flow (answer → 20 ms guidance → hang-up);
@@ -17,7 +18,9 @@ Pinning: every server process (all its threads; for calld also its PostgreSQL) o
 CPU 0, the generator on CPU 1, as ``taskset`` would.  Per server: ``--calls`` calls
 with ``--inflight`` in flight (set-ups/s, the server's CPU per call), then
 ``--latency-seconds`` at 100 set-ups/s (connect → first command, p50/p99).  One
-table at the end, with calld's ratio to each.  Nothing here is asserted.
+table at the end, with calld's ratio to each, and in the JSON the generator's own CPU
+per call (when it nears a whole core, the table measures the generator, not the
+server).  Nothing here is asserted.
 """
 
 from __future__ import annotations
@@ -33,9 +36,9 @@ from pathlib import Path
 
 import asyncpg
 
-from benchmarks.harness import bench_database, cpu_seconds, daemon_env, machine, percentile, place_many, raise_fd_limit
+from benchmarks.harness import bench_database, cpu_seconds, daemon_env, machine, percentile, raise_fd_limit
 from benchmarks.setup_rate import NUMBER, prepare_database
-from emulator import CallerScript, FakeFreeSwitch
+from emulator.fast import LoadSwitch
 from tests.daemon_process import DaemonProcess, free_port
 from tests.stand_in_prompts import write_prompts
 
@@ -101,25 +104,27 @@ async def drive(
     port: int, server: int, helpers: Callable[[], list[int]], args: argparse.Namespace
 ) -> dict[str, object]:
     """``server``'s pid; ``helpers()``: its database's processes now (backends come and go)."""
-    fs = FakeFreeSwitch(port=port, linger_scale=0.0, record_frames=False, media_tick=args.media_tick)
-    script = CallerScript(destination=NUMBER)
-    await place_many(fs, [script] * 200, 100)  # warm-up (the probe connection above is not a call)
-    server_cpu, helper_cpu = cpu_seconds(server), cpu_of(helpers())
-    results, elapsed = await place_many(fs, [script] * args.calls, args.inflight)
+    gen = LoadSwitch(port=port, destination=NUMBER, media_tick=args.media_tick)
+    await gen.place(200, 100)  # warm-up (the probe connection above is not a call)
+    server_cpu, helper_cpu, own_cpu = cpu_seconds(server), cpu_of(helpers()), time.process_time()
+    tally = await gen.place(args.calls, args.inflight)
+    own_used = time.process_time() - own_cpu
     used = cpu_seconds(server) - server_cpu
     db_used = sum(c - helper_cpu.get(p, 0.0) for p, c in cpu_of(helpers()).items())
-    ok = sum(1 for r in results if not r.errors and any(app == "playback" for app, _ in r.apps))
+    ok, elapsed = tally.ok, tally.elapsed
     lat: list[float] = []
     if args.latency_seconds:
-        slow, _ = await place_many(fs, [script] * int(100 * args.latency_seconds), 1000, rate=100.0)
-        lat = [r.first_command_latency * 1000 for r in slow if r.first_command_latency is not None]
+        slow = await gen.place(int(100 * args.latency_seconds), 1000, rate=100.0)
+        lat = [s * 1000 for s in slow.latencies]
     return {
         "setups_per_second": round(ok / elapsed, 1),
-        "ok": f"{ok}/{len(results)}",
+        "ok": f"{ok}/{tally.placed}",
         "cpu_ms_per_call": round(used / max(ok, 1) * 1000, 3),
         "db_cpu_ms_per_call": round(db_used / max(ok, 1) * 1000, 3) if db_used else None,
         "p50_ms_at_100": round(percentile(lat, 0.5), 2) if lat else None,
         "p99_ms_at_100": round(percentile(lat, 0.99), 2) if lat else None,
+        "generator_cpu_ms_per_call": round(own_used / max(tally.placed, 1) * 1000, 3),
+        "first_error": tally.errors[0] if tally.errors else None,
         "load_average": round(os.getloadavg()[0], 2),
     }
 
@@ -218,7 +223,12 @@ def cli() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--peer-python", default="", help="Python of the environment with greenswitch and genesis")
     parser.add_argument("--calls", type=int, default=4000)
-    parser.add_argument("--inflight", type=int, default=200)
+    parser.add_argument(
+        "--inflight",
+        type=int,
+        default=500,
+        help="calls at once; a call lasts five 20 ms ticks and its round trips: the rate is at most this / 0.1 s",
+    )
     parser.add_argument("--latency-seconds", type=float, default=5.0, help="0: no latency phase")
     parser.add_argument("--media-tick", type=float, default=0.02, help="the emulator's frame clock (0: none)")
     parser.add_argument("--work", default="/tmp", help="where the peers' stand-in prompt is written")
