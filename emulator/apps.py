@@ -409,7 +409,7 @@ async def _bridged(s: Session, winner: tuple[LegPlan, str], state: BridgeState) 
     if _true(ch.get_var("park_after_bridge")):
         s.park_after_bridge()
     elif _true(ch.get_var("hangup_after_bridge")):
-        s.hangup("NORMAL_CLEARING", "far_end")
+        s.hangup(b_cause, "far_end")  # switch_channel_hangup(caller_channel, <the peer's cause>)
 
 
 def _true(value: str | None) -> bool:

@@ -79,6 +79,8 @@ async def test_without_park_after_bridge_the_caller_leg_ends_with_the_bridge(tmp
         f"uuid_broadcast {{a}} playback!NORMAL_CLEARING::{guidance} aleg",
     )
     assert result.hangup_by == "far_end"
+    # switch_ivr_multi_threaded_bridge hangs the caller up with the peer's cause, not NORMAL_CLEARING
+    assert result.hangup_cause == "ALLOTTED_TIMEOUT"
     assert all(heard.what != guidance for heard in result.heard)  # the channel was already down
 
 
