@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import functools
 from pathlib import Path
+from typing import Any
 
 from benchmarks.peers.bare import Call as BareCall
 from daemon.esl import Frame, Parser
@@ -161,6 +162,12 @@ class HangupApp(BareCall):
             return
 
 
+def _by_kind(frames: list[Any]) -> tuple[list[Any], list[Any]]:
+    """The events, and the command replies, each in their order."""
+    replies = [f for f in frames if f.kind[1:2] == ("reply",)]
+    return [f for f in frames if f.kind[1:2] != ("reply",)], replies
+
+
 async def test_the_hangup_application_ends_the_call_as_in_the_emulator(tmp_path: Path) -> None:
     prompt = str(write_prompts(tmp_path, seconds=0.02) / "greeting.wav")
     heard: dict[str, list[bytes]] = {"lean": [], "emulator": []}
@@ -174,14 +181,18 @@ async def test_the_hangup_application_ends_the_call_as_in_the_emulator(tmp_path:
                 tally = await LoadSwitch(port=port).place(1, 1)
                 assert (tally.ok, tally.errors) == (1, [])
             else:
-                result = await FakeFreeSwitch(port=port, linger_scale=0.0).place_call(CallerScript())
+                result = await FakeFreeSwitch(port=port, linger_scale=0.01).place_call(CallerScript())
                 assert result.errors == []
     lean, _ = comparable(parse_frames(heard["lean"]))
     emulator, _ = comparable(parse_frames(heard["emulator"]))
-    assert [n.kind for n in lean] == [n.kind for n in emulator]
+    # The events in their order, and the replies in theirs: how the two interleave is timing
+    # (bare's next command leaves at the CHANNEL_EXECUTE; whether the reply to it comes before
+    # the application's later events depends on when each switch's loop writes them)
+    for ours, theirs in zip(_by_kind(lean), _by_kind(emulator), strict=True):
+        assert [n.kind for n in ours] == [n.kind for n in theirs]
+        for mine, other in zip(ours, theirs, strict=True):
+            assert (mine.values, mine.order) == (other.values, other.order), mine.kind
     assert ("text/event-plain", "event", "CHANNEL_EXECUTE_COMPLETE", "hangup") in [n.kind for n in lean]
-    for ours, theirs in zip(lean, emulator, strict=True):
-        assert (ours.values, ours.order) == (theirs.values, theirs.order), ours.kind
 
 
 async def test_a_call_the_server_never_takes_up_is_overdue() -> None:
