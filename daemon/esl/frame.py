@@ -11,18 +11,29 @@ text and an event's name at first access.
 
 An :class:`Event` is the payload of a ``text/event-plain`` or ``text/event-json``
 frame.  Plain events are large (about 150 headers, 5 KB) and we read a handful of
-their headers, so lookups scan the raw bytes instead of building a dict.
+their headers, so lookups scan the raw bytes instead of building a dict; the
+payload is kept as it came (no copy of its header block), and ``Event-Name``,
+which FreeSWITCH writes first, is read without a scan.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 
 from daemon.esl.encoding import url_decode
 from daemon.esl.errors import ProtocolError
 
 Header = tuple[str, str]
+
+# The blank line ending an event's header block, or the nested Content-Length line
+# before it: one scan finds both.  A two-byte needle is bytes.find's slow case (it
+# steps a byte or two at a time: 8 µs over a 6 KB event); the regular expression
+# engine finds the same first match in half the time.
+_HEADER_END = re.compile(b"\n\n|\nContent-Length: ")
+_BLANK_LINE = re.compile(b"\n\n")
+_LENGTH = b"Content-Length: "
 
 
 def split_header_lines(block: bytes) -> list[Header]:
@@ -120,22 +131,29 @@ class Event:
     values); ``body`` is the event's nested body (``_body``) if it had one.
     """
 
-    __slots__ = ("_json", "_name", "_raw", "body")
+    __slots__ = ("_end", "_json", "_name", "_raw", "body")
 
     def __init__(self, payload: bytes) -> None:
         """Build from an event-plain payload: header block, blank line, optional body."""
-        end = payload.find(b"\n\n")
-        if end < 0:
+        found = _HEADER_END.search(payload)
+        length_at = 0 if payload.startswith(_LENGTH) else -1  # the first nested Content-Length line
+        if found is not None and found.end() - found.start() > 2:  # that line, before the blank one
+            if length_at < 0:
+                length_at = found.start() + 1
+            found = _BLANK_LINE.search(payload, found.end())
+        if found is None:
             raise ProtocolError("event-plain payload without a blank line")
-        self._raw = b"\n" + payload[: end + 1]
+        self._raw = payload
+        self._end = end = found.start() + 1  # the header block is _raw[:_end], its last newline included
         self._json: dict[str, str] | None = None
         self._name: str | None = None
         self.body = b""
-        length = self._find(b"Content-Length")
-        if length is not None:
+        if length_at >= 0:
+            start = length_at + len(_LENGTH)
+            length = url_decode(payload[start : payload.find(b"\n", start)].decode("utf-8", "surrogateescape"))
             if not length.isdigit():
                 raise ProtocolError(f"bad nested Content-Length {length!r}")
-            self.body = payload[end + 2 : end + 2 + int(length)]
+            self.body = payload[end + 1 : end + 1 + int(length)]
 
     @classmethod
     def from_json(cls, payload: bytes) -> Event:
@@ -147,6 +165,7 @@ class Event:
             raise ProtocolError("event-json body is not an object")
         event = cls.__new__(cls)
         event._raw = b""
+        event._end = 0
         event._name = None
         event._json = {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in data.items()}
         body = event._json.pop("_body", "")
@@ -159,12 +178,16 @@ class Event:
         return cls(block.encode("utf-8", "surrogateescape") + b"\n")
 
     def _find(self, name: bytes) -> str | None:
-        key = b"\n" + name + b": "
+        """The first ``name: value`` line of the header block, its value decoded."""
         raw = self._raw
-        start = raw.find(key)
-        if start < 0:
-            return None
-        start += len(key)
+        key = name + b": "
+        if raw.startswith(key):  # the first line (Event-Name): no scan
+            start = len(key)
+        else:
+            start = raw.find(b"\n" + key, 0, self._end)
+            if start < 0:
+                return None
+            start += len(key) + 1
         value = raw[start : raw.find(b"\n", start)]
         return url_decode(value.decode("utf-8", "surrogateescape"))
 
@@ -189,8 +212,8 @@ class Event:
         if self._json is not None:
             yield from self._json.items()
             return
-        if len(self._raw) > 2:
-            for k, v in split_header_lines(self._raw[1:-1]):
+        if self._end > 1:
+            for k, v in split_header_lines(self._raw[: self._end - 1]):
                 if k == "Content-Length" and self.body:
                     continue  # framing of the nested body, not an event header
                 yield k, url_decode(v)
