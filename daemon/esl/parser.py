@@ -46,52 +46,77 @@ class Parser:
         return len(self._buf) + (self._pending is not None)
 
     def feed(self, data: bytes) -> list[Frame]:
-        """Add bytes; return every frame they complete, in order."""
+        """Add bytes; return every frame they complete, in order.
+
+        Most reads hold whole frames: those are cut out of ``data`` itself (a body is
+        one slice of it).  Only a frame cut by the read's end is kept in the buffer,
+        and the buffer is parsed only once it completes what was missing.
+        """
         if self._closed:
             raise ProtocolError("parser already failed; the connection must be closed")
-        self._buf += data
-        frames: list[Frame] = []
+        if type(data) is not bytes:
+            data = bytes(data)
+        buf = self._buf
         try:
+            if buf:
+                buf += data
+                if not self._completed(buf):
+                    return []
+                data = bytes(buf)
+                buf.clear()
+                self._scan = 0
+            frames: list[Frame] = []
+            at = 0
             while True:
-                frame = self._next()
+                frame, at = self._next(data, at)
                 if frame is None:
+                    if at < len(data):
+                        buf += data[at:]
                     return frames
                 frames.append(frame)
         except ProtocolError:
             self._closed = True
             raise
 
-    def _next(self) -> Frame | None:
-        buf = self._buf
+    def _completed(self, buf: bytearray) -> bool:
+        """Whether the buffered bytes now complete the frame they began (else: wait, within limits)."""
+        if self._pending is not None:
+            return len(buf) >= self._pending[2]
+        end = buf.find(b"\n\n", max(0, self._scan - 1))
+        if end >= 0:
+            return True
+        self._scan = len(buf)
+        if len(buf) > self._max_header:
+            raise ProtocolError(f"header block longer than {self._max_header} bytes")
+        return False
+
+    def _next(self, data: bytes, at: int) -> tuple[Frame | None, int]:
+        """The frame starting at ``at`` and where the next one starts; (None, ``at``) if it is incomplete."""
         if self._pending is None:
             # FreeSWITCH never sends stray blank lines between frames, but some
             # clients do (``connect\n\n\n``); tolerate them on the command side.
             if self._commands:
-                while buf[:1] == b"\n":
-                    del buf[:1]
-            end = buf.find(b"\n\n", max(0, self._scan - 1))
+                while data[at : at + 1] == b"\n":
+                    at += 1
+            end = data.find(b"\n\n", at)
             if end < 0:
-                self._scan = len(buf)
-                if len(buf) > self._max_header:
+                self._scan = len(data) - at
+                if len(data) - at > self._max_header:
                     raise ProtocolError(f"header block longer than {self._max_header} bytes")
-                return None
-            if end > self._max_header:
+                return None, at
+            if end - at > self._max_header:
                 raise ProtocolError(f"header block longer than {self._max_header} bytes")
-            block = bytes(buf[:end])
-            del buf[: end + 2]
-            self._scan = 0
-            line, headers = self._headers(block)
+            line, headers = self._headers(data[at:end])
+            at = end + 2
             length = _content_length(headers, self._max_body)
             if length == 0:
-                return Frame(headers, b"", line)
+                return Frame(headers, b"", line), at
             self._pending = (line, headers, length)
         line, headers, length = self._pending
-        if len(buf) < length:
-            return None
-        body = bytes(buf[:length])
-        del buf[:length]
+        if len(data) - at < length:
+            return None, at
         self._pending = None
-        return Frame(headers, body, line)
+        return Frame(headers, data[at : at + length], line), at + length
 
     def _headers(self, block: bytes) -> tuple[str | None, list[Header]]:
         if not block:
