@@ -7,7 +7,10 @@ decoded on access, so a parsed frame serializes back to the very same bytes.
 
 A frame is not changed once parsed, so the values every consumer reads are
 looked up once and kept: the content type when the frame is made, the reply
-text and an event's name at first access.
+text and an event's name at first access.  A large header block (the CHANNEL_DATA
+of every call: about 150 lines, of which we read ten) is checked line by line when
+it arrives but split into pairs only if all of them are asked for; single headers
+are found in its bytes.
 
 An :class:`Event` is the payload of a ``text/event-plain`` or ``text/event-json``
 frame.  Plain events are large (about 150 headers, 5 KB) and we read a handful of
@@ -21,6 +24,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from itertools import repeat
 
 from daemon.esl.encoding import url_decode
 from daemon.esl.errors import ProtocolError
@@ -52,6 +56,12 @@ def split_header_lines(block: bytes) -> list[Header]:
     return headers
 
 
+def every_line_named(block: bytes) -> bool:
+    """Whether every line of ``block`` is ``Name: value`` with a name: what
+    :func:`split_header_lines` takes as it is (its one other spelling, ``Name:``, is not)."""
+    return min(map(bytes.find, block.split(b"\n"), repeat(b": "))) > 0
+
+
 class Frame:
     """One frame: raw header pairs (as on the wire) and a body.
 
@@ -59,22 +69,61 @@ class Frame:
     command itself (``sendmsg``, ``api uuid_kill …``), which precedes the headers.
     """
 
-    __slots__ = ("_reply_text", "body", "content_type", "line", "raw_headers")
+    __slots__ = ("_block", "_headers", "_reply_text", "body", "content_type", "line")
 
     def __init__(self, raw_headers: list[Header], body: bytes = b"", line: str | None = None) -> None:
-        self.raw_headers = raw_headers
+        self._headers: list[Header] | None = raw_headers
+        self._block = b""
         self.body = body
         self.line = line
         self._reply_text: str | None = None  # None: not looked up yet
         # every consumer dispatches on it, so it is read once, here
         self.content_type: str | None = self.get("Content-Type")
 
+    @classmethod
+    def from_block(cls, block: bytes, body: bytes = b"", line: str | None = None) -> Frame:
+        """A frame over a header block that :func:`every_line_named` accepted, split on demand."""
+        frame = cls.__new__(cls)
+        frame._headers = None
+        frame._block = block
+        frame.body = body
+        frame.line = line
+        frame._reply_text = None
+        frame.content_type = frame.get("Content-Type")
+        return frame
+
+    @property
+    def raw_headers(self) -> list[Header]:
+        headers = self._headers
+        if headers is None:
+            headers = self._headers = split_header_lines(self._block)
+        return headers
+
+    def raw_value(self, name: str) -> str | None:
+        """First value of ``name`` as on the wire (not decoded)."""
+        if self._headers is not None:
+            for key, value in self._headers:
+                if key == name:
+                    return value
+            return None
+        if ": " in name:  # no header of the block has such a name
+            return None
+        block = self._block
+        line = name.encode("utf-8", "surrogateescape") + b": "
+        if block.startswith(line):
+            start = len(line)
+        else:
+            start = block.find(b"\n" + line)
+            if start < 0:
+                return None
+            start += len(line) + 1
+        end = block.find(b"\n", start)
+        return (block[start:] if end < 0 else block[start:end]).decode("utf-8", "surrogateescape")
+
     def get(self, name: str, default: str | None = None) -> str | None:
         """First value of ``name``, URL-decoded."""
-        for key, value in self.raw_headers:
-            if key == name:
-                return url_decode(value)
-        return default
+        value = self.raw_value(name)
+        return default if value is None else url_decode(value)
 
     def get_all(self, name: str) -> list[str]:
         """Every value of a header that may repeat, in wire order."""
