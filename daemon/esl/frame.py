@@ -31,13 +31,10 @@ from daemon.esl.errors import ProtocolError
 
 Header = tuple[str, str]
 
-# The blank line ending an event's header block, or the nested Content-Length line
-# before it: one scan finds both.  A two-byte needle is bytes.find's slow case (it
-# steps a byte or two at a time: 8 µs over a 6 KB event); the regular expression
-# engine finds the same first match in half the time.
-_HEADER_END = re.compile(b"\n\n|\nContent-Length: ")
+# The blank line ending an event's header block.  A two-byte needle is bytes.find's
+# slow case (6.4 µs over a 6 KB event); the regular expression engine finds the same
+# first match in 5.0 µs.
 _BLANK_LINE = re.compile(b"\n\n")
-_LENGTH = b"Content-Length: "
 
 
 def split_header_lines(block: bytes) -> list[Header]:
@@ -184,22 +181,16 @@ class Event:
 
     def __init__(self, payload: bytes) -> None:
         """Build from an event-plain payload: header block, blank line, optional body."""
-        found = _HEADER_END.search(payload)
-        length_at = 0 if payload.startswith(_LENGTH) else -1  # the first nested Content-Length line
-        if found is not None and found.end() - found.start() > 2:  # that line, before the blank one
-            if length_at < 0:
-                length_at = found.start() + 1
-            found = _BLANK_LINE.search(payload, found.end())
-        if found is None:
+        blank = _BLANK_LINE.search(payload)
+        if blank is None:
             raise ProtocolError("event-plain payload without a blank line")
         self._raw = payload
-        self._end = end = found.start() + 1  # the header block is _raw[:_end], its last newline included
+        self._end = end = blank.start() + 1  # the header block is _raw[:_end], its last newline included
         self._json: dict[str, str] | None = None
         self._name: str | None = None
         self.body = b""
-        if length_at >= 0:
-            start = length_at + len(_LENGTH)
-            length = url_decode(payload[start : payload.find(b"\n", start)].decode("utf-8", "surrogateescape"))
+        length = self._find(b"Content-Length")
+        if length is not None:
             if not length.isdigit():
                 raise ProtocolError(f"bad nested Content-Length {length!r}")
             self.body = payload[end + 1 : end + 1 + int(length)]
