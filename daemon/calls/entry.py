@@ -45,6 +45,7 @@ class CallEntry:
     def __init__(self, services: Services, products: dict[str, ProductFlow]) -> None:
         self.services = services
         self.products = products
+        self.admitter = admission.BatchAdmitter()
         self.releaser = admission.BatchReleaser()
         self._late: set[asyncio.Task[None]] = set()
 
@@ -115,7 +116,7 @@ class CallEntry:
         try:
             return await within(
                 svc.settings.db_timeout_seconds,
-                admission.admit(pool, call_uuid, number, svc.node_id, caller),
+                self.admitter.admit(pool, call_uuid, number, svc.node_id, caller),
                 abandoned=lambda: self._release_late(call_uuid),
             )
         except DB_ERRORS as exc:
