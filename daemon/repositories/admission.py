@@ -59,18 +59,20 @@ class BatchAdmitter:
     """Admits the calls to one number that arrive together with one round trip.
 
     Under load many calls set up in the same event-loop turn; each ``admit``
-    joins the batch of its number (and node), sent once the turn is over, while
-    the previous batch of that number is in flight.  Batches are per number so
-    that a batch locks one tenant's contract: two nodes batching calls of two
-    tenants in opposite orders could otherwise deadlock.  A failed batch fails
-    each of its calls.  A waiter cancelled meanwhile (``within`` gave up on a
-    hung database) still ends only after its batch did: the caller's undo (give
-    the line back) must come after the line was taken, if it was.
+    joins the batch of its number (and node) of this turn, sent once the turn is
+    over.  Batches do not wait for each other: one that hangs (a broken
+    connection) holds up its own calls only, as a call's own statement did.
+    Batches are per number so that a batch locks one tenant's contract: two
+    nodes batching calls of two tenants in opposite orders could otherwise
+    deadlock.  A failed batch fails each of its calls.  A waiter cancelled
+    meanwhile (``within`` gave up on a hung database) still ends only after its
+    batch did: the caller's undo (give the line back) must come after the line
+    was taken, if it was.
     """
 
     def __init__(self) -> None:
         self._pending: dict[tuple[str, str], list[_Waiter]] = {}
-        self._flushing: dict[tuple[str, str], asyncio.Task[None]] = {}
+        self._flushing: set[asyncio.Task[None]] = set()
         self.statements = 0  # round trips made, for the benchmark and tests
 
     async def admit(
@@ -80,9 +82,13 @@ class BatchAdmitter:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Admission] = loop.create_future()
         key = (number, node_id)
-        self._pending.setdefault(key, []).append((call_uuid, caller, future))
-        if key not in self._flushing:
-            self._flushing[key] = loop.create_task(self._flush(pool, key))
+        batch = self._pending.get(key)
+        if batch is None:
+            batch = self._pending[key] = []
+            task = loop.create_task(self._flush(pool, key))
+            self._flushing.add(task)
+            task.add_done_callback(self._flushing.discard)
+        batch.append((call_uuid, caller, future))
         try:
             return await asyncio.shield(future)
         except asyncio.CancelledError:
@@ -92,23 +98,22 @@ class BatchAdmitter:
     async def _flush(self, pool: asyncpg.Pool, key: tuple[str, str]) -> None:
         batch: list[_Waiter] = []
         try:
-            await asyncio.sleep(0)  # let the other calls set up in this turn join
-            while batch := self._pending.pop(key, []):
-                self.statements += 1
-                try:
-                    rows = await pool.fetch(_ADMIT_MANY, [c for c, _, _ in batch], [c for _, c, _ in batch], *key)
-                except Exception as exc:  # every waiter gets the failure
-                    _fail(batch, exc)
-                    continue
-                found = {r["i"]: r for r in rows}
-                for i, (_, _, future) in enumerate(batch, 1):
-                    row = found.get(i)
-                    if row is not None and not future.done():
-                        future.set_result(_admission(row))
-                _fail(batch, RuntimeError("admit_caller returned no row"))
-        finally:  # stopped (the daemon ends): no waiter is left waiting
-            del self._flushing[key]
-            _fail(batch + self._pending.pop(key, []), OSError("admission stopped"))
+            try:
+                await asyncio.sleep(0)  # let the other calls set up in this turn join
+            finally:
+                batch = self._pending.pop(key, [])
+            self.statements += 1
+            rows = await pool.fetch(_ADMIT_MANY, [c for c, _, _ in batch], [c for _, c, _ in batch], *key)
+            found = {r["i"]: r for r in rows}
+            for i, (_, _, future) in enumerate(batch, 1):
+                row = found.get(i)
+                if row is not None and not future.done():
+                    future.set_result(_admission(row))
+            _fail(batch, RuntimeError("admit_caller returned no row"))
+        except BaseException as exc:  # every waiter gets the failure (stopped: the daemon ends)
+            _fail(batch, exc if isinstance(exc, Exception) else OSError("admission stopped"))
+            if not isinstance(exc, Exception):
+                raise
 
 
 def _fail(batch: list[_Waiter], exc: BaseException) -> None:
