@@ -8,7 +8,9 @@ Phases (each prints one line; results go to BENCHMARKS.md by hand):
    them (at most ``--inflight`` at once); a call is answer → short guidance →
    hangup, with line admission and release in PostgreSQL (the ``ivr`` product's
    interim flow).  The daemon's CPU time per call (user + system, from /proc) is
-   printed too: unlike the rate it hardly moves when other work shares the cores.
+   printed too: unlike the rate it hardly moves when other work shares the cores;
+   and the database round trips per call (transactions the database counted,
+   ``pg_stat_database``: every statement of the daemon is one).
 2. **latency at 100 set-ups/s**: connect→first-command (emulator side: from
    writing the CHANNEL_DATA reply to reading the daemon's first sendmsg/api,
    i.e. including the admission round trip), p50/p99.
@@ -57,6 +59,22 @@ async def prepare_database(dsn: str) -> None:
         await conn.close()
 
 
+async def transactions(dsn: str) -> int:
+    """Transactions the database has counted so far (committed and rolled back).
+
+    Backends report their counts when idle, at most once a second: read after a pause.
+    """
+    conn = await asyncpg.connect(dsn)
+    try:
+        await asyncio.sleep(1.5)
+        count: int = await conn.fetchval(
+            "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = current_database()"
+        )
+        return count
+    finally:
+        await conn.close()
+
+
 def latencies_ms(results: list[CallResult]) -> list[float]:
     return [r.first_command_latency * 1000 for r in results if r.first_command_latency is not None]
 
@@ -70,16 +88,20 @@ async def rate_and_latency(dsn: str, env: dict[str, str], args: argparse.Namespa
         script = CallerScript(destination=NUMBER)
         assert daemon.proc is not None
         await place_many(fs, [script] * 200, 100)  # warm-up
+        xacts_before = await transactions(dsn)
         cpu_before = cpu_seconds(daemon.proc.pid)
         results, elapsed = await place_many(fs, [script] * args.calls, args.inflight)
         cpu_per_call_ms = (cpu_seconds(daemon.proc.pid) - cpu_before) / len(results) * 1000
+        # the two reads are transactions of their own
+        round_trips = (await transactions(dsn) - xacts_before - 1) / len(results)
         ok = sum(1 for r in results if not r.errors and r.apps)
         report["setups_per_second"] = round(ok / elapsed, 1)
         report["setups_ok"] = f"{ok}/{len(results)}"
         report["daemon_cpu_ms_per_call"] = round(cpu_per_call_ms, 3)
+        report["db_round_trips_per_call"] = round(round_trips, 3)
         print(
             f"sustained: {ok} calls in {elapsed:.2f} s = {ok / elapsed:.0f} set-ups/s;"
-            f" daemon CPU {cpu_per_call_ms:.3f} ms per call",
+            f" daemon CPU {cpu_per_call_ms:.3f} ms per call; {round_trips:.3f} database round trips per call",
             flush=True,
         )
 

@@ -45,13 +45,13 @@ class CallEntry:
     def __init__(self, services: Services, products: dict[str, ProductFlow]) -> None:
         self.services = services
         self.products = products
-        self.releaser = admission.BatchReleaser()
-        self._late: set[asyncio.Task[None]] = set()
-        # Admissions to one tenant queue for its lines (a row lock in admit_call), each on a pool
+        # Admission batches queue for their tenant's lines (a row lock in admit_call), each on a pool
         # connection: 1,000 calls arriving at once took the whole pool that way, and the calls ending
         # meanwhile could not give their lines back (nor settle) before them.  A quarter stays theirs.
         size = services.settings.db_pool_size
-        self._admitting = asyncio.Semaphore(max(1, size - max(1, size // 4)))
+        self.admitter = admission.BatchAdmitter(asyncio.Semaphore(max(1, size - max(1, size // 4))))
+        self.releaser = admission.BatchReleaser()
+        self._late: set[asyncio.Task[None]] = set()
 
     async def __call__(self, session: Session, calls: asyncio.TaskGroup) -> None:
         svc = self.services
@@ -120,17 +120,13 @@ class CallEntry:
         try:
             return await within(
                 svc.settings.db_timeout_seconds,
-                self._admission(pool, call_uuid, number, caller),
+                self.admitter.admit(pool, call_uuid, number, svc.node_id, caller),
                 abandoned=lambda: self._release_late(call_uuid),
             )
         except DB_ERRORS as exc:
             svc.metrics.db_errors.inc()
             _log.error("admission_db_error", error=repr(exc))
             return None
-
-    async def _admission(self, pool: asyncpg.Pool, call_uuid: uuid.UUID, number: str, caller: str | None) -> Admission:
-        async with self._admitting:
-            return await admission.admit(pool, call_uuid, number, self.services.node_id, caller)
 
     def _release_late(self, call_uuid: uuid.UUID) -> None:
         """An admission given up on (the database hung) has ended; it may have taken a line

@@ -7,22 +7,34 @@ decoded on access, so a parsed frame serializes back to the very same bytes.
 
 A frame is not changed once parsed, so the values every consumer reads are
 looked up once and kept: the content type when the frame is made, the reply
-text and an event's name at first access.
+text and an event's name at first access.  A large header block (the CHANNEL_DATA
+of every call: about 150 lines, of which we read ten) is checked line by line when
+it arrives but split into pairs only if all of them are asked for; single headers
+are found in its bytes.
 
 An :class:`Event` is the payload of a ``text/event-plain`` or ``text/event-json``
 frame.  Plain events are large (about 150 headers, 5 KB) and we read a handful of
-their headers, so lookups scan the raw bytes instead of building a dict.
+their headers, so lookups scan the raw bytes instead of building a dict; the
+payload is kept as it came (no copy of its header block), and ``Event-Name``,
+which FreeSWITCH writes first, is read without a scan.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
+from itertools import repeat
 
 from daemon.esl.encoding import url_decode
 from daemon.esl.errors import ProtocolError
 
 Header = tuple[str, str]
+
+# The blank line ending an event's header block.  A two-byte needle is bytes.find's
+# slow case (6.4 µs over a 6 KB event); the regular expression engine finds the same
+# first match in 5.0 µs.
+_BLANK_LINE = re.compile(b"\n\n")
 
 
 def split_header_lines(block: bytes) -> list[Header]:
@@ -41,6 +53,12 @@ def split_header_lines(block: bytes) -> list[Header]:
     return headers
 
 
+def every_line_named(block: bytes) -> bool:
+    """Whether every line of ``block`` is ``Name: value`` with a name: what
+    :func:`split_header_lines` takes as it is (its one other spelling, ``Name:``, is not)."""
+    return min(map(bytes.find, block.split(b"\n"), repeat(b": "))) > 0
+
+
 class Frame:
     """One frame: raw header pairs (as on the wire) and a body.
 
@@ -48,22 +66,61 @@ class Frame:
     command itself (``sendmsg``, ``api uuid_kill …``), which precedes the headers.
     """
 
-    __slots__ = ("_reply_text", "body", "content_type", "line", "raw_headers")
+    __slots__ = ("_block", "_headers", "_reply_text", "body", "content_type", "line")
 
     def __init__(self, raw_headers: list[Header], body: bytes = b"", line: str | None = None) -> None:
-        self.raw_headers = raw_headers
+        self._headers: list[Header] | None = raw_headers
+        self._block = b""
         self.body = body
         self.line = line
         self._reply_text: str | None = None  # None: not looked up yet
         # every consumer dispatches on it, so it is read once, here
         self.content_type: str | None = self.get("Content-Type")
 
+    @classmethod
+    def from_block(cls, block: bytes, body: bytes = b"", line: str | None = None) -> Frame:
+        """A frame over a header block that :func:`every_line_named` accepted, split on demand."""
+        frame = cls.__new__(cls)
+        frame._headers = None
+        frame._block = block
+        frame.body = body
+        frame.line = line
+        frame._reply_text = None
+        frame.content_type = frame.get("Content-Type")
+        return frame
+
+    @property
+    def raw_headers(self) -> list[Header]:
+        headers = self._headers
+        if headers is None:
+            headers = self._headers = split_header_lines(self._block)
+        return headers
+
+    def raw_value(self, name: str) -> str | None:
+        """First value of ``name`` as on the wire (not decoded)."""
+        if self._headers is not None:
+            for key, value in self._headers:
+                if key == name:
+                    return value
+            return None
+        if ": " in name:  # no header of the block has such a name
+            return None
+        block = self._block
+        line = name.encode("utf-8", "surrogateescape") + b": "
+        if block.startswith(line):
+            start = len(line)
+        else:
+            start = block.find(b"\n" + line)
+            if start < 0:
+                return None
+            start += len(line) + 1
+        end = block.find(b"\n", start)
+        return (block[start:] if end < 0 else block[start:end]).decode("utf-8", "surrogateescape")
+
     def get(self, name: str, default: str | None = None) -> str | None:
         """First value of ``name``, URL-decoded."""
-        for key, value in self.raw_headers:
-            if key == name:
-                return url_decode(value)
-        return default
+        value = self.raw_value(name)
+        return default if value is None else url_decode(value)
 
     def get_all(self, name: str) -> list[str]:
         """Every value of a header that may repeat, in wire order."""
@@ -120,14 +177,15 @@ class Event:
     values); ``body`` is the event's nested body (``_body``) if it had one.
     """
 
-    __slots__ = ("_json", "_name", "_raw", "body")
+    __slots__ = ("_end", "_json", "_name", "_raw", "body")
 
     def __init__(self, payload: bytes) -> None:
         """Build from an event-plain payload: header block, blank line, optional body."""
-        end = payload.find(b"\n\n")
-        if end < 0:
+        blank = _BLANK_LINE.search(payload)
+        if blank is None:
             raise ProtocolError("event-plain payload without a blank line")
-        self._raw = b"\n" + payload[: end + 1]
+        self._raw = payload
+        self._end = end = blank.start() + 1  # the header block is _raw[:_end], its last newline included
         self._json: dict[str, str] | None = None
         self._name: str | None = None
         self.body = b""
@@ -135,7 +193,7 @@ class Event:
         if length is not None:
             if not length.isdigit():
                 raise ProtocolError(f"bad nested Content-Length {length!r}")
-            self.body = payload[end + 2 : end + 2 + int(length)]
+            self.body = payload[end + 1 : end + 1 + int(length)]
 
     @classmethod
     def from_json(cls, payload: bytes) -> Event:
@@ -147,6 +205,7 @@ class Event:
             raise ProtocolError("event-json body is not an object")
         event = cls.__new__(cls)
         event._raw = b""
+        event._end = 0
         event._name = None
         event._json = {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in data.items()}
         body = event._json.pop("_body", "")
@@ -159,12 +218,16 @@ class Event:
         return cls(block.encode("utf-8", "surrogateescape") + b"\n")
 
     def _find(self, name: bytes) -> str | None:
-        key = b"\n" + name + b": "
+        """The first ``name: value`` line of the header block, its value decoded."""
         raw = self._raw
-        start = raw.find(key)
-        if start < 0:
-            return None
-        start += len(key)
+        key = name + b": "
+        if raw.startswith(key):  # the first line (Event-Name): no scan
+            start = len(key)
+        else:
+            start = raw.find(b"\n" + key, 0, self._end)
+            if start < 0:
+                return None
+            start += len(key) + 1
         value = raw[start : raw.find(b"\n", start)]
         return url_decode(value.decode("utf-8", "surrogateescape"))
 
@@ -189,8 +252,8 @@ class Event:
         if self._json is not None:
             yield from self._json.items()
             return
-        if len(self._raw) > 2:
-            for k, v in split_header_lines(self._raw[1:-1]):
+        if self._end > 1:
+            for k, v in split_header_lines(self._raw[: self._end - 1]):
                 if k == "Content-Length" and self.body:
                     continue  # framing of the nested body, not an event header
                 yield k, url_decode(v)

@@ -10,10 +10,11 @@ a frame whose :attr:`Frame.line` holds it (parser made with ``commands=True``).
 from __future__ import annotations
 
 from daemon.esl.errors import ProtocolError
-from daemon.esl.frame import Frame, Header, split_header_lines
+from daemon.esl.frame import Frame, every_line_named, split_header_lines
 
 DEFAULT_MAX_HEADER_BYTES = 256 * 1024
 DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024
+LAZY_BLOCK_BYTES = 1024  # a header block this long is split only on demand (Frame.from_block)
 
 
 class Parser:
@@ -34,7 +35,7 @@ class Parser:
     ) -> None:
         self._buf = bytearray()
         self._scan = 0
-        self._pending: tuple[str | None, list[Header], int] | None = None
+        self._pending: tuple[Frame, int] | None = None  # a frame waiting for its body, and the body's length
         self._max_header = max_header_bytes
         self._max_body = max_body_bytes
         self._commands = commands
@@ -46,70 +47,99 @@ class Parser:
         return len(self._buf) + (self._pending is not None)
 
     def feed(self, data: bytes) -> list[Frame]:
-        """Add bytes; return every frame they complete, in order."""
+        """Add bytes; return every frame they complete, in order.
+
+        Most reads hold whole frames: those are cut out of ``data`` itself (a body is
+        one slice of it).  Only a frame cut by the read's end is kept in the buffer,
+        and the buffer is parsed only once it completes what was missing.
+        """
         if self._closed:
             raise ProtocolError("parser already failed; the connection must be closed")
-        self._buf += data
-        frames: list[Frame] = []
+        if type(data) is not bytes:
+            data = bytes(data)
+        buf = self._buf
         try:
+            if buf:
+                buf += data
+                if not self._completed(buf):
+                    return []
+                data = bytes(buf)
+                buf.clear()
+                self._scan = 0
+            frames: list[Frame] = []
+            at = 0
             while True:
-                frame = self._next()
+                frame, at = self._next(data, at)
                 if frame is None:
+                    if at < len(data):
+                        buf += data[at:]
                     return frames
                 frames.append(frame)
         except ProtocolError:
             self._closed = True
             raise
 
-    def _next(self) -> Frame | None:
-        buf = self._buf
+    def _completed(self, buf: bytearray) -> bool:
+        """Whether the buffered bytes now complete the frame they began (else: wait, within limits)."""
+        if self._pending is not None:
+            return len(buf) >= self._pending[1]
+        end = buf.find(b"\n\n", max(0, self._scan - 1))
+        if end >= 0:
+            return True
+        self._scan = len(buf)
+        if len(buf) > self._max_header:
+            raise ProtocolError(f"header block longer than {self._max_header} bytes")
+        return False
+
+    def _next(self, data: bytes, at: int) -> tuple[Frame | None, int]:
+        """The frame starting at ``at`` and where the next one starts; (None, ``at``) if it is incomplete."""
         if self._pending is None:
             # FreeSWITCH never sends stray blank lines between frames, but some
             # clients do (``connect\n\n\n``); tolerate them on the command side.
             if self._commands:
-                while buf[:1] == b"\n":
-                    del buf[:1]
-            end = buf.find(b"\n\n", max(0, self._scan - 1))
+                while data[at : at + 1] == b"\n":
+                    at += 1
+            end = data.find(b"\n\n", at)
             if end < 0:
-                self._scan = len(buf)
-                if len(buf) > self._max_header:
+                self._scan = len(data) - at
+                if len(data) - at > self._max_header:
                     raise ProtocolError(f"header block longer than {self._max_header} bytes")
-                return None
-            if end > self._max_header:
+                return None, at
+            if end - at > self._max_header:
                 raise ProtocolError(f"header block longer than {self._max_header} bytes")
-            block = bytes(buf[:end])
-            del buf[: end + 2]
-            self._scan = 0
-            line, headers = self._headers(block)
-            length = _content_length(headers, self._max_body)
+            frame = self._frame(data[at:end])
+            at = end + 2
+            length = _content_length(frame.raw_value("Content-Length"), self._max_body)
             if length == 0:
-                return Frame(headers, b"", line)
-            self._pending = (line, headers, length)
-        line, headers, length = self._pending
-        if len(buf) < length:
-            return None
-        body = bytes(buf[:length])
-        del buf[:length]
+                return frame, at
+            self._pending = (frame, length)
+        frame, length = self._pending
+        if len(data) - at < length:
+            return None, at
         self._pending = None
-        return Frame(headers, body, line)
+        frame.body = data[at : at + length]
+        return frame, at + length
 
-    def _headers(self, block: bytes) -> tuple[str | None, list[Header]]:
+    def _frame(self, block: bytes) -> Frame:
         if not block:
             raise ProtocolError("empty header block")
+        line = None
         if self._commands:
-            first, _, rest = block.partition(b"\n")
+            first, _, block = block.partition(b"\n")
             line = first.decode("utf-8", "surrogateescape")
-            return line, split_header_lines(rest) if rest else []
-        return None, split_header_lines(block)
+            if not block:
+                return Frame([], b"", line)
+        if len(block) >= LAZY_BLOCK_BYTES and every_line_named(block):
+            return Frame.from_block(block, b"", line)
+        return Frame(split_header_lines(block), b"", line)
 
 
-def _content_length(headers: list[Header], limit: int) -> int:
-    for name, value in headers:
-        if name == "Content-Length":
-            if not value.isdigit() or len(value) > 12:
-                raise ProtocolError(f"bad Content-Length {value[:20]!r}")
-            length = int(value)
-            if length > limit:
-                raise ProtocolError(f"Content-Length {length} exceeds the limit of {limit} bytes")
-            return length
-    return 0
+def _content_length(value: str | None, limit: int) -> int:
+    if value is None:
+        return 0
+    if not value.isdigit() or len(value) > 12:
+        raise ProtocolError(f"bad Content-Length {value[:20]!r}")
+    length = int(value)
+    if length > limit:
+        raise ProtocolError(f"Content-Length {length} exceeds the limit of {limit} bytes")
+    return length

@@ -6,8 +6,10 @@ import asyncio
 import uuid
 
 import asyncpg
+import pytest
 
-from daemon.repositories import admission, nodes, tenants
+from daemon.postgres.deadline import within
+from daemon.repositories import admission, block_list, nodes, tenants
 from daemon.repositories.admission import Outcome
 
 
@@ -185,3 +187,105 @@ async def test_two_batches_under_way_at_most(pool: asyncpg.Pool) -> None:
         assert await pool.fetchval("SELECT count(*) FROM active_calls") == 3
     assert list(await asyncio.gather(first, second, third)) == [True, True, True]
     assert await pool.fetchval("SELECT count(*) FROM active_calls") == 0
+
+
+async def test_calls_arriving_together_are_admitted_in_one_statement(pool: asyncpg.Pool) -> None:
+    await make_tenant(pool, 3)
+    admitter = admission.BatchAdmitter()
+    calls = [uuid.uuid4() for _ in range(10)]
+    results = await asyncio.gather(*(admitter.admit(pool, c, "0312345678", "n1", "09011112222") for c in calls))
+    assert admitter.statements == 1
+    assert [r.outcome for r in results] == [Outcome.ADMITTED] * 3 + [Outcome.BUSY] * 7  # in arrival order
+    assert [r.in_use for r in results] == [1, 2, 3] + [3] * 7
+    assert {r.product for r in results} == {"coaching"}
+    assert {r["call_uuid"] for r in await pool.fetch("SELECT call_uuid FROM active_calls")} == set(calls[:3])
+
+
+async def test_two_nodes_batching_take_exactly_the_lines(db_dsn: str) -> None:
+    pools = [await asyncpg.create_pool(db_dsn, min_size=2, max_size=5) for _ in range(2)]
+    try:
+        await make_tenant(pools[0], 3)
+        admitters = [admission.BatchAdmitter(), admission.BatchAdmitter()]
+        calls = [uuid.uuid4() for _ in range(40)]
+        results = await asyncio.gather(
+            *(admitters[i % 2].admit(pools[i % 2], c, "0312345678", f"node{i % 2}") for i, c in enumerate(calls))
+        )
+        assert sum(r.outcome is Outcome.ADMITTED for r in results) == 3
+        assert await pools[0].fetchval("SELECT count(*) FROM active_calls") == 3
+        assert admitters[0].statements == admitters[1].statements == 1
+    finally:
+        for p in pools:
+            await p.close()
+
+
+async def test_a_batch_answers_each_call_its_own_outcome(pool: asyncpg.Pool) -> None:
+    tenant_id = await make_tenant(pool, 2)
+    await block_list.add(pool, tenant_id, caller="09099990000", number=None, note="")
+    admitter = admission.BatchAdmitter()
+    callers = ["09099990000", None, "09011112222", "09099990000", "09033334444"]
+    calls = [uuid.uuid4() for _ in callers]
+    results = await asyncio.gather(
+        *(admitter.admit(pool, c, "0312345678", "n1", who) for c, who in zip(calls, callers, strict=True)),
+        admitter.admit(pool, uuid.uuid4(), "0399999999", "n1", "09011112222"),  # a batch of its own
+    )
+    assert [r.outcome for r in results] == [
+        Outcome.BLOCKED,  # no line taken, even with lines free
+        Outcome.ADMITTED,  # withheld: blocked only if 'anonymous' is listed
+        Outcome.ADMITTED,
+        Outcome.BLOCKED,
+        Outcome.BUSY,
+        Outcome.NOT_IN_SERVICE,
+    ]
+    assert admitter.statements == 2
+    assert results[0].tenant_id == results[4].tenant_id == tenant_id and results[5].tenant_id is None
+
+
+async def test_a_failed_batch_fails_each_of_its_calls(db_dsn: str) -> None:
+    closed = await asyncpg.create_pool(db_dsn, min_size=1, max_size=1)
+    await closed.close()
+    admitter = admission.BatchAdmitter()
+    results = await asyncio.gather(
+        *(admitter.admit(closed, uuid.uuid4(), "0312345678", "n1") for _ in range(3)), return_exceptions=True
+    )
+    assert len(results) == 3 and all(isinstance(r, asyncpg.InterfaceError) for r in results)
+
+
+async def test_a_call_given_up_on_ends_only_after_its_batch_took_the_line(pool: asyncpg.Pool) -> None:
+    """``within`` gives up on a hung admission; its undo must come after the line was taken, not before."""
+    tenant_id = await make_tenant(pool, 5)
+    admitter = admission.BatchAdmitter()
+    call = uuid.uuid4()
+    seen: list[int] = []
+    undone = asyncio.Event()
+
+    def abandoned() -> None:
+        seen.append(0)
+        undone.set()
+
+    async with pool.acquire() as holder, holder.transaction():
+        await holder.execute("SELECT 1 FROM line_contracts WHERE tenant_id = $1 FOR UPDATE", tenant_id)
+        with pytest.raises(TimeoutError):
+            await within(0.2, admitter.admit(pool, call, "0312345678", "n1"), abandoned=abandoned)
+        await asyncio.sleep(0.2)
+        assert not seen  # the batch still waits for the lock: the undo would come too early
+    await asyncio.wait_for(undone.wait(), 5)
+    assert await pool.fetchval("SELECT count(*) FROM active_calls WHERE call_uuid = $1", call) == 1
+
+
+async def test_batches_waiting_for_their_turn_take_the_calls_that_arrive_meanwhile(pool: asyncpg.Pool) -> None:
+    """The limit on batches at once (the pool kept for releases): a batch waiting for its turn
+    keeps gathering calls, so a burst takes one round trip more, not one per loop turn."""
+    await make_tenant(pool, 50)
+    turns = asyncio.Semaphore(1)
+    admitter = admission.BatchAdmitter(turns)
+    await turns.acquire()  # another batch on the database
+    first = [asyncio.ensure_future(admitter.admit(pool, uuid.uuid4(), "0312345678", "n1")) for _ in range(3)]
+    await asyncio.sleep(0.05)  # several loop turns: later calls join the waiting batch
+    later = [asyncio.ensure_future(admitter.admit(pool, uuid.uuid4(), "0312345678", "n1")) for _ in range(4)]
+    await asyncio.sleep(0.05)
+    assert not any(f.done() for f in first + later)
+    turns.release()
+    results = await asyncio.wait_for(asyncio.gather(*first, *later), 5)
+    assert [r.outcome for r in results] == [Outcome.ADMITTED] * 7
+    assert admitter.statements == 1
+    assert turns.locked() is False  # the batch gave its turn back

@@ -1,0 +1,104 @@
+"""The set-up path's shortcuts (issue 22) against what they replace, on real FreeSWITCH bytes.
+
+A long header block (CHANNEL_DATA) is looked up in its bytes and split only on demand;
+an event finds its header block's end and nested Content-Length in one scan.  Each
+shortcut must give what splitting every line gives, and refuse what it refused.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from daemon.esl import Event, Frame, Parser, ProtocolError
+from daemon.esl.encoding import url_decode
+from daemon.esl.frame import split_header_lines
+from daemon.esl.parser import LAZY_BLOCK_BYTES
+from daemon.outbound.channel import ChannelInfo
+from tests.transcripts import chunks, transcript_files
+
+FILES = transcript_files()
+
+
+def frames_of(path: Path | str) -> list[Frame]:
+    parser = Parser()
+    return [frame for part in chunks(path, "fs>app") for frame in parser.feed(part)]
+
+
+def first_values(headers: list[tuple[str, str]]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for name, value in headers:
+        found.setdefault(name, url_decode(value))
+    return found
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
+def test_every_header_of_a_long_block_is_found_without_splitting(path: Path) -> None:
+    long_blocks = [f for f in frames_of(path) if f.content_type == "command/reply" and f.get("Event-Name")]
+    for frame in long_blocks:
+        block = frame.to_bytes()[:-2]  # the header block as on the wire, no blank line
+        assert len(block) >= LAZY_BLOCK_BYTES
+        lazy = Frame.from_block(block)
+        expected = first_values(split_header_lines(block))
+        assert {name: lazy.get(name) for name in expected} == expected  # looked up before any split
+        assert lazy.get("Not-A-Header") is None and lazy.get("Unique-ID: x") is None
+        assert lazy.raw_headers == split_header_lines(block)
+        assert ChannelInfo.from_connect_reply(lazy) == ChannelInfo.from_connect_reply(Frame(split_header_lines(block)))
+
+
+def test_the_connect_reply_is_not_split_to_read_the_channel() -> None:
+    reply = frames_of("play_fs_hangup.jsonl")[0]
+    channel = ChannelInfo.from_connect_reply(reply)
+    assert channel.destination_number == "0312345678"
+    assert channel.caller_id_number == "09012345678"
+    assert reply._headers is None  # the 150 lines were never split
+    assert len(reply.raw_headers) > 100
+
+
+@pytest.mark.parametrize("spoiled", [b"no separator here", b": no name", b":", b"Only-Name:"])
+def test_a_long_block_with_one_bad_line_is_split_at_once(spoiled: bytes) -> None:
+    lines = [b"Header-%d: %s" % (i, b"v" * 40) for i in range(40)]
+    lines[20] = spoiled
+    block = b"\n".join([b"Content-Type: command/reply", *lines])
+    assert len(block) >= LAZY_BLOCK_BYTES
+    stream = block + b"\n\n"
+    if spoiled == b"Only-Name:":  # the one other spelling the splitter takes: an empty value
+        (frame,) = Parser().feed(stream)
+        assert frame.get("Only-Name") == "" and frame.to_bytes() == block.replace(b"Name:", b"Name: ") + b"\n\n"
+        return
+    with pytest.raises(ProtocolError):
+        Parser().feed(stream)
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
+def test_events_read_as_splitting_every_line_reads_them(path: Path) -> None:
+    for frame in frames_of(path):
+        if frame.content_type != "text/event-plain":
+            continue
+        event = frame.event()
+        end = frame.body.index(b"\n\n")
+        expected = first_values(split_header_lines(frame.body[:end]))
+        length = expected.pop("Content-Length", None)
+        assert event.body == (frame.body[end + 2 : end + 2 + int(length)] if length else b"")
+        assert {name: event.get(name) for name in expected} == expected
+        assert event.name == expected["Event-Name"]
+
+
+@pytest.mark.parametrize(
+    ("payload", "body"),
+    [
+        (b"Content-Length: 3\n\nabc", b"abc"),  # the nested length on the first line
+        (b"Event-Name: X\nContent-Length: 2\n\nhi\nContent-Length: 9", b"hi"),
+        (b"Event-Name: X\n\nContent-Length: 2\n\nhi", b""),  # after the blank line: body text
+        (b"Event-Name: X\nContent-Length: 0\n\n", b""),
+    ],
+)
+def test_nested_content_length_is_the_header_blocks_own(payload: bytes, body: bytes) -> None:
+    assert Event(payload).body == body
+
+
+@pytest.mark.parametrize("payload", [b"Event-Name: X\nContent-Length: 2x\n\nhi", b"Event-Name: X\nContent-Length: 5\n"])
+def test_bad_or_unended_nested_block_is_refused(payload: bytes) -> None:
+    with pytest.raises(ProtocolError):
+        Event(payload)
