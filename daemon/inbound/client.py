@@ -15,6 +15,7 @@ import json
 from typing import Any
 
 from daemon.esl import ConnectionClosed, Event, ProtocolError
+from daemon.esl.api_answer import api_body, body_later
 from daemon.esl.connection import (
     ApiResponse,
     AuthRequest,
@@ -106,7 +107,7 @@ class InboundClient:
         return self._conn
 
     async def api(self, cmd: str) -> str:
-        return _api_body(await self._send(self._connection().api(cmd)))
+        return api_body(await self._send(self._connection().api(cmd)))
 
     def api_sent(self, cmd: str) -> asyncio.Future[str]:
         """:meth:`api`, written before this returns; the future is the response body.
@@ -115,20 +116,7 @@ class InboundClient:
         callback's own turn of the loop, not in a task's next step, which waits behind
         every task the loop queued meanwhile (:meth:`daemon.outbound.session.Session.api_sent`).
         """
-        body: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-
-        def answered(reply: asyncio.Future[Reply]) -> None:
-            if body.done():
-                return
-            if reply.cancelled():
-                body.cancel()
-            elif (error := reply.exception()) is not None:
-                body.set_exception(error)
-            else:
-                body.set_result(_api_body(reply.result()))
-
-        self._request(self._connection().api(cmd)).add_done_callback(answered)
-        return body
+        return body_later(self._request(self._connection().api(cmd)))
 
     async def subscribe(self, *names: str) -> None:
         reply = await self._send(self._connection().event("plain", names))
@@ -155,7 +143,3 @@ class InboundClient:
             self._writer = None
         if self._pump is not None:
             self._pump.cancel()
-
-
-def _api_body(reply: Reply) -> str:
-    return reply.text if isinstance(reply, ApiResponse) else reply.frame.reply_text

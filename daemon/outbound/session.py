@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, cast
 
 from daemon.esl import Event, Frame, ProtocolError
+from daemon.esl.api_answer import api_body, body_later
 from daemon.esl.connection import (
     ApiResponse,
     ChannelData,
@@ -241,7 +242,7 @@ class Session(asyncio.Protocol):
         A socket without ``full`` refuses api with a ``command/reply``; its text
         (``-ERR command not found``) is returned then.
         """
-        return _api_body(await self._api_request(cmd))
+        return api_body(await self._api_request(cmd))
 
     def api_sent(self, cmd: str) -> asyncio.Future[str]:
         """:meth:`api`, written before this returns; the future is the response body.
@@ -250,21 +251,7 @@ class Session(asyncio.Protocol):
         callback's own turn instead of a task's next step, which waits behind every
         task the loop has queued meanwhile.
         """
-        reply = self._api_request(cmd)
-        body: asyncio.Future[str] = self._loop.create_future()
-
-        def answered(done: asyncio.Future[Reply]) -> None:
-            if body.done():
-                return
-            if done.cancelled():
-                body.cancel()
-            elif (error := done.exception()) is not None:
-                body.set_exception(error)
-            else:
-                body.set_result(_api_body(done.result()))
-
-        reply.add_done_callback(answered)
-        return body
+        return body_later(self._api_request(cmd))
 
     def _api_request(self, cmd: str) -> asyncio.Future[Reply]:
         transport = self._open()
@@ -313,7 +300,3 @@ def _fail(futures: Iterable[asyncio.Future[Any]], exc: BaseException) -> None:
         if not future.done():
             future.set_exception(exc)
             future.exception()  # mark retrieved; the awaiting flow still re-raises it
-
-
-def _api_body(reply: Reply) -> str:
-    return reply.text if isinstance(reply, ApiResponse) else reply.frame.reply_text
