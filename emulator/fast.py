@@ -42,7 +42,7 @@ from daemon.esl.encoding import url_decode, url_encode
 from daemon.esl.replies import api_response, command_reply, disconnect_final, disconnect_linger
 from emulator.channel import Channel, Profile, billing_variables, rtp_statistics
 from emulator.events import EventFactory, channel_data, channel_event, encode_headers, now_us
-from emulator.listener import KNOWN_EVENTS, MYEVENTS
+from emulator.listener import KNOWN_EVENTS, MYEVENTS, linger_delay
 from emulator.media import media_duration
 from emulator.templates import ACK_VARIABLES, INITIAL_VARIABLES, LOCAL_SDP, MEDIA_VARIABLES, cause_or_default
 
@@ -716,8 +716,7 @@ class _Call(asyncio.Protocol):
             return
         self.write(disconnect_linger(self.ch.uuid, self.ch.name, self.linger))
         if self.linger >= 0:
-            now = time.time()
-            self.later((int(now) + self.linger + 1 - now) * self.sw.linger_scale, self.final_notice)
+            self.later(linger_delay(self.linger, self.sw.linger_scale), self.final_notice)
 
     def final_notice(self) -> None:
         if self.writable():

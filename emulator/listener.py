@@ -12,6 +12,7 @@ inbound listener derive from :class:`Listener`.
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid as uuidlib
 from typing import TYPE_CHECKING
 
@@ -69,6 +70,16 @@ KNOWN_EVENTS = MYEVENTS | {
     "RE_SCHEDULE",
     "SHUTDOWN",
 }
+
+
+def linger_delay(seconds: int, scale: float) -> float:
+    """How long a ``linger N`` socket stays open after the hang-up, times ``scale``.
+
+    mod_event_socket sets ``linger_timeout = epoch + N`` and closes once
+    ``epoch_now > linger_timeout``: 5.1–6.0 s for 5.
+    """
+    now = time.time()
+    return (int(now) + seconds + 1 - now) * scale
 
 
 class Listener(asyncio.Protocol):

@@ -39,7 +39,7 @@ from emulator.apps import APPS, AppSpec, BridgeState, expand
 from emulator.arrival import StampedSocket
 from emulator.channel import Channel, Profile, billing_variables, compile_vars, instantiate, rtp_statistics
 from emulator.events import channel_data, channel_event, encode_headers, now_us
-from emulator.listener import MYEVENTS, Listener
+from emulator.listener import MYEVENTS, Listener, linger_delay
 from emulator.script import Broadcast, CallerScript, CallResult, Keys, Speech
 from emulator.sip import OK, REQUEST_TERMINATED, SESSION_PROGRESS, final_response, reason_header
 from emulator.templates import (
@@ -891,10 +891,7 @@ class OutboundListener(Listener):
             return
         self.write(disconnect_linger(session.ch.uuid, session.ch.name, self.linger))
         if self.linger >= 0:
-            # linger_timeout = epoch + N; closes once ``epoch_now > linger_timeout`` (5.1-6.0 s for 5)
-            now = time.time()
-            delay = (int(now) + self.linger + 1 - now) * self.fs.linger_scale
-            session.loop.call_later(delay, self.send_final_and_close)
+            session.loop.call_later(linger_delay(self.linger, self.fs.linger_scale), self.send_final_and_close)
 
     def channel_destroyed(self) -> None:
         """Bound an endless ``linger``: an app that never closes leaks the channel."""
