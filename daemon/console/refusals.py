@@ -16,6 +16,7 @@ from pydantic_core import ErrorDetails
 from daemon.console.forms import message
 from daemon.logs import get_logger
 from daemon.services.errors import RULE, Conflict, Forbidden, Invalid, NotFound, Problem, ServiceError
+from daemon.services.statistics import MAX_DAYS
 
 _log = get_logger(__name__)
 
@@ -67,6 +68,8 @@ RULES: tuple[tuple[str, str], ...] = (
     ("a registration number is T followed by 13 digits", "登録番号は T と13桁の数字です（例: T7000012050002）"),
     ("has a wrong check digit", "登録番号のチェックデジット（13桁の先頭）が正しくありません"),
     ("the taxable sum is negative", "値引き・返金が当月の請求額を超えるため、請求書を作れません"),
+    ("the first day is after the last day", "開始日が終了日より後になっています"),
+    ("a period has at most", f"期間は{MAX_DAYS}日以内で指定してください"),
     ("is not a month", "月は「YYYY-MM」の形で入力してください（例: 2026-11、2000-01〜2999-12）"),
     ("a pay rate is one of", "報酬の種類が正しくありません"),
     ("pay rate is 0 to", "報酬の額が範囲外です"),

@@ -43,6 +43,25 @@ def test_every_value_error_text_has_a_japanese_sentence() -> None:
     assert all(rule(text) != UNKNOWN_RULE for text in found.values())
 
 
+def test_every_rule_problem_text_has_a_japanese_sentence() -> None:
+    """``Problem(loc, "…", RULE)`` written out in the services: the same table words it."""
+    found: dict[str, str] = {}
+    for path in sorted((ROOT / "daemon/services").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id == "Problem"
+                and len(node.args) >= 3
+                and isinstance(node.args[2], ast.Name)
+                and node.args[2].id == "RULE"
+                and isinstance(node.args[1], (ast.Constant, ast.JoinedStr))
+            ):
+                found[f"{path.relative_to(ROOT)}:{node.lineno}"] = text_of(node.args[1])
+    assert len(found) >= 2  # the walk finds them (statistics' period when written)
+    assert {where: text for where, text in found.items() if rule(text) == UNKNOWN_RULE} == {}
+
+
 def test_every_custom_error_words_itself_in_japanese() -> None:
     """pydantic's custom errors carry their Japanese in the context (daemon.console.forms.message)."""
     found = dict(raised("PydanticCustomError"))

@@ -20,7 +20,7 @@ from aiohttp import web
 from daemon.console.changes import actor_of
 from daemon.console.forms import FormErrors
 from daemon.console.paths import PREFIX
-from daemon.console.refusals import form_errors
+from daemon.console.refusals import rule
 from daemon.console.render import page
 from daemon.console.viewer import IVR, tenant_scope
 from daemon.http import excel_csv
@@ -67,18 +67,10 @@ def _period(request: web.Request) -> tuple[Period, dict[str, str]]:
         raise FormErrors(errors)
     try:
         when = statistics.period(first, last, datetime.now(TOKYO).date())
-    except Invalid as exc:
-        found = form_errors(exc)
-        raise FormErrors({_PERIOD_ERRORS.get(k, k): _japanese(v) for k, v in found.items()}) from None
+    except Invalid as exc:  # a period asked for, not a change refused: the rule's sentence alone
+        found = {str(p.loc[0]) if p.loc else "": rule(p.msg) for p in exc.problems}
+        raise FormErrors({_PERIOD_ERRORS.get(k, k): v for k, v in found.items()}) from None
     return when, {"since": when.first.isoformat(), "until": when.last.isoformat()}
-
-
-def _japanese(text: str) -> str:
-    if "after the last day" in text:
-        return "開始日が終了日より後になっています"
-    if "at most" in text:
-        return f"期間は{statistics.MAX_DAYS}日以内で指定してください"
-    return text
 
 
 def _charts(stats: IvrStatistics) -> dict[str, Any]:
