@@ -82,17 +82,33 @@ async def attempt(
     """Ring ``phones`` at once: rows first (None: the fraud guard refused), then the bridge, then every row closed."""
     legs = [(uuid.uuid4(), p) for p in phones]
     now = wall_us()
-    broken = await legs_db.open_legs(
-        c.pool,
-        [(leg, p.number) for leg, p in legs],
-        call_uuid=c.call_uuid,
-        tenant_id=c.tenant_id,
-        node_id=c.call.services.node_id,
-        flow_node=c.node,
-        tariff=contract.tariff,
-        created_us=now,
-        day_start_us=legs_db.day_start_us(now),
-    )
+    opened: list[bool] = []
+
+    async def open_rows() -> str | None:
+        broken = await legs_db.open_legs(
+            c.pool,
+            [(leg, p.number) for leg, p in legs],
+            call_uuid=c.call_uuid,
+            tenant_id=c.tenant_id,
+            node_id=c.call.services.node_id,
+            flow_node=c.node,
+            tariff=contract.tariff,
+            created_us=now,
+            day_start_us=legs_db.day_start_us(now),
+        )
+        opened.append(broken is None)
+        return broken
+
+    def late() -> None:  # given up on, then written after all: nothing rang, close the rows
+        if opened == [True]:
+            _closing(c, [leg for leg, _ in legs])
+
+    try:
+        broken = await within(c.call.services.settings.db_timeout_seconds, open_rows(), abandoned=late)
+    except DB_ERRORS as exc:  # no row, no ring: a forward is never dialled unbilled (the flow's on_fail)
+        c.call.metrics.db_errors.inc()
+        _log.error("ivr_forward_not_opened", node=c.node, error=repr(exc))
+        return None
     if broken is not None:
         _log.warning("ivr_forward_guard", node=c.node, limit=broken, guard=str(contract.guard))
         c.call.metrics.forwards_refused.labels(str(c.tenant_id), broken).inc()
@@ -116,6 +132,26 @@ async def attempt(
     finally:
         await asyncio.shield(finish(c, [leg for leg, _ in legs], result, answered))
     return result
+
+
+_closing_tasks: set[asyncio.Task[None]] = set()
+
+
+def _closing(c: IvrCall, legs: list[uuid.UUID]) -> None:
+    """Close rows written after the attempt was given up on (never rung): in the background."""
+    settler = c.call.services.settler
+    assert settler is not None, "made at start"
+
+    async def close() -> None:
+        try:
+            for leg in legs:
+                await settler.finish_leg(leg, outcome="failed", answer_us=None, end_us=None)
+        except Exception as exc:  # recovery's sweep of open legs is the last line
+            _log.error("ivr_forward_late_rows_unclosed", error=repr(exc))
+
+    task = asyncio.get_running_loop().create_task(close())
+    _closing_tasks.add(task)
+    task.add_done_callback(_closing_tasks.discard)
 
 
 async def mark_answered(c: IvrCall, leg: uuid.UUID, answer_us: int) -> None:

@@ -193,3 +193,23 @@ async def test_forwarded_leg_takes_no_second_line(
     assert heard(second) == ["busy"]
     done = await first
     assert [a.outcome for a in done.bridged_to] == ["SUCCESS"]
+
+
+async def test_a_database_too_slow_to_open_the_legs_sends_the_caller_to_on_fail(
+    start_daemon: DaemonFactory, pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    """The legs' rows wait behind the tenant's fraud-guard lock past the database timeout:
+    nothing is dialled (never a forward without its row), the caller goes on to ``on_fail``
+    at the timeout instead of the call failing at asyncpg's 10-s statement limit; the rows
+    written once the lock goes are closed, never left ringing."""
+    shop = await ivr_shop(pool, tmp_path, forwarding=True)
+    await shop.publish(forward_flow(shop.g, ring_timeout_s=5))
+    fs = await shop.start(start_daemon)
+    async with pool.acquire() as holder:
+        async with holder.transaction():
+            await holder.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"forward_guard:{shop.tenant_id}")
+            result = await asyncio.wait_for(fs.place_call(CallerScript(destination=NUMBER)), 8)
+        assert bridges(result) == []
+        assert heard(result) == ["sorry"]
+    await asyncio.sleep(0.5)  # the lock is gone: an insert that got through is closed, one cancelled left nothing
+    assert [r["outcome"] for r in await legs(pool, result.call_uuid)] in ([], ["failed", "failed"])
