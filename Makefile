@@ -43,7 +43,7 @@ typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
 unit: $(STAMP) $(CHROMIUM) $(JP_FONT)
-	$(PY) -m pytest -q -p no:cacheprovider --durations=25 -n 2 --dist worksteal
+	$(PY) -m pytest -q -p no:cacheprovider --durations=25 -n 2 --dist loadfile
 
 # The console's screenshots in docs/screenshots/ (the README shows them), taken by its browser tests.
 screenshots: $(STAMP) $(CHROMIUM) $(JP_FONT)
