@@ -40,6 +40,7 @@ from collections.abc import Coroutine
 from typing import Any
 
 from daemon.calls.services import Prompts
+from daemon.esl.api_answer import seen
 from daemon.logs import get_logger
 from daemon.metrics import Metrics
 from daemon.outbound.session import CallEnded, Session
@@ -269,7 +270,7 @@ class Cutoff:
         except CallEnded as exc:
             self._kill = asyncio.get_running_loop().create_future()
             self._kill.set_exception(exc)
-        self._kill.add_done_callback(_seen)  # the talk may end (and this task be cancelled) before the answer
+        self._kill.add_done_callback(seen)  # the talk may end (and this task be cancelled) before the answer
         self._changed.set()
 
     async def _cut_answered(self, deadline_us: int) -> None:
@@ -291,9 +292,3 @@ class Cutoff:
             _log.info("cutoff_warning", prompt=name, left_s=round(left_s, 3), reply=reply.strip())
 
         self._beside(broadcast())
-
-
-def _seen(answer: asyncio.Future[str]) -> None:
-    """Mark a failed answer as looked at (asyncio logs one nobody retrieved); the waiting task raises it."""
-    if not answer.cancelled():
-        answer.exception()

@@ -34,3 +34,12 @@ def body_later(reply: asyncio.Future[Reply]) -> asyncio.Future[str]:
 
     reply.add_done_callback(answered)
     return body
+
+
+def seen(answer: asyncio.Future[str]) -> None:
+    """Mark a failed answer as looked at (asyncio logs one nobody retrieved); a task awaiting it still raises it.
+
+    For :func:`body_later`'s futures whose waiter may be cancelled first (the call ended).
+    """
+    if not answer.cancelled():
+        answer.exception()

@@ -48,6 +48,7 @@ import asyncpg
 from daemon.calls import guidance
 from daemon.calls.cutoff import backstop_time, wall_us
 from daemon.calls.services import Prompts
+from daemon.esl.api_answer import seen
 from daemon.inbound.client import InboundClient
 from daemon.ivr.media import recorded_ms
 from daemon.logs import get_logger
@@ -81,12 +82,6 @@ def start(pool: asyncpg.Pool, client: InboundClient, record: asyncpg.Record, pro
 def _log_failure(task: asyncio.Task[None]) -> None:
     if not task.cancelled() and (exc := task.exception()) is not None:
         _log.error("restart_cutoff_failed", error=repr(exc))
-
-
-def _seen(answer: asyncio.Future[str]) -> None:
-    """Mark a failed answer as looked at (asyncio logs one nobody retrieved); the waiting task raises it."""
-    if not answer.cancelled():
-        answer.exception()
 
 
 async def _sleep_until(at_us: int) -> None:
@@ -144,7 +139,7 @@ class RestartCut:
             self.client.api_sent(f"uuid_kill {leg} ALLOTTED_TIMEOUT"),
         )
         for answer in sent:  # the hangup may be heard (and this task cancelled) before the answers
-            answer.add_done_callback(_seen)
+            answer.add_done_callback(seen)
         return sent
 
     @staticmethod
