@@ -30,7 +30,10 @@ _db_counter = itertools.count()
 ADMIN_TOKEN = "test-admin-token-0123456789"  # 16+ characters, as the daemon demands
 
 
-pytest_plugins = ["tests.mail_server"]  # the `mailbox` fixture: a real SMTP server
+pytest_plugins = [
+    "tests.mail_server",  # the `mailbox` fixture: a real SMTP server
+    "tests.password_cost",  # argon2 with a small work factor, unless a test is about it
+]
 
 # No example may fail for being slow: speed is measured in benchmarks, never in tests
 # (a loaded CI machine made hypothesis's default 200 ms deadline fail a codec test).

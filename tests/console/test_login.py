@@ -6,6 +6,7 @@ import asyncio
 import re
 
 import aiohttp
+import pytest
 from argon2 import extract_parameters
 from yarl import URL
 
@@ -77,6 +78,7 @@ async def test_the_cap_holds_across_two_nodes_on_one_database(
     assert sorted(p.status for p in pages) == [401] * BY_LOGIN.free + [429] * (12 - BY_LOGIN.free)
 
 
+@pytest.mark.production_password_cost  # compares the dummy hash's argon2 parameters with a real one's
 async def test_an_unknown_login_is_answered_exactly_like_a_known_one(console: Console, browser: BrowserFactory) -> None:
     def seen(pages: list[Page], login: str) -> list[tuple[int, str]]:
         return sorted((p.status, _NONCE.sub("", p.text).replace(login, "LOGIN")) for p in pages)

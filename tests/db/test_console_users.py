@@ -12,6 +12,7 @@ from daemon.repositories.console_users import Outcome
 PASSWORD = "long enough password"
 
 
+@pytest.mark.production_password_cost  # the stored hash, as the daemon's own parameters make it
 async def test_the_password_is_stored_as_an_argon2_hash(pool: asyncpg.Pool) -> None:
     user_id = await console_users.create(pool, "admin1", PASSWORD, "admin", None)
     stored = await pool.fetchval("SELECT password_hash FROM console_users WHERE id = $1", user_id)
