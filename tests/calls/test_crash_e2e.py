@@ -230,11 +230,21 @@ class Restart:
     record: asyncpg.Record  # the call record, ended by the restarted daemon
 
 
+ARMING_SLACK_S = 3  # from the answer to the armed deadline, with room for a loaded machine
+
+
 async def crash_and_restart(db_dsn: str, pool: asyncpg.Pool, tmp_path: Path, lead: float, **second_env: str) -> Restart:
-    """Group 12 and 200 yen (20 s of talk), kill -9 ``lead`` seconds before the deadline, a second
-    daemon (with ``second_env`` on top) started at once; the call and its record at the end."""
+    """Group 12 (10 yen a second) and money for ``lead`` + 3 s of talk, kill -9 ``lead`` seconds
+    before the deadline, a second daemon (with ``second_env`` on top) started at once; the call and
+    its record at the end.
+
+    The money sets only when the kill comes after the answer (3 s): what the restarted daemon
+    sees, ``lead`` seconds to come back before the deadline, is the same for any amount, and the
+    test no longer sits through 20 s of talk whatever the lead.
+    """
+    yen = 10 * math.ceil(lead + ARMING_SLACK_S)
     s, _, fs, env = await tarot_with_inbound(
-        db_dsn, pool, tmp_path, "crashy-cut", 200, warning_seconds=0, minimum_talk_seconds=1
+        db_dsn, pool, tmp_path, "crashy-cut", yen, warning_seconds=0, minimum_talk_seconds=1
     )
     first = DaemonProcess(env)
     second = DaemonProcess({**env, **second_env})
