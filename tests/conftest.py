@@ -32,6 +32,7 @@ ADMIN_TOKEN = "test-admin-token-0123456789"  # 16+ characters, as the daemon dem
 
 pytest_plugins = [
     "tests.mail_server",  # the `mailbox` fixture: a real SMTP server
+    "tests.xdist_scopes",  # files sharing a costly session fixture run on one worker
     "tests.password_cost",  # argon2 with a small work factor, unless a test is about it
 ]
 
