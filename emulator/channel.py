@@ -15,9 +15,9 @@ import re
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Final
 
 from daemon.esl.encoding import url_decode, url_encode
-from emulator.events import CODEC_BLOCK
 from emulator.templates import RTP_STATS, q850
 
 #: Template fields unique to every call; lines using only other fields are cached.
@@ -166,6 +166,12 @@ class Profile:
             f"{p}-Screen-Bit: true\n{p}-Privacy-Hide-Name: false\n{p}-Privacy-Hide-Number: false\n"
         ).encode()
 
+
+#: The codec headers of the channel block once media is up (PCMU, the only codec modelled).
+CODEC_BLOCK: Final = (
+    b"Channel-Read-Codec-Name: PCMU\nChannel-Read-Codec-Rate: 8000\nChannel-Read-Codec-Bit-Rate: 64000\n"
+    b"Channel-Write-Codec-Name: PCMU\nChannel-Write-Codec-Rate: 8000\nChannel-Write-Codec-Bit-Rate: 64000\n"
+)
 
 #: ``Channel-State-Number`` of the states an inbound call goes through.
 STATE_NUMBERS = {"CS_EXECUTE": 4, "CS_HANGUP": 10, "CS_REPORTING": 11}
