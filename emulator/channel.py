@@ -219,6 +219,12 @@ class Channel:
 
     # -- variables ------------------------------------------------------------------
 
+    def expand(self, text: str) -> str:
+        """``switch_channel_expand_variables`` for plain ``${name}`` references."""
+        if "${" not in text:
+            return text
+        return re.sub(r"\$\{([^}]+)\}", lambda m: self.get_var(m.group(1)) or "", text)
+
     def set_var(self, name: str, value: str | None) -> None:
         """``switch_channel_set_variable``: delete, then append (``None`` only deletes)."""
         self.vars.pop(name, None)
