@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 
 import asyncpg
 
@@ -87,15 +88,14 @@ def within_reach(purse: Purse, rates: GroupRates) -> bool:
     return not tariffs or any(purse.affords(t, rates.minimum_talk_seconds) for t in tariffs)
 
 
-def may_wait(money_now: Purse, group: Group, rates: Sequence[int]) -> bool:
-    """May the caller join the group's waiting line?  ``rates``: every member's (their own, else the group's).
+def may_wait(money_now: Purse, rates: GroupRates) -> bool:
+    """May the caller join the group's waiting line?
 
-    The line is for busy members, so every member counts, on duty or not: the
-    money must cover one of them for the group's minimum talk, the caller's
-    other live calls included (the rule of :func:`within_reach`).
+    The line is for busy members, so every member counts, on duty or not
+    (``every_rate``): the money must cover one of them for the group's minimum
+    talk, the caller's other live calls included (the rule of :func:`within_reach`).
     """
-    every = GroupRates(group.id, group.code, group.tariff, group.minimum_talk_seconds, (*rates,))
-    return within_reach(money_now, every)
+    return within_reach(money_now, replace(rates, rates=rates.every_rate))
 
 
 async def out_of_reach(call: CallContext, wallet: Wallet, group: Group) -> list[str] | None:

@@ -187,17 +187,6 @@ async def claimed_counsellor(
     return Counsellor(row["id"], row["name"], dial, row["rate_yen_per_min"])
 
 
-async def member_rates(pool: asyncpg.Pool, group_id: int, group_rate: int) -> tuple[int, ...]:
-    """The per-minute rate of every member of the group, on duty or not (their own, else the group's)."""
-    rates: list[int] = await pool.fetchval(
-        "SELECT COALESCE(array_agg(COALESCE(c.rate_yen_per_min, $2) ORDER BY m.position), '{}') FROM group_members m"
-        " JOIN counsellors c ON c.id = m.counsellor_id WHERE m.group_id = $1",
-        group_id,
-        group_rate,
-    )
-    return tuple(rates)
-
-
 async def purge_node(pool: asyncpg.Pool, node_id: str) -> int:
     """At start: this node's earlier life left waiters whose calls are gone; free what was claimed for them.
 

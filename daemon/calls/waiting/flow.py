@@ -203,8 +203,8 @@ def _waiter(call: CallContext, line: WaitingLine, group: Group, caller: Caller) 
 
 async def _affordable(call: CallContext, group: Group, wallet: purse.Wallet) -> bool:
     """Does the caller's money cover a member of the group, for the line (:func:`purse.may_wait`)?"""
-    rates = await waiting.member_rates(call.pool, group.id, group.tariff.rate_yen_per_min)
-    return purse.may_wait(await wallet.purse(), group, rates)
+    rates = await hunting.group_rates(call.pool, call.tenant_id, group.id)
+    return bool(rates) and purse.may_wait(await wallet.purse(), rates[0])
 
 
 async def _wait(call: CallContext, line: WaitingLine, group: Group, place: Place, position: int) -> int | Ended:
