@@ -209,17 +209,27 @@ class LineState:
     group_name: str
     waiting: int
     oldest_joined_us: int | None  # when the longest waiter joined (epoch µs); None: nobody waits
+    ringing: int = 0  # the group's callers whose member rings now (handed from the line, or found free)
+
+
+#: A caller handed a member leaves the line while the member rings (and comes back if they do not
+#: answer): they count as ringing, by their row while a member is claimed for them, then by their call
+#: record (this group's, hunting) that a member is claimed for.
+_LINES = f"""
+SELECT g.id, g.name, count(w.id) FILTER (WHERE w.offered_to IS NULL) AS waiting,
+  (extract(epoch FROM min(w.joined_at) FILTER (WHERE w.offered_to IS NULL)) * 1000000)::bigint AS oldest,
+  (SELECT count(*) FROM (
+     SELECT x.call_uuid FROM waiting_calls x WHERE x.group_id = g.id AND x.offered_to IS NOT NULL
+     UNION
+     SELECT r.call_uuid FROM counsellors c JOIN call_records r ON r.call_uuid = c.current_call
+      WHERE c.tenant_id = $1 AND r.group_id = g.id AND r.state = 'hunting'
+  ) handed) AS ringing
+FROM counsellor_groups g LEFT JOIN waiting_calls w ON w.group_id = g.id AND {_LIVE}
+WHERE g.tenant_id = $1 AND g.queue_enabled GROUP BY g.id, g.name ORDER BY g.id
+"""
 
 
 async def lines(pool: asyncpg.Pool, tenant_id: int, live_seconds: float) -> list[LineState]:
-    """Every group of the tenant with a waiting line: how many wait, and since when the longest."""
-    rows = await pool.fetch(
-        "SELECT g.id, g.name, count(w.id) AS waiting,"
-        " (extract(epoch FROM min(w.joined_at)) * 1000000)::bigint AS oldest"
-        " FROM counsellor_groups g LEFT JOIN waiting_calls w ON w.group_id = g.id AND "
-        + _LIVE
-        + " WHERE g.tenant_id = $1 AND g.queue_enabled GROUP BY g.id, g.name ORDER BY g.id",
-        tenant_id,
-        live_seconds,
-    )
-    return [LineState(r["id"], r["name"], r["waiting"], r["oldest"]) for r in rows]
+    """Every group of the tenant with a waiting line: how many wait, since when the longest, how many ring."""
+    rows = await pool.fetch(_LINES, tenant_id, live_seconds)
+    return [LineState(r["id"], r["name"], r["waiting"], r["oldest"], r["ringing"]) for r in rows]

@@ -49,7 +49,13 @@ def _call(c: board.LiveCall) -> dict[str, Any]:
 
 
 def _line(line: waiting.LineState) -> dict[str, Any]:
-    return {"id": line.group_id, "group": line.group_name, "waiting": line.waiting, "since_us": line.oldest_joined_us}
+    return {
+        "id": line.group_id,
+        "group": line.group_name,
+        "waiting": line.waiting,
+        "since_us": line.oldest_joined_us,
+        "ringing": line.ringing,
+    }
 
 
 def view(b: board.Board, lines: list[waiting.LineState]) -> dict[str, Any]:
