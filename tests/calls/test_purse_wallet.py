@@ -20,19 +20,21 @@ from daemon.repositories import ledger
 from tests.factories import prepaid_caller, shop
 
 
-async def deposit(pool: asyncpg.Pool, tenant_id: int, caller_id: int, yen: int) -> None:
-    await ledger.post(pool, tenant_id, caller_id, "deposit", yen, memo="test")
+async def read_then_topped_up(pool: asyncpg.Pool) -> purse.Wallet:
+    """A Wallet that read 1,000 yen, after which the caller deposited 500 more."""
+    s = await shop(pool)
+    caller = await prepaid_caller(pool, s.tenant_id, yen=1000)
+    wallet = purse.Wallet(pool, caller)
+    assert (await wallet.picture()).caller.balance_yen == 1000
+    await ledger.post(pool, s.tenant_id, caller, "deposit", 500, memo="test")
+    return wallet
 
 
 async def test_one_read_answers_the_questions_asked_together_and_a_later_one_reads_again(
     pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(purse, "FRESH_S", 0.3)
-    s = await shop(pool)
-    caller = await prepaid_caller(pool, s.tenant_id, yen=1000)
-    wallet = purse.Wallet(pool, caller)
-    assert (await wallet.picture()).caller.balance_yen == 1000
-    await deposit(pool, s.tenant_id, caller, 500)
+    wallet = await read_then_topped_up(pool)
     assert (await wallet.picture()).caller.balance_yen == 1000  # the same set-up step: one read
     await asyncio.sleep(0.4)
     assert (await wallet.picture()).caller.balance_yen == 1500  # older than FRESH_S: read again
@@ -41,11 +43,7 @@ async def test_one_read_answers_the_questions_asked_together_and_a_later_one_rea
 async def test_a_step_of_the_wall_clock_does_not_age_a_read(
     pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    s = await shop(pool)
-    caller = await prepaid_caller(pool, s.tenant_id, yen=1000)
-    wallet = purse.Wallet(pool, caller)
-    await wallet.picture()
-    await deposit(pool, s.tenant_id, caller, 500)
+    wallet = await read_then_topped_up(pool)
     real = time.time
     monkeypatch.setattr(time, "time", lambda: real() + 3600.0)  # the wall clock steps an hour forwards
     assert (await wallet.picture()).caller.balance_yen == 1000
@@ -55,11 +53,7 @@ async def test_a_step_back_of_the_wall_clock_does_not_keep_a_read_for_ever(
     pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(purse, "FRESH_S", 0.3)
-    s = await shop(pool)
-    caller = await prepaid_caller(pool, s.tenant_id, yen=1000)
-    wallet = purse.Wallet(pool, caller)
-    await wallet.picture()
-    await deposit(pool, s.tenant_id, caller, 500)
+    wallet = await read_then_topped_up(pool)
     real = time.time
     monkeypatch.setattr(time, "time", lambda: real() - 3600.0)  # an hour backwards
     await asyncio.sleep(0.4)
