@@ -44,7 +44,7 @@ class Match:
     """What one matching round gave this node: (call, counsellor id) pairs claimed, and when to look again."""
 
     claimed: list[tuple[uuid.UUID, int]]
-    next_look_s: float | None  # a member's wrap-up ends then; None: nothing to wait for
+    next_look_s: float | None  # a member's wrap-up ends, or a bar on a member lifts, then; None: nothing to wait for
 
 
 async def waiting_count(pool: asyncpg.Pool, group_id: int, live_seconds: float) -> int:
