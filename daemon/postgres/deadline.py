@@ -87,10 +87,11 @@ async def within(
     try:
         await woken
     except asyncio.CancelledError:
-        if not shielded:
+        # Shielded, the operation goes on and the timer stays to cancel it at its deadline;
+        # unless the deadline has already passed (it woke us, then the cancel came before we ran).
+        if not shielded or not woken.cancelled():
             timer.cancel()
             task.cancel()
-        # else the timer stays: it cancels the operation at its deadline
         task.add_done_callback(partial(_ended, abandoned))
         raise
     timer.cancel()

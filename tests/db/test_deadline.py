@@ -140,3 +140,16 @@ async def test_a_shielded_operation_times_out_like_any_other() -> None:
     assert time.monotonic() - started < 0.5
     await asyncio.sleep(0)
     assert events == ["cancelled"]
+
+
+async def test_a_shielded_operation_whose_caller_is_cancelled_as_the_deadline_passes_is_stopped() -> None:
+    """The deadline wakes the caller, which is cancelled before it runs: the operation still stops at its deadline."""
+    events: list[str] = []
+    caller = asyncio.ensure_future(within(0.05, stubborn(5, 0.0, events), shielded=True))
+    await asyncio.sleep(0)  # the caller waits inside within, its deadline armed
+    asyncio.get_running_loop().call_later(0.07, caller.cancel)
+    time.sleep(0.1)  # noqa: ASYNC251  the loop held on purpose: the deadline and the cancel fall due in one turn, the deadline first
+    with pytest.raises(asyncio.CancelledError):
+        await caller
+    await asyncio.sleep(0.05)
+    assert events == ["cancelled", "finished late"]  # not left running for stubborn's 10 s
