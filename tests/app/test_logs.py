@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
-from tests.daemon_process import REPO, clean_environment
+from tests.daemon_process import python_output
 
 PROBE = """
 import asyncio, logging, sys
@@ -35,16 +33,7 @@ asyncio.run(main())
 
 
 def lines() -> list[dict[str, object]]:
-    done = subprocess.run(
-        [sys.executable, "-c", PROBE],
-        cwd=REPO,
-        env={**clean_environment(), "PYTHONPATH": str(REPO)},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    return [json.loads(line) for line in done.stdout.splitlines()]
+    return [json.loads(line) for line in python_output(PROBE).splitlines()]
 
 
 def test_a_calls_lines_name_it_and_mask_the_caller() -> None:
