@@ -18,12 +18,11 @@ import asyncio
 import uuid
 
 import asyncpg
-import structlog
 
 from daemon.calls import attempts, guidance
 from daemon.calls.context import CallContext, ProductFlow
 from daemon.calls.services import Services
-from daemon.logs import get_logger, mask_number
+from daemon.logs import bind_call, get_logger
 from daemon.outbound.channel import ChannelInfo
 from daemon.outbound.session import Session
 from daemon.postgres.deadline import within
@@ -56,11 +55,7 @@ class CallEntry:
     async def __call__(self, session: Session, calls: asyncio.TaskGroup) -> None:
         svc = self.services
         channel = await session.start(svc.settings.linger_seconds)
-        structlog.contextvars.bind_contextvars(
-            call_uuid=channel.unique_id,
-            caller=mask_number(channel.caller_id_number),
-            dialled=channel.destination_number,
-        )
+        bind_call(channel.unique_id, channel.caller_id_number, channel.destination_number)
 
         number = national(channel.destination_number)
         try:
@@ -93,13 +88,13 @@ class CallEntry:
             return
 
         if decision.tenant_id is None:  # admit_call names the tenant of every admitted call
-            await asyncio.shield(self._release(call_uuid))
+            await self._release(call_uuid)
             await self._reject(session, "unavailable", "unavailable", channel, call_uuid)
             return
         tenant_id = decision.tenant_id
-        tenant = str(tenant_id)
-        svc.metrics.calls_admitted.labels(tenant).inc()
-        svc.metrics.live_calls.labels(tenant).inc()
+        counted = svc.metrics.tenant_calls(tenant_id)
+        counted.admitted.inc()
+        counted.live.inc()
         svc.live_calls[channel.unique_id] = tenant_id
         _log.info("call_admitted", tenant_id=tenant_id, lines=decision.lines, in_use=decision.in_use)
         try:
@@ -110,8 +105,8 @@ class CallEntry:
             await flow(CallContext(session, channel, calls, svc, pool, tenant_id, decision.product or "", call_uuid))
         finally:
             svc.live_calls.pop(channel.unique_id, None)
-            svc.metrics.live_calls.labels(tenant).dec()
-            await asyncio.shield(self._release(call_uuid))
+            counted.live.dec()
+            await self._release(call_uuid)
 
     async def _admit(
         self, pool: asyncpg.Pool, call_uuid: uuid.UUID, number: str, caller: str | None
@@ -138,12 +133,18 @@ class CallEntry:
 
     async def _release(self, call_uuid: uuid.UUID) -> None:
         """Give the line back.  If the database is down now, the node's housekeeping
-        frees it later (lines of this node that no live session owns)."""
+        frees it later (lines of this node that no live session owns).
+
+        Shielded: a call task cancelled meanwhile (a failed background task of the call,
+        the daemon stopping) does not stop the release, which keeps its deadline.
+        """
         pool = self.services.pool
         if pool is None:
             return
         try:
-            await within(self.services.settings.db_timeout_seconds, self.releaser.release(pool, call_uuid))
+            await within(
+                self.services.settings.db_timeout_seconds, self.releaser.release(pool, call_uuid), shielded=True
+            )
         except DB_ERRORS as exc:
             self.services.metrics.db_errors.inc()
             _log.error("release_db_error", error=repr(exc))
