@@ -29,7 +29,6 @@ import asyncpg
 
 from benchmarks import coaching, cutoffs
 from benchmarks.harness import bench_database, daemon_env, machine, place_many, raise_fd_limit, stand_in_gc
-from daemon import loop_stalls
 from daemon.repositories import ledger
 from emulator import CallerScript, FakeFreeSwitch
 from tests.daemon_process import DaemonProcess
@@ -94,10 +93,7 @@ async def main(args: argparse.Namespace) -> dict[str, object]:
     report: dict[str, object] = {**machine(), "calls": args.calls, "setup_rate_asked": args.rate}
     async with bench_database() as (dsn, work):
         await prepare(dsn, args)
-        env = daemon_env(dsn, work, node="cutload", pool_size=40)
-        if args.stall_report:
-            env[loop_stalls.VARIABLE] = args.stall_report
-        daemon = DaemonProcess(env)
+        daemon = DaemonProcess(daemon_env(dsn, work, node="cutload", pool_size=40))
         await daemon.start()
         try:
             fs = FakeFreeSwitch(port=daemon.esl_port, linger_scale=0.0, record_frames=False)
@@ -136,9 +132,6 @@ def cli() -> None:
     parser.add_argument("--rate", type=float, default=300.0, help="set-ups per second meanwhile")
     parser.add_argument("--talk", type=float, default=10.0, help="seconds of money of the first caller")
     parser.add_argument("--spread", type=float, default=15.0, help="the last caller has this much more")
-    parser.add_argument(
-        "--stall-report", help="a JSON file: what held the daemon's loop when late (daemon.loop_stalls)"
-    )
     args = parser.parse_args()
     if args.setups_only:
         asyncio.run(setups_only(args.port, args.rate, args.seconds))

@@ -9,9 +9,12 @@ more than ``threshold`` late, every 5 ms it takes the main thread's stack
 collection (``gc.callbacks``), which holds the GIL and so shows in no stack.
 Every few seconds, and at stop, it writes what it counted as JSON to the file:
 
+* ``late_seconds`` and ``late_main_thread_cpu_seconds``: how long the loop was late, and how
+  much of that the main thread ran on a core (the rest it waited for one: CPU starvation);
 * ``stacks``: the most counted stacks, outermost frame first (``file:function``);
 * ``functions``: per function, in how many late samples it was on the stack;
-* ``gc``: per generation, collections, total, longest and how many took over the threshold.
+* ``gc``: per generation, collections, total (wall and CPU), longest, how many took over the threshold, and the
+  objects they freed (garbage in reference cycles, which only a collection frees).
 
 A thread switch costs the loop little (the watcher sleeps between looks and
 only reads frames while the loop is already late), but it is a tool for
@@ -87,6 +90,9 @@ class StallSampler:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._gc_started = 0.0
+        self._gc_cpu_started = 0.0
+        self.late_seconds = 0.0  # wall time the loop spent late (between looks)
+        self.late_cpu_seconds = 0.0  # of which the main thread was on a core
 
     def start(self) -> None:
         loop = asyncio.get_running_loop()
@@ -114,22 +120,30 @@ class StallSampler:
 
     def _gc(self, phase: str, info: dict[str, Any]) -> None:
         now = time.perf_counter()
+        cpu = time.thread_time()
         if phase == "start":
-            self._gc_started = now
+            self._gc_started, self._gc_cpu_started = now, cpu
             return
         took = now - self._gc_started
         with self._lock:
-            row = self.gc.setdefault(info["generation"], {"count": 0, "seconds": 0.0, "max": 0.0, "over": 0})
+            row = self.gc.setdefault(
+                info["generation"],
+                {"count": 0, "seconds": 0.0, "cpu_seconds": 0.0, "max": 0.0, "over": 0, "collected": 0},
+            )
             row["count"] += 1
+            row["cpu_seconds"] += cpu - self._gc_cpu_started
+            row["collected"] += info["collected"]
             row["seconds"] += took
             row["max"] = max(row["max"], took)
             row["over"] += took > self.threshold
 
     def _watch(self) -> None:
         late_before = False
-        written = time.monotonic()
+        main_cpu = time.pthread_getcpuclockid(self._main)
+        written = before = time.monotonic()
+        cpu_before = time.clock_gettime(main_cpu)
         while not self._stopping.wait(LOOK):
-            now = time.monotonic()
+            now, cpu = time.monotonic(), time.clock_gettime(main_cpu)
             late = now - self._last - BEAT > self.threshold
             if late:
                 stack = stack_of(sys._current_frames().get(self._main))
@@ -137,7 +151,10 @@ class StallSampler:
                     self.samples += 1
                     self.stalls += not late_before
                     self.stacks[stack] += 1
-            late_before = late
+                    if late_before:
+                        self.late_seconds += now - before
+                        self.late_cpu_seconds += cpu - cpu_before
+            late_before, before, cpu_before = late, now, cpu
             if now - written > WRITE_EVERY:
                 written = now
                 self.write()
@@ -152,8 +169,15 @@ class StallSampler:
                 "threshold_ms": self.threshold * 1000,
                 "late_samples": self.samples,
                 "stalls": self.stalls,
+                "late_seconds": round(self.late_seconds, 3),
+                "late_main_thread_cpu_seconds": round(self.late_cpu_seconds, 3),
                 "gc": {
-                    str(gen): {**row, "seconds": round(row["seconds"], 3), "max_ms": round(row["max"] * 1000, 1)}
+                    str(gen): {
+                        **row,
+                        "seconds": round(row["seconds"], 3),
+                        "cpu_seconds": round(row["cpu_seconds"], 3),
+                        "max_ms": round(row["max"] * 1000, 1),
+                    }
                     for gen, row in sorted(self.gc.items())
                 },
                 "functions": functions.most_common(TOP),

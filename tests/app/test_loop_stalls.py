@@ -34,6 +34,9 @@ async def test_a_held_loop_is_reported_with_the_holder_on_its_stack(tmp_path: Pa
     holders = dict(written["functions"])
     assert holders["test_loop_stalls.py:a_slow_callback"] >= 10
     assert written["gc"]["2"]["count"] >= 1
+    # the holder slept: the loop was late without using a core, which the report tells apart
+    assert written["late_seconds"] >= 0.15
+    assert written["late_main_thread_cpu_seconds"] < written["late_seconds"] / 2
 
 
 async def test_a_loop_that_keeps_up_reports_nothing(tmp_path: Path) -> None:
