@@ -25,6 +25,9 @@ async def test_a_held_loop_is_reported_with_the_holder_on_its_stack(tmp_path: Pa
         await asyncio.sleep(0.05)
         asyncio.get_running_loop().call_soon(a_slow_callback, 0.3)
         await asyncio.sleep(0.05)
+        cycle: list[object] = []
+        cycle.append(cycle)  # garbage only a collection frees
+        del cycle
         gc.collect()
     finally:
         sampler.stop()
@@ -34,6 +37,7 @@ async def test_a_held_loop_is_reported_with_the_holder_on_its_stack(tmp_path: Pa
     holders = dict(written["functions"])
     assert holders["test_loop_stalls.py:a_slow_callback"] >= 10
     assert written["gc"]["2"]["count"] >= 1
+    assert written["gc"]["2"]["collected"] >= 1  # what the collections freed (the cycle above)
     # the holder slept: the loop was late without using a core, which the report tells apart
     assert written["late_seconds"] >= 0.15
     assert written["late_main_thread_cpu_seconds"] < written["late_seconds"] / 2
