@@ -27,6 +27,7 @@ from daemon.outbound.channel import ChannelInfo
 from daemon.outbound.session import Session
 from daemon.postgres.deadline import within
 from daemon.postgres.errors import DB_ERRORS
+from daemon.postgres.pool import reserve_of
 from daemon.repositories import admission
 from daemon.repositories.admission import Admission, Outcome
 from daemon.repositories.attempts import Attempt
@@ -44,11 +45,11 @@ class CallEntry:
     def __init__(self, services: Services, products: dict[str, ProductFlow]) -> None:
         self.services = services
         self.products = products
-        # Admission batches queue for their tenant's lines (a row lock in admit_call), each on a pool
-        # connection: 1,000 calls arriving at once took the whole pool that way, and the calls ending
-        # meanwhile could not give their lines back (nor settle) before them.  A quarter stays theirs.
-        size = services.settings.db_pool_size
-        self.admitter = admission.BatchAdmitter(asyncio.Semaphore(max(1, size - max(1, size // 4))))
+        # Admission and release batches take their connections from the pool's reserve
+        # (daemon.postgres.pool.ReservingPool): the admitter leaves the releaser's batches theirs.  Calls
+        # arriving while its batches are on the database join the next batch.
+        reserve = reserve_of(services.settings.db_pool_size)
+        self.admitter = admission.BatchAdmitter(asyncio.Semaphore(max(1, reserve - admission.BatchReleaser.BATCHES)))
         self.releaser = admission.BatchReleaser()
         self._late: set[asyncio.Task[None]] = set()
 
