@@ -344,6 +344,11 @@ class Connection:
         data = commands.event(fmt, names)
         return self._request(Kind.COMMAND, data[:-2].decode(), data)
 
+    def nixevent(self, names: tuple[str, ...]) -> Request:
+        """Unsubscribe from ``names`` (after ``myevents``: the channel's events nobody reads)."""
+        data = commands.nixevent(names)
+        return self._request(Kind.COMMAND, "nixevent", data)
+
     def filter(self, header: str, value: str) -> Request:
         """Receive only the events whose ``header`` is ``value`` (an inbound socket watching one call)."""
         data = commands.filter_(header, value)
