@@ -113,6 +113,18 @@ class Frame:
         frame.content_type = frame.get("Content-Type")
         return frame
 
+    @classmethod
+    def parsed(cls, raw_headers: list[Header], content_type: str | None) -> Frame:
+        """A frame over headers split before (no body yet), its ``Content-Type`` known."""
+        frame = cls.__new__(cls)
+        frame._headers = raw_headers
+        frame._block = b""
+        frame.body = b""
+        frame.line = None
+        frame._reply_text = None
+        frame.content_type = content_type
+        return frame
+
     @property
     def raw_headers(self) -> list[Header]:
         headers = self._headers

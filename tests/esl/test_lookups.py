@@ -14,9 +14,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from daemon.esl import Event, Frame, Parser, ProtocolError
+from daemon.esl import parser as parser_module
 from daemon.esl.encoding import url_decode
 from daemon.esl.frame import every_line_named, one_colon_a_line, split_header_lines
-from daemon.esl.parser import LAZY_BLOCK_BYTES
+from daemon.esl.parser import KNOWN_BLOCKS, LAZY_BLOCK_BYTES
 from daemon.outbound.channel import ChannelInfo
 from tests.transcripts import chunks, transcript_files
 
@@ -139,3 +140,40 @@ def test_freeswitch_blocks_take_the_outline_shortcut() -> None:
     ]
     assert len(blocks) > 20
     assert [block[:60] for block in blocks if not one_colon_a_line(block)] == []
+
+
+def test_a_remembered_short_block_reads_as_a_fresh_one() -> None:
+    reply = b"Content-Type: command/reply\nReply-Text: %2BOK%20done\n\n"
+    payload = b"Event-Name: HEARTBEAT\n\n"
+    envelope = b"Content-Length: %d\nContent-Type: text/event-plain\n\n" % len(payload)
+    stream = reply + envelope + payload
+    parser_module._known.clear()
+    first, second = Parser().feed(stream), Parser().feed(stream)  # the second from what the first remembered
+    assert stream[: len(reply) - 2] in parser_module._known
+    assert len(first) == len(second) == 2
+    for fresh, known in zip(first, second, strict=True):
+        assert fresh is not known and fresh.raw_headers is not known.raw_headers
+        assert (known.content_type, known.raw_headers) == (fresh.content_type, fresh.raw_headers)
+        assert known.body == fresh.body
+        assert known.to_bytes() == fresh.to_bytes()
+    assert second[0].reply_text == "+OK done" and second[1].event().name == "HEARTBEAT"
+
+
+def test_a_remembered_block_still_meets_each_parsers_own_limit() -> None:
+    frame = b"Content-Type: api/response\nContent-Length: 4096\n\n" + b"x" * 4096
+    assert Parser().feed(frame)[0].body == b"x" * 4096
+    with pytest.raises(ProtocolError, match="exceeds"):
+        Parser(max_body_bytes=1024).feed(frame)
+
+
+def test_the_command_side_does_not_take_a_remembered_block() -> None:
+    Parser().feed(b"Content-Type: command/reply\nReply-Text: +OK\n\n")
+    (command,) = Parser(commands=True).feed(b"Content-Type: command/reply\nReply-Text: +OK\n\n")
+    assert command.line == "Content-Type: command/reply" and command.raw_headers == [("Reply-Text", "+OK")]
+
+
+def test_what_is_remembered_is_bounded() -> None:
+    parser = Parser()
+    for number in range(3 * KNOWN_BLOCKS):
+        parser.feed(b"Content-Type: command/reply\nReply-Text: +OK %d\n\n" % number)
+        assert len(parser_module._known) <= KNOWN_BLOCKS
