@@ -23,8 +23,12 @@ commands), ``farend`` (dial strings, far ends), ``farleg`` (the answering leg's 
 events, the announcement on it), ``scheduler`` (whole-second sched_*),
 ``channel`` (state, variables, billing), ``events`` / ``templates`` (wire format and
 captured data), ``inbound`` (port 8021), ``script`` (CallerScript, FarEnd, CallResult),
-``cdr`` (mod_cdr_pg_csv's rows into ``fs_cdr``).  emulator/README.md says what the
-captures taught it and what it does not model.
+``cdr`` (mod_cdr_pg_csv's rows into ``fs_cdr``), ``show`` (the rows of ``show
+channels|calls``).  They import downwards only: the switch makes the sessions and hands
+itself in, typed by what each needs of it (``listener.Switchboard``, ``session.Switch``,
+``api.ApiSwitch``); the applications sit above the session they run on, and the switch
+holds their table (``session.AppSpec`` each).  emulator/README.md says what the captures
+taught it and what it does not model.
 """
 
 from emulator.script import BridgeAttempt, Broadcast, CallerScript, CallResult, FarEnd, Keys, LegOutcome, Speech

@@ -10,24 +10,39 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from emulator.inbound import call_rows, channel_rows
+from emulator.channel import Channel
+from emulator.scheduler import Scheduler
+from emulator.session import Session, Switch
+from emulator.show import call_rows, channel_rows
 from emulator.templates import STATUS_TEMPLATE, cause_or_default
 
-if TYPE_CHECKING:
-    from emulator.session import Session
-    from emulator.switch import FakeFreeSwitch
+
+class ApiSwitch(Switch, Protocol):
+    """What the api commands need of the switch beyond what its calls do (it hands itself in)."""
+
+    scheduler: Scheduler
+    started_at: float
+    total_sessions: int
+    peak_sessions: int
+
+    def find_channel(self, uuid: str) -> Channel | None: ...
+
+    def kill(self, uuid: str, cause: str) -> bool: ...
+
+    def broadcast(self, session: Session, path: str, leg: str, *, scheduled: bool) -> None: ...
+
 
 NO_SUCH_CHANNEL = "-ERR No such channel!\n"
-Handler = Callable[["FakeFreeSwitch", str], str]
+Handler = Callable[[ApiSwitch, str], str]
 
 
-def uuid_exists(fs: FakeFreeSwitch, arg: str) -> str:
+def uuid_exists(fs: ApiSwitch, arg: str) -> str:
     return "true" if fs.find_channel(arg.strip()) is not None else "false"
 
 
-def uuid_kill(fs: FakeFreeSwitch, arg: str) -> str:
+def uuid_kill(fs: ApiSwitch, arg: str) -> str:
     """``uuid_kill <uuid> [cause]``: CHANNEL_HANGUP in the same ms as the ``+OK`` (api_commands)."""
     uuid, _, cause = arg.strip().partition(" ")
     if not uuid:
@@ -35,15 +50,13 @@ def uuid_kill(fs: FakeFreeSwitch, arg: str) -> str:
     return "+OK\n" if fs.kill(uuid, cause_or_default(cause.strip() or None)) else NO_SUCH_CHANNEL
 
 
-def live_session(fs: FakeFreeSwitch, uuid: str) -> Session | None:
+def live_session(fs: ApiSwitch, uuid: str) -> Session | None:
     """The caller leg with this UUID, unless it is gone or hanging up."""
     session = fs.sessions.get(uuid)
     return None if session is None or session.is_down else session
 
 
-def on_channel(
-    fs: FakeFreeSwitch, arg: str, uuid_at: int, usage: str, act: Callable[[Session, list[str]], None]
-) -> str:
+def on_channel(fs: ApiSwitch, arg: str, uuid_at: int, usage: str, act: Callable[[Session, list[str]], None]) -> str:
     """An api command of two words or more acting on the live channel named at ``uuid_at``."""
     parts = arg.split()
     if len(parts) < 2:
@@ -55,7 +68,7 @@ def on_channel(
     return "+OK\n"
 
 
-def uuid_break(fs: FakeFreeSwitch, arg: str) -> str:
+def uuid_break(fs: ApiSwitch, arg: str) -> str:
     """``uuid_break <uuid> [all]``: ``+OK\n``; see :meth:`emulator.session.Session.break_media`."""
     uuid, _, flag = arg.strip().partition(" ")
     if not uuid:
@@ -67,13 +80,13 @@ def uuid_break(fs: FakeFreeSwitch, arg: str) -> str:
     return "+OK\n"
 
 
-def uuid_transfer(fs: FakeFreeSwitch, arg: str) -> str:
+def uuid_transfer(fs: ApiSwitch, arg: str) -> str:
     """``uuid_transfer <uuid> <app:arg[,app:arg]> inline`` (the only form modelled): ``+OK\n``."""
     usage = "-USAGE: <uuid> [-bleg|-both] <dest-exten> [<dialplan>] [<context>]\n"
     return on_channel(fs, arg, 0, usage, lambda s, parts: s.transfer(parts[1], parts[2] if len(parts) > 2 else "XML"))
 
 
-def sched_hangup(fs: FakeFreeSwitch, arg: str) -> str:
+def sched_hangup(fs: ApiSwitch, arg: str) -> str:
     """``sched_hangup [+]<time> <uuid> [<cause>]`` (+OK, or -ERR No such channel!)."""
 
     def arm(session: Session, parts: list[str]) -> None:
@@ -83,7 +96,7 @@ def sched_hangup(fs: FakeFreeSwitch, arg: str) -> str:
     return on_channel(fs, arg, 1, "-USAGE: [+]<time> <uuid> [<cause>]\n", arm)
 
 
-def sched_del(fs: FakeFreeSwitch, arg: str) -> str:
+def sched_del(fs: ApiSwitch, arg: str) -> str:
     """``sched_del <task id|group>``: the group of sched_hangup/sched_broadcast is the channel UUID."""
     target = arg.strip()
     if not target:
@@ -92,7 +105,7 @@ def sched_del(fs: FakeFreeSwitch, arg: str) -> str:
     return f"+OK Deleted: {count}\n"
 
 
-def uuid_broadcast(fs: FakeFreeSwitch, arg: str) -> str:
+def uuid_broadcast(fs: ApiSwitch, arg: str) -> str:
     """``uuid_broadcast <uuid> <path> [aleg|bleg|both]``: ``+OK Message sent`` (queued on the leg)."""
     parts = arg.split()
     if len(parts) < 2:
@@ -103,7 +116,7 @@ def uuid_broadcast(fs: FakeFreeSwitch, arg: str) -> str:
     return "+OK Message sent\n"
 
 
-def sched_broadcast(fs: FakeFreeSwitch, arg: str) -> str:
+def sched_broadcast(fs: ApiSwitch, arg: str) -> str:
     """``sched_broadcast [+]<time> <uuid> <path> [leg]``: whole-second scheduler (api_commands: 0.71 s for +1)."""
     parts = arg.split()
     if len(parts) < 3:
@@ -127,7 +140,7 @@ def _when(text: str) -> tuple[int, bool]:
     return (int(text) if text.isdigit() else 0), False
 
 
-def uuid_setvar(fs: FakeFreeSwitch, arg: str) -> str:
+def uuid_setvar(fs: ApiSwitch, arg: str) -> str:
     uuid, _, rest = arg.strip().partition(" ")
     name, _, value = rest.strip().partition(" ")
     if not uuid or not name:
@@ -139,7 +152,7 @@ def uuid_setvar(fs: FakeFreeSwitch, arg: str) -> str:
     return "+OK\n"
 
 
-def uuid_getvar(fs: FakeFreeSwitch, arg: str) -> str:
+def uuid_getvar(fs: ApiSwitch, arg: str) -> str:
     uuid, _, name = arg.strip().partition(" ")
     if not uuid or not name.strip():
         return "-USAGE: <uuid> <var>\n"
@@ -150,7 +163,7 @@ def uuid_getvar(fs: FakeFreeSwitch, arg: str) -> str:
     return "_undef_" if value is None else value
 
 
-def status(fs: FakeFreeSwitch, arg: str) -> str:
+def status(fs: ApiSwitch, arg: str) -> str:
     up = time.time() - fs.started_at
     return STATUS_TEMPLATE.format(
         hours=int(up // 3600) % 24,
@@ -164,11 +177,11 @@ def status(fs: FakeFreeSwitch, arg: str) -> str:
     )
 
 
-def version(fs: FakeFreeSwitch, arg: str) -> str:
+def version(fs: ApiSwitch, arg: str) -> str:
     return "FreeSWITCH Version 1.10.12-release+git~20240802T210227Z~a88d069~64bit (-release 64bit)\n"
 
 
-def show(fs: FakeFreeSwitch, arg: str) -> str:
+def show(fs: ApiSwitch, arg: str) -> str:
     """``show channels|calls [as json]`` (inbound_show_channels)."""
     words = arg.split()
     what = words[0].lower() if words else ""
@@ -206,7 +219,7 @@ COMMANDS: dict[str, Handler] = {
 }
 
 
-def execute(fs: FakeFreeSwitch, command: str) -> str:
+def execute(fs: ApiSwitch, command: str) -> str:
     name, _, arg = command.strip().partition(" ")
     handler = COMMANDS.get(name.lower())
     if handler is None:

@@ -9,12 +9,9 @@ channel is what the captures show between those two events.  Media durations are
 from __future__ import annotations
 
 import dataclasses
-import re
 import time
 import uuid as uuidlib
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from emulator.events import now_us
 from emulator.farend import (
@@ -30,27 +27,8 @@ from emulator.farleg import FarLeg
 from emulator.keypad import play_and_get_digits
 from emulator.media import media_duration, play, playback_terminators
 from emulator.script import BridgeAttempt, Heard, LegOutcome
-from emulator.templates import FAR_END_SDP, cause_or_default
-
-if TYPE_CHECKING:
-    from emulator.session import Session
-
-AppFunc = Callable[["Session", str], Awaitable[None]]
-
-
-@dataclass(frozen=True, slots=True)
-class AppSpec:
-    func: AppFunc
-    #: Without SAF_SUPPORT_NOMEDIA FreeSWITCH pre-answers first ("Requires media! pre_answering").
-    needs_media: bool = False
-
-
-def expand(session: Session, arg: str) -> str:
-    """``switch_channel_expand_variables`` for plain ``${name}`` references."""
-    if "${" not in arg:
-        return arg
-    return re.sub(r"\$\{([^}]+)\}", lambda m: session.ch.get_var(m.group(1)) or "", arg)
-
+from emulator.session import AppSpec, Session
+from emulator.templates import CAUSES, FAR_END_SDP, cause_or_default
 
 # -- simple applications ------------------------------------------------------------------
 
@@ -172,9 +150,8 @@ async def endless_playback(s: Session, arg: str) -> None:
 
 @dataclass(slots=True)
 class BridgeState:
-    """The running bridge app (Session.hangup asks whether the caller is bridged)."""
+    """The running bridge app's legs (whether the caller is bridged is ``Session.bridged``)."""
 
-    bridged: bool = False
     plans: list[tuple[LegPlan, str]] = field(default_factory=list)
     far: FarLeg | None = None  # the leg that answers, from its originate on
 
@@ -194,7 +171,7 @@ async def bridge(s: Session, arg: str) -> None:
     """
     dial = parse_dial_string(arg)
     state = BridgeState()
-    s.bridge = state
+    s.bridged = False
     ringback = s.ch.get_var("ringback")
     heard_from = time.time()
     try:
@@ -208,7 +185,7 @@ async def bridge(s: Session, arg: str) -> None:
             return
         await _bridged(s, winner, state)
     finally:
-        s.bridge = None
+        s.bridged = False
 
 
 async def _originate(
@@ -327,8 +304,6 @@ def _continue_on_fail(value: str | None, cause: str) -> bool:
         return False
     if value.strip().lower() in ("true", "yes", "on", "1"):
         return True
-    from emulator.templates import CAUSES
-
     allowed = {item.strip().upper() for item in value.split(",")}
     return cause in allowed or str(CAUSES.get(cause, -1)) in allowed
 
@@ -380,12 +355,12 @@ async def _bridged(s: Session, winner: tuple[LegPlan, str], state: BridgeState) 
             ("last_sent_callee_id_number", user),
         ]
     )
-    state.bridged = True
+    s.bridged = True
     far_end = plan.far_end
     b_hangup = far_end.hangup_after if far_end is not None else None
     outcome = await s.app_wait(s.wait(b_hangup, b_leg.gone))
     s.result.heard.append(Heard(bridged_at / 1e6, time.time(), f"far end {user}"))
-    state.bridged = False
+    s.bridged = False
     ch.set_var("bridge_to", None)
     if outcome == "down":
         if s.disposition in ("recv_bye", "recv_cancel"):
@@ -434,7 +409,3 @@ APPS: dict[str, AppSpec] = {
     "log": AppSpec(noop),
     "info": AppSpec(noop),
 }
-
-from emulator.apps_ivr import APPS_IVR  # noqa: E402 (the IVR's applications: record, multiset)
-
-APPS.update(APPS_IVR)

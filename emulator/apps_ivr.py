@@ -40,13 +40,10 @@ import os
 import struct
 import time
 import wave
-from typing import TYPE_CHECKING
 
-from emulator.apps import AppSpec, set_app
+from emulator.apps import set_app
 from emulator.script import Keys, Speech
-
-if TYPE_CHECKING:
-    from emulator.session import Session
+from emulator.session import AppSpec, Session
 
 RATE = 8000
 WAV_HEADER = 44

@@ -15,9 +15,9 @@ import re
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Final
 
 from daemon.esl.encoding import url_decode, url_encode
-from emulator.events import CODEC_BLOCK
 from emulator.templates import RTP_STATS, q850
 
 #: Template fields unique to every call; lines using only other fields are cached.
@@ -167,6 +167,12 @@ class Profile:
         ).encode()
 
 
+#: The codec headers of the channel block once media is up (PCMU, the only codec modelled).
+CODEC_BLOCK: Final = (
+    b"Channel-Read-Codec-Name: PCMU\nChannel-Read-Codec-Rate: 8000\nChannel-Read-Codec-Bit-Rate: 64000\n"
+    b"Channel-Write-Codec-Name: PCMU\nChannel-Write-Codec-Rate: 8000\nChannel-Write-Codec-Bit-Rate: 64000\n"
+)
+
 #: ``Channel-State-Number`` of the states an inbound call goes through.
 STATE_NUMBERS = {"CS_EXECUTE": 4, "CS_HANGUP": 10, "CS_REPORTING": 11}
 
@@ -212,6 +218,12 @@ class Channel:
         self._profile_cache: bytes | None = None
 
     # -- variables ------------------------------------------------------------------
+
+    def expand(self, text: str) -> str:
+        """``switch_channel_expand_variables`` for plain ``${name}`` references."""
+        if "${" not in text:
+            return text
+        return re.sub(r"\$\{([^}]+)\}", lambda m: self.get_var(m.group(1)) or "", text)
 
     def set_var(self, name: str, value: str | None) -> None:
         """``switch_channel_set_variable``: delete, then append (``None`` only deletes)."""

@@ -22,20 +22,12 @@ import itertools
 import json
 import time
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Final
 
 from daemon.esl.encoding import url_decode, url_encode
 from daemon.esl.frame import Header
 from daemon.esl.replies import event_frame
+from emulator.channel import Channel
 from emulator.templates import CALLING, NO_VARIABLES
-
-if TYPE_CHECKING:
-    from emulator.channel import Channel
-
-CODEC_BLOCK: Final = (
-    b"Channel-Read-Codec-Name: PCMU\nChannel-Read-Codec-Rate: 8000\nChannel-Read-Codec-Bit-Rate: 64000\n"
-    b"Channel-Write-Codec-Name: PCMU\nChannel-Write-Codec-Rate: 8000\nChannel-Write-Codec-Bit-Rate: 64000\n"
-)
 
 
 def encode_headers(headers: Iterable[Header]) -> bytes:

@@ -95,10 +95,8 @@ class FarLeg:
 
     async def announce(self, app: str, arg: str) -> bool:
         """Run the confirmation application on this leg; False: it could not (Invalid Application, caller gone)."""
-        from emulator.apps import APPS
-
         s = self.session
-        if app not in APPS:
+        if app not in s.fs.apps:
             self.refuse(INVALID_APPLICATION)
             return False
         app_uuid = str(uuidlib.uuid4())

@@ -14,15 +14,12 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid as uuidlib
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from daemon.esl import Frame, Parser, ProtocolError
 from daemon.esl.encoding import url_encode
 from daemon.esl.replies import api_response, command_reply
-from emulator.events import OutEvent
-
-if TYPE_CHECKING:
-    from emulator.switch import FakeFreeSwitch
+from emulator.events import EventFactory, OutEvent
 
 #: ``myevents`` subscribes to these (mod_event_socket.c, ``myevents``).
 MYEVENTS = frozenset(
@@ -109,10 +106,24 @@ def linger_delay(seconds: int, scale: float) -> float:
     return (int(now) + seconds + 1 - now) * scale
 
 
+class Switchboard(Protocol):
+    """What a listener needs of its switch: the event subscriptions, the api, the event factory."""
+
+    factory: EventFactory
+
+    def subscribe(self, listener: Listener) -> None: ...
+
+    def unsubscribe(self, listener: Listener) -> None: ...
+
+    def api(self, command: str, caller_uuid: str | None = None) -> str: ...
+
+    def dispatch_global(self, event: OutEvent) -> None: ...
+
+
 class Listener(asyncio.Protocol):
     """One event-socket connection as FreeSWITCH's listener thread sees it."""
 
-    def __init__(self, fs: FakeFreeSwitch) -> None:
+    def __init__(self, fs: Switchboard) -> None:
         self.fs = fs
         self.transport: asyncio.Transport | None = None
         self.parser = Parser(commands=True)

@@ -27,19 +27,19 @@ import random
 import time
 import uuid as uuidlib
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar
 
 from daemon.esl import Frame
 from daemon.esl.encoding import url_decode
 from daemon.esl.replies import disconnect_final, disconnect_linger
 from emulator import arrival
-from emulator.apps import APPS, AppSpec, BridgeState, expand
 from emulator.arrival import StampedSocket
+from emulator.cdr import CdrWriter
 from emulator.channel import Channel, Profile, billing_variables, compile_vars, instantiate, rtp_statistics
-from emulator.events import channel_data, channel_event, encode_headers, now_us
-from emulator.listener import MYEVENTS, Listener, linger_delay
+from emulator.events import OutEvent, channel_data, channel_event, encode_headers, now_us
+from emulator.listener import MYEVENTS, Listener, Switchboard, linger_delay
 from emulator.script import Broadcast, CallerScript, CallResult, Keys, Speech
 from emulator.sip import OK, REQUEST_TERMINATED, SESSION_PROGRESS, final_response, reason_header
 from emulator.templates import (
@@ -50,9 +50,6 @@ from emulator.templates import (
     cause_or_default,
     q850,
 )
-
-if TYPE_CHECKING:
-    from emulator.switch import FakeFreeSwitch
 
 T = TypeVar("T")
 
@@ -80,10 +77,68 @@ class Message:
     broadcast: Broadcast | None = None
 
 
+AppFunc = Callable[["Session", str], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class AppSpec:
+    """A dialplan application as :meth:`Session.execute` runs it (the table is the switch's: ``Switch.apps``)."""
+
+    func: AppFunc
+    #: Without SAF_SUPPORT_NOMEDIA FreeSWITCH pre-answers first ("Requires media! pre_answering").
+    needs_media: bool = False
+
+
+@dataclass(slots=True)
+class BLeg:
+    """The far-end leg of a running bridge (visible to ``show channels`` and inbound events)."""
+
+    session: Session
+    channel: Channel
+    gone: asyncio.Future[None] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+
+
+class Switch(Switchboard, Protocol):
+    """What a call, and the applications that run on it, need of the switch it lives in.
+
+    :class:`emulator.switch.FakeFreeSwitch` is the one switch; the session is made by it and
+    only knows it through this, so nothing below the switch imports it back.
+    """
+
+    host: str
+    port: int
+    socket_data: str
+    media_tick: float
+    seed: int
+    record_frames: bool
+    linger_scale: float
+    max_linger: float
+    apps: Mapping[str, AppSpec]
+    sessions: dict[str, Session]
+    b_legs: dict[str, BLeg]
+    cdr: CdrWriter | None
+
+    def park_event(self, rng: random.Random) -> bool: ...
+
+    def dispatch(self, event: OutEvent, own: Listener | None) -> None: ...
+
+    def listened(self, name: str) -> bool: ...
+
+    async def run_fallback(self, session: Session) -> None: ...
+
+    def channel_destroyed(self, session: Session) -> None: ...
+
+    def schedule_hangup(self, session: Session, when: str, cause: str) -> None: ...
+
+    def b_leg_started(self, session: Session, channel: Channel, endpoint: str) -> BLeg: ...
+
+    def b_leg_ended(self, leg: BLeg, cause: str, *, caller_cause: str | None, caller_bye: bool = False) -> None: ...
+
+
 class Session:
     """The caller leg and everything FreeSWITCH does with it."""
 
-    def __init__(self, fs: FakeFreeSwitch, script: CallerScript, call_uuid: str | None, index: int) -> None:
+    def __init__(self, fs: Switch, script: CallerScript, call_uuid: str | None, index: int) -> None:
         self.fs = fs
         self.script = script
         self.loop = asyncio.get_running_loop()
@@ -112,7 +167,7 @@ class Session:
         self._dtmf_arrived: asyncio.Future[None] | None = None
         self.last_app = ("socket", fs.socket_data)
         self.disposition: str | None = None
-        self.bridge: BridgeState | None = None  # while a bridge app runs
+        self.bridged = False  # a bridge app has the far end on (hangup sets last_bridge_role)
         self.answered_at: float | None = None
         self.played_ms = 0
         self.phase = "app"  # who a hangup app acts for: "app", then "fallback"
@@ -342,7 +397,7 @@ class Session:
         """``switch_core_session_execute_application`` + ``switch_core_session_exec``."""
         if self.is_down:
             return False  # "Channel is hungup, aborting execution of application"
-        spec: AppSpec | None = APPS.get(name)
+        spec = self.fs.apps.get(name)
         if spec is None:
             # switch_core_session.c: "Invalid Application %s" -> DESTINATION_OUT_OF_ORDER
             self.error(f"unknown application {name!r} (FreeSWITCH hangs up with DESTINATION_OUT_OF_ORDER)")
@@ -350,7 +405,7 @@ class Session:
             return False
         if spec.needs_media and not self.ch.media:
             await self.pre_answer()  # "Application playback Requires media! pre_answering"
-        expanded = expand(self, arg)
+        expanded = self.ch.expand(arg)
         if from_app:
             self.result.apps.append((name, expanded))
         self.last_app = (name, expanded)
@@ -488,7 +543,7 @@ class Session:
         ch = self.ch
         if ch.hangup_cause is not None:
             return False
-        bridged = self.bridge is not None and self.bridge.bridged
+        bridged = self.bridged
         now = now_us()
         if origin == "caller":
             answered = self.answered_at is not None
@@ -805,7 +860,7 @@ class OutboundListener(Listener):
             session.result.connected = True
             if not self.connected.done():
                 self.connected.set_result(None)
-            self.park_pending = self.fs.park_event(session.rng)
+            self.park_pending = session.fs.park_event(session.rng)
             return None
         if low.startswith("myevents"):
             if self.myevents:
@@ -843,7 +898,7 @@ class OutboundListener(Listener):
         target = line[7:].strip()
         session = self.session
         if target and target != session.ch.uuid:
-            other = self.fs.sessions.get(target)
+            other = session.fs.sessions.get(target)
             if other is None:
                 return f"-ERR invalid session id [{target}]"
             session = other
@@ -891,12 +946,12 @@ class OutboundListener(Listener):
             return
         self.write(disconnect_linger(session.ch.uuid, session.ch.name, self.linger))
         if self.linger >= 0:
-            session.loop.call_later(linger_delay(self.linger, self.fs.linger_scale), self.send_final_and_close)
+            session.loop.call_later(linger_delay(self.linger, session.fs.linger_scale), self.send_final_and_close)
 
     def channel_destroyed(self) -> None:
         """Bound an endless ``linger``: an app that never closes leaks the channel."""
         if self.linger == -1 and not self.closing and self.app_open:
-            limit = self.fs.max_linger
+            limit = self.session.fs.max_linger
 
             def overdue() -> None:
                 if self.app_open and not self.closing:

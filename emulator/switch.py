@@ -22,31 +22,28 @@ import itertools
 import random
 import time
 import uuid as uuidlib
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from typing import Literal
 
 from emulator import api
+from emulator.apps import APPS
+from emulator.apps_ivr import APPS_IVR
 from emulator.cdr import CdrWriter
 from emulator.channel import Channel, billing_variables, compile_vars, instantiate, rtp_statistics
 from emulator.events import EventFactory, OutEvent, channel_event, now_us
+from emulator.inbound import InboundListener
 from emulator.listener import MYEVENTS, Listener
 from emulator.scheduler import Scheduler
 from emulator.script import Broadcast, CallerScript, CallResult
-from emulator.session import Message, Session
+from emulator.session import AppSpec, BLeg, Message, Session
 from emulator.templates import FAR_END_VARIABLES, LOCAL_SDP
 
 _FAR_END = compile_vars(FAR_END_VARIABLES)
 
 Fallback = Literal["guidance", "none"]
 
-
-@dataclass(slots=True)
-class BLeg:
-    """The far-end leg of a running bridge (visible to ``show channels`` and inbound events)."""
-
-    session: Session
-    channel: Channel
-    gone: asyncio.Future[None] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+#: The dialplan applications this switch has loaded: mod_dptools as far as modelled, and the IVR's.
+APPLICATIONS: Mapping[str, AppSpec] = {**APPS, **APPS_IVR}
 
 
 class FakeFreeSwitch:
@@ -105,6 +102,7 @@ class FakeFreeSwitch:
         self._all: set[Listener] = set()
         self._servers: list[asyncio.Server] = []
         self.cdr = CdrWriter(cdr_dsn) if cdr_dsn is not None else None
+        self.apps = APPLICATIONS
 
     # -- calls ------------------------------------------------------------------------
 
@@ -360,8 +358,6 @@ class FakeFreeSwitch:
         self, host: str = "127.0.0.1", port: int = 8021, password: str = "ClueCon"
     ) -> asyncio.Server:
         """Start the inbound event socket (auth, api, event, exit) on ``host:port``."""
-        from emulator.inbound import InboundListener
-
         loop = asyncio.get_running_loop()
         server = await loop.create_server(lambda: InboundListener(self, password), host, port)
         self._servers.append(server)
