@@ -16,7 +16,7 @@ from pathlib import Path
 
 import asyncpg
 
-from daemon import gc_tuning
+from daemon import gc_tuning, loop_stalls
 from daemon.postgres.embedded import EmbeddedPostgres
 from daemon.postgres.migrate import migrate
 from emulator import CallerScript, CallResult, FakeFreeSwitch
@@ -89,9 +89,14 @@ METRICS_TOKEN = "benchmark-metrics-token"
 
 
 def daemon_env(dsn: str, work: Path, *, node: str, pool_size: int = 20, **prompt_seconds: float) -> dict[str, str]:
-    """Environment of a benchmark daemon: short stand-in prompts, quiet logs."""
+    """Environment of a benchmark daemon: short stand-in prompts, quiet logs.
+
+    ``CALLD_LOOP_STALL_REPORT`` set for the benchmark is passed on (daemon.loop_stalls: what held the loop).
+    """
     prompts = write_prompts(work / f"prompts-{uuid.uuid4().hex[:6]}", seconds=0.02, **prompt_seconds)
+    stalls = os.environ.get(loop_stalls.VARIABLE)
     return {
+        **({loop_stalls.VARIABLE: os.path.abspath(stalls)} if stalls else {}),
         "CALLD_DATABASE_URL": dsn,
         "CALLD_DATA_DIR": str(work / f"data-{node}"),  # the node's settlement journal; never ./var
         "CALLD_PROMPTS_DIR": str(prompts),

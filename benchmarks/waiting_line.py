@@ -14,6 +14,13 @@ Their phone rings when the emulator creates the leg (``BridgeAttempt.at``).  The
 latency between the two covers the NOTIFY, the matching transaction, breaking
 the caller's hold, the hand-over to the hunt (the minutes announcement, here a
 20 ms stand-in prompt, the call record, the backstop) and the ``bridge``.
+
+    python -m benchmarks.waiting_line --match-rounds 300 [--callers 200] [--counsellors 20]
+
+times the matching round trip alone (``waiting.match``, no daemon, no calls):
+the line full, every member busy but one, a different one each round, and
+the five waiters at the head barred from the first five members (each round
+pairs one waiter, who is then put back).
 """
 
 from __future__ import annotations
@@ -22,11 +29,12 @@ import argparse
 import asyncio
 import json
 import time
+import uuid
 
 import asyncpg
 
 from benchmarks.harness import bench_database, daemon_env, machine, percentile, raise_fd_limit
-from daemon.repositories import callers, counsellors, groups, ledger, tenants
+from daemon.repositories import callers, counsellors, groups, ledger, nodes, tenants, waiting
 from emulator import CallerScript, CallResult, FakeFreeSwitch, FarEnd, Keys
 from tests.daemon_process import DaemonProcess
 
@@ -177,13 +185,52 @@ async def main(args: argparse.Namespace) -> dict[str, object]:
     return report
 
 
+async def match_only(args: argparse.Namespace) -> dict[str, object]:
+    """``waiting.match`` alone: one member freed per round, the line's head partly barred from them."""
+    report: dict[str, object] = machine() | {"callers": args.callers, "counsellors": args.counsellors}
+    async with bench_database() as (dsn, _):
+        pool = await asyncpg.create_pool(dsn, min_size=1, max_size=2)
+        assert pool is not None
+        try:
+            members = await populate(pool, 0, args.counsellors)
+            group: int = await pool.fetchval("SELECT id FROM counsellor_groups")
+            tenant: int = await pool.fetchval("SELECT tenant_id FROM counsellor_groups")
+            await nodes.heartbeat(pool, "bench")
+            for _ in range(args.callers):
+                who = waiting.Waiter(tenant, group, uuid.uuid4(), "bench", None)
+                await waiting.join(pool, who, max_length=args.callers, live_seconds=3600)
+            await pool.execute(
+                "UPDATE waiting_calls SET passed_over = $1"
+                " WHERE id IN (SELECT id FROM waiting_calls ORDER BY joined_at, id LIMIT 5)",
+                members[:5],
+            )
+            await pool.execute("UPDATE counsellors SET on_duty = true")
+            took: list[float] = []
+            for i in range(args.match_rounds):
+                free = members[i % len(members)]
+                await pool.execute("UPDATE counsellors SET current_call = gen_random_uuid() WHERE id <> $1", free)
+                await pool.execute("UPDATE counsellors SET current_call = NULL, claimed_at = NULL WHERE id = $1", free)
+                started = time.perf_counter()
+                found = await waiting.match(pool, group, "bench", 3600)
+                took.append((time.perf_counter() - started) * 1000)
+                assert len(found.claimed) == 1, found
+                await pool.execute("UPDATE waiting_calls SET offered_to = NULL")
+        finally:
+            await pool.close()
+    report["match_rounds"] = len(took)
+    report["match_ms_p50_p90_p99"] = [round(percentile(took, q), 2) for q in (0.5, 0.9, 0.99)]
+    return report
+
+
 def cli() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--callers", type=int, default=200)
     parser.add_argument("--counsellors", type=int, default=20)
     parser.add_argument("--talk-seconds", type=float, default=0.5)
     parser.add_argument("--arrivals-per-second", type=float, default=20.0)
-    report = asyncio.run(main(parser.parse_args()))
+    parser.add_argument("--match-rounds", type=int, default=0, help="time the matching round trip alone")
+    args = parser.parse_args()
+    report = asyncio.run(match_only(args) if args.match_rounds else main(args))
     print(json.dumps(report, indent=2))
 
 

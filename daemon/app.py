@@ -31,7 +31,7 @@ from typing import Any, cast
 import asyncpg
 from aiohttp import web
 
-from daemon import __version__, event_loop, gc_tuning, housekeeping
+from daemon import __version__, event_loop, gc_tuning, housekeeping, loop_stalls
 from daemon.calls.balance_watcher import BalanceWatcher
 from daemon.calls.coaching import CoachingDial
 from daemon.calls.duty import DutyLine
@@ -140,6 +140,10 @@ class Daemon:
         s = self.settings
         self.loop_lag.start()
         stack.callback(self.loop_lag.stop)
+        stalls = loop_stalls.from_environment()  # a diagnostic: what holds the loop when it is late
+        if stalls is not None:
+            stalls.start()
+            stack.callback(stalls.stop)
         dsn = s.database_url
         if not dsn:
             self.embedded = await self._start_embedded()

@@ -5,10 +5,16 @@ loggers, the standard ``logging`` of libraries (aiohttp, asyncio, embedded
 PostgreSQL), Python ``warnings`` and uncaught exceptions (main thread and
 other threads).  A traceback is the ``exception`` field of its line, never
 loose text.  Under systemd, stderr goes to the journal.
+
+Every line logged inside a call names it (``call_uuid``, masked ``caller``,
+``dialled``): :func:`bind_call` sets one context variable per call, and the
+fields are made (the number masked) only for the lines actually written, not
+for every call that logs nothing at the configured level.
 """
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import sys
 import threading
@@ -31,6 +37,25 @@ def mask_number(number: str | None) -> str:
     return "*" * (len(number) - 4) + number[-4:]
 
 
+_CALL: contextvars.ContextVar[tuple[str, str, str] | None] = contextvars.ContextVar("calld_call", default=None)
+
+
+def bind_call(call_uuid: str, caller: str, dialled: str) -> None:
+    """Name the call in every line logged from now on in this task (and the tasks it starts)."""
+    _CALL.set((call_uuid, caller, dialled))
+
+
+def add_call(_logger: object, _method: str, event_dict: structlog.typing.EventDict) -> structlog.typing.EventDict:
+    """The call's fields, as structlog's bound context goes: a field the line sets itself wins."""
+    call = _CALL.get()
+    if call is not None:
+        call_uuid, caller, dialled = call
+        event_dict.setdefault("call_uuid", call_uuid)
+        event_dict.setdefault("caller", mask_number(caller))
+        event_dict.setdefault("dialled", dialled)
+    return event_dict
+
+
 def _renderer() -> Processor:
     return structlog.processors.JSONRenderer(ensure_ascii=False, default=str)
 
@@ -43,6 +68,7 @@ def configure(level: str = "info", stream: TextIO | None = None) -> None:
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
+            add_call,
             structlog.processors.add_log_level,
             timestamper,
             structlog.processors.format_exc_info,
@@ -57,6 +83,7 @@ def configure(level: str = "info", stream: TextIO | None = None) -> None:
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=[
                 structlog.contextvars.merge_contextvars,
+                add_call,
                 structlog.stdlib.add_log_level,
                 structlog.stdlib.add_logger_name,
                 timestamper,

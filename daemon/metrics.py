@@ -6,13 +6,23 @@ test process without clashing.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 LATENCY_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 
 
+class TenantCalls(NamedTuple):
+    """One tenant's children of ``calld_calls_admitted`` and ``calld_live_calls``."""
+
+    admitted: Counter
+    live: Gauge
+
+
 class Metrics:
     def __init__(self) -> None:
+        self._tenant_calls: dict[int, TenantCalls] = {}
         self.registry = CollectorRegistry()
         r = self.registry
         self.calls_admitted = Counter("calld_calls_admitted", "Calls that got a line", ["tenant"], registry=r)
@@ -90,3 +100,17 @@ class Metrics:
             ["kind"],
             registry=r,
         )
+
+    def tenant_calls(self, tenant_id: int) -> TenantCalls:
+        """The tenant's call counters, looked up once per process rather than per call.
+
+        ``labels()`` formats the label, takes a lock and builds a tuple each time: three
+        times per call.  A child lives as long as its metric (nothing here removes one).
+        """
+        found = self._tenant_calls.get(tenant_id)
+        if found is None:
+            tenant = str(tenant_id)
+            found = self._tenant_calls[tenant_id] = TenantCalls(
+                self.calls_admitted.labels(tenant), self.live_calls.labels(tenant)
+            )
+        return found

@@ -42,7 +42,7 @@ from daemon.esl.encoding import url_decode, url_encode
 from daemon.esl.replies import api_response, command_reply, disconnect_final, disconnect_linger
 from emulator.channel import Channel, Profile, billing_variables, rtp_statistics
 from emulator.events import EventFactory, channel_data, channel_event, encode_headers, now_us
-from emulator.listener import KNOWN_EVENTS, MYEVENTS, linger_delay
+from emulator.listener import KNOWN_EVENTS, MYEVENTS, linger_delay, nix
 from emulator.media import media_duration
 from emulator.templates import ACK_VARIABLES, INITIAL_VARIABLES, LOCAL_SDP, MEDIA_VARIABLES, cause_or_default
 
@@ -468,6 +468,9 @@ class _Call(asyncio.Protocol):
             return "+OK will not linger"
         if word == "event":
             return self.event(low.split()[1:])
+        if word == "nixevent":
+            self.all_events, key_count = nix(low.split()[1:], self.names, all_events=self.all_events)
+            return "+OK events nixed" if key_count else "-ERR no keywords supplied"
         if word == "filter":
             header, _, value = line[7:].strip().partition(" ")
             self.filters.append(f"\n{header}: {url_encode(value.strip())}\n".encode())

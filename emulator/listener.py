@@ -69,6 +69,33 @@ KNOWN_EVENTS = MYEVENTS | {
 }
 
 
+def nix(words: list[str], names: set[str], *, all_events: bool) -> tuple[bool, int]:
+    """``nixevent``'s words applied to a listener's ``names`` (changed in place), as mod_event_socket does.
+
+    Each known name clears its entry of the event list, whoever set it (``event``,
+    ``myevents``); ``ALL`` clears every entry; after ``event … ALL`` one name nixed
+    leaves all the others subscribed.  Unknown names are skipped, and the words after
+    CUSTOM are subclass names (the emulator fires no CUSTOM events).  Returns the new
+    ``all_events`` and how many names were known (none: ``-ERR no keywords supplied``).
+    """
+    key_count = 0
+    for word in (w.upper() for w in words):
+        if word not in KNOWN_EVENTS:
+            continue
+        key_count += 1
+        if word == "CUSTOM":
+            break
+        if word == "ALL":
+            all_events = False
+            names.clear()
+            continue
+        if all_events:
+            all_events = False
+            names.update(KNOWN_EVENTS - {"ALL"})
+        names.discard(word)
+    return all_events, key_count
+
+
 def linger_delay(seconds: int, scale: float) -> float:
     """How long a ``linger N`` socket stays open after the hang-up, times ``scale``.
 
@@ -235,14 +262,9 @@ class Listener(asyncio.Protocol):
         return f"+OK event listener enabled {self.fmt}"
 
     def nixevent(self, line: str) -> str:
-        words = [w.upper() for w in line.split()[1:]]
-        if not words:
+        self.all_events, key_count = nix(line.split()[1:], self.names, all_events=self.all_events)
+        if not key_count:
             return "-ERR no keywords supplied"
-        for word in words:
-            if word == "ALL":
-                self.all_events = False
-                self.names.clear()
-            self.names.discard(word)
         self.fs.subscribe(self)
         return "+OK events nixed"
 

@@ -6,6 +6,7 @@ import asyncio
 import os
 import signal
 import socket
+import subprocess
 import sys
 from pathlib import Path
 from typing import IO
@@ -23,6 +24,20 @@ def free_port() -> int:
 def clean_environment() -> dict[str, str]:
     """This process's environment without any ``CALLD_*`` variable (the developer's shell must not leak in)."""
     return {name: value for name, value in os.environ.items() if not name.startswith("CALLD_")}
+
+
+def python_output(source: str) -> str:
+    """What ``source`` prints, run by a fresh Python on this repository (a process-wide setting probed alone)."""
+    done = subprocess.run(
+        [sys.executable, "-c", source],
+        cwd=REPO,
+        env={**clean_environment(), "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return done.stdout
 
 
 class DaemonProcess:

@@ -29,6 +29,7 @@ from typing import Any
 from daemon.esl import Frame, Parser, replies
 from daemon.esl.frame import Header
 from daemon.outbound.session import Session
+from emulator.listener import MYEVENTS, nix
 
 DEFAULT_RESPONSES = {"playback": "FILE PLAYED", "play_and_get_digits": "", "bridge": ""}
 
@@ -101,6 +102,7 @@ class FakeChannel:
         self.early_media = False
         self.hangup_cause: str | None = None
         self.closed_by: str | None = None  # "app", "app_abort" or "fs"
+        self.subscribed: set[str] = set()  # the events the socket gets (myevents, less nixevent)
         self._steps: dict[str, deque[Step]] = {}
         self._parser = Parser(commands=True)
         self._out: list[bytes] = []
@@ -197,7 +199,11 @@ class FakeChannel:
         if line == "connect":
             self._send(self._channel_data())
         elif word == "myevents":
+            self.subscribed |= MYEVENTS
             self._reply("+OK Events Enabled")
+        elif word == "nixevent":
+            _all, known = nix(rest.split(), self.subscribed, all_events=False)
+            self._reply("+OK events nixed" if known else "-ERR no keywords supplied")
         elif word == "linger":
             self._reply(f"+OK will linger {rest} seconds" if rest else "+OK will linger")
         elif word == "api":
@@ -301,6 +307,8 @@ class FakeChannel:
         ]
 
     def _event(self, name: str, tail: Iterable[Header] = (), leading: Iterable[Header] = ()) -> None:
+        if name not in self.subscribed:
+            return
         self._send(replies.event_plain([("Event-Name", name), *leading, *self._channel_headers(), *tail]))
 
     def _channel_data(self) -> bytes:

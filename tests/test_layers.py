@@ -42,6 +42,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "daemon.event_loop",
         "daemon.gc_tuning",
         "daemon.loop_lag",
+        "daemon.loop_stalls",
         "daemon.esl",
     ),
     "infrastructure": (

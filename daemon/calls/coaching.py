@@ -173,7 +173,7 @@ class CoachingDial:
             if talk.answer is not None or turn.place is None:
                 return turn
             await talk.backstop.disarm()  # armed as if the member had answered: not for the wait
-            again = await waiting_flow.back_in_line(sale.call, sale.caller, sale.group, sale.wallet, turn)
+            again = await waiting_flow.back_in_line(sale.call, sale.caller, sale.group, sale.wallet, turn, members)
             if again is None:
                 return None
             turn = again

@@ -54,6 +54,8 @@ BACKSTOP_GUARD_US = 200_000
 #: An absolute time closer than this to now might reach FreeSWITCH after it passed, and
 #: switch_scheduler_add_task schedules a past runtime decades ahead: use ``+1`` instead.
 _ABSOLUTE_MIN_AHEAD_US = 1_000_000
+#: mod_commands' answer to ``sched_hangup`` for a channel that no longer exists.
+CHANNEL_GONE = "-ERR No such channel!"
 
 
 def wall_us() -> int:
@@ -99,7 +101,12 @@ class Backstop:
         reply = await self.session.api(f"sched_hangup {when} {self.session.uuid} ALLOTTED_TIMEOUT")
         if not reply.startswith("+OK") and self.armed_for_us == deadline_us:
             self.armed_for_us = self.runtime = None
-            _log.error("backstop_not_armed", reply=reply.strip())
+            # The channel hung up while the arm was on its way: a benign race (nothing left to
+            # cut), not a cutoff without its backstop.  Any other refusal is.
+            if reply.strip() == CHANNEL_GONE:
+                _log.info("backstop_not_armed", reply=reply.strip())
+            else:
+                _log.error("backstop_not_armed", reply=reply.strip())
 
     async def disarm(self) -> None:
         if self.armed_for_us is not None:

@@ -18,16 +18,16 @@ import asyncio
 import uuid
 
 import asyncpg
-import structlog
 
 from daemon.calls import attempts, guidance
 from daemon.calls.context import CallContext, ProductFlow
 from daemon.calls.services import Services
-from daemon.logs import get_logger, mask_number
+from daemon.logs import bind_call, get_logger
 from daemon.outbound.channel import ChannelInfo
 from daemon.outbound.session import Session
 from daemon.postgres.deadline import within
 from daemon.postgres.errors import DB_ERRORS
+from daemon.postgres.pool import reserve_of
 from daemon.repositories import admission
 from daemon.repositories.admission import Admission, Outcome
 from daemon.repositories.attempts import Attempt
@@ -45,22 +45,18 @@ class CallEntry:
     def __init__(self, services: Services, products: dict[str, ProductFlow]) -> None:
         self.services = services
         self.products = products
-        # Admission batches queue for their tenant's lines (a row lock in admit_call), each on a pool
-        # connection: 1,000 calls arriving at once took the whole pool that way, and the calls ending
-        # meanwhile could not give their lines back (nor settle) before them.  A quarter stays theirs.
-        size = services.settings.db_pool_size
-        self.admitter = admission.BatchAdmitter(asyncio.Semaphore(max(1, size - max(1, size // 4))))
+        # Admission and release batches take their connections from the pool's reserve
+        # (daemon.postgres.pool.ReservingPool): the admitter leaves the releaser's batches theirs.  Calls
+        # arriving while its batches are on the database join the next batch.
+        reserve = reserve_of(services.settings.db_pool_size)
+        self.admitter = admission.BatchAdmitter(asyncio.Semaphore(max(1, reserve - admission.BatchReleaser.BATCHES)))
         self.releaser = admission.BatchReleaser()
         self._late: set[asyncio.Task[None]] = set()
 
     async def __call__(self, session: Session, calls: asyncio.TaskGroup) -> None:
         svc = self.services
         channel = await session.start(svc.settings.linger_seconds)
-        structlog.contextvars.bind_contextvars(
-            call_uuid=channel.unique_id,
-            caller=mask_number(channel.caller_id_number),
-            dialled=channel.destination_number,
-        )
+        bind_call(channel.unique_id, channel.caller_id_number, channel.destination_number)
 
         number = national(channel.destination_number)
         try:
@@ -93,13 +89,13 @@ class CallEntry:
             return
 
         if decision.tenant_id is None:  # admit_call names the tenant of every admitted call
-            await asyncio.shield(self._release(call_uuid))
+            await self._release(call_uuid)
             await self._reject(session, "unavailable", "unavailable", channel, call_uuid)
             return
         tenant_id = decision.tenant_id
-        tenant = str(tenant_id)
-        svc.metrics.calls_admitted.labels(tenant).inc()
-        svc.metrics.live_calls.labels(tenant).inc()
+        counted = svc.metrics.tenant_calls(tenant_id)
+        counted.admitted.inc()
+        counted.live.inc()
         svc.live_calls[channel.unique_id] = tenant_id
         _log.info("call_admitted", tenant_id=tenant_id, lines=decision.lines, in_use=decision.in_use)
         try:
@@ -110,8 +106,8 @@ class CallEntry:
             await flow(CallContext(session, channel, calls, svc, pool, tenant_id, decision.product or "", call_uuid))
         finally:
             svc.live_calls.pop(channel.unique_id, None)
-            svc.metrics.live_calls.labels(tenant).dec()
-            await asyncio.shield(self._release(call_uuid))
+            counted.live.dec()
+            await self._release(call_uuid)
 
     async def _admit(
         self, pool: asyncpg.Pool, call_uuid: uuid.UUID, number: str, caller: str | None
@@ -138,12 +134,18 @@ class CallEntry:
 
     async def _release(self, call_uuid: uuid.UUID) -> None:
         """Give the line back.  If the database is down now, the node's housekeeping
-        frees it later (lines of this node that no live session owns)."""
+        frees it later (lines of this node that no live session owns).
+
+        Shielded: a call task cancelled meanwhile (a failed background task of the call,
+        the daemon stopping) does not stop the release, which keeps its deadline.
+        """
         pool = self.services.pool
         if pool is None:
             return
         try:
-            await within(self.services.settings.db_timeout_seconds, self.releaser.release(pool, call_uuid))
+            await within(
+                self.services.settings.db_timeout_seconds, self.releaser.release(pool, call_uuid), shielded=True
+            )
         except DB_ERRORS as exc:
             self.services.metrics.db_errors.inc()
             _log.error("release_db_error", error=repr(exc))

@@ -36,13 +36,21 @@ REFUSAL_CAUSES: Final[dict[str, str]] = {
 # a path FreeSWITCH's argument splitting or file_string's '!' would cut in two
 _UNPLAYABLE = re.compile(r"[\s!]")
 
+# Paths that passed the checks: the same few prompts play on every call.  Bounded: emptied when full.
+_CHECKED: set[str] = set()
+_CHECKED_MAX = 4096
+
 
 def source(prompts: Prompts, item: str) -> str:
     """The file FreeSWITCH plays for ``item``: a prompt name, or an absolute path as it is."""
     path = item if item.startswith("/") else prompts.path(item)
-    check_safe(path)
-    if _UNPLAYABLE.search(path):
-        raise ValueError(f"guidance path {path!r} contains white space or '!'")
+    if path not in _CHECKED:
+        check_safe(path)
+        if _UNPLAYABLE.search(path):
+            raise ValueError(f"guidance path {path!r} contains white space or '!'")
+        if len(_CHECKED) >= _CHECKED_MAX:
+            _CHECKED.clear()
+        _CHECKED.add(path)
     return path
 
 
@@ -61,8 +69,8 @@ async def play(session: Session, prompts: Prompts, name: str | Sequence[str]) ->
     A guidance followed by a keypad question belongs in the question's ``lead_in``
     (:func:`daemon.calls.keypad.read_digits`), where keys typed ahead are kept.
     """
-    items = [name] if isinstance(name, str) else list(name)
-    done = await session.execute("playback", sequence(prompts, items))
+    played = source(prompts, name) if isinstance(name, str) else sequence(prompts, name)
+    done = await session.execute("playback", played)
     return done.get("Application-Response") or ""
 
 

@@ -7,6 +7,7 @@ through a caller ID or a digit string would become a command of its own.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 
 from daemon.esl.encoding import check_safe
@@ -95,6 +96,14 @@ def filter_(header: str, value: str) -> bytes:
 
 def event(fmt: str, names: Iterable[str]) -> bytes:
     return command(" ".join(["event", fmt, *names]))
+
+
+@functools.cache
+def nixevent(names: tuple[str, ...]) -> bytes:
+    """Unsubscribe (``nixevent CHANNEL_STATE …``); cached: an outbound socket sends the same list every call."""
+    if not names:
+        raise ValueError("nixevent needs at least one event name")
+    return command(" ".join(["nixevent", *[check_safe(name, "event name") for name in names]]))
 
 
 def auth(password: str) -> bytes:

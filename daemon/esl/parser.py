@@ -10,11 +10,22 @@ a frame whose :attr:`Frame.line` holds it (parser made with ``commands=True``).
 from __future__ import annotations
 
 from daemon.esl.errors import ProtocolError
-from daemon.esl.frame import Frame, every_line_named, split_header_lines
+from daemon.esl.frame import Frame, Header, every_line_named, split_header_lines
 
 DEFAULT_MAX_HEADER_BYTES = 256 * 1024
 DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024
 LAZY_BLOCK_BYTES = 1024  # a header block this long is split only on demand (Frame.from_block)
+KNOWN_BLOCK_BYTES = 160  # a header block this short is remembered: the same one comes again
+KNOWN_BLOCKS = 512  # how many are remembered (then forgotten all at once)
+
+#: Short header blocks already parsed, with their content type and raw Content-Length.
+#: Most frames of a call are a ``command/reply`` (``+OK``, ``+OK Events Enabled``…)
+#: or an event's two-line envelope (``Content-Length: 6004`` / ``Content-Type:
+#: text/event-plain``), the very same bytes call after call: splitting them and
+#: looking the two headers up again costs more than the rest of the frame.
+#: Shared by the connections of the process, bounded so that a peer sending
+#: ever new blocks only makes it start over.
+_known: dict[bytes, tuple[tuple[Header, ...], str | None, str | None]] = {}
 
 
 class Parser:
@@ -107,9 +118,20 @@ class Parser:
                 return None, at
             if end - at > self._max_header:
                 raise ProtocolError(f"header block longer than {self._max_header} bytes")
-            frame = self._frame(data[at:end])
+            block = data[at:end]
+            known = None if self._commands else _known.get(block)
+            if known is None:
+                frame = self._frame(block)
+                length_value = frame.raw_value("Content-Length")
+                if end - at <= KNOWN_BLOCK_BYTES and not self._commands:
+                    if len(_known) >= KNOWN_BLOCKS:
+                        _known.clear()
+                    _known[block] = (tuple(frame.raw_headers), frame.content_type, length_value)
+            else:
+                headers, content_type, length_value = known
+                frame = Frame.parsed(list(headers), content_type)
             at = end + 2
-            length = _content_length(frame.raw_value("Content-Length"), self._max_body)
+            length = _content_length(length_value, self._max_body)
             if length == 0:
                 return frame, at
             self._pending = (frame, length)

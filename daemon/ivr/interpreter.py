@@ -53,6 +53,14 @@ class Ivr:
     def __init__(self, cache: FlowCache, clock: Callable[[], dt.datetime] | None = None) -> None:
         self.cache = cache
         self.clock = clock
+        self._recordings: dict[Path, Path] = {}  # data dir -> its voicemail folder, resolved once (system calls)
+
+    def recordings(self, data_dir: Path) -> Path:
+        """Where voicemail is recorded: an absolute path, as FreeSWITCH (another working directory) needs."""
+        found = self._recordings.get(data_dir)
+        if found is None:
+            found = self._recordings[data_dir] = data_dir.resolve() / "voicemail"
+        return found
 
     async def __call__(self, call: CallContext) -> None:
         live = await self.cache.get(call.pool, call.tenant_id)
@@ -64,7 +72,7 @@ class Ivr:
             live,
             media.GuidancePrompts(live.paths, call.prompts),
             self.clock or now,
-            call.services.settings.data_dir.resolve() / "voicemail",
+            self.recordings(call.services.settings.data_dir),
         )
         start = live.flow.entry.start(arrival(call.dialled, original), call.dialled, original)
         _log.info("ivr_start", version=live.version, node=start, diverted_from=original)

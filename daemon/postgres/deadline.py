@@ -19,13 +19,22 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from functools import partial
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
 
 def _wake(woken: asyncio.Future[None]) -> None:
     if not woken.done():
+        woken.set_result(None)
+
+
+def _time_up(woken: asyncio.Future[None], task: asyncio.Future[Any]) -> None:
+    """The deadline: wake the caller, or, if a shielded caller has gone, stop the operation."""
+    if woken.done():
+        task.cancel()
+    else:
         woken.set_result(None)
 
 
@@ -37,7 +46,20 @@ async def _waking(operation: Awaitable[T], woken: asyncio.Future[None]) -> T:
         _wake(woken)
 
 
-async def within(seconds: float, operation: Awaitable[T], *, abandoned: Callable[[], object] | None = None) -> T:
+def _ended(abandoned: Callable[[], object] | None, task: asyncio.Future[Any]) -> None:
+    if not task.cancelled():
+        task.exception()  # retrieved: no "exception was never retrieved" noise
+    if abandoned is not None:
+        abandoned()
+
+
+async def within(
+    seconds: float,
+    operation: Awaitable[T],
+    *,
+    abandoned: Callable[[], object] | None = None,
+    shielded: bool = False,
+) -> T:
     """``operation``'s result, or ``TimeoutError`` after ``seconds`` (the operation is cancelled, not awaited).
 
     ``abandoned()`` is called once an abandoned operation has really ended, however
@@ -45,6 +67,10 @@ async def within(seconds: float, operation: Awaitable[T], *, abandoned: Callable
     cancellation (the query sat in the socket of a frozen backend, which ran and
     committed it when it woke, before the cancel request arrived).  The caller's
     chance to undo what it no longer wants (admission gives the line back).
+
+    ``shielded``: a cancelled caller leaves the operation running, still up to its
+    deadline (what ``asyncio.shield`` around ``within`` did, without a second task):
+    for what must happen even when the call's task is cancelled (giving its line back).
     """
     # The operation needs a task of its own: at the time-out it must go on without us
     # (asyncio.timeout or wait_for run or await it in our task, and so wait out its
@@ -57,24 +83,20 @@ async def within(seconds: float, operation: Awaitable[T], *, abandoned: Callable
     loop = asyncio.get_running_loop()
     woken: asyncio.Future[None] = loop.create_future()
     task = loop.create_task(_waking(operation, woken))
-
-    def ended(task: asyncio.Future[T]) -> None:
-        if not task.cancelled():
-            task.exception()  # retrieved: no "exception was never retrieved" noise
-        if abandoned is not None:
-            abandoned()
-
-    timer = loop.call_later(seconds, _wake, woken)
+    timer = loop.call_later(seconds, _time_up, woken, task)
     try:
         await woken
     except asyncio.CancelledError:
-        task.cancel()
-        task.add_done_callback(ended)
+        # Shielded, the operation goes on and the timer stays to cancel it at its deadline;
+        # unless the deadline has already passed (it woke us, then the cancel came before we ran).
+        if not shielded or not woken.cancelled():
+            timer.cancel()
+            task.cancel()
+        task.add_done_callback(partial(_ended, abandoned))
         raise
-    finally:
-        timer.cancel()
+    timer.cancel()
     if task.done():
         return task.result()
     task.cancel()
-    task.add_done_callback(ended)
+    task.add_done_callback(partial(_ended, abandoned))
     raise TimeoutError(f"no answer from the database within {seconds} s")

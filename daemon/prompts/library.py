@@ -76,6 +76,7 @@ class PromptLibrary:
             if not _NAME.match(name):
                 raise ValueError(f"invalid prompt name {name!r}: use [a-z][a-z0-9_]*")
         self.overrides: dict[str, Path] = {}
+        self._paths: dict[str, str] = {}  # name -> its generated WAV, made once (pathlib on every play showed)
         for name, file in (overrides or {}).items():
             self.set_override(name, file)
 
@@ -89,9 +90,14 @@ class PromptLibrary:
         override = self.overrides.get(name)
         if override is not None:
             return str(override)
-        if name not in self.prompts:
-            raise UnknownPromptError(f"unknown prompt {name!r}; known prompts are defined in daemon/prompts/catalog.py")
-        return str(self.directory / f"{name}.wav")
+        path = self._paths.get(name)
+        if path is None:
+            if name not in self.prompts:
+                raise UnknownPromptError(
+                    f"unknown prompt {name!r}; known prompts are defined in daemon/prompts/catalog.py"
+                )
+            path = self._paths[name] = str(self.directory / f"{name}.wav")
+        return path
 
     def set_override(self, name: str, file: Path | None) -> None:
         """Play ``file`` instead of the generated ``name`` (``None`` removes the override)."""

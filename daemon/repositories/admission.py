@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from daemon.postgres.pool import urgent
+
 
 class Outcome(enum.StrEnum):
     ADMITTED = "admitted"
@@ -111,7 +113,8 @@ class BatchAdmitter:
             finally:
                 batch = self._pending.pop(key, [])
             self.statements += 1
-            rows = await pool.fetch(_ADMIT_MANY, [c for c, _, _ in batch], [c for _, c, _ in batch], *key)
+            with urgent():  # the pool's reserve: never queued behind the call flows' work
+                rows = await pool.fetch(_ADMIT_MANY, [c for c, _, _ in batch], [c for _, c, _ in batch], *key)
             found = {r["i"]: r for r in rows}
             for i, (_, _, future) in enumerate(batch, 1):
                 row = found.get(i)
@@ -191,9 +194,11 @@ class BatchReleaser:
     async def _flush(self, pool: asyncpg.Pool) -> None:
         batch: dict[uuid.UUID, asyncio.Future[bool]] | None = None
         try:
-            async with pool.acquire() as conn:
-                batch = self._take()
-                rows = await conn.fetch("SELECT release_calls($1::uuid[]) AS call_uuid", list(batch))
+            # The pool's reserve: a line given back late is a line refused to the next caller.
+            with urgent():
+                async with pool.acquire() as conn:
+                    batch = self._take()
+                    rows = await conn.fetch("SELECT release_calls($1::uuid[]) AS call_uuid", list(batch))
         except Exception as exc:  # every waiter gets the failure
             for future in (batch if batch is not None else self._take()).values():
                 if not future.done():

@@ -10,6 +10,11 @@ phone rings and cleared when the attempt ends, ``wrapup_until`` after a talk.
 "Ringing" is not stored: a counsellor claimed for a call whose record is not
 (yet) talking to them is being rung (with ``ring_all`` several are, for one
 call); once the record is ``talking`` with their id they are talking.
+
+A caller from a waiting line stays on the board while the member handed to
+them rings (``hunting``, with the group), and is ``waiting`` again when that
+member did not answer and they are back at their place, though their call
+record (opened for the first ring) says ``hunting``.
 """
 
 from __future__ import annotations
@@ -62,14 +67,19 @@ SELECT
   (SELECT count(*) FROM active_calls WHERE tenant_id = $1) AS in_use,
   (SELECT COALESCE(json_agg(json_build_object(
       'call_uuid', a.call_uuid,
-      'state', COALESCE(r.state, CASE WHEN q.call_uuid IS NOT NULL THEN 'waiting' ELSE 'menu' END),
+      'state', CASE
+        WHEN r.state = 'talking' THEN 'talking'
+        WHEN q.call_uuid IS NOT NULL AND q.offered_to IS NULL THEN 'waiting'
+        WHEN r.state IS NOT NULL OR q.call_uuid IS NOT NULL
+          OR EXISTS (SELECT 1 FROM counsellors c WHERE c.current_call = a.call_uuid) THEN 'hunting'
+        ELSE 'menu' END,
       'caller_number', COALESCE(r.caller_number, ''),
       'billing', r.billing,
       'group_name', COALESCE(g.name, qg.name),
       'counsellor_name', CASE WHEN r.state = 'talking' THEN t.name END,
       'ringing', ARRAY(SELECT c.name FROM counsellors c
                        WHERE c.current_call = a.call_uuid AND c.tenant_id = $1
-                         AND r.state = 'hunting' ORDER BY c.id),
+                         AND r.state IS DISTINCT FROM 'talking' ORDER BY c.id),
       'answer_us', r.answer_us,
       'deadline_us', r.deadline_us,
       'balance_yen', CASE WHEN p.billing = 'prepaid' THEN p.balance_yen END

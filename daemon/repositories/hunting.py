@@ -76,24 +76,29 @@ async def free_members(
 
 @dataclass(frozen=True, slots=True)
 class GroupRates:
-    """A group as a caller's money sees it: its tariff, minimum talk, and the rates of its members on duty."""
+    """A group as a caller's money sees it: its tariff, minimum talk, and its members' rates."""
 
     id: int
     code: str
     tariff: Tariff
     minimum_talk_seconds: int
     rates: tuple[int, ...]  # each member on duty (free or talking): their own rate, else the group's
+    every_rate: tuple[int, ...] = ()  # each member, on duty or not (whom a waiting line waits for)
 
 
-async def group_rates(pool: asyncpg.Pool, tenant_id: int) -> list[GroupRates]:
-    """Every group of the tenant, by code: which of them a limited caller could afford, and at what rate."""
+async def group_rates(pool: asyncpg.Pool, tenant_id: int, group_id: int | None = None) -> list[GroupRates]:
+    """Every group of the tenant (or the one ``group_id``), by code: which of them a limited caller could
+    afford, and at what rate."""
     rows = await pool.fetch(
         "SELECT g.id, g.code, g.rate_yen_per_min, g.free_seconds, g.minimum_charge_yen, g.minimum_talk_seconds,"
-        " COALESCE((SELECT array_agg(COALESCE(c.rate_yen_per_min, g.rate_yen_per_min) ORDER BY m.position)"
-        "  FROM group_members m JOIN counsellors c ON c.id = m.counsellor_id"
-        "  WHERE m.group_id = g.id AND c.on_duty), '{}') AS rates"
-        " FROM counsellor_groups g WHERE g.tenant_id = $1 ORDER BY length(g.code), g.code",
+        " r.on_duty, r.every FROM counsellor_groups g, LATERAL ("
+        "  SELECT COALESCE(array_agg(COALESCE(c.rate_yen_per_min, g.rate_yen_per_min) ORDER BY m.position)"
+        "   FILTER (WHERE c.on_duty), '{}') AS on_duty,"
+        "  COALESCE(array_agg(COALESCE(c.rate_yen_per_min, g.rate_yen_per_min) ORDER BY m.position), '{}') AS every"
+        "  FROM group_members m JOIN counsellors c ON c.id = m.counsellor_id WHERE m.group_id = g.id) r"
+        " WHERE g.tenant_id = $1 AND ($2::bigint IS NULL OR g.id = $2) ORDER BY length(g.code), g.code",
         tenant_id,
+        group_id,
     )
     return [
         GroupRates(
@@ -101,7 +106,8 @@ async def group_rates(pool: asyncpg.Pool, tenant_id: int) -> list[GroupRates]:
             r["code"],
             Tariff(r["rate_yen_per_min"], r["free_seconds"], r["minimum_charge_yen"]),
             r["minimum_talk_seconds"],
-            tuple(r["rates"]),
+            tuple(r["on_duty"]),
+            tuple(r["every"]),
         )
         for r in rows
     ]

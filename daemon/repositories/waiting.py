@@ -14,7 +14,7 @@ so no other call, of any group on any node, can take the member meanwhile;
 ``offered_to`` remembers it until the bridge takes over (:func:`leave`).
 A member handed over who does not answer sends the caller back to their place
 (:func:`rejoin`, same ``joined_at``), and is not handed to that call again
-(``passed_over``).
+while barred (``passed_over``, :class:`Passed`).
 """
 
 from __future__ import annotations
@@ -29,37 +29,14 @@ import asyncpg
 from daemon.repositories.counsellors import DEFAULT_DIAL_TEMPLATE, dial_string
 from daemon.repositories.hunting import Counsellor
 
-#: pg_advisory_xact_lock(LOCK_SPACE, group id): one matcher per group at a time, across nodes.
+#: pg_advisory_xact_lock(LOCK_SPACE, group id): one matcher per group at a time, across nodes
+#: (also taken inside ``waiting_match()``, migration 029).
 LOCK_SPACE = 20017
 
 _LIVE = (
     "EXISTS (SELECT 1 FROM nodes n WHERE n.node_id = w.node_id"
     " AND n.heartbeat_at > now() - make_interval(secs => $2::float8))"
 )
-_FREE = "c.on_duty AND c.current_call IS NULL AND (c.wrapup_until IS NULL OR c.wrapup_until <= now())"
-
-
-#: The line's head first: the waiters without a member, and whom each must not be handed again.
-_WAITERS = f"""
-SELECT call_uuid, node_id, passed_over FROM waiting_calls w
-WHERE w.group_id = $1 AND w.offered_to IS NULL AND {_LIVE} ORDER BY joined_at, id
-"""
-#: The group's free members, longest idle first.
-_FREE_MEMBERS = f"""
-SELECT c.id FROM group_members m JOIN counsellors c ON c.id = m.counsellor_id
-WHERE m.group_id = $1 AND {_FREE} ORDER BY c.last_call_end ASC NULLS FIRST, m.position, c.id
-"""
-#: Claim the pairs (the hunt's own conditional claim: a member another call took meanwhile
-#: is skipped) and mark their waiters.
-_CLAIM = f"""
-WITH p AS (SELECT * FROM unnest($1::bigint[], $2::uuid[]) AS p(id, call_uuid)), claimed AS (
-    UPDATE counsellors c SET current_call = p.call_uuid, claimed_at = now()
-    FROM p WHERE c.id = p.id AND {_FREE}
-    RETURNING c.id, c.current_call
-)
-UPDATE waiting_calls x SET offered_to = claimed.id FROM claimed
-WHERE x.call_uuid = claimed.current_call RETURNING x.call_uuid, x.offered_to
-"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +44,7 @@ class Match:
     """What one matching round gave this node: (call, counsellor id) pairs claimed, and when to look again."""
 
     claimed: list[tuple[uuid.UUID, int]]
-    next_look_s: float | None  # a member's wrap-up ends then; None: nothing to wait for
+    next_look_s: float | None  # a member's wrap-up ends, or a bar on a member lifts, then; None: nothing to wait for
 
 
 async def waiting_count(pool: asyncpg.Pool, group_id: int, live_seconds: float) -> int:
@@ -118,17 +95,33 @@ async def join(pool: asyncpg.Pool, who: Waiter, *, max_length: int, live_seconds
     return Joined(ahead + 1, joined_at)
 
 
+@dataclass(frozen=True, slots=True)
+class Passed:
+    """A member handed to a waiting call who failed it, barred from that call for ``for_s`` more seconds.
+
+    None: for the rest of the wait (the caller's money does not cover them).
+    A member who only did not answer is offered again once the bar is lifted:
+    for a named counsellor (a one-member group) there is nobody else.
+    """
+
+    counsellor_id: int
+    for_s: float | None
+
+
 async def rejoin(
-    pool: asyncpg.Pool, who: Waiter, *, joined_at: datetime, passed_over: Sequence[int], live_seconds: float
+    pool: asyncpg.Pool, who: Waiter, *, joined_at: datetime, passed_over: Sequence[Passed], live_seconds: float
 ) -> int:
     """Back to the place taken at ``joined_at`` (the member handed over did not answer); the position.
 
     Not turned away by a full line: the place was the caller's already.
-    ``passed_over``: the members who failed this call, never handed to it again.
+    ``passed_over``: the members who failed this call, not handed to it again while barred (by the
+    database's clock from now on).
     """
     ahead: int = await pool.fetchval(
         "WITH me AS (INSERT INTO waiting_calls (group_id, tenant_id, call_uuid, node_id, caller_id, joined_at,"
-        " passed_over) VALUES ($1, $3, $4, $5, $6, $7, $8) RETURNING joined_at, id)"
+        " passed_over, passed_until) VALUES ($1, $3, $4, $5, $6, $7, $8,"
+        " ARRAY(SELECT now() + make_interval(secs => s) FROM unnest($9::float8[]) WITH ORDINALITY AS u(s, i)"
+        " ORDER BY i)) RETURNING joined_at, id)"
         " SELECT count(*) FROM waiting_calls w, me WHERE w.group_id = $1"
         f" AND (w.joined_at, w.id) < (me.joined_at, me.id) AND {_LIVE}",
         who.group_id,
@@ -138,7 +131,8 @@ async def rejoin(
         who.node_id,
         who.caller_id,
         joined_at,
-        list(passed_over),
+        [p.counsellor_id for p in passed_over],
+        [p.for_s for p in passed_over],
     )
     return ahead + 1
 
@@ -166,62 +160,15 @@ async def leave(pool: asyncpg.Pool, call_uuid: uuid.UUID) -> int | None:
 async def match(pool: asyncpg.Pool, group_id: int, node_id: str, live_seconds: float) -> Match:
     """Pair the line's head with the free members (longest idle first); claim this node's pairs.
 
-    Each waiter without a member, from the head, gets the next free member
-    (:func:`pair`).  Rows of dead nodes leave the line first (a member claimed
-    for them is free again).
+    One round trip: ``waiting_match()`` (migration 029) takes the group's
+    lock, lets the rows of dead nodes leave the line (a member claimed for them
+    is free again), hands each waiter without a member, from the head, the
+    first free member not barred from them (:data:`Passed`), and claims the
+    pairs of this node's waiters.
     """
-    async with pool.acquire() as conn, conn.transaction():
-        await conn.execute("SELECT pg_advisory_xact_lock($1, $2::int)", LOCK_SPACE, group_id)
-        await conn.execute(
-            "WITH gone AS (DELETE FROM waiting_calls w WHERE w.group_id = $1 AND NOT "
-            + _LIVE
-            + " RETURNING call_uuid, offered_to)"
-            " UPDATE counsellors c SET current_call = NULL, claimed_at = NULL FROM gone"
-            " WHERE c.id = gone.offered_to AND c.current_call = gone.call_uuid",
-            group_id,
-            live_seconds,
-        )
-        waiters = await conn.fetch(_WAITERS, group_id, live_seconds)
-        if not waiters:
-            return Match([], None)
-        pairs = pair(
-            [(w["call_uuid"], frozenset(w["passed_over"])) for w in waiters],
-            [r["id"] for r in await conn.fetch(_FREE_MEMBERS, group_id)],
-        )
-        mine = {w["call_uuid"] for w in waiters if w["node_id"] == node_id}
-        ours = [(call, member) for call, member in pairs if call in mine]
-        claimed: list[tuple[uuid.UUID, int]] = []
-        if ours:
-            rows = await conn.fetch(_CLAIM, [m for _, m in ours], [c for c, _ in ours])
-            claimed = [(r["call_uuid"], r["offered_to"]) for r in rows]
-        next_look: float | None = None
-        if len(pairs) < len(waiters):
-            next_look = await conn.fetchval(
-                "SELECT extract(epoch FROM min(c.wrapup_until) - now())::float8"
-                " FROM group_members m JOIN counsellors c ON c.id = m.counsellor_id"
-                " WHERE m.group_id = $1 AND c.on_duty AND c.current_call IS NULL AND c.wrapup_until > now()",
-                group_id,
-            )
-    return Match(claimed, next_look)
-
-
-def pair(waiters: Sequence[tuple[uuid.UUID, frozenset[int]]], free: Sequence[int]) -> list[tuple[uuid.UUID, int]]:
-    """Hand the free members (in their order) to the waiters (in the line's order): (call, member) pairs.
-
-    Each waiter gets the first member still unhanded that is not among those
-    who already failed to answer that call (they are offered to the waiters
-    behind instead).
-    """
-    left = list(free)
-    pairs: list[tuple[uuid.UUID, int]] = []
-    for call, passed_over in waiters:
-        member = next((m for m in left if m not in passed_over), None)
-        if member is not None:
-            left.remove(member)
-            pairs.append((call, member))
-        if not left:
-            break
-    return pairs
+    row = await pool.fetchrow("SELECT * FROM waiting_match($1, $2, $3)", group_id, node_id, live_seconds)
+    assert row is not None  # a function returning one row
+    return Match(list(zip(row["calls"], row["members"], strict=True)), row["look_again_s"])
 
 
 async def claimed_counsellor(
@@ -238,17 +185,6 @@ async def claimed_counsellor(
         return None
     dial = dial_string(row["phone_number"], row["dial_string"], dial_template)
     return Counsellor(row["id"], row["name"], dial, row["rate_yen_per_min"])
-
-
-async def member_rates(pool: asyncpg.Pool, group_id: int, group_rate: int) -> tuple[int, ...]:
-    """The per-minute rate of every member of the group, on duty or not (their own, else the group's)."""
-    rates: list[int] = await pool.fetchval(
-        "SELECT COALESCE(array_agg(COALESCE(c.rate_yen_per_min, $2) ORDER BY m.position), '{}') FROM group_members m"
-        " JOIN counsellors c ON c.id = m.counsellor_id WHERE m.group_id = $1",
-        group_id,
-        group_rate,
-    )
-    return tuple(rates)
 
 
 async def purge_node(pool: asyncpg.Pool, node_id: str) -> int:
@@ -273,17 +209,27 @@ class LineState:
     group_name: str
     waiting: int
     oldest_joined_us: int | None  # when the longest waiter joined (epoch µs); None: nobody waits
+    ringing: int = 0  # the group's callers whose member rings now (handed from the line, or found free)
+
+
+#: A caller handed a member leaves the line while the member rings (and comes back if they do not
+#: answer): they count as ringing, by their row while a member is claimed for them, then by their call
+#: record (this group's, hunting) that a member is claimed for.
+_LINES = f"""
+SELECT g.id, g.name, count(w.id) FILTER (WHERE w.offered_to IS NULL) AS waiting,
+  (extract(epoch FROM min(w.joined_at) FILTER (WHERE w.offered_to IS NULL)) * 1000000)::bigint AS oldest,
+  (SELECT count(*) FROM (
+     SELECT x.call_uuid FROM waiting_calls x WHERE x.group_id = g.id AND x.offered_to IS NOT NULL
+     UNION
+     SELECT r.call_uuid FROM counsellors c JOIN call_records r ON r.call_uuid = c.current_call
+      WHERE c.tenant_id = $1 AND r.group_id = g.id AND r.state = 'hunting'
+  ) handed) AS ringing
+FROM counsellor_groups g LEFT JOIN waiting_calls w ON w.group_id = g.id AND {_LIVE}
+WHERE g.tenant_id = $1 AND g.queue_enabled GROUP BY g.id, g.name ORDER BY g.id
+"""
 
 
 async def lines(pool: asyncpg.Pool, tenant_id: int, live_seconds: float) -> list[LineState]:
-    """Every group of the tenant with a waiting line: how many wait, and since when the longest."""
-    rows = await pool.fetch(
-        "SELECT g.id, g.name, count(w.id) AS waiting,"
-        " (extract(epoch FROM min(w.joined_at)) * 1000000)::bigint AS oldest"
-        " FROM counsellor_groups g LEFT JOIN waiting_calls w ON w.group_id = g.id AND "
-        + _LIVE
-        + " WHERE g.tenant_id = $1 AND g.queue_enabled GROUP BY g.id, g.name ORDER BY g.id",
-        tenant_id,
-        live_seconds,
-    )
-    return [LineState(r["id"], r["name"], r["waiting"], r["oldest"]) for r in rows]
+    """Every group of the tenant with a waiting line: how many wait, since when the longest, how many ring."""
+    rows = await pool.fetch(_LINES, tenant_id, live_seconds)
+    return [LineState(r["id"], r["name"], r["waiting"], r["oldest"], r["ringing"]) for r in rows]

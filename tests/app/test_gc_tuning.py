@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
-from tests.daemon_process import REPO, clean_environment
+from tests.daemon_process import python_output
 
 PROBE = (
     "import gc\n"
@@ -19,16 +16,7 @@ PROBE = (
 
 
 def test_settle_moves_the_start_up_heap_out_of_collections() -> None:
-    done = subprocess.run(
-        [sys.executable, "-c", PROBE],
-        cwd=REPO,
-        env={**clean_environment(), "PYTHONPATH": str(REPO)},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    before, frozen, young = (int(x) for x in done.stdout.split())
+    before, frozen, young = (int(x) for x in python_output(PROBE).split())
     assert before == 0
     assert frozen > 10_000  # the daemon's modules and libraries
     assert young == 7_000

@@ -9,6 +9,8 @@ from pathlib import Path
 import asyncpg
 
 from daemon.app import Daemon
+from daemon.esl.commands import nixevent
+from daemon.outbound.subscription import NIXED
 from emulator import CallerScript, CallResult, FakeFreeSwitch
 from tests.conftest import DaemonFactory
 from tests.factories import shop
@@ -116,7 +118,7 @@ async def test_hostile_input_ends_one_session_not_the_daemon(start_daemon: Daemo
     await pool.execute("UPDATE numbers SET product = 'ivr' WHERE tenant_id = $1", s.tenant_id)
     daemon = await start_daemon()
     reader, writer = await asyncio.open_connection("127.0.0.1", daemon.esl_port)
-    assert await reader.readuntil(b"linger 1\n\n") == b"connect\n\nmyevents\n\nlinger 1\n\n"
+    assert await reader.readuntil(b"linger 1\n\n") == b"connect\n\nmyevents\n\n" + nixevent(NIXED) + b"linger 1\n\n"
     writer.write(b"Content-Type: command/reply\nContent-Length: 999999999999\n\n")
     await writer.drain()
     assert await asyncio.wait_for(reader.read(), 5) == b""  # the daemon hung up on us

@@ -87,6 +87,17 @@ def test_guidance_sequence_is_one_file_string() -> None:
         guidance.sequence(Library(), ["/srv/acme/a.wav\napi uuid_kill all"])
 
 
+def test_a_refused_guidance_path_stays_refused() -> None:
+    """Paths that passed the checks are remembered; one that failed them is checked, and refused, every time."""
+    assert guidance.source(Library(), "/srv/acme/menu.wav") == "/srv/acme/menu.wav"
+    assert guidance.source(Library(), "/srv/acme/menu.wav") == "/srv/acme/menu.wav"
+    for _ in range(2):
+        with pytest.raises(ValueError):
+            guidance.source(Library(), "/srv/acme/my menu.wav")
+        with pytest.raises(UnsafeValueError):
+            guidance.source(Library(), "/srv/acme/a.wav\napi uuid_kill all")
+
+
 def test_refusals_have_their_own_causes() -> None:
     assert guidance.REFUSAL_CAUSES == {
         "busy": "USER_BUSY",

@@ -106,7 +106,7 @@ async def test_a_caller_back_from_an_unanswered_member_keeps_their_place_and_is_
         pool,
         waiting.Waiter(tenant, group, a1, "node-a", None),
         joined_at=joined_at,
-        passed_over=[members[0]],
+        passed_over=[waiting.Passed(members[0], None)],
         live_seconds=LIVE,
     )
     assert back == 1 and await waiting.position(pool, b1, LIVE) == 2  # the head again (and the line was full)
@@ -118,9 +118,58 @@ async def test_a_caller_back_from_an_unanswered_member_keeps_their_place_and_is_
     assert (await waiting.match(pool, group, "node-a", LIVE)).claimed == [(a1, members[1])]
 
 
-def test_pairing_skips_the_members_who_failed_a_waiter() -> None:
-    c1, c2, c3 = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
-    assert waiting.pair([(c1, frozenset()), (c2, frozenset())], [7]) == [(c1, 7)]
-    assert waiting.pair([(c1, frozenset({7})), (c2, frozenset())], [7, 8]) == [(c1, 8), (c2, 7)]
-    assert waiting.pair([(c1, frozenset({7})), (c2, frozenset({7})), (c3, frozenset())], [7]) == [(c3, 7)]
-    assert waiting.pair([(c1, frozenset({7}))], [7]) == []
+async def back(pool: asyncpg.Pool, tenant: int, group: int, *passed: waiting.Passed) -> uuid.UUID:
+    """A call of node A that was handed ``passed`` and came back to the end of the line."""
+    call = uuid.uuid4()
+    joined_at = await pool.fetchval("SELECT clock_timestamp()")
+    who = waiting.Waiter(tenant, group, call, "node-a", None)
+    await waiting.rejoin(pool, who, joined_at=joined_at, passed_over=passed, live_seconds=LIVE)
+    return call
+
+
+async def on_duty(pool: asyncpg.Pool, *members: int) -> None:
+    await pool.execute("UPDATE counsellors SET on_duty = true WHERE id = ANY($1::bigint[])", list(members))
+
+
+async def test_pairing_skips_the_members_who_failed_a_waiter(pool: asyncpg.Pool) -> None:
+    """From the head, each waiter takes the first free member (longest idle, then position) not barred
+    from them; a barred member goes to the waiters behind."""
+    tenant, group, (m0, m1) = await line(pool, 2)
+    c1 = await back(pool, tenant, group, waiting.Passed(m0, None))
+    c2 = await back(pool, tenant, group)
+    await on_duty(pool, m0, m1)
+    assert set((await waiting.match(pool, group, "node-a", LIVE)).claimed) == {(c1, m1), (c2, m0)}
+
+
+async def test_a_member_barred_from_everyone_waiting_stays_free_for_the_next(pool: asyncpg.Pool) -> None:
+    tenant, group, (m0,) = await line(pool, 1)
+    c1 = await back(pool, tenant, group, waiting.Passed(m0, None))
+    c2 = await back(pool, tenant, group, waiting.Passed(m0, None))
+    await on_duty(pool, m0)
+    found = await waiting.match(pool, group, "node-a", LIVE)
+    assert found.claimed == [] and found.next_look_s is None  # never again: nothing to look again for
+    c3 = await back(pool, tenant, group)
+    assert (await waiting.match(pool, group, "node-a", LIVE)).claimed == [(c3, m0)]
+    assert await waiting.position(pool, c1, LIVE) == 1 and await waiting.position(pool, c2, LIVE) == 2
+
+
+async def test_a_member_who_did_not_answer_is_handed_to_the_caller_again_once_the_bar_is_lifted(
+    pool: asyncpg.Pool,
+) -> None:
+    """A one-member group: the named counsellor missed the caller; after the bar (here 1 s) the caller is
+    handed them again, and the match says when to look (no notification comes when a bar is lifted)."""
+    tenant, group, (m0,) = await line(pool, 1)
+    c1 = await back(pool, tenant, group, waiting.Passed(m0, 1.0))
+    await on_duty(pool, m0)
+    found = await waiting.match(pool, group, "node-a", LIVE)
+    assert found.claimed == []
+    assert found.next_look_s is not None and 0.5 < found.next_look_s <= 1.0
+    await asyncio.sleep(found.next_look_s + 0.05)
+    assert (await waiting.match(pool, group, "node-a", LIVE)).claimed == [(c1, m0)]
+
+
+async def test_an_expired_bar_is_not_kept_when_the_caller_comes_back(pool: asyncpg.Pool) -> None:
+    tenant, group, (m0,) = await line(pool, 1)
+    c1 = await back(pool, tenant, group, waiting.Passed(m0, -1.0))  # lifted before the caller is back
+    await on_duty(pool, m0)
+    assert (await waiting.match(pool, group, "node-a", LIVE)).claimed == [(c1, m0)]

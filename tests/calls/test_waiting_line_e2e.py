@@ -14,6 +14,7 @@ from typing import Any
 import asyncpg
 import pytest
 
+from daemon.calls.waiting import flow as waiting_flow
 from emulator import CallerScript, CallResult, FarEnd
 from tests.calls.test_admission_e2e import emulator_for, played
 from tests.calls.test_coaching_e2e import TARO, World, answers, balance, charge_for, fast, record, world
@@ -287,3 +288,37 @@ async def test_a_handed_member_the_money_does_not_cover_is_not_rung(
         "SELECT missed_in_row, current_call FROM counsellors WHERE id = $1", w.counsellors[USER]
     )
     assert member is not None and member["missed_in_row"] == 0 and member["current_call"] is None
+
+
+async def test_a_lone_member_who_did_not_answer_is_rung_again_once_the_bar_is_lifted(
+    start_daemon: DaemonFactory, pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A named counsellor (a one-member group) misses the waiting caller: the caller waits on, and is handed
+    the same counsellor again once ``MISSED_AGAIN_S`` (here 2 s) has passed, instead of waiting for nobody.
+    The counsellor answers the second time (at another phone: a far end answers the same way each time)."""
+    monkeypatch.setattr(waiting_flow, "MISSED_AGAIN_S", 2.0)
+    w = await busy(start_daemon, pool, queue_max_wait_s=20)
+    phones = {USER: FarEnd("noanswer"), SECOND: answers(0.1, hangup_after=0.5)}
+    call = asyncio.create_task(w.fs.place_call(waiter(TARO, w, far_ends=phones)))
+    await until_waiting(pool, 1)
+    await on_duty_after(w, 0.0)
+    deadline = time.monotonic() + 10
+    while await pool.fetchval("SELECT cardinality(passed_over) FROM waiting_calls") != 1:
+        assert time.monotonic() < deadline, "Taro never came back to the line"
+        await asyncio.sleep(0.05)
+    back, back_at = time.monotonic(), time.time()
+    await pool.execute(
+        "UPDATE counsellors SET dial_string = $2 WHERE id = $1",
+        w.counsellors[USER],
+        f"sofia/external/{SECOND}@127.0.0.1:5090",
+    )
+    result = await call
+    assert result.errors == []
+    assert [who(b.dial_string) for b in result.bridged_to] == [USER, SECOND]  # the same counsellor, twice
+    # not rung again at once: the 2-s bar runs from the miss (the caller's way back and this test's poll
+    # take a little of it; the ring itself is 1-2 s, the originate timeout counting whole epoch seconds)
+    assert result.bridged_to[1].at - back_at > 1.2
+    assert time.monotonic() - back < 15
+    rec = await record(w, result.call_uuid)
+    assert rec["counsellor_id"] == w.counsellors[USER] and rec["charge_yen"] > 0
+    assert await waiting_rows(pool) == 0

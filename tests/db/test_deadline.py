@@ -96,3 +96,60 @@ async def test_a_shielded_operation_goes_on_after_the_timeout() -> None:
     with pytest.raises(TimeoutError):
         await within(0.01, asyncio.shield(inner))
     assert await inner == 3
+
+
+async def test_a_shielded_operation_outlives_its_cancelled_caller() -> None:
+    """What ``asyncio.shield`` around ``within`` did: the call's task cancelled, its line still goes back."""
+    ran: list[str] = []
+    ended: list[str] = []
+
+    async def release() -> int:
+        ran.append("started")
+        await asyncio.sleep(0.05)
+        ran.append("done")
+        return 1
+
+    caller = asyncio.ensure_future(within(1.0, release(), abandoned=lambda: ended.append("ended"), shielded=True))
+    await asyncio.sleep(0)  # the caller waits inside within
+    caller.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await caller  # at once
+    assert ran in ([], ["started"]) and ended == []
+    await asyncio.sleep(0.1)
+    assert ran == ["started", "done"]  # not cancelled half-way
+    assert ended == ["ended"]
+
+
+async def test_a_shielded_operation_still_has_its_deadline_after_its_caller_left() -> None:
+    events: list[str] = []
+    caller = asyncio.ensure_future(within(0.1, stubborn(5, 0.0, events), shielded=True))
+    await asyncio.sleep(0.01)
+    caller.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await caller
+    assert events == []  # not cancelled with its caller
+    await asyncio.sleep(0.15)
+    assert events == ["cancelled", "finished late"]  # cancelled at its deadline, not after stubborn's 10 s
+
+
+async def test_a_shielded_operation_times_out_like_any_other() -> None:
+    events: list[str] = []
+    started = time.monotonic()
+    with pytest.raises(TimeoutError):
+        await within(0.05, stubborn(5, 1.0, events), shielded=True)
+    assert time.monotonic() - started < 0.5
+    await asyncio.sleep(0)
+    assert events == ["cancelled"]
+
+
+async def test_a_shielded_operation_whose_caller_is_cancelled_as_the_deadline_passes_is_stopped() -> None:
+    """The deadline wakes the caller, which is cancelled before it runs: the operation still stops at its deadline."""
+    events: list[str] = []
+    caller = asyncio.ensure_future(within(0.05, stubborn(5, 0.0, events), shielded=True))
+    await asyncio.sleep(0)  # the caller waits inside within, its deadline armed
+    asyncio.get_running_loop().call_later(0.07, caller.cancel)
+    time.sleep(0.1)  # noqa: ASYNC251  the loop held on purpose: the deadline and the cancel fall due in one turn, the deadline first
+    with pytest.raises(asyncio.CancelledError):
+        await caller
+    await asyncio.sleep(0.05)
+    assert events == ["cancelled", "finished late"]  # not left running for stubborn's 10 s

@@ -8,6 +8,7 @@ at a time.
 
 from __future__ import annotations
 
+import uuid
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -493,3 +494,10 @@ def test_json_events_are_matched_too() -> None:
     (done,) = conn.receive_data(wire)
     assert isinstance(done, ExecuteComplete) and done.request is request
     assert isinstance(done.frame, Frame) and done.frame.content_type == "text/event-json"
+
+
+def test_event_uuids_are_unique_in_the_process_and_uuid_shaped() -> None:
+    first, second = Connection(), Connection()
+    made = [conn.execute("answer").event_uuid for conn in (first, second, first, second)]
+    assert len(set(made)) == 4
+    assert all(value is not None and str(uuid.UUID(value)) == value for value in made)

@@ -155,6 +155,19 @@ def test_override_hook(tmp_path: Path) -> None:
         library.set_override("nope", custom)
 
 
+def test_an_override_set_after_a_play_wins(tmp_path: Path) -> None:
+    """The generated path is made once per name; an override set later still wins, and its removal falls back."""
+    custom = tmp_path / "acme_welcome.wav"
+    custom.write_bytes(b"RIFF")
+    library = PromptLibrary(tmp_path / "generated")
+    generated = str(tmp_path / "generated" / "welcome.wav")
+    assert library.path("welcome") == generated
+    library.set_override("welcome", custom)
+    assert library.path("welcome") == str(custom)
+    library.set_override("welcome", None)
+    assert library.path("welcome") == generated
+
+
 def test_catalogue() -> None:
     required = {
         "busy", "not_in_service", "unavailable", "welcome", "not_registered", "enter_pin",

@@ -13,7 +13,10 @@ every member busy (or others already waiting)
 → that member does not answer (busy, no answer, refused), or the money does not
   cover them for the minimum talk (never rung, no miss): the caller is back at
   their place, the head of the line mostly (:func:`back_in_line`), hears the
-  hold again and is handed the next free member, never the same one again
+  hold again and is handed the next free member; the one who did not answer
+  only once :data:`MISSED_AGAIN_S` have passed (for a named counsellor, a
+  one-member group, there is nobody else to wait for), the one the money does
+  not cover never again
 → ``#``, or ``queue_max_wait_s`` gone (counted from the first join): a
   guidance, the call ends
 
@@ -29,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Literal
@@ -58,6 +62,9 @@ LEAVE_KEY = "#"
 #: ends first, so the hold may need a second break.
 BREAK_TRIES = 5
 BREAK_WAIT_S = 0.3
+#: A member handed from the line who did not answer is handed to that caller again after this long (s),
+#: when still free (mod_callcenter's no-answer-delay-time; ``max_missed`` misses in a row take them off duty).
+MISSED_AGAIN_S = 30.0
 
 Ended = Literal["left", "timeout"]
 
@@ -68,7 +75,21 @@ class Place:
 
     joined_at: datetime  # the database's time of the first join: the place in the whole line
     started: float  # time.monotonic() of the first join: the maximum wait counts from it
-    passed_over: tuple[int, ...] = ()  # members handed to this call who did not answer (or cost too much)
+    passed_over: tuple[Bar, ...] = ()  # members handed to this call who did not answer (or cost too much)
+
+
+@dataclass(frozen=True, slots=True)
+class Bar:
+    """A member not handed to this call again before ``until`` (time.monotonic()); None: never again."""
+
+    counsellor_id: int
+    until: float | None
+
+    def passed(self, now: float) -> waiting.Passed | None:
+        """The bar as the line keeps it (seconds still to run), None once lifted."""
+        if self.until is None:
+            return waiting.Passed(self.counsellor_id, None)
+        return waiting.Passed(self.counsellor_id, self.until - now) if self.until > now else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,23 +134,27 @@ async def serve(
 
 
 async def back_in_line(
-    call: CallContext, caller: Caller, group: Group, wallet: purse.Wallet, turn: Turn
+    call: CallContext, caller: Caller, group: Group, wallet: purse.Wallet, turn: Turn, rung: Sequence[Counsellor]
 ) -> Turn | None:
-    """The member handed from the line (``turn``) did not answer, or is out of the money's reach: the
-    caller waits again at their place.
+    """The member handed from the line (``turn``) did not answer (``rung``), or is out of the money's
+    reach (not rung): the caller waits again at their place.
 
     Their place is the one they first took (the head of the line, unless
     someone waited longer), the maximum wait still counts from then, and the
-    member is not handed to them again.  None: the call is over (the caller
-    heard why).
+    member is not handed to them again: for :data:`MISSED_AGAIN_S` after
+    their miss, or never if the money does not cover them.  None: the call is
+    over (the caller heard why).
     """
     line = call.services.waiting
     assert line is not None and turn.place is not None, "only a turn from the line goes back to it"
     # a member handed but never rung (the money does not cover them) is still claimed: free them for the
     # waiters behind, without counting a miss (a member who rang was released by the hunt)
     await asyncio.shield(hunting.release_all_of_call(call.pool, call.call_uuid))
-    place = replace(turn.place, passed_over=(*turn.place.passed_over, *(m.id for m in turn.members)))
-    if time.monotonic() >= place.started + group.queue_max_wait_s:
+    now = time.monotonic()
+    missed = {m.id for m in rung}
+    bars = (Bar(m.id, now + MISSED_AGAIN_S if m.id in missed else None) for m in turn.members)
+    place = replace(turn.place, passed_over=(*turn.place.passed_over, *bars))
+    if now >= place.started + group.queue_max_wait_s:
         call.metrics.hunts.labels("queue_timeout").inc()
         await _goodbye(call, "queue_timeout")
         return None
@@ -140,10 +165,12 @@ async def back_in_line(
         call.pool,
         _waiter(call, line, group, caller),
         joined_at=place.joined_at,
-        passed_over=place.passed_over,
+        passed_over=[p for b in place.passed_over if (p := b.passed(time.monotonic())) is not None],
         live_seconds=line.live_seconds,
     )
-    _log.info("queue_rejoined", group_id=group.id, position=position, passed_over=place.passed_over)
+    _log.info(
+        "queue_rejoined", group_id=group.id, position=position, passed_over=[b.counsellor_id for b in place.passed_over]
+    )
     return await _queue(call, line, group, place, position)
 
 
@@ -176,8 +203,8 @@ def _waiter(call: CallContext, line: WaitingLine, group: Group, caller: Caller) 
 
 async def _affordable(call: CallContext, group: Group, wallet: purse.Wallet) -> bool:
     """Does the caller's money cover a member of the group, for the line (:func:`purse.may_wait`)?"""
-    rates = await waiting.member_rates(call.pool, group.id, group.tariff.rate_yen_per_min)
-    return purse.may_wait(await wallet.purse(), group, rates)
+    rates = await hunting.group_rates(call.pool, call.tenant_id, group.id)
+    return bool(rates) and purse.may_wait(await wallet.purse(), rates[0])
 
 
 async def _wait(call: CallContext, line: WaitingLine, group: Group, place: Place, position: int) -> int | Ended:

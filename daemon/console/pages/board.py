@@ -9,6 +9,7 @@ microsecond times the script counts talk time and time left from.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -49,7 +50,13 @@ def _call(c: board.LiveCall) -> dict[str, Any]:
 
 
 def _line(line: waiting.LineState) -> dict[str, Any]:
-    return {"id": line.group_id, "group": line.group_name, "waiting": line.waiting, "since_us": line.oldest_joined_us}
+    return {
+        "id": line.group_id,
+        "group": line.group_name,
+        "waiting": line.waiting,
+        "since_us": line.oldest_joined_us,
+        "ringing": line.ringing,
+    }
 
 
 def view(b: board.Board, lines: list[waiting.LineState]) -> dict[str, Any]:
@@ -66,9 +73,11 @@ def view(b: board.Board, lines: list[waiting.LineState]) -> dict[str, Any]:
 
 
 async def _board(request: web.Request, tenant: int) -> dict[str, Any]:
+    """The view, worded in a thread: 1,000 live calls took 50-70 ms of formatting (see console.events)."""
     pool = pool_of(request)
     live = settings_of(request).node_timeout_seconds  # waiters of a silent node are not counted
-    return view(await board.board(pool, tenant), await waiting.lines(pool, tenant, live))
+    now, lines = await board.board(pool, tenant), await waiting.lines(pool, tenant, live)
+    return await asyncio.to_thread(view, now, lines)
 
 
 @routes.get(PREFIX + "/board")

@@ -74,11 +74,13 @@
       tr.id = "queue-" + q.id;
       tr.setAttribute("data-queue", q.id);
       tr.setAttribute("data-waiting", q.waiting);
+      tr.setAttribute("data-ringing", q.ringing);
       tr.appendChild(cell("グループ", q.group));
       tr.appendChild(cell("待ち人数", q.waiting + "人", "num"));
       var since = cell("最長の待ち時間", "—", "num");
       since.setAttribute("data-since-us", q.since_us || "");
       tr.appendChild(since);
+      tr.appendChild(cell("呼び出し中", q.ringing + "人", "num"));  // handed a member whose phone rings now
       return tr;
     }));
   }
