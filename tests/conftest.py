@@ -70,12 +70,13 @@ def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 async def _no_disk_flushes(conn: asyncpg.Connection) -> None:
     """The session's throw-away server never waits for the disk: ``fsync`` and full-page writes off.
 
-    A commit otherwise waits for a WAL flush (2.4-5 ms each on the 2-core machine, 0.2-0.6 ms
-    without), and each of the ~770 tests' ``CREATE DATABASE ... TEMPLATE`` writes and flushes
-    the whole copy through the WAL (0.5-1.6 s each, 0.2-0.6 s without).  Only an operating
-    system crash could lose what these settings skip; a killed PostgreSQL or daemon still loses
-    nothing committed (``synchronous_commit`` stays on), so every crash test proves the same.
-    Servers that tests start themselves (tests/db, tests/freeswitch) keep the defaults.
+    A commit otherwise waits for a WAL flush: 0.4-0.7 ms on an idle 2-core machine (0.1-0.25 ms
+    without), 2.4-5 ms when other processes load its disk (0.2-0.6 ms without); the ~770 tests'
+    ``CREATE DATABASE ... TEMPLATE`` gain only under such load (0.5-1.6 s, 0.2-0.6 s without;
+    ~0.3-0.5 s either way when idle).  Only an operating system crash could lose what these
+    settings skip; a killed PostgreSQL or daemon still loses nothing committed
+    (``synchronous_commit`` stays on), so every crash test proves the same.  Servers that tests
+    start themselves (tests/db, tests/freeswitch) keep the defaults.
     """
     await conn.execute("ALTER SYSTEM SET fsync = off")
     await conn.execute("ALTER SYSTEM SET full_page_writes = off")
