@@ -206,6 +206,7 @@ def test_the_totals_always_add_up(
 ) -> None:
     history = [state(jst(2026, 1, 5), lines, forwarding)]
     entries = [AdjustmentEntry(a, "調整") for a in adjustments]
+    charge = charge if calls else 0  # no forwarded call, no forwarding charge (1 yen for 0 calls is no usage)
     try:
         invoice = invoice_for(history, forwarded=ForwardingUsage(calls, calls * 60, charge), adjustments=entries)
     except ValueError:
