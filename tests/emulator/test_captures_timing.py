@@ -46,17 +46,28 @@ def timeline(found: list[tuple[str, str | None, float]]) -> list[tuple[str, str 
     return [(name, app, round(at - found[max(0, i - 1)][2], 3)) for i, (name, app, at) in enumerate(found)]
 
 
+def held(stalls: list[tuple[float, float]], since: float, until: float) -> float:
+    """How long the replays' loop could not run between two of our events."""
+    return sum(max(0.0, min(end, until) - max(start, since)) for start, end in stalls)
+
+
 @pytest.mark.parametrize("name", TIMED)
-def test_same_timing_as_freeswitch(outcomes: dict[str, Outcome], name: str) -> None:
+def test_same_timing_as_freeswitch(
+    outcomes: dict[str, Outcome], replay_stalls: list[tuple[float, float]], name: str
+) -> None:
     theirs = timeline([(e.name, e.get("Application"), stamp(e)) for e in events(fs_frames(name + ".jsonl"))])
-    ours = timeline([(e.name, e.get("Application"), stamp(e)) for e in events(outbound_frames(outcomes[name]))])
+    at = [(e.name, e.get("Application"), stamp(e)) for e in events(outbound_frames(outcomes[name]))]
+    ours = timeline(at)
     assert [t[:2] for t in ours] == [t[:2] for t in theirs]
     seen: dict[tuple[str, str | None], int] = {}
     late = []
-    for t, o in zip(theirs, ours, strict=True):
+    for i, (t, o) in enumerate(zip(theirs, ours, strict=True)):
         seen[t[:2]] = seen.get(t[:2], 0) + 1
         usual = CALLER_HANGUP_ALLOWANCE if t[0] == "CHANNEL_HANGUP" else ALLOWANCE
-        allowance = SCHEDULED.get((name, *t[:2], seen[t[:2]]), usual)
+        # A stall of the shared loop (CI: 258 ms at once in 12 replays) is the machine's time, not the emulator's.
+        allowance = SCHEDULED.get((name, *t[:2], seen[t[:2]]), usual) + held(
+            replay_stalls, at[max(0, i - 1)][2], at[i][2]
+        )
         if abs(t[2] - o[2]) > allowance:
             late.append((t, o[2]))
     assert late == [], "(captured event and time since the previous one, the emulator's)"
