@@ -17,6 +17,7 @@ by the caller's carrier.
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
 from collections.abc import Sequence
 from typing import Final
@@ -36,21 +37,17 @@ REFUSAL_CAUSES: Final[dict[str, str]] = {
 # a path FreeSWITCH's argument splitting or file_string's '!' would cut in two
 _UNPLAYABLE = re.compile(r"[\s!]")
 
-# Paths that passed the checks: the same few prompts play on every call.  Bounded: emptied when full.
-_CHECKED: set[str] = set()
-_CHECKED_MAX = 4096
-
 
 def source(prompts: Prompts, item: str) -> str:
     """The file FreeSWITCH plays for ``item``: a prompt name, or an absolute path as it is."""
-    path = item if item.startswith("/") else prompts.path(item)
-    if path not in _CHECKED:
-        check_safe(path)
-        if _UNPLAYABLE.search(path):
-            raise ValueError(f"guidance path {path!r} contains white space or '!'")
-        if len(_CHECKED) >= _CHECKED_MAX:
-            _CHECKED.clear()
-        _CHECKED.add(path)
+    return _playable(item if item.startswith("/") else prompts.path(item))
+
+
+@functools.lru_cache(maxsize=4096)  # the same few prompts play on every call; a refusal is never kept
+def _playable(path: str) -> str:
+    check_safe(path)
+    if _UNPLAYABLE.search(path):
+        raise ValueError(f"guidance path {path!r} contains white space or '!'")
     return path
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -47,20 +48,18 @@ def now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+@functools.cache  # resolved once per data directory (system calls on every call otherwise)
+def _recordings(data_dir: Path) -> Path:
+    """Where voicemail is recorded: an absolute path, as FreeSWITCH (another working directory) needs."""
+    return data_dir.resolve() / "voicemail"
+
+
 class Ivr:
     """The product flow given to :class:`~daemon.calls.entry.CallEntry` for ``ivr`` numbers."""
 
     def __init__(self, cache: FlowCache, clock: Callable[[], dt.datetime] | None = None) -> None:
         self.cache = cache
         self.clock = clock
-        self._recordings: dict[Path, Path] = {}  # data dir -> its voicemail folder, resolved once (system calls)
-
-    def recordings(self, data_dir: Path) -> Path:
-        """Where voicemail is recorded: an absolute path, as FreeSWITCH (another working directory) needs."""
-        found = self._recordings.get(data_dir)
-        if found is None:
-            found = self._recordings[data_dir] = data_dir.resolve() / "voicemail"
-        return found
 
     async def __call__(self, call: CallContext) -> None:
         live = await self.cache.get(call.pool, call.tenant_id)
@@ -72,7 +71,7 @@ class Ivr:
             live,
             media.GuidancePrompts(live.paths, call.prompts),
             self.clock or now,
-            self.recordings(call.services.settings.data_dir),
+            _recordings(call.services.settings.data_dir),
         )
         start = live.flow.entry.start(arrival(call.dialled, original), call.dialled, original)
         _log.info("ivr_start", version=live.version, node=start, diverted_from=original)
