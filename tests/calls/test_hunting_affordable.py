@@ -46,6 +46,13 @@ def test_other_live_calls_share_the_money() -> None:
     assert purse(600, other).affords(Tariff(600), 30)
 
 
+def test_a_microsecond_of_another_call_counts() -> None:
+    """The other call answered 1 µs before now has started its 61st second when the new one ends its 60th."""
+    other = TalkingCall(NOW - 1, Tariff(60))
+    assert not purse(120, other).affords(Tariff(60), 60)
+    assert purse(121, other).affords(Tariff(60), 60)
+
+
 def test_a_free_group_is_always_within_reach() -> None:
     assert purse(0).talk_us(Tariff(0)) is None
     assert purse(0).affords(Tariff(0), 3600)
@@ -55,3 +62,40 @@ def test_a_free_group_is_always_within_reach() -> None:
 def test_affords_exactly_when_the_minimum_talk_is_paid(yen: int, rate: int, minimum: int) -> None:
     tariff = Tariff(rate)
     assert purse(yen).affords(tariff, minimum) == (tariff.charge(minimum) <= yen)
+
+
+talking_st = st.lists(
+    st.builds(
+        TalkingCall,
+        # whole seconds before now, give or take a microsecond: the charges' steps meet the required talk's end
+        answer_us=st.builds(
+            lambda s, d: NOW - s * MICROS + d, st.integers(0, 3600), st.sampled_from([-1, 0, 1, 400_000])
+        ),
+        tariff=st.builds(
+            Tariff,
+            rate_yen_per_min=st.integers(0, 3000),
+            free_seconds=st.integers(0, 120),
+            minimum_charge_yen=st.integers(0, 500),
+        ),
+    ),
+    max_size=3,
+)
+
+
+@given(
+    yen=st.integers(-100, 200_000),
+    talking=talking_st,
+    rate=st.integers(0, 3000),
+    free=st.integers(0, 120),
+    minimum_charge=st.integers(0, 500),
+    minimum=st.integers(0, 3600),
+)
+def test_affords_agrees_with_the_talk_the_deadline_leaves(
+    yen: int, talking: list[TalkingCall], rate: int, free: int, minimum_charge: int, minimum: int
+) -> None:
+    """The one-sum test gives the answer of the joint deadline's search, other live calls included."""
+    tariff = Tariff(rate, free, minimum_charge)
+    money = purse(yen, *talking)
+    left = money.talk_us(tariff)
+    expected = left is None or left >= required_seconds(tariff, minimum) * MICROS
+    assert money.affords(tariff, minimum) == expected

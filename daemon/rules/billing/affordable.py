@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from daemon.rules.billing.charges import MICROS, Tariff
-from daemon.rules.billing.deadline import TalkingCall, joint_deadline
+from daemon.rules.billing.deadline import TalkingCall, fits, joint_deadline
 
 DEFAULT_MINIMUM_TALK_SECONDS = 60
 
@@ -37,9 +37,17 @@ class Purse:
         return None if deadline is None else max(0, deadline - self.now_us)
 
     def affords(self, tariff: Tariff, minimum_talk_seconds: int) -> bool:
-        """True when the money pays ``minimum_talk_seconds`` (and one chargeable second) at ``tariff``."""
-        left = self.talk_us(tariff)
-        return left is None or left >= required_seconds(tariff, minimum_talk_seconds) * MICROS
+        """True when the money pays ``minimum_talk_seconds`` (and one chargeable second) at ``tariff``.
+
+        That is ``talk_us(tariff)`` reaching the required talk; as the charges only
+        grow, it is one sum of them at the required talk's end, not the deadline's
+        search (a caller is checked against every group of a tenant when the chosen
+        one is out of reach).
+        """
+        if tariff.seconds_for(self.available_yen) is None:
+            return True
+        end_us = self.now_us + required_seconds(tariff, minimum_talk_seconds) * MICROS
+        return fits(self.available_yen, [*self.talking, TalkingCall(self.now_us, tariff)], end_us)
 
 
 def required_seconds(tariff: Tariff, minimum_talk_seconds: int) -> int:
