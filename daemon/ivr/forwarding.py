@@ -18,6 +18,7 @@ The forwarded legs take no line: the caller's call holds the only one.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 
 from daemon.calls import bridge
@@ -99,8 +100,11 @@ async def attempt(
         opened.append(broken is None)
         return broken
 
-    def late() -> None:  # given up on, then written after all: nothing rang, close the rows
-        if opened == [True]:
+    def late() -> None:
+        # Given up on, then ended after all: nothing rang, so whatever it wrote is closed.  Not only
+        # when it said so: a cancellation in the connection's release (after the commit) or in the
+        # commit itself ends it before it can tell (a row left ringing in the 10-minute soak).
+        if opened != [False]:  # the fraud guard's refusal writes no leg
             _closing(c, [leg for leg, _ in legs])
 
     try:
@@ -145,7 +149,8 @@ def _closing(c: IvrCall, legs: list[uuid.UUID]) -> None:
     async def close() -> None:
         try:
             for leg in legs:
-                await settler.finish_leg(leg, outcome="failed", answer_us=None, end_us=None)
+                with contextlib.suppress(LookupError):  # rolled back: never written, nothing to close
+                    await settler.finish_leg(leg, outcome="failed", answer_us=None, end_us=None)
         except Exception as exc:  # recovery's sweep of open legs is the last line
             _log.error("ivr_forward_late_rows_unclosed", error=repr(exc))
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+from structlog.testing import capture_logs
 
 from daemon.repositories import forwarding
 from daemon.rules.ivr.tariff import ForwardTariff, talk_seconds
@@ -201,15 +202,19 @@ async def test_a_database_too_slow_to_open_the_legs_sends_the_caller_to_on_fail(
     """The legs' rows wait behind the tenant's fraud-guard lock past the database timeout:
     nothing is dialled (never a forward without its row), the caller goes on to ``on_fail``
     at the timeout instead of the call failing at asyncpg's 10-s statement limit; the rows
-    written once the lock goes are closed, never left ringing."""
+    written once the lock goes are closed, never left ringing.  The rows are closed whether
+    or not the abandoned write could say it wrote them (it may be cancelled after its commit);
+    a write that was rolled back leaves nothing to close, and no error for it."""
     shop = await ivr_shop(pool, tmp_path, forwarding=True)
     await shop.publish(forward_flow(shop.g, ring_timeout_s=5))
     fs = await shop.start(start_daemon)
-    async with pool.acquire() as holder:
-        async with holder.transaction():
-            await holder.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"forward_guard:{shop.tenant_id}")
-            result = await asyncio.wait_for(fs.place_call(CallerScript(destination=NUMBER)), 8)
-        assert bridges(result) == []
-        assert heard(result) == ["sorry"]
-    await asyncio.sleep(0.5)  # the lock is gone: an insert that got through is closed, one cancelled left nothing
+    with capture_logs() as logs:
+        async with pool.acquire() as holder:
+            async with holder.transaction():
+                await holder.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"forward_guard:{shop.tenant_id}")
+                result = await asyncio.wait_for(fs.place_call(CallerScript(destination=NUMBER)), 8)
+            assert bridges(result) == []
+            assert heard(result) == ["sorry"]
+        await asyncio.sleep(0.5)  # the lock is gone: an insert that got through is closed, one cancelled left nothing
     assert [r["outcome"] for r in await legs(pool, result.call_uuid)] in ([], ["failed", "failed"])
+    assert [e for e in logs if e["event"] == "ivr_forward_late_rows_unclosed"] == []
