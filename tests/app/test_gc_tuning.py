@@ -11,12 +11,12 @@ PROBE = (
     "gc_tuning.tune()\n"
     "before = gc.get_freeze_count()\n"
     "gc_tuning.settle()\n"
-    "print(before, gc.get_freeze_count(), gc.get_threshold()[0])\n"
+    "print(before, gc.get_freeze_count(), *gc.get_threshold())\n"
 )
 
 
 def test_settle_moves_the_start_up_heap_out_of_collections() -> None:
-    before, frozen, young = (int(x) for x in python_output(PROBE).split())
+    before, frozen, *thresholds = (int(x) for x in python_output(PROBE).split())
     assert before == 0
     assert frozen > 10_000  # the daemon's modules and libraries
-    assert young == 7_000
+    assert thresholds == [7_000, 5, 200]  # young collections 10 times rarer, full ones 20 times
