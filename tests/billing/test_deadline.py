@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 from daemon.rules.billing.charges import MICROS, Tariff
 from daemon.rules.billing.deadline import TalkingCall, charges_at, joint_deadline
+from tests.billing.strategies import talking_calls
 
 T0 = 1_795_582_441_546_294
 
@@ -29,20 +30,7 @@ def test_no_money_means_now() -> None:
     assert joint_deadline(0, [TalkingCall(T0, Tariff(100))]) == T0
 
 
-calls_st = st.lists(
-    st.builds(
-        TalkingCall,
-        answer_us=st.integers(T0, T0 + 600 * MICROS),
-        tariff=st.builds(
-            Tariff,
-            rate_yen_per_min=st.integers(1, 1000),
-            free_seconds=st.integers(0, 120),
-            minimum_charge_yen=st.integers(0, 500),
-        ),
-    ),
-    min_size=1,
-    max_size=5,
-)
+calls_st = st.lists(talking_calls(st.integers(T0, T0 + 600 * MICROS), st.integers(1, 1000)), min_size=1, max_size=5)
 
 
 @given(st.integers(0, 50_000), calls_st)

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from daemon.rules.billing.affordable import Purse, at_rate, required_seconds
 from daemon.rules.billing.charges import MICROS, Tariff
 from daemon.rules.billing.deadline import TalkingCall
+from tests.billing.strategies import talking_calls
 
 NOW = 1_800_000_000 * MICROS
 
@@ -65,18 +66,10 @@ def test_affords_exactly_when_the_minimum_talk_is_paid(yen: int, rate: int, mini
 
 
 talking_st = st.lists(
-    st.builds(
-        TalkingCall,
+    talking_calls(
         # whole seconds before now, give or take a microsecond: the charges' steps meet the required talk's end
-        answer_us=st.builds(
-            lambda s, d: NOW - s * MICROS + d, st.integers(0, 3600), st.sampled_from([-1, 0, 1, 400_000])
-        ),
-        tariff=st.builds(
-            Tariff,
-            rate_yen_per_min=st.integers(0, 3000),
-            free_seconds=st.integers(0, 120),
-            minimum_charge_yen=st.integers(0, 500),
-        ),
+        st.builds(lambda s, d: NOW - s * MICROS + d, st.integers(0, 3600), st.sampled_from([-1, 0, 1, 400_000])),
+        st.integers(0, 3000),
     ),
     max_size=3,
 )
