@@ -103,7 +103,7 @@ async def attempt(
     def late() -> None:
         # Given up on, then ended after all: nothing rang, so whatever it wrote is closed.  Not only
         # when it said so: a cancellation in the connection's release (after the commit) or in the
-        # commit itself ends it before it can tell (a row left ringing in the 10-minute soak).
+        # commit itself ends it before it can tell (a row left ringing in a 4-minute soak).
         if opened != [False]:  # the fraud guard's refusal writes no leg
             _closing(c, [leg for leg, _ in legs])
 
