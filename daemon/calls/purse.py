@@ -19,10 +19,11 @@ Everything read out is built from pre-rendered pieces
 
 from __future__ import annotations
 
+import heapq
 import time
 from collections.abc import Sequence
 from dataclasses import replace
-from itertools import islice
+from typing import Protocol
 
 import asyncpg
 
@@ -83,7 +84,18 @@ def affordable(purse: Purse, group: Group, members: Sequence[Counsellor]) -> lis
     return [m for m in members if purse.affords(at_rate(group.tariff, m.rate_yen_per_min), group.minimum_talk_seconds)]
 
 
-def within_reach(purse: Purse, rates: GroupRates) -> bool:
+class Priced(Protocol):
+    """What the money asks of a group: its tariff, its minimum talk, and the rates of its members on duty."""
+
+    @property
+    def tariff(self) -> Tariff: ...
+    @property
+    def minimum_talk_seconds(self) -> int: ...
+    @property
+    def rates(self) -> tuple[int, ...]: ...
+
+
+def within_reach(purse: Purse, rates: Priced) -> bool:
     """Someone on duty in the group is affordable (a group with nobody on duty is busy, not too dear)."""
     tariffs = [at_rate(rates.tariff, rate) for rate in rates.rates]
     return not tariffs or any(purse.affords(t, rates.minimum_talk_seconds) for t in tariffs)
@@ -112,26 +124,25 @@ async def out_of_reach(call: CallContext, wallet: Wallet, group: Group) -> list[
     chosen = await hunting.group_rates(call.pool, call.tenant_id, group.id)
     if chosen and within_reach(money_now, chosen[0]):
         return None
-    every = await hunting.group_rates(call.pool, call.tenant_id)
-    # Only the groups named are looked for, and groups alike in money (tariff, minimum talk, rates on
-    # duty: one-member groups at a handful of rates) are checked once: a caller short of money goes
-    # through all of them, 10 ms of the loop for 1,000 groups when each was checked.
-    verdicts: dict[tuple[Tariff, int, tuple[int, ...]], bool] = {}
-
-    def reachable(g: GroupRates) -> bool:
-        alike = (g.tariff, g.minimum_talk_seconds, g.rates)
-        if alike not in verdicts:
-            verdicts[alike] = within_reach(money_now, g)
-        return verdicts[alike]
-
-    within = (g for g in every if g.id != group.id and g.rates and reachable(g))
-    others = list(islice(within, GROUPS_NAMED))
+    others = await groups_within_reach(call.pool, call.tenant_id, money_now, other_than=group.id)
     if not others:
         return []
     pieces = ["affordable_groups"]
-    for g in others:
-        pieces += [*spoken.code(g.code), "ban_desu"]
+    for code in others:
+        pieces += [*spoken.code(code), "ban_desu"]
     return pieces
+
+
+async def groups_within_reach(pool: asyncpg.Pool, tenant_id: int, money_now: Purse, *, other_than: int) -> list[str]:
+    """The codes of the first :data:`GROUPS_NAMED` groups (menu order) but ``other_than`` that the money reaches.
+
+    The database gathers the groups alike in money (tariff, minimum talk, rates on
+    duty), so each is checked once and the loop reads a handful of rows for a
+    tenant's 1,000 groups (a row per group held it: BENCHMARKS.md).
+    """
+    shapes = await hunting.money_shapes(pool, tenant_id, other_than, GROUPS_NAMED)
+    within = (code for shape in shapes if within_reach(money_now, shape) for code in shape.codes)
+    return heapq.nsmallest(GROUPS_NAMED, within, key=lambda code: (len(code), code))
 
 
 def minutes_for(money_now: Purse, group: Group, batch: Sequence[Counsellor]) -> str | None:

@@ -113,6 +113,48 @@ async def group_rates(pool: asyncpg.Pool, tenant_id: int, group_id: int | None =
     ]
 
 
+@dataclass(frozen=True, slots=True)
+class MoneyShape:
+    """Groups alike in money (tariff, minimum talk, the rates of the members on duty), and the first of their codes."""
+
+    tariff: Tariff
+    minimum_talk_seconds: int
+    rates: tuple[int, ...]  # each member on duty, in order: their own rate, else the group's
+    codes: tuple[str, ...]  # the first ``first`` of these groups' codes, in menu order
+
+
+async def money_shapes(pool: asyncpg.Pool, tenant_id: int, other_than: int, first: int) -> list[MoneyShape]:
+    """The tenant's groups with someone on duty, but ``other_than``, gathered by money: what a caller
+    short of money for the group ``other_than`` could be offered instead.
+
+    A tenant's groups are alike in money by the hundreds (1,000 one-member groups
+    at a handful of rates in the load benchmarks): the database gathers them, so
+    the call's loop reads a few rows instead of a row per group.
+    """
+    rows = await pool.fetch(
+        "SELECT g.rate_yen_per_min, g.free_seconds, g.minimum_charge_yen, g.minimum_talk_seconds, r.on_duty,"
+        " (array_agg(g.code ORDER BY length(g.code), g.code))[1:$3] AS codes"
+        " FROM counsellor_groups g, LATERAL ("
+        "  SELECT array_agg(COALESCE(c.rate_yen_per_min, g.rate_yen_per_min) ORDER BY m.position) AS on_duty"
+        "  FROM group_members m JOIN counsellors c ON c.id = m.counsellor_id"
+        "  WHERE m.group_id = g.id AND c.on_duty) r"
+        " WHERE g.tenant_id = $1 AND g.id <> $2 AND r.on_duty IS NOT NULL"
+        " GROUP BY g.rate_yen_per_min, g.free_seconds, g.minimum_charge_yen, g.minimum_talk_seconds, r.on_duty",
+        tenant_id,
+        other_than,
+        first,
+    )
+    return [
+        MoneyShape(
+            Tariff(r["rate_yen_per_min"], r["free_seconds"], r["minimum_charge_yen"]),
+            r["minimum_talk_seconds"],
+            tuple(r["on_duty"]),
+            tuple(r["codes"]),
+        )
+        for r in rows
+    ]
+
+
 async def claim(pool: asyncpg.Pool, counsellor_id: int, call_uuid: uuid.UUID) -> bool:
     """Reserve the counsellor for this call if still free (atomic across nodes).
 
