@@ -31,7 +31,7 @@ from typing import Any, cast
 import asyncpg
 from aiohttp import web
 
-from daemon import __version__, appointments, event_loop, gc_tuning, housekeeping, loop_stalls
+from daemon import __version__, event_loop, gc_tuning, housekeeping, loop_stalls
 from daemon.calls.balance_watcher import BalanceWatcher
 from daemon.calls.coaching import CoachingDial
 from daemon.calls.duty import DutyLine
@@ -397,8 +397,6 @@ async def serve(settings: Settings) -> None:
         _log.error("startup_failed", error=str(exc))
         raise SystemExit(EXIT_STARTUP_ERROR) from None
     gc_tuning.settle()  # the start-up heap is never garbage: no full collection walks it again
-    pacer = gc_tuning.Pacer(appointments.CUTS)  # collections between the prepaid cuts
-    pacer.start()
     daemon.notifier.ready()  # the event socket takes calls (failing closed until the database is up)
     failing = asyncio.ensure_future(daemon.failed.wait())
     await asyncio.wait({stopping, failing}, return_when=asyncio.FIRST_COMPLETED)
@@ -407,6 +405,5 @@ async def serve(settings: Settings) -> None:
     _log.info("daemon_stopping", reason="background task failed" if daemon.failure else "signal")
     daemon.notifier.stopping()
     await daemon.stop()
-    pacer.stop()
     if daemon.failure is not None:
         raise SystemExit(EXIT_BACKGROUND_FAILURE)

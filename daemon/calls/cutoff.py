@@ -39,7 +39,6 @@ import time
 from collections.abc import Coroutine
 from typing import Any
 
-from daemon.appointments import CUTS, Appointments
 from daemon.calls.services import Prompts
 from daemon.esl.api_answer import seen
 from daemon.logs import get_logger
@@ -128,14 +127,10 @@ class Cutoff:
         prompts: Prompts,
         metrics: Metrics,
         just_announced: bool = False,
-        cuts: Appointments = CUTS,
     ) -> None:
         """``leg``: the far end's leg to hang up at the deadline.  ``just_announced``: the
         caller was told the time left a moment ago, so a deadline already inside the
-        warning period when the talk starts is not warned about again.  ``cuts``: where
-        the armed cut is kept while its timer waits, so that garbage collection keeps
-        clear of it (:class:`daemon.gc_tuning.Pacer`)."""
-        self.cuts = cuts
+        warning period when the talk starts is not warned about again."""
         self.session = session
         self.leg = leg
         self.backstop = backstop
@@ -263,19 +258,13 @@ class Cutoff:
         callbacks too: the cut is as late as they say, not a whole turn more.
         """
         loop = asyncio.get_running_loop()
-        when = loop.time() + max(0.0, (deadline_us - wall_us()) / 1e6)
-        appointment = self.cuts.add(when)
-        timer = loop.call_at(when, self._cut_due, deadline_us, appointment)
+        delay = max(0.0, (deadline_us - wall_us()) / 1e6)
+        timer = loop.call_at(loop.time() + delay, self._send_cut, deadline_us)
         try:
             await self._changed.wait()
         finally:
             timer.cancel()
-            self.cuts.done(appointment)
         return self._kill is not None
-
-    def _cut_due(self, deadline_us: int, appointment: int) -> None:
-        self.cuts.done(appointment)
-        self._send_cut(deadline_us)
 
     def _send_cut(self, deadline_us: int) -> None:
         """Hang the far end's leg up now (``uuid_kill`` written before this returns)."""
