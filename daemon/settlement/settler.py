@@ -119,8 +119,13 @@ class Settler:
         for end in list(self.journal.pending.values()):
             try:
                 done = await self._book(_booking(end))
-            except LookupError:  # no such record (another database?): nothing to book, ever
-                _log.error("settlement_record_missing", uuid=str(end.key))
+            except LookupError:  # no such record: nothing to book, ever
+                if isinstance(end, LegEnd) and end.answer_us is None:
+                    # A leg closed after its abandoned write, which had rolled back (forwarding's
+                    # late close cannot tell): never written, never rung, no money in it.
+                    _log.info("settlement_leg_never_written", uuid=str(end.key))
+                else:  # a charge with nothing to book it on (another database?)
+                    _log.error("settlement_record_missing", uuid=str(end.key))
                 await self._journal(functools.partial(self.journal.done, end.key))
                 continue
             except (*DB_ERRORS, ConnectionError):

@@ -8,6 +8,7 @@ import uuid
 from pathlib import Path
 
 import asyncpg
+from structlog.testing import capture_logs
 
 from daemon.repositories import forwarding
 from daemon.rules.ivr.tariff import ForwardTariff, talk_seconds
@@ -72,6 +73,26 @@ async def test_a_leg_entry_replayed_after_its_booking_books_nothing_twice(pool: 
     row = await pool.fetchrow("SELECT billsec, charge_yen, end_us FROM forward_legs WHERE leg_uuid = $1", leg)
     assert row is not None and (row["billsec"], row["charge_yen"], row["end_us"]) == (12, 120, END_US)
     assert (await forwarding.finish(pool, leg, outcome="answered", end_us=END_US)).already
+
+
+async def test_a_journalled_leg_that_was_never_written_is_dropped_and_only_a_lost_answer_is_an_error(
+    pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    """Forwarding closes the legs of a write it gave up on, whether or not the write landed; closed
+    during a slow spell, the ends are journalled.  A leg never written (the write rolled back) and never
+    answered has no money in it: dropped, said at info.  An answered leg without its row is an error."""
+    never_rung, answered = uuid.uuid4(), uuid.uuid4()
+    journal = Journal(tmp_path / "settle.jsonl")
+    journal.add(LegEnd(never_rung, "failed", None, None))
+    journal.add(LegEnd(answered, "answered", ANSWER_US, END_US))
+    with capture_logs() as logs:
+        assert await Settler(lambda: pool, journal).settle_pending() == 0
+    said = {(line["event"], line["log_level"], line["uuid"]) for line in logs}
+    assert said == {
+        ("settlement_leg_never_written", "info", str(never_rung)),
+        ("settlement_record_missing", "error", str(answered)),
+    }
+    assert Journal(tmp_path / "settle.jsonl").pending == {}  # nothing to book, ever: not retried
 
 
 async def test_a_journal_written_before_legs_were_journalled_still_replays(pool: asyncpg.Pool, tmp_path: Path) -> None:
