@@ -38,7 +38,7 @@ from emulator.fast import LoadSwitch
 from tests.daemon_process import DaemonProcess
 
 SETUP_NUMBER = "0398765432"
-INFLIGHT = 600  # set-ups in flight at most (a machine that cannot keep up gets fewer, not a pile-up)
+INFLIGHT = 600  # set-ups in flight at most (a machine that cannot keep up takes longer, not a pile-up)
 
 
 async def prepare(dsn: str, args: argparse.Namespace) -> None:

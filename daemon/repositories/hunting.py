@@ -86,29 +86,30 @@ class GroupRates:
     every_rate: tuple[int, ...] = ()  # each member, on duty or not (whom a waiting line waits for)
 
 
+# A group's money as the queries below read it: its tariff and minimum talk (columns of ``g``),
+# and each member's rate (``c``: their own, else the group's), members in their order.
+_MONEY_COLUMNS = "g.rate_yen_per_min, g.free_seconds, g.minimum_charge_yen, g.minimum_talk_seconds"
+_MEMBER_RATES = "array_agg(COALESCE(c.rate_yen_per_min, g.rate_yen_per_min) ORDER BY m.position)"
+_MEMBERS = "FROM group_members m JOIN counsellors c ON c.id = m.counsellor_id WHERE m.group_id = g.id"
+
+
+def _tariff(row: asyncpg.Record) -> Tariff:
+    return Tariff(row["rate_yen_per_min"], row["free_seconds"], row["minimum_charge_yen"])
+
+
 async def group_rates(pool: asyncpg.Pool, tenant_id: int, group_id: int | None = None) -> list[GroupRates]:
     """Every group of the tenant (or the one ``group_id``), by code: which of them a limited caller could
     afford, and at what rate."""
     rows = await pool.fetch(
-        "SELECT g.id, g.code, g.rate_yen_per_min, g.free_seconds, g.minimum_charge_yen, g.minimum_talk_seconds,"
-        " r.on_duty, r.every FROM counsellor_groups g, LATERAL ("
-        "  SELECT COALESCE(array_agg(COALESCE(c.rate_yen_per_min, g.rate_yen_per_min) ORDER BY m.position)"
-        "   FILTER (WHERE c.on_duty), '{}') AS on_duty,"
-        "  COALESCE(array_agg(COALESCE(c.rate_yen_per_min, g.rate_yen_per_min) ORDER BY m.position), '{}') AS every"
-        "  FROM group_members m JOIN counsellors c ON c.id = m.counsellor_id WHERE m.group_id = g.id) r"
+        f"SELECT g.id, g.code, {_MONEY_COLUMNS}, r.on_duty, r.every FROM counsellor_groups g, LATERAL ("
+        f"  SELECT COALESCE({_MEMBER_RATES} FILTER (WHERE c.on_duty), '{{}}') AS on_duty,"
+        f"  COALESCE({_MEMBER_RATES}, '{{}}') AS every {_MEMBERS}) r"
         " WHERE g.tenant_id = $1 AND ($2::bigint IS NULL OR g.id = $2) ORDER BY length(g.code), g.code",
         tenant_id,
         group_id,
     )
     return [
-        GroupRates(
-            r["id"],
-            r["code"],
-            Tariff(r["rate_yen_per_min"], r["free_seconds"], r["minimum_charge_yen"]),
-            r["minimum_talk_seconds"],
-            tuple(r["on_duty"]),
-            tuple(r["every"]),
-        )
+        GroupRates(r["id"], r["code"], _tariff(r), r["minimum_talk_seconds"], tuple(r["on_duty"]), tuple(r["every"]))
         for r in rows
     ]
 
@@ -132,27 +133,15 @@ async def money_shapes(pool: asyncpg.Pool, tenant_id: int, other_than: int, firs
     the call's loop reads a few rows instead of a row per group.
     """
     rows = await pool.fetch(
-        "SELECT g.rate_yen_per_min, g.free_seconds, g.minimum_charge_yen, g.minimum_talk_seconds, r.on_duty,"
-        " (array_agg(g.code ORDER BY length(g.code), g.code))[1:$3] AS codes"
-        " FROM counsellor_groups g, LATERAL ("
-        "  SELECT array_agg(COALESCE(c.rate_yen_per_min, g.rate_yen_per_min) ORDER BY m.position) AS on_duty"
-        "  FROM group_members m JOIN counsellors c ON c.id = m.counsellor_id"
-        "  WHERE m.group_id = g.id AND c.on_duty) r"
+        f"SELECT {_MONEY_COLUMNS}, r.on_duty, (array_agg(g.code ORDER BY length(g.code), g.code))[1:$3] AS codes"
+        f" FROM counsellor_groups g, LATERAL (SELECT {_MEMBER_RATES} AS on_duty {_MEMBERS} AND c.on_duty) r"
         " WHERE g.tenant_id = $1 AND g.id <> $2 AND r.on_duty IS NOT NULL"
-        " GROUP BY g.rate_yen_per_min, g.free_seconds, g.minimum_charge_yen, g.minimum_talk_seconds, r.on_duty",
+        f" GROUP BY {_MONEY_COLUMNS}, r.on_duty",
         tenant_id,
         other_than,
         first,
     )
-    return [
-        MoneyShape(
-            Tariff(r["rate_yen_per_min"], r["free_seconds"], r["minimum_charge_yen"]),
-            r["minimum_talk_seconds"],
-            tuple(r["on_duty"]),
-            tuple(r["codes"]),
-        )
-        for r in rows
-    ]
+    return [MoneyShape(_tariff(r), r["minimum_talk_seconds"], tuple(r["on_duty"]), tuple(r["codes"])) for r in rows]
 
 
 async def claim(pool: asyncpg.Pool, counsellor_id: int, call_uuid: uuid.UUID) -> bool:
