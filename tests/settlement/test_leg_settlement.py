@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import uuid
 from pathlib import Path
 
@@ -140,11 +141,14 @@ async def test_a_forwarded_call_answered_and_ended_during_an_outage_is_charged_o
         assert settler is not None
         await until_pending(settler, 1, tries=100)
         assert settler.pending == 1  # journalled on this node, not lost
+    back = time.time()  # the database is back: any booking time is later than this
     await until_pending(settler, 0)  # the settler's retry loop books it
     (row,) = await pool.fetch("SELECT * FROM forward_legs")
     assert (row["state"], row["outcome"]) == ("ended", "answered")  # not "failed": the answer came with the end
     assert result.end_time is not None
-    assert abs(row["end_us"] / 1e6 - result.end_time) < 0.1  # FreeSWITCH's end, not the booking time
+    # FreeSWITCH's end of the leg, not the booking time: it came before the caller's end and before the database
+    # was back (a loaded machine may take a while to end the caller after the leg, so no tighter bound is claimed)
+    assert result.end_time - 2 < row["end_us"] / 1e6 <= result.end_time + 0.01 < back
     assert 1.4 <= (row["end_us"] - row["answer_us"]) / 1e6 <= 1.8
     assert row["billsec"] == talk_seconds(row["answer_us"], row["end_us"])
     assert row["charge_yen"] == 10 * row["billsec"]
