@@ -9,7 +9,7 @@ applies to the next call.
 
 The fraud guard (:func:`open_legs` with ``day_start_us``): the tenant's legs ringing or
 talking and its forwarded talk this Asia/Tokyo day are counted and the new rows
-written in one transaction under a per-tenant advisory lock, so two calls on
+written in one statement under a per-tenant advisory lock (sql/030_open_forward_legs.sql), so two calls on
 two nodes cannot both take the last leg.  A forward past the guard (or refused
 by the destination policy at call time) leaves a ``forward_refusals`` row for
 the console.
@@ -133,56 +133,33 @@ async def open_legs(
     """Before ringing: one ``ringing`` row per (leg uuid, number); None.
 
     With ``day_start_us`` (the forward node always passes it) the tenant's fraud
-    guard is checked first, in the same transaction under a per-tenant advisory
-    lock: past it no leg row is written, a refusal row is, and the limit broken
-    is returned.
+    guard is checked first, in the same statement under a per-tenant advisory
+    lock (``open_forward_legs``, sql/030_open_forward_legs.sql: the lock is held
+    inside the server, not across round trips): past it no leg row is written, a
+    refusal row is, and the limit broken (:data:`CONCURRENT_LEGS`,
+    :data:`DAILY_MINUTES`) is returned.
     """
-    rows = [
-        (leg, call_uuid, tenant_id, node_id, number, created_us, tariff.unit_seconds, tariff.yen_per_unit, flow_node)
-        for leg, number in legs
-    ]
-    async with pool.acquire() as conn, conn.transaction():
-        if day_start_us is not None:
-            await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"forward_guard:{tenant_id}")
-            row = await conn.fetchrow(
-                "SELECT forward_max_legs, forward_max_minutes FROM line_contracts WHERE tenant_id = $1", tenant_id
-            )
-            guard = DEFAULT_GUARD if row is None else Guard(row["forward_max_legs"], row["forward_max_minutes"])
-            used = await usage(conn, tenant_id, day_start_us=day_start_us, now_us=created_us)
-            broken = past_guard(guard, used, len(legs))
-            if broken is not None:
-                await refuse(conn, tenant_id, call_uuid, flow_node, broken)
-                return broken
-        await conn.executemany(
-            "INSERT INTO forward_legs (leg_uuid, call_uuid, tenant_id, node_id, number, state, created_us,"
-            " unit_seconds, yen_per_unit, flow_node) VALUES ($1, $2, $3, $4, $5, 'ringing', $6, $7, $8, $9)",
-            rows,
-        )
-    return None
+    broken: str | None = await pool.fetchval(
+        "SELECT open_forward_legs($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        tenant_id,
+        call_uuid,
+        node_id,
+        flow_node,
+        [leg for leg, _ in legs],
+        [number for _, number in legs],
+        created_us,
+        tariff.unit_seconds,
+        tariff.yen_per_unit,
+        day_start_us,
+    )
+    return broken
 
 
 async def usage(db: Queryable, tenant_id: int, *, day_start_us: int, now_us: int) -> Usage:
     """Open legs, and seconds talked on legs answered since ``day_start_us`` (open ones up to ``now_us``)."""
-    row = await db.fetchrow(
-        "SELECT (SELECT count(*) FROM forward_legs WHERE tenant_id = $1 AND state <> 'ended') AS open_legs,"
-        " (SELECT coalesce(sum(CASE WHEN state = 'ended' THEN coalesce(billsec, 0)"
-        "   ELSE greatest(0, ($3 - answer_us) / 1000000) END), 0) FROM forward_legs"
-        "  WHERE tenant_id = $1 AND answer_us >= $2) AS talk_seconds",
-        tenant_id,
-        day_start_us,
-        now_us,
-    )
+    row = await db.fetchrow("SELECT * FROM forward_usage($1, $2, $3)", tenant_id, day_start_us, now_us)
     assert row is not None
     return Usage(row["open_legs"], int(row["talk_seconds"]))
-
-
-def past_guard(guard: Guard, used: Usage, adding: int) -> str | None:
-    """Which limit ``adding`` more legs would break (None: within the guard)."""
-    if used.open_legs + adding > guard.max_legs:
-        return CONCURRENT_LEGS
-    if used.talk_seconds_today >= guard.max_minutes * 60:
-        return DAILY_MINUTES
-    return None
 
 
 async def refuse(
