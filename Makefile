@@ -53,6 +53,7 @@ test: lint typecheck unit
 
 bench: $(STAMP)
 	$(PY) -m benchmarks.setup_rate
+	$(PY) -m benchmarks.db_round_trip
 	$(PY) -m benchmarks.session_path
 	$(PY) -m benchmarks.coaching
 	$(PY) -m benchmarks.cutoff_load

@@ -17,10 +17,12 @@ unless ``--media-tick 0``) drives, one after the other:
 Pinning: every server process (all its threads; for calld also its PostgreSQL) on
 CPU 0, the generator on CPU 1, as ``taskset`` would.  Per server: ``--calls`` calls
 with ``--inflight`` in flight (set-ups/s, the server's CPU per call), then
-``--latency-seconds`` at 100 set-ups/s (connect → first command, p50/p99).  One
-table at the end, with calld's ratio to each, and in the JSON the generator's own CPU
-per call (when it nears a whole core, the table measures the generator, not the
-server).  Nothing here is asserted.
+``--latency-seconds`` at 100 set-ups/s (connect → first command, p50/p99; for calld also
+its own view, ``own_first_command_at_100`` in the JSON: its histogram from the CHANNEL_DATA
+reply to the first call-control command, samples over each bound, which splits the daemon's
+part from the generator's and the kernel's).  One table at the end, with calld's ratio
+to each, and in the JSON the generator's own CPU per call (when it nears a whole core,
+the table measures the generator, not the server).  Nothing here is asserted.
 """
 
 from __future__ import annotations
@@ -33,9 +35,11 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import cast
 
 import asyncpg
 
+from benchmarks.cutoffs import histogram, scrape
 from benchmarks.harness import bench_database, cpu_seconds, daemon_env, machine, percentile, raise_fd_limit
 from benchmarks.setup_rate import NUMBER, prepare_database
 from emulator.fast import LoadSwitch
@@ -43,6 +47,7 @@ from tests.daemon_process import DaemonProcess, free_port
 from tests.stand_in_prompts import write_prompts
 
 PEERS = Path(__file__).parent / "peers"
+OWN_LATENCY = "calld_connect_to_first_command_seconds"
 SERVER_CPU = {0}
 GENERATOR_CPU = {1}
 
@@ -100,10 +105,24 @@ def cpu_of(pids: list[int]) -> dict[int, float]:
     return found
 
 
+def own_latency(before: str, after: str) -> dict[str, object]:
+    """The daemon's own connect → first command (its histogram: CHANNEL_DATA reply → first
+    call-control command) over the samples between two scrapes: how many, and how many over each bound."""
+    old, new = histogram(before, OWN_LATENCY), histogram(after, OWN_LATENCY)
+    was = cast(dict[str, int], old["over"])
+    over = {bound: n - was.get(bound, 0) for bound, n in cast(dict[str, int], new["over"]).items()}
+    return {"samples": cast(int, new["samples"]) - cast(int, old["samples"]), "over": over}
+
+
 async def drive(
-    port: int, server: int, helpers: Callable[[], list[int]], args: argparse.Namespace
+    port: int,
+    server: int,
+    helpers: Callable[[], list[int]],
+    args: argparse.Namespace,
+    metrics_port: int | None = None,
 ) -> dict[str, object]:
-    """``server``'s pid; ``helpers()``: its database's processes now (backends come and go)."""
+    """``server``'s pid; ``helpers()``: its database's processes now (backends come and go);
+    ``metrics_port``: calld's HTTP port, for its own view of the latency."""
     gen = LoadSwitch(port=port, destination=NUMBER, media_tick=args.media_tick)
     await gen.place(200, 100)  # warm-up (the probe connection above is not a call)
     server_cpu, helper_cpu, own_cpu = cpu_seconds(server), cpu_of(helpers()), time.process_time()
@@ -113,9 +132,13 @@ async def drive(
     db_used = sum(c - helper_cpu.get(p, 0.0) for p, c in cpu_of(helpers()).items())
     ok, elapsed = tally.ok, tally.elapsed
     lat: list[float] = []
+    own: dict[str, object] | None = None
     if args.latency_seconds:
+        before = await scrape(metrics_port) if metrics_port is not None else ""
         slow = await gen.place(int(100 * args.latency_seconds), 1000, rate=100.0)
         lat = [s * 1000 for s in slow.latencies]
+        if metrics_port is not None:
+            own = own_latency(before, await scrape(metrics_port))
     return {
         "setups_per_second": round(ok / elapsed, 1),
         "ok": f"{ok}/{tally.placed}",
@@ -123,6 +146,7 @@ async def drive(
         "db_cpu_ms_per_call": round(db_used / max(ok, 1) * 1000, 3) if db_used else None,
         "p50_ms_at_100": round(percentile(lat, 0.5), 2) if lat else None,
         "p99_ms_at_100": round(percentile(lat, 0.99), 2) if lat else None,
+        "own_first_command_at_100": own,
         "generator_cpu_ms_per_call": round(own_used / max(tally.placed, 1) * 1000, 3),
         "first_error": tally.errors[0] if tally.errors else None,
         "load_average": round(os.getloadavg()[0], 2),
@@ -142,7 +166,9 @@ async def calld(args: argparse.Namespace) -> dict[str, object]:
             pg = postgres_pids(work / "pgdata")
             for pid in [daemon.proc.pid, *pg]:
                 pin(pid, SERVER_CPU)
-            return await drive(daemon.esl_port, daemon.proc.pid, lambda: postgres_pids(work / "pgdata"), args)
+            return await drive(
+                daemon.esl_port, daemon.proc.pid, lambda: postgres_pids(work / "pgdata"), args, daemon.http_port
+            )
         finally:
             await daemon.stop()
 
