@@ -22,7 +22,11 @@ from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any, TypeVar
 
+from daemon.logs import get_logger
+
 T = TypeVar("T")
+
+_log = get_logger(__name__)
 
 
 def _wake(woken: asyncio.Future[None]) -> None:
@@ -44,6 +48,14 @@ async def _waking(operation: Awaitable[T], woken: asyncio.Future[None]) -> T:
         return await operation
     finally:
         _wake(woken)
+
+
+def _unheard(task: asyncio.Future[Any]) -> None:
+    """A shielded operation that outlived its caller: how it failed has nobody to tell but the log."""
+    if task.cancelled():
+        _log.error("db_operation_stopped_after_caller_left", reason="its deadline passed")
+    elif task.exception() is not None:
+        _log.error("db_operation_failed_after_caller_left", error=repr(task.exception()))
 
 
 def _ended(abandoned: Callable[[], object] | None, task: asyncio.Future[Any]) -> None:
@@ -71,6 +83,8 @@ async def within(
     ``shielded``: a cancelled caller leaves the operation running, still up to its
     deadline (what ``asyncio.shield`` around ``within`` did, without a second task):
     for what must happen even when the call's task is cancelled (giving its line back).
+    If it then fails, or is stopped at its deadline, that is logged (error), as the
+    caller would have logged it.
     """
     # The operation needs a task of its own: at the time-out it must go on without us
     # (asyncio.timeout or wait_for run or await it in our task, and so wait out its
@@ -92,6 +106,8 @@ async def within(
         if not shielded or not woken.cancelled():
             timer.cancel()
             task.cancel()
+        else:  # the operation goes on with nobody waiting for it (a call's line going back)
+            task.add_done_callback(_unheard)
         task.add_done_callback(partial(_ended, abandoned))
         raise
     timer.cancel()

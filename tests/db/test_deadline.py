@@ -6,6 +6,7 @@ import asyncio
 import time
 
 import pytest
+from structlog.testing import capture_logs
 
 from daemon.postgres.deadline import within
 
@@ -153,3 +154,50 @@ async def test_a_shielded_operation_whose_caller_is_cancelled_as_the_deadline_pa
         await caller
     await asyncio.sleep(0.05)
     assert events == ["cancelled", "finished late"]  # not left running for stubborn's 10 s
+
+
+async def test_a_shielded_operation_that_fails_after_its_caller_left_is_logged() -> None:
+    """Nobody awaits it any more: its failure (the line not given back) goes to the log, as the caller's would have."""
+
+    async def broken_release() -> int:
+        await asyncio.sleep(0.02)
+        raise ConnectionResetError("the database went away")
+
+    with capture_logs() as logs:
+        caller = asyncio.ensure_future(within(1.0, broken_release(), shielded=True))
+        await asyncio.sleep(0)
+        caller.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await caller
+        assert logs == []  # not yet: it is still running
+        await asyncio.sleep(0.05)
+    assert [(e["event"], e["log_level"], e["error"]) for e in logs] == [
+        ("db_operation_failed_after_caller_left", "error", "ConnectionResetError('the database went away')")
+    ]
+
+
+async def test_a_shielded_operation_stopped_at_its_deadline_after_its_caller_left_is_logged() -> None:
+    with capture_logs() as logs:
+        caller = asyncio.ensure_future(within(0.05, asyncio.sleep(10), shielded=True))  # a server that never answers
+        await asyncio.sleep(0.01)
+        caller.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await caller
+        assert logs == []
+        await asyncio.sleep(0.1)
+    assert [e["event"] for e in logs] == ["db_operation_stopped_after_caller_left"]
+
+
+async def test_a_shielded_operation_that_succeeds_after_its_caller_left_logs_nothing() -> None:
+    async def release() -> int:
+        await asyncio.sleep(0.02)
+        return 1
+
+    with capture_logs() as logs:
+        caller = asyncio.ensure_future(within(1.0, release(), shielded=True))
+        await asyncio.sleep(0)
+        caller.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await caller
+        await asyncio.sleep(0.05)
+    assert logs == []
