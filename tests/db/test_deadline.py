@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable
 
 import pytest
 from structlog.testing import capture_logs
@@ -156,6 +157,15 @@ async def test_a_shielded_operation_whose_caller_is_cancelled_as_the_deadline_pa
     assert events == ["cancelled", "finished late"]  # not left running for stubborn's 10 s
 
 
+async def leave(operation: Awaitable[int], seconds: float, wait: float) -> None:
+    """Start ``operation`` shielded, cancel its caller after ``wait`` s, and see the caller end at once."""
+    caller = asyncio.ensure_future(within(seconds, operation, shielded=True))
+    await asyncio.sleep(wait)
+    caller.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await caller
+
+
 async def test_a_shielded_operation_that_fails_after_its_caller_left_is_logged() -> None:
     """Nobody awaits it any more: its failure (the line not given back) goes to the log, as the caller's would have."""
 
@@ -164,11 +174,7 @@ async def test_a_shielded_operation_that_fails_after_its_caller_left_is_logged()
         raise ConnectionResetError("the database went away")
 
     with capture_logs() as logs:
-        caller = asyncio.ensure_future(within(1.0, broken_release(), shielded=True))
-        await asyncio.sleep(0)
-        caller.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await caller
+        await leave(broken_release(), 1.0, 0)
         assert logs == []  # not yet: it is still running
         await asyncio.sleep(0.05)
     assert [(e["event"], e["log_level"], e["error"]) for e in logs] == [
@@ -178,11 +184,7 @@ async def test_a_shielded_operation_that_fails_after_its_caller_left_is_logged()
 
 async def test_a_shielded_operation_stopped_at_its_deadline_after_its_caller_left_is_logged() -> None:
     with capture_logs() as logs:
-        caller = asyncio.ensure_future(within(0.05, asyncio.sleep(10), shielded=True))  # a server that never answers
-        await asyncio.sleep(0.01)
-        caller.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await caller
+        await leave(asyncio.sleep(10, 0), 0.05, 0.01)  # a server that never answers
         assert logs == []
         await asyncio.sleep(0.1)
     assert [e["event"] for e in logs] == ["db_operation_stopped_after_caller_left"]
@@ -194,10 +196,6 @@ async def test_a_shielded_operation_that_succeeds_after_its_caller_left_logs_not
         return 1
 
     with capture_logs() as logs:
-        caller = asyncio.ensure_future(within(1.0, release(), shielded=True))
-        await asyncio.sleep(0)
-        caller.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await caller
+        await leave(release(), 1.0, 0)
         await asyncio.sleep(0.05)
     assert logs == []
