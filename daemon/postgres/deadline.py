@@ -53,7 +53,7 @@ async def _waking(operation: Awaitable[T], woken: asyncio.Future[None]) -> T:
 def _unheard(task: asyncio.Future[Any]) -> None:
     """A shielded operation that outlived its caller: how it failed has nobody to tell but the log."""
     if task.cancelled():
-        _log.error("db_operation_stopped_after_caller_left", reason="its deadline passed")
+        _log.error("db_operation_stopped_after_caller_left", reason="cancelled: its deadline, or the daemon stopping")
     elif task.exception() is not None:
         _log.error("db_operation_failed_after_caller_left", error=repr(task.exception()))
 

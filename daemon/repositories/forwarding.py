@@ -9,8 +9,9 @@ applies to the next call.
 
 The fraud guard (:func:`open_legs` with ``day_start_us``): the tenant's legs ringing or
 talking and its forwarded talk this Asia/Tokyo day are counted and the new rows
-written in one statement under a per-tenant advisory lock (sql/030_open_forward_legs.sql), so two calls on
-two nodes cannot both take the last leg.  A forward past the guard (or refused
+written in one statement under a per-tenant advisory lock
+(sql/030_open_forward_legs.sql), so two calls on two nodes cannot both take the
+last leg.  A forward past the guard (or refused
 by the destination policy at call time) leaves a ``forward_refusals`` row for
 the console.
 """

@@ -15,20 +15,17 @@ import asyncpg
 from daemon.repositories import forwarding, tenants
 from daemon.repositories.forwarding import CONCURRENT_LEGS, DAILY_MINUTES, Guard
 from daemon.rules.ivr.tariff import ForwardTariff
+from daemon.services import tenants as tenant_service
+from daemon.services.actor import Actor
 from tests.ivr.test_forwarding_e2e import SHOP_A
 
 DAY = 1_795_532_400_000_000  # 2026-11-25 00:00 Asia/Tokyo, in µs
 
 
 async def guarded_tenant(pool: asyncpg.Pool, guard: Guard, name: str = "clinic") -> int:
+    """A tenant whose fraud guard the platform admin set to ``guard`` (the service, as the console does)."""
     tenant = await tenants.create_tenant(pool, name, 1)
-    await pool.execute(
-        "UPDATE line_contracts SET forwarding = true, forward_max_legs = $2, forward_max_minutes = $3"
-        " WHERE tenant_id = $1",
-        tenant,
-        guard.max_legs,
-        guard.max_minutes,
-    )
+    await tenant_service.set_forward_guard(pool, Actor.cli("root"), tenant, guard)
     return tenant
 
 
