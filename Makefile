@@ -51,7 +51,9 @@ screenshots: $(STAMP) $(CHROMIUM) $(JP_FONT)
 
 test: lint typecheck unit
 
+# Issue 22's aims first: the daemon and its PostgreSQL pinned to one core, the generator on the other, five runs.
 bench: $(STAMP)
+	$(PY) -m benchmarks.bench_peers --servers calld --repeat 5 --latency-seconds 10
 	$(PY) -m benchmarks.setup_rate
 	$(PY) -m benchmarks.db_round_trip
 	$(PY) -m benchmarks.session_path

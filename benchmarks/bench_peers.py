@@ -15,14 +15,24 @@ unless ``--media-tick 0``) drives, one after the other:
   ``make bench-peers`` makes it; without one they are skipped).
 
 Pinning: every server process (all its threads; for calld also its PostgreSQL) on
-CPU 0, the generator on CPU 1, as ``taskset`` would.  Per server: ``--calls`` calls
-with ``--inflight`` in flight (set-ups/s, the server's CPU per call), then
+CPU 0, the generator on CPU 1, as ``taskset`` would.  Per server: ``--calls`` calls at
+each ``--inflight`` level (set-ups/s, the server's CPU per call), then
 ``--latency-seconds`` at 100 set-ups/s (connect → first command, p50/p99; for calld also
 its own view, ``own_first_command_at_100`` in the JSON: its histogram from the CHANNEL_DATA
 reply to the first call-control command, samples over each bound, which splits the daemon's
-part from the generator's and the kernel's).  One table at the end, with calld's ratio
-to each, and in the JSON the generator's own CPU per call (when it nears a whole core,
-the table measures the generator, not the server).  Nothing here is asserted.
+part from the generator's and the kernel's).
+
+Two levels by default: 100 in flight, which every server here copes with (greenswitch
+listens with a backlog of 100 and genesis with asyncio's default of 100: with more
+connections arriving at once, the kernel drops some handshakes and those calls never
+start, so their rate measures a 120-s timeout), and 500, which lets a server reach its
+ceiling (at 100 in flight a call of about 0.1 s caps the rate near 1,000/s).
+``--repeat N`` runs each server N times (the machine's own spread is ±20 % run to run).
+
+One table at the end: a row per server (its median run), with calld's ratio to each at
+the highest level, and a row per run when repeated; in the JSON also the generator's own
+CPU per call (when it nears a whole core, the table measures the generator, not the
+server).  Nothing here is asserted.
 """
 
 from __future__ import annotations
@@ -122,15 +132,13 @@ async def drive(
     metrics_port: int | None = None,
 ) -> dict[str, object]:
     """``server``'s pid; ``helpers()``: its database's processes now (backends come and go);
-    ``metrics_port``: calld's HTTP port, for its own view of the latency."""
+    ``metrics_port``: calld's HTTP port, for its own view of the latency.
+
+    One throughput phase per ``--inflight`` level (``levels`` in the result, keyed by the
+    level), then the latency phase at 100/s."""
     gen = LoadSwitch(port=port, destination=NUMBER, media_tick=args.media_tick)
     await gen.place(200, 100)  # warm-up (the probe connection above is not a call)
-    server_cpu, helper_cpu, own_cpu = cpu_seconds(server), cpu_of(helpers()), time.process_time()
-    tally = await gen.place(args.calls, args.inflight)
-    own_used = time.process_time() - own_cpu
-    used = cpu_seconds(server) - server_cpu
-    db_used = sum(c - helper_cpu.get(p, 0.0) for p, c in cpu_of(helpers()).items())
-    ok, elapsed = tally.ok, tally.elapsed
+    levels = {str(inflight): await throughput(gen, inflight, server, helpers, args) for inflight in args.inflight}
     lat: list[float] = []
     own: dict[str, object] | None = None
     if args.latency_seconds:
@@ -140,16 +148,32 @@ async def drive(
         if metrics_port is not None:
             own = own_latency(before, await scrape(metrics_port))
     return {
-        "setups_per_second": round(ok / elapsed, 1),
-        "ok": f"{ok}/{tally.placed}",
-        "cpu_ms_per_call": round(used / max(ok, 1) * 1000, 3),
-        "db_cpu_ms_per_call": round(db_used / max(ok, 1) * 1000, 3) if db_used else None,
+        "levels": levels,
         "p50_ms_at_100": round(percentile(lat, 0.5), 2) if lat else None,
         "p99_ms_at_100": round(percentile(lat, 0.99), 2) if lat else None,
         "own_first_command_at_100": own,
+        "load_average": round(os.getloadavg()[0], 2),
+    }
+
+
+async def throughput(
+    gen: LoadSwitch, inflight: int, server: int, helpers: Callable[[], list[int]], args: argparse.Namespace
+) -> dict[str, object]:
+    """``--calls`` calls with ``inflight`` in flight: set-ups/s, and the CPU per call of the
+    server, its database and the generator."""
+    server_cpu, helper_cpu, own_cpu = cpu_seconds(server), cpu_of(helpers()), time.process_time()
+    tally = await gen.place(args.calls, inflight)
+    own_used = time.process_time() - own_cpu
+    used = cpu_seconds(server) - server_cpu
+    db_used = sum(c - helper_cpu.get(p, 0.0) for p, c in cpu_of(helpers()).items())
+    ok = tally.ok
+    return {
+        "setups_per_second": round(ok / tally.elapsed, 1),
+        "ok": f"{ok}/{tally.placed}",
+        "cpu_ms_per_call": round(used / max(ok, 1) * 1000, 3),
+        "db_cpu_ms_per_call": round(db_used / max(ok, 1) * 1000, 3) if db_used else None,
         "generator_cpu_ms_per_call": round(own_used / max(tally.placed, 1) * 1000, 3),
         "first_error": tally.errors[0] if tally.errors else None,
-        "load_average": round(os.getloadavg()[0], 2),
     }
 
 
@@ -194,55 +218,92 @@ async def peer(python: str, app: str, prompt: Path, args: argparse.Namespace) ->
         await proc.wait()
 
 
-def table(rows: dict[str, dict[str, object]]) -> str:
-    ours = rows.get("calld", {}).get("setups_per_second")
+def median_run(runs: list[dict[str, object]], top: str) -> dict[str, object]:
+    """Of a server's runs, the one with the median set-ups/s at the highest in-flight level."""
+    done = [r for r in runs if "error" not in r]
+    if not done:
+        return runs[0]
+    return sorted(done, key=lambda r: rate(r, top) or 0.0)[len(done) // 2]
+
+
+def rate(run: dict[str, object], level: str) -> float | None:
+    levels = cast(dict[str, dict[str, object]], run.get("levels", {}))
+    value = levels.get(level, {}).get("setups_per_second")
+    return float(cast(float, value)) if value is not None else None
+
+
+def table(rows: dict[str, list[dict[str, object]]], inflight: list[int]) -> str:
+    """One row per server (its median run), then one per run where a server ran more than once."""
+    names = [str(n) for n in inflight]
+    top = names[-1]
+    ours = median_run(rows["calld"], top) if rows.get("calld") else None
     lines = [
-        "| server | set-ups/s | calld ÷ it | CPU ms/call (server; its DB) | p50 / p99 ms at 100/s | ok | load |",
-        "|---|---|---|---|---|---|---|",
+        "| server | "
+        + " | ".join(f"set-ups/s, {n} in flight" for n in names)
+        + f" | calld ÷ it ({top}) | CPU ms/call (server; its DB) | p50 / p99 ms at 100/s | ok | load |",
+        "|---" * (len(names) + 6) + "|",
     ]
-    for name, r in rows.items():
-        if "error" in r:
-            lines.append(f"| {name} | — | — | — | — | {r['error']} | — |")
-            continue
-        rate = r["setups_per_second"]
-        ratio = (
-            f"{float(ours) / float(rate):.2f}" if isinstance(ours, float) and isinstance(rate, float) and rate else "—"
-        )
-        db = f"; {r['db_cpu_ms_per_call']}" if r.get("db_cpu_ms_per_call") is not None else ""
-        lines.append(
-            f"| {name} | {rate} | {ratio} | {r['cpu_ms_per_call']}{db} | {r['p50_ms_at_100']} / {r['p99_ms_at_100']}"
-            f" | {r['ok']} | {r['load_average']} |"
-        )
+    for name, runs in rows.items():
+        shown = [("", median_run(runs, top))]
+        if len(runs) > 1:
+            shown = [(" (median)", shown[0][1])] + [(f" run {i}", run) for i, run in enumerate(runs, 1)]
+        for suffix, r in shown:
+            if "error" in r:
+                lines.append(f"| {name}{suffix} | " + "— | " * (len(names) + 3) + f"{r['error']} | — |")
+                continue
+            levels = cast(dict[str, dict[str, object]], r["levels"])
+            ours_rate, theirs = (rate(ours, top) if ours else None), rate(r, top)
+            ratio = f"{ours_rate / theirs:.2f}" if ours_rate and theirs else "—"
+            at_top = levels[top]
+            db = f"; {at_top['db_cpu_ms_per_call']}" if at_top.get("db_cpu_ms_per_call") is not None else ""
+            ok = " / ".join(str(levels[n]["ok"]) for n in names)
+            lines.append(
+                f"| {name}{suffix} | "
+                + " | ".join(str(levels[n]["setups_per_second"]) for n in names)
+                + f" | {ratio} | {at_top['cpu_ms_per_call']}{db}"
+                f" | {r['p50_ms_at_100']} / {r['p99_ms_at_100']} | {ok} | {r['load_average']} |"
+            )
     return "\n".join(lines)
 
 
 async def main(args: argparse.Namespace) -> int:
     raise_fd_limit()
     os.sched_setaffinity(0, GENERATOR_CPU)
-    report: dict[str, object] = {**machine(), "calls": args.calls, "inflight": args.inflight}
+    report: dict[str, object] = {**machine(), "calls": args.calls, "inflight": args.inflight, "repeat": args.repeat}
     prompt = write_prompts(Path(args.work) / "peer-prompts", seconds=0.02) / "greeting.wav"
-    rows: dict[str, dict[str, object]] = {}
+    rows: dict[str, list[dict[str, object]]] = {}
     runs = [("calld", None), ("bare", sys.executable)]
     if args.peer_python:
         runs += [("greenswitch", args.peer_python), ("genesis", args.peer_python)]
     if args.servers:
         runs = [run for run in runs if run[0] in args.servers.split(",")]
     for name, python in runs:
-        print(f"{name} …", file=sys.stderr, flush=True)
-        try:
-            if python is None:
-                rows[name] = await calld(args)
-            else:
-                app = "bare.py" if name == "bare" else f"{name}_app.py"
-                rows[name] = await peer(python, app, prompt, args)
-        except (RuntimeError, TimeoutError, OSError, asyncpg.PostgresError) as exc:
-            rows[name] = {"error": repr(exc)}
-        print(f"{name}: {rows[name]}", file=sys.stderr, flush=True)
+        for _ in range(args.repeat):
+            print(f"{name} …", file=sys.stderr, flush=True)
+            result: dict[str, object]
+            try:
+                if python is None:
+                    result = await calld(args)
+                else:
+                    app = "bare.py" if name == "bare" else f"{name}_app.py"
+                    result = await peer(python, app, prompt, args)
+            except (RuntimeError, TimeoutError, OSError, asyncpg.PostgresError) as exc:
+                result = {"error": repr(exc)}
+            rows.setdefault(name, []).append(result)
+            print(f"{name}: {result}", file=sys.stderr, flush=True)
     report["servers"] = rows
     print(json.dumps(report, indent=2))
     print()
-    print(table(rows))
+    print(table(rows, args.inflight))
     return 0
+
+
+def levels(text: str) -> list[int]:
+    """``--inflight``: comma-separated, ascending."""
+    found = sorted({int(part) for part in text.split(",") if part.strip()})
+    if not found or found[0] < 1:
+        raise argparse.ArgumentTypeError("in-flight levels are whole numbers from 1, e.g. 100,500")
+    return found
 
 
 def cli() -> None:
@@ -251,10 +312,12 @@ def cli() -> None:
     parser.add_argument("--calls", type=int, default=4000)
     parser.add_argument(
         "--inflight",
-        type=int,
-        default=500,
-        help="calls at once; a call lasts five 20 ms ticks and its round trips: the rate is at most this / 0.1 s",
+        type=levels,
+        default=[100, 500],
+        help="calls at once, one throughput phase per level (comma-separated); a call lasts five 20 ms ticks"
+        " and its round trips: the rate is at most this / 0.1 s",
     )
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each server (the table: each, and the median)")
     parser.add_argument("--latency-seconds", type=float, default=5.0, help="0: no latency phase")
     parser.add_argument("--media-tick", type=float, default=0.02, help="the emulator's frame clock (0: none)")
     parser.add_argument("--work", default="/tmp", help="where the peers' stand-in prompt is written")
