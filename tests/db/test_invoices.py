@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import shutil
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,7 +13,7 @@ import pytest
 from daemon.postgres.migrate import migrate, migration_files
 from daemon.repositories import contracts, invoices, tenants
 from daemon.rules.billing.invoice import JST, Invoice, Issuer, NoContract, Period, epoch_us, month_usage
-from tests.conftest import with_database
+from tests.db.earlier_schema import schema_before
 
 MARCH = Period(2026, 3)
 APRIL = Period(2026, 4)
@@ -335,20 +334,7 @@ async def test_closed_invoices_are_listed(pool: asyncpg.Pool) -> None:
 
 async def test_contracts_that_existed_before_the_history_get_their_line_changes(pg_server: str, tmp_path: Path) -> None:
     """The migration seeds the history from line_contract_changes; the add-on counts from the migration on."""
-    earlier = tmp_path / "sql"
-    earlier.mkdir()
-    for path in migration_files():
-        if int(path.name[:3]) < 11:
-            shutil.copy(path, earlier / path.name)
-    name = f"seed_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(pg_server)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    conn = await asyncpg.connect(with_database(pg_server, name))
-    try:
-        await migrate(conn, earlier)
+    async with schema_before(pg_server, tmp_path, 11) as conn:
         old = await conn.fetchval(
             "INSERT INTO tenants (name, created_at) VALUES ('old', '2026-01-05 10:00+09') RETURNING id"
         )
@@ -375,5 +361,3 @@ async def test_contracts_that_existed_before_the_history_get_their_line_changes(
         assert (month_usage(old_history, MARCH).max_lines, month_usage(old_history, MARCH).forwarding) == (4, False)
         bare_history = contracts.states(await contracts.changes(conn, bare))
         assert [(s.at, s.lines, s.forwarding) for s in bare_history] == [(jst(2026, 2, 20, 10), 3, False)]
-    finally:
-        await conn.close()
