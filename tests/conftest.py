@@ -101,16 +101,21 @@ async def template_dsn(pg_server: str) -> str:
     return dsn
 
 
-@pytest.fixture
-async def db_dsn(pg_server: str, template_dsn: str) -> str:
-    """A fresh, migrated database for one test."""
-    name = f"t_{next(_db_counter)}_{uuid.uuid4().hex[:8]}"
+async def new_database(pg_server: str, prefix: str, template: str = "") -> str:
+    """A new database on the test server (a copy of ``template`` if given, else empty); its DSN."""
+    name = f"{prefix}_{next(_db_counter)}_{uuid.uuid4().hex[:8]}"
     conn = await asyncpg.connect(pg_server)
     try:
-        await conn.execute(f'CREATE DATABASE "{name}" TEMPLATE calld_template')
+        await conn.execute(f'CREATE DATABASE "{name}"' + (f" TEMPLATE {template}" if template else ""))
     finally:
         await conn.close()
     return with_database(pg_server, name)
+
+
+@pytest.fixture
+async def db_dsn(pg_server: str, template_dsn: str) -> str:
+    """A fresh, migrated database for one test."""
+    return await new_database(pg_server, "t", "calld_template")
 
 
 @pytest.fixture

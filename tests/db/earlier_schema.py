@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -11,7 +10,7 @@ from pathlib import Path
 import asyncpg
 
 from daemon.postgres.migrate import migrate, migration_files
-from tests.conftest import with_database
+from tests.conftest import new_database
 
 
 @asynccontextmanager
@@ -25,13 +24,7 @@ async def schema_before(pg_server: str, tmp_path: Path, first_new: int) -> Async
     for path in migration_files():
         if int(path.name[:3]) < first_new:
             shutil.copy(path, earlier / path.name)
-    name = f"before_{first_new:03d}_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(pg_server)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    conn = await asyncpg.connect(with_database(pg_server, name))
+    conn = await asyncpg.connect(await new_database(pg_server, f"before_{first_new:03d}"))
     try:
         await migrate(conn, earlier)
         yield conn

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import uuid
 from pathlib import Path
 
 import asyncpg
@@ -14,20 +13,14 @@ from daemon import cli
 from daemon.postgres import backup
 from daemon.repositories import ledger, nodes
 from tests import factories
-from tests.conftest import with_database
+from tests.conftest import new_database, with_database
 
 # What must survive a restore row for row (money first).
 TABLES = ("tenants", "numbers", "callers", "ledger", "schema_migrations")
 
 
 async def empty_database(pg_server: str) -> str:
-    name = f"restore_{uuid.uuid4().hex[:8]}"
-    conn = await asyncpg.connect(pg_server)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    return with_database(pg_server, name)
+    return await new_database(pg_server, "restore")
 
 
 async def snapshot(dsn: str) -> dict[str, list[tuple[object, ...]]]:

@@ -13,7 +13,7 @@ from daemon import cli
 from daemon.__main__ import main as daemon_main
 from daemon.repositories import admission, tokens
 from daemon.repositories.admission import Outcome
-from tests.conftest import with_database
+from tests.conftest import new_database, with_database
 
 
 @pytest.fixture
@@ -152,13 +152,7 @@ async def test_missing_database_exits_1(
 async def test_migrations_run_first(
     monkeypatch: pytest.MonkeyPatch, pg_server: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    name = f"cli_{uuid.uuid4().hex[:8]}"
-    conn = await asyncpg.connect(pg_server)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    monkeypatch.setenv("CALLD_DATABASE_URL", with_database(pg_server, name))
+    monkeypatch.setenv("CALLD_DATABASE_URL", await new_database(pg_server, "cli"))
     assert (await run(capsys, "tenant", "create", "fresh", "--lines", "1"))[0] == 0
     assert await run(capsys, "status") == (
         0,
