@@ -29,8 +29,8 @@ start, so their rate measures a 120-s timeout), and 500, which lets a server rea
 ceiling (at 100 in flight a call of about 0.1 s caps the rate near 1,000/s).
 ``--repeat N`` runs each server N times (the machine's own spread is ±20 % run to run).
 
-One table at the end: a row per server (its median run), with calld's ratio to each at
-the highest level, and a row per run when repeated; in the JSON also the generator's own
+One table at the end: a row per server (its median run at the highest level), with
+calld's ratio to each at every level, and a row per run when repeated; in the JSON also the generator's own
 CPU per call (when it nears a whole core, the table measures the generator, not the
 server).  Nothing here is asserted.
 """
