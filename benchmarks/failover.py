@@ -244,7 +244,7 @@ async def settle_and_audit(
         figures = await audit(conn)
         figures["billed_past_deadline"] = await billed_past_deadline(conn)
         report["audit"] = figures
-        broken += [f"audit: {k} = {v}" for k, v in figures.items() if k not in ("calls", "answered") and v]
+        broken += [f"audit: {k} = {v}" for k, v in figures.items() if k not in ("records", "answered") and v]
     finally:
         await conn.close()
 

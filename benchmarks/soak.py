@@ -43,7 +43,7 @@ from pathlib import Path
 import asyncpg
 
 from benchmarks import cutoffs, soak_coaching, soak_ivr
-from benchmarks.chaos_kill import audit
+from benchmarks.chaos_kill import AUDIT_ZERO, audit
 from benchmarks.coaching import populate
 from benchmarks.harness import bench_database, daemon_env, daemon_status, machine, raise_fd_limit, rss_kib, stand_in_gc
 from daemon.postgres.pool import reserve_of
@@ -130,13 +130,7 @@ def verdict(report: dict[str, object]) -> list[str]:
     problems = [
         k
         for k in (
-            "records_open",
-            "answered_without_one_charge",
-            "charges_twice",
-            "balances_below_zero",
-            "ledger_not_balance",
-            "lines_taken",
-            "counsellors_claimed",
+            *AUDIT_ZERO,
             "forward_legs_open",
             "forward_legs_misbilled",
             "voicemails_without_recording",

@@ -36,7 +36,7 @@ from pathlib import Path
 
 import asyncpg
 
-from benchmarks.chaos_kill import audit, billed_past_deadline, wait_for
+from benchmarks.chaos_kill import AUDIT_ZERO, audit, billed_past_deadline, wait_for
 from benchmarks.coaching import NUMBER, RATE, fund, populate
 from benchmarks.harness import bench_database, daemon_env, machine, raise_fd_limit
 from emulator import CallerScript, CallResult, FakeFreeSwitch, FarEnd, Keys
@@ -44,15 +44,6 @@ from tests.daemon_process import DaemonProcess
 
 NODE_TIMEOUT = 5
 CUT_TOLERANCE_MS = 500  # the daemon's own cutoff; a miss means the backstop (≥ 1 s late) ended it
-AUDIT_ZERO = (
-    "records_open",
-    "answered_without_one_charge",
-    "charges_twice",
-    "balances_below_zero",
-    "ledger_not_balance",
-    "lines_taken",
-    "counsellors_claimed",
-)
 
 
 @dataclass
