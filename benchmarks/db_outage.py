@@ -46,7 +46,7 @@ from pathlib import Path
 
 import asyncpg
 
-from benchmarks.chaos_kill import audit, billed_past_deadline
+from benchmarks.chaos_kill import ZERO_AFTER_FAULTS, audit, billed_past_deadline
 from benchmarks.coaching import NUMBER, RATE, fund, populate
 from benchmarks.harness import daemon_env, machine, percentile, raise_fd_limit
 from daemon.logs import configure
@@ -375,8 +375,8 @@ class Phase:
         figures = await audit(conn)
         figures["billed_past_deadline"] = await billed_past_deadline(conn)
         self.out["audit"] = figures
-        for key, value in figures.items():
-            self.promise(key in ("records", "answered") or not value, f"audit: {key} = {value}")
+        for key in ZERO_AFTER_FAULTS:
+            self.promise(not figures[key], f"audit: {key} = {figures[key]}")
 
 
 async def _count_at_least(conn: asyncpg.Connection, query: str, want: int) -> bool:

@@ -43,7 +43,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import asyncpg
 
-from benchmarks.chaos_kill import audit, billed_past_deadline
+from benchmarks.chaos_kill import ZERO_AFTER_FAULTS, audit, billed_past_deadline
 from benchmarks.coaching import RATE, fund, populate
 from benchmarks.db_outage import DB_TRANSIENT, Database, admitted, prober, refused_unavailable, talker, wait_until
 from benchmarks.harness import daemon_env, machine, raise_fd_limit
@@ -244,7 +244,7 @@ async def settle_and_audit(
         figures = await audit(conn)
         figures["billed_past_deadline"] = await billed_past_deadline(conn)
         report["audit"] = figures
-        broken += [f"audit: {k} = {v}" for k, v in figures.items() if k not in ("records", "answered") and v]
+        broken += [f"audit: {k} = {figures[k]}" for k in ZERO_AFTER_FAULTS if figures[k]]
     finally:
         await conn.close()
 

@@ -36,7 +36,7 @@ from pathlib import Path
 
 import asyncpg
 
-from benchmarks.chaos_kill import AUDIT_ZERO, audit, billed_past_deadline, wait_for
+from benchmarks.chaos_kill import ZERO_AFTER_FAULTS, audit, billed_past_deadline, wait_for
 from benchmarks.coaching import NUMBER, RATE, fund, populate
 from benchmarks.harness import bench_database, daemon_env, machine, raise_fd_limit
 from emulator import CallerScript, CallResult, FakeFreeSwitch, FarEnd, Keys
@@ -93,7 +93,7 @@ async def settled(conn: asyncpg.Connection, report: dict[str, object], broken: l
     figures = await audit(conn)
     # (only closed records have billed seconds; an open one is already counted as broken)
     figures["billed_past_deadline"] = 0 if figures["records_open"] else await billed_past_deadline(conn)
-    broken += [k for k in (*AUDIT_ZERO, "billed_past_deadline") if figures[k]]
+    broken += [k for k in ZERO_AFTER_FAULTS if figures[k]]
     return report | figures, broken
 
 
